@@ -1,0 +1,1 @@
+"""Social listening for small businesses: everything behind app.py's wiring."""

@@ -1,0 +1,75 @@
+"""The plain data that flows through one poll cycle: mentions, rule matches, alerts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Literal
+
+RuleGroup = Literal["brand", "product", "competitor", "industry"]
+MentionKind = Literal["post", "comment"]
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """One public item (post, comment, article...) fetched from a network, normalized.
+
+    Every text field came from the network and is untrusted: escape it on output and
+    never build a URL, query or command from it.
+    """
+
+    network: str  # registry name of the network, e.g. "hackernews"
+    native_id: str  # the network's own id; (network, native_id) is unique
+    url: str  # permalink to the item on the network
+    text: str  # plain text, HTML already stripped
+    created_at: dt.datetime  # timezone-aware, UTC
+    title: str = ""
+    kind: MentionKind = "post"
+    author_handle: str = ""
+    author_name: str = ""
+    author_url: str = ""
+    reach: int | None = None  # followers, karma, points... as the network gives it
+    lang: str | None = None
+    community: str = ""  # subreddit, Stack Exchange site, Mastodon instance...
+    links: tuple[str, ...] = ()  # URLs linked from the item (for site: filters)
+    tags: tuple[str, ...] = ()  # hashtags or network tags, without '#'
+    thread: dict[str, str] = field(default_factory=dict)  # root/parent ids for replying
+
+    @property
+    def key(self) -> str:
+        """The identity used for deduplication across cycles."""
+        return f"{self.network}#{self.native_id}"
+
+    @property
+    def searchable_text(self) -> str:
+        """The text rules are matched against and match spans refer to: title, blank line, text."""
+        return f"{self.title}\n\n{self.text}" if self.title else self.text
+
+
+@dataclass(frozen=True, slots=True)
+class RuleMatch:
+    """A rule that matched a mention, with the character spans of the matched terms.
+
+    Spans are (start, end) offsets into ``Mention.searchable_text``.
+    """
+
+    rule: str
+    group: RuleGroup
+    urgent: bool
+    spans: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MatchedMention:
+    """A mention that matched at least one rule."""
+
+    mention: Mention
+    matches: tuple[RuleMatch, ...]
+
+    @property
+    def urgent(self) -> bool:
+        return any(m.urgent for m in self.matches)
+
+    @property
+    def rule_names(self) -> tuple[str, ...]:
+        return tuple(m.rule for m in self.matches)

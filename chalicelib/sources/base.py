@@ -1,0 +1,143 @@
+"""The one small interface every network connector implements, and its error types.
+
+A connector turns the owner's search terms into the network's cheapest API calls and
+fetches only what is new since its cursor. It never raises anything but ``SourceError``
+(and its subclasses): the pipeline records the error as the network's health and
+leaves that network's cursor where it was.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from chalicelib.model import Mention
+
+Cursor = dict[str, Any]  # JSON-serializable, opaque to everything but its connector
+SecretLookup = Callable[[str], str]  # SSM parameter name -> decrypted value
+
+
+class SourceError(Exception):
+    """A network could not be read this cycle. ``str(err)`` is said to the owner as is."""
+
+    def __init__(self, network: str, message: str) -> None:
+        super().__init__(f"{network}: {message}")
+        self.network = network
+        self.message = message
+
+
+class RateLimited(SourceError):
+    """The network asked us to slow down (429, quota, backoff field)."""
+
+    def __init__(self, network: str, message: str, retry_after: float | None = None) -> None:
+        super().__init__(network, message)
+        self.retry_after = retry_after  # seconds until the network accepts us again, if it said
+
+
+class Unavailable(SourceError):
+    """A 5xx, a timeout or a connection error that survived the retries."""
+
+
+class BadPayload(SourceError):
+    """The network answered with something that is not the documented shape."""
+
+
+class CredentialsError(SourceError):
+    """A credential is missing, wrong or expired; the network is skipped until it is fixed."""
+
+
+class SourceOptions(BaseModel):
+    """Options every network accepts in listen.yaml; connectors subclass it for their own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    base_url: str  # every network's base URL is configurable (the offline replay server)
+    timeout_seconds: float = 10.0
+    max_pages: int = 5  # per query per cycle, so one busy network cannot eat the Lambda's time
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a network can do, said once per connector."""
+
+    server_search: bool  # True: the network searches for our terms; False: we filter locally
+    replies: bool  # an API exists to post a reply
+    credentials: tuple[str, ...] = ()  # names of options that hold SSM parameter names
+
+
+@dataclass(slots=True)
+class FetchResult:
+    """What one fetch gave: new mentions (newest first or any order) and the next cursor."""
+
+    mentions: list[Mention]
+    cursor: Cursor
+    pages: int = 0
+    complete: bool = True  # False when the page limit or time budget stopped the walk
+
+
+@dataclass(slots=True)
+class Budget:
+    """A deadline shared by all networks of a cycle, so a slow one cannot eat the Lambda."""
+
+    deadline: float  # time.monotonic() value
+    clock: Callable[[], float] = field(default=time.monotonic)
+
+    def remaining(self) -> float:
+        return self.deadline - self.clock()
+
+    def exhausted(self) -> bool:
+        return self.remaining() <= 0
+
+
+class Source(Protocol):
+    """A network connector. One module per network under chalicelib/sources/.
+
+    Constructed as ``Cls(options, http=HttpClient, secrets=SecretLookup, state=SourceState)``.
+    """
+
+    name: ClassVar[str]
+    display_name: ClassVar[str]
+    capabilities: ClassVar[Capabilities]
+    options_model: ClassVar[type[SourceOptions]]
+
+    def fetch(self, query: str, cursor: Cursor | None, budget: Budget) -> FetchResult:
+        """Fetch what is new for ``query`` since ``cursor`` (None on the first run).
+
+        On the first run a connector returns only recent items (it does not backfill
+        history) and a cursor. Raises only ``SourceError``.
+        """
+        ...
+
+
+class SourceState(Protocol):
+    """Small durable state a connector may keep between cycles (e.g. a cached session token)."""
+
+    def get_state(self, network: str, name: str) -> dict[str, Any] | None: ...
+
+    def put_state(self, network: str, name: str, value: dict[str, Any]) -> None: ...
+
+
+def options_from(raw: Mapping[str, Any], model: type[SourceOptions]) -> SourceOptions:
+    """Validate one network's options (used by the config loader)."""
+    return model.model_validate(dict(raw))
+
+
+def require_secret(network: str, secrets: SecretLookup | None, parameter: str | None, what: str) -> str:
+    """The decrypted value of an SSM parameter a connector needs, or ``CredentialsError``
+    naming the parameter (never its value)."""
+    if not parameter:
+        raise CredentialsError(network, f"no SSM parameter is configured for the {what}")
+    if secrets is None:
+        raise CredentialsError(network, f"cannot read the {what}: no secret store")
+    try:
+        value = secrets(parameter)
+    except LookupError:
+        raise CredentialsError(network, f"SSM parameter {parameter} for the {what} does not exist") from None
+    if not value:
+        raise CredentialsError(network, f"SSM parameter {parameter} for the {what} is empty")
+    return value

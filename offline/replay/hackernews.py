@@ -1,0 +1,114 @@
+"""Hacker News' Algolia search API (``/api/v1/search_by_date``) over a corpus of hits.
+
+Implements what the connector relies on: ``query`` (words ANDed, a quoted phrase kept
+together, case-insensitive over title, story_text, comment_text and url), ``tags``
+(comma = AND, parentheses = OR), ``numericFilters`` on ``created_at_i``, newest first,
+``hitsPerPage`` and 0-based ``page`` with ``nbPages``.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+from typing import Any
+
+from offline.replay.server import Request, Response
+
+_NUMERIC = re.compile(r"^(created_at_i|points|num_comments)(>=|<=|>|<|=)(\d+)$")
+_OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "=": operator.eq}
+_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Cache-Control": "no-store",
+    "Server": "nginx",
+}
+
+
+def _query_terms(query: str) -> list[str]:
+    return [t.lower() for t in re.findall(r'"([^"]+)"|(\S+)', query) for t in t if t]
+
+
+def _tag_groups(tags: str) -> list[set[str]]:
+    groups = []
+    for part in re.findall(r"\([^)]*\)|[^,]+", tags):
+        groups.append({t.strip() for t in part.strip("()").split(",") if t.strip()})
+    return groups
+
+
+class HackerNewsAPI:
+    def handle(self, request: Request, items: list[dict[str, Any]]) -> Response:
+        if request.path != "/search_by_date":
+            return Response.json({"message": "Not Found", "status": 404}, 404)
+        try:
+            hits_per_page = int(request.param("hitsPerPage", "20") or 20)
+            page = int(request.param("page", "0") or 0)
+        except ValueError:
+            return Response.json({"message": "invalid paging parameters", "status": 400}, 400)
+        filters = []
+        for clause in (request.param("numericFilters") or "").split(","):
+            if not clause:
+                continue
+            m = _NUMERIC.match(clause.strip())
+            if not m:
+                return Response.json({"message": f"invalid numericFilters {clause!r}", "status": 400}, 400)
+            filters.append((m.group(1), _OPS[m.group(2)], int(m.group(3))))
+        terms = _query_terms(request.param("query") or "")
+        groups = _tag_groups(request.param("tags") or "")
+
+        def keep(hit: dict[str, Any]) -> bool:
+            text = " ".join(str(hit.get(k) or "") for k in ("title", "story_text", "comment_text", "url")).lower()
+            tags = set(hit.get("_tags", []))
+            return (
+                all(term in text for term in terms)
+                and all(group & tags for group in groups)
+                and all(op(hit.get(field) or 0, value) for field, op, value in filters)
+            )
+
+        matching = sorted((h for h in items if keep(h)), key=lambda h: h["created_at_i"], reverse=True)
+        nb_pages = math.ceil(len(matching) / hits_per_page) if hits_per_page else 0
+        start = page * hits_per_page
+        payload = {
+            "hits": matching[start : start + hits_per_page],
+            "nbHits": len(matching),
+            "page": page,
+            "nbPages": nb_pages,
+            "hitsPerPage": hits_per_page,
+            "exhaustiveNbHits": True,
+            "exhaustiveTypo": True,
+            "query": request.param("query") or "",
+            "params": "&".join(f"{k}={v}" for k, v in request.query),
+            "processingTimeMS": 1,
+        }
+        return Response.json(payload, headers=_HEADERS)
+
+
+def story_hit(object_id: int, created_at_i: int, title: str, *, author: str = "pg", url: str = "",
+              story_text: str | None = None, points: int = 1) -> dict[str, Any]:
+    """A story hit in the shape Algolia returns."""
+    import datetime as dt
+
+    return {
+        "created_at": dt.datetime.fromtimestamp(created_at_i, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        "title": title, "url": url or None, "author": author, "points": points,
+        "story_text": story_text, "comment_text": None, "num_comments": 0,
+        "story_id": None, "story_title": None, "story_url": None, "parent_id": None,
+        "created_at_i": created_at_i, "updated_at": None,
+        "_tags": ["story", f"author_{author}", f"story_{object_id}"],
+        "objectID": str(object_id),
+    }
+
+
+def comment_hit(object_id: int, created_at_i: int, comment_text: str, *, story_id: int, story_title: str,
+                author: str = "pg", parent_id: int | None = None) -> dict[str, Any]:
+    """A comment hit in the shape Algolia returns (``points`` is null on comments now)."""
+    import datetime as dt
+
+    return {
+        "created_at": dt.datetime.fromtimestamp(created_at_i, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        "title": None, "url": None, "author": author, "points": None,
+        "story_text": None, "comment_text": comment_text, "num_comments": None,
+        "story_id": story_id, "story_title": story_title, "story_url": None,
+        "parent_id": parent_id or story_id, "created_at_i": created_at_i,
+        "_tags": ["comment", f"author_{author}", f"story_{story_id}"],
+        "objectID": str(object_id),
+    }

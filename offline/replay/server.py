@@ -1,0 +1,167 @@
+"""A local HTTP server that speaks each network's API over a corpus of items in the
+network's real payload shape, with the real headers, and faults that tests inject.
+
+Each network is served under ``/<network>/`` by an emulation class registered in
+``offline/replay/__init__.py``; it implements the API's own filtering and paging so that
+connectors are exercised exactly as against the real thing.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Protocol
+from urllib.parse import parse_qsl, urlsplit
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request as the replay server received it (for assertions)."""
+
+    method: str
+    path: str  # below the network prefix, e.g. "/search_by_date"
+    query: list[tuple[str, str]]
+    headers: dict[str, str]
+    body: bytes
+
+    def param(self, name: str, default: str | None = None) -> str | None:
+        for key, value in self.query:
+            if key == name:
+                return value
+        return default
+
+    def params(self, name: str) -> list[str]:
+        return [value for key, value in self.query if key == name]
+
+
+@dataclass
+class Response:
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    @classmethod
+    def json(cls, payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+        all_headers = {"Content-Type": "application/json; charset=utf-8", **(headers or {})}
+        return cls(status, all_headers, json.dumps(payload).encode())
+
+
+@dataclass(frozen=True)
+class Fault:
+    """What the next request to a network gets instead of the emulated answer."""
+
+    status: int = 500
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    delay_seconds: float = 0.0  # sleep before answering (a timeout, seen from the client)
+    passthrough: bool = False  # after the delay, answer normally
+
+
+class NetworkAPI(Protocol):
+    """The emulation of one network's API over its corpus."""
+
+    def handle(self, request: Request, items: list[dict[str, Any]]) -> Response: ...
+
+
+class ReplayServer:
+    """Start with ``start()``; every network lives under ``base_url(network)``."""
+
+    def __init__(self, apis: dict[str, NetworkAPI], host: str = "127.0.0.1", port: int = 0) -> None:
+        self.apis = apis
+        self.items: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.faults: dict[str, deque[Fault]] = defaultdict(deque)
+        self.received: dict[str, list[Request]] = defaultdict(list)
+        self._lock = threading.Lock()
+        self._httpd = ThreadingHTTPServer((host, port), self._handler_class())
+        self._httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self._httpd.server_address[1])
+
+    def base_url(self, network: str) -> str:
+        return f"http://127.0.0.1:{self.port}/{network}"
+
+    def start(self) -> ReplayServer:
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="replay", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self) -> ReplayServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def add_items(self, network: str, items: list[dict[str, Any]]) -> None:
+        with self._lock:
+            self.items[network].extend(items)
+
+    def inject(self, network: str, *faults: Fault) -> None:
+        """Queue faults: each is used by exactly one following request to the network."""
+        with self._lock:
+            self.faults[network].extend(faults)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.items.clear()
+            self.faults.clear()
+            self.received.clear()
+
+    def _dispatch(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> Response:
+        parts = urlsplit(raw_path)
+        network, _, rest = parts.path.lstrip("/").partition("/")
+        api = self.apis.get(network)
+        if api is None:
+            return Response.json({"error": f"no network {network!r} on the replay server"}, 404)
+        request = Request(method, "/" + rest, parse_qsl(parts.query, keep_blank_values=True), headers, body)
+        with self._lock:
+            self.received[network].append(request)
+            fault = self.faults[network].popleft() if self.faults[network] else None
+            items = list(self.items[network])
+        if fault is not None:
+            if fault.delay_seconds:
+                time.sleep(fault.delay_seconds)
+            if not fault.passthrough:
+                return Response(fault.status, dict(fault.headers), fault.body)
+        return api.handle(request, items)
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                try:
+                    response = server._dispatch(self.command, self.path, headers, body)
+                except Exception as err:  # an emulation bug must show, not hang the client
+                    response = Response.json({"error": f"replay server: {err!r}"}, 599)
+                try:
+                    self.send_response(response.status)
+                    for name, value in response.headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(response.body)))
+                    self.end_headers()
+                    self.wfile.write(response.body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (a timeout test)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _serve
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        return Handler
