@@ -65,8 +65,9 @@ class SourceOptions(BaseModel):
 class Capabilities:
     """What a network can do, said once per connector."""
 
-    server_search: bool  # True: the network searches for our terms; False: we filter locally
+    server_search: bool  # True: fetch(term) is called per search term and the network searches
     replies: bool  # an API exists to post a reply
+    local_stream: bool = False  # True: fetch("*") is also called once a cycle; filtered locally
     credentials: tuple[str, ...] = ()  # names of options that hold SSM parameter names
 
 
