@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 RuleGroup = Literal["brand", "product", "competitor", "industry"]
 MentionKind = Literal["post", "comment"]
@@ -73,3 +73,35 @@ class MatchedMention:
     @property
     def rule_names(self) -> tuple[str, ...]:
         return tuple(m.rule for m in self.matches)
+
+
+def matched_to_dict(item: MatchedMention) -> dict[str, Any]:
+    """A JSON-ready dict of a matched mention (the store keeps it as one attribute)."""
+    m = item.mention
+    return {
+        "network": m.network, "native_id": m.native_id, "url": m.url, "text": m.text,
+        "created_at": m.created_at.isoformat(), "title": m.title, "kind": m.kind,
+        "author_handle": m.author_handle, "author_name": m.author_name, "author_url": m.author_url,
+        "reach": m.reach, "lang": m.lang, "community": m.community, "links": list(m.links),
+        "tags": list(m.tags), "thread": dict(m.thread),
+        "matches": [
+            {"rule": r.rule, "group": r.group, "urgent": r.urgent, "spans": [list(s) for s in r.spans]}
+            for r in item.matches
+        ],
+    }
+
+
+def matched_from_dict(data: dict[str, Any]) -> MatchedMention:
+    """The inverse of ``matched_to_dict``."""
+    mention = Mention(
+        network=data["network"], native_id=data["native_id"], url=data["url"], text=data["text"],
+        created_at=dt.datetime.fromisoformat(data["created_at"]), title=data["title"], kind=data["kind"],
+        author_handle=data["author_handle"], author_name=data["author_name"], author_url=data["author_url"],
+        reach=data["reach"], lang=data["lang"], community=data["community"], links=tuple(data["links"]),
+        tags=tuple(data["tags"]), thread=dict(data["thread"]),
+    )
+    matches = tuple(
+        RuleMatch(rule=r["rule"], group=r["group"], urgent=r["urgent"], spans=tuple((s[0], s[1]) for s in r["spans"]))
+        for r in data["matches"]
+    )
+    return MatchedMention(mention, matches)

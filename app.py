@@ -1,0 +1,58 @@
+"""The Chalice app: wiring only. Behaviour lives in chalicelib/ (see ARCHITECTURE.md)."""
+
+from __future__ import annotations
+
+from chalice import Chalice, Rate, Response
+
+app = Chalice(app_name="social-listening")
+
+
+def _page(page: object) -> Response:
+    from chalicelib.pages import Page
+
+    assert isinstance(page, Page)
+    return Response(body=page.body, status_code=page.status, headers=page.headers)
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="poll")
+def poll(event: object) -> dict[str, object]:
+    """Every minute: fetch what is due, store what is new, alert once."""
+    from chalicelib.runtime import runtime
+
+    report = runtime().pipeline.run_cycle()
+    return {"tasks": report.tasks_run, "new": report.new_mentions, "errors": report.errors}
+
+
+@app.route("/a/{token}", methods=["GET"])
+def confirm_action(token: str) -> Response:
+    """An action link opened: show the mention and a confirmation button (changes nothing)."""
+    from chalicelib.runtime import runtime
+
+    return _page(runtime().actions.confirm_page(token, form_action=f"{_prefix()}/a/{token}"))
+
+
+@app.route("/a/{token}", methods=["POST"], content_types=["application/x-www-form-urlencoded"])
+def perform_action(token: str) -> Response:
+    """The confirmation button: perform the action once."""
+    from chalicelib.runtime import runtime
+
+    return _page(runtime().actions.perform(token))
+
+
+@app.route("/s/{code}", methods=["GET"])
+def short_link(code: str) -> Response:
+    """A short link from an SMS: the same confirmation page as the long link."""
+    from chalicelib.pages import invalid_link
+    from chalicelib.runtime import runtime
+
+    token = runtime().actions.token_for_short_code(code)
+    if token is None:
+        return _page(invalid_link())
+    return _page(runtime().actions.confirm_page(token, form_action=f"{_prefix()}/a/{token}"))
+
+
+def _prefix() -> str:
+    """The API Gateway stage path (e.g. /api) so the form posts back to the same place."""
+    context = app.current_request.context if app.current_request else {}
+    stage = context.get("stage", "")
+    return f"/{stage}" if stage and context.get("domainName", "").endswith("amazonaws.com") else ""

@@ -1,0 +1,176 @@
+"""Signed action tokens for the links in alerts, and what each action does.
+
+A token is ``<payload>.<signature>``, both base64url without padding. The payload is
+compact JSON: key id ``k``, mention key ``m``, action ``a``, recipient ``r``, expiry ``e``
+(Unix seconds) and a random nonce ``n``. The signature is HMAC-SHA256 over the payload
+with the signing key from SSM, compared in constant time. A token is bound to one
+mention, one action and one recipient; state changes need POST and spend the nonce, so a
+link works once.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from chalicelib.config import ListenConfig
+from chalicelib.pages import Page, invalid_link, render
+from chalicelib.store import Store, StoredMention
+
+log = logging.getLogger(__name__)
+
+ACTIONS = {"handled": "Mark as handled"}
+DEFAULT_TTL_SECONDS = 7 * 86400
+
+
+class InvalidToken(Exception):
+    """The token is forged, altered, expired or malformed. The reason is for logs only,
+    never for the person holding the link."""
+
+
+@dataclass(frozen=True, slots=True)
+class ActionToken:
+    mention_key: str
+    action: str
+    recipient: str
+    expires_at: int
+    nonce: str
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def key_id(key: bytes) -> str:
+    """A short public name of a signing key, so keys can rotate."""
+    return hashlib.sha256(key).hexdigest()[:8]
+
+
+class TokenSigner:
+    """Makes and checks action tokens with one secret key."""
+
+    def __init__(self, key: bytes, *, clock: Callable[[], float] = time.time) -> None:
+        if len(key) < 32:
+            raise ValueError("the signing key must be at least 32 bytes")
+        self._key = key
+        self._kid = key_id(key)
+        self._clock = clock
+
+    def sign(self, mention_key: str, action: str, recipient: str, ttl_seconds: int = DEFAULT_TTL_SECONDS) -> str:
+        if action not in ACTIONS:
+            raise ValueError(f"unknown action {action!r}")
+        payload = {
+            "k": self._kid, "m": mention_key, "a": action, "r": recipient,
+            "e": int(self._clock()) + ttl_seconds, "n": secrets.token_urlsafe(12),
+        }
+        body = _b64(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+        return f"{body}.{self._signature(body)}"
+
+    def _signature(self, body: str) -> str:
+        return _b64(hmac.new(self._key, body.encode("ascii"), hashlib.sha256).digest())
+
+    def verify(self, token: str) -> ActionToken:
+        """The token's contents if it is genuine and not expired; else ``InvalidToken``."""
+        body, dot, signature = token.partition(".")
+        if not dot or not body.isascii() or not signature.isascii() or len(token) > 2048:
+            raise InvalidToken("malformed")
+        if not hmac.compare_digest(self._signature(body), signature):
+            raise InvalidToken("bad signature")
+        try:
+            payload = json.loads(_unb64(body))
+        except (binascii.Error, ValueError, UnicodeDecodeError):
+            raise InvalidToken("undecodable payload") from None
+        if not isinstance(payload, dict) or payload.get("k") != self._kid:
+            raise InvalidToken("unknown key")
+        try:
+            result = ActionToken(
+                mention_key=str(payload["m"]), action=str(payload["a"]), recipient=str(payload["r"]),
+                expires_at=int(payload["e"]), nonce=str(payload["n"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            raise InvalidToken("incomplete payload") from None
+        if result.expires_at <= self._clock():
+            raise InvalidToken("expired")
+        if result.action not in ACTIONS:
+            raise InvalidToken("unknown action")
+        return result
+
+
+class ActionService:
+    """What the HTTP endpoint does with a token: show (GET) and perform (POST)."""
+
+    def __init__(self, config: ListenConfig, store: Store, signer: TokenSigner) -> None:
+        self.config = config
+        self.store = store
+        self.signer = signer
+
+    def _check(self, token: str) -> tuple[ActionToken, StoredMention] | None:
+        try:
+            parsed = self.signer.verify(token)
+        except InvalidToken as err:
+            log.info("refused an action token: %s", err)
+            return None
+        if self.config.recipient(parsed.recipient) is None:
+            log.info("refused an action token: recipient no longer configured")
+            return None
+        stored = self.store.get_mention(parsed.mention_key)
+        if stored is None:
+            log.info("refused an action token: no such mention")
+            return None
+        return parsed, stored
+
+    def confirm_page(self, token: str, form_action: str) -> Page:
+        """GET: show the mention and a confirmation form; changes nothing."""
+        checked = self._check(token)
+        if checked is None:
+            return invalid_link()
+        parsed, stored = checked
+        return render(200, f"{ACTIONS[parsed.action]}?", mention=_mention_view(stored), form_action=form_action,
+                      button=ACTIONS[parsed.action])
+
+    def perform(self, token: str) -> Page:
+        """POST: do the action once (the nonce is spent), audit it, say what happened."""
+        checked = self._check(token)
+        if checked is None:
+            return invalid_link()
+        parsed, stored = checked
+        if not self.store.use_nonce(parsed.nonce, parsed.expires_at):
+            return render(409, "This link was already used", mention=_mention_view(stored))
+        if parsed.action == "handled":
+            self.store.set_mention_state(parsed.mention_key, "handled")
+        self.store.audit(parsed.mention_key, parsed.action, parsed.recipient, "done", parsed.nonce)
+        updated = self.store.get_mention(parsed.mention_key) or stored
+        return render(200, "Marked as handled", mention=_mention_view(updated))
+
+    def token_for_short_code(self, code: str) -> str | None:
+        if not code.isascii() or not 4 <= len(code) <= 16 or not all(c.isalnum() or c in "-_" for c in code):
+            return None
+        return self.store.get_short_link(code)
+
+
+def _mention_view(stored: StoredMention) -> dict[str, str]:
+    from chalicelib.alerts import network_name
+    from chalicelib.alerts.email import one_line, safe_url
+
+    m = stored.item.mention
+    return {
+        "network": network_name(m.network),
+        "kind": m.kind,
+        "author": one_line(m.author_name or m.author_handle or "someone", 60),
+        "state": stored.state,
+        "title": one_line(m.title, 200),
+        "text": m.text[:1000] + ("…" if len(m.text) > 1000 else ""),
+        "url": safe_url(m.url),
+    }

@@ -1,0 +1,84 @@
+"""What an alert says, independent of the channel that carries it.
+
+The router decides who gets which mentions on which channel; each channel module
+(email, sms) turns an ``AlertBundle`` into its own message and sends it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from chalicelib.config import Recipient
+from chalicelib.sources import source_class
+from chalicelib.store import StoredMention
+
+class DeliveryFailed(Exception):
+    """A channel could not deliver. ``permanent`` failures are not retried."""
+
+    def __init__(self, message: str, *, permanent: bool) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+@dataclass(frozen=True, slots=True)
+class AlertItem:
+    mention: StoredMention
+    links: dict[str, str] = field(default_factory=dict)  # action -> signed URL
+
+
+@dataclass(frozen=True, slots=True)
+class AlertBundle:
+    """Mentions for one recipient on one channel, most important first."""
+
+    recipient: Recipient
+    items: tuple[AlertItem, ...]
+    total: int  # all mentions in this alert; items may show fewer
+    short_link: str = ""  # a short action link for the first item (SMS)
+
+    @property
+    def hidden(self) -> int:
+        return self.total - len(self.items)
+
+
+class Channel(Protocol):
+    name: str
+
+    def send(self, bundle: AlertBundle) -> str:
+        """Deliver the bundle; return the provider's message id; raise DeliveryFailed."""
+        ...
+
+
+def network_name(network: str) -> str:
+    """The network's name as people know it (from its connector)."""
+    try:
+        return source_class(network).display_name
+    except KeyError:
+        return network
+
+
+def excerpt(text: str, spans: list[tuple[int, int]], limit: int = 400) -> list[tuple[str, bool]]:
+    """Text cut to about ``limit`` characters around the first match, as (segment,
+    highlighted) pairs for templates to escape and mark up."""
+    spans = sorted((s, e) for s, e in spans if 0 <= s < e <= len(text))
+    start = 0
+    if len(text) > limit and spans and spans[0][0] > limit // 3:
+        start = spans[0][0] - limit // 3
+    end = min(len(text), start + limit)
+    segments: list[tuple[str, bool]] = []
+    position = start
+    for s, e in spans:
+        s, e = max(s, position), min(e, end)
+        if s >= e:
+            continue
+        if s > position:
+            segments.append((text[position:s], False))
+        segments.append((text[s:e], True))
+        position = e
+    if position < end:
+        segments.append((text[position:end], False))
+    if start > 0:
+        segments.insert(0, ("…", False))
+    if end < len(text):
+        segments.append(("…", False))
+    return segments

@@ -1,0 +1,142 @@
+"""Instant email alerts: multipart text + HTML built with the standard ``email`` package,
+sent as raw MIME through SES v2. Every value that came from a network is escaped by
+Jinja2's autoescape; only http(s) links are ever put in an href."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid
+from typing import Any
+
+import jinja2
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib.actions import ACTIONS
+from chalicelib.alerts import AlertBundle, AlertItem, DeliveryFailed, excerpt, network_name
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+PERMANENT_SES_ERRORS = {
+    "MessageRejected", "MailFromDomainNotVerifiedException", "AccountSuspendedException",
+    "SendingPausedException", "BadRequestException", "NotFoundException",
+}
+REACH_UNITS = {"hackernews": "points"}
+
+
+@functools.cache
+def _templates() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("chalicelib.alerts", "templates"),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def safe_url(url: str) -> str:
+    """The URL if it is plain http(s), else empty (never a javascript: or data: link)."""
+    return url if re.match(r"^https?://[^\s<>\"']+$", url) else ""
+
+
+def one_line(text: str, limit: int = 120) -> str:
+    """Text fit for a header or a title: control and direction characters removed, one line."""
+    text = " ".join(_CONTROL.sub(" ", text).split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _when(created_at: dt.datetime, timezone: str) -> str:
+    import zoneinfo
+
+    return created_at.astimezone(zoneinfo.ZoneInfo(timezone)).strftime("%d %b %H:%M %Z")
+
+
+def _item_view(item: AlertItem, timezone: str) -> dict[str, Any]:
+    matched = item.mention.item
+    m = matched.mention
+    spans = [span for match in matched.matches for span in match.spans]
+    text = m.searchable_text
+    body_offset = len(m.title) + 2 if m.title else 0
+    body_spans = [(s - body_offset, e - body_offset) for s, e in spans if s >= body_offset]
+    return {
+        "network": network_name(m.network),
+        "kind": m.kind,
+        "author": one_line(m.author_name or m.author_handle or "someone", 60),
+        "author_url": safe_url(m.author_url),
+        "reach": m.reach,
+        "reach_unit": REACH_UNITS.get(m.network, "followers"),
+        "when": _when(m.created_at, timezone),
+        "title": one_line(m.title, 200),
+        "segments": excerpt(m.text if m.title else text, body_spans if m.title else spans),
+        "plain": "".join(segment for segment, _ in excerpt(m.text, [])),
+        "rules": ", ".join(matched.rule_names),
+        "urgent": matched.urgent,
+        "url": safe_url(m.url),
+        "actions": [(ACTIONS[action], link) for action, link in item.links.items() if safe_url(link)],
+    }
+
+
+def subject_for(bundle: AlertBundle, business: str) -> str:
+    if bundle.total == 1:
+        m = bundle.items[0].mention.item.mention
+        what = one_line(m.title or m.text, 70)
+        prefix = "URGENT: " if bundle.items[0].mention.item.urgent else ""
+        return f"{prefix}New mention on {network_name(m.network)}: {what}"
+    urgent = sum(1 for i in bundle.items if i.mention.item.urgent)
+    prefix = f"URGENT ({urgent}): " if urgent else ""
+    return f"{prefix}{bundle.total} new mentions of {one_line(business, 60)}"
+
+
+def compose(bundle: AlertBundle, *, business: str, from_address: str, reply_to: str | None) -> EmailMessage:
+    """The MIME message for a bundle: text/plain and text/html alternatives."""
+    recipient = bundle.recipient
+    if not recipient.email:
+        raise DeliveryFailed(f"recipient {recipient.name} has no email address", permanent=True)
+    subject = subject_for(bundle, business)
+    heading = subject.removeprefix("URGENT: ")
+    context = {
+        "subject": subject,
+        "heading": heading,
+        "business": business,
+        "items": [_item_view(item, recipient.timezone) for item in bundle.items],
+        "hidden": bundle.hidden,
+    }
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = formataddr((f"{one_line(business, 60)} alerts", from_address))
+    message["To"] = formataddr((recipient.name, recipient.email))
+    if reply_to:
+        message["Reply-To"] = reply_to
+    message["Message-ID"] = make_msgid(domain=from_address.rpartition("@")[2])
+    message.set_content(_templates().get_template("email.txt.j2").render(context))
+    message.add_alternative(_templates().get_template("email.html.j2").render(context), subtype="html")
+    return message
+
+
+class EmailChannel:
+    """Sends bundles by SES v2 (``send_email`` with raw content)."""
+
+    name = "email"
+
+    def __init__(self, client: Any, *, business: str, from_address: str, reply_to: str | None = None) -> None:
+        self.client = client
+        self.business = business
+        self.from_address = from_address
+        self.reply_to = reply_to
+
+    def send(self, bundle: AlertBundle) -> str:
+        message = compose(bundle, business=self.business, from_address=self.from_address, reply_to=self.reply_to)
+        try:
+            response = self.client.send_email(
+                FromEmailAddress=self.from_address,
+                Destination={"ToAddresses": [bundle.recipient.email]},
+                Content={"Raw": {"Data": message.as_bytes()}},
+            )
+        except ClientError as err:
+            code = err.response["Error"]["Code"]
+            raise DeliveryFailed(f"SES refused the email ({code})", permanent=code in PERMANENT_SES_ERRORS) from None
+        except BotoCoreError as err:
+            raise DeliveryFailed(f"SES could not be reached ({type(err).__name__})", permanent=False) from None
+        return str(response["MessageId"])

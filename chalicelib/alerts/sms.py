@@ -1,0 +1,78 @@
+"""SMS alerts for urgent mentions through SNS (Transactional): one message per recipient
+per alert, at most 160 GSM-7 characters (70 when the text needs UCS-2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib.alerts import AlertBundle, DeliveryFailed, network_name
+from chalicelib.alerts.email import one_line
+
+GSM7 = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
+    "¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_EXTENDED = frozenset("^{}\\[~]|€")  # each takes two septets
+PERMANENT_SNS_ERRORS = {"InvalidParameter", "InvalidParameterValue", "OptedOut", "AuthorizationError"}
+
+
+def gsm7_length(text: str) -> int | None:
+    """Septets the text needs in GSM-7, or None if it needs UCS-2."""
+    length = 0
+    for char in text:
+        if char in GSM7:
+            length += 1
+        elif char in GSM7_EXTENDED:
+            length += 2
+        else:
+            return None
+    return length
+
+
+def fits_one_sms(text: str) -> bool:
+    septets = gsm7_length(text)
+    return septets <= 160 if septets is not None else len(text.encode("utf-16-le")) // 2 <= 70
+
+
+def compose(bundle: AlertBundle, link: str) -> str:
+    """The SMS text: what, where, a short excerpt, the link; cut to fit one SMS."""
+    first = bundle.items[0].mention.item.mention
+    more = f" (+{bundle.total - 1} more)" if bundle.total > 1 else ""
+    head = f"URGENT {network_name(first.network)}{more}: "
+    tail = f" {link}" if link else ""
+    words = one_line(first.title or first.text, 400)
+    for cut in range(len(words), -1, -1):
+        snippet = words[:cut] if cut == len(words) else words[: max(0, cut - 1)].rstrip() + "…"
+        text = f"{head}\"{snippet}\"{tail}" if cut else f"{head.rstrip(': ')}{tail}"
+        if fits_one_sms(text):
+            return text
+    return text
+
+
+class SmsChannel:
+    """Sends urgent bundles by SNS SMS to the recipient's phone."""
+
+    name = "sms"
+
+    def __init__(self, client: Any, *, sender_id: str | None = None) -> None:
+        self.client = client
+        self.sender_id = sender_id
+
+    def send(self, bundle: AlertBundle) -> str:
+        phone = bundle.recipient.phone
+        if not phone:
+            raise DeliveryFailed(f"recipient {bundle.recipient.name} has no phone number", permanent=True)
+        attributes = {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}}
+        if self.sender_id:
+            attributes["AWS.SNS.SMS.SenderID"] = {"DataType": "String", "StringValue": self.sender_id}
+        try:
+            response = self.client.publish(PhoneNumber=phone, Message=compose(bundle, bundle.short_link),
+                                           MessageAttributes=attributes)
+        except ClientError as err:
+            code = err.response["Error"]["Code"]
+            raise DeliveryFailed(f"SNS refused the SMS ({code})", permanent=code in PERMANENT_SNS_ERRORS) from None
+        except BotoCoreError as err:
+            raise DeliveryFailed(f"SNS could not be reached ({type(err).__name__})", permanent=False) from None
+        return str(response["MessageId"])

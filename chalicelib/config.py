@@ -1,0 +1,310 @@
+"""The owner's listen.yaml, validated once: rules, networks, recipients, alerts, schedule.
+
+An invalid file raises ``ConfigError`` whose lines each name the file, the line, the
+field path and what was expected, e.g.::
+
+    listen.yaml:14: recipients[0].phone: expected a phone number in E.164 form such as
+    +14155550100, got '555-1234'
+
+Nothing runs half-configured: the whole file is checked before anything uses it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import zoneinfo
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from chalicelib.model import RuleGroup
+from chalicelib.sources import NETWORKS, source_class
+from chalicelib.sources.base import SourceOptions
+
+DEFAULT_CONFIG_PATH = "listen.yaml"
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_EMAIL = re.compile(r"^[^@\s<>\"']+@[^@\s<>\"']+\.[A-Za-z]{2,}$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$")
+
+
+class ConfigError(Exception):
+    """listen.yaml cannot be used. ``problems`` holds one line per problem."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+def _phone(value: str) -> str:
+    compact = re.sub(r"[ ()-]", "", value)
+    if not _E164.match(compact):
+        raise ValueError(f"expected a phone number in E.164 form such as +14155550100, got {value!r}")
+    return compact
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise ValueError(f"expected an email address such as owner@example.com, got {value!r}")
+    return value
+
+
+def _timezone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"expected an IANA time zone such as Europe/Lisbon, got {value!r}") from None
+    return value
+
+
+def _name(value: str) -> str:
+    if not _NAME.match(value):
+        raise ValueError(f"expected 1-64 letters, digits, spaces, '.', '_' or '-', got {value!r}")
+    return value
+
+
+Phone = Annotated[str, AfterValidator(_phone)]
+Email = Annotated[str, AfterValidator(_email)]
+TimeZone = Annotated[str, AfterValidator(_timezone)]
+Name = Annotated[str, AfterValidator(_name)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Business(_Strict):
+    name: str = Field(min_length=1)
+    website: str = ""
+
+
+class RuleConfig(_Strict):
+    """One thing to listen for. ``keywords`` are whole words or phrases, any of which matches."""
+
+    name: Name
+    group: RuleGroup
+    keywords: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
+    query: str | None = None
+    exclude: list[str] = Field(default_factory=list)
+    urgent: bool = False
+
+    @model_validator(mode="after")
+    def _keywords_or_query(self) -> RuleConfig:
+        if bool(self.keywords) == bool(self.query):
+            raise ValueError("give either 'keywords' (a list of words or phrases) or 'query', not both or neither")
+        return self
+
+    @property
+    def effective_query(self) -> str:
+        """The rule in the query language: keywords become quoted phrases joined by OR."""
+        if self.query:
+            return self.query
+        return " OR ".join('"' + k.replace('"', "") + '"' for k in self.keywords)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSpec:
+    """A rule as the matcher takes it: the query already in the query language."""
+
+    name: str
+    group: RuleGroup
+    urgent: bool
+    query: str
+    exclude: tuple[str, ...]
+
+
+class QuietHours(_Strict):
+    start: dt.time
+    end: dt.time
+
+    def contains(self, local: dt.time) -> bool:
+        """True if ``local`` falls in the quiet period (which may span midnight)."""
+        if self.start <= self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end
+
+
+class Recipient(_Strict):
+    name: Name
+    email: Email | None = None
+    phone: Phone | None = None
+    timezone: TimeZone = "UTC"
+    quiet_hours: QuietHours | None = None
+    sms: bool = True  # urgent mentions by SMS when a phone is given
+
+    @model_validator(mode="after")
+    def _reachable(self) -> Recipient:
+        if not self.email and not self.phone:
+            raise ValueError("give an 'email', a 'phone', or both")
+        return self
+
+
+class Alerts(_Strict):
+    from_address: Email
+    reply_to: Email | None = None
+    action_base_url: str = "http://127.0.0.1:8000"
+    max_mentions_per_email: int = Field(default=20, ge=1, le=100)
+
+    @field_validator("action_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+(/\S*)?$", value):
+            raise ValueError(f"expected an http(s) URL such as https://abc.execute-api.eu-west-1.amazonaws.com/api, got {value!r}")
+        return value.rstrip("/")
+
+
+class Schedule(_Strict):
+    poll_minutes: int = Field(default=5, ge=1, le=1440)
+    urgent_poll_minutes: int = Field(default=1, ge=1, le=1440)
+
+
+class Secrets(_Strict):
+    signing_key_parameter: str = "/social-listening/signing-key"
+
+
+class ListenConfig(_Strict):
+    """The whole validated configuration."""
+
+    business: Business
+    rules: list[RuleConfig] = Field(min_length=1)
+    exclude: list[str] = Field(default_factory=list)
+    networks: dict[str, SourceOptions]
+    recipients: list[Recipient] = Field(min_length=1)
+    alerts: Alerts
+    schedule: Schedule = Schedule()
+    secrets: Secrets = Secrets()
+    vip: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> ListenConfig:
+        for kind, names in (("rule", [r.name for r in self.rules]), ("recipient", [r.name for r in self.recipients])):
+            duplicates = sorted({n for n in names if names.count(n) > 1})
+            if duplicates:
+                raise ValueError(f"{kind} names must be unique; repeated: {', '.join(duplicates)}")
+        return self
+
+    def recipient(self, name: str) -> Recipient | None:
+        return next((r for r in self.recipients if r.name == name), None)
+
+    def rule_specs(self) -> list[RuleSpec]:
+        return [RuleSpec(r.name, r.group, r.urgent, r.effective_query, tuple(r.exclude)) for r in self.rules]
+
+    def enabled_networks(self) -> dict[str, SourceOptions]:
+        return {name: options for name, options in self.networks.items() if options.enabled}
+
+
+def config_path() -> Path:
+    """Where listen.yaml is: ``LISTEN_CONFIG`` or ./listen.yaml (read when called, not at import)."""
+    return Path(os.environ.get("LISTEN_CONFIG", DEFAULT_CONFIG_PATH))
+
+
+def load_config(path: str | Path | None = None) -> ListenConfig:
+    """Read and validate listen.yaml; raise ConfigError naming file, line, field and problem."""
+    path = Path(path) if path is not None else config_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: file not found (set LISTEN_CONFIG or copy listen.example.yaml)"]) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError([f"{path}: cannot be read: {err}"]) from None
+    return parse_config(text, str(path))
+
+
+def parse_config(text: str, filename: str = DEFAULT_CONFIG_PATH) -> ListenConfig:
+    """Validate the YAML text of a configuration; ``filename`` is used in error messages."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(err, "problem", None) or str(err)
+        raise ConfigError([f"{filename}{where}: not valid YAML: {problem}"]) from None
+    if not isinstance(data, dict):
+        raise ConfigError([f"{filename}: expected a mapping of settings at the top level"])
+    errors: list[Any] = []
+    if isinstance(data.get("networks"), dict):
+        data = {**data, "networks": _parse_networks(data["networks"], errors)}
+    try:
+        config = ListenConfig.model_validate(data)
+    except ValidationError as err:
+        errors.extend(err.errors(include_url=False))
+    if errors:
+        errors.sort(key=lambda e: _line_of(root, e["loc"]) or 0)
+        raise ConfigError([_describe(filename, root, e) for e in errors])
+    return config
+
+
+def _parse_networks(raw: dict[Any, Any], errors: list[Any]) -> dict[str, SourceOptions]:
+    """Each network's options through its own connector's model (collecting errors)."""
+    parsed: dict[str, SourceOptions] = {}
+    for name, options in raw.items():
+        if name not in NETWORKS:
+            known = ", ".join(sorted(NETWORKS))
+            errors.append({"loc": ("networks", name), "type": "value_error", "msg": f"unknown network {name!r} (known: {known})"})
+            continue
+        try:
+            parsed[name] = source_class(name).options_model.model_validate(options if options is not None else {})
+        except ValidationError as err:
+            errors.extend({**e, "loc": ("networks", name, *e["loc"])} for e in err.errors(include_url=False))
+    return parsed
+
+
+def _describe(filename: str, root: yaml.Node | None, error: Any) -> str:
+    loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith(("function-", "constrained-"))))
+    path = _path_text(loc)
+    line = _line_of(root, loc)
+    where = f"{filename}:{line}" if line else filename
+    message = _message(error)
+    return f"{where}: {path}: {message}" if path else f"{where}: {message}"
+
+
+def _message(error: Any) -> str:
+    kind, msg = error["type"], error["msg"]
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "extra_forbidden":
+        return "unknown field (check the spelling against listen.example.yaml)"
+    if kind == "literal_error":
+        expected = msg.removeprefix("Input should be ")
+        return f"expected {expected}, got {error['input']!r}"
+    if kind in ("value_error", "assertion_error"):
+        return str(msg).removeprefix("Value error, ")
+    return f"{msg[0].lower()}{msg[1:]}, got {error['input']!r}" if "input" in error else msg
+
+
+def _path_text(loc: Sequence[Any]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _line_of(node: yaml.Node | None, loc: Sequence[Any]) -> int | None:
+    """1-based line of the deepest YAML node on the error's path."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            pair = next(((k, v) for k, v in node.value if getattr(k, "value", None) == str(part)), None)
+            if pair is None:
+                break
+            line, node = pair[0].start_mark.line + 1, pair[1]  # the key's line: where the owner looks
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line

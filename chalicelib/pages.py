@@ -1,0 +1,53 @@
+"""Small server-rendered pages for the action links: escaped, no script, strict headers."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Any
+
+import jinja2
+
+SECURITY_HEADERS = {
+    "Content-Type": "text/html; charset=utf-8",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    status: int
+    body: str
+    headers: dict[str, str] = field(default_factory=lambda: dict(SECURITY_HEADERS))
+
+
+@functools.cache
+def _templates() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("chalicelib", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+def render(status: int, title: str, *, message: str = "", mention: dict[str, Any] | None = None,
+           form_action: str = "", button: str = "") -> Page:
+    body = _templates().get_template("page.html.j2").render(
+        title=title, message=message, mention=mention, form_action=form_action, button=button
+    )
+    return Page(status, body)
+
+
+def invalid_link() -> Page:
+    """The one answer to every bad token: it says nothing about why."""
+    return render(403, "This link does not work",
+                  message="It may have expired or been changed. Open the latest alert email for a fresh link.")
+
+
+def not_found() -> Page:
+    return render(404, "Not found")

@@ -1,0 +1,262 @@
+"""One poll cycle: due tasks -> fetch -> match -> store (deduplicated) -> advance cursors
+-> alert (exactly once).
+
+At least once everywhere, idempotent effects everywhere:
+- a network that fails fails alone: its cursor stays, its health records the error;
+- a cursor moves only after what was fetched with it is stored;
+- a stored mention waits in the sparse ``DUE`` index until an alert job claims it, so a
+  crash between storing and alerting loses nothing;
+- an alert job is recorded before it claims mentions, and each delivery before it is
+  sent, so a retried, overlapping or resumed cycle never sends the same alert twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from chalicelib.actions import DEFAULT_TTL_SECONDS, TokenSigner
+from chalicelib.alerts import AlertBundle, AlertItem, Channel, DeliveryFailed
+from chalicelib.alerts.router import PlannedDelivery, plan_deliveries
+from chalicelib.config import ListenConfig
+from chalicelib.model import MatchedMention, Mention
+from chalicelib.sources.base import Budget, CredentialsError, Cursor, FetchResult, RateLimited, Source, SourceError
+from chalicelib.store import CursorRecord, Store, StoredMention
+
+log = logging.getLogger(__name__)
+
+LOCAL_STREAM = "*"
+MAX_MENTIONS_PER_JOB = 2000
+DEFAULT_RETRY_AFTER = 60.0  # a 429 that does not say how long
+CREDENTIALS_RETRY_AFTER = 900.0  # a bad credential: try again in 15 minutes, not every minute
+
+
+class Matcher(Protocol):
+    """What the pipeline needs from the compiled rules (chalicelib.rules.RuleSet)."""
+
+    def match_many(self, mentions: Sequence[Mention]) -> list[MatchedMention]: ...
+
+    def search_terms(self) -> list[Any]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    network: str
+    query: str
+    interval_seconds: float
+
+
+@dataclass
+class CycleReport:
+    """What one cycle did, for logs, metrics and the demo summary."""
+
+    tasks_run: int = 0
+    fetched: Counter[str] = field(default_factory=Counter)  # per network
+    new_mentions: int = 0
+    new_per_rule: Counter[str] = field(default_factory=Counter)
+    errors: dict[str, str] = field(default_factory=dict)  # network -> error in words
+    deliveries: list[tuple[str, str, str, int]] = field(default_factory=list)  # recipient, channel, status, mentions
+    ddb_requests: int = 0
+    seconds: float = 0.0
+
+
+class Pipeline:
+    """Runs poll cycles with everything passed in (no AWS, no env read here)."""
+
+    def __init__(
+        self,
+        config: ListenConfig,
+        store: Store,
+        sources: Mapping[str, Source],
+        matcher: Matcher,
+        channels: Mapping[str, Channel],
+        signer: TokenSigner,
+        *,
+        clock: Callable[[], float] = time.time,
+        fetch_budget_seconds: float = 30.0,
+        job_lease_seconds: float = 300.0,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.sources = sources
+        self.matcher = matcher
+        self.channels = channels
+        self.signer = signer
+        self.clock = clock
+        self.fetch_budget_seconds = fetch_budget_seconds
+        self.job_lease_seconds = job_lease_seconds
+
+    # --- the cycle ------------------------------------------------------------------
+
+    def run_cycle(self) -> CycleReport:
+        started = time.monotonic()
+        requests_before = self.store.requests
+        report = CycleReport()
+        tasks, cursors = self.due_tasks()
+        report.tasks_run = len(tasks)
+        results = self._fetch_all(tasks, cursors, report)
+        mentions = [m for result in results.values() for m in result.mentions]
+        matched = self.matcher.match_many(mentions)
+        new = self.store.store_new_mentions(matched)
+        report.new_mentions = len(new)
+        report.new_per_rule.update(rule for m in new for rule in m.rule_names)
+        self._advance(tasks, results, report)
+        self.alert(new, report)
+        report.ddb_requests = self.store.requests - requests_before
+        report.seconds = time.monotonic() - started
+        return report
+
+    def due_tasks(self) -> tuple[list[Task], dict[tuple[str, str], CursorRecord]]:
+        """The (network, query) tasks whose interval has passed and whose network is not
+        backing off, with the cursor records of all tasks."""
+        now = self.clock()
+        schedule = self.config.schedule
+        terms = self.matcher.search_terms()
+        any_urgent = any(t.urgent for t in terms)
+        tasks: list[Task] = []
+        for network, source in self.sources.items():
+            capabilities = source.capabilities
+            if capabilities.server_search:
+                for term in terms:
+                    minutes = schedule.urgent_poll_minutes if term.urgent else schedule.poll_minutes
+                    tasks.append(Task(network, term.term, minutes * 60.0))
+            if capabilities.local_stream or not capabilities.server_search:
+                minutes = schedule.urgent_poll_minutes if any_urgent else schedule.poll_minutes
+                tasks.append(Task(network, LOCAL_STREAM, minutes * 60.0))
+        health = self.store.all_health()
+        cursors = self.store.get_cursors((t.network, t.query) for t in tasks)
+        due = [
+            t for t in tasks
+            if cursors[(t.network, t.query)].next_due_at <= now
+            and (t.network not in health or health[t.network].retry_not_before <= now)
+        ]
+        return due, cursors
+
+    def _fetch_all(
+        self, tasks: Sequence[Task], cursors: Mapping[tuple[str, str], CursorRecord], report: CycleReport
+    ) -> dict[Task, FetchResult]:
+        """Fetch every due task; networks in parallel, each network's tasks in turn."""
+        budget = Budget(deadline=time.monotonic() + self.fetch_budget_seconds)
+        by_network: dict[str, list[Task]] = defaultdict(list)
+        for task in tasks:
+            by_network[task.network].append(task)
+        results: dict[Task, FetchResult] = {}
+        errors: dict[str, SourceError] = {}
+
+        def fetch_network(network: str) -> None:
+            source = self.sources[network]
+            for task in by_network[network]:
+                cursor: Cursor | None = cursors[(task.network, task.query)].cursor
+                try:
+                    results[task] = source.fetch(task.query, cursor, budget)
+                except SourceError as err:
+                    errors[network] = err
+                    return  # the network's other tasks wait for the next cycle
+                except Exception as err:  # a connector bug must not stop the other networks
+                    log.exception("connector %s crashed", network)
+                    errors[network] = SourceError(network, f"internal error ({type(err).__name__})")
+                    return
+
+        if by_network:
+            with ThreadPoolExecutor(max_workers=min(8, len(by_network)), thread_name_prefix="fetch") as pool:
+                list(pool.map(fetch_network, by_network))
+        now = self.clock()
+        for network, err in errors.items():
+            retry_after = 0.0
+            if isinstance(err, RateLimited):
+                retry_after = err.retry_after if err.retry_after is not None else DEFAULT_RETRY_AFTER
+            elif isinstance(err, CredentialsError):
+                retry_after = CREDENTIALS_RETRY_AFTER
+            self.store.record_failure(network, str(err), now + retry_after if retry_after else 0.0)
+            report.errors[network] = str(err)
+            log.warning("network failed: %s", err)
+        for task, result in results.items():
+            report.fetched[task.network] += len(result.mentions)
+        return results
+
+    def _advance(self, tasks: Sequence[Task], results: Mapping[Task, FetchResult], report: CycleReport) -> None:
+        """Move the cursors of tasks that succeeded (after their mentions were stored)."""
+        now = self.clock()
+        records = [
+            CursorRecord(t.network, t.query, results[t].cursor,
+                         now + t.interval_seconds if results[t].complete else now)
+            for t in tasks if t in results
+        ]
+        self.store.save_cursors(records)
+        for network in {t.network for t in tasks if t in results} - set(report.errors):
+            self.store.record_success(network, report.fetched[network])
+
+    # --- alerting -------------------------------------------------------------------
+
+    def alert(self, just_stored: Sequence[MatchedMention], report: CycleReport) -> None:
+        """Alert every mention waiting for it (this cycle's and any a crash left behind)."""
+        self._resume_stale_jobs(report)
+        stored_at = dt.datetime.fromtimestamp(self.clock(), tz=dt.UTC).isoformat()
+        waiting = {m.mention.key: StoredMention(m, "new", stored_at) for m in just_stored}
+        for stored in self.store.due_mentions(MAX_MENTIONS_PER_JOB):
+            waiting.setdefault(stored.key, stored)
+        if not waiting:
+            return
+        keys = list(waiting)[:MAX_MENTIONS_PER_JOB]
+        job_id = uuid.uuid4().hex
+        self.store.open_job(job_id, keys, self.job_lease_seconds)
+        claimed = self.store.claim_mentions(job_id, keys)
+        self._deliver(job_id, [waiting[k] for k in claimed], report)
+        self.store.close_job(job_id)
+
+    def _resume_stale_jobs(self, report: CycleReport) -> None:
+        for job in self.store.stale_jobs():
+            if not self.store.take_over_job(job, self.job_lease_seconds):
+                continue
+            log.warning("resuming alert job %s left open by a stopped cycle", job.job_id)
+            members = [m for m in self.store.get_mentions(job.candidate_keys).values() if m.job == job.job_id]
+            for delivery in self.store.deliveries(job.job_id):
+                if delivery.status == "sending":  # sent or not, we cannot know: never risk a duplicate
+                    self.store.finish_delivery(job.job_id, delivery.recipient, delivery.channel, "unconfirmed",
+                                               detail="the cycle sending it stopped before recording the result")
+            self._deliver(job.job_id, members, report)
+            self.store.close_job(job.job_id)
+
+    def _deliver(self, job_id: str, mentions: Sequence[StoredMention], report: CycleReport) -> None:
+        now = dt.datetime.fromtimestamp(self.clock(), tz=dt.UTC)
+        for plan in plan_deliveries(self.config, mentions, now):
+            keys = [m.key for m in plan.mentions]
+            name, channel = plan.recipient.name, plan.channel
+            if not self.store.claim_delivery(job_id, name, channel, keys):
+                continue  # recorded before: sent, failed or skipped by an earlier run
+            if plan.held:
+                self.store.finish_delivery(job_id, name, channel, "skipped", detail=plan.held)
+                report.deliveries.append((name, channel, "skipped", len(keys)))
+                continue
+            try:
+                message_id = self.channels[channel].send(self._bundle(plan))
+            except DeliveryFailed as err:
+                self.store.finish_delivery(job_id, name, channel, "failed", detail=str(err))
+                report.deliveries.append((name, channel, "failed", len(keys)))
+                log.error("delivery failed: %s %s: %s", name, channel, err)
+                continue
+            self.store.finish_delivery(job_id, name, channel, "sent", message_id=message_id)
+            report.deliveries.append((name, channel, "sent", len(keys)))
+
+    def _bundle(self, plan: PlannedDelivery) -> AlertBundle:
+        limit = self.config.alerts.max_mentions_per_email if plan.channel == "email" else 1
+        base = self.config.alerts.action_base_url
+        items = tuple(
+            AlertItem(m, {"handled": f"{base}/a/{self.signer.sign(m.key, 'handled', plan.recipient.name)}"})
+            for m in plan.mentions[:limit]
+        )
+        short_link = ""
+        if plan.channel == "sms":
+            code = secrets.token_urlsafe(6)
+            token = items[0].links["handled"].rpartition("/")[2]
+            self.store.put_short_link(code, token, int(self.clock()) + DEFAULT_TTL_SECONDS)
+            short_link = f"{base}/s/{code}"
+        return AlertBundle(plan.recipient, items, len(plan.mentions), short_link)

@@ -1,0 +1,95 @@
+"""Builds the service's parts from the environment, once per Lambda container, on first
+use (never at import: importing app.py must stay cheap and testable).
+
+Environment: ``TABLE_NAME`` (required), ``LISTEN_CONFIG`` (default ./listen.yaml),
+``FETCH_BUDGET_SECONDS`` (default 30), and the standard AWS variables
+(``AWS_ENDPOINT_URL_<SERVICE>`` points boto3 at the offline stack).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.actions import ActionService, TokenSigner
+from chalicelib.config import ListenConfig, load_config
+from chalicelib.pipeline import Pipeline
+from chalicelib.sources import source_class
+from chalicelib.sources.base import Source
+from chalicelib.sources.http import HttpClient
+from chalicelib.store import Store
+
+
+class SetupError(RuntimeError):
+    """The service cannot start: the message says what is missing."""
+
+
+@dataclass(frozen=True)
+class Runtime:
+    config: ListenConfig
+    store: Store
+    pipeline: Pipeline
+    actions: ActionService
+
+
+def _client(service: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 5},
+                                               connect_timeout=5, read_timeout=15))
+
+
+def read_secret(name: str) -> str:
+    """A SecureString from SSM Parameter Store (cached for 5 minutes); LookupError if absent."""
+    from aws_lambda_powertools.utilities import parameters
+
+    try:
+        value = parameters.get_parameter(name, decrypt=True, max_age=300)
+    except parameters.exceptions.GetParameterError as err:
+        if "ParameterNotFound" in str(err):
+            raise LookupError(name) from None
+        raise
+    return str(value)
+
+
+def build_sources(config: ListenConfig, store: Store) -> dict[str, Source]:
+    """One connector per enabled network, each with its own HTTP client."""
+    sources: dict[str, Source] = {}
+    for name, options in config.enabled_networks().items():
+        cls = source_class(name)
+        http = HttpClient(name, timeout=options.timeout_seconds)
+        sources[name] = cls(options, http=http, secrets=read_secret, state=store)  # type: ignore[call-arg]
+    return sources
+
+
+def build(config: ListenConfig, store: Store, *, signing_key: bytes) -> Runtime:
+    """Wire the parts (the tests and the demo call this with their own store)."""
+    from chalicelib.alerts.email import EmailChannel
+    from chalicelib.alerts.sms import SmsChannel
+    from chalicelib.rules import compile_rules
+
+    signer = TokenSigner(signing_key)
+    channels = {
+        "email": EmailChannel(_client("sesv2"), business=config.business.name,
+                              from_address=config.alerts.from_address, reply_to=config.alerts.reply_to),
+        "sms": SmsChannel(_client("sns")),
+    }
+    pipeline = Pipeline(
+        config, store, build_sources(config, store), compile_rules(config.rule_specs(), exclude=config.exclude),
+        channels, signer, fetch_budget_seconds=float(os.environ.get("FETCH_BUDGET_SECONDS", "30")),
+    )
+    return Runtime(config, store, pipeline, ActionService(config, store, signer))
+
+
+@functools.cache
+def runtime() -> Runtime:
+    """The parts, built on first use from the environment and cached for the container."""
+    table = os.environ.get("TABLE_NAME")
+    if not table:
+        raise SetupError("TABLE_NAME is not set: it names the DynamoDB table of the service")
+    config = load_config()
+    key = read_secret(config.secrets.signing_key_parameter).encode("utf-8")
+    return build(config, Store(_client("dynamodb"), table), signing_key=key)

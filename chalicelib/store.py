@@ -1,0 +1,596 @@
+"""The DynamoDB repository: the only module that knows the table's keys.
+
+Items (pk / sk):
+- mention           ``M#<network>#<id>`` / ``M``; while waiting for its alert it carries the sparse
+                    index keys ``DUE`` / ``<stored_at>#<key>``; ``job`` once an alert job claims it
+- action audit      ``M#<network>#<id>`` / ``A#<at>#<nonce>``
+- cursor            ``CURSOR#<network>`` / ``Q#<query>``
+- network health    ``HEALTH`` / ``<network>``
+- connector state   ``STATE#<network>`` / ``<name>``
+- alert job         ``JOB#<id>`` / ``JOB``; while open: index keys ``OPENJOB`` / ``<created_at>``
+- delivery          ``JOB#<id>`` / ``D#<recipient>#<channel>``
+- action nonce      ``NONCE#<nonce>`` / ``N``
+
+Writes that decide "exactly once" are conditional: a mention is stored only if absent
+(transactions of up to 100 conditional puts), claimed by one alert job only, and each
+delivery is recorded before it is sent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.model import MatchedMention, matched_from_dict, matched_to_dict
+from chalicelib.table import INDEX_NAME, TTL_ATTRIBUTE
+
+MENTION_TTL_DAYS = 90
+JOB_TTL_DAYS = 30
+TRANSACTION_ITEMS = 100  # DynamoDB's limit per TransactWriteItems
+BATCH_GET_KEYS = 100  # DynamoDB's limit per BatchGetItem
+BATCH_WRITE_ITEMS = 25  # DynamoDB's limit per BatchWriteItem
+DUE = "DUE"
+OPEN_JOB = "OPENJOB"
+
+
+def mention_pk(key: str) -> str:
+    return f"M#{key}"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMention:
+    item: MatchedMention
+    state: str  # new | handled
+    stored_at: str
+    job: str | None = None
+
+    @property
+    def key(self) -> str:
+        return self.item.mention.key
+
+
+@dataclass(slots=True)
+class CursorRecord:
+    network: str
+    query: str
+    cursor: dict[str, Any] | None = None
+    next_due_at: float = 0.0  # Unix seconds
+
+
+@dataclass(slots=True)
+class Health:
+    network: str
+    consecutive_failures: int = 0
+    last_success_at: str | None = None
+    last_error: str | None = None
+    last_error_at: str | None = None
+    retry_not_before: float = 0.0
+    mentions_fetched: int = 0
+
+
+@dataclass(slots=True)
+class Job:
+    job_id: str
+    created_at: str
+    lease_until: float
+    candidate_keys: list[str]
+    status: str
+
+
+@dataclass(slots=True)
+class Delivery:
+    job_id: str
+    recipient: str
+    channel: str
+    status: str  # sending | sent | failed | skipped | unconfirmed
+    mention_keys: list[str] = field(default_factory=list)
+    message_id: str | None = None
+    detail: str | None = None
+    sent_at: str | None = None
+
+
+def _iso(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts, tz=dt.UTC).isoformat(timespec="milliseconds")
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class Store:
+    """All reads and writes of the table. ``client`` is a boto3 DynamoDB client."""
+
+    def __init__(self, client: Any, table_name: str, *, clock: Callable[[], float] = time.time) -> None:
+        self.client = client
+        self.table = table_name
+        self.clock = clock
+        self.requests = 0  # DynamoDB requests made, for the benchmarks and the demo summary
+
+    def _call(self, operation: str, **kwargs: Any) -> Any:
+        self.requests += 1
+        return getattr(self.client, operation)(**kwargs)
+
+    # --- mentions -------------------------------------------------------------------
+
+    def store_new_mentions(self, items: Sequence[MatchedMention]) -> list[MatchedMention]:
+        """Store the mentions not stored before, each marked due for alerting; return them.
+
+        Each mention is a conditional put (absent only) inside transactions of 100, so two
+        overlapping cycles can never both store, and so never both alert, the same mention.
+        """
+        unique = list({m.mention.key: m for m in items}.values())
+        existing = self._existing_mention_keys([m.mention.key for m in unique])
+        candidates = [m for m in unique if m.mention.key not in existing]
+        stored: list[MatchedMention] = []
+        now = self.clock()
+        for chunk in _chunks(candidates, TRANSACTION_ITEMS):
+            stored.extend(self._put_absent(list(chunk), now))
+        return stored
+
+    def _existing_mention_keys(self, keys: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for chunk in _chunks(keys, BATCH_GET_KEYS):
+            request = {
+                self.table: {
+                    "Keys": [{"pk": {"S": mention_pk(k)}, "sk": {"S": "M"}} for k in chunk],
+                    "ProjectionExpression": "pk",
+                }
+            }
+            while request:
+                response = self._call("batch_get_item", RequestItems=request)
+                found.update(item["pk"]["S"][2:] for item in response["Responses"].get(self.table, []))
+                request = response.get("UnprocessedKeys") or {}
+        return found
+
+    def _put_absent(self, items: list[MatchedMention], now: float) -> list[MatchedMention]:
+        stored_at = _iso(now)
+        expires = str(int(now) + MENTION_TTL_DAYS * 86400)
+        while items:
+            transact = [
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": {
+                            "pk": {"S": mention_pk(m.mention.key)},
+                            "sk": {"S": "M"},
+                            "data": {"S": json.dumps(matched_to_dict(m), separators=(",", ":"))},
+                            "state": {"S": "new"},
+                            "stored_at": {"S": stored_at},
+                            "gsi1pk": {"S": DUE},
+                            "gsi1sk": {"S": f"{stored_at}#{m.mention.key}"},
+                            TTL_ATTRIBUTE: {"N": expires},
+                        },
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+                for m in items
+            ]
+            failed = self._transact(transact)
+            if failed is None:
+                return items
+            items = [m for i, m in enumerate(items) if i not in failed]
+        return []
+
+    def _transact(self, transact: list[dict[str, Any]], attempts: int = 5) -> set[int] | None:
+        """Run a transaction. None if it committed; else the indexes whose condition failed
+        (the caller drops them and runs the rest again). Conflicts are retried."""
+        for attempt in range(attempts):
+            try:
+                self._call("transact_write_items", TransactItems=transact)
+                return None
+            except ClientError as err:
+                if err.response["Error"]["Code"] != "TransactionCanceledException":
+                    raise
+                reasons = err.response.get("CancellationReasons") or []
+                failed = {i for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"}
+                if failed:
+                    return failed
+                time.sleep(0.05 * 2**attempt)  # a conflict with a concurrent transaction
+        raise RuntimeError("DynamoDB transaction kept conflicting; giving up for this cycle")
+
+    def get_mention(self, key: str) -> StoredMention | None:
+        response = self._call(
+            "get_item", TableName=self.table, Key={"pk": {"S": mention_pk(key)}, "sk": {"S": "M"}}, ConsistentRead=True
+        )
+        item = response.get("Item")
+        return self._stored(item) if item else None
+
+    def get_mentions(self, keys: Sequence[str]) -> dict[str, StoredMention]:
+        result: dict[str, StoredMention] = {}
+        for chunk in _chunks(list(dict.fromkeys(keys)), BATCH_GET_KEYS):
+            request = {
+                self.table: {
+                    "Keys": [{"pk": {"S": mention_pk(k)}, "sk": {"S": "M"}} for k in chunk],
+                    "ConsistentRead": True,
+                }
+            }
+            while request:
+                response = self._call("batch_get_item", RequestItems=request)
+                for item in response["Responses"].get(self.table, []):
+                    stored = self._stored(item)
+                    result[stored.key] = stored
+                request = response.get("UnprocessedKeys") or {}
+        return result
+
+    @staticmethod
+    def _stored(item: dict[str, Any]) -> StoredMention:
+        return StoredMention(
+            item=matched_from_dict(json.loads(item["data"]["S"])),
+            state=item["state"]["S"],
+            stored_at=item["stored_at"]["S"],
+            job=item["job"]["S"] if "job" in item else None,
+        )
+
+    def due_mentions(self, limit: int) -> list[StoredMention]:
+        """Mentions stored but not yet claimed by an alert job, oldest first."""
+        return [self._stored(item) for item in self._query_index(DUE, limit)]
+
+    def claim_mentions(self, job_id: str, keys: Sequence[str]) -> list[str]:
+        """Claim due mentions for an alert job; return the keys this job won.
+
+        A mention is claimed by exactly one job, whatever runs concurrently.
+        """
+        claimed: list[str] = []
+        for chunk in _chunks(list(keys), TRANSACTION_ITEMS):
+            pending = list(chunk)
+            while pending:
+                transact = [
+                    {
+                        "Update": {
+                            "TableName": self.table,
+                            "Key": {"pk": {"S": mention_pk(k)}, "sk": {"S": "M"}},
+                            "UpdateExpression": "SET job = :job REMOVE gsi1pk, gsi1sk",
+                            "ConditionExpression": "gsi1pk = :due",
+                            "ExpressionAttributeValues": {":job": {"S": job_id}, ":due": {"S": DUE}},
+                        }
+                    }
+                    for k in pending
+                ]
+                failed = self._transact(transact)
+                if failed is None:
+                    claimed.extend(pending)
+                    break
+                pending = [k for i, k in enumerate(pending) if i not in failed]
+        return claimed
+
+    def set_mention_state(self, key: str, state: str) -> bool:
+        """Set a stored mention's state (e.g. handled); False if no such mention."""
+        try:
+            self._call(
+                "update_item",
+                TableName=self.table,
+                Key={"pk": {"S": mention_pk(key)}, "sk": {"S": "M"}},
+                UpdateExpression="SET #state = :state",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues={":state": {"S": state}},
+            )
+        except ClientError as err:
+            if err.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def audit(self, key: str, action: str, recipient: str, result: str, nonce: str) -> None:
+        """Record who did what to a mention, when, and how it went."""
+        now = self.clock()
+        self._call(
+            "put_item",
+            TableName=self.table,
+            Item={
+                "pk": {"S": mention_pk(key)},
+                "sk": {"S": f"A#{_iso(now)}#{nonce}"},
+                "action": {"S": action},
+                "recipient": {"S": recipient},
+                "result": {"S": result},
+                TTL_ATTRIBUTE: {"N": str(int(now) + MENTION_TTL_DAYS * 86400)},
+            },
+        )
+
+    def audit_log(self, key: str) -> list[dict[str, str]]:
+        response = self._call(
+            "query",
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :a)",
+            ExpressionAttributeValues={":pk": {"S": mention_pk(key)}, ":a": {"S": "A#"}},
+        )
+        return [
+            {"at": i["sk"]["S"].split("#")[1], "action": i["action"]["S"], "recipient": i["recipient"]["S"],
+             "result": i["result"]["S"]}
+            for i in response["Items"]
+        ]
+
+    def use_nonce(self, nonce: str, expires_at: int) -> bool:
+        """Spend a single-use action nonce; False if it was spent before."""
+        try:
+            self._call(
+                "put_item",
+                TableName=self.table,
+                Item={"pk": {"S": f"NONCE#{nonce}"}, "sk": {"S": "N"}, TTL_ATTRIBUTE: {"N": str(expires_at)}},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as err:
+            if err.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    # --- cursors, health, connector state ------------------------------------------
+
+    def get_cursors(self, tasks: Iterable[tuple[str, str]]) -> dict[tuple[str, str], CursorRecord]:
+        """Cursor records of (network, query) tasks; a task never run gets an empty record."""
+        tasks = list(dict.fromkeys(tasks))
+        records = {t: CursorRecord(t[0], t[1]) for t in tasks}
+        for chunk in _chunks(tasks, BATCH_GET_KEYS):
+            request = {
+                self.table: {
+                    "Keys": [{"pk": {"S": f"CURSOR#{n}"}, "sk": {"S": f"Q#{q}"}} for n, q in chunk],
+                    "ConsistentRead": True,
+                }
+            }
+            while request:
+                response = self._call("batch_get_item", RequestItems=request)
+                for item in response["Responses"].get(self.table, []):
+                    task = (item["pk"]["S"][len("CURSOR#") :], item["sk"]["S"][2:])
+                    records[task] = CursorRecord(
+                        task[0], task[1], json.loads(item["cursor"]["S"]), float(item["next_due_at"]["N"])
+                    )
+                request = response.get("UnprocessedKeys") or {}
+        return records
+
+    def save_cursors(self, records: Sequence[CursorRecord]) -> None:
+        self._batch_put(
+            [
+                {
+                    "pk": {"S": f"CURSOR#{r.network}"},
+                    "sk": {"S": f"Q#{r.query}"},
+                    "cursor": {"S": json.dumps(r.cursor, separators=(",", ":"))},
+                    "next_due_at": {"N": repr(r.next_due_at)},
+                }
+                for r in records
+            ]
+        )
+
+    def _batch_put(self, items: Sequence[dict[str, Any]]) -> None:
+        for chunk in _chunks(items, BATCH_WRITE_ITEMS):
+            request = {self.table: [{"PutRequest": {"Item": item}} for item in chunk]}
+            while request:
+                response = self._call("batch_write_item", RequestItems=request)
+                request = response.get("UnprocessedItems") or {}
+
+    def all_health(self) -> dict[str, Health]:
+        response = self._call(
+            "query",
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": "HEALTH"}},
+            ConsistentRead=True,
+        )
+        result = {}
+        for item in response["Items"]:
+            network = item["sk"]["S"]
+            result[network] = Health(
+                network=network,
+                consecutive_failures=int(item["consecutive_failures"]["N"]),
+                last_success_at=item.get("last_success_at", {}).get("S"),
+                last_error=item.get("last_error", {}).get("S"),
+                last_error_at=item.get("last_error_at", {}).get("S"),
+                retry_not_before=float(item.get("retry_not_before", {"N": "0"})["N"]),
+                mentions_fetched=int(item.get("mentions_fetched", {"N": "0"})["N"]),
+            )
+        return result
+
+    def record_success(self, network: str, fetched: int) -> None:
+        self._call(
+            "update_item",
+            TableName=self.table,
+            Key={"pk": {"S": "HEALTH"}, "sk": {"S": network}},
+            UpdateExpression="SET consecutive_failures = :zero, last_success_at = :now, retry_not_before = :zero "
+            "ADD mentions_fetched :fetched",
+            ExpressionAttributeValues={
+                ":zero": {"N": "0"}, ":now": {"S": _iso(self.clock())}, ":fetched": {"N": str(fetched)},
+            },
+        )
+
+    def record_failure(self, network: str, error: str, retry_not_before: float = 0.0) -> None:
+        self._call(
+            "update_item",
+            TableName=self.table,
+            Key={"pk": {"S": "HEALTH"}, "sk": {"S": network}},
+            UpdateExpression="SET last_error = :error, last_error_at = :now, retry_not_before = :rnb "
+            "ADD consecutive_failures :one",
+            ExpressionAttributeValues={
+                ":error": {"S": error}, ":now": {"S": _iso(self.clock())}, ":rnb": {"N": repr(retry_not_before)},
+                ":one": {"N": "1"},
+            },
+        )
+
+    def get_state(self, network: str, name: str) -> dict[str, Any] | None:
+        response = self._call(
+            "get_item", TableName=self.table, Key={"pk": {"S": f"STATE#{network}"}, "sk": {"S": name}},
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        return json.loads(item["value"]["S"]) if item else None
+
+    def put_state(self, network: str, name: str, value: dict[str, Any]) -> None:
+        self._call(
+            "put_item",
+            TableName=self.table,
+            Item={"pk": {"S": f"STATE#{network}"}, "sk": {"S": name}, "value": {"S": json.dumps(value)}},
+        )
+
+    # --- alert jobs and deliveries --------------------------------------------------
+
+    def open_job(self, job_id: str, candidate_keys: Sequence[str], lease_seconds: float) -> Job:
+        """Record an alert job before it claims anything, so a crash can be resumed."""
+        now = self.clock()
+        job = Job(job_id, _iso(now), now + lease_seconds, list(candidate_keys), "open")
+        self._call(
+            "put_item",
+            TableName=self.table,
+            Item={
+                "pk": {"S": f"JOB#{job_id}"},
+                "sk": {"S": "JOB"},
+                "created_at": {"S": job.created_at},
+                "lease_until": {"N": repr(job.lease_until)},
+                "candidates": {"S": json.dumps(job.candidate_keys)},
+                "status": {"S": "open"},
+                "gsi1pk": {"S": OPEN_JOB},
+                "gsi1sk": {"S": f"{job.created_at}#{job_id}"},
+                TTL_ATTRIBUTE: {"N": str(int(now) + JOB_TTL_DAYS * 86400)},
+            },
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+        return job
+
+    def stale_jobs(self) -> list[Job]:
+        """Open jobs whose lease ran out: their cycle died before finishing them."""
+        now = self.clock()
+        jobs = []
+        for item in self._query_index(OPEN_JOB, 100):
+            lease = float(item["lease_until"]["N"])
+            if lease <= now:
+                jobs.append(
+                    Job(item["pk"]["S"][4:], item["created_at"]["S"], lease,
+                        json.loads(item["candidates"]["S"]), item["status"]["S"])
+                )
+        return jobs
+
+    def take_over_job(self, job: Job, lease_seconds: float) -> bool:
+        """Renew a stale job's lease for this cycle; False if another cycle took it first."""
+        try:
+            self._call(
+                "update_item",
+                TableName=self.table,
+                Key={"pk": {"S": f"JOB#{job.job_id}"}, "sk": {"S": "JOB"}},
+                UpdateExpression="SET lease_until = :new",
+                ConditionExpression="lease_until = :old AND #status = :open",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":new": {"N": repr(self.clock() + lease_seconds)}, ":old": {"N": repr(job.lease_until)},
+                    ":open": {"S": "open"},
+                },
+            )
+        except ClientError as err:
+            if err.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def close_job(self, job_id: str) -> None:
+        self._call(
+            "update_item",
+            TableName=self.table,
+            Key={"pk": {"S": f"JOB#{job_id}"}, "sk": {"S": "JOB"}},
+            UpdateExpression="SET #status = :done REMOVE gsi1pk, gsi1sk",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":done": {"S": "done"}},
+        )
+
+    def claim_delivery(self, job_id: str, recipient: str, channel: str, mention_keys: Sequence[str]) -> bool:
+        """Record a delivery as being sent; False if it was recorded before (never send twice)."""
+        try:
+            self._call(
+                "put_item",
+                TableName=self.table,
+                Item={
+                    "pk": {"S": f"JOB#{job_id}"},
+                    "sk": {"S": f"D#{recipient}#{channel}"},
+                    "status": {"S": "sending"},
+                    "mentions": {"S": json.dumps(list(mention_keys))},
+                    "claimed_at": {"S": _iso(self.clock())},
+                    TTL_ATTRIBUTE: {"N": str(int(self.clock()) + JOB_TTL_DAYS * 86400)},
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as err:
+            if err.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def finish_delivery(
+        self, job_id: str, recipient: str, channel: str, status: str, *,
+        message_id: str | None = None, detail: str | None = None,
+    ) -> None:
+        """Mark a recorded delivery sent, failed or skipped (with the provider's message id)."""
+        values: dict[str, Any] = {":status": {"S": status}, ":at": {"S": _iso(self.clock())}}
+        expression = "SET #status = :status, finished_at = :at"
+        if message_id:
+            expression += ", message_id = :mid"
+            values[":mid"] = {"S": message_id}
+        if detail:
+            expression += ", detail = :detail"
+            values[":detail"] = {"S": detail}
+        self._call(
+            "update_item",
+            TableName=self.table,
+            Key={"pk": {"S": f"JOB#{job_id}"}, "sk": {"S": f"D#{recipient}#{channel}"}},
+            UpdateExpression=expression,
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=values,
+        )
+
+    def deliveries(self, job_id: str) -> list[Delivery]:
+        response = self._call(
+            "query",
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :d)",
+            ExpressionAttributeValues={":pk": {"S": f"JOB#{job_id}"}, ":d": {"S": "D#"}},
+            ConsistentRead=True,
+        )
+        result = []
+        for item in response["Items"]:
+            _, recipient, channel = item["sk"]["S"].split("#", 2)
+            result.append(
+                Delivery(
+                    job_id=job_id, recipient=recipient, channel=channel, status=item["status"]["S"],
+                    mention_keys=json.loads(item["mentions"]["S"]),
+                    message_id=item.get("message_id", {}).get("S"), detail=item.get("detail", {}).get("S"),
+                    sent_at=item.get("finished_at", {}).get("S"),
+                )
+            )
+        return result
+
+    def _query_index(self, partition: str, limit: int) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": INDEX_NAME,
+            "KeyConditionExpression": "gsi1pk = :p",
+            "ExpressionAttributeValues": {":p": {"S": partition}},
+        }
+        while len(items) < limit:
+            response = self._call("query", **kwargs, Limit=limit - len(items))
+            items.extend(response["Items"])
+            if "LastEvaluatedKey" not in response:
+                break
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return items
+
+    # --- short links (for SMS) ----------------------------------------------------
+
+    def put_short_link(self, code: str, token: str, expires_at: int) -> None:
+        self._call(
+            "put_item",
+            TableName=self.table,
+            Item={"pk": {"S": f"SHORT#{code}"}, "sk": {"S": "S"}, "token": {"S": token},
+                  TTL_ATTRIBUTE: {"N": str(expires_at)}},
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+
+    def get_short_link(self, code: str) -> str | None:
+        """The token behind a short code; None if unknown or expired (TTL deletes lazily)."""
+        response = self._call("get_item", TableName=self.table, Key={"pk": {"S": f"SHORT#{code}"}, "sk": {"S": "S"}})
+        item = response.get("Item")
+        if not item or int(item[TTL_ATTRIBUTE]["N"]) <= self.clock():
+            return None
+        return str(item["token"]["S"])

@@ -1,0 +1,220 @@
+"""The local AWS stack: the official DynamoDB Local (Java) and moto in server mode for
+SES v2, SNS and SSM, on free ports, awaited until ready, always stopped.
+
+DynamoDB Local comes from the npm package ``amplify-dynamodb-simulator``, which ships the
+official jar; it is unpacked once into a cache outside the clone
+(``~/.cache/social-listening``, or ``$SOCIAL_LISTENING_CACHE``) so fresh clones and CI reuse it.
+Where Java is missing, moto's DynamoDB stands in, and that is said out loud.
+
+    python -m offline.stack --ensure     # fetch DynamoDB Local into the cache if needed
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from chalicelib.table import create_table
+
+SIMULATOR_PACKAGE = "amplify-dynamodb-simulator@2.9.30"
+DYNAMODB_LOCAL_VERSION = "1.25.1"
+REGION = "eu-west-1"
+TEST_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}  # local emulators only
+
+
+class StackError(RuntimeError):
+    """The local stack could not start; the message says what to do."""
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("SOCIAL_LISTENING_CACHE", Path.home() / ".cache" / "social-listening"))
+
+
+def dynamodb_local_dir() -> Path:
+    return cache_dir() / f"dynamodb-local-{DYNAMODB_LOCAL_VERSION}"
+
+
+def java_available() -> bool:
+    java = shutil.which("java")
+    if not java:
+        return False
+    return subprocess.run([java, "-version"], capture_output=True, check=False).returncode == 0
+
+
+def ensure_dynamodb_local() -> Path:
+    """Unpack DynamoDB Local from the npm package into the cache (once); return its folder."""
+    target = dynamodb_local_dir()
+    if (target / "DynamoDBLocal.jar").exists():
+        return target
+    npm = shutil.which("npm")
+    if not npm:
+        raise StackError("npm is needed once to fetch DynamoDB Local (package amplify-dynamodb-simulator)")
+    with tempfile.TemporaryDirectory() as tmp:
+        result = subprocess.run([npm, "pack", SIMULATOR_PACKAGE, "--silent"], cwd=tmp, capture_output=True, text=True,
+                                check=False)
+        if result.returncode != 0:
+            raise StackError(f"npm pack {SIMULATOR_PACKAGE} failed: {result.stderr.strip()[-500:]}")
+        tarball = Path(tmp) / result.stdout.strip().splitlines()[-1]
+        staging = Path(tempfile.mkdtemp(dir=cache_dir().as_posix() if cache_dir().exists() else None))
+        with tarfile.open(tarball) as tar:
+            members = [m for m in tar.getmembers() if m.name.startswith("package/emulator/")]
+            tar.extractall(staging, members=members, filter="data")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():
+            shutil.rmtree(target)
+        (staging / "package" / "emulator").rename(target)
+        shutil.rmtree(staging, ignore_errors=True)
+    if not (target / "DynamoDBLocal.jar").exists():
+        raise StackError(f"{SIMULATOR_PACKAGE} did not contain emulator/DynamoDBLocal.jar")
+    return target
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_http(url: str, seconds: float, process: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise StackError(f"{url}: the process exited with code {process.returncode} before it was ready")
+        try:
+            urllib.request.urlopen(url, timeout=1)  # noqa: S310 (loopback only)
+            return
+        except urllib.error.HTTPError:
+            return  # it answered: it is up
+        except OSError:
+            time.sleep(0.1)
+    raise StackError(f"{url} was not ready within {seconds:g} s")
+
+
+class LocalStack:
+    """DynamoDB Local + moto server. Use as a context manager, or start()/stop()."""
+
+    def __init__(self, *, table_name: str = "social-listening-local", data_dir: Path | None = None,
+                 prefer_java: bool = True) -> None:
+        self.table_name = table_name
+        self.data_dir = data_dir  # None: in memory; else DynamoDB Local keeps its data there
+        self.prefer_java = prefer_java
+        self.dynamodb_url = ""
+        self.moto_url = ""
+        self.dynamodb_engine = ""
+        self._java: subprocess.Popen[bytes] | None = None
+        self._moto: Any = None
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> LocalStack:
+        try:
+            self._start_moto()
+            if self.prefer_java and java_available():
+                self._start_dynamodb_local()
+            else:
+                print("WARNING: Java not found: using moto's DynamoDB instead of the official DynamoDB Local "
+                      "(install Java 17 for the real thing).", file=sys.stderr)
+                self.dynamodb_url = self.moto_url
+                self.dynamodb_engine = "moto"
+            self.create_table(self.table_name)
+            return self
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start_moto(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._moto.start()
+        host, port = self._moto.get_host_and_port()
+        self.moto_url = f"http://{host}:{port}"
+
+    def _start_dynamodb_local(self) -> None:
+        folder = ensure_dynamodb_local()
+        port = free_port()
+        storage = ["-inMemory"] if self.data_dir is None else ["-dbPath", str(self.data_dir)]
+        if self.data_dir is not None:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._java = subprocess.Popen(
+            ["java", "-Xmx256m", f"-Djava.library.path={folder / 'DynamoDBLocal_lib'}", "-jar",
+             str(folder / "DynamoDBLocal.jar"), *storage, "-port", str(port), "-disableTelemetry"],
+            cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )
+        self.dynamodb_url = f"http://127.0.0.1:{port}"
+        self.dynamodb_engine = f"DynamoDB Local {DYNAMODB_LOCAL_VERSION}"
+        _wait_http(self.dynamodb_url, 30, self._java)
+
+    def stop(self) -> None:
+        if self._java is not None:
+            self._java.terminate()
+            try:
+                self._java.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._java.kill()
+                self._java.wait()
+            self._java = None
+        if self._moto is not None:
+            self._moto.stop()
+            self._moto = None
+
+    def env(self) -> dict[str, str]:
+        """Environment for any process (the app, chalice local, boto3) to use this stack."""
+        return {
+            **TEST_CREDENTIALS,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb_url,
+            "AWS_ENDPOINT_URL_SESV2": self.moto_url,
+            "AWS_ENDPOINT_URL_SES": self.moto_url,
+            "AWS_ENDPOINT_URL_SNS": self.moto_url,
+            "AWS_ENDPOINT_URL_SSM": self.moto_url,
+            "TABLE_NAME": self.table_name,
+        }
+
+    def client(self, service: str) -> Any:
+        endpoint = self.dynamodb_url if service == "dynamodb" else self.moto_url
+        return boto3.session.Session(
+            aws_access_key_id=TEST_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=TEST_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            region_name=REGION,
+        ).client(service, endpoint_url=endpoint)
+
+    def create_table(self, name: str) -> None:
+        client = self.client("dynamodb")
+        if name not in client.list_tables()["TableNames"]:
+            create_table(client, name)
+
+    def sent_messages(self) -> dict[str, Any]:
+        """Everything moto holds (SES messages, SNS SMS...), from /moto-api/data.json."""
+        import json
+
+        with urllib.request.urlopen(f"{self.moto_url}/moto-api/data.json", timeout=10) as resp:  # noqa: S310
+            data: dict[str, Any] = json.load(resp)
+        return data
+
+    def reset_moto(self) -> None:
+        request = urllib.request.Request(f"{self.moto_url}/moto-api/reset", method="POST")
+        urllib.request.urlopen(request, timeout=10).close()  # noqa: S310
+
+
+if __name__ == "__main__":
+    if "--ensure" in sys.argv:
+        if not java_available():
+            print("Java not found: tests and the demo will use moto's DynamoDB instead of DynamoDB Local.")
+        else:
+            print(f"DynamoDB Local ready in {ensure_dynamodb_local()}")

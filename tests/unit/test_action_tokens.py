@@ -1,0 +1,83 @@
+"""Action tokens: bound to mention, action and recipient; forgery, tampering and expiry refused."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from chalicelib.actions import InvalidToken, TokenSigner
+
+KEY = b"k" * 32
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_signed_token_verifies_to_what_was_signed() -> None:
+    signer = TokenSigner(KEY, clock=Clock(1_000_000))
+    token = signer.verify(signer.sign("hackernews#42", "handled", "Maria", ttl_seconds=60))
+    assert (token.mention_key, token.action, token.recipient, token.expires_at) == (
+        "hackernews#42", "handled", "Maria", 1_000_060)
+    assert len(token.nonce) == 16
+
+
+def test_two_tokens_for_the_same_action_have_different_nonces() -> None:
+    signer = TokenSigner(KEY)
+    first, second = (signer.verify(signer.sign("hackernews#42", "handled", "Maria")) for _ in range(2))
+    assert first.nonce != second.nonce
+
+
+def test_token_signed_with_another_key_is_refused() -> None:
+    forged = TokenSigner(b"f" * 32).sign("hackernews#42", "handled", "Maria")
+    with pytest.raises(InvalidToken, match="bad signature"):
+        TokenSigner(KEY).verify(forged)
+
+
+def test_altered_payload_is_refused() -> None:
+    signer = TokenSigner(KEY)
+    body, _, signature = signer.sign("hackernews#42", "handled", "Maria").partition(".")
+    payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    payload["r"] = "Mallory"
+    altered = base64.urlsafe_b64encode(json.dumps(payload).encode()).rstrip(b"=").decode()
+    with pytest.raises(InvalidToken, match="bad signature"):
+        signer.verify(f"{altered}.{signature}")
+
+
+def test_altered_signature_is_refused() -> None:
+    signer = TokenSigner(KEY)
+    token = signer.sign("hackernews#42", "handled", "Maria")
+    flipped = token[:-1] + ("A" if token[-1] != "A" else "B")
+    with pytest.raises(InvalidToken, match="bad signature"):
+        signer.verify(flipped)
+
+
+def test_expired_token_is_refused() -> None:
+    clock = Clock(1_000_000)
+    signer = TokenSigner(KEY, clock=clock)
+    token = signer.sign("hackernews#42", "handled", "Maria", ttl_seconds=60)
+    clock.now = 1_000_060
+    with pytest.raises(InvalidToken, match="expired"):
+        signer.verify(token)
+
+
+@pytest.mark.parametrize("garbage", ["", "no-dot", ".", "abc.def", "é.é", "a" * 3000])
+def test_malformed_tokens_are_refused(garbage: str) -> None:
+    with pytest.raises(InvalidToken):
+        TokenSigner(KEY).verify(garbage)
+
+
+def test_short_keys_are_refused() -> None:
+    with pytest.raises(ValueError, match="at least 32 bytes"):
+        TokenSigner(b"short")
+
+
+def test_unknown_action_cannot_be_signed() -> None:
+    with pytest.raises(ValueError, match="unknown action 'delete'"):
+        TokenSigner(KEY).sign("hackernews#42", "delete", "Maria")
