@@ -18,7 +18,7 @@ import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import yaml
 from pydantic import (
@@ -162,7 +162,8 @@ class Alerts(_Strict):
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not re.match(r"^https?://[^\s/]+(/\S*)?$", value):
-            raise ValueError(f"expected an http(s) URL such as https://abc.execute-api.eu-west-1.amazonaws.com/api, got {value!r}")
+            example = "https://abc.execute-api.eu-west-1.amazonaws.com/api"
+            raise ValueError(f"expected an http(s) URL such as {example}, got {value!r}")
         return value.rstrip("/")
 
 
@@ -254,7 +255,8 @@ def _parse_networks(raw: dict[Any, Any], errors: list[Any]) -> dict[str, SourceO
     for name, options in raw.items():
         if name not in NETWORKS:
             known = ", ".join(sorted(NETWORKS))
-            errors.append({"loc": ("networks", name), "type": "value_error", "msg": f"unknown network {name!r} (known: {known})"})
+            message = f"unknown network {name!r} (known: {known})"
+            errors.append({"loc": ("networks", name), "type": "value_error", "msg": message})
             continue
         try:
             parsed[name] = source_class(name).options_model.model_validate(options if options is not None else {})

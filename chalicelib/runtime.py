@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import functools
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,8 +67,8 @@ def build_sources(config: ListenConfig, store: Store) -> dict[str, Source]:
     return sources
 
 
-def build(config: ListenConfig, store: Store, *, signing_key: bytes) -> Runtime:
-    """Wire the parts (the tests and the demo call this with their own store)."""
+def build(config: ListenConfig, store: Store, *, signing_key: bytes, clock: Callable[[], float] = time.time) -> Runtime:
+    """Wire the parts (the tests and the demo call this with their own store and clock)."""
     from chalicelib.alerts.email import EmailChannel
     from chalicelib.alerts.sms import SmsChannel
     from chalicelib.rules import compile_rules
@@ -79,7 +81,7 @@ def build(config: ListenConfig, store: Store, *, signing_key: bytes) -> Runtime:
     }
     pipeline = Pipeline(
         config, store, build_sources(config, store), compile_rules(config.rule_specs(), exclude=config.exclude),
-        channels, signer, fetch_budget_seconds=float(os.environ.get("FETCH_BUDGET_SECONDS", "30")),
+        channels, signer, clock=clock, fetch_budget_seconds=float(os.environ.get("FETCH_BUDGET_SECONDS", "30")),
     )
     return Runtime(config, store, pipeline, ActionService(config, store, signer))
 

@@ -127,7 +127,8 @@ class LocalStack:
             if self.prefer_java and java_available():
                 self._start_dynamodb_local()
             else:
-                print("WARNING: Java not found: using moto's DynamoDB instead of the official DynamoDB Local "
+                why = "Java not found" if self.prefer_java else "asked for moto"
+                print(f"WARNING: {why}: using moto's DynamoDB instead of the official DynamoDB Local "
                       "(install Java 17 for the real thing).", file=sys.stderr)
                 self.dynamodb_url = self.moto_url
                 self.dynamodb_engine = "moto"
@@ -138,8 +139,11 @@ class LocalStack:
             raise
 
     def _start_moto(self) -> None:
+        import logging
+
         from moto.server import ThreadedMotoServer
 
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._moto.start()
         host, port = self._moto.get_host_and_port()
@@ -203,12 +207,31 @@ class LocalStack:
         """Everything moto holds (SES messages, SNS SMS...), from /moto-api/data.json."""
         import json
 
-        with urllib.request.urlopen(f"{self.moto_url}/moto-api/data.json", timeout=10) as resp:  # noqa: S310
+        url = f"{self.moto_url}/moto-api/data.json"
+        with urllib.request.urlopen(url, timeout=10) as resp:  # noqa: S310 (loopback only)
             data: dict[str, Any] = json.load(resp)
         return data
 
+    def sent_emails(self) -> list[Any]:
+        """Every raw email SES accepted, parsed (``email.message.EmailMessage``), oldest first."""
+        import email
+        import email.policy
+
+        raw = self.sent_messages().get("ses", {}).get("RawMessage", [])
+        return [email.message_from_string(m["raw_data"], policy=email.policy.default) for m in raw]
+
+    def sent_sms(self) -> list[tuple[str, str]]:
+        """Every SMS SNS accepted, as (phone number, text), oldest first."""
+        return [(m["phone_number"], m["message"]) for m in self.sent_messages().get("sns", {}).get("SMS", [])]
+
+    def prepare_aws(self, *, sender: str, signing_key_parameter: str, signing_key: str) -> None:
+        """What the owner's setup does once in a real account: verify the sender, store the key."""
+        self.client("ses").verify_email_identity(EmailAddress=sender)
+        self.client("ssm").put_parameter(Name=signing_key_parameter, Value=signing_key, Type="SecureString",
+                                         Overwrite=True)
+
     def reset_moto(self) -> None:
-        request = urllib.request.Request(f"{self.moto_url}/moto-api/reset", method="POST")
+        request = urllib.request.Request(f"{self.moto_url}/moto-api/reset", method="POST")  # noqa: S310
         urllib.request.urlopen(request, timeout=10).close()  # noqa: S310
 
 

@@ -13,6 +13,7 @@ from chalicelib.config import Recipient
 from chalicelib.sources import source_class
 from chalicelib.store import StoredMention
 
+
 class DeliveryFailed(Exception):
     """A channel could not deliver. ``permanent`` failures are not retried."""
 

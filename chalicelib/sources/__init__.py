@@ -11,6 +11,9 @@ from chalicelib.sources.base import Source
 
 NETWORKS: dict[str, str] = {
     "hackernews": "chalicelib.sources.hackernews:HackerNews",
+    "rss": "chalicelib.sources.rss:Feeds",
+    "stackexchange": "chalicelib.sources.stackexchange:StackExchange",
+    "github": "chalicelib.sources.github:GitHub",
 }
 
 

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from offline.replay.github import GitHubAPI
 from offline.replay.hackernews import HackerNewsAPI
+from offline.replay.rss import FeedsAPI
 from offline.replay.server import NetworkAPI, ReplayServer
+from offline.replay.stackexchange import StackExchangeAPI
 
 
 def all_apis() -> dict[str, NetworkAPI]:
     return {
         "hackernews": HackerNewsAPI(),
+        "rss": FeedsAPI(),
+        "stackexchange": StackExchangeAPI(),
+        "github": GitHubAPI(),
     }
 
 
 def make_server() -> ReplayServer:
-    return ReplayServer(all_apis())
+    apis = all_apis()
+    server = ReplayServer(apis)
+    apis["github"].public_base = server.base_url("github")  # type: ignore[attr-defined]  # Link headers
+    return server

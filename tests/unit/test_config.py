@@ -112,7 +112,8 @@ def test_broken_yaml_names_the_line() -> None:
 def test_missing_file_says_how_to_fix_it(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         load_config(tmp_path / "listen.yaml")
-    assert str(err.value) == f"{tmp_path / 'listen.yaml'}: file not found (set LISTEN_CONFIG or copy listen.example.yaml)"
+    path = tmp_path / "listen.yaml"
+    assert str(err.value) == f"{path}: file not found (set LISTEN_CONFIG or copy listen.example.yaml)"
 
 
 def test_config_path_is_read_from_the_environment_when_loading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

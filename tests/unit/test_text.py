@@ -4,7 +4,8 @@ from chalicelib.text import html_to_text
 
 
 def test_tags_are_removed_and_entities_decoded() -> None:
-    assert html_to_text("I <i>love</i> Bean There &amp; their caf&eacute; &#x1F600;") == "I love Bean There & their café 😀"
+    text = html_to_text("I <i>love</i> Bean There &amp; their caf&eacute; &#x1F600;")
+    assert text == "I love Bean There & their café 😀"
 
 
 def test_paragraphs_become_line_breaks() -> None:

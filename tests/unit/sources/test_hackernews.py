@@ -61,7 +61,9 @@ def test_second_cycle_fetches_nothing_already_seen(replay: ReplayServer, budget:
     assert sorted(m.native_id for m in first.mentions) == ["1", "2"]
     second = hn.fetch("beanthere", first.cursor, budget)
     assert second.mentions == [] and second.cursor == first.cursor
-    replay.add_items("hackernews", [story_hit(3, NOW - 100, "beanthere same second"), story_hit(4, NOW - 50, "beanthere")])
+    replay.add_items("hackernews", [
+        story_hit(3, NOW - 100, "beanthere same second"), story_hit(4, NOW - 50, "beanthere"),
+    ])
     third = hn.fetch("beanthere", second.cursor, budget)
     assert sorted(m.native_id for m in third.mentions) == ["3", "4"]
 
@@ -139,9 +141,12 @@ def test_exhausted_budget_stops_before_asking(replay: ReplayServer) -> None:
     [
         (b"<html>oops</html>", "hackernews: response is not valid JSON at line 1 column 1"),
         (b'{"nbPages": 1}', "hackernews: response has no 'hits' list"),
-        (b'{"hits": [{"objectID": "1/../x", "created_at_i": 1}]}', "hackernews: hits[0].objectID is not a numeric id"),
-        (b'{"hits": [{"objectID": "1", "created_at_i": "now"}]}', "hackernews: hits[0].created_at_i is not a Unix time"),
-        (b'{"hits": [{"objectID": "1", "created_at_i": 1, "author": 5}]}', "hackernews: hits[0].author is not a string"),
+        (b'{"hits": [{"objectID": "1/../x", "created_at_i": 1}]}',
+         "hackernews: hits[0].objectID is not a numeric id"),
+        (b'{"hits": [{"objectID": "1", "created_at_i": "now"}]}',
+         "hackernews: hits[0].created_at_i is not a Unix time"),
+        (b'{"hits": [{"objectID": "1", "created_at_i": 1, "author": 5}]}',
+         "hackernews: hits[0].author is not a string"),
     ],
 )
 def test_malformed_payloads_are_bad_payload(replay: ReplayServer, budget: Budget, body: bytes, message: str) -> None:

@@ -1,0 +1,413 @@
+"""GitHub issues and pull requests through ``/search/issues`` (and, with a token and
+``discussions: true``, discussions through GraphQL ``search(type: DISCUSSION)``), newest
+first, fetched incrementally on ``created_at``.
+
+Cursor: ``{"issues": {"created": T, "ids": [ids at T], "gap": [low, high], "gap_ids": [...]},
+"discussions": {...the same...}, "not_before": unix}``.
+Items created at exactly T are asked for again (``created:>=``) and dropped by id. When
+the page limit, the time budget or the rate limit stops a walk, ``gap`` remembers the range
+still to read (``created:low..high``, read first next time) and ``gap_ids`` what was already
+returned at its upper end.
+
+Rate limits: search allows 30 requests a minute with a token, 10 without. When
+``x-ratelimit-remaining`` reaches 0 the connector stops and remembers ``x-ratelimit-reset``
+(in the cursor and the shared ``SourceState``); asked again earlier it raises ``RateLimited``
+without calling. Secondary limits (403/429 with ``retry-after``, or 403 with remaining 0)
+are ``RateLimited`` too, never a credentials error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from collections.abc import Callable
+from typing import Any, ClassVar
+from urllib.parse import quote, urlsplit
+
+import requests
+
+from chalicelib.model import Mention
+from chalicelib.sources.base import (
+    BadPayload,
+    Budget,
+    Capabilities,
+    CredentialsError,
+    Cursor,
+    FetchResult,
+    RateLimited,
+    SecretLookup,
+    SourceError,
+    SourceOptions,
+    SourceState,
+    require_secret,
+)
+from chalicelib.sources.http import HttpClient, decode_json, parse_retry_after
+
+PROFILE_URL = "https://github.com/"
+_HTML_URL = re.compile(r"^https://github\.com/([A-Za-z0-9-]+)/([A-Za-z0-9._-]+)/(issues|pull|discussions)/(\d+)$")
+_REPOSITORY_URL = re.compile(r"^https://[A-Za-z0-9.-]+(?::\d+)?(?:/api/v3)?/repos/([A-Za-z0-9-]+)/([A-Za-z0-9._-]+)$")
+_NAME_WITH_OWNER = re.compile(r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$")
+_LOGIN = re.compile(r"^[A-Za-z0-9-]+(\[bot\])?$")
+_NODE_ID = re.compile(r"^[A-Za-z0-9_=-]{1,100}$")
+_ISO = "%Y-%m-%dT%H:%M:%SZ"
+SECONDARY_LIMIT_WAIT = 60.0  # GitHub's advice when a secondary limit gives no retry-after
+DISCUSSIONS_QUERY = """
+query($q: String!, $after: String) {
+  search(type: DISCUSSION, query: $q, first: 50, after: $after) {
+    pageInfo { hasNextPage endCursor }
+    nodes {
+      ... on Discussion {
+        id number url title body createdAt
+        author { login url }
+        repository { nameWithOwner }
+        comments { totalCount }
+        category { name }
+      }
+    }
+  }
+}
+"""
+
+
+class GitHubOptions(SourceOptions):
+    base_url: str = "https://api.github.com"
+    token_parameter: str | None = None  # SSM parameter holding a token; without one search allows 10/min
+    discussions: bool = False  # also search discussions (GraphQL, needs a token)
+    per_page: int = 100
+    first_run_lookback_hours: int = 24
+
+
+class GitHub:
+    name: ClassVar[str] = "github"
+    display_name: ClassVar[str] = "GitHub"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        server_search=True, replies=True, credentials=("token_parameter",)
+    )
+    options_model: ClassVar[type[SourceOptions]] = GitHubOptions
+
+    def __init__(
+        self,
+        options: SourceOptions,
+        *,
+        http: HttpClient,
+        secrets: SecretLookup | None = None,
+        state: SourceState | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        assert isinstance(options, GitHubOptions)
+        self.options = options
+        self.http = http
+        self._secrets = secrets
+        self._state = state
+        self._clock = clock
+        self._not_before = 0
+
+    def fetch(self, query: str, cursor: Cursor | None, budget: Budget) -> FetchResult:
+        """Issues, pull requests (and discussions when enabled) that contain ``query`` and
+        were created since ``cursor``. Returns them as mentions with the next cursor; raises
+        ``RateLimited`` without calling while a rate limit that GitHub announced still runs."""
+        now = int(self._clock())
+        cursor = cursor or {}
+        shared = self._state.get_state(self.name, "rate") if self._state is not None else None
+        self._not_before = max(
+            int(cursor.get("not_before", 0)),
+            int(shared["not_before"]) if isinstance(shared, dict) and _is_int(shared.get("not_before")) else 0,
+        )
+        if self._not_before > now:
+            raise RateLimited(self.name, f"search rate limit reached, resets in {self._not_before - now} s",
+                              retry_after=float(self._not_before - now))
+        token = (
+            require_secret(self.name, self._secrets, self.options.token_parameter, "GitHub token")
+            if self.options.token_parameter else None
+        )
+        term = query.replace('"', " ").strip()  # the term is searched as one quoted phrase
+        start = {"created": now - self.options.first_run_lookback_hours * 3600, "ids": []}
+        kinds = ["issues"] + (["discussions"] if token and self.options.discussions else [])
+        mentions: list[Mention] = []
+        next_cursor: Cursor = {}
+        pages = 0
+        complete = True
+        for kind in kinds:
+            sub_cursor = cursor.get(kind) or start
+            if not complete:
+                next_cursor[kind] = sub_cursor
+                continue
+            found, next_cursor[kind], kind_pages, complete = self._fetch_kind(
+                kind, term, sub_cursor, token, pages, budget
+            )
+            mentions.extend(found)
+            pages += kind_pages
+        if self._not_before:
+            next_cursor["not_before"] = self._not_before
+            if self._state is not None:
+                self._state.put_state(self.name, "rate", {"not_before": self._not_before})
+        return FetchResult(mentions=mentions, cursor=next_cursor, pages=pages, complete=complete)
+
+    def _fetch_kind(
+        self, kind: str, term: str, cursor: dict[str, Any], token: str | None, pages_before: int, budget: Budget
+    ) -> tuple[list[Mention], dict[str, Any], int, bool]:
+        watermark = int(cursor["created"])
+        seen_at_watermark = set(cursor.get("ids", []))
+        gap = cursor.get("gap")
+        low, high = (int(gap[0]), int(gap[1])) if gap else (watermark, None)
+        # Ranges are inclusive at both ends: what was returned at the gap's upper end is known.
+        seen_at_high = set(cursor.get("gap_ids", []))
+        created = f"created:>={_iso(low)}" if high is None else f"created:{_iso(low)}..{_iso(high)}"
+        search = f'"{term}" {created}'
+
+        walk = self._walk_issues if kind == "issues" else self._walk_discussions
+        found, pages, complete = walk(search, token, pages_before, budget)
+        mentions = [
+            mention for key, at, mention in found
+            if not (at == watermark and key in seen_at_watermark) and not (at == high and key in seen_at_high)
+        ]
+        next_cursor: dict[str, Any] = {"created": watermark, "ids": sorted(seen_at_watermark)}
+        if gap is None and found:
+            newest = max(at for _, at, _ in found)
+            if newest > watermark:
+                next_cursor = {"created": newest, "ids": []}
+            next_cursor["ids"] = sorted(
+                {key for key, at, _ in found if at == next_cursor["created"]}
+                | (seen_at_watermark if newest == watermark else set())
+            )
+        if not complete and found:
+            # Read newest first and stopped early: the older part is still to read.
+            oldest = min(at for _, at, _ in found)
+            next_cursor["gap"] = [low, oldest]
+            next_cursor["gap_ids"] = sorted(
+                {key for key, at, _ in found if at == oldest} | (seen_at_high if oldest == high else set())
+            )
+        elif not complete and gap:
+            next_cursor["gap"] = gap
+            next_cursor["gap_ids"] = sorted(seen_at_high)
+        elif not complete:
+            next_cursor = dict(cursor)  # nothing read: ask for the same range next time
+        return mentions, next_cursor, pages, complete
+
+    def _headers(self, token: str | None) -> dict[str, str]:
+        headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return headers
+
+    def _may_call(self, pages: int, budget: Budget) -> bool:
+        return pages < self.options.max_pages and not budget.exhausted() and self._not_before <= int(self._clock())
+
+    def _walk_issues(
+        self, search: str, token: str | None, pages_before: int, budget: Budget
+    ) -> tuple[list[tuple[str, int, Mention]], int, bool]:
+        found: list[tuple[str, int, Mention]] = []
+        url = f"{self.options.base_url}/search/issues"
+        params: dict[str, Any] | None = {
+            "q": search, "sort": "created", "order": "desc", "per_page": self.options.per_page,
+            "advanced_search": "true",
+        }
+        page = 0
+        while True:
+            if not self._may_call(pages_before + page, budget):
+                return found, page, False
+            resp = self.http.request("GET", url, params=params, headers=self._headers(token), budget=budget,
+                                     accept=(401, 403, 422, 429))
+            self._check_status(resp)
+            found.extend(self.parse_issues(decode_json(self.name, resp)))
+            page += 1
+            next_url = self._next_link(resp)
+            if next_url is None:
+                return found, page, True
+            url, params = next_url, None
+
+    def _walk_discussions(
+        self, search: str, token: str | None, pages_before: int, budget: Budget
+    ) -> tuple[list[tuple[str, int, Mention]], int, bool]:
+        found: list[tuple[str, int, Mention]] = []
+        after: str | None = None
+        page = 0
+        while True:
+            if not self._may_call(pages_before + page, budget):
+                return found, page, False
+            resp = self.http.request(
+                "POST", f"{self.options.base_url}/graphql", headers=self._headers(token), budget=budget,
+                json_body={"query": DISCUSSIONS_QUERY, "variables": {"q": f"{search} sort:created-desc",
+                                                                      "after": after}},
+                accept=(401, 403, 422, 429),
+            )
+            self._check_status(resp)
+            discussions, after = self.parse_discussions(decode_json(self.name, resp))
+            found.extend(discussions)
+            page += 1
+            if after is None:
+                return found, page, True
+
+    def _check_status(self, resp: requests.Response) -> None:
+        """Remember the rate limit a response announces; raise for refusals."""
+        now = int(self._clock())
+        remaining = resp.headers.get("x-ratelimit-remaining", "").strip()
+        reset = resp.headers.get("x-ratelimit-reset", "").strip()
+        reset_at = int(reset) if reset.isdigit() and reset.isascii() else None
+        if resp.status_code in (403, 429):
+            retry_after = parse_retry_after(resp.headers.get("retry-after"), now=now)
+            if retry_after is None and remaining == "0" and reset_at is not None:
+                retry_after = float(max(0, reset_at - now))
+            if retry_after is None and (resp.status_code == 429 or b"rate limit" in resp.content.lower()):
+                retry_after = SECONDARY_LIMIT_WAIT
+            if retry_after is not None:
+                self._not_before = max(self._not_before, now + int(retry_after + 0.999))
+                if self._state is not None:
+                    self._state.put_state(self.name, "rate", {"not_before": self._not_before})
+                raise RateLimited(self.name, f"rate limited (HTTP {resp.status_code}), retry after {retry_after:g} s",
+                                  retry_after)
+            raise CredentialsError(self.name, "token lacks access to search (HTTP 403)")
+        if resp.status_code == 401:
+            raise CredentialsError(self.name, "token rejected (HTTP 401)")
+        if resp.status_code == 422:
+            raise SourceError(self.name, "search query refused (HTTP 422)")
+        if remaining == "0" and reset_at is not None:
+            self._not_before = max(self._not_before, reset_at)  # no call until the reset, none of them would pass
+
+    def _next_link(self, resp: requests.Response) -> str | None:
+        """The Link rel="next" URL, only when it points to the search endpoint on our base URL."""
+        link = resp.links.get("next", {}).get("url")
+        if not link:
+            return None
+        base, target = urlsplit(self.options.base_url), urlsplit(link)
+        if (target.scheme, target.netloc, target.path) != (base.scheme, base.netloc, base.path + "/search/issues"):
+            raise BadPayload(self.name, "Link rel=next points outside the search API")
+        return link
+
+    def parse_issues(self, body: Any) -> list[tuple[str, int, Mention]]:
+        """Check one ``/search/issues`` page; returns (id, created unix, mention) per item or
+        raises ``BadPayload`` naming the first field not in the documented shape."""
+        if not isinstance(body, dict) or not isinstance(body.get("items"), list):
+            raise BadPayload(self.name, "response has no 'items' list")
+        return [self._issue(item, index) for index, item in enumerate(body["items"])]
+
+    def _issue(self, item: Any, index: int) -> tuple[str, int, Mention]:
+        where = f"items[{index}]"
+        if not isinstance(item, dict):
+            raise BadPayload(self.name, f"{where} is not an object")
+        if not _is_int(item.get("id")) or not _is_int(item.get("number")):
+            raise BadPayload(self.name, f"{where}.id or .number is not an integer")
+        html_url = _match(_HTML_URL, item.get("html_url"))
+        if html_url is None or html_url.group(4) != str(item["number"]):
+            raise BadPayload(self.name, f"{where}.html_url is not a github.com issue or pull request URL")
+        repo = _match(_REPOSITORY_URL, item.get("repository_url"))
+        if repo is None:
+            raise BadPayload(self.name, f"{where}.repository_url is not a repository API URL")
+        created = self._created(item.get("created_at"), f"{where}.created_at")
+        title, body = self._text(item, "title", where), self._text(item, "body", where)
+        login, profile = self._author(item.get("user"), f"{where}.user")
+        labels = item.get("labels", [])
+        if not isinstance(labels, list) or not all(isinstance(x, dict) and isinstance(x.get("name"), str)
+                                                   for x in labels):
+            raise BadPayload(self.name, f"{where}.labels is not a list of labels")
+        node_id = item.get("node_id", "")
+        if node_id and not _match(_NODE_ID, node_id):
+            raise BadPayload(self.name, f"{where}.node_id is not a node id")
+        is_pull = item.get("pull_request") is not None
+        community = f"{repo.group(1)}/{repo.group(2)}"
+        return str(item["id"]), created, Mention(
+            network=self.name,
+            native_id=str(item["id"]),
+            url=html_url.group(0),
+            text=body.strip(),
+            title=title.strip(),
+            created_at=dt.datetime.fromtimestamp(created, tz=dt.UTC),
+            kind="post",
+            author_handle=login,
+            author_name=login,
+            author_url=profile,
+            community=community,
+            tags=tuple(x["name"] for x in labels),
+            thread={"repo": community, "number": str(item["number"]), "kind": "pull" if is_pull else "issue",
+                    "node_id": node_id},
+        )
+
+    def parse_discussions(self, body: Any) -> tuple[list[tuple[str, int, Mention]], str | None]:
+        """Check one GraphQL discussions search page; returns (node id, created unix, mention)
+        per discussion and the ``after`` cursor of the next page (None on the last page)."""
+        if isinstance(body, dict) and isinstance(body.get("errors"), list) and body["errors"]:
+            first = body["errors"][0] if isinstance(body["errors"][0], dict) else {}
+            if first.get("type") == "RATE_LIMITED":
+                self._not_before = max(self._not_before, int(self._clock() + SECONDARY_LIMIT_WAIT))
+                raise RateLimited(self.name, "GraphQL rate limit reached", SECONDARY_LIMIT_WAIT)
+            kind = re.sub(r"[^A-Z_]", "", str(first.get("type", "")))[:40] or "error"
+            raise SourceError(self.name, f"discussion search refused ({kind})")
+        search = body.get("data", {}).get("search") if isinstance(body, dict) and isinstance(
+            body.get("data"), dict) else None
+        if not isinstance(search, dict) or not isinstance(search.get("nodes"), list):
+            raise BadPayload(self.name, "GraphQL answer has no data.search.nodes list")
+        info = search.get("pageInfo")
+        if not isinstance(info, dict) or not isinstance(info.get("hasNextPage"), bool):
+            raise BadPayload(self.name, "data.search.pageInfo.hasNextPage is not a boolean")
+        after = info.get("endCursor") if info["hasNextPage"] else None
+        if info["hasNextPage"] and not isinstance(after, str):
+            raise BadPayload(self.name, "data.search.pageInfo.endCursor is not a string")
+        found = [self._discussion(node, index) for index, node in enumerate(search["nodes"])]
+        return found, after
+
+    def _discussion(self, node: Any, index: int) -> tuple[str, int, Mention]:
+        where = f"nodes[{index}]"
+        if not isinstance(node, dict) or not _match(_NODE_ID, node.get("id")) or not _is_int(node.get("number")):
+            raise BadPayload(self.name, f"{where} has no node id and number")
+        url = _match(_HTML_URL, node.get("url"))
+        if url is None or url.group(3) != "discussions" or url.group(4) != str(node["number"]):
+            raise BadPayload(self.name, f"{where}.url is not a github.com discussion URL")
+        repo = node.get("repository")
+        if not isinstance(repo, dict) or not _match(_NAME_WITH_OWNER, repo.get("nameWithOwner")):
+            raise BadPayload(self.name, f"{where}.repository.nameWithOwner is not owner/repo")
+        created = self._created(node.get("createdAt"), f"{where}.createdAt")
+        title, body = self._text(node, "title", where), self._text(node, "body", where)
+        login, profile = self._author(node.get("author"), f"{where}.author")
+        category = node.get("category")
+        tags = (category["name"],) if isinstance(category, dict) and isinstance(category.get("name"), str) else ()
+        return node["id"], created, Mention(
+            network=self.name,
+            native_id=node["id"],
+            url=url.group(0),
+            text=body.strip(),
+            title=title.strip(),
+            created_at=dt.datetime.fromtimestamp(created, tz=dt.UTC),
+            kind="post",
+            author_handle=login,
+            author_name=login,
+            author_url=profile,
+            community=repo["nameWithOwner"],
+            tags=tags,
+            thread={"repo": repo["nameWithOwner"], "number": str(node["number"]), "kind": "discussion",
+                    "node_id": node["id"]},
+        )
+
+    def _created(self, value: Any, where: str) -> int:
+        try:
+            return int(dt.datetime.strptime(value, _ISO).replace(tzinfo=dt.UTC).timestamp())
+        except (TypeError, ValueError):
+            raise BadPayload(self.name, f"{where} is not an ISO time like 2026-01-31T12:00:00Z") from None
+
+    def _text(self, item: dict[str, Any], field: str, where: str) -> str:
+        value = item.get(field)
+        if value is not None and not isinstance(value, str):
+            raise BadPayload(self.name, f"{where}.{field} is not a string")
+        return value or ""
+
+    def _author(self, user: Any, where: str) -> tuple[str, str]:
+        """(login, profile URL) of a user object; a deleted account (null) is ("", "").
+        The profile URL is built from the checked login, not taken from the payload."""
+        if user is None:
+            return "", ""
+        if not isinstance(user, dict) or not _match(_LOGIN, user.get("login")):
+            raise BadPayload(self.name, f"{where}.login is not a GitHub login")
+        login: str = user["login"]
+        return login, PROFILE_URL + quote(login, safe="")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _match(pattern: re.Pattern[str], value: Any) -> re.Match[str] | None:
+    return pattern.match(value) if isinstance(value, str) else None
+
+
+def _iso(unix: int) -> str:
+    return dt.datetime.fromtimestamp(unix, tz=dt.UTC).strftime(_ISO)

@@ -1,0 +1,359 @@
+"""Stack Exchange questions through ``/2.3/search/advanced``, newest first, fetched
+incrementally on ``creation_date`` for each configured site.
+
+Cursor: ``{"sites": {site: {"fromdate": T, "ids": [question_ids at T], "gap": [low, high], "gap_ids": [...]}},
+"quota_remaining": N, "quota_day": "YYYY-MM-DD", "not_before": unix}``.
+Questions created at exactly T are asked for again (``fromdate`` is inclusive) and dropped
+by id. When the page limit, the time budget, a ``backoff`` or the quota reserve stops a walk,
+``gap`` remembers the range still to read (read first next time, with ``todate``) and
+``gap_ids`` the questions already returned at its upper end.
+
+The API's own pacing signals are shared by all search terms, so they are also kept in the
+``SourceState`` (when one is given): ``backoff`` ("do not call this method again for N s")
+and ``quota_remaining`` (daily, reset at midnight UTC).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+import time
+from collections.abc import Callable
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator
+
+from chalicelib.model import Mention
+from chalicelib.sources.base import (
+    BadPayload,
+    Budget,
+    Capabilities,
+    CredentialsError,
+    Cursor,
+    FetchResult,
+    RateLimited,
+    SecretLookup,
+    SourceError,
+    SourceOptions,
+    SourceState,
+    Unavailable,
+    require_secret,
+)
+from chalicelib.sources.http import HttpClient, decode_json
+from chalicelib.text import html_to_text
+
+SEARCH_METHOD = "search/advanced"
+_SITE = re.compile(r"^[a-z0-9][a-z0-9.-]{0,62}$")
+# Hosts of the Stack Exchange network: permalinks and profile links must be on one of them.
+_SE_DOMAINS = ("stackoverflow.com", "stackexchange.com", "serverfault.com", "superuser.com", "askubuntu.com",
+               "stackapps.com", "mathoverflow.net")
+_SECONDS_IN_MESSAGE = re.compile(r"(\d+)\s+seconds?")
+_CREDENTIAL_ERRORS = {401, 402, 403, 405, 406}  # access token / key errors of the API
+_SERVER_ERRORS = {500, 503}  # internal_error, temporarily_unavailable
+
+
+class StackExchangeOptions(SourceOptions):
+    base_url: str = "https://api.stackexchange.com/2.3"
+    sites: list[str] = Field(default_factory=lambda: ["stackoverflow"])
+    key_parameter: str | None = None  # SSM parameter holding the Stack Apps key (raises the daily quota)
+    page_size: int = 100
+    quota_reserve: int = 50  # stop calling when the daily quota left falls to this
+    first_run_lookback_hours: int = 24
+
+    @field_validator("sites")
+    @classmethod
+    def _sites_are_api_names(cls, sites: list[str]) -> list[str]:
+        for site in sites:
+            if not _SITE.match(site):
+                raise ValueError(f"{site!r} is not a Stack Exchange API site name (like 'stackoverflow')")
+        return sites
+
+
+class StackExchange:
+    name: ClassVar[str] = "stackexchange"
+    display_name: ClassVar[str] = "Stack Exchange"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        server_search=True, replies=False, credentials=("key_parameter",)
+    )
+    options_model: ClassVar[type[SourceOptions]] = StackExchangeOptions
+
+    def __init__(
+        self,
+        options: SourceOptions,
+        *,
+        http: HttpClient,
+        secrets: SecretLookup | None = None,
+        state: SourceState | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        assert isinstance(options, StackExchangeOptions)
+        self.options = options
+        self.http = http
+        self._secrets = secrets
+        self._state = state
+        self._clock = clock
+        self._pacing: dict[str, Any] = {}
+
+    def fetch(self, query: str, cursor: Cursor | None, budget: Budget) -> FetchResult:
+        """Questions matching ``query`` on every configured site, created since ``cursor``.
+
+        Returns the new questions as mentions and the next cursor; raises ``RateLimited``
+        before calling when a ``backoff`` or the daily quota reserve says not to call now.
+        """
+        now = int(self._clock())
+        if cursor is None:
+            cursor = {"sites": {}}
+        self._pacing = self._load_pacing(cursor)
+        self._check_pacing(now)
+        key = (
+            require_secret(self.name, self._secrets, self.options.key_parameter, "Stack Apps key")
+            if self.options.key_parameter else None
+        )
+        lookback_start = now - self.options.first_run_lookback_hours * 3600
+        old_sites: dict[str, Any] = cursor.get("sites") if isinstance(cursor.get("sites"), dict) else {}
+        next_sites: dict[str, Any] = {}
+        mentions: list[Mention] = []
+        pages = 0
+        complete = True
+        for site in self.options.sites:
+            site_cursor = old_sites.get(site) or {"fromdate": lookback_start, "ids": []}
+            if not complete or self._must_pause(now):
+                next_sites[site] = site_cursor  # not reached this cycle: read next time from where it was
+                complete = False
+                continue
+            found, next_sites[site], site_pages, site_complete = self._fetch_site(
+                site, query, site_cursor, key, pages, budget
+            )
+            mentions.extend(found)
+            pages += site_pages
+            complete = complete and site_complete
+        next_cursor: Cursor = {"sites": next_sites, **self._pacing}
+        self._save_pacing()
+        return FetchResult(mentions=mentions, cursor=next_cursor, pages=pages, complete=complete)
+
+    def _fetch_site(
+        self, site: str, query: str, cursor: dict[str, Any], key: str | None, pages_before: int, budget: Budget
+    ) -> tuple[list[Mention], dict[str, Any], int, bool]:
+        watermark = int(cursor["fromdate"])
+        seen_at_watermark = {int(i) for i in cursor.get("ids", [])}
+        gap = cursor.get("gap")
+        low, high = (int(gap[0]), int(gap[1])) if gap else (watermark, None)
+        # todate is inclusive too: questions at the gap's upper end were already returned.
+        seen_at_high = {int(i) for i in cursor.get("gap_ids", [])}
+
+        questions, pages, complete = self._walk(site, query, low, high, key, pages_before, budget)
+        mentions = [
+            self._mention(site, q) for q in questions
+            if not (q["creation_date"] == watermark and q["question_id"] in seen_at_watermark)
+            and not (q["creation_date"] == high and q["question_id"] in seen_at_high)
+        ]
+        next_cursor: dict[str, Any] = {"fromdate": watermark, "ids": sorted(seen_at_watermark)}
+        if gap is None and questions:
+            newest = max(q["creation_date"] for q in questions)
+            if newest > watermark:
+                next_cursor = {"fromdate": newest, "ids": []}
+            next_cursor["ids"] = sorted(
+                {q["question_id"] for q in questions if q["creation_date"] == next_cursor["fromdate"]}
+                | (seen_at_watermark if newest == watermark else set())
+            )
+        if not complete and questions:
+            # Read newest first and stopped early: the older part is still to read.
+            oldest = min(q["creation_date"] for q in questions)
+            next_cursor["gap"] = [low, oldest]
+            next_cursor["gap_ids"] = sorted(
+                {q["question_id"] for q in questions if q["creation_date"] == oldest}
+                | (seen_at_high if oldest == high else set())
+            )
+        elif not complete and gap:
+            next_cursor["gap"] = gap
+            next_cursor["gap_ids"] = sorted(seen_at_high)
+        elif not complete:
+            # Nothing read at all: keep the cursor as it was, so the same range is asked again.
+            next_cursor = dict(cursor)
+        return mentions, next_cursor, pages, complete
+
+    def _walk(
+        self, site: str, query: str, low: int, high: int | None, key: str | None, pages_before: int, budget: Budget
+    ) -> tuple[list[dict[str, Any]], int, bool]:
+        questions: list[dict[str, Any]] = []
+        page = 0
+        while True:
+            if pages_before + page >= self.options.max_pages or budget.exhausted() or self._must_pause(
+                int(self._clock())
+            ):
+                return questions, page, False
+            params: dict[str, Any] = {
+                "site": site, "q": query, "sort": "creation", "order": "desc", "fromdate": low,
+                "pagesize": self.options.page_size, "page": page + 1, "filter": "withbody",
+            }
+            if high is not None:
+                params["todate"] = high
+            if key:
+                params["key"] = key
+            resp = self.http.request(
+                "GET", f"{self.options.base_url}/{SEARCH_METHOD}", params=params, budget=budget, accept=(400,)
+            )
+            body = decode_json(self.name, resp)
+            if resp.status_code == 400:
+                raise self._api_error(body)
+            page_questions, has_more = self.parse_page(body)
+            questions.extend(page_questions)
+            page += 1
+            if not has_more or not page_questions:
+                return questions, page, True
+
+    def parse_page(self, body: Any) -> tuple[list[dict[str, Any]], bool]:
+        """Check one response wrapper: returns its questions and ``has_more``, and records
+        ``backoff`` and ``quota_remaining`` for pacing. Raises ``BadPayload`` on any other shape."""
+        if not isinstance(body, dict) or not isinstance(body.get("items"), list):
+            raise BadPayload(self.name, "response has no 'items' list")
+        if "error_id" in body:
+            raise self._api_error(body)
+        has_more = body.get("has_more", False)
+        if not isinstance(has_more, bool):
+            raise BadPayload(self.name, "'has_more' is not a boolean")
+        now = int(self._clock())
+        backoff = body.get("backoff")
+        if backoff is not None:
+            if not _is_int(backoff) or backoff < 0:
+                raise BadPayload(self.name, "'backoff' is not a number of seconds")
+            self._pacing["not_before"] = max(int(self._pacing.get("not_before", 0)), now + backoff)
+        quota = body.get("quota_remaining")
+        if quota is not None:
+            if not _is_int(quota):
+                raise BadPayload(self.name, "'quota_remaining' is not a number")
+            self._pacing["quota_remaining"] = quota
+            self._pacing["quota_day"] = _utc_day(now)
+        for index, question in enumerate(body["items"]):
+            self._check_question(question, index)
+        return body["items"], has_more
+
+    def _check_question(self, q: Any, index: int) -> None:
+        where = f"items[{index}]"
+        if not isinstance(q, dict):
+            raise BadPayload(self.name, f"{where} is not an object")
+        for name in ("question_id", "creation_date"):
+            if not _is_int(q.get(name)) or q[name] < 0:
+                raise BadPayload(self.name, f"{where}.{name} is not a non-negative integer")
+        for name in ("title", "body"):
+            if not isinstance(q.get(name, ""), str):
+                raise BadPayload(self.name, f"{where}.{name} is not a string")
+        if not _on_se_network(q.get("link"), rf"/(questions|q)/{q['question_id']}(/|$)"):
+            raise BadPayload(self.name, f"{where}.link is not a Stack Exchange question URL")
+        if q.get("score") is not None and not _is_int(q["score"]):
+            raise BadPayload(self.name, f"{where}.score is not an integer")
+        tags = q.get("tags", [])
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            raise BadPayload(self.name, f"{where}.tags is not a list of strings")
+        owner = q.get("owner", {})
+        if not isinstance(owner, dict):
+            raise BadPayload(self.name, f"{where}.owner is not an object")
+        if not isinstance(owner.get("display_name", ""), str):
+            raise BadPayload(self.name, f"{where}.owner.display_name is not a string")
+        for name in ("user_id", "reputation"):
+            if owner.get(name) is not None and not _is_int(owner[name]):
+                raise BadPayload(self.name, f"{where}.owner.{name} is not an integer")
+        if owner.get("link") is not None and not _on_se_network(owner["link"], r"/users/\d+(/|$)"):
+            raise BadPayload(self.name, f"{where}.owner.link is not a Stack Exchange profile URL")
+
+    def _mention(self, site: str, q: dict[str, Any]) -> Mention:
+        owner = q.get("owner") or {}
+        # The API HTML-encodes display names ("J&#246;rg").
+        display_name = html.unescape(owner.get("display_name") or "")
+        user_id = owner.get("user_id")
+        return Mention(
+            network=self.name,
+            native_id=f"{site}/{q['question_id']}",
+            url=q["link"],
+            text=html_to_text(q.get("body") or ""),
+            title=html_to_text(q.get("title") or ""),
+            created_at=dt.datetime.fromtimestamp(q["creation_date"], tz=dt.UTC),
+            kind="post",
+            author_handle=str(user_id) if user_id is not None else display_name,
+            author_name=display_name,
+            author_url=owner.get("link") or "",
+            reach=owner.get("reputation"),
+            community=site,
+            tags=tuple(q.get("tags", [])),
+            thread={"site": site, "question_id": str(q["question_id"])},
+        )
+
+    def _api_error(self, body: Any) -> SourceError:
+        """The error for an API error wrapper (``error_id``, ``error_name``, ``error_message``)."""
+        if not isinstance(body, dict) or not _is_int(body.get("error_id")):
+            return BadPayload(self.name, "HTTP 400 without an 'error_id'")
+        error_id: int = body["error_id"]
+        error_name = body.get("error_name") if isinstance(body.get("error_name"), str) else "error"
+        message = body.get("error_message") if isinstance(body.get("error_message"), str) else ""
+        error_name = re.sub(r"[^a-z_]", "", error_name)[:40] or "error"  # said to the owner: keep it a plain word
+        if error_id == 502:
+            seconds = _SECONDS_IN_MESSAGE.search(message)
+            retry_after = float(seconds.group(1)) if seconds else None
+            if retry_after is not None:
+                self._pacing["not_before"] = int(self._clock() + retry_after)
+                self._save_pacing()
+            wait = f", retry after {retry_after:g} s" if retry_after is not None else ""
+            return RateLimited(self.name, f"throttle violation (error 502{wait})", retry_after)
+        if error_id in _CREDENTIAL_ERRORS or (error_id == 400 and message.strip().lower() == "key"):
+            return CredentialsError(self.name, f"app key or token rejected (error {error_id} {error_name})")
+        if error_id in _SERVER_ERRORS:
+            return Unavailable(self.name, f"server error (error {error_id} {error_name})")
+        return SourceError(self.name, f"request refused (error {error_id} {error_name})")
+
+    def _load_pacing(self, cursor: Cursor) -> dict[str, Any]:
+        pacing = {k: cursor[k] for k in ("quota_remaining", "quota_day", "not_before") if k in cursor}
+        shared = self._state.get_state(self.name, "pacing") if self._state is not None else None
+        if isinstance(shared, dict):
+            # Another term's cycle may have seen a later backoff or quota: the freshest wins.
+            if _is_int(shared.get("not_before")):
+                pacing["not_before"] = max(int(pacing.get("not_before", 0)), shared["not_before"])
+            if _is_int(shared.get("quota_remaining")) and isinstance(shared.get("quota_day"), str):
+                if shared["quota_day"] >= str(pacing.get("quota_day", "")):
+                    pacing["quota_remaining"] = shared["quota_remaining"]
+                    pacing["quota_day"] = shared["quota_day"]
+        return pacing
+
+    def _save_pacing(self) -> None:
+        if self._state is not None and self._pacing:
+            self._state.put_state(self.name, "pacing", dict(self._pacing))
+
+    def _must_pause(self, now: int) -> bool:
+        return self._pause_reason(now) is not None
+
+    def _pause_reason(self, now: int) -> tuple[str, int] | None:
+        not_before = self._pacing.get("not_before")
+        if _is_int(not_before) and not_before > now:
+            return f"backoff asked by the API, {not_before - now} s left", not_before - now
+        quota = self._pacing.get("quota_remaining")
+        if _is_int(quota) and quota <= self.options.quota_reserve and self._pacing.get("quota_day") == _utc_day(now):
+            until_midnight = 86400 - now % 86400
+            return f"daily quota down to {quota} (reserve {self.options.quota_reserve})", until_midnight
+        return None
+
+    def _check_pacing(self, now: int) -> None:
+        reason = self._pause_reason(now)
+        if reason is not None:
+            raise RateLimited(self.name, reason[0], retry_after=float(reason[1]))
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _utc_day(unix: int) -> str:
+    return dt.datetime.fromtimestamp(unix, tz=dt.UTC).date().isoformat()
+
+
+def _on_se_network(url: Any, path_pattern: str) -> bool:
+    """True when ``url`` is an http(s) URL on a Stack Exchange host whose path starts with ``path_pattern``."""
+    if not isinstance(url, str):
+        return False
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    return (
+        parts.scheme in ("http", "https")
+        and any(host == d or host.endswith("." + d) for d in _SE_DOMAINS)
+        and re.match(path_pattern, parts.path) is not None
+    )

@@ -1,0 +1,224 @@
+"""The poll cycle end to end on the local stack: replay server -> DynamoDB Local -> moto SES/SNS."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from chalicelib.config import ListenConfig
+from chalicelib.pipeline import Pipeline
+from chalicelib.runtime import build
+from chalicelib.store import Store
+from offline.replay.hackernews import comment_hit, story_hit
+from offline.replay.server import Fault, ReplayServer
+from offline.stack import LocalStack
+from tests.integration.conftest import SIGNING_KEY, make_config
+
+pytestmark = pytest.mark.integration
+
+
+class Clock:
+    """Real time plus an offset the test moves forward (the schedule is in minutes)."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+
+def pipeline_for(config: ListenConfig, store: Store, clock: Clock) -> Pipeline:
+    store.clock = clock
+    return build(config, store, signing_key=SIGNING_KEY.encode(), clock=clock).pipeline
+
+
+def keys_in(message: object) -> list[str]:
+    """Mention keys an email links to (its action tokens name them)."""
+    import base64
+    import json
+
+    text = message.get_body(("plain",)).get_content()  # type: ignore[attr-defined]
+    keys = []
+    for token in re.findall(r"/a/([A-Za-z0-9_-]+)\.", text):
+        keys.append(json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))["m"])
+    return keys
+
+
+@pytest.fixture
+def seeded(replay: ReplayServer) -> list[dict]:
+    now = int(time.time())
+    items = [
+        story_hit(101, now - 600, "Bean There opened a second café", author="ana", points=12),
+        comment_hit(102, now - 300, "I asked Bean There for a refund and they were rude", story_id=101,
+                    story_title="Bean There opened a second café", author="rui"),
+        story_hit(103, now - 200, "Unrelated: a new JavaScript framework"),
+    ]
+    replay.add_items("hackernews", items)
+    return items
+
+
+def test_one_cycle_stores_matching_mentions_and_alerts_once(
+    stack: LocalStack, store: Store, replay: ReplayServer, seeded: list[dict], tmp_path: Path
+) -> None:
+    report = pipeline_for(make_config(replay, tmp_path), store, Clock()).run_cycle()
+    assert report.new_mentions == 2
+    assert report.new_per_rule == {"brand": 2, "complaints": 1}
+    assert report.errors == {}
+    assert sorted(report.deliveries) == [("Maria", "email", "sent", 2), ("Maria", "sms", "sent", 1)]
+    emails = stack.sent_emails()
+    assert len(emails) == 1
+    assert emails[0]["Subject"] == "URGENT (1): 2 new mentions of Bean There Café"
+    assert emails[0]["To"] == "Maria <maria@beanthere.example>"
+    assert sorted(keys_in(emails[0])) == ["hackernews#101", "hackernews#102"]
+    (phone, sms), = stack.sent_sms()
+    assert phone == "+351912345678"
+    assert re.fullmatch(r'URGENT Hacker News: "I asked Bean There for a refund and they were rude" '
+                        r"http://127\.0\.0\.1:8000/s/[A-Za-z0-9_-]{8}", sms)
+    assert store.get_mention("hackernews#103") is None  # matched no rule: dropped
+
+
+def test_second_cycle_stores_and_alerts_nothing_already_seen(
+    stack: LocalStack, store: Store, replay: ReplayServer, seeded: list[dict], tmp_path: Path
+) -> None:
+    clock = Clock()
+    pipeline = pipeline_for(make_config(replay, tmp_path), store, clock)
+    pipeline.run_cycle()
+    clock.offset += 600  # every task is due again
+    store.save_cursors([])  # nothing to save: the cursors moved in the first cycle
+    replay.add_items("hackernews", [story_hit(104, int(time.time()) - 5, "Bean There is my favourite")])
+    report = pipeline.run_cycle()
+    assert report.tasks_run > 0
+    assert report.new_mentions == 1
+    emails = stack.sent_emails()
+    assert [keys_in(e) for e in emails] == [keys_in(emails[0]), ["hackernews#104"]]
+
+
+def test_a_retried_cycle_with_unmoved_cursors_stores_and_sends_nothing_twice(
+    stack: LocalStack, store: Store, replay: ReplayServer, seeded: list[dict], tmp_path: Path
+) -> None:
+    config = make_config(replay, tmp_path)
+    pipeline_for(config, store, Clock()).run_cycle()
+    # The retry sees the same items again (as if the first run died before moving its cursors).
+    fresh_store = Store(stack.client("dynamodb"), store.table)
+    for item in stack.client("dynamodb").scan(TableName=store.table)["Items"]:
+        if item["pk"]["S"].startswith("CURSOR#"):
+            stack.client("dynamodb").delete_item(TableName=store.table, Key={"pk": item["pk"], "sk": item["sk"]})
+    report = pipeline_for(config, fresh_store, Clock()).run_cycle()
+    assert report.tasks_run > 0 and report.fetched["hackernews"] >= 2
+    assert report.new_mentions == 0 and report.deliveries == []
+    assert len(stack.sent_emails()) == 1 and len(stack.sent_sms()) == 1
+
+
+def test_concurrent_cycles_alert_each_mention_exactly_once(
+    stack: LocalStack, store: Store, replay: ReplayServer, tmp_path: Path
+) -> None:
+    now = int(time.time())
+    replay.add_items("hackernews", [story_hit(200 + i, now - 100 - i, f"Bean There story {i}") for i in range(40)])
+    config = make_config(replay, tmp_path)
+    pipelines = [pipeline_for(config, Store(stack.client("dynamodb"), store.table), Clock()) for _ in range(2)]
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def run(p: Pipeline) -> None:
+        barrier.wait()
+        try:
+            p.run_cycle()
+        except BaseException as err:  # surfaced below
+            errors.append(err)
+
+    threads = [threading.Thread(target=run, args=(p,)) for p in pipelines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    alerted = [key for email in stack.sent_emails() for key in keys_in(email)]
+    assert len(stack.sent_emails()) in (1, 2)
+    assert sorted(alerted) == sorted({f"hackernews#{200 + i}" for i in range(20)})  # 20 shown per email
+    assert len(alerted) == len(set(alerted))
+
+
+def test_a_crash_between_storing_and_alerting_loses_no_alert(
+    stack: LocalStack, store: Store, replay: ReplayServer, seeded: list[dict], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = make_config(replay, tmp_path)
+    crashing = pipeline_for(config, store, Clock())
+    monkeypatch.setattr(crashing, "alert", lambda *a: (_ for _ in ()).throw(RuntimeError("Lambda timed out")))
+    with pytest.raises(RuntimeError):
+        crashing.run_cycle()
+    assert stack.sent_emails() == []
+    report = pipeline_for(config, Store(stack.client("dynamodb"), store.table), Clock()).run_cycle()
+    assert report.new_mentions == 0  # stored by the crashed run
+    assert sorted(keys_in(stack.sent_emails()[0])) == ["hackernews#101", "hackernews#102"]
+
+
+def test_a_crash_after_claiming_is_resumed_when_the_lease_ends(
+    stack: LocalStack, store: Store, replay: ReplayServer, seeded: list[dict], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = make_config(replay, tmp_path)
+    clock = Clock()
+    crashing = pipeline_for(config, store, clock)
+    monkeypatch.setattr(crashing, "_deliver", lambda *a: (_ for _ in ()).throw(RuntimeError("killed")))
+    with pytest.raises(RuntimeError):
+        crashing.run_cycle()
+    other_store = Store(stack.client("dynamodb"), store.table)
+    resumed = pipeline_for(config, other_store, clock)
+    assert resumed.run_cycle().deliveries == []  # the lease still holds: nobody else sends
+    clock.offset += 301
+    report = resumed.run_cycle()
+    assert sorted(report.deliveries) == [("Maria", "email", "sent", 2), ("Maria", "sms", "sent", 1)]
+    assert len(stack.sent_emails()) == 1
+    clock.offset += 400
+    assert resumed.run_cycle().deliveries == []
+    assert len(stack.sent_emails()) == 1
+
+
+def test_rate_limited_network_keeps_its_cursor_and_backs_off(
+    stack: LocalStack, store: Store, replay: ReplayServer, seeded: list[dict], tmp_path: Path
+) -> None:
+    clock = Clock()
+    pipeline = pipeline_for(make_config(replay, tmp_path), store, clock)
+    replay.inject("hackernews", Fault(429, {"Retry-After": "120"}))
+    report = pipeline.run_cycle()
+    assert report.errors == {"hackernews": "hackernews: rate limited (HTTP 429, retry after 120 s)"}
+    assert report.new_mentions == 0
+    health = store.all_health()["hackernews"]
+    assert health.consecutive_failures == 1
+    assert health.last_error == "hackernews: rate limited (HTTP 429, retry after 120 s)"
+    assert health.retry_not_before == pytest.approx(clock() + 120, abs=5)
+    assert all(r.cursor is None for r in store.get_cursors([("hackernews", '"bean there"')]).values())
+    requests_before = len(replay.received["hackernews"])
+    assert pipeline.run_cycle().tasks_run == 0  # backing off: not even asked
+    assert len(replay.received["hackernews"]) == requests_before
+    clock.offset += 121
+    report = pipeline.run_cycle()
+    assert report.new_mentions == 2 and report.errors == {}
+    assert store.all_health()["hackernews"].consecutive_failures == 0
+
+
+def test_server_errors_count_consecutive_failures_and_leave_the_cursor(
+    stack: LocalStack, store: Store, replay: ReplayServer, seeded: list[dict], tmp_path: Path
+) -> None:
+    clock = Clock()
+    pipeline = pipeline_for(make_config(replay, tmp_path), store, clock)
+    replay.inject("hackernews", *[Fault(502)] * 6)
+    assert pipeline.run_cycle().errors == {"hackernews": "hackernews: server error (HTTP 502)"}
+    assert pipeline.run_cycle().errors == {"hackernews": "hackernews: server error (HTTP 502)"}
+    health = store.all_health()["hackernews"]
+    assert (health.consecutive_failures, health.last_success_at) == (2, None)
+    cursors = store.get_cursors([("hackernews", t) for t in ('"bean there"', "bean there", "refund")])
+    assert all(r.cursor is None for r in cursors.values())
+
+
+def test_sms_is_held_in_quiet_hours_and_recorded(
+    stack: LocalStack, store: Store, replay: ReplayServer, seeded: list[dict], tmp_path: Path
+) -> None:
+    report = pipeline_for(make_config(replay, tmp_path, quiet=True), store, Clock()).run_cycle()
+    assert sorted(report.deliveries) == [("Maria", "email", "sent", 2), ("Maria", "sms", "skipped", 1)]
+    assert stack.sent_sms() == []
