@@ -57,13 +57,13 @@ def read_secret(name: str) -> str:
     return str(value)
 
 
-def build_sources(config: ListenConfig, store: Store) -> dict[str, Source]:
+def build_sources(config: ListenConfig, store: Store, clock: Callable[[], float] = time.time) -> dict[str, Source]:
     """One connector per enabled network, each with its own HTTP client."""
     sources: dict[str, Source] = {}
     for name, options in config.enabled_networks().items():
         cls = source_class(name)
         http = HttpClient(name, timeout=options.timeout_seconds)
-        sources[name] = cls(options, http=http, secrets=read_secret, state=store)  # type: ignore[call-arg]
+        sources[name] = cls(options, http=http, secrets=read_secret, state=store, clock=clock)  # type: ignore[call-arg]
     return sources
 
 
@@ -80,7 +80,7 @@ def build(config: ListenConfig, store: Store, *, signing_key: bytes, clock: Call
         "sms": SmsChannel(_client("sns")),
     }
     pipeline = Pipeline(
-        config, store, build_sources(config, store), compile_rules(config.rule_specs(), exclude=config.exclude),
+        config, store, build_sources(config, store, clock), compile_rules(config.rule_specs(), exclude=config.exclude),
         channels, signer, clock=clock, fetch_budget_seconds=float(os.environ.get("FETCH_BUDGET_SECONDS", "30")),
     )
     return Runtime(config, store, pipeline, ActionService(config, store, signer))

@@ -42,9 +42,10 @@ def compose(bundle: AlertBundle, link: str) -> str:
     more = f" (+{bundle.total - 1} more)" if bundle.total > 1 else ""
     head = f"URGENT {network_name(first.network)}{more}: "
     tail = f" {link}" if link else ""
-    words = one_line(first.title or first.text, 400)
+    words = one_line(first.title or first.text, 400).removesuffix("…")
     for cut in range(len(words), -1, -1):
-        snippet = words[:cut] if cut == len(words) else words[: max(0, cut - 1)].rstrip() + "…"
+        # "..." not "…": the ellipsis is not GSM-7 and would halve the room (UCS-2)
+        snippet = words if cut == len(words) else words[: max(0, cut - 3)].rstrip() + "..."
         text = f"{head}\"{snippet}\"{tail}" if cut else f"{head.rstrip(': ')}{tail}"
         if fits_one_sms(text):
             return text

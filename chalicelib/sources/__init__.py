@@ -14,6 +14,9 @@ NETWORKS: dict[str, str] = {
     "rss": "chalicelib.sources.rss:Feeds",
     "stackexchange": "chalicelib.sources.stackexchange:StackExchange",
     "github": "chalicelib.sources.github:GitHub",
+    "reddit": "chalicelib.sources.reddit:Reddit",
+    "mastodon": "chalicelib.sources.mastodon:Mastodon",
+    "bluesky": "chalicelib.sources.bluesky:Bluesky",
 }
 
 

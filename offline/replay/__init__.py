@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from offline.replay.bluesky import BlueskyAPI
 from offline.replay.github import GitHubAPI
 from offline.replay.hackernews import HackerNewsAPI
+from offline.replay.mastodon import MastodonAPI
+from offline.replay.reddit import RedditAPI
 from offline.replay.rss import FeedsAPI
 from offline.replay.server import NetworkAPI, ReplayServer
 from offline.replay.stackexchange import StackExchangeAPI
@@ -15,6 +18,9 @@ def all_apis() -> dict[str, NetworkAPI]:
         "rss": FeedsAPI(),
         "stackexchange": StackExchangeAPI(),
         "github": GitHubAPI(),
+        "reddit": RedditAPI(),
+        "mastodon": MastodonAPI(),
+        "bluesky": BlueskyAPI(),
     }
 
 

@@ -112,3 +112,29 @@ def comment_hit(object_id: int, created_at_i: int, comment_text: str, *, story_i
         "_tags": ["comment", f"author_{author}", f"story_{story_id}"],
         "objectID": str(object_id),
     }
+
+
+def demo_items(now: int, business: dict[str, Any]) -> list[dict[str, Any]]:
+    """Hacker News talking about Bean There Café (a Lisbon roastery) in the last minutes."""
+    return [
+        story_hit(41230001, now - 540, "Show HN: We built the ordering system for Bean There Café in Lisbon",
+                  author="tiago_dev", url="https://beanthere.example/blog/ordering", points=87),
+        comment_hit(41230002, now - 420, "Bean There Café's cold brew is the reason I moved to Príncipe Real. "
+                    "Worth every cent.", story_id=41230001, story_title="Show HN: ordering system", author="mkl"),
+        comment_hit(41230003, now - 300, "Can anyone recommend a specialty coffee Lisbon roaster that ships to "
+                    "Berlin? Fábrica Coffee was out of stock.", story_id=41230009,
+                    story_title="Ask HN: Coffee subscriptions in Europe?", author="jensb"),
+        story_hit(41230004, now - 240, "Rust 2.0 released", author="steveklabnik", points=512),
+        comment_hit(41230005, now - 120, "Is the Beanbag subscription worth it? Copenhagen Coffee Lab seems "
+                    "cheaper &amp; their beans are &quot;fresher&quot;.", story_id=41230009,
+                    story_title="Ask HN: Coffee subscriptions in Europe?", author="ana_r"),
+    ]
+
+
+def demo_late_complaint(now: int) -> list[dict[str, Any]]:
+    """An urgent complaint that arrives later in the demo."""
+    return [
+        comment_hit(41230010, now - 20, "Got food poisoning after the brunch at Bean There Café yesterday and "
+                    "they were rude when I called. I want a refund.", story_id=41230009,
+                    story_title="Ask HN: Coffee subscriptions in Europe?", author="paulo_m"),
+    ]

@@ -1,0 +1,256 @@
+"""`make demo`: the whole loop offline, for the example business in listen.example.yaml.
+
+Starts DynamoDB Local, moto (SES, SNS, SSM) and the replay server; runs several poll
+cycles (simulated five minutes apart) in which mentions arrive, a network rate-limits us
+and another fails; saves every email as .eml and every SMS as a log line under
+.local/outbox/; prints a summary; then serves the action links with `chalice local`
+until Ctrl-C (not with --no-serve).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import importlib
+import logging
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from chalicelib.config import ListenConfig, parse_config
+from chalicelib.pipeline import CycleReport
+from chalicelib.runtime import build
+from chalicelib.sources import NETWORKS
+from chalicelib.store import Store
+from offline.replay import make_server
+from offline.replay.server import Fault, ReplayServer
+from offline.stack import LocalStack, free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+LOCAL = ROOT / ".local"
+TABLE = "social-listening-local"  # the "local" stage in .chalice/config.json names the same table
+SIGNING_KEY_PARAMETER = "/social-listening/local/signing-key"
+DEMO_SECRETS = {  # what the emulations accept; in a real account the owner's setup stores real ones
+    "/social-listening/local/reddit/client_id": "app-client-id",
+    "/social-listening/local/reddit/client_secret": "app-client-secret",
+    "/social-listening/local/reddit/username": "beanthere",
+    "/social-listening/local/reddit/password": "hunter2",
+    "/social-listening/local/bluesky/handle": "beanthere.bsky.social",
+    "/social-listening/local/bluesky/app-password": "abcd-efgh-ijkl-mnop",
+}
+BUSINESS = {"name": "Bean There Café", "competitors": ["Fábrica Coffee", "Copenhagen Coffee Lab"]}
+
+
+class DemoClock:
+    """Real time plus simulated minutes between cycles (schedules are in minutes)."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+
+def network_options(replay: ReplayServer) -> dict[str, dict[str, Any]]:
+    """Every registered network with a demo corpus, pointed at the replay server."""
+    options: dict[str, dict[str, Any]] = {
+        "hackernews": {"base_url": replay.base_url("hackernews")},
+        "rss": {"feeds": [f"{replay.base_url('rss')}/bean-there-alert", f"{replay.base_url('rss')}/lisboa-food-blog"]},
+        "stackexchange": {"base_url": replay.base_url("stackexchange"), "sites": ["stackoverflow", "coffee"]},
+        "github": {"base_url": replay.base_url("github")},
+        "reddit": {"base_url": replay.base_url("reddit"), "auth_base_url": replay.base_url("reddit"),
+                   "subreddits": ["lisbon", "lisboa", "Coffee"],
+                   "user_agent": "python:beanthere-listening:0.1 (by /u/beanthere)",
+                   **{f"{k}_parameter": f"/social-listening/local/reddit/{k}"
+                      for k in ("client_id", "client_secret", "username", "password")}},
+        "mastodon": {"instances": [f"{replay.base_url('mastodon')}/mastodon.social"],
+                     "hashtags": ["coffee", "lisbon", "specialtycoffee"]},
+        "bluesky": {"base_url": replay.base_url("bluesky"),
+                    "handle_parameter": "/social-listening/local/bluesky/handle",
+                    "app_password_parameter": "/social-listening/local/bluesky/app-password"},
+    }
+    return {name: opts for name, opts in options.items() if name in NETWORKS}
+
+
+def demo_config(replay: ReplayServer, action_base_url: str) -> tuple[str, ListenConfig]:
+    """listen.example.yaml with the networks pointed at the replay server."""
+    data = yaml.safe_load((ROOT / "listen.example.yaml").read_text(encoding="utf-8"))
+    data["networks"] = network_options(replay)
+    data["alerts"]["action_base_url"] = action_base_url
+    data["secrets"]["signing_key_parameter"] = SIGNING_KEY_PARAMETER
+    text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+    return text, parse_config(text, ".local/demo/listen.yaml")
+
+
+def seed(replay: ReplayServer, networks: list[str]) -> None:
+    now = int(time.time())
+    for network in networks:
+        module = importlib.import_module(f"offline.replay.{network}")
+        replay.add_items(network, module.demo_items(now, BUSINESS))
+
+
+def scenario(replay: ReplayServer, networks: list[str]) -> list[tuple[str, Callable[[], None]]]:
+    """What happens before each cycle, in words and in deeds."""
+    from offline.replay.hackernews import demo_late_complaint
+
+    def first() -> None:
+        seed(replay, networks)
+
+    def rate_limit() -> None:
+        if "stackexchange" in networks:
+            replay.inject("stackexchange", Fault(400, {"Content-Type": "application/json"},
+                                                 b'{"error_id":502,"error_name":"throttle_violation",'
+                                                 b'"error_message":"too many requests from this IP, more requests '
+                                                 b'available in 600 seconds"}'))
+        replay.add_items("hackernews", demo_late_complaint(int(time.time())))
+
+    def outage() -> None:
+        if "github" in networks:
+            replay.inject("github", *[Fault(503)] * 3)  # the first request and its two retries
+
+    def quiet() -> None:
+        pass
+
+    return [
+        ("mentions arrive on every network", first),
+        ("an urgent complaint on Hacker News; Stack Exchange throttles us", rate_limit),
+        ("GitHub is down (503)", outage),
+        ("nothing new anywhere: nothing is stored or sent twice", quiet),
+    ]
+
+
+def write_outbox(stack: LocalStack, outbox: Path) -> tuple[list[Path], list[str]]:
+    if outbox.exists():
+        shutil.rmtree(outbox)
+    outbox.mkdir(parents=True)
+    paths = []
+    for index, message in enumerate(stack.sent_emails(), start=1):
+        slug = re.sub(r"[^a-z0-9]+", "-", str(message["Subject"]).lower()).strip("-")[:60]
+        path = outbox / f"{index:03d}-{slug}.eml"
+        path.write_bytes(message.as_bytes())
+        paths.append(path)
+    lines = [f"{phone}\t{text}" for phone, text in stack.sent_sms()]
+    (outbox / "sms.log").write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return paths, lines
+
+
+def print_cycle(number: int, story: str, report: CycleReport) -> None:
+    fetched = sum(report.fetched.values())
+    sent = collections.Counter(channel for _, channel, status, _ in report.deliveries if status == "sent")
+    print(f"cycle {number}: {story}")
+    print(f"  {report.tasks_run} tasks, {fetched} items fetched, {report.new_mentions} new mentions, "
+          f"{sent['email']} email(s), {sent['sms']} SMS, {report.ddb_requests} DynamoDB requests, "
+          f"{report.seconds:.2f} s")
+    for error in report.errors.values():
+        print(f"  ! {error}")
+
+
+def print_summary(store: Store, config: ListenConfig, reports: list[CycleReport], emails: list[Path],
+                  sms: list[str], engine: str) -> None:
+    per_rule: collections.Counter[str] = collections.Counter()
+    per_network: collections.Counter[str] = collections.Counter()
+    held = 0
+    for report in reports:
+        per_rule.update(report.new_per_rule)
+        held += sum(1 for _, _, status, _ in report.deliveries if status == "skipped")
+    for name in config.networks:
+        per_network[name] = sum(r.fetched[name] for r in reports)
+    print("\n=== Summary ===")
+    print(f"DynamoDB: {engine}")
+    print("Mentions found per rule:")
+    for rule in config.rules:
+        print(f"  {rule.name:<18} {per_rule[rule.name]:>3}  ({rule.group}{', urgent' if rule.urgent else ''})")
+    print(f"Emails sent: {len(emails)}   SMS sent: {len(sms)}   SMS held for quiet hours: {held}")
+    print("Networks:")
+    health = store.all_health()
+    for name in config.networks:
+        h = health.get(name)
+        state = "never polled" if h is None else ("OK" if h.consecutive_failures == 0 else
+                                                   f"{h.consecutive_failures} failure(s) in a row: {h.last_error}")
+        print(f"  {name:<14} {per_network[name]:>3} items fetched  {state}")
+    print(f"Outbox: {LOCAL / 'outbox'}  ({len(emails)} .eml, sms.log with {len(sms)} line(s))")
+
+
+def serve(stack: LocalStack, config_path: Path, port: int, first_link: str | None) -> None:
+    env = {**os.environ, **stack.env(), "TABLE_NAME": TABLE, "LISTEN_CONFIG": str(config_path)}
+    chalice = Path(sys.executable).with_name("chalice")
+    process = subprocess.Popen([str(chalice), "local", "--host", "127.0.0.1", "--port", str(port),
+                                "--stage", "local", "--no-autoreload"], cwd=ROOT, env=env, start_new_session=True)
+    try:
+        from offline.stack import _wait_http
+
+        _wait_http(f"http://127.0.0.1:{port}/a/x", 30, process)
+        print(f"\nchalice local serves the action links on http://127.0.0.1:{port}")
+        if first_link:
+            print(f"Try one (GET shows it, the button POSTs): {first_link}")
+        print("Press Ctrl-C to stop.")
+        process.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def run(serve_links: bool) -> int:
+    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    port = free_port()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the stack on kill, too
+    with LocalStack(table_name=TABLE) as stack, make_server() as replay:
+        os.environ.update(stack.env())
+        key = secrets.token_urlsafe(32)
+        text, config = demo_config(replay, f"http://127.0.0.1:{port}")
+        stack.prepare_aws(sender=config.alerts.from_address, signing_key_parameter=SIGNING_KEY_PARAMETER,
+                          signing_key=key)
+        ssm = stack.client("ssm")
+        for name, value in DEMO_SECRETS.items():
+            ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
+        config_path = LOCAL / "demo" / "listen.yaml"
+        config_path.parent.mkdir(parents=True, exist_ok=True)
+        config_path.write_text(text, encoding="utf-8")
+        clock = DemoClock()
+        for api in replay.apis.values():
+            if hasattr(api, "clock"):
+                api.clock = clock  # the emulated rate-limit windows follow the simulated minutes
+        store = Store(stack.client("dynamodb"), TABLE, clock=clock)
+        pipeline = build(config, store, signing_key=key.encode(), clock=clock).pipeline
+        print(f"Local stack: {stack.dynamodb_engine} on {stack.dynamodb_url}, moto on {stack.moto_url}, "
+              f"replay server on http://127.0.0.1:{replay.port}\n")
+        reports = []
+        for number, (story, happen) in enumerate(scenario(replay, list(config.networks)), start=1):
+            happen()
+            report = pipeline.run_cycle()
+            reports.append(report)
+            print_cycle(number, story, report)
+            clock.offset += 5 * 60
+        emails, sms = write_outbox(stack, LOCAL / "outbox")
+        print_summary(store, config, reports, emails, sms, stack.dynamodb_engine)
+        if serve_links:
+            first = next(iter(re.findall(r"(http://127\.0\.0\.1:\d+/a/\S+)", emails[0].read_text())), None) \
+                if emails else None
+            serve(stack, config_path, port, first)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--no-serve", action="store_true", help="exit after the summary (SERVE=0)")
+    args = parser.parse_args(argv)
+    return run(serve_links=not args.no_serve)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

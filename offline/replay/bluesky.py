@@ -1,0 +1,230 @@
+"""A Bluesky PDS (entryway) over a corpus of ``app.bsky.feed.defs#postView`` objects.
+
+Implements what the connector relies on: ``com.atproto.server.createSession`` (JSON
+identifier + app password; 401 ``AuthenticationRequired`` when wrong; limited to 30 per
+5 min), ``com.atproto.server.refreshSession`` (refreshJwt as Bearer; rotates both
+tokens; 400 ``ExpiredToken`` when the refresh token is no longer valid), and
+``app.bsky.feed.searchPosts`` with a Bearer accessJwt (400 ``ExpiredToken`` once expired,
+401 otherwise): ``q`` words ANDed over the text, ``sort=latest`` (sortAt, newest first),
+``since`` (inclusive) and ``until`` (exclusive) on sortAt, ``limit`` (1-100) and an opaque
+``cursor``; with the IETF ``ratelimit-*`` headers (3000 / 5 min per IP).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+import secrets
+import time
+from typing import Any
+
+from offline.replay.server import Request, Response
+
+_TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
+_HEADERS = {"Vary": "Accept-Encoding", "Access-Control-Allow-Origin": "*"}
+
+
+def _iso(unix: float) -> str:
+    return dt.datetime.fromtimestamp(unix, tz=dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _sort_at(post: dict[str, Any]) -> float:
+    indexed = dt.datetime.fromisoformat(post["indexedAt"]).timestamp()
+    try:
+        created = dt.datetime.fromisoformat(post["record"]["createdAt"]).timestamp()
+    except (KeyError, TypeError, ValueError):
+        return indexed
+    return min(created, indexed)
+
+
+def _jwt(kind: str, did: str) -> str:
+    """An opaque token shaped like the JWTs the PDS issues (the content is not checked)."""
+    def part(obj: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
+
+    head = part({"typ": "at+jwt" if kind == "access" else "refresh+jwt", "alg": "ES256K"})
+    body = part({"scope": f"com.atproto.{kind}", "sub": did, "iat": int(time.time()), "jti": secrets.token_hex(8)})
+    return f"{head}.{body}.{secrets.token_urlsafe(32)}"
+
+
+class BlueskyAPI:
+    """One PDS with one account (handle + app password)."""
+
+    def __init__(self, handle: str = "beanthere.bsky.social", app_password: str = "abcd-efgh-ijkl-mnop",  # noqa: S107
+                 did: str = "did:plc:beantherecafe7x2kq3m4w5v", create_session_limit: int = 30) -> None:
+        self.account_handle = handle
+        self.app_password = app_password
+        self.did = did
+        self.create_session_limit = create_session_limit
+        self.access_tokens: set[str] = set()
+        self.expired_access_tokens: set[str] = set()
+        self.refresh_tokens: set[str] = set()
+        self.sessions_created = 0
+        self.sessions_refreshed = 0
+        self._window_start = time.time()
+        self._used = 0
+
+    def expire_access_tokens(self) -> None:
+        """Every access token issued so far expires (as after its few minutes of life)."""
+        self.expired_access_tokens |= self.access_tokens
+        self.access_tokens.clear()
+
+    def expire_refresh_tokens(self) -> None:
+        self.refresh_tokens.clear()
+
+    def handle(self, request: Request, items: list[dict[str, Any]]) -> Response:
+        headers = self._rate_headers()
+        if request.path == "/xrpc/com.atproto.server.createSession" and request.method == "POST":
+            return self._create_session(request, headers)
+        if request.path == "/xrpc/com.atproto.server.refreshSession" and request.method == "POST":
+            return self._refresh_session(request, headers)
+        if request.path != "/xrpc/app.bsky.feed.searchPosts":
+            return Response.json({"error": "MethodNotImplemented", "message": "Method Not Implemented"}, 501, headers)
+        token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        if token in self.expired_access_tokens:
+            return Response.json({"error": "ExpiredToken", "message": "Token has expired"}, 400, headers)
+        if token not in self.access_tokens:
+            return Response.json({"error": "AuthenticationRequired", "message": "Authentication Required"}, 401,
+                                 headers)
+        return self._search(request, items, headers)
+
+    def _create_session(self, request: Request, headers: dict[str, str]) -> Response:
+        self.sessions_created += 1
+        if self.sessions_created > self.create_session_limit:
+            reset = int(self._window_start + 300)
+            return Response.json({"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"}, 429, {
+                **headers, "ratelimit-limit": "30", "ratelimit-remaining": "0", "ratelimit-reset": str(reset),
+                "ratelimit-policy": "30;w=300"})
+        try:
+            body = json.loads(request.body)
+        except ValueError:
+            return Response.json({"error": "InvalidRequest", "message": "Request body is not JSON"}, 400, headers)
+        if body.get("identifier") not in (self.account_handle, self.did) or body.get("password") != self.app_password:
+            return Response.json({"error": "AuthenticationRequired", "message": "Invalid identifier or password"},
+                                 401, headers)
+        return Response.json(self._new_session(), headers=headers)
+
+    def _refresh_session(self, request: Request, headers: dict[str, str]) -> Response:
+        token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        if token not in self.refresh_tokens:
+            return Response.json({"error": "ExpiredToken", "message": "Token has expired"}, 400, headers)
+        self.refresh_tokens.discard(token)  # refresh tokens rotate: each one is good once
+        self.sessions_refreshed += 1
+        return Response.json(self._new_session(), headers=headers)
+
+    def _new_session(self) -> dict[str, Any]:
+        access, refresh = _jwt("access", self.did), _jwt("refresh", self.did)
+        self.access_tokens.add(access)
+        self.refresh_tokens.add(refresh)
+        return {"did": self.did, "handle": self.account_handle, "email": "hello@beanthere.example",
+                "emailConfirmed": True, "accessJwt": access, "refreshJwt": refresh, "active": True,
+                "didDoc": {"@context": ["https://www.w3.org/ns/did/v1"], "id": self.did,
+                           "alsoKnownAs": [f"at://{self.account_handle}"]}}
+
+    def _search(self, request: Request, items: list[dict[str, Any]], headers: dict[str, str]) -> Response:
+        try:
+            limit = int(request.param("limit", "25") or 25)
+            offset = int(request.param("cursor", "0") or 0)
+            since = dt.datetime.fromisoformat(request.param("since") or "1970-01-01T00:00:00Z").timestamp()
+            until = dt.datetime.fromisoformat(request.param("until") or "9999-01-01T00:00:00Z").timestamp()
+        except ValueError:
+            return Response.json({"error": "InvalidRequest", "message": "Invalid parameter"}, 400, headers)
+        if not 1 <= limit <= 100:
+            return Response.json({"error": "InvalidRequest", "message": "limit must be 1-100"}, 400, headers)
+        terms = (request.param("q") or "").lower().split()
+        matching = [p for p in items if all(t in p["record"]["text"].lower() for t in terms)
+                    and since <= _sort_at(p) < until]
+        matching.sort(key=_sort_at, reverse=True)
+        page = matching[offset : offset + limit]
+        payload: dict[str, Any] = {"posts": page, "hitsTotal": len(matching)}
+        if offset + limit < len(matching):
+            payload["cursor"] = str(offset + limit)
+        return Response.json(payload, headers=headers)
+
+    def _rate_headers(self) -> dict[str, str]:
+        now = time.time()
+        if now - self._window_start >= 300:
+            self._window_start, self._used = now, 0
+        self._used += 1
+        return {**_HEADERS, "ratelimit-limit": "3000", "ratelimit-remaining": str(max(0, 3000 - self._used)),
+                "ratelimit-reset": str(int(self._window_start + 300)), "ratelimit-policy": "3000;w=300"}
+
+
+def tid(unix: float, clock_id: int = 0) -> str:
+    """A record key (TID) for ``unix``: 53 bits of microseconds and 10 of clock id, base32-sortable."""
+    value = (int(unix * 1_000_000) << 10) | (clock_id & 0x3FF)
+    return "".join(_TID_ALPHABET[(value >> shift) & 31] for shift in range(60, -1, -5))
+
+
+def cid_for(text: str) -> str:
+    """A CIDv1 (dag-cbor, sha256) looking string, stable for the same input."""
+    digest = base64.b32encode(hashlib.sha256(text.encode()).digest()).decode().lower().rstrip("=")
+    return "bafyrei" + digest[:52]
+
+
+def post_view(created_at: float, text: str, *, handle: str = "ana.bsky.social", did: str = "did:plc:ana4lisbon2x",
+              display_name: str = "Ana", langs: tuple[str, ...] = ("en",), like_count: int = 0,
+              reply_to: dict[str, Any] | None = None, links: tuple[str, ...] = (), tags: tuple[str, ...] = (),
+              indexed_delay: float = 1.0, clock_id: int = 0) -> dict[str, Any]:
+    """A postView as searchPosts returns it. ``reply_to`` is the postView replied to."""
+    rkey = tid(created_at, clock_id)
+    uri = f"at://{did}/app.bsky.feed.post/{rkey}"
+    record: dict[str, Any] = {"$type": "app.bsky.feed.post", "createdAt": _iso(created_at), "langs": list(langs),
+                              "text": text}
+    facets = []
+    encoded = text.encode()
+    for link in links:
+        start = encoded.find(link.encode())
+        facets.append({"$type": "app.bsky.richtext.facet",
+                       "features": [{"$type": "app.bsky.richtext.facet#link", "uri": link}],
+                       "index": {"byteStart": max(0, start), "byteEnd": max(0, start) + len(link.encode())}})
+    for tag in tags:
+        start = encoded.find(f"#{tag}".encode())
+        facets.append({"$type": "app.bsky.richtext.facet",
+                       "features": [{"$type": "app.bsky.richtext.facet#tag", "tag": tag}],
+                       "index": {"byteStart": max(0, start), "byteEnd": max(0, start) + len(tag.encode()) + 1}})
+    if facets:
+        record["facets"] = facets
+    if reply_to is not None:
+        parent = {"uri": reply_to["uri"], "cid": reply_to["cid"]}
+        root = reply_to["record"].get("reply", {}).get("root", parent)
+        record["reply"] = {"root": root, "parent": parent}
+    return {
+        "uri": uri,
+        "cid": cid_for(uri + text),
+        "author": {"did": did, "handle": handle, "displayName": display_name,
+                   "avatar": f"https://cdn.bsky.app/img/avatar/plain/{did}/{cid_for(did)}@jpeg",
+                   "labels": [], "createdAt": "2023-04-12T09:00:00.000Z"},
+        "record": record,
+        "replyCount": 0,
+        "repostCount": 0,
+        "likeCount": like_count,
+        "quoteCount": 0,
+        "indexedAt": _iso(created_at + indexed_delay),
+        "labels": [],
+    }
+
+
+def demo_items(now: int, business: dict[str, Any]) -> list[dict[str, Any]]:
+    """About six Bluesky posts from the last few minutes around "Bean There Café"."""
+    question = post_view(now - 480, "Anyone tried the Beanbag subscription from Bean There Café? Worth it? ☕",
+                         handle="rui.bsky.social", did="did:plc:rui7coffee3k", display_name="Rui", like_count=4)
+    return [
+        question,
+        post_view(now - 420, "Yes! Bean There Café's Beanbag subscription is great, new single origin every month",
+                  handle="marta.bsky.social", did="did:plc:marta2lx9p", display_name="Marta", reply_to=question,
+                  like_count=2),
+        post_view(now - 330, "Bean There Café charged me twice for a cold brew and nobody answers the phone. "
+                  "Not happy 😤", handle="joao.bsky.social", did="did:plc:joao5bad2q", display_name="João",
+                  langs=("en",), like_count=1),
+        post_view(now - 240, "Fábrica Coffee's new espresso blend is 🔥 #coffee #lisbon", tags=("coffee", "lisbon"),
+                  handle="lisboa-eats.bsky.social", did="did:plc:eats4lx8z", display_name="Lisboa Eats",
+                  like_count=12),
+        post_view(now - 150, "Bean There Café made the list of Lisbon's best roasteries https://beanthere.example/press",
+                  links=("https://beanthere.example/press",), handle="guide.bsky.social", did="did:plc:guide6lx3",
+                  display_name="City Guide", like_count=30),
+        post_view(now - 60, "Rainy day in Porto, staying in with a book", handle="ines.bsky.social",
+                  did="did:plc:ines2porto5", display_name="Inês", langs=("en",)),
+    ]

@@ -1,0 +1,318 @@
+"""The Mastodon connector against several emulated instances on the replay server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from chalicelib.sources.base import BadPayload, Budget, CredentialsError, RateLimited, SourceError, Unavailable
+from chalicelib.sources.http import HttpClient
+from chalicelib.sources.mastodon import Mastodon, MastodonOptions, snowflake_at
+from offline.replay.mastodon import MastodonAPI, hashtag_link, snowflake, status
+from offline.replay.server import Fault, ReplayServer
+
+NOW = int(time.time())
+TOKEN_PARAMETER = "/listen/mastodon/token"
+
+
+@pytest.fixture(scope="module")
+def module_srv() -> Iterator[ReplayServer]:
+    with ReplayServer({"mastodon": MastodonAPI()}) as server:
+        yield server
+
+
+@pytest.fixture
+def srv(module_srv: ReplayServer) -> ReplayServer:
+    """The module's server with a fresh emulation, no items, faults or recorded requests."""
+    module_srv.reset()
+    module_srv.apis["mastodon"] = MastodonAPI(access_tokens={"mastodon.social": "good-token"})
+    return module_srv
+
+
+def instance(srv: ReplayServer, host: str = "mastodon.social") -> str:
+    return f"{srv.base_url('mastodon')}/{host}"
+
+
+def make_mastodon(srv: ReplayServer, *, token: str | None = None, hosts: tuple[str, ...] = ("mastodon.social",),
+                  secrets: dict[str, str] | None = None, **options: Any) -> Mastodon:
+    opts = MastodonOptions(instances=[instance(srv, h) for h in hosts], **options,
+                           **({"access_token_parameter": TOKEN_PARAMETER} if token or secrets is not None else {}))
+    table = secrets if secrets is not None else {TOKEN_PARAMETER: token or ""}
+
+    def lookup(name: str) -> str:
+        if name not in table:
+            raise LookupError(name)
+        return table[name]
+
+    return Mastodon(opts, http=HttpClient("mastodon", timeout=opts.timeout_seconds, sleep=lambda s: None),
+                    secrets=lookup)
+
+
+def toot(n: int, age: int, text: str = "good #coffee", **kwargs: Any) -> dict[str, Any]:
+    kwargs.setdefault("tags", ("coffee",))
+    return status(snowflake(NOW - age, n), NOW - age, f"<p>{text}</p>", **kwargs)
+
+
+def test_hashtag_timeline_pages_forward_with_the_prev_link(srv: ReplayServer, budget: Budget) -> None:
+    srv.add_items("mastodon", [toot(n, 600 - n) for n in range(1, 6)])
+    result = make_mastodon(srv, hashtags=["coffee"], limit=2).fetch("*", None, budget)
+
+    requests = srv.received["mastodon"]
+    assert [r.path for r in requests] == ["/mastodon.social/api/v1/timelines/tag/coffee"] * 3
+    assert [k for k, _ in requests[0].query] == ["limit", "min_id"]
+    assert requests[0].param("limit") == "2"
+    # First run: the snowflake id of 24 hours ago (within a few seconds of test time).
+    assert abs(int(requests[0].param("min_id") or 0) - snowflake_at(NOW - 86400)) < 5000 << 16
+    assert [r.param("min_id") for r in requests[1:]] == [snowflake(NOW - 598, 2), snowflake(NOW - 596, 4)]
+    assert result.pages == 3
+    assert len(result.mentions) == 5
+    assert result.cursor == {"tags": {instance(srv): {"coffee": snowflake(NOW - 595, 5)}}}
+
+
+def test_second_cycle_fetches_nothing_already_seen(srv: ReplayServer, budget: Budget) -> None:
+    srv.add_items("mastodon", [toot(1, 300), toot(2, 200)])
+    masto = make_mastodon(srv, hashtags=["coffee"])
+    first = masto.fetch("*", None, budget)
+    second = masto.fetch("*", first.cursor, budget)
+    srv.add_items("mastodon", [toot(3, 100)])
+    third = masto.fetch("*", second.cursor, budget)
+
+    assert len(first.mentions) == 2
+    assert second.mentions == []
+    assert second.cursor == first.cursor
+    assert [m.thread["id"] for m in third.mentions] == [snowflake(NOW - 100, 3)]
+
+
+def test_first_run_fetches_only_the_last_24_hours(srv: ReplayServer, budget: Budget) -> None:
+    srv.add_items("mastodon", [toot(1, 30 * 3600, "old #coffee"), toot(2, 3600, "new #coffee")])
+    result = make_mastodon(srv, hashtags=["coffee"]).fetch("*", None, budget)
+    assert [m.text for m in result.mentions] == ["new #coffee"]
+
+
+def test_page_limit_stops_early_and_the_next_cycle_goes_on(srv: ReplayServer, budget: Budget) -> None:
+    srv.add_items("mastodon", [toot(n, 600 - n) for n in range(1, 6)])
+    masto = make_mastodon(srv, hashtags=["coffee"], limit=2, max_pages=1)
+    results = [masto.fetch("*", None, budget)]
+    for _ in range(2):
+        results.append(masto.fetch("*", results[-1].cursor, budget))
+    assert [r.complete for r in results] == [False, False, True]
+    assert sorted(m.thread["id"] for r in results for m in r.mentions) == sorted(
+        snowflake(NOW - 600 + n, n) for n in range(1, 6))
+
+
+def test_cursors_are_kept_per_instance_and_tag(srv: ReplayServer, budget: Budget) -> None:
+    srv.add_items("mastodon", [
+        toot(1, 100, instance="mastodon.social"),
+        toot(2, 90, "hi #lisbon", tags=("lisbon",), instance="mastodon.social"),
+        toot(3, 80, instance="fosstodon.org", acct="roaster"),
+    ])
+    masto = make_mastodon(srv, hosts=("mastodon.social", "fosstodon.org"), hashtags=["coffee", "#Lisbon"])
+    result = masto.fetch("*", None, budget)
+    assert result.cursor == {"tags": {
+        instance(srv): {"coffee": snowflake(NOW - 100, 1), "Lisbon": snowflake(NOW - 90, 2)},
+        instance(srv, "fosstodon.org"): {"coffee": snowflake(NOW - 80, 3)},
+    }}
+    assert {m.community for m in result.mentions} == {"mastodon.social", "fosstodon.org"}
+
+
+def test_one_instance_down_does_not_stop_the_others(srv: ReplayServer, budget: Budget) -> None:
+    srv.add_items("mastodon", [toot(1, 100, instance="fosstodon.org")])
+    srv.inject("mastodon", *[Fault(status=502)] * 3)
+    masto = make_mastodon(srv, hosts=("mastodon.social", "fosstodon.org"), hashtags=["coffee"])
+    result = masto.fetch("*", None, budget)
+    assert result.complete is False
+    assert list(result.cursor["tags"]) == [instance(srv, "fosstodon.org")]
+    assert len(result.mentions) == 1
+
+
+def test_reblogs_are_skipped(srv: ReplayServer, budget: Budget) -> None:
+    original = toot(1, 100)
+    srv.add_items("mastodon", [original, toot(2, 50, reblog={k: v for k, v in original.items() if k[0] != "_"})])
+    result = make_mastodon(srv, hashtags=["coffee"]).fetch("*", None, budget)
+    assert [m.thread["id"] for m in result.mentions] == [snowflake(NOW - 100, 1)]
+    assert result.cursor["tags"][instance(srv)]["coffee"] == snowflake(NOW - 50, 2)
+
+
+def test_status_is_normalized_with_unicode_emoji_and_entities(srv: ReplayServer, budget: Budget) -> None:
+    content = "<p>Bean There Café ☕ &amp; pastéis 🎉 &lt;3 " + hashtag_link("coffee") + "</p>"
+    item = status(snowflake(NOW - 60, 9), NOW - 60, content, acct="roastnerd", home="fosstodon.org",
+                  display_name="Roast Nerd ☕", followers=90, tags=("coffee",), language="pt",
+                  in_reply_to_id="110000000000000001")
+    srv.add_items("mastodon", [item])
+    [mention] = make_mastodon(srv, hashtags=["coffee"]).fetch("*", None, budget).mentions
+
+    assert mention.text == "Bean There Café ☕ & pastéis 🎉 <3 #coffee"
+    assert mention.native_id == item["uri"]
+    assert mention.url == item["url"]
+    assert mention.author_handle == "roastnerd@fosstodon.org"
+    assert mention.author_name == "Roast Nerd ☕"
+    assert mention.author_url == "https://fosstodon.org/@roastnerd"
+    assert mention.reach == 90
+    assert mention.lang == "pt"
+    assert mention.kind == "comment"
+    assert mention.community == "mastodon.social"
+    assert mention.tags == ("coffee",)
+    assert mention.created_at == dt.datetime.fromtimestamp(NOW - 60, tz=dt.UTC)
+    assert mention.thread == {"instance": instance(srv), "id": item["id"], "uri": item["uri"], "url": item["url"],
+                              "in_reply_to_id": "110000000000000001"}
+
+
+def test_local_author_gets_the_instance_in_the_handle(srv: ReplayServer, budget: Budget) -> None:
+    srv.add_items("mastodon", [toot(1, 60, acct="beanfan")])
+    [mention] = make_mastodon(srv, hashtags=["coffee"]).fetch("*", None, budget).mentions
+    assert mention.author_handle == "beanfan@mastodon.social"
+    assert mention.kind == "post"
+
+
+def test_search_without_a_token_sends_nothing_and_keeps_the_cursor(srv: ReplayServer, budget: Budget) -> None:
+    result = make_mastodon(srv).fetch("bean there", {"min_id": "42"}, budget)
+    assert (result.mentions, result.cursor, result.complete) == ([], {"min_id": "42"}, True)
+    assert srv.received["mastodon"] == []
+
+
+def test_search_with_a_token_sends_the_documented_request(srv: ReplayServer, budget: Budget) -> None:
+    srv.add_items("mastodon", [toot(1, 100, "Bean There Café is great"), toot(2, 90, "unrelated")])
+    result = make_mastodon(srv, token="good-token").fetch("bean there", None, budget)
+
+    [request] = srv.received["mastodon"]
+    assert request.path == "/mastodon.social/api/v2/search"
+    assert [k for k, _ in request.query] == ["q", "type", "limit", "min_id"]
+    assert (request.param("q"), request.param("type"), request.param("limit")) == ("bean there", "statuses", "40")
+    assert request.headers["authorization"] == "Bearer good-token"
+    assert [m.text for m in result.mentions] == ["Bean There Café is great"]
+    assert result.cursor == {"min_id": snowflake(NOW - 100, 1)}
+
+
+def test_search_pages_with_offset_and_a_second_cycle_sees_nothing_again(srv: ReplayServer, budget: Budget) -> None:
+    srv.add_items("mastodon", [toot(n, 600 - n, f"bean {n}") for n in range(1, 6)])
+    masto = make_mastodon(srv, token="good-token", limit=2)
+    first = masto.fetch("bean", None, budget)
+    second = masto.fetch("bean", first.cursor, budget)
+    assert [r.param("offset") for r in srv.received["mastodon"][:3]] == [None, "2", "4"]
+    assert len(first.mentions) == 5
+    assert second.mentions == []
+
+
+def test_search_page_limit_leaves_a_gap_read_next_cycle(srv: ReplayServer, budget: Budget) -> None:
+    srv.add_items("mastodon", [toot(n, 600 - n, f"bean {n}") for n in range(1, 6)])
+    masto = make_mastodon(srv, token="good-token", limit=2, max_pages=1)
+    results = [masto.fetch("bean", None, budget)]
+    for _ in range(2):
+        results.append(masto.fetch("bean", results[-1].cursor, budget))
+    assert [r.complete for r in results] == [False, False, True]
+    assert sorted(m.text for r in results for m in r.mentions) == [f"bean {n}" for n in range(1, 6)]
+    assert "gap" not in results[-1].cursor
+
+
+def test_wrong_token_is_a_credentials_error(srv: ReplayServer, budget: Budget) -> None:
+    with pytest.raises(CredentialsError, match=r"access token rejected \(HTTP 401\)") as err:
+        make_mastodon(srv, token="stale-token").fetch("bean", None, budget)
+    assert "stale-token" not in str(err.value)
+
+
+def test_missing_ssm_parameter_is_a_credentials_error(srv: ReplayServer, budget: Budget) -> None:
+    with pytest.raises(CredentialsError, match=f"SSM parameter {TOKEN_PARAMETER} for the access token"):
+        make_mastodon(srv, secrets={}).fetch("bean", None, budget)
+
+
+def test_429_is_rate_limited_with_retry_after_and_no_sleep(srv: ReplayServer, budget: Budget) -> None:
+    srv.inject("mastodon", Fault(status=429, headers={"Retry-After": "61"}))
+    started = time.monotonic()
+    with pytest.raises(RateLimited) as err:
+        make_mastodon(srv, hashtags=["coffee"]).fetch("*", None, budget)
+    assert err.value.retry_after == 61
+    assert time.monotonic() - started < 2
+
+
+def test_remaining_zero_stops_requests_until_the_reset_time(srv: ReplayServer, budget: Budget) -> None:
+    srv.add_items("mastodon", [toot(n, 600 - n) for n in range(1, 4)])
+    reset = dt.datetime.fromtimestamp(time.time() + 120, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.754511Z")
+    srv.inject("mastodon", Fault(status=200, headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset,
+                                                      "Link": '<http://x/?min_id=1>; rel="prev"'},
+                                 body=json.dumps([{k: v for k, v in toot(1, 599).items() if k[0] != "_"}]).encode()))
+    masto = make_mastodon(srv, hashtags=["coffee"], limit=1)
+    with pytest.raises(RateLimited) as err:
+        masto.fetch("*", None, budget)
+    assert err.value.retry_after == pytest.approx(120, abs=3)
+    assert len(srv.received["mastodon"]) == 1
+
+
+def test_500_is_unavailable_after_retries(srv: ReplayServer, budget: Budget) -> None:
+    srv.inject("mastodon", *[Fault(status=500)] * 3)
+    with pytest.raises(Unavailable, match=r"HTTP 500"):
+        make_mastodon(srv, hashtags=["coffee"]).fetch("*", None, budget)
+    assert len(srv.received["mastodon"]) == 3
+
+
+def test_timeout_is_unavailable(srv: ReplayServer, budget: Budget) -> None:
+    srv.inject("mastodon", *[Fault(delay_seconds=0.8)] * 3)
+    with pytest.raises(Unavailable, match="no answer within"):
+        make_mastodon(srv, hashtags=["coffee"], timeout_seconds=0.2).fetch("*", None, budget)
+
+
+def test_malformed_json_is_a_bad_payload(srv: ReplayServer, budget: Budget) -> None:
+    srv.inject("mastodon", Fault(status=200, body=b'[{"id": "1"'))
+    with pytest.raises(BadPayload, match="not valid JSON"):
+        make_mastodon(srv, hashtags=["coffee"]).fetch("*", None, budget)
+
+
+def test_non_https_status_url_is_a_bad_payload(srv: ReplayServer, budget: Budget) -> None:
+    item = toot(1, 60)
+    item["url"] = "javascript:alert(1)"
+    srv.add_items("mastodon", [item])
+    with pytest.raises(BadPayload, match=r"timeline\[0\]\.url is not an https URL"):
+        make_mastodon(srv, hashtags=["coffee"]).fetch("*", None, budget)
+
+
+def test_instances_must_be_https_except_on_localhost() -> None:
+    with pytest.raises(ValidationError, match="instances must be https URLs"):
+        MastodonOptions(instances=["http://mastodon.social"])
+    assert MastodonOptions(instances=["http://127.0.0.1:8080/mastodon/x/"]).instances == [
+        "http://127.0.0.1:8080/mastodon/x"]
+    assert MastodonOptions().instances == ["https://mastodon.social"]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(
+        ["id", "uri", "url", "created_at", "content", "account", "acct", "tags", "name", "reblog", "language"]),
+        inner, max_size=6),
+    max_leaves=20,
+)
+FUZZ_API = MastodonAPI()
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.binary(max_size=60) | json_values.map(lambda v: json.dumps(v).encode())
+       | st.lists(json_values, max_size=3).map(lambda v: json.dumps(v).encode()))
+def test_any_body_raises_nothing_but_source_error(module_srv: ReplayServer, body: bytes) -> None:
+    module_srv.reset()
+    module_srv.apis["mastodon"] = FUZZ_API
+    module_srv.inject("mastodon", Fault(status=200, body=body))
+    masto = make_mastodon(module_srv, hashtags=["coffee"])
+    try:
+        masto.fetch("*", None, Budget(deadline=time.monotonic() + 30))
+    except SourceError:
+        pass
+
+
+def test_wrong_token_on_the_hashtag_timeline_is_a_credentials_error(srv: ReplayServer, budget: Budget) -> None:
+    masto = make_mastodon(srv, token="stale-token", hosts=("mastodon.social", "fosstodon.org"), hashtags=["coffee"])
+    with pytest.raises(CredentialsError, match=r"mastodon.social: access token rejected"):
+        masto.fetch("*", None, budget)
+    assert len(srv.received["mastodon"]) == 1
+
+
+def test_token_goes_only_to_the_home_instance(srv: ReplayServer, budget: Budget) -> None:
+    masto = make_mastodon(srv, token="good-token", hosts=("mastodon.social", "fosstodon.org"), hashtags=["coffee"])
+    masto.fetch("*", None, budget)
+    sent = [(r.path.split("/")[1], r.headers.get("authorization")) for r in srv.received["mastodon"]]
+    assert sent == [("mastodon.social", "Bearer good-token"), ("fosstodon.org", None)]

@@ -1,0 +1,332 @@
+"""The Reddit connector against the Reddit emulation on the replay server."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from chalicelib.sources.base import (
+    BadPayload,
+    Budget,
+    CredentialsError,
+    RateLimited,
+    SourceError,
+    Unavailable,
+)
+from chalicelib.sources.http import HttpClient
+from chalicelib.sources.reddit import Reddit, RedditOptions
+from offline.replay.reddit import RedditAPI, comment, post
+from offline.replay.server import Fault, ReplayServer
+from tests.conftest import MemoryState
+
+UA = "python:bean-there-listening:0.1 (by /u/beanthere)"
+SECRETS = {
+    "/listen/reddit/client_id": "app-client-id",
+    "/listen/reddit/client_secret": "app-client-secret",
+    "/listen/reddit/username": "beanthere",
+    "/listen/reddit/password": "hunter2",
+}
+NOW = int(time.time())
+
+
+@pytest.fixture
+def api() -> RedditAPI:
+    return RedditAPI()
+
+
+@pytest.fixture(scope="module")
+def module_srv() -> Iterator[ReplayServer]:
+    with ReplayServer({"reddit": RedditAPI()}) as server:
+        yield server
+
+
+@pytest.fixture
+def srv(module_srv: ReplayServer, api: RedditAPI) -> ReplayServer:
+    """The module's server with a fresh emulation, no items, faults or recorded requests."""
+    module_srv.reset()
+    module_srv.apis["reddit"] = api
+    return module_srv
+
+
+def make_reddit(srv: ReplayServer, state: MemoryState | None = None, secrets: dict[str, str] | None = None,
+                **options: Any) -> Reddit:
+    base = srv.base_url("reddit")
+    opts = RedditOptions(
+        base_url=base, auth_base_url=base, user_agent=UA,
+        client_id_parameter="/listen/reddit/client_id", client_secret_parameter="/listen/reddit/client_secret",
+        username_parameter="/listen/reddit/username", password_parameter="/listen/reddit/password",
+        **options,
+    )
+    table = SECRETS if secrets is None else secrets
+
+    def lookup(name: str) -> str:
+        if name not in table:
+            raise LookupError(name)
+        return table[name]
+
+    return Reddit(opts, http=HttpClient("reddit", timeout=opts.timeout_seconds, sleep=lambda s: None),
+                  secrets=lookup, state=state if state is not None else MemoryState())
+
+
+def api_requests(srv: ReplayServer, path_start: str = "/") -> list[Any]:
+    return [r for r in srv.received["reddit"] if r.path.startswith(path_start) and r.path != "/api/v1/access_token"]
+
+
+def token_requests(srv: ReplayServer) -> list[Any]:
+    return [r for r in srv.received["reddit"] if r.path == "/api/v1/access_token"]
+
+
+def test_search_sends_the_documented_parameters_token_and_user_agent(srv: ReplayServer, budget: Budget) -> None:
+    srv.add_items("reddit", [post(1, NOW - 60, "Bean There Café is lovely")])
+    make_reddit(srv).fetch("bean there", None, budget)
+
+    login = token_requests(srv)[0]
+    assert login.method == "POST"
+    basic = base64.b64encode(b"app-client-id:app-client-secret").decode()
+    assert login.headers["authorization"] == f"Basic {basic}"
+    assert login.body == b"grant_type=password&username=beanthere&password=hunter2"
+    search = api_requests(srv)[0]
+    assert search.path == "/search"
+    assert search.query == [("q", "bean there"), ("sort", "new"), ("t", "day"), ("type", "link"),
+                            ("limit", "100"), ("raw_json", "1")]
+    assert search.headers["authorization"].startswith("bearer ")
+    assert search.headers["user-agent"] == UA
+
+
+def test_two_pages_are_followed_with_after_and_the_cursor_advances(srv: ReplayServer, budget: Budget) -> None:
+    srv.add_items("reddit", [post(n, NOW - 600 + n, f"coffee post {n}") for n in range(1, 6)])
+    result = make_reddit(srv, limit=3).fetch("coffee", None, budget)
+
+    assert sorted(m.native_id for m in result.mentions) == ["t3_1", "t3_2", "t3_3", "t3_4", "t3_5"]
+    assert result.pages == 2
+    assert result.complete is True
+    assert [r.param("after") for r in api_requests(srv)] == [None, "t3_3"]
+    assert result.cursor == {"created_utc": float(NOW - 595), "ids": ["t3_5"]}
+
+
+def test_second_cycle_fetches_nothing_already_seen(srv: ReplayServer, budget: Budget) -> None:
+    srv.add_items("reddit", [post(1, NOW - 300, "coffee one"), post(2, NOW - 200, "coffee two")])
+    reddit = make_reddit(srv)
+    first = reddit.fetch("coffee", None, budget)
+    second = reddit.fetch("coffee", first.cursor, budget)
+    srv.add_items("reddit", [post(3, NOW - 200, "coffee same second"), post(4, NOW - 100, "coffee three")])
+    third = reddit.fetch("coffee", second.cursor, budget)
+
+    assert [m.native_id for m in first.mentions] == ["t3_2", "t3_1"]
+    assert second.mentions == []
+    assert sorted(m.native_id for m in third.mentions) == ["t3_3", "t3_4"]
+
+
+def test_first_run_fetches_only_the_last_24_hours(srv: ReplayServer, budget: Budget) -> None:
+    srv.add_items("reddit", [post(1, NOW - 30 * 3600, "old coffee"), post(2, NOW - 3600, "new coffee")])
+    result = make_reddit(srv).fetch("coffee", None, budget)
+    assert [m.native_id for m in result.mentions] == ["t3_2"]
+
+
+def test_page_limit_leaves_a_gap_that_the_next_cycle_reads(srv: ReplayServer, budget: Budget) -> None:
+    srv.add_items("reddit", [post(n, NOW - 600 + n, f"coffee {n}") for n in range(1, 6)])
+    reddit = make_reddit(srv, limit=2, max_pages=1)
+    first = reddit.fetch("coffee", None, budget)
+    second = reddit.fetch("coffee", first.cursor, budget)
+    third = reddit.fetch("coffee", second.cursor, budget)
+
+    assert (first.complete, second.complete, third.complete) == (False, False, True)
+    seen = [m.native_id for r in (first, second, third) for m in r.mentions]
+    assert sorted(seen) == ["t3_1", "t3_2", "t3_3", "t3_4", "t3_5"]
+    assert "gap" not in third.cursor
+
+
+def test_stream_reads_new_posts_and_comments_of_the_subreddits(srv: ReplayServer, budget: Budget) -> None:
+    srv.add_items("reddit", [
+        post(1, NOW - 100, "A post in lisbon", subreddit="lisbon"),
+        post(2, NOW - 90, "A post elsewhere", subreddit="pics"),
+        comment(3, NOW - 80, "A comment", link_number=1, subreddit="Coffee", parent="t1_9"),
+    ])
+    reddit = make_reddit(srv, subreddits=["lisbon", "r/Coffee"])
+    first = reddit.fetch("*", None, budget)
+    second = reddit.fetch("*", first.cursor, budget)
+
+    assert [r.path for r in api_requests(srv)][:2] == ["/r/lisbon+Coffee/new", "/r/lisbon+Coffee/comments"]
+    assert [(m.native_id, m.kind) for m in first.mentions] == [("t3_1", "post"), ("t1_3", "comment")]
+    assert first.mentions[1].thread == {"fullname": "t1_3", "link_id": "t3_1", "parent_id": "t1_9"}
+    assert first.mentions[1].url == "https://www.reddit.com/r/Coffee/comments/1/comment/3/"
+    assert second.mentions == []
+
+
+def test_post_is_normalized_with_unicode_emoji_and_literal_ampersands(srv: ReplayServer, budget: Budget) -> None:
+    srv.add_items("reddit", [post(46, NOW - 60, "Café ☕ & pastéis <3", selftext="Bean There Café rocks 🎉 &amp; more",
+                                  author="lx_local", score=42, url="https://beanthere.example/menu")])
+    [mention] = make_reddit(srv).fetch("café", None, budget).mentions
+
+    assert mention.title == "Café ☕ & pastéis <3"
+    assert mention.text == "Bean There Café rocks 🎉 &amp; more"  # raw_json=1: what the author typed
+    assert mention.url == "https://www.reddit.com/r/lisbon/comments/1a/caf_past_is_3/"
+    assert mention.author_handle == "lx_local"
+    assert mention.author_url == "https://www.reddit.com/user/lx_local"
+    assert mention.reach == 42
+    assert mention.community == "lisbon"
+    assert mention.links == ("https://beanthere.example/menu",)
+    assert mention.created_at == dt.datetime.fromtimestamp(NOW - 60, tz=dt.UTC)
+    assert mention.thread == {"fullname": "t3_1a"}
+
+
+def test_permalink_not_under_r_is_a_bad_payload(srv: ReplayServer, budget: Budget) -> None:
+    item = post(1, NOW - 60, "coffee")
+    item["data"]["permalink"] = "//evil.example/r/x/comments/1/"
+    srv.add_items("reddit", [item])
+    with pytest.raises(BadPayload, match=r"children\[0\].permalink"):
+        make_reddit(srv).fetch("coffee", None, budget)
+
+
+def test_two_fetches_in_a_row_log_in_once(srv: ReplayServer, budget: Budget) -> None:
+    state = MemoryState()
+    make_reddit(srv, state=state).fetch("coffee", None, budget)
+    make_reddit(srv, state=state).fetch("coffee", None, budget)  # a new Lambda: token from state
+    assert len(token_requests(srv)) == 1
+    assert state.values[("reddit", "oauth")]["expires_at"] == pytest.approx(time.time() + 86400, abs=30)
+
+
+def test_token_near_expiry_is_replaced_before_use(srv: ReplayServer, budget: Budget) -> None:
+    state = MemoryState()
+    state.put_state("reddit", "oauth", {"access_token": "old", "expires_at": time.time() + 30})
+    make_reddit(srv, state=state).fetch("coffee", None, budget)
+    assert len(token_requests(srv)) == 1
+    assert state.values[("reddit", "oauth")]["access_token"] != "old"
+
+
+def test_rejected_token_gets_one_new_login_and_retry(srv: ReplayServer, api: RedditAPI, budget: Budget) -> None:
+    state = MemoryState()
+    reddit = make_reddit(srv, state=state)
+    reddit.fetch("coffee", None, budget)
+    api.expire_tokens()
+    reddit.fetch("coffee", None, budget)
+    assert len(token_requests(srv)) == 2
+    assert [r.path for r in api_requests(srv)] == ["/search", "/search", "/search"]
+
+
+def test_token_rejected_twice_is_a_credentials_error(srv: ReplayServer, budget: Budget) -> None:
+    srv.inject("reddit", Fault(passthrough=True), Fault(status=401), Fault(passthrough=True), Fault(status=401))
+    with pytest.raises(CredentialsError, match=r"access token rejected \(HTTP 401\)"):
+        make_reddit(srv).fetch("coffee", None, budget)
+
+
+def test_wrong_password_is_a_credentials_error(srv: ReplayServer, budget: Budget) -> None:
+    secrets = {**SECRETS, "/listen/reddit/password": "wrong"}
+    with pytest.raises(CredentialsError, match=r"username or password rejected \(invalid_grant\)") as err:
+        make_reddit(srv, secrets=secrets).fetch("coffee", None, budget)
+    assert "wrong" not in str(err.value)
+
+
+def test_wrong_client_secret_is_a_credentials_error(srv: ReplayServer, budget: Budget) -> None:
+    secrets = {**SECRETS, "/listen/reddit/client_secret": "nope"}
+    with pytest.raises(CredentialsError, match=r"client id or secret rejected \(HTTP 401\)"):
+        make_reddit(srv, secrets=secrets).fetch("coffee", None, budget)
+
+
+def test_missing_ssm_parameter_is_a_credentials_error(srv: ReplayServer, budget: Budget) -> None:
+    secrets = {k: v for k, v in SECRETS.items() if not k.endswith("password")}
+    with pytest.raises(CredentialsError, match="SSM parameter /listen/reddit/password for the account password"):
+        make_reddit(srv, secrets=secrets).fetch("coffee", None, budget)
+
+
+def test_429_is_rate_limited_with_retry_after_and_no_sleep(srv: ReplayServer, budget: Budget) -> None:
+    srv.inject("reddit", Fault(passthrough=True), Fault(status=429, headers={"Retry-After": "37"}))
+    started = time.monotonic()
+    with pytest.raises(RateLimited) as err:
+        make_reddit(srv).fetch("coffee", None, budget)
+    assert err.value.retry_after == 37
+    assert time.monotonic() - started < 2
+
+
+def test_used_up_allowance_stops_before_the_next_request(srv: ReplayServer, budget: Budget) -> None:
+    srv.add_items("reddit", [post(n, NOW - 600 + n, f"coffee {n}") for n in range(1, 4)])
+    headers = {"x-ratelimit-remaining": "0.0", "x-ratelimit-used": "1000", "x-ratelimit-reset": "123"}
+    srv.inject("reddit", Fault(passthrough=True))
+    body = {"kind": "Listing", "data": {"after": "t3_2", "children": [post(3, NOW - 597, "coffee 3")]}}
+    srv.inject("reddit", Fault(status=200, headers=headers, body=json.dumps(body).encode()))
+    reddit = make_reddit(srv, limit=1)
+    with pytest.raises(RateLimited) as err:
+        reddit.fetch("coffee", None, budget)
+    assert err.value.retry_after == pytest.approx(123, abs=2)
+    assert len(api_requests(srv)) == 1
+    with pytest.raises(RateLimited):
+        reddit.fetch("other", None, budget)
+    assert len(api_requests(srv)) == 1
+
+
+def test_whoa_there_pardner_page_says_the_network_blocked_us(srv: ReplayServer, budget: Budget) -> None:
+    page = b"<html><body><h1>whoa there, pardner!</h1><p>Your request has been blocked.</p></body></html>"
+    srv.inject("reddit", Fault(passthrough=True), Fault(status=403, headers={"Content-Type": "text/html"}, body=page))
+    with pytest.raises(SourceError, match="blocked the request") as err:
+        make_reddit(srv).fetch("coffee", None, budget)
+    assert type(err.value) is SourceError
+
+
+def test_500_is_unavailable_after_retries(srv: ReplayServer, budget: Budget) -> None:
+    srv.inject("reddit", Fault(passthrough=True), *[Fault(status=500)] * 3)
+    with pytest.raises(Unavailable, match=r"HTTP 500"):
+        make_reddit(srv).fetch("coffee", None, budget)
+    assert len(api_requests(srv)) == 3
+
+
+def test_timeout_is_unavailable(srv: ReplayServer, budget: Budget) -> None:
+    srv.inject("reddit", Fault(passthrough=True), *[Fault(delay_seconds=0.8)] * 3)
+    with pytest.raises(Unavailable, match="no answer within"):
+        make_reddit(srv, timeout_seconds=0.2).fetch("coffee", None, budget)
+
+
+def test_malformed_json_is_a_bad_payload(srv: ReplayServer, budget: Budget) -> None:
+    srv.inject("reddit", Fault(passthrough=True), Fault(status=200, body=b'{"kind": "Listing", "data": '))
+    with pytest.raises(BadPayload, match="not valid JSON"):
+        make_reddit(srv).fetch("coffee", None, budget)
+
+
+def test_user_agent_must_have_reddits_form() -> None:
+    with pytest.raises(ValidationError, match=r"<platform>:<app ID>:<version> \(by /u/<reddit user>\)"):
+        RedditOptions(user_agent="my-bot/1.0")
+    assert RedditOptions(user_agent=UA).user_agent == UA
+
+
+def test_subreddit_names_are_validated() -> None:
+    with pytest.raises(ValidationError, match="is not a subreddit name"):
+        RedditOptions(subreddits=["lisbon/../x"])
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(
+        ["kind", "data", "children", "after", "name", "created_utc", "permalink", "author", "score", "title",
+         "link_id", "parent_id", "body"]), inner, max_size=5),
+    max_leaves=20,
+)
+
+
+FUZZ_STATE = MemoryState()
+FUZZ_API = RedditAPI()
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.binary(max_size=60) | json_values.map(lambda v: json.dumps(v).encode())
+       | st.builds(lambda children: json.dumps({"kind": "Listing", "data": {"children": children}}).encode(),
+                   st.lists(json_values, max_size=3)))
+def test_any_body_raises_nothing_but_source_error(module_srv: ReplayServer, body: bytes) -> None:
+    module_srv.reset()
+    module_srv.apis["reddit"] = FUZZ_API
+    reddit = make_reddit(module_srv, state=FUZZ_STATE)
+    budget = Budget(deadline=time.monotonic() + 30)
+    if not FUZZ_STATE.values:
+        reddit.fetch("coffee", None, budget)  # logs in once; later examples reuse the token
+    module_srv.inject("reddit", Fault(status=200, body=body))
+    try:
+        reddit.fetch("coffee", None, budget)
+    except SourceError:
+        pass
