@@ -37,7 +37,6 @@ from offline.replay.server import Fault, ReplayServer
 from offline.stack import LocalStack, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
-LOCAL = ROOT / ".local"
 TABLE = "social-listening-local"  # the "local" stage in .chalice/config.json names the same table
 SIGNING_KEY_PARAMETER = "/social-listening/local/signing-key"
 DEMO_SECRETS = {  # what the emulations accept; in a real account the owner's setup stores real ones
@@ -47,6 +46,7 @@ DEMO_SECRETS = {  # what the emulations accept; in a real account the owner's se
     "/social-listening/local/reddit/password": "hunter2",
     "/social-listening/local/bluesky/handle": "beanthere.bsky.social",
     "/social-listening/local/bluesky/app-password": "abcd-efgh-ijkl-mnop",
+    "/social-listening/local/youtube/key": "test-api-key",
 }
 BUSINESS = {"name": "Bean There Café", "competitors": ["Fábrica Coffee", "Copenhagen Coffee Lab"]}
 
@@ -78,6 +78,9 @@ def network_options(replay: ReplayServer) -> dict[str, dict[str, Any]]:
         "bluesky": {"base_url": replay.base_url("bluesky"),
                     "handle_parameter": "/social-listening/local/bluesky/handle",
                     "app_password_parameter": "/social-listening/local/bluesky/app-password"},
+        "lobsters": {"base_url": replay.base_url("lobsters")},
+        "devto": {"base_url": replay.base_url("devto"), "tags": ["coffee", "lisbon"]},
+        "youtube": {"base_url": replay.base_url("youtube"), "key_parameter": "/social-listening/local/youtube/key"},
     }
     return {name: opts for name, opts in options.items() if name in NETWORKS}
 
@@ -144,6 +147,15 @@ def write_outbox(stack: LocalStack, outbox: Path) -> tuple[list[Path], list[str]
     return paths, lines
 
 
+def first_action_link(stack: LocalStack) -> str | None:
+    """The first action link of the first email (decoded: the .eml is quoted-printable)."""
+    for message in stack.sent_emails():
+        links = re.findall(r"(http://127\.0\.0\.1:\d+/a/\S+)", message.get_body(("plain",)).get_content())
+        if links:
+            return str(links[0])
+    return None
+
+
 def print_cycle(number: int, story: str, report: CycleReport) -> None:
     fetched = sum(report.fetched.values())
     sent = collections.Counter(channel for _, channel, status, _ in report.deliveries if status == "sent")
@@ -153,6 +165,11 @@ def print_cycle(number: int, story: str, report: CycleReport) -> None:
           f"{report.seconds:.2f} s")
     for error in report.errors.values():
         print(f"  ! {error}")
+
+
+def local_dir() -> Path:
+    """Where the demo writes (.local/ in the clone; SOCIAL_LISTENING_LOCAL_DIR to change it)."""
+    return Path(os.environ.get("SOCIAL_LISTENING_LOCAL_DIR", ROOT / ".local"))
 
 
 def print_summary(store: Store, config: ListenConfig, reports: list[CycleReport], emails: list[Path],
@@ -178,7 +195,7 @@ def print_summary(store: Store, config: ListenConfig, reports: list[CycleReport]
         state = "never polled" if h is None else ("OK" if h.consecutive_failures == 0 else
                                                    f"{h.consecutive_failures} failure(s) in a row: {h.last_error}")
         print(f"  {name:<14} {per_network[name]:>3} items fetched  {state}")
-    print(f"Outbox: {LOCAL / 'outbox'}  ({len(emails)} .eml, sms.log with {len(sms)} line(s))")
+    print(f"Outbox: {local_dir() / 'outbox'}  ({len(emails)} .eml, sms.log with {len(sms)} line(s))")
 
 
 def serve(stack: LocalStack, config_path: Path, port: int, first_link: str | None) -> None:
@@ -193,7 +210,7 @@ def serve(stack: LocalStack, config_path: Path, port: int, first_link: str | Non
         print(f"\nchalice local serves the action links on http://127.0.0.1:{port}")
         if first_link:
             print(f"Try one (GET shows it, the button POSTs): {first_link}")
-        print("Press Ctrl-C to stop.")
+        print("Press Ctrl-C to stop.", flush=True)
         process.wait()
     except KeyboardInterrupt:
         pass
@@ -218,7 +235,7 @@ def run(serve_links: bool) -> int:
         ssm = stack.client("ssm")
         for name, value in DEMO_SECRETS.items():
             ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
-        config_path = LOCAL / "demo" / "listen.yaml"
+        config_path = local_dir() / "demo" / "listen.yaml"
         config_path.parent.mkdir(parents=True, exist_ok=True)
         config_path.write_text(text, encoding="utf-8")
         clock = DemoClock()
@@ -236,12 +253,10 @@ def run(serve_links: bool) -> int:
             reports.append(report)
             print_cycle(number, story, report)
             clock.offset += 5 * 60
-        emails, sms = write_outbox(stack, LOCAL / "outbox")
+        emails, sms = write_outbox(stack, local_dir() / "outbox")
         print_summary(store, config, reports, emails, sms, stack.dynamodb_engine)
         if serve_links:
-            first = next(iter(re.findall(r"(http://127\.0\.0\.1:\d+/a/\S+)", emails[0].read_text())), None) \
-                if emails else None
-            serve(stack, config_path, port, first)
+            serve(stack, config_path, port, first_action_link(stack))
     return 0
 
 

@@ -17,6 +17,9 @@ NETWORKS: dict[str, str] = {
     "reddit": "chalicelib.sources.reddit:Reddit",
     "mastodon": "chalicelib.sources.mastodon:Mastodon",
     "bluesky": "chalicelib.sources.bluesky:Bluesky",
+    "lobsters": "chalicelib.sources.lobsters:Lobsters",
+    "devto": "chalicelib.sources.devto:DevTo",
+    "youtube": "chalicelib.sources.youtube:YouTube",
 }
 
 

@@ -53,7 +53,7 @@ def make_mastodon(srv: ReplayServer, *, token: str | None = None, hosts: tuple[s
         return table[name]
 
     return Mastodon(opts, http=HttpClient("mastodon", timeout=opts.timeout_seconds, sleep=lambda s: None),
-                    secrets=lookup)
+                    secrets=lookup, clock=lambda: NOW)
 
 
 def toot(n: int, age: int, text: str = "good #coffee", **kwargs: Any) -> dict[str, Any]:

@@ -1,0 +1,114 @@
+"""The HTTP endpoint of the action links, through Chalice's test client on the local stack."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from chalice.test import Client
+
+from app import app
+from chalicelib.actions import TokenSigner
+from chalicelib.model import MatchedMention, Mention, RuleMatch
+from chalicelib.pages import invalid_link
+from chalicelib.runtime import runtime
+from chalicelib.store import Store
+from offline.replay.server import ReplayServer
+from tests.integration.conftest import SIGNING_KEY, make_config
+
+pytestmark = pytest.mark.integration
+KEY = "hackernews#4242"
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+@pytest.fixture
+def client(store: Store, replay: ReplayServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Client]:
+    make_config(replay, tmp_path)
+    monkeypatch.setenv("LISTEN_CONFIG", str(tmp_path / "listen.yaml"))
+    runtime.cache_clear()
+    runtime()  # a warm container: built from this test's environment before Chalice patches the stage's
+    mention = Mention("hackernews", "4242", "https://news.ycombinator.com/item?id=4242",
+                      'Bean There <script>alert("x")</script> & "friends"', dt.datetime.now(dt.UTC),
+                      author_name="<img src=x onerror=alert(1)>")
+    store.store_new_mentions([MatchedMention(mention, (RuleMatch("brand", "brand", False, ((0, 10),)),))])
+    with Client(app, stage_name="dev") as test_client:
+        yield test_client
+    runtime.cache_clear()
+
+
+def signer(clock: float | None = None) -> TokenSigner:
+    return TokenSigner(SIGNING_KEY.encode(), clock=(lambda: clock) if clock else time.time)
+
+
+def test_get_shows_a_confirmation_and_changes_nothing(client: Client, store: Store) -> None:
+    token = signer().sign(KEY, "handled", "Maria")
+    response = client.http.get(f"/a/{token}")
+    assert response.status_code == 200
+    body = response.body.decode()
+    assert f'<form method="post" action="/a/{token}">' in body
+    assert "Bean There &lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &#34;friends&#34;" in body
+    assert "&lt;img src=x onerror=alert(1)&gt;" in body and "<script>" not in body
+    for _ in range(3):
+        client.http.get(f"/a/{token}")
+    stored = store.get_mention(KEY)
+    assert stored is not None and stored.state == "new"
+    assert store.audit_log(KEY) == []
+
+
+def test_post_marks_handled_once_and_audits_it(client: Client, store: Store) -> None:
+    token = signer().sign(KEY, "handled", "Maria")
+    response = client.http.post(f"/a/{token}", headers=FORM, body="")
+    assert response.status_code == 200
+    assert "<h1>Marked as handled</h1>" in response.body.decode()
+    stored = store.get_mention(KEY)
+    assert stored is not None and stored.state == "handled"
+    (entry,) = store.audit_log(KEY)
+    assert (entry["action"], entry["recipient"], entry["result"]) == ("handled", "Maria", "done")
+    again = client.http.post(f"/a/{token}", headers=FORM, body="")
+    assert again.status_code == 409
+    assert "<h1>This link was already used</h1>" in again.body.decode()
+    assert len(store.audit_log(KEY)) == 1
+
+
+@pytest.mark.parametrize(
+    "make_token",
+    [
+        lambda: TokenSigner(b"another-key-another-key-another-key!").sign(KEY, "handled", "Maria"),
+        lambda: signer().sign(KEY, "handled", "Maria")[:-2] + "xx",
+        lambda: signer(clock=time.time() - 8 * 86400).sign(KEY, "handled", "Maria"),
+        lambda: signer().sign(KEY, "handled", "Mallory"),
+        lambda: signer().sign("hackernews#999", "handled", "Maria"),
+        lambda: "not-a-token",
+    ],
+    ids=["forged", "tampered", "expired", "unknown-recipient", "unknown-mention", "garbage"],
+)
+def test_bad_tokens_get_the_same_403_page_and_change_nothing(client: Client, store: Store, make_token) -> None:
+    token = make_token()
+    refused = [client.http.get(f"/a/{token}"), client.http.post(f"/a/{token}", headers=FORM, body="")]
+    for response in refused:
+        assert response.status_code == 403
+        assert response.body.decode() == invalid_link().body  # one page for every reason: nothing leaks
+    stored = store.get_mention(KEY)
+    assert stored is not None and stored.state == "new"
+
+
+def test_pages_carry_strict_security_headers(client: Client) -> None:
+    response = client.http.get(f"/a/{signer().sign(KEY, 'handled', 'Maria')}")
+    assert response.headers["Content-Security-Policy"] == (
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_short_link_opens_the_same_confirmation(client: Client, store: Store) -> None:
+    token = signer().sign(KEY, "handled", "Maria")
+    store.put_short_link("Ab3dE5gH", token, int(time.time()) + 60)
+    response = client.http.get("/s/Ab3dE5gH")
+    assert response.status_code == 200
+    assert f'<form method="post" action="/a/{token}">' in response.body.decode()
+    assert client.http.get("/s/unknown1").status_code == 403
+    assert client.http.get("/s/%3Cscript%3E").status_code == 403

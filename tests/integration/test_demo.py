@@ -1,0 +1,72 @@
+"""`make demo` itself: the scripted cycles, the summary, the outbox, and the served action links."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_demo_runs_serves_its_action_links_and_stops_cleanly(tmp_path: Path) -> None:
+    env = {**os.environ, "SOCIAL_LISTENING_LOCAL_DIR": str(tmp_path), "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen([sys.executable, "-m", "offline.demo"], cwd=ROOT, env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    output = ""
+    try:
+        assert process.stdout is not None
+        deadline = time.monotonic() + 120
+        while "Press Ctrl-C to stop." not in output and time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                break
+            output += line
+        assert "Press Ctrl-C to stop." in output, output
+
+        assert re.search(r"cycle 1: mentions arrive on every network\n  \d+ tasks, \d+ items fetched, "
+                         r"45 new mentions, 1 email\(s\), 1 SMS", output), output
+        assert "  ! stackexchange: throttle violation (error 502, retry after 600 s)" in output
+        assert "  ! github: server error (HTTP 503)" in output
+        assert re.search(r"cycle 4: .*\n  \d+ tasks, 0 items fetched, 0 new mentions, 0 email\(s\), 0 SMS", output)
+        assert "Emails sent: 2   SMS sent: 2" in output
+        assert re.search(r"  brand-complaints +3  \(brand, urgent\)", output)
+
+        emails = sorted((tmp_path / "outbox").glob("*.eml"))
+        assert len(emails) == 2
+        first = email.message_from_bytes(emails[0].read_bytes(), policy=email.policy.default)
+        assert first["To"] == "Maria <maria@beanthere.example>"
+        html = first.get_body(("html",)).get_content()
+        assert "<mark" in html and "<script" not in html
+        sms = (tmp_path / "outbox" / "sms.log").read_text(encoding="utf-8").splitlines()
+        assert len(sms) == 2 and all(line.startswith("+351912345678\tURGENT ") for line in sms)
+
+        link = re.findall(r"Try one \(GET shows it, the button POSTs\): (\S+)", output)[0]
+        with urllib.request.urlopen(link, timeout=10) as page:  # noqa: S310 (loopback)
+            assert page.status == 200 and "Mark as handled" in page.read().decode()
+        form = urllib.request.Request(link, data=b"", method="POST",  # noqa: S310 (loopback)
+                                      headers={"Content-Type": "application/x-www-form-urlencoded"})
+        with urllib.request.urlopen(form, timeout=10) as done:  # noqa: S310 (loopback)
+            assert "<h1>Marked as handled</h1>" in done.read().decode()
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            raise
+    assert process.returncode == 0
+    port = int(re.findall(r"DynamoDB Local [\d.]+ on http://127\.0\.0\.1:(\d+)", output)[0])
+    with pytest.raises(ConnectionRefusedError):  # DynamoDB Local was stopped with the demo
+        socket.create_connection(("127.0.0.1", port), timeout=2)

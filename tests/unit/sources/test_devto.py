@@ -1,0 +1,246 @@
+"""The DEV (Forem API v1) connector against the replay emulation of its article listings."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import pydantic
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from chalicelib.sources.base import BadPayload, Budget, RateLimited, SourceError, Unavailable
+from chalicelib.sources.devto import DevTo, DevToOptions
+from chalicelib.sources.http import HttpClient
+from offline.replay.devto import DevToAPI, demo_items, devto_article
+from offline.replay.server import Fault, ReplayServer
+
+NOW = 1_800_000_000  # 2027-01-15T08:00:00Z
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[ReplayServer]:
+    with ReplayServer({"devto": DevToAPI()}) as srv:
+        yield srv
+
+
+@pytest.fixture
+def srv(server: ReplayServer) -> ReplayServer:
+    server.reset()
+    return server
+
+
+def connector(srv: ReplayServer, sleeps: list[float] | None = None, **options: object) -> DevTo:
+    opts = DevToOptions(base_url=srv.base_url("devto"), **options)  # type: ignore[arg-type]
+    record = sleeps if sleeps is not None else []
+    return DevTo(opts, http=HttpClient("devto", timeout=opts.timeout_seconds, sleep=record.append), clock=lambda: NOW)
+
+
+def budget() -> Budget:
+    return Budget(deadline=time.monotonic() + 60)
+
+
+def articles(count: int, newest: int, first_id: int = 1000, step: int = 60, **kw: object) -> list[dict]:
+    return [devto_article(first_id + i, newest - i * step, f"Article {i}", **kw) for i in range(count)]  # type: ignore[arg-type]
+
+
+def test_two_pages_followed_and_cursor_advanced(srv: ReplayServer) -> None:
+    srv.add_items("devto", articles(15, NOW - 10))
+    result = connector(srv, per_page=10).fetch("*", None, budget())
+    assert sorted(m.native_id for m in result.mentions) == [str(1000 + i) for i in range(15)]
+    assert [(r.path, r.param("page")) for r in srv.received["devto"]] == [("/api/articles/latest", "1"),
+                                                                         ("/api/articles/latest", "2")]
+    assert result.complete is True
+    assert result.cursor == {"published_at": NOW - 10, "ids": [1000], "extra": {}}
+
+
+def test_second_cycle_fetches_nothing_already_seen(srv: ReplayServer) -> None:
+    srv.add_items("devto", articles(5, NOW - 100))
+    devto = connector(srv)
+    first = devto.fetch("*", None, budget())
+    srv.add_items("devto", [devto_article(5000, NOW - 5, "Fresh")])
+    second = devto.fetch("*", first.cursor, budget())
+    third = devto.fetch("*", second.cursor, budget())
+    assert len(first.mentions) == 5
+    assert [m.native_id for m in second.mentions] == ["5000"]
+    assert third.mentions == []
+
+
+def test_first_run_fetches_only_the_last_day(srv: ReplayServer) -> None:
+    srv.add_items("devto", [
+        devto_article(1, NOW - 3600, "An hour old"),
+        devto_article(2, NOW - 25 * 3600, "A day and an hour old"),
+    ])
+    result = connector(srv).fetch("*", None, budget())
+    assert [m.native_id for m in result.mentions] == ["1"]
+
+
+def test_page_limit_leaves_a_gap_that_the_next_cycle_reads_first(srv: ReplayServer) -> None:
+    srv.add_items("devto", articles(25, NOW - 10))
+    devto = connector(srv, per_page=10, max_pages=2)
+    first = devto.fetch("*", None, budget())
+    srv.add_items("devto", [devto_article(7000, NOW - 1, "Arrived meanwhile")])
+    second = devto.fetch("*", first.cursor, budget())
+    third = devto.fetch("*", second.cursor, budget())
+    assert first.complete is False
+    assert first.cursor["gap"]["page"] == 3
+    assert sorted(m.native_id for m in second.mentions) == [str(1000 + i) for i in range(20, 25)]
+    assert second.complete is True and "gap" not in second.cursor
+    assert [m.native_id for m in third.mentions] == ["7000"]
+
+
+def test_tag_listing_adds_what_the_stream_had_no_room_for_and_never_twice(srv: ReplayServer) -> None:
+    srv.add_items("devto", articles(10, NOW - 10))
+    srv.add_items("devto", [devto_article(9000, NOW - 700, "Coffee roasting", tags=("coffee",), reactions=50)])
+    devto = connector(srv, per_page=5, max_pages=1, tags=["Coffee"])
+    first = devto.fetch("*", None, budget())
+    rest = devto.fetch("*", first.cursor, budget())
+    again = devto.fetch("*", rest.cursor, budget())
+    tag_request = srv.received["devto"][1]
+    assert (tag_request.path, tag_request.param("tag"), tag_request.param("per_page")) == ("/api/articles", "coffee",
+                                                                                           "5")
+    assert "9000" in [m.native_id for m in first.mentions]
+    all_ids = [m.native_id for m in first.mentions + rest.mentions + again.mentions]
+    assert sorted(all_ids) == sorted([str(1000 + i) for i in range(10)] + ["9000"])
+
+
+def test_tags_must_be_dev_tags() -> None:
+    with pytest.raises(pydantic.ValidationError, match="not DEV tags"):
+        DevToOptions(tags=["coffee shop"])
+
+
+def test_tag_list_given_as_a_string_is_accepted(srv: ReplayServer) -> None:
+    article = devto_article(11, NOW - 60, "String tags")
+    article["tag_list"], article["tags"] = "coffee, lisbon", ["coffee", "lisbon"]
+    srv.add_items("devto", [article])
+    assert connector(srv).fetch("*", None, budget()).mentions[0].tags == ("coffee", "lisbon")
+
+
+def test_article_normalized_with_permalink_author_reach_and_thread(srv: ReplayServer) -> None:
+    srv.add_items("devto", [devto_article(42, NOW - 60, "Normalized", description="The description.",
+                                          username="jess", name="Jess Lee", tags=("coffee", "lisbon"), reactions=12,
+                                          canonical_url="https://jess.example/normalized")])
+    mention = connector(srv).fetch("*", None, budget()).mentions[0]
+    assert mention.url.startswith("https://dev.to/jess/normalized-")
+    assert (mention.title, mention.text) == ("Normalized", "The description.")
+    assert (mention.author_handle, mention.author_name, mention.author_url) == ("jess", "Jess Lee",
+                                                                                 "https://dev.to/jess")
+    assert mention.reach == 12
+    assert mention.links == ("https://jess.example/normalized",)
+    assert mention.thread == {"article_id": "42", "username": "jess"}
+    assert mention.created_at.isoformat() == "2027-01-15T07:59:00+00:00"
+
+
+def test_url_outside_dev_to_is_bad_payload(srv: ReplayServer) -> None:
+    article = devto_article(12, NOW - 60, "Phishing")
+    article["url"] = "https://evil.example/ben/phishing"
+    srv.add_items("devto", [article])
+    with pytest.raises(BadPayload, match=r"articles\[0\].url"):
+        connector(srv).fetch("*", None, budget())
+
+
+def test_429_with_retry_after_raises_rate_limited_without_sleeping(srv: ReplayServer) -> None:
+    sleeps: list[float] = []
+    srv.inject("devto", Fault(429, {"Retry-After": "30", "Content-Type": "application/json"},
+                              b'{"error":"Rate limit reached, try again in 30 seconds","status":429}'))
+    with pytest.raises(RateLimited) as err:
+        connector(srv, sleeps).fetch("*", None, budget())
+    assert err.value.retry_after == 30
+    assert sleeps == []
+
+
+def test_500_is_unavailable_after_the_retries(srv: ReplayServer) -> None:
+    srv.inject("devto", *[Fault(500)] * 3)
+    with pytest.raises(Unavailable, match="HTTP 500"):
+        connector(srv).fetch("*", None, budget())
+    assert len(srv.received["devto"]) == 3
+
+
+def test_timeout_is_unavailable(srv: ReplayServer) -> None:
+    srv.inject("devto", *[Fault(delay_seconds=0.7, passthrough=True)] * 3)
+    with pytest.raises(Unavailable, match="no answer"):
+        connector(srv, timeout_seconds=0.2).fetch("*", None, budget())
+
+
+def test_malformed_json_is_bad_payload(srv: ReplayServer) -> None:
+    srv.inject("devto", Fault(200, {"Content-Type": "application/json"}, b'[{"id": 1,'))
+    with pytest.raises(BadPayload, match="not valid JSON"):
+        connector(srv).fetch("*", None, budget())
+
+
+def test_unicode_emoji_and_entities_come_out_as_given(srv: ReplayServer) -> None:
+    srv.add_items("devto", [devto_article(
+        77, NOW - 60, "Café ☕ «naïve» 日本語 & <tags>", description="Tom & Jerry's crème brûlée 🍮 <script>",
+        username="zoe", name="Zoë Ñandú 🦜",
+    )])
+    mention = connector(srv).fetch("*", None, budget()).mentions[0]
+    assert mention.title == "Café ☕ «naïve» 日本語 & <tags>"
+    assert mention.text == "Tom & Jerry's crème brûlée 🍮 <script>"
+    assert mention.author_name == "Zoë Ñandú 🦜"
+
+
+def test_requests_use_the_forem_v1_accept_header_and_paging_parameters(srv: ReplayServer) -> None:
+    connector(srv).fetch("*", None, budget())
+    request = srv.received["devto"][0]
+    assert request.path == "/api/articles/latest"
+    assert request.query == [("per_page", "100"), ("page", "1")]
+    assert request.headers["accept"] == "application/vnd.forem.api-v1+json"
+    assert "api-key" not in request.headers
+
+
+def test_demo_items_parse(srv: ReplayServer) -> None:
+    srv.add_items("devto", demo_items(NOW, {}))
+    result = connector(srv).fetch("*", None, budget())
+    assert len(result.mentions) == 6
+    assert sum("Bean There Café" in m.searchable_text for m in result.mentions) == 4
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(
+        st.sampled_from(["id", "url", "title", "published_at", "user", "tag_list", "tags", "username",
+                         "description", "public_reactions_count"]), children, max_size=6),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.binary(max_size=60) | _json.map(lambda v: json.dumps(v).encode()))
+def test_any_body_raises_nothing_but_source_error(server: ReplayServer, body: bytes) -> None:
+    server.reset()
+    server.inject("devto", *[Fault(200, {"Content-Type": "application/json"}, body)] * 6)
+    try:
+        connector(server, tags=["coffee"]).fetch("*", None, budget())
+    except SourceError:
+        pass
+
+
+def test_a_valid_article_shape_with_hostile_values_raises_only_source_error() -> None:
+    devto = DevTo(DevToOptions(), http=HttpClient("devto"), clock=lambda: NOW)
+    article = devto_article(1, NOW, "x")
+    for field, value in [("published_at", "2027-13-45T00:00:00Z"), ("published_at", "yesterday"),
+                         ("id", True), ("user", None), ("tag_list", [1, 2]), ("url", "https://dev.to/a b")]:
+        with pytest.raises(BadPayload):
+            devto._parse_page([{**article, field: value}])
+
+
+_hostile = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12) | st.sampled_from(
+    ["9999-12-31T23:59:59-01:00", "2027-01-15T07:59:00", "https://evil.example/", "a, b", [], {}, ["x", 1]])
+
+
+@settings(max_examples=80, deadline=None)
+@given(field=st.sampled_from(["id", "url", "title", "description", "published_at", "tag_list", "tags", "user",
+                              "public_reactions_count", "comments_count", "canonical_url"]),
+       user_field=st.sampled_from(["username", "name"]), value=_hostile, user_value=_hostile)
+def test_documented_shape_with_hostile_values_raises_nothing_but_bad_payload(
+        field: str, user_field: str, value: object, user_value: object) -> None:
+    devto = DevTo(DevToOptions(), http=HttpClient("devto"), clock=lambda: NOW)
+    article = devto_article(1, NOW, "Title")
+    article = {**article, "user": {**article["user"], user_field: user_value}, field: value}
+    try:
+        for parsed in devto._parse_page([article]):
+            devto._mention(parsed)
+    except BadPayload:
+        pass

@@ -1,0 +1,337 @@
+"""The YouTube connector against the replay emulation of search.list."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from chalicelib.sources.base import BadPayload, Budget, CredentialsError, RateLimited, SourceError, Unavailable
+from chalicelib.sources.http import HttpClient
+from chalicelib.sources.youtube import YouTube, YouTubeOptions
+from offline.replay.server import Fault, ReplayServer
+from offline.replay.youtube import YouTubeAPI, demo_items, youtube_video
+from tests.conftest import MemoryState
+
+NOW = 1_800_000_000  # 2027-01-15T08:00:00Z = 2027-01-15T00:00:00-08:00 (midnight in Los Angeles)
+KEY = "test-api-key"
+SECRETS = {"/listen/youtube/key": KEY}
+
+
+@pytest.fixture(scope="module")
+def api() -> YouTubeAPI:
+    return YouTubeAPI(keys=(KEY,), daily_calls=10**9)
+
+
+@pytest.fixture(scope="module")
+def server(api: YouTubeAPI) -> Iterator[ReplayServer]:
+    with ReplayServer({"youtube": api}) as srv:
+        yield srv
+
+
+@pytest.fixture
+def srv(server: ReplayServer, api: YouTubeAPI) -> ReplayServer:
+    server.reset()
+    api.calls, api.daily_calls = 0, 10**9
+    return server
+
+
+def lookup(name: str) -> str:
+    if name not in SECRETS:
+        raise LookupError(name)
+    return SECRETS[name]
+
+
+def connector(srv: ReplayServer, *, state: MemoryState | None = None, sleeps: list[float] | None = None,
+              clock: float = NOW + 3600, secrets: object = lookup, **options: object) -> YouTube:
+    options.setdefault("pace_through_the_day", False)
+    opts = YouTubeOptions(base_url=srv.base_url("youtube"), key_parameter="/listen/youtube/key",
+                          **options)  # type: ignore[arg-type]
+    record = sleeps if sleeps is not None else []
+    http = HttpClient("youtube", timeout=opts.timeout_seconds, sleep=record.append)
+    return YouTube(opts, http=http, secrets=secrets, state=state if state is not None else MemoryState(),  # type: ignore[arg-type]
+                   clock=lambda: clock)
+
+
+def budget() -> Budget:
+    return Budget(deadline=time.monotonic() + 60)
+
+
+def videos(count: int, newest: int, title: str = "Bean There Cafe review", step: int = 60) -> list[dict]:
+    return [youtube_video(f"vid{i:08d}", newest - i * step, f"{title} {i}") for i in range(count)]
+
+
+def test_two_pages_followed_and_cursor_advanced(srv: ReplayServer) -> None:
+    srv.add_items("youtube", videos(7, NOW))
+    result = connector(srv, max_results=5).fetch("Bean There", None, budget())
+    tokens = [r.param("pageToken") for r in srv.received["youtube"]]
+    assert sorted(m.native_id for m in result.mentions) == [f"vid{i:08d}" for i in range(7)]
+    assert len(tokens) == 2 and tokens[0] is None and tokens[1]
+    assert result.complete is True
+    assert result.cursor == {"published_at": NOW, "since": NOW + 3600 - 86400,
+                             "recent": {f"vid{i:08d}": NOW - i * 60 for i in range(7)}}
+
+
+def test_second_cycle_fetches_nothing_already_seen(srv: ReplayServer) -> None:
+    srv.add_items("youtube", videos(3, NOW))
+    youtube = connector(srv)
+    first = youtube.fetch("Bean There", None, budget())
+    srv.add_items("youtube", [youtube_video("newvideo001", NOW, "Bean There at the same second"),
+                              youtube_video("newvideo002", NOW + 100, "Bean There later")])
+    second = youtube.fetch("Bean There", first.cursor, budget())
+    third = youtube.fetch("Bean There", second.cursor, budget())
+    assert len(first.mentions) == 3
+    assert sorted(m.native_id for m in second.mentions) == ["newvideo001", "newvideo002"]
+    assert third.mentions == []
+    assert srv.received["youtube"][1].param("publishedAfter") == "2027-01-15T07:00:00Z"  # an hour of index lag
+
+
+def test_a_video_search_finds_late_is_still_returned_once(srv: ReplayServer) -> None:
+    srv.add_items("youtube", [youtube_video("seenvideo01", NOW, "Bean There seen")])
+    youtube = connector(srv)
+    first = youtube.fetch("Bean There", None, budget())
+    srv.add_items("youtube", [youtube_video("latevideo01", NOW - 600, "Bean There indexed late")])
+    second = youtube.fetch("Bean There", first.cursor, budget())
+    third = youtube.fetch("Bean There", second.cursor, budget())
+    assert [m.native_id for m in second.mentions] == ["latevideo01"]
+    assert third.mentions == []
+
+
+def test_first_run_asks_only_for_the_last_day(srv: ReplayServer) -> None:
+    srv.add_items("youtube", [youtube_video("recent00001", NOW, "Bean There recent"),
+                              youtube_video("oldvideo001", NOW - 2 * 86400, "Bean There old")])
+    result = connector(srv, clock=NOW + 60).fetch("Bean There", None, budget())
+    assert [m.native_id for m in result.mentions] == ["recent00001"]
+    assert srv.received["youtube"][0].param("publishedAfter") == "2027-01-14T08:01:00Z"
+
+
+def test_page_limit_leaves_a_gap_read_with_published_before(srv: ReplayServer) -> None:
+    srv.add_items("youtube", videos(12, NOW))
+    youtube = connector(srv, max_results=5, max_pages=1)
+    first = youtube.fetch("Bean There", None, budget())
+    second = youtube.fetch("Bean There", first.cursor, budget())
+    third = youtube.fetch("Bean There", second.cursor, budget())
+    fourth = youtube.fetch("Bean There", third.cursor, budget())
+    assert first.complete is False and first.cursor["gap"][1] == NOW - 4 * 60
+    assert srv.received["youtube"][1].param("publishedBefore") == "2027-01-15T07:56:00Z"
+    ids = [m.native_id for r in (first, second, third) for m in r.mentions]
+    assert sorted(ids) == [f"vid{i:08d}" for i in range(12)]
+    assert third.complete is True and "gap" not in third.cursor
+    assert fourth.mentions == []
+
+
+def test_exact_search_parameters(srv: ReplayServer) -> None:
+    connector(srv).fetch("Bean There Café", None, budget())
+    request = srv.received["youtube"][0]
+    assert request.path == "/youtube/v3/search"
+    assert request.query == [("part", "snippet"), ("q", '"Bean There Café"'), ("type", "video"), ("order", "date"),
+                             ("publishedAfter", "2027-01-14T09:00:00Z"), ("maxResults", "50"), ("key", KEY)]
+
+
+def test_video_normalized_with_unescaped_text_permalink_channel_and_thread(srv: ReplayServer) -> None:
+    srv.add_items("youtube", [youtube_video(
+        "dQw4w9WgXcQ", NOW, "Tom & Jerry's \"Café\" ☕ <live> 日本語 🎉", description="It's 5 > 3 & naïve 🍮",
+        channel_id="UCuAXFkgsw1L7xaCfnd5JJOw", channel_title="Zoë's Café & Co",
+    )])
+    mention = connector(srv).fetch("Café", None, budget()).mentions[0]
+    assert mention.title == "Tom & Jerry's \"Café\" ☕ <live> 日本語 🎉"
+    assert mention.text == "It's 5 > 3 & naïve 🍮"
+    assert mention.url == "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
+    assert (mention.author_handle, mention.author_url) == ("Zoë's Café & Co",
+                                                           "https://www.youtube.com/channel/UCuAXFkgsw1L7xaCfnd5JJOw")
+    assert mention.thread == {"video_id": "dQw4w9WgXcQ", "channel_id": "UCuAXFkgsw1L7xaCfnd5JJOw"}
+    assert mention.created_at == dt.datetime(2027, 1, 15, 8, 0, tzinfo=dt.UTC)
+
+
+def test_video_id_that_is_not_a_video_id_is_bad_payload(srv: ReplayServer) -> None:
+    item = youtube_video("abcdefghijk", NOW, "Bean There")
+    item["id"]["videoId"] = "../evil?x=1"
+    srv.add_items("youtube", [item])
+    with pytest.raises(BadPayload, match=r"items\[0\].id.videoId"):
+        connector(srv).fetch("Bean There", None, budget())
+
+
+def test_daily_budget_is_never_exceeded_and_then_rate_limited_until_midnight_pacific(srv: ReplayServer) -> None:
+    srv.add_items("youtube", videos(3, NOW))
+    state = MemoryState()
+    for _ in range(3):
+        connector(srv, state=state, daily_search_calls=3).fetch("Bean There", None, budget())
+    with pytest.raises(RateLimited, match="daily budget") as err:
+        connector(srv, state=state, daily_search_calls=3).fetch("Bean There", None, budget())
+    assert len(srv.received["youtube"]) == 3
+    assert err.value.retry_after == 23 * 3600  # clock is 01:00 PT
+    quota = state.values[("youtube", "quota")]
+    assert (quota["day"], quota["used"], quota["terms"]["Bean There"]["used"]) == ("2027-01-15", 3, 3)
+
+
+def test_budget_running_out_mid_walk_returns_what_was_read_with_a_gap(srv: ReplayServer) -> None:
+    srv.add_items("youtube", videos(8, NOW))
+    state = MemoryState()
+    result = connector(srv, state=state, daily_search_calls=1, max_results=5).fetch("Bean There", None, budget())
+    assert len(result.mentions) == 5 and result.complete is False
+    assert result.cursor["gap"][1] == NOW - 4 * 60
+
+
+def test_budget_starts_afresh_on_the_next_pacific_day(srv: ReplayServer) -> None:
+    state = MemoryState()
+    state.put_state("youtube", "quota", {"day": "2027-01-14", "used": 90,
+                                         "terms": {"Bean There": {"used": 90, "seen": NOW - 60}}})
+    connector(srv, state=state, clock=NOW + 60).fetch("Bean There", None, budget())
+    assert state.values[("youtube", "quota")] == {"day": "2027-01-15", "used": 1,
+                                                  "terms": {"Bean There": {"used": 1, "seen": NOW + 60}}}
+
+
+def test_each_term_gets_its_share_of_the_budget_spread_over_the_day(srv: ReplayServer) -> None:
+    state = MemoryState()
+    fetched = []
+    for _ in range(3):  # 01:00 PT, 48 calls a day for two terms: 24 each, one twenty-fourth of the day gone
+        for term in ("Bean There", "Beanbag"):
+            result = connector(srv, state=state, pace_through_the_day=True, daily_search_calls=48).fetch(
+                term, None, budget())
+            fetched.append((term, result.pages))
+    assert fetched == [("Bean There", 1), ("Beanbag", 1), ("Bean There", 1), ("Beanbag", 1),
+                       ("Bean There", 0), ("Beanbag", 0)]
+    assert len(srv.received["youtube"]) == 4
+
+
+def test_a_term_past_its_share_returns_its_cursor_unchanged_without_calling(srv: ReplayServer) -> None:
+    state = MemoryState()
+    youtube = connector(srv, state=state, pace_through_the_day=True, daily_search_calls=12)  # one every 2 h
+    first = youtube.fetch("Bean There", None, budget())
+    second = youtube.fetch("Bean There", first.cursor, budget())
+    assert (second.mentions, second.cursor, second.complete) == ([], first.cursor, True)
+    assert len(srv.received["youtube"]) == 1
+
+
+def test_retries_never_overrun_the_budget(srv: ReplayServer) -> None:
+    state = MemoryState()
+    srv.inject("youtube", *[Fault(500)] * 3)
+    with pytest.raises(Unavailable):
+        connector(srv, state=state, daily_search_calls=2).fetch("Bean There", None, budget())
+    assert len(srv.received["youtube"]) == 2
+    assert state.values[("youtube", "quota")]["used"] == 2
+
+
+def test_quota_exceeded_is_rate_limited_until_midnight_pacific_and_spends_the_day(srv: ReplayServer,
+                                                                                  api: YouTubeAPI) -> None:
+    api.daily_calls = 0
+    state = MemoryState()
+    with pytest.raises(RateLimited, match="quota is exceeded") as err:
+        connector(srv, state=state).fetch("Bean There", None, budget())
+    assert err.value.retry_after == 23 * 3600
+    assert state.values[("youtube", "quota")]["used"] == 90
+    with pytest.raises(RateLimited):
+        connector(srv, state=state).fetch("Bean There", None, budget())
+    assert len(srv.received["youtube"]) == 1
+
+
+def test_wrong_api_key_is_credentials_error(srv: ReplayServer) -> None:
+    with pytest.raises(CredentialsError, match="API key rejected") as err:
+        connector(srv, secrets=lambda name: "wrong-key").fetch("Bean There", None, budget())
+    assert "wrong-key" not in str(err.value)
+
+
+@pytest.mark.parametrize(("status", "domain", "reason"), [(403, "usageLimits", "accessNotConfigured"),
+                                                           (400, "usageLimits", "keyInvalid"),
+                                                           (403, "global", "forbidden")])
+def test_key_refusals_are_credentials_errors(srv: ReplayServer, status: int, domain: str, reason: str) -> None:
+    body = {"error": {"code": status, "message": "refused", "errors": [{"message": "refused", "domain": domain,
+                                                                        "reason": reason}]}}
+    srv.inject("youtube", Fault(status, {"Content-Type": "application/json"}, json.dumps(body).encode()))
+    with pytest.raises(CredentialsError, match="API key rejected"):
+        connector(srv).fetch("Bean There", None, budget())
+
+
+def test_missing_ssm_parameter_is_credentials_error(srv: ReplayServer) -> None:
+    with pytest.raises(CredentialsError, match="SSM parameter /listen/youtube/other for the API key does not exist"):
+        YouTube(YouTubeOptions(base_url=srv.base_url("youtube"), key_parameter="/listen/youtube/other"),
+                http=HttpClient("youtube"), secrets=lookup).fetch("Bean There", None, budget())
+    assert srv.received["youtube"] == []
+
+
+def test_429_with_retry_after_raises_rate_limited_without_sleeping(srv: ReplayServer) -> None:
+    sleeps: list[float] = []
+    srv.inject("youtube", Fault(429, {"Retry-After": "120"}, b"{}"))
+    with pytest.raises(RateLimited) as err:
+        connector(srv, sleeps=sleeps).fetch("Bean There", None, budget())
+    assert err.value.retry_after == 120
+    assert sleeps == []
+
+
+def test_500_is_unavailable_after_the_retries(srv: ReplayServer) -> None:
+    srv.inject("youtube", *[Fault(500)] * 3)
+    with pytest.raises(Unavailable, match="HTTP 500"):
+        connector(srv).fetch("Bean There", None, budget())
+    assert len(srv.received["youtube"]) == 3
+
+
+def test_timeout_is_unavailable(srv: ReplayServer) -> None:
+    srv.inject("youtube", *[Fault(delay_seconds=0.7, passthrough=True)] * 3)
+    with pytest.raises(Unavailable, match="no answer"):
+        connector(srv, timeout_seconds=0.2).fetch("Bean There", None, budget())
+
+
+def test_malformed_json_is_bad_payload(srv: ReplayServer) -> None:
+    srv.inject("youtube", Fault(200, {"Content-Type": "application/json"}, b'{"items": [{"id": '))
+    with pytest.raises(BadPayload, match="not valid JSON"):
+        connector(srv).fetch("Bean There", None, budget())
+
+
+def test_demo_items_parse(srv: ReplayServer) -> None:
+    srv.add_items("youtube", demo_items(NOW, {}))
+    result = connector(srv).fetch("Bean There", None, budget())
+    assert len(result.mentions) == 4
+    assert all("Bean There Café" in m.searchable_text for m in result.mentions)
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(
+        st.sampled_from(["items", "id", "kind", "videoId", "snippet", "publishedAt", "title", "channelId",
+                         "nextPageToken", "error", "errors", "reason"]), children, max_size=6),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(status=st.sampled_from([200, 200, 400, 403]),
+       body=st.binary(max_size=60) | _json.map(lambda v: json.dumps(v).encode()))
+def test_any_body_raises_nothing_but_source_error(server: ReplayServer, status: int, body: bytes) -> None:
+    server.reset()
+    server.inject("youtube", *[Fault(status, {"Content-Type": "application/json"}, body)] * 6)
+    try:
+        connector(server).fetch("Bean There", None, budget())
+    except SourceError:
+        pass
+
+
+_hostile = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12) | st.sampled_from(
+    ["9999-12-31T23:59:59-01:00", "2027-01-15T07:59:00", "youtube#channel", "UC/../x", "&amp;&#39;", [], {}])
+
+
+@settings(max_examples=80, deadline=None)
+@given(field=st.sampled_from(["kind", "videoId", "publishedAt", "channelId", "title", "description", "channelTitle",
+                              "snippet", "id", "nextPageToken", "items"]), value=_hostile)
+def test_documented_shape_with_hostile_values_raises_nothing_but_bad_payload(field: str, value: object) -> None:
+    youtube = YouTube(YouTubeOptions(), http=HttpClient("youtube"), clock=lambda: NOW)
+    video = youtube_video("abcdefghijk", NOW, "Title")
+    body: dict = {"kind": "youtube#searchListResponse", "nextPageToken": "CAUQAA", "items": [video]}
+    if field in ("kind", "videoId"):
+        video["id"][field] = value
+    elif field in ("snippet", "id"):
+        video[field] = value
+    elif field in ("nextPageToken", "items"):
+        body[field] = value
+    else:
+        video["snippet"][field] = value
+    try:
+        items, _ = youtube._parse_page(body)
+        for item in items:
+            youtube._mention(item)
+    except BadPayload:
+        pass
