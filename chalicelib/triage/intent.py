@@ -1,0 +1,171 @@
+"""What a mention's author wants: ask, get a recommendation, complain, praise, buy, or leave.
+
+Compiled patterns, English first with a few Spanish, Portuguese, German and French forms. A
+mention can carry several intents. Complaint and praise also lean on the sentiment label, since
+"the croissants were stale" is a complaint no list of phrases can enumerate.
+docs/triage.md defines each intent with examples.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from chalicelib.triage.sentiment import Sentiment, is_sarcastic
+
+Intent = Literal["question", "recommendation_request", "complaint", "praise", "purchase_intent", "churn"]
+
+INTENTS: tuple[Intent, ...] = (
+    "question",
+    "recommendation_request",
+    "complaint",
+    "praise",
+    "purchase_intent",
+    "churn",
+)
+
+# How far from neutral a post's sentiment must be to make it a complaint or praise without a telling phrase.
+CLEAR_SENTIMENT = 0.5
+
+_QUESTION_SENTENCE = re.compile(r"(?:^|(?<=[.!?\n]))[^.!?\n]*\?")
+
+# Questions that complain or commiserate instead of asking.
+_RHETORICAL = re.compile(
+    r"^\W*(?:who needs|what happened|when did (?:this|that|it)|who is this\b.*\bfor|why (?:is|does|do|are) every"
+    r"|seriously|really|are you kidding|how hard is it|anyone else (?:get|have|had|notice|seeing|experienc)"
+    r"|.{0,30}, anyone\?$|.*\?\?|who does that)",
+    re.I,
+)
+
+# A request for information without a question mark.
+_ASKING = re.compile(
+    r"\b(?:does anyone know|anyone know|can (?:someone|anyone) (?:tell|explain|help)|looking for"
+    r"|(?:^|(?<=[.!?\n] )|I )need (?:a|an|some)\b"
+    r"|any (?:tips|advice|ideas|suggestions))",
+    re.I,
+)
+
+_RECOMMENDATION = re.compile(
+    r"\b(?:recommend(?:ation)?s?|suggest(?:ion)?s?|alternatives? (?:to|for)|what(?:'s| is| are) (?:a |the )?"
+    r"(?:good|best|decent)|which (?:would|should|do) (?:you|I) (?:pick|choose|use|get|go with)|what do you use"
+    r"|what are (?:other|you) .{0,30}using|somewhere (?:else|better|closer)|anything (?:around|near|similar|like)"
+    r"|any \w+(?: \w+)? like|looking for (?:a |an )?(?:library|app|tool|good|great|decent|shoe|bakery|caf[eé]|shop)"
+    r"|what should (?:I|we) (?:use|get|try|buy|move to|switch to)|which \w+(?: \w+)? do you (?:all )?use"
+    r"|recomend\w*|empfehl\w*|recommand\w*)",
+    re.I,
+)
+
+_COMPLAINT = re.compile(
+    r"\b(?:refused|refund|still no|no (?:reply|response|answer)|charged (?:me )?(?:twice|extra|for|again)"
+    r"|double.charged|broke(?:n)?|crash(?:es|ed|ing)?|segfault|fails?|failing|doesn'?t work|not working"
+    r"|returns? 500|ignores?|wrong|rude|overpriced|too expensive|raised (?:the )?prices?|prices? (?:have |has )?gone up"
+    r"|never again|not coming back|disappoint\w*|worse|dispute|logs? me out|logging me out|is down|down for"
+    r"|waited|(?:so|too|really) slow|stale|burnt|lukewarm|(?:arrived|came|is|was|were|running|delivered) late"
+    r"|dead|crushed|wilted|out of (?:milk|stock|croissants)"
+    r"|falls? apart|fell apart|blisters|not impressed|a joke|removed|caps at|nickel and diming|cracked|snapped"
+    r"|why (?:is|does|do|are) every|who is this .{0,30} for|who needs"
+    r"|anyone else (?:get|have|had|notice|seeing|experienc\w*))\b",
+    re.I,
+)
+
+# Complaints clear enough to count even when the rest of the post sounds upbeat.
+_COMPLAINT_STRONG = re.compile(
+    r"\b(?:refused|charged (?:me )?twice|double.charged|returns? 500|raised (?:the )?prices?|(?:is|are) a joke"
+    r"|used to be (?:so |really )?(?:great|good|amazing|my favou?rite)|fell apart|falls apart|not impressed"
+    r"|never again|rude to|still no\b|(?:is|are|was) (?:so |really |too )?slow)",
+    re.I,
+)
+
+# What a small business offers; a warm post about one of these is praise, a warm post about the weather is not.
+_OFFER = re.compile(
+    r"\b(?:service|staff|support|team|owner|barista|people|price[sd]?|quality|coffee|latte|espresso|cortado|brew"
+    r"|blend|roast|pastr(?:y|ies)|bread|croissants?|buns?|loaf|cake|sourdough|shoes?|boots?|sneakers?|loafers"
+    r"|pairs?|fit(?:ting)?|repairs?|plants?|box|subscription|packaging|app|feature|product|tool|invoic\w+|sync"
+    r"|shop|store|caf[ée]|bakery|place|spot|selection|variety|section|delivery|replaced|fixed)\b",
+    re.I,
+)
+
+_PRAISE = re.compile(
+    r"\b(?:shout-?out|thank you|thanks|kudos|highly recommend|love (?:this|their|that|it|the|how)|best \w+"
+    r"|(?:is|are|was|were) (?:so |really |absolutely )?(?:great|amazing|excellent|perfect|incredible|fantastic"
+    r"|delicious|superb|wonderful)|10/10|no complaints|not bad|worth (?:it|the)|never looked back|me encanta"
+    r"|recomendad[oa]|empfehlenswert|g[ée]niale?|excelente|maravilhos[ao]|beste[n]?"
+    r"|(?:great|amazing|excellent|lovely|fantastic|wonderful|brilliant) (?:shop|store|service|place|staff|people"
+    r"|product|app|coffee|bread|bakery|caf[eé]|team|support))\b",
+    re.I,
+)
+
+_PURCHASE = re.compile(
+    r"\b(?:(?:going|want|ready|planning|plan|about) to (?:buy|order|grab|get|pick up|start|sign up|subscribe|pay|try)"
+    r"|(?:I'?ll|I will|gonna) (?:order|buy|grab|get|pick up|stop by|sign up|subscribe)"
+    r"|thinking (?:about|of) (?:buying|getting|ordering|signing up|subscribing|a\b)"
+    r"|where (?:can|do) I (?:buy|get|order)"
+    r"|take my money|sign(?:ing|ed)? up for|ordering|picking up|heading to .{0,40}\bbuy|(?:just )?paid for"
+    r"|need (?:a )?new \w+|just (?:upgraded|renewed|bought"
+    r"|ordered|subscribed|picked up)|adding .{0,40} to my list|I'?m sold|can'?t wait to try|gift (?:card|box)"
+    r"|voy a comprar|vou comprar|quiero comprar|quero comprar|ich (?:werde|will) .{0,30}kaufen|je vais acheter)\b",
+    re.I,
+)
+
+_CHURN = re.compile(
+    r"(?:(?:^|(?<=[.!?\n] )|\b(?:I|we|I'?ve|we'?ve|I'?m|we'?re|just|finally) )switch(?:ed|ing)? (?:from|to|over|our|my)"
+    r"|\b(?:moving (?:away )?from|moved (?:away )?from|(?:I'?m|we'?re) moving to|exported everything"
+    r"|migrat(?:ed|ing) (?:from|to|away)|ditch(?:ed|ing)|cancel(?:l)?(?:ed|ing)?\b|quit(?:ting)?\b"
+    r"|switched (?:for good|back)"
+    r"|(?:leaving|left) \w+(?: \w+)? (?:after|for)"
+    r"|(?:^|(?<=[.!?\n] ))(?:I'?m |we'?re )?done with|going back to|gave up on|giving up on|no longer using"
+    r"|exporting everything|cambi[ée] (?:de|a)|mudei (?:de|para)|gewechselt|j'ai quitt[ée]))",
+    re.I | re.M,
+)
+
+
+def _questions(text: str) -> list[str]:
+    return [q.strip() for q in _QUESTION_SENTENCE.findall(text) if not _RHETORICAL.search(q.strip())]
+
+
+def _only_questions(text: str) -> bool:
+    # A post that only asks carries no verdict of its own, whatever words its question uses; a rhetorical one does.
+    statements = _QUESTION_SENTENCE.sub(lambda q: q.group(0) if _RHETORICAL.search(q.group(0).strip()) else "", text)
+    return not statements.strip(" \n\t.!")
+
+
+def intents(text: str, sentiment: Sentiment) -> frozenset[Intent]:
+    """Intents of a post.
+
+    In: the post's plain text (title included by the caller if wanted) and its sentiment.
+    Out: zero or more of INTENTS; a recommendation request is always a question too.
+    """
+    found: set[Intent] = set()
+    questions = _questions(text)
+    if questions or _ASKING.search(text):
+        found.add("question")
+        if _RECOMMENDATION.search(" ".join(questions) if questions else text):
+            found.add("recommendation_request")
+    if _PURCHASE.search(text):
+        found.add("purchase_intent")
+    if _CHURN.search(text):
+        found.add("churn")
+    if _only_questions(text):
+        return frozenset(found)
+    if _is_complaint(text, sentiment):
+        found.add("complaint")
+    if _is_praise(text, sentiment, asking_or_buying=bool(found & {"question", "purchase_intent"})):
+        found.add("praise")
+    return frozenset(found)
+
+
+def _is_complaint(text: str, sentiment: Sentiment) -> bool:
+    if is_sarcastic(text) or sentiment.compound <= -CLEAR_SENTIMENT or _COMPLAINT_STRONG.search(text):
+        return True
+    return sentiment.label != "positive" and _COMPLAINT.search(text) is not None
+
+
+def _is_praise(text: str, sentiment: Sentiment, *, asking_or_buying: bool) -> bool:
+    if is_sarcastic(text) or sentiment.label == "negative":
+        return False
+    if _PRAISE.search(text):
+        return True
+    # Someone asking or about to buy sounds upbeat without judging anything yet: only a telling phrase counts.
+    if asking_or_buying:
+        return False
+    return sentiment.compound >= CLEAR_SENTIMENT or (sentiment.label == "positive" and _OFFER.search(text) is not None)

@@ -1,0 +1,112 @@
+"""Intents: each one with examples, and the look-alikes that are not it."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.triage.intent import intents
+from chalicelib.triage.sentiment import Sentiment, sentiment
+
+
+def intents_of(text: str) -> frozenset[str]:
+    return intents(text, sentiment(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # question
+        ("Does Bean There take cards?", {"question"}),
+        ("Anyone know if Pebble price-matches", {"question"}),
+        ("Moving to the neighborhood next month, any good cafés?", {"question"}),
+        # recommendation request (always a question too)
+        ("Can anyone recommend a bookkeeping app for a sole trader?", {"question", "recommendation_request"}),
+        ("Alternative to Tally for a two-person agency?", {"question", "recommendation_request"}),
+        ("Looking for an alternative to Bean There that is open late.", {"question", "recommendation_request"}),
+        ("Which would you pick, Tally or Wave?", {"question", "recommendation_request"}),
+        (
+            "¿Alguien me puede recomendar una panadería con pan de masa madre?",
+            {"question", "recommendation_request"},
+        ),
+        ("Kann jemand eine gute Buchhaltungssoftware empfehlen?", {"question", "recommendation_request"}),
+        ("Quelqu'un peut recommander un bon café à Lyon ?", {"question", "recommendation_request"}),
+        # complaint
+        ("The croissants were stale and the coffee lukewarm.", {"complaint"}),
+        ("Pebble refused a return on boots that fell apart in a month.", {"complaint"}),
+        ("The API returns 500 when an invoice has 51 line items.", {"complaint"}),
+        ("Oh great, Bean There raised the latte to 7.50 again.", {"complaint"}),
+        # praise
+        ("Shoutout to Harbor Bakery, the morning buns are perfect.", {"praise"}),
+        ("Tally's invoice reminders are the only reason my clients pay on time. Genius.", {"praise"}),
+        ("Me encanta este lugar, el café es excelente.", {"praise"}),
+        # purchase intent
+        ("Going to order a bag of the house blend tomorrow.", {"purchase_intent"}),
+        ("Where can I buy the boots from this video?", {"purchase_intent", "question"}),
+        ("Just renewed Sprout for another year.", {"purchase_intent"}),
+        ("Take my money, Pebble.", {"purchase_intent"}),
+        # churn
+        ("Switched from QuickBooks to Tally last year.", {"churn"}),
+        ("Moving away from Tally to Wave after the price hike.", {"churn"}),
+        ("Cancelled my Sprout subscription.", {"churn"}),
+        ("Done with Etsy. Moving my shop to my own site.", {"churn", "complaint"}),
+        ("Mudei de QuickBooks para Tally, o app é excelente.", {"churn", "praise"}),
+    ],
+)
+def test_intents_of_example_posts(text: str, expected: set[str]) -> None:
+    assert intents_of(text) == frozenset(expected)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Why is every café so loud?",
+        "Anyone else get charged twice this month?",
+        "Who needs working exports anyway? Tally apparently thinks nobody.",
+    ],
+)
+def test_rhetorical_question_is_a_complaint_not_a_question(text: str) -> None:
+    assert intents_of(text) == frozenset({"complaint"})
+
+
+def test_invitation_ending_in_anyone_is_not_a_question() -> None:
+    assert intents_of("Bakery crawl, anyone?") == frozenset()
+
+
+def test_someone_else_switching_is_not_churn() -> None:
+    assert intents_of("The bakery near me switched to frozen croissants.") == frozenset()
+
+
+def test_asking_whether_it_is_good_is_not_praise() -> None:
+    assert intents_of("Is Harbor any good? Thinking of going Saturday.") == frozenset({"question"})
+
+
+def test_upbeat_purchase_plan_is_not_praise() -> None:
+    text = "Heading to Pebble this afternoon to buy winter boots. Wish me luck."
+    assert sentiment(text).label == "positive"
+    assert intents_of(text) == frozenset({"purchase_intent"})
+
+
+def test_news_is_no_intent() -> None:
+    assert intents_of("Bean There is hiring a part-time barista, weekends only.") == frozenset()
+
+
+def test_open_late_is_not_a_complaint_but_arriving_late_is() -> None:
+    assert "complaint" not in intents_of("Is there a café open late near Division?")
+    assert "complaint" in intents_of("My order arrived late and cold.")
+
+
+def test_sarcasm_is_a_complaint_even_when_the_score_says_positive() -> None:
+    assert intents("Love how the app logs me out every day.", Sentiment(0.6, "positive")) == frozenset({"complaint"})
+
+
+def test_clearly_negative_statement_is_a_complaint_without_a_telling_phrase() -> None:
+    assert intents("Everything about the visit.", Sentiment(-0.6, "negative")) == frozenset({"complaint"})
+
+
+def test_clearly_positive_statement_is_praise_without_a_telling_phrase() -> None:
+    assert intents("Everything about the visit.", Sentiment(0.6, "positive")) == frozenset({"praise"})
+
+
+def test_mildly_positive_statement_needs_something_a_business_offers_to_be_praise() -> None:
+    assert intents("The weather held up.", Sentiment(0.3, "positive")) == frozenset()
+    assert intents("The staff held up.", Sentiment(0.3, "positive")) == frozenset({"praise"})
