@@ -4,10 +4,11 @@
 At least once everywhere, idempotent effects everywhere:
 - a network that fails fails alone: its cursor stays, its health records the error;
 - a cursor moves only after what was fetched with it is stored;
-- a stored mention waits in the sparse ``DUE`` index until an alert job claims it, so a
-  crash between storing and alerting loses nothing;
-- an alert job is recorded before it claims mentions, and each delivery before it is
-  sent, so a retried, overlapping or resumed cycle never sends the same alert twice.
+- each cycle's alert job is recorded before the mentions it owns are stored (a mention is
+  stored, and so owned, by one cycle only); a job whose cycle died is resumed by a later
+  cycle once its lease ends, so a crash between storing and alerting loses nothing;
+- each delivery is recorded before it is sent, so a retried, overlapping or resumed cycle
+  never sends the same alert twice.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from chalicelib.store import CursorRecord, Store, StoredMention
 log = logging.getLogger(__name__)
 
 LOCAL_STREAM = "*"
-MAX_MENTIONS_PER_JOB = 2000
+MAX_MENTIONS_PER_JOB = 5000  # the job record lists its candidates' keys (items hold 400 KB at most)
 DEFAULT_RETRY_AFTER = 60.0  # a 429 that does not say how long
 CREDENTIALS_RETRY_AFTER = 900.0  # a bad credential: try again in 15 minutes, not every minute
 
@@ -82,7 +83,7 @@ class Pipeline:
         *,
         clock: Callable[[], float] = time.time,
         fetch_budget_seconds: float = 30.0,
-        job_lease_seconds: float = 300.0,
+        job_lease_seconds: float = 120.0,  # longer than the Lambda's timeout: a live cycle is never resumed
     ) -> None:
         self.config = config
         self.store = store
@@ -105,11 +106,18 @@ class Pipeline:
         results = self._fetch_all(tasks, cursors, report)
         mentions = [m for result in results.values() for m in result.mentions]
         matched = self.matcher.match_many(mentions)
-        new = self.store.store_new_mentions(matched)
-        report.new_mentions = len(new)
-        report.new_per_rule.update(rule for m in new for rule in m.rule_names)
+        jobs = []
+        for start in range(0, len(matched), MAX_MENTIONS_PER_JOB):
+            job_id = uuid.uuid4().hex
+            new = self.store.store_new_mentions(matched[start : start + MAX_MENTIONS_PER_JOB], job_id,
+                                                self.job_lease_seconds)
+            jobs.append((job_id, new))
+            report.new_mentions += len(new)
+            report.new_per_rule.update(rule for m in new for rule in m.rule_names)
         self._advance(tasks, results, report)
-        self.alert(new, report)
+        self._resume_stale_jobs(report)
+        for job_id, new in jobs:
+            self.alert(job_id, new, report)
         report.ddb_requests = self.store.requests - requests_before
         report.seconds = time.monotonic() - started
         return report
@@ -196,20 +204,12 @@ class Pipeline:
 
     # --- alerting -------------------------------------------------------------------
 
-    def alert(self, just_stored: Sequence[MatchedMention], report: CycleReport) -> None:
-        """Alert every mention waiting for it (this cycle's and any a crash left behind)."""
-        self._resume_stale_jobs(report)
+    def alert(self, job_id: str, stored: Sequence[MatchedMention], report: CycleReport) -> None:
+        """Alert the mentions this cycle stored (job ``job_id``), then close the job."""
+        if not stored:
+            return  # nothing was stored, so no job was opened
         stored_at = dt.datetime.fromtimestamp(self.clock(), tz=dt.UTC).isoformat()
-        waiting = {m.mention.key: StoredMention(m, "new", stored_at) for m in just_stored}
-        for stored in self.store.due_mentions(MAX_MENTIONS_PER_JOB):
-            waiting.setdefault(stored.key, stored)
-        if not waiting:
-            return
-        keys = list(waiting)[:MAX_MENTIONS_PER_JOB]
-        job_id = uuid.uuid4().hex
-        self.store.open_job(job_id, keys, self.job_lease_seconds)
-        claimed = self.store.claim_mentions(job_id, keys)
-        self._deliver(job_id, [waiting[k] for k in claimed], report)
+        self._deliver(job_id, [StoredMention(m, "new", stored_at, job_id) for m in stored], report)
         self.store.close_job(job_id)
 
     def _resume_stale_jobs(self, report: CycleReport) -> None:

@@ -94,4 +94,8 @@ def runtime() -> Runtime:
         raise SetupError("TABLE_NAME is not set: it names the DynamoDB table of the service")
     config = load_config()
     key = read_secret(config.secrets.signing_key_parameter).encode("utf-8")
-    return build(config, Store(_client("dynamodb"), table), signing_key=key)
+    import boto3
+
+    from chalicelib.store import client_config
+
+    return build(config, Store(boto3.client("dynamodb", config=client_config()), table), signing_key=key)

@@ -1,8 +1,7 @@
 """The DynamoDB repository: the only module that knows the table's keys.
 
 Items (pk / sk):
-- mention           ``M#<network>#<id>`` / ``M``; while waiting for its alert it carries the sparse
-                    index keys ``DUE`` / ``<stored_at>#<key>``; ``job`` once an alert job claims it
+- mention           ``M#<network>#<id>`` / ``M``; ``job`` names the alert job of the cycle that stored it
 - action audit      ``M#<network>#<id>`` / ``A#<at>#<nonce>``
 - cursor            ``CURSOR#<network>`` / ``Q#<query>``
 - network health    ``HEALTH`` / ``<network>``
@@ -12,16 +11,18 @@ Items (pk / sk):
 - action nonce      ``NONCE#<nonce>`` / ``N``
 
 Writes that decide "exactly once" are conditional: a mention is stored only if absent
-(transactions of up to 100 conditional puts), claimed by one alert job only, and each
-delivery is recorded before it is sent.
+(transactions of up to 100 conditional puts), so exactly one cycle's alert job owns it; the
+job is recorded before the mentions, and each delivery before it is sent.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,8 +36,18 @@ JOB_TTL_DAYS = 30
 TRANSACTION_ITEMS = 100  # DynamoDB's limit per TransactWriteItems
 BATCH_GET_KEYS = 100  # DynamoDB's limit per BatchGetItem
 BATCH_WRITE_ITEMS = 25  # DynamoDB's limit per BatchWriteItem
-DUE = "DUE"
 OPEN_JOB = "OPENJOB"
+PARALLEL_REQUESTS = 4  # batches of one cycle sent at once; DynamoDB serves them in parallel
+
+
+def client_config() -> Any:
+    """botocore settings for the DynamoDB client: adaptive retries for throttling, short
+    timeouts, and no client-side parameter validation (every request is built here; it
+    costs a quarter of the client's CPU on batches)."""
+    from botocore.config import Config
+
+    return Config(retries={"mode": "adaptive", "max_attempts": 8}, connect_timeout=3, read_timeout=10,
+                  parameter_validation=False, max_pool_connections=PARALLEL_REQUESTS * 2)
 
 
 def mention_pk(key: str) -> str:
@@ -112,31 +123,50 @@ class Store:
         self.table = table_name
         self.clock = clock
         self.requests = 0  # DynamoDB requests made, for the benchmarks and the demo summary
+        self._count_lock = threading.Lock()
 
     def _call(self, operation: str, **kwargs: Any) -> Any:
-        self.requests += 1
+        with self._count_lock:
+            self.requests += 1
         return getattr(self.client, operation)(**kwargs)
+
+    @staticmethod
+    def _in_parallel(work: Callable[[Sequence[Any]], Any], chunks: list[Sequence[Any]]) -> list[Any]:
+        """Run ``work`` on each chunk, several at once; results in chunk order."""
+        if len(chunks) <= 1:
+            return [work(chunk) for chunk in chunks]
+        with ThreadPoolExecutor(max_workers=PARALLEL_REQUESTS, thread_name_prefix="ddb") as pool:
+            return list(pool.map(work, chunks))
 
     # --- mentions -------------------------------------------------------------------
 
-    def store_new_mentions(self, items: Sequence[MatchedMention]) -> list[MatchedMention]:
-        """Store the mentions not stored before, each marked due for alerting; return them.
+    def store_new_mentions(
+        self, items: Sequence[MatchedMention], job_id: str, lease_seconds: float
+    ) -> list[MatchedMention]:
+        """Store the mentions not stored before, owned by alert job ``job_id``; return them.
 
-        Each mention is a conditional put (absent only) inside transactions of 100, so two
-        overlapping cycles can never both store, and so never both alert, the same mention.
+        The job is recorded (with every candidate's key) before any mention, so a crash
+        after storing leaves a job that a later cycle resumes. Each mention is a
+        conditional put (absent only) inside transactions of 100, so of two overlapping
+        cycles only one stores, and so only one alerts, a given mention.
         """
         unique = list({m.mention.key: m for m in items}.values())
         existing = self._existing_mention_keys([m.mention.key for m in unique])
         candidates = [m for m in unique if m.mention.key not in existing]
-        stored: list[MatchedMention] = []
+        if not candidates:
+            return []
+        self.open_job(job_id, [m.mention.key for m in candidates], lease_seconds)
         now = self.clock()
-        for chunk in _chunks(candidates, TRANSACTION_ITEMS):
-            stored.extend(self._put_absent(list(chunk), now))
-        return stored
+        chunks = list(_chunks(candidates, TRANSACTION_ITEMS))
+        stored = self._in_parallel(lambda c: self._put_absent(list(c), job_id, now), chunks)
+        return [m for chunk in stored for m in chunk]
 
     def _existing_mention_keys(self, keys: Sequence[str]) -> set[str]:
+        return set().union(*self._in_parallel(self._existing_in_chunk, list(_chunks(keys, BATCH_GET_KEYS))))
+
+    def _existing_in_chunk(self, chunk: Sequence[str]) -> set[str]:
         found: set[str] = set()
-        for chunk in _chunks(keys, BATCH_GET_KEYS):
+        if chunk:
             request = {
                 self.table: {
                     "Keys": [{"pk": {"S": mention_pk(k)}, "sk": {"S": "M"}} for k in chunk],
@@ -149,7 +179,7 @@ class Store:
                 request = response.get("UnprocessedKeys") or {}
         return found
 
-    def _put_absent(self, items: list[MatchedMention], now: float) -> list[MatchedMention]:
+    def _put_absent(self, items: list[MatchedMention], job_id: str, now: float) -> list[MatchedMention]:
         stored_at = _iso(now)
         expires = str(int(now) + MENTION_TTL_DAYS * 86400)
         while items:
@@ -163,8 +193,7 @@ class Store:
                             "data": {"S": json.dumps(matched_to_dict(m), separators=(",", ":"))},
                             "state": {"S": "new"},
                             "stored_at": {"S": stored_at},
-                            "gsi1pk": {"S": DUE},
-                            "gsi1sk": {"S": f"{stored_at}#{m.mention.key}"},
+                            "job": {"S": job_id},
                             TTL_ATTRIBUTE: {"N": expires},
                         },
                         "ConditionExpression": "attribute_not_exists(pk)",
@@ -227,38 +256,6 @@ class Store:
             stored_at=item["stored_at"]["S"],
             job=item["job"]["S"] if "job" in item else None,
         )
-
-    def due_mentions(self, limit: int) -> list[StoredMention]:
-        """Mentions stored but not yet claimed by an alert job, oldest first."""
-        return [self._stored(item) for item in self._query_index(DUE, limit)]
-
-    def claim_mentions(self, job_id: str, keys: Sequence[str]) -> list[str]:
-        """Claim due mentions for an alert job; return the keys this job won.
-
-        A mention is claimed by exactly one job, whatever runs concurrently.
-        """
-        claimed: list[str] = []
-        for chunk in _chunks(list(keys), TRANSACTION_ITEMS):
-            pending = list(chunk)
-            while pending:
-                transact = [
-                    {
-                        "Update": {
-                            "TableName": self.table,
-                            "Key": {"pk": {"S": mention_pk(k)}, "sk": {"S": "M"}},
-                            "UpdateExpression": "SET job = :job REMOVE gsi1pk, gsi1sk",
-                            "ConditionExpression": "gsi1pk = :due",
-                            "ExpressionAttributeValues": {":job": {"S": job_id}, ":due": {"S": DUE}},
-                        }
-                    }
-                    for k in pending
-                ]
-                failed = self._transact(transact)
-                if failed is None:
-                    claimed.extend(pending)
-                    break
-                pending = [k for i, k in enumerate(pending) if i not in failed]
-        return claimed
 
     def set_mention_state(self, key: str, state: str) -> bool:
         """Set a stored mention's state (e.g. handled); False if no such mention."""
@@ -430,7 +427,7 @@ class Store:
     # --- alert jobs and deliveries --------------------------------------------------
 
     def open_job(self, job_id: str, candidate_keys: Sequence[str], lease_seconds: float) -> Job:
-        """Record an alert job before it claims anything, so a crash can be resumed."""
+        """Record an alert job before its mentions are stored, so a crash can be resumed."""
         now = self.clock()
         job = Job(job_id, _iso(now), now + lease_seconds, list(candidate_keys), "open")
         self._call(

@@ -190,13 +190,13 @@ class LocalStack:
             "TABLE_NAME": self.table_name,
         }
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str, config: Any = None) -> Any:
         endpoint = self.dynamodb_url if service == "dynamodb" else self.moto_url
         return boto3.session.Session(
             aws_access_key_id=TEST_CREDENTIALS["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=TEST_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
             region_name=REGION,
-        ).client(service, endpoint_url=endpoint)
+        ).client(service, endpoint_url=endpoint, config=config)
 
     def create_table(self, name: str) -> None:
         client = self.client("dynamodb")

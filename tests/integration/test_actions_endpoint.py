@@ -33,7 +33,7 @@ def client(store: Store, replay: ReplayServer, tmp_path: Path, monkeypatch: pyte
     mention = Mention("hackernews", "4242", "https://news.ycombinator.com/item?id=4242",
                       'Bean There <script>alert("x")</script> & "friends"', dt.datetime.now(dt.UTC),
                       author_name="<img src=x onerror=alert(1)>")
-    store.store_new_mentions([MatchedMention(mention, (RuleMatch("brand", "brand", False, ((0, 10),)),))])
+    store.store_new_mentions([MatchedMention(mention, (RuleMatch("brand", "brand", False, ((0, 10),)),))], "job-1", 120)
     with Client(app, stage_name="dev") as test_client:
         yield test_client
     runtime.cache_clear()

@@ -234,7 +234,7 @@ def test_429_is_rate_limited_with_retry_after_and_no_sleep(srv: ReplayServer, bu
 
 def test_remaining_zero_stops_requests_until_the_reset_time(srv: ReplayServer, budget: Budget) -> None:
     srv.add_items("mastodon", [toot(n, 600 - n) for n in range(1, 4)])
-    reset = dt.datetime.fromtimestamp(time.time() + 120, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.754511Z")
+    reset = dt.datetime.fromtimestamp(NOW + 120, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.754511Z")
     srv.inject("mastodon", Fault(status=200, headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset,
                                                       "Link": '<http://x/?min_id=1>; rel="prev"'},
                                  body=json.dumps([{k: v for k, v in toot(1, 599).items() if k[0] != "_"}]).encode()))

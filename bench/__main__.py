@@ -1,0 +1,20 @@
+"""`make bench`: every benchmark, one `name: value` line per figure, each beside the naive way."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+SUITES = ("bench.pipeline", "bench.matcher", "bench.triage_eval")
+
+
+def main() -> int:
+    for suite in SUITES:
+        print(f"# {suite}", flush=True)
+        for name, value in importlib.import_module(suite).run():
+            print(f"{name}: {value}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

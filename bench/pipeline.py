@@ -1,0 +1,161 @@
+"""The foundation's figures, each beside the naive way in the same run.
+
+- cold_import_ratio_vs_boto3: a fresh ``python -c "import app"`` over ``python -c "import boto3"``
+  (medians of interleaved runs). Goal <= 1.5.
+- pipeline_items_per_s / pipeline_speedup_vs_naive: one cycle of 10,000 fetched items (half
+  of them stored before) through match -> dedup -> store against DynamoDB Local, against the
+  naive way (one GetItem and one PutItem per item) on a table seeded the same. Goal >= 10x.
+  After one warm-up cycle; the batched way is the median of three runs, the naive way one.
+- ddb_requests_per_item: DynamoDB requests per fetched item of that cycle, alerting included
+  (job, claims, delivery records). Goal <= 0.05.
+
+    python -m bench.pipeline
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from chalicelib.actions import TokenSigner
+from chalicelib.alerts import AlertBundle
+from chalicelib.config import load_config
+from chalicelib.model import MatchedMention, Mention, matched_to_dict
+from chalicelib.pipeline import CycleReport, Pipeline
+from chalicelib.rules import compile_rules
+from chalicelib.store import Store, client_config, mention_pk
+from offline.stack import LocalStack
+
+ROOT = Path(__file__).resolve().parents[1]
+ITEMS = 10_000
+WORDS = ("coffee espresso latte roast beans morning queue barista price shop lisbon friends service "
+         "great slow cold brew oat milk pastry terrace wifi music").split()
+BRANDS = ("Bean There Café", "Fábrica Coffee", "Copenhagen Coffee Lab", "Beanbag subscription")
+
+
+def _median_seconds(code: str, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)  # noqa: S603
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def cold_import_ratio(runs: int = 7) -> tuple[float, float, float]:
+    app, boto3 = [], []
+    for _ in range(runs):  # interleaved, so both see the same machine load
+        app.append(_median_seconds("import app", 1))
+        boto3.append(_median_seconds("import boto3", 1))
+    return statistics.median(app) / statistics.median(boto3), statistics.median(app), statistics.median(boto3)
+
+
+def fetched_items(count: int, seed: int = 7) -> list[Mention]:
+    rng = random.Random(seed)
+    now = dt.datetime.now(dt.UTC)
+    items = []
+    for i in range(count):
+        words = rng.choices(WORDS, k=rng.randint(8, 50))
+        words.insert(rng.randrange(len(words)), rng.choice(BRANDS))
+        native_id = str(40_000_000 + i)
+        items.append(Mention("hackernews", native_id, f"https://news.ycombinator.com/item?id={native_id}",
+                             " ".join(words), now - dt.timedelta(seconds=i), author_handle=f"user{i % 500}"))
+    rng.shuffle(items)
+    return items
+
+
+class NullChannel:
+    """A channel that accepts every alert (the bench measures the store, not SES)."""
+
+    name = "null"
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    def send(self, bundle: AlertBundle) -> str:
+        self.sent += 1
+        return f"bench-{self.sent}"
+
+
+def _seed(store: Store, matched: list[MatchedMention]) -> None:
+    """Store half the items as already seen (and already alerted)."""
+    store.store_new_mentions(matched, "seed-job", 0)
+    store.close_job("seed-job")
+
+
+def optimized_cycle(stack: LocalStack, matched_seen: list[MatchedMention], items: list[Mention]) -> tuple[float, int]:
+    config = load_config(ROOT / "listen.example.yaml")
+    table = f"bench-{uuid.uuid4().hex[:8]}"
+    stack.create_table(table)
+    store = Store(stack.client("dynamodb", client_config()), table)
+    _seed(store, matched_seen)
+    rules = compile_rules(config.rule_specs(), exclude=config.exclude)
+    channel = NullChannel()
+    pipeline = Pipeline(config, store, {}, rules, {"email": channel, "sms": channel}, TokenSigner(b"b" * 32))
+    store.requests = 0
+    started = time.perf_counter()
+    new = store.store_new_mentions(rules.match_many(items), "bench-job", 120)
+    elapsed = time.perf_counter() - started
+    pipeline.alert("bench-job", new, CycleReport())
+    assert len(new) == len(items) - len(matched_seen), "half of the items must be new"
+    assert channel.sent == 1, "one bundled email for the one recipient (no urgent mention)"
+    return elapsed, store.requests
+
+
+def naive_cycle(stack: LocalStack, matched_seen: list[MatchedMention], items: list[Mention]) -> tuple[float, int]:
+    config = load_config(ROOT / "listen.example.yaml")
+    table = f"bench-{uuid.uuid4().hex[:8]}"
+    stack.create_table(table)
+    store = Store(stack.client("dynamodb"), table)
+    _seed(store, matched_seen)
+    rules = compile_rules(config.rule_specs(), exclude=config.exclude)
+    client = stack.client("dynamodb", client_config())
+    requests = 0
+    started = time.perf_counter()
+    for item in items:
+        matches = rules.match(item)
+        if not matches:
+            continue
+        key = {"pk": {"S": mention_pk(item.key)}, "sk": {"S": "M"}}
+        requests += 1
+        if "Item" in client.get_item(TableName=table, Key=key):
+            continue
+        requests += 1
+        client.put_item(TableName=table, Item={**key, "data": {"S": json.dumps(matched_to_dict(
+            MatchedMention(item, matches)))}, "state": {"S": "new"}})
+    return time.perf_counter() - started, requests
+
+
+def run() -> list[tuple[str, float]]:
+    ratio, app_s, boto3_s = cold_import_ratio()
+    items = fetched_items(ITEMS)
+    config = load_config(ROOT / "listen.example.yaml")
+    rules = compile_rules(config.rule_specs(), exclude=config.exclude)
+    seen = rules.match_many(items[: ITEMS // 2])
+    with LocalStack(table_name="bench-unused") as stack:
+        optimized_cycle(stack, seen, items)  # warm up the JVM of DynamoDB Local for both ways
+        naive_seconds, naive_requests = naive_cycle(stack, seen, items)
+        runs = [optimized_cycle(stack, seen, items) for _ in range(3)]
+        seconds, requests = statistics.median(r[0] for r in runs), runs[0][1]
+    return [
+        ("cold_import_app_s", round(app_s, 3)),
+        ("cold_import_boto3_s", round(boto3_s, 3)),
+        ("cold_import_ratio_vs_boto3", round(ratio, 2)),
+        ("pipeline_items_per_s", round(ITEMS / seconds)),
+        ("naive_pipeline_items_per_s", round(ITEMS / naive_seconds)),
+        ("pipeline_speedup_vs_naive", round(naive_seconds / seconds, 1)),
+        ("ddb_requests_per_item", round(requests / ITEMS, 4)),
+        ("naive_ddb_requests_per_item", round(naive_requests / ITEMS, 4)),
+    ]
+
+
+if __name__ == "__main__":
+    for name, value in run():
+        print(f"{name}: {value}", flush=True)
