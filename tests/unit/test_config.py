@@ -40,7 +40,12 @@ def test_example_config_is_valid() -> None:
     assert config.business.name == "Bean There Café"
     assert [r.name for r in config.rules] == ["brand", "brand-complaints", "cold-brew", "competitors", "industry"]
     assert config.rules[1].urgent is True
-    assert list(config.networks) == ["hackernews"]
+    assert list(config.networks) == [
+        "hackernews", "stackexchange", "github", "rss", "lobsters", "devto", "mastodon", "bluesky", "reddit", "youtube",
+    ]
+    assert list(config.enabled_networks()) == [
+        "hackernews", "stackexchange", "github", "rss", "lobsters", "devto", "mastodon",
+    ]
 
 
 def test_valid_config_normalizes_phone_and_builds_keyword_query() -> None:
