@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SERVE ?= 1
 
-.PHONY: install stack-deps demo test lint unit integration bench clean
+.PHONY: install stack-deps demo test lint unit integration bench synth clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed: '$(PYTHON)' was not found (set PYTHON=...)"; exit 1; }
@@ -44,6 +44,9 @@ test: install lint
 
 bench: install
 	$(PY) -m bench
+
+synth: $(STAMP)
+	$(PY) -m infra.synth
 
 clean:
 	rm -rf .local .pytest_cache .ruff_cache .hypothesis

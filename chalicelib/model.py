@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:  # chalicelib.triage imports this module: a real import would be circular
+    from chalicelib.triage import Triage
 
 RuleGroup = Literal["brand", "product", "competitor", "industry"]
 MentionKind = Literal["post", "comment"]
@@ -65,10 +68,16 @@ class MatchedMention:
 
     mention: Mention
     matches: tuple[RuleMatch, ...]
+    triage: Triage | None = None  # set for new mentions before they are stored
 
     @property
     def urgent(self) -> bool:
+        """Matched an urgent rule (the router also treats high priority as urgent)."""
         return any(m.urgent for m in self.matches)
+
+    @property
+    def priority(self) -> int:
+        return self.triage.priority if self.triage else 0
 
     @property
     def rule_names(self) -> tuple[str, ...]:
@@ -88,6 +97,11 @@ def matched_to_dict(item: MatchedMention) -> dict[str, Any]:
             {"rule": r.rule, "group": r.group, "urgent": r.urgent, "spans": [list(s) for s in r.spans]}
             for r in item.matches
         ],
+        "triage": None if item.triage is None else {
+            "sentiment": item.triage.sentiment, "sentiment_label": item.triage.sentiment_label,
+            "intents": sorted(item.triage.intents), "priority": item.triage.priority,
+            "reasons": list(item.triage.reasons), "opportunity": item.triage.opportunity,
+        },
     }
 
 
@@ -104,4 +118,12 @@ def matched_from_dict(data: dict[str, Any]) -> MatchedMention:
         RuleMatch(rule=r["rule"], group=r["group"], urgent=r["urgent"], spans=tuple((s[0], s[1]) for s in r["spans"]))
         for r in data["matches"]
     )
-    return MatchedMention(mention, matches)
+    triage = None
+    if data.get("triage"):
+        from chalicelib.triage import Triage
+
+        t = data["triage"]
+        triage = Triage(sentiment=t["sentiment"], sentiment_label=t["sentiment_label"],
+                        intents=frozenset(t["intents"]), priority=t["priority"], reasons=tuple(t["reasons"]),
+                        opportunity=t["opportunity"])
+    return MatchedMention(mention, matches, triage)

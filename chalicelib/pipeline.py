@@ -21,12 +21,12 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from chalicelib.actions import DEFAULT_TTL_SECONDS, TokenSigner
 from chalicelib.alerts import AlertBundle, AlertItem, Channel, DeliveryFailed
-from chalicelib.alerts.router import PlannedDelivery, plan_deliveries
+from chalicelib.alerts.router import PlannedDelivery, is_urgent, plan_deliveries
 from chalicelib.config import ListenConfig
 from chalicelib.model import MatchedMention, Mention
 from chalicelib.sources.base import Budget, CredentialsError, Cursor, FetchResult, RateLimited, Source, SourceError
@@ -105,11 +105,12 @@ class Pipeline:
         report.tasks_run = len(tasks)
         results = self._fetch_all(tasks, cursors, report)
         mentions = [m for result in results.values() for m in result.mentions]
-        matched = self.matcher.match_many(mentions)
+        unseen = self.store.unseen(self.matcher.match_many(mentions))
+        candidates = self._triaged(unseen)
         jobs = []
-        for start in range(0, len(matched), MAX_MENTIONS_PER_JOB):
+        for start in range(0, len(candidates), MAX_MENTIONS_PER_JOB):
             job_id = uuid.uuid4().hex
-            new = self.store.store_new_mentions(matched[start : start + MAX_MENTIONS_PER_JOB], job_id,
+            new = self.store.store_new_mentions(candidates[start : start + MAX_MENTIONS_PER_JOB], job_id,
                                                 self.job_lease_seconds)
             jobs.append((job_id, new))
             report.new_mentions += len(new)
@@ -121,6 +122,14 @@ class Pipeline:
         report.ddb_requests = self.store.requests - requests_before
         report.seconds = time.monotonic() - started
         return report
+
+    def _triaged(self, items: Sequence[MatchedMention]) -> list[MatchedMention]:
+        """Sentiment, intents and priority for each new mention (only new ones: it costs)."""
+        from chalicelib.triage import triage
+
+        now = dt.datetime.fromtimestamp(self.clock(), tz=dt.UTC)
+        vip = self.config.vip
+        return [replace(m, triage=triage(m.mention, m.matches, vip=vip, now=now)) for m in items]
 
     def due_tasks(self) -> tuple[list[Task], dict[tuple[str, str], CursorRecord]]:
         """The (network, query) tasks whose interval has passed and whose network is not
@@ -249,8 +258,10 @@ class Pipeline:
     def _bundle(self, plan: PlannedDelivery) -> AlertBundle:
         limit = self.config.alerts.max_mentions_per_email if plan.channel == "email" else 1
         base = self.config.alerts.action_base_url
+        threshold = self.config.alerts.urgent_priority
         items = tuple(
-            AlertItem(m, {"handled": f"{base}/a/{self.signer.sign(m.key, 'handled', plan.recipient.name)}"})
+            AlertItem(m, {"handled": f"{base}/a/{self.signer.sign(m.key, 'handled', plan.recipient.name)}"},
+                      urgent=is_urgent(m, threshold))
             for m in plan.mentions[:limit]
         )
         short_link = ""

@@ -2,7 +2,7 @@
 use (never at import: importing app.py must stay cheap and testable).
 
 Environment: ``TABLE_NAME`` (required), ``LISTEN_CONFIG`` (default ./listen.yaml),
-``FETCH_BUDGET_SECONDS`` (default 30), and the standard AWS variables
+``FETCH_BUDGET_SECONDS`` (default 30), ``SES_CONFIGURATION_SET`` (set by infra/), and the standard AWS variables
 (``AWS_ENDPOINT_URL_<SERVICE>`` points boto3 at the offline stack).
 """
 
@@ -76,7 +76,8 @@ def build(config: ListenConfig, store: Store, *, signing_key: bytes, clock: Call
     signer = TokenSigner(signing_key)
     channels = {
         "email": EmailChannel(_client("sesv2"), business=config.business.name,
-                              from_address=config.alerts.from_address, reply_to=config.alerts.reply_to),
+                              from_address=config.alerts.from_address, reply_to=config.alerts.reply_to,
+                              configuration_set=os.environ.get("SES_CONFIGURATION_SET")),
         "sms": SmsChannel(_client("sns")),
     }
     pipeline = Pipeline(

@@ -140,24 +140,28 @@ class Store:
 
     # --- mentions -------------------------------------------------------------------
 
+    def unseen(self, items: Sequence[MatchedMention]) -> list[MatchedMention]:
+        """The mentions not stored before (one BatchGetItem per 100 keys), each once."""
+        unique = list({m.mention.key: m for m in items}.values())
+        existing = self._existing_mention_keys([m.mention.key for m in unique])
+        return [m for m in unique if m.mention.key not in existing]
+
     def store_new_mentions(
-        self, items: Sequence[MatchedMention], job_id: str, lease_seconds: float
+        self, candidates: Sequence[MatchedMention], job_id: str, lease_seconds: float
     ) -> list[MatchedMention]:
-        """Store the mentions not stored before, owned by alert job ``job_id``; return them.
+        """Store the candidates (from ``unseen``) owned by alert job ``job_id``; return those
+        this call stored.
 
         The job is recorded (with every candidate's key) before any mention, so a crash
         after storing leaves a job that a later cycle resumes. Each mention is a
         conditional put (absent only) inside transactions of 100, so of two overlapping
         cycles only one stores, and so only one alerts, a given mention.
         """
-        unique = list({m.mention.key: m for m in items}.values())
-        existing = self._existing_mention_keys([m.mention.key for m in unique])
-        candidates = [m for m in unique if m.mention.key not in existing]
         if not candidates:
             return []
         self.open_job(job_id, [m.mention.key for m in candidates], lease_seconds)
         now = self.clock()
-        chunks = list(_chunks(candidates, TRANSACTION_ITEMS))
+        chunks = list(_chunks(list(candidates), TRANSACTION_ITEMS))
         stored = self._in_parallel(lambda c: self._put_absent(list(c), job_id, now), chunks)
         return [m for chunk in stored for m in chunk]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import faulthandler
 import importlib
 import logging
 import os
@@ -215,15 +216,18 @@ def serve(stack: LocalStack, config_path: Path, port: int, first_link: str | Non
     except KeyboardInterrupt:
         pass
     finally:
+        print("\nStopping chalice local and the local stack...", flush=True)
         process.terminate()
         try:
             process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait(timeout=5)
 
 
 def run(serve_links: bool) -> int:
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` prints where a stuck demo is
     port = free_port()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the stack on kill, too
     with LocalStack(table_name=TABLE) as stack, make_server() as replay:
@@ -257,6 +261,7 @@ def run(serve_links: bool) -> int:
         print_summary(store, config, reports, emails, sms, stack.dynamodb_engine)
         if serve_links:
             serve(stack, config_path, port, first_action_link(stack))
+    print("Stopped.", flush=True)
     return 0
 
 

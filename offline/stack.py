@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -155,11 +156,11 @@ class LocalStack:
         storage = ["-inMemory"] if self.data_dir is None else ["-dbPath", str(self.data_dir)]
         if self.data_dir is not None:
             self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._java = subprocess.Popen(
-            ["java", "-Xmx256m", f"-Djava.library.path={folder / 'DynamoDBLocal_lib'}", "-jar",
-             str(folder / "DynamoDBLocal.jar"), *storage, "-port", str(port), "-disableTelemetry"],
-            cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-        )
+        heap = os.environ.get("DYNAMODB_LOCAL_HEAP", "512m")
+        command = ["java", f"-Xmx{heap}", f"-Djava.library.path={folder / 'DynamoDBLocal_lib'}", "-jar",
+                   str(folder / "DynamoDBLocal.jar"), *storage, "-port", str(port), "-disableTelemetry"]
+        self._java = subprocess.Popen(command, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                      start_new_session=True)
         self.dynamodb_url = f"http://127.0.0.1:{port}"
         self.dynamodb_engine = f"DynamoDB Local {DYNAMODB_LOCAL_VERSION}"
         _wait_http(self.dynamodb_url, 30, self._java)
@@ -174,7 +175,10 @@ class LocalStack:
                 self._java.wait()
             self._java = None
         if self._moto is not None:
-            self._moto.stop()
+            # moto's stop() joins its server thread; never let a stuck connection hang the exit
+            stopper = threading.Thread(target=self._moto.stop, daemon=True)
+            stopper.start()
+            stopper.join(timeout=10)
             self._moto = None
 
     def env(self) -> dict[str, str]:

@@ -26,6 +26,7 @@ class DeliveryFailed(Exception):
 class AlertItem:
     mention: StoredMention
     links: dict[str, str] = field(default_factory=dict)  # action -> signed URL
+    urgent: bool = False  # an urgent rule matched or the priority reached the urgent threshold
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.actions import ACTIONS
 from chalicelib.alerts import AlertBundle, AlertItem, DeliveryFailed, excerpt, network_name
+from chalicelib.model import MatchedMention
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 PERMANENT_SES_ERRORS = {
@@ -72,19 +73,29 @@ def _item_view(item: AlertItem, timezone: str) -> dict[str, Any]:
         "segments": excerpt(m.text if m.title else text, body_spans if m.title else spans),
         "plain": "".join(segment for segment, _ in excerpt(m.text, [])),
         "rules": ", ".join(matched.rule_names),
-        "urgent": matched.urgent,
+        "urgent": item.urgent,
+        "triage": _triage_line(matched),
+        "opportunity": bool(matched.triage and matched.triage.opportunity),
         "url": safe_url(m.url),
         "actions": [(ACTIONS[action], link) for action, link in item.links.items() if safe_url(link)],
     }
+
+
+def _triage_line(matched: MatchedMention) -> str:
+    """"Priority 72 · negative · asks for a recommendation · names a competitor"."""
+    if matched.triage is None:
+        return ""
+    t = matched.triage
+    return " · ".join((f"Priority {t.priority}", t.sentiment_label, *t.reasons))
 
 
 def subject_for(bundle: AlertBundle, business: str) -> str:
     if bundle.total == 1:
         m = bundle.items[0].mention.item.mention
         what = one_line(m.title or m.text, 70)
-        prefix = "URGENT: " if bundle.items[0].mention.item.urgent else ""
+        prefix = "URGENT: " if bundle.items[0].urgent else ""
         return f"{prefix}New mention on {network_name(m.network)}: {what}"
-    urgent = sum(1 for i in bundle.items if i.mention.item.urgent)
+    urgent = sum(1 for i in bundle.items if i.urgent)
     prefix = f"URGENT ({urgent}): " if urgent else ""
     return f"{prefix}{bundle.total} new mentions of {one_line(business, 60)}"
 
@@ -120,19 +131,23 @@ class EmailChannel:
 
     name = "email"
 
-    def __init__(self, client: Any, *, business: str, from_address: str, reply_to: str | None = None) -> None:
+    def __init__(self, client: Any, *, business: str, from_address: str, reply_to: str | None = None,
+                 configuration_set: str | None = None) -> None:
         self.client = client
         self.business = business
         self.from_address = from_address
         self.reply_to = reply_to
+        self.configuration_set = configuration_set  # routes bounces and complaints to the feedback topic
 
     def send(self, bundle: AlertBundle) -> str:
         message = compose(bundle, business=self.business, from_address=self.from_address, reply_to=self.reply_to)
+        extra = {"ConfigurationSetName": self.configuration_set} if self.configuration_set else {}
         try:
             response = self.client.send_email(
                 FromEmailAddress=self.from_address,
                 Destination={"ToAddresses": [bundle.recipient.email]},
                 Content={"Raw": {"Data": message.as_bytes()}},
+                **extra,
             )
         except ClientError as err:
             code = err.response["Error"]["Code"]

@@ -20,9 +20,15 @@ class PlannedDelivery:
     held: str | None = None  # why it is not sent now (recorded, not sent)
 
 
-def by_importance(mentions: Sequence[StoredMention]) -> list[StoredMention]:
-    """Urgent first, then newest first."""
-    return sorted(mentions, key=lambda m: (not m.item.urgent, -m.item.mention.created_at.timestamp()))
+def is_urgent(mention: StoredMention, urgent_priority: int) -> bool:
+    """An urgent rule matched, or triage put the mention at or above the urgent priority."""
+    return mention.item.urgent or mention.item.priority >= urgent_priority
+
+
+def by_importance(mentions: Sequence[StoredMention], urgent_priority: int) -> list[StoredMention]:
+    """Urgent first, then by priority, then newest first."""
+    return sorted(mentions, key=lambda m: (not is_urgent(m, urgent_priority), -m.item.priority,
+                                           -m.item.mention.created_at.timestamp()))
 
 
 def in_quiet_hours(recipient: Recipient, now: dt.datetime) -> bool:
@@ -34,8 +40,9 @@ def in_quiet_hours(recipient: Recipient, now: dt.datetime) -> bool:
 
 def plan_deliveries(config: ListenConfig, mentions: Sequence[StoredMention], now: dt.datetime) -> list[PlannedDelivery]:
     """The deliveries for one alert job, in a stable order."""
-    ordered = tuple(by_importance(mentions))
-    urgent = tuple(m for m in ordered if m.item.urgent)
+    threshold = config.alerts.urgent_priority
+    ordered = tuple(by_importance(mentions, threshold))
+    urgent = tuple(m for m in ordered if is_urgent(m, threshold))
     plans: list[PlannedDelivery] = []
     for recipient in config.recipients:
         if recipient.email and ordered:

@@ -62,10 +62,13 @@ def test_demo_runs_serves_its_action_links_and_stops_cleanly(tmp_path: Path) -> 
     finally:
         process.send_signal(signal.SIGINT)
         try:
-            process.wait(timeout=30)
+            process.wait(timeout=60)
         except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGUSR1)  # the demo prints its threads' stacks
+            time.sleep(2)
             os.killpg(process.pid, signal.SIGKILL)
-            raise
+            rest = process.stdout.read() if process.stdout else ""
+            pytest.fail(f"the demo did not stop within 60 s of Ctrl-C; its last output:\n{rest[-6000:]}")
     assert process.returncode == 0
     port = int(re.findall(r"DynamoDB Local [\d.]+ on http://127\.0\.0\.1:(\d+)", output)[0])
     with pytest.raises(ConnectionRefusedError):  # DynamoDB Local was stopped with the demo

@@ -79,6 +79,9 @@ def test_one_cycle_stores_matching_mentions_and_alerts_once(
     assert re.fullmatch(r'URGENT Hacker News: "I asked Bean There for a refund and they were rude" '
                         r"http://127\.0\.0\.1:8000/s/[A-Za-z0-9_-]{8}", sms)
     assert store.get_mention("hackernews#103") is None  # matched no rule: dropped
+    complaint = store.get_mention("hackernews#102")
+    assert complaint is not None and complaint.item.triage is not None
+    assert "complaint" in complaint.item.triage.intents and complaint.item.triage.sentiment_label == "negative"
 
 
 def test_second_cycle_stores_and_alerts_nothing_already_seen(

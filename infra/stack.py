@@ -1,0 +1,278 @@
+"""The service's stack: the Chalice app (packaged by ``chalice package``) and everything around it.
+
+One stack per Chalice stage (``dev``, ``prod``): the DynamoDB table from ``chalicelib/table.py``,
+the SES configuration set with its feedback topic, the inbound SMS topic, the dead-letter queue of
+the scheduled function, the owner's alarms, log retention (from ``.chalice/config.json``) and API
+throttling. Secrets are never in the template: the functions only get the SSM path prefix.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_ses as ses
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from chalice.cdk import Chalice
+from constructs import Construct
+
+from chalicelib.table import TTL_ATTRIBUTE, create_table_request
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+APP_NAME = "social-listening"
+SECRETS_PREFIX = f"/{APP_NAME}/"  # the SSM Parameter Store path the Chalice policy lets the functions read
+API_HANDLER = "APIHandler"  # Chalice's name for the REST API function, the only one invoked synchronously
+SES_FEEDBACK_EVENTS = ["bounce", "complaint"]
+EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[^@\s]+"
+
+
+@dataclass(frozen=True)
+class StageSettings:
+    """What differs between stages. ``production`` turns on deletion protection and RETAIN."""
+
+    stage: str
+    production: bool
+    owner_email: str | None = None
+    api_rate_limit: float = 10.0  # requests per second over the whole API: action links are clicked by people
+    api_burst_limit: int = 20
+
+    @property
+    def prefix(self) -> str:
+        """``social-listening-<stage>``: the physical name of everything the app finds by name."""
+        return f"{APP_NAME}-{self.stage}"
+
+
+def table_properties(request: dict[str, Any]) -> dict[str, Any]:
+    """``CfnTable`` keyword arguments from a DynamoDB ``CreateTable`` request (``create_table_request``).
+
+    Raises ValueError on a request key it does not translate, so a new table setting cannot be dropped silently.
+    """
+    known = {"TableName", "BillingMode", "AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes"}
+    unknown = set(request) - known
+    if unknown:
+        raise ValueError(f"create_table_request has keys infra/stack.py does not translate: {sorted(unknown)}")
+
+    def keys(schema: list[dict[str, str]]) -> list[dynamodb.CfnTable.KeySchemaProperty]:
+        return [dynamodb.CfnTable.KeySchemaProperty(attribute_name=k["AttributeName"], key_type=k["KeyType"])
+                for k in schema]
+
+    return {
+        "table_name": request["TableName"],
+        "billing_mode": request["BillingMode"],
+        "attribute_definitions": [
+            dynamodb.CfnTable.AttributeDefinitionProperty(attribute_name=a["AttributeName"],
+                                                          attribute_type=a["AttributeType"])
+            for a in request["AttributeDefinitions"]
+        ],
+        "key_schema": keys(request["KeySchema"]),
+        "global_secondary_indexes": [
+            dynamodb.CfnTable.GlobalSecondaryIndexProperty(
+                index_name=index["IndexName"],
+                key_schema=keys(index["KeySchema"]),
+                projection=dynamodb.CfnTable.ProjectionProperty(
+                    projection_type=index["Projection"]["ProjectionType"],
+                    non_key_attributes=index["Projection"].get("NonKeyAttributes"),
+                ),
+            )
+            for index in request.get("GlobalSecondaryIndexes", [])
+        ],
+    }
+
+
+def chalice_stage_config(stage: str) -> dict[str, Any]:
+    """The stage's section of ``.chalice/config.json``."""
+    config = json.loads((REPO_ROOT / ".chalice" / "config.json").read_text())
+    return dict(config["stages"][stage])
+
+
+def chalice_policy(stage: str) -> dict[str, Any]:
+    """The hand-written policy of the Chalice functions for a stage (``.chalice/policy-<stage>.json``)."""
+    name = chalice_stage_config(stage).get("iam_policy_file", f"policy-{stage}.json")
+    return json.loads((REPO_ROOT / ".chalice" / name).read_text())
+
+
+def check_policy_names_table(policy: dict[str, Any], table_name: str) -> None:
+    """Raise ValueError unless some DynamoDB statement of ``policy`` is on exactly ``table_name``."""
+    wanted = f":table/{table_name}"
+    for statement in policy["Statement"]:
+        resources = statement.get("Resource", [])
+        resources = [resources] if isinstance(resources, str) else resources
+        actions = statement.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        if any(a.startswith("dynamodb:") for a in actions) and any(r.endswith(wanted) for r in resources):
+            return
+    raise ValueError(f"the Chalice policy grants nothing on table {table_name!r}: the functions could not use it")
+
+
+class ServiceStack(cdk.Stack):
+    """The whole service for one stage. The stack's construct id is the Chalice stage name (the construct
+    packages the stage named after its scope)."""
+
+    def __init__(self, scope: Construct, settings: StageSettings, **kwargs: Any) -> None:
+        super().__init__(scope, settings.stage, stack_name=settings.prefix, **kwargs)
+        self.settings = settings
+        prefix = settings.prefix
+
+        self.table = self._table(prefix)
+        check_policy_names_table(chalice_policy(settings.stage), prefix)
+
+        self.alerts_topic = sns.Topic(self, "OwnerAlerts", topic_name=f"{prefix}-owner-alerts",
+                                      display_name="Social listening alerts", enforce_ssl=True)
+        owner_email = cdk.CfnParameter(
+            self, "OwnerEmail", type="String", allowed_pattern=EMAIL_PATTERN,
+            description="Who receives the alarms (confirm the subscription email SNS sends)",
+            **({"default": settings.owner_email} if settings.owner_email else {}),
+        )
+        self.alerts_topic.add_subscription(subscriptions.EmailSubscription(owner_email.value_as_string))
+
+        self.feedback_topic = self._service_topic(f"{prefix}-ses-feedback", "SesFeedback", "ses.amazonaws.com")
+        self.inbound_sms_topic = self._service_topic(f"{prefix}-inbound-sms", "InboundSms", "sms-voice.amazonaws.com")
+        self.configuration_set = self._configuration_set(prefix)
+
+        # Failed asynchronous invocations (the schedule) land here after Lambda's two retries.
+        self.dead_letters = sqs.Queue(self, "DeadLetters", queue_name=f"{prefix}-dead-letters",
+                                      retention_period=cdk.Duration.days(14), enforce_ssl=True,
+                                      encryption=sqs.QueueEncryption.SQS_MANAGED)
+
+        self.chalice = Chalice(self, "Chalice", source_dir=str(REPO_ROOT), stage_config={
+            "environment_variables": {
+                "TABLE_NAME": prefix,
+                "SES_CONFIGURATION_SET": prefix,
+                "SECRETS_PARAMETER_PREFIX": SECRETS_PREFIX,
+            },
+            # Chalice's own log groups name the API function wrongly (${ApiHandler}, not APIHandler):
+            # 0 turns them off and _log_groups creates them with the stage's retention.
+            "log_retention_in_days": 0,
+        })
+        self.functions = self._included("AWS::Serverless::Function")
+        self.roles = self._included("AWS::IAM::Role")
+        self._wire_functions()
+        self._log_groups(chalice_stage_config(settings.stage).get("log_retention_in_days", 14))
+        self._throttle_api()
+        self._alarms()
+
+    def _table(self, prefix: str) -> dynamodb.CfnTable:
+        production = self.settings.production
+        table = dynamodb.CfnTable(
+            self, "Table", **table_properties(create_table_request(prefix)),
+            time_to_live_specification=dynamodb.CfnTable.TimeToLiveSpecificationProperty(
+                attribute_name=TTL_ATTRIBUTE, enabled=True),
+            point_in_time_recovery_specification=dynamodb.CfnTable.PointInTimeRecoverySpecificationProperty(
+                point_in_time_recovery_enabled=True),
+            sse_specification=dynamodb.CfnTable.SSESpecificationProperty(sse_enabled=True),
+            deletion_protection_enabled=production,
+        )
+        # Mentions, cursors and delivery records of production are never deleted with the stack.
+        policy = cdk.CfnDeletionPolicy.RETAIN if production else cdk.CfnDeletionPolicy.DELETE
+        table.cfn_options.deletion_policy = policy
+        table.cfn_options.update_replace_policy = policy
+        return table
+
+    def _service_topic(self, name: str, construct_id: str, service: str) -> sns.Topic:
+        """A topic an AWS service (SES, End User Messaging SMS) publishes to, from this account only."""
+        topic = sns.Topic(self, construct_id, topic_name=name, enforce_ssl=True)
+        topic.add_to_resource_policy(iam.PolicyStatement(
+            sid=f"{construct_id}FromService", actions=["sns:Publish"], resources=[topic.topic_arn],
+            principals=[iam.ServicePrincipal(service)],
+            conditions={"StringEquals": {"aws:SourceAccount": self.account}},
+        ))
+        return topic
+
+    def _configuration_set(self, prefix: str) -> ses.CfnConfigurationSet:
+        configuration_set = ses.CfnConfigurationSet(
+            self, "ConfigurationSet", name=prefix,
+            reputation_options=ses.CfnConfigurationSet.ReputationOptionsProperty(reputation_metrics_enabled=True),
+        )
+        destination = ses.CfnConfigurationSetEventDestination(
+            self, "FeedbackDestination", configuration_set_name=prefix,
+            event_destination=ses.CfnConfigurationSetEventDestination.EventDestinationProperty(
+                name="feedback", enabled=True, matching_event_types=SES_FEEDBACK_EVENTS,
+                sns_destination=ses.CfnConfigurationSetEventDestination.SnsDestinationProperty(
+                    topic_arn=self.feedback_topic.topic_arn),
+            ),
+        )
+        destination.add_resource_dependency(configuration_set)  # named, not referred to
+        return configuration_set
+
+    def _included(self, resource_type: str) -> list[cdk.CfnResource]:
+        """The resources of one type in the template ``chalice package`` produced."""
+        return [child for child in self.chalice.sam_template.node.children
+                if isinstance(child, cdk.CfnResource) and child.cfn_resource_type == resource_type]
+
+    def _wire_functions(self) -> None:
+        """Grant what the stack adds, point async functions at the DLQ, pass the inbound SMS topic, and make
+        every function wait for what it finds by name (the table, the configuration set): a name is no Ref."""
+        configuration_set_arn = self.format_arn(service="ses", resource="configuration-set",
+                                                resource_name=self.settings.prefix)
+        wiring = iam.CfnPolicy(
+            self, "StackWiringPolicy", policy_name="stack-wiring",
+            roles=[role.ref for role in self.roles],
+            policy_document={
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Sid": "DeadLetters", "Effect": "Allow", "Action": "sqs:SendMessage",
+                     "Resource": self.dead_letters.queue_arn},
+                    # SES authorizes the configuration set named in SendEmail as well as the identity.
+                    {"Sid": "SendWithConfigurationSet", "Effect": "Allow",
+                     "Action": ["ses:SendEmail", "ses:SendRawEmail"], "Resource": configuration_set_arn},
+                ],
+            },
+        )
+        for function in self.functions:
+            if function.node.id != API_HANDLER:
+                function.add_property_override("DeadLetterQueue", {"Type": "SQS",
+                                                                   "TargetArn": self.dead_letters.queue_arn})
+            self.chalice.add_environment_variable("INBOUND_SMS_TOPIC_ARN", self.inbound_sms_topic.topic_arn,
+                                                  function.node.id)
+            # Lambda checks the DLQ permission when it creates the function: the policy must exist first.
+            function.add_resource_dependency(wiring)
+            function.add_resource_dependency(self.table)
+            function.add_resource_dependency(self.configuration_set)
+
+    def _log_groups(self, retention_days: int) -> None:
+        for function in self.functions:
+            logs.CfnLogGroup(self, f"{function.node.id}Logs", log_group_name=f"/aws/lambda/{function.ref}",
+                             retention_in_days=retention_days)
+
+    def _throttle_api(self) -> None:
+        api = self.chalice.get_resource("RestAPI")
+        api.add_property_override("MethodSettings", [{
+            "ResourcePath": "/*", "HttpMethod": "*",
+            "ThrottlingRateLimit": self.settings.api_rate_limit,
+            "ThrottlingBurstLimit": self.settings.api_burst_limit,
+        }])
+
+    def _alarms(self) -> None:
+        action = cloudwatch_actions.SnsAction(self.alerts_topic)
+        for function in self.functions:
+            for metric_name in ("Errors", "Throttles"):
+                alarm = cloudwatch.Alarm(
+                    self, f"{function.node.id}{metric_name}",
+                    alarm_description=f"{function.node.id}: {metric_name.lower()} in the last 5 minutes",
+                    metric=cloudwatch.Metric(namespace="AWS/Lambda", metric_name=metric_name,
+                                             dimensions_map={"FunctionName": function.ref},
+                                             statistic="Sum", period=cdk.Duration.minutes(5)),
+                    threshold=0, evaluation_periods=1,
+                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                )
+                alarm.add_alarm_action(action)
+        dlq_alarm = cloudwatch.Alarm(
+            self, "DeadLettersNotEmpty", alarm_description="A scheduled run failed three times: see the dead letters",
+            metric=self.dead_letters.metric_approximate_number_of_messages_visible(
+                statistic="Maximum", period=cdk.Duration.minutes(5)),
+            threshold=0, evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        dlq_alarm.add_alarm_action(action)

@@ -1,0 +1,248 @@
+"""The synthesized stacks: what each stage's template must hold, checked offline."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from chalicelib.table import TTL_ATTRIBUTE, create_table_request
+from infra.stack import (
+    SECRETS_PREFIX,
+    chalice_policy,
+    chalice_stage_config,
+    check_policy_names_table,
+    table_properties,
+)
+from tests.infra.conftest import OWNER_EMAIL, Synthesized
+
+pytestmark = pytest.mark.infra
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+STAGES = ("dev", "prod")
+FUNCTIONS = {"Poll", "APIHandler"}
+# The only statements allowed "Resource": "*", each because AWS offers nothing narrower.
+WILDCARD_RESOURCE_ALLOWED = {
+    # kms:Decrypt of SSM SecureStrings: the key is AWS-managed (aws/ssm), restricted by kms:ViaService instead.
+    "DecryptSecureStrings",
+}
+
+
+def template(synthesized: Synthesized, stage: str) -> Template:
+    return Template.from_json(synthesized.templates[stage])
+
+
+def statements(resources: dict[str, dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """Every IAM statement in the template (role inline policies, policies, topic and queue policies)."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    for name, resource in resources.items():
+        properties = resource.get("Properties", {})
+        documents = [p["PolicyDocument"] for p in properties.get("Policies", [])]
+        if "PolicyDocument" in properties:
+            documents.append(properties["PolicyDocument"])
+        for document in documents:
+            found.extend((name, statement) for statement in document["Statement"])
+    return found
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_table_keys_index_and_billing_are_the_table_definition(synthesized: Synthesized, stage: str) -> None:
+    _, table = synthesized.only(stage, "AWS::DynamoDB::Table")
+    request = create_table_request(f"social-listening-{stage}")
+    properties = table["Properties"]
+    for key in ("TableName", "BillingMode", "AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes"):
+        assert properties[key] == request[key], key
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_table_expires_items_on_the_ttl_attribute_and_keeps_point_in_time_backups(
+        synthesized: Synthesized, stage: str) -> None:
+    template(synthesized, stage).has_resource_properties("AWS::DynamoDB::Table", {
+        "TimeToLiveSpecification": {"AttributeName": TTL_ATTRIBUTE, "Enabled": True},
+        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+    })
+    assert TTL_ATTRIBUTE == "expires_at"
+
+
+def test_prod_table_is_deletion_protected_and_retained(synthesized: Synthesized) -> None:
+    _, table = synthesized.only("prod", "AWS::DynamoDB::Table")
+    assert table["Properties"]["DeletionProtectionEnabled"] is True
+    assert table["DeletionPolicy"] == "Retain"
+    assert table["UpdateReplacePolicy"] == "Retain"
+
+
+def test_dev_table_goes_with_the_stack(synthesized: Synthesized) -> None:
+    _, table = synthesized.only("dev", "AWS::DynamoDB::Table")
+    assert table["Properties"]["DeletionProtectionEnabled"] is False
+    assert table["DeletionPolicy"] == "Delete"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_function_waits_for_what_it_finds_by_name(synthesized: Synthesized, stage: str) -> None:
+    functions = synthesized.resources(stage, "AWS::Serverless::Function")
+    table_id, _ = synthesized.only(stage, "AWS::DynamoDB::Table")
+    configuration_set_id, _ = synthesized.only(stage, "AWS::SES::ConfigurationSet")
+    assert set(functions) == FUNCTIONS
+    for name, function in functions.items():
+        assert {table_id, configuration_set_id, "StackWiringPolicy"} <= set(function["DependsOn"]), name
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_functions_get_names_and_the_secrets_prefix_never_a_secret(synthesized: Synthesized, stage: str) -> None:
+    topic_id = next(name for name, topic in synthesized.resources(stage, "AWS::SNS::Topic").items()
+                    if topic["Properties"]["TopicName"] == f"social-listening-{stage}-inbound-sms")
+    for name, function in synthesized.resources(stage, "AWS::Serverless::Function").items():
+        assert function["Properties"]["Environment"]["Variables"] == {
+            "POWERTOOLS_SERVICE_NAME": "social-listening",
+            "FETCH_BUDGET_SECONDS": "40",
+            "TABLE_NAME": f"social-listening-{stage}",
+            "LISTEN_CONFIG": "chalicelib/listen.yaml",
+            "SES_CONFIGURATION_SET": f"social-listening-{stage}",
+            "SECRETS_PARAMETER_PREFIX": SECRETS_PREFIX,
+            "INBOUND_SMS_TOPIC_ARN": {"Ref": topic_id},
+        }, name
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_each_function_has_error_and_throttle_alarms_that_notify_the_owner(
+        synthesized: Synthesized, stage: str) -> None:
+    owner_topic = next(name for name, topic in synthesized.resources(stage, "AWS::SNS::Topic").items()
+                       if topic["Properties"]["TopicName"] == f"social-listening-{stage}-owner-alerts")
+    alarms = synthesized.resources(stage, "AWS::CloudWatch::Alarm").values()
+    lambda_alarms = {(a["Properties"]["Dimensions"][0]["Value"]["Ref"], a["Properties"]["MetricName"])
+                     for a in alarms if a["Properties"].get("Namespace") == "AWS/Lambda"}
+    assert lambda_alarms == {(f, m) for f in FUNCTIONS for m in ("Errors", "Throttles")}
+    for alarm in alarms:
+        properties = alarm["Properties"]
+        assert properties["AlarmActions"] == [{"Ref": owner_topic}]
+        assert (properties["ComparisonOperator"], properties["Threshold"]) == ("GreaterThanThreshold", 0)
+    template(synthesized, stage).has_resource_properties("AWS::SNS::Subscription", {
+        "Protocol": "email", "Endpoint": {"Ref": "OwnerEmail"}, "TopicArn": {"Ref": owner_topic},
+    })
+    assert synthesized.templates[stage]["Parameters"]["OwnerEmail"]["Default"] == OWNER_EMAIL
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_failed_scheduled_runs_go_to_the_dead_letter_queue_whose_depth_alarms(
+        synthesized: Synthesized, stage: str) -> None:
+    queue_id, queue = synthesized.only(stage, "AWS::SQS::Queue")
+    assert queue["Properties"]["QueueName"] == f"social-listening-{stage}-dead-letters"
+    functions = synthesized.resources(stage, "AWS::Serverless::Function")
+    assert functions["Poll"]["Properties"]["DeadLetterQueue"] == {
+        "Type": "SQS", "TargetArn": {"Fn::GetAtt": [queue_id, "Arn"]}}
+    assert "DeadLetterQueue" not in functions["APIHandler"]["Properties"]  # invoked synchronously
+    template(synthesized, stage).has_resource_properties("AWS::CloudWatch::Alarm", {
+        "Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible",
+        "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}],
+        "ComparisonOperator": "GreaterThanThreshold", "Threshold": 0,
+    })
+    wiring = synthesized.templates[stage]["Resources"]["StackWiringPolicy"]["Properties"]
+    assert {"Sid": "DeadLetters", "Effect": "Allow", "Action": "sqs:SendMessage",
+            "Resource": {"Fn::GetAtt": [queue_id, "Arn"]}} in wiring["PolicyDocument"]["Statement"]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_ses_bounces_and_complaints_reach_the_feedback_topic(synthesized: Synthesized, stage: str) -> None:
+    feedback_topic = next(name for name, topic in synthesized.resources(stage, "AWS::SNS::Topic").items()
+                          if topic["Properties"]["TopicName"] == f"social-listening-{stage}-ses-feedback")
+    _, configuration_set = synthesized.only(stage, "AWS::SES::ConfigurationSet")
+    assert configuration_set["Properties"]["Name"] == f"social-listening-{stage}"
+    template(synthesized, stage).has_resource_properties("AWS::SES::ConfigurationSetEventDestination", {
+        "ConfigurationSetName": f"social-listening-{stage}",
+        "EventDestination": {"Enabled": True, "MatchingEventTypes": ["bounce", "complaint"],
+                             "SnsDestination": {"TopicARN": {"Ref": feedback_topic}}, "Name": Match.any_value()},
+    })
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_api_is_throttled_and_logs_keep_the_stage_retention(synthesized: Synthesized, stage: str) -> None:
+    _, api = synthesized.only(stage, "AWS::Serverless::Api")
+    assert api["Properties"]["MethodSettings"] == [
+        {"ResourcePath": "/*", "HttpMethod": "*", "ThrottlingRateLimit": 10, "ThrottlingBurstLimit": 20}]
+    retention = chalice_stage_config(stage)["log_retention_in_days"]
+    log_groups = synthesized.resources(stage, "AWS::Logs::LogGroup").values()
+    assert sorted(json.dumps(g["Properties"]["LogGroupName"]) for g in log_groups) == sorted(
+        json.dumps({"Fn::Join": ["", ["/aws/lambda/", {"Ref": f}]]}) for f in FUNCTIONS)
+    assert {g["Properties"]["RetentionInDays"] for g in log_groups} == {retention}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_no_statement_allows_every_action_or_every_resource_but_the_listed_ones(
+        synthesized: Synthesized, stage: str) -> None:
+    found = statements(synthesized.templates[stage]["Resources"])
+    assert len(found) > 10
+    for resource, statement in found:
+        if statement["Effect"] != "Allow":
+            continue
+        assert "*" not in as_list(statement["Action"]), (resource, statement)
+        if "*" in as_list(statement.get("Resource", [])):
+            assert statement.get("Sid") in WILDCARD_RESOURCE_ALLOWED, (resource, statement)
+            assert "Condition" in statement, (resource, statement)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_chalice_policy_names_the_table_and_the_functions_the_stack_creates(
+        synthesized: Synthesized, stage: str) -> None:
+    _, table = synthesized.only(stage, "AWS::DynamoDB::Table")
+    policy = chalice_policy(stage)
+    sids = {statement["Sid"]: statement for statement in policy["Statement"]}
+    assert as_list(sids["Table"]["Resource"]) == [f"arn:aws:dynamodb:*:*:table/{table['Properties']['TableName']}",
+                                                  f"arn:aws:dynamodb:*:*:table/{table['Properties']['TableName']}"
+                                                  "/index/*"]
+    # CloudFormation names the functions <stack name>-<logical id>-<suffix>: the Logs statement relies on it.
+    stack_name = json.loads((synthesized.outdir / "manifest.json").read_text())["artifacts"][stage]["properties"][
+        "stackName"]
+    assert sids["Logs"]["Resource"] == f"arn:aws:logs:*:*:log-group:/aws/lambda/{stack_name}-*"
+    assert sids["Secrets"]["Resource"] == f"arn:aws:ssm:*:*:parameter{SECRETS_PREFIX}*"
+
+
+def test_a_policy_for_another_table_is_refused() -> None:
+    policy = {"Statement": [{"Effect": "Allow", "Action": ["dynamodb:GetItem"],
+                             "Resource": "arn:aws:dynamodb:*:*:table/social-listening-staging"}]}
+    with pytest.raises(ValueError, match="social-listening-dev"):
+        check_policy_names_table(policy, "social-listening-dev")
+    check_policy_names_table(policy, "social-listening-staging")
+
+
+def test_a_table_setting_infra_does_not_translate_is_refused() -> None:
+    request = create_table_request("t") | {"StreamSpecification": {"StreamEnabled": True}}
+    with pytest.raises(ValueError, match="StreamSpecification"):
+        table_properties(request)
+
+
+def test_cfn_lint_passes_on_every_stage(synthesized: Synthesized) -> None:
+    paths = [str(synthesized.outdir / f"{stage}.template.json") for stage in STAGES]
+    cfn_lint = Path(sys.executable).parent / "cfn-lint"  # the virtualenv's own, pinned in infra/requirements.txt
+    result = subprocess.run([str(cfn_lint), *paths], capture_output=True, text=True, timeout=60)  # noqa: S603
+    assert (result.returncode, result.stdout) == (0, "")
+
+
+def test_layer_holds_pyahocorasick_compiled_for_lambda(synthesized: Synthesized) -> None:
+    _, layer = synthesized.only("prod", "AWS::Serverless::LayerVersion")
+    archive = synthesized.outdir / f"asset.{layer['Properties']['ContentUri']['Key']}"
+    with zipfile.ZipFile(archive) as layer_zip:
+        names = layer_zip.namelist()
+    compiled = [n for n in names if re.fullmatch(r"python/lib/python3\.11/site-packages/ahocorasick\.cpython-311-"
+                                                 r"x86_64-linux-gnu\.so", n)]
+    assert len(compiled) == 1
+    wheel = next(n for n in names if n.endswith("pyahocorasick-2.3.1.dist-info/WHEEL"))
+    with zipfile.ZipFile(archive) as layer_zip:
+        tags = layer_zip.read(wheel).decode()
+    assert "Tag: cp311-cp311-manylinux2014_x86_64" in tags
+
+
+def test_synthesis_leaves_no_chalice_out_in_the_repository(synthesized: Synthesized) -> None:
+    assert synthesized.outdir.is_dir()
+    assert not (REPO_ROOT / "chalice.out").exists()

@@ -1,0 +1,84 @@
+"""The instant email: multipart, escaped, highlighted, with its action links."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from chalicelib.alerts import AlertBundle, AlertItem
+from chalicelib.alerts.email import compose, safe_url
+from chalicelib.config import Recipient
+from chalicelib.model import MatchedMention, Mention, RuleMatch
+from chalicelib.store import StoredMention
+from chalicelib.triage import Triage
+
+WHEN = dt.datetime(2026, 11, 27, 14, 30, tzinfo=dt.UTC)
+MARIA = Recipient(name="Maria", email="maria@beanthere.example", timezone="Europe/Lisbon")
+
+
+def item(text: str, *, title: str = "", author: str = "ana", urgent: bool = False, spans=((0, 10),),
+         url: str = "https://news.ycombinator.com/item?id=1", triage: Triage | None = None) -> AlertItem:
+    mention = Mention("hackernews", "1", url, text, WHEN, title=title, author_name=author, author_handle=author,
+                      reach=12)
+    matched = MatchedMention(mention, (RuleMatch("brand", "brand", urgent, tuple(spans)),), triage)
+    return AlertItem(StoredMention(matched, "new", "now"), {"handled": "https://x.example/a/TOKEN"}, urgent=urgent)
+
+
+def message(*items: AlertItem, total: int | None = None):
+    bundle = AlertBundle(MARIA, tuple(items), total if total is not None else len(items))
+    return compose(bundle, business="Bean There Café", from_address="alerts@beanthere.example",
+                   reply_to="maria@beanthere.example")
+
+
+def test_message_is_multipart_alternative_with_text_and_html() -> None:
+    msg = message(item("Bean There has the best cold brew"))
+    assert msg.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
+    assert msg["From"] == "Bean There Café alerts <alerts@beanthere.example>"
+    assert msg["To"] == "Maria <maria@beanthere.example>"
+    assert msg["Reply-To"] == "maria@beanthere.example"
+    assert msg["Subject"] == "New mention on Hacker News: Bean There has the best cold brew"
+
+
+def test_matched_words_are_highlighted_and_everything_from_the_network_is_escaped() -> None:
+    hostile = 'Bean There <script>alert(1)</script> "quoted" & <b>bold</b>'
+    html = message(item(hostile, author='<img src=x onerror="alert(2)">')).get_body(("html",)).get_content()
+    assert '<mark style="background:#fde68a;color:#18181b;">Bean There</mark>' in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &#34;quoted&#34; &amp; &lt;b&gt;bold&lt;/b&gt;" in html
+    assert "&lt;img src=x onerror=&#34;alert(2)&#34;&gt;" in html
+    assert "<script" not in html and "onerror=\"" not in html
+
+
+def test_only_http_links_reach_an_href() -> None:
+    html = message(item("Bean There", url="javascript:alert(1)")).get_body(("html",)).get_content()
+    assert "javascript:" not in html
+    assert safe_url("https://news.ycombinator.com/item?id=1") == "https://news.ycombinator.com/item?id=1"
+    assert safe_url('https://x.example/"onmouseover=alert(1)') == ""
+
+
+def test_text_part_lists_the_action_links() -> None:
+    text = message(item("Bean There rocks")).get_body(("plain",)).get_content()
+    assert "Mark as handled: https://x.example/a/TOKEN" in text
+    assert "Open: https://news.ycombinator.com/item?id=1" in text
+    assert "Hacker News · post by ana · 12 points · 27 Nov 14:30 WET" in text
+
+
+def test_triage_reasons_and_badges_are_shown() -> None:
+    triage = Triage(sentiment=-0.6, sentiment_label="negative", intents=frozenset({"complaint"}), priority=85,
+                    reasons=("complains", "very negative"), opportunity=True)
+    msg = message(item("Bean There was rude", urgent=True, triage=triage))
+    text = msg.get_body(("plain",)).get_content()
+    assert "[URGENT] [ANSWER] Hacker News" in text
+    assert "Priority 85 · negative · complains · very negative" in text
+    assert msg["Subject"] == "URGENT: New mention on Hacker News: Bean There was rude"
+
+
+def test_a_bundle_says_how_many_more_there_are() -> None:
+    msg = message(item("Bean There one"), item("Bean There two"), total=7)
+    assert msg["Subject"] == "7 new mentions of Bean There Café"
+    assert "...and 5 more mentions in this period." in msg.get_body(("plain",)).get_content()
+
+
+def test_header_injection_and_direction_marks_are_neutralized_in_the_subject() -> None:
+    msg = message(item("Bean There\r\nBcc: victim@example.com \u202egnp.exe"))
+    assert msg["Subject"] == "New mention on Hacker News: Bean There Bcc: victim@example.com gnp.exe"
+    assert msg["Bcc"] is None
