@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -21,13 +22,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from chalicelib.config import ListenConfig
+from chalicelib.config import ListenConfig, RuleConfig
 from chalicelib.pages import Page, invalid_link, render
 from chalicelib.store import Store, StoredMention
 
 log = logging.getLogger(__name__)
 
-ACTIONS = {"handled": "Mark as handled"}
+ACTIONS = {"handled": "Mark as handled", "raise_cap": "Raise the cap for today"}
 DEFAULT_TTL_SECONDS = 7 * 86400
 
 
@@ -116,7 +117,8 @@ class ActionService:
         self.store = store
         self.signer = signer
 
-    def _check(self, token: str) -> tuple[ActionToken, StoredMention] | None:
+    def _check(self, token: str) -> tuple[ActionToken, StoredMention | None] | None:
+        """The token and its mention (None for a rule action), or None if anything is off."""
         try:
             parsed = self.signer.verify(token)
         except InvalidToken as err:
@@ -125,18 +127,35 @@ class ActionService:
         if self.config.recipient(parsed.recipient) is None:
             log.info("refused an action token: recipient no longer configured")
             return None
+        if parsed.action == "raise_cap":
+            rule = self._capped_rule(parsed)
+            return (parsed, None) if rule is not None else None
         stored = self.store.get_mention(parsed.mention_key)
         if stored is None:
             log.info("refused an action token: no such mention")
             return None
         return parsed, stored
 
+    def _capped_rule(self, parsed: ActionToken) -> RuleConfig | None:
+        name = parsed.mention_key.removeprefix("rule:")
+        rule = next((r for r in self.config.rules if r.name == name and r.daily_cap), None)
+        if rule is None or not parsed.mention_key.startswith("rule:"):
+            log.info("refused an action token: no capped rule %r", name)
+        return rule
+
     def confirm_page(self, token: str, form_action: str) -> Page:
-        """GET: show the mention and a confirmation form; changes nothing."""
+        """GET: show what the action will do and a confirmation form; changes nothing."""
         checked = self._check(token)
         if checked is None:
             return invalid_link()
         parsed, stored = checked
+        if stored is None:
+            rule = self._capped_rule(parsed)
+            assert rule is not None
+            return render(200, f"Raise the daily cap of \u201c{rule.name}\u201d?",
+                          message=f"For today only, {rule.daily_cap} more mentions of this rule will be alerted "
+                          "at once instead of waiting for the digest.",
+                          form_action=form_action, button=ACTIONS[parsed.action])
         return render(200, f"{ACTIONS[parsed.action]}?", mention=_mention_view(stored), form_action=form_action,
                       button=ACTIONS[parsed.action])
 
@@ -147,9 +166,16 @@ class ActionService:
             return invalid_link()
         parsed, stored = checked
         if not self.store.use_nonce(parsed.nonce, parsed.expires_at):
-            return render(409, "This link was already used", mention=_mention_view(stored))
-        if parsed.action == "handled":
-            self.store.set_mention_state(parsed.mention_key, "handled")
+            return render(409, "This link was already used", mention=_mention_view(stored) if stored else None)
+        if stored is None:
+            rule = self._capped_rule(parsed)
+            assert rule is not None and rule.daily_cap is not None
+            day = dt.datetime.fromtimestamp(self.store.clock(), tz=dt.UTC).date().isoformat()
+            self.store.add_to_daily_caps(day, raised={rule.name: rule.daily_cap})
+            self.store.audit(parsed.mention_key, parsed.action, parsed.recipient, "done", parsed.nonce)
+            return render(200, "Daily cap raised", message=f"\u201c{rule.name}\u201d may alert {rule.daily_cap} "
+                          "more mentions today.")
+        self.store.set_mention_state(parsed.mention_key, "handled")
         self.store.audit(parsed.mention_key, parsed.action, parsed.recipient, "done", parsed.nonce)
         updated = self.store.get_mention(parsed.mention_key) or stored
         return render(200, "Marked as handled", mention=_mention_view(updated))

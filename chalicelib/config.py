@@ -100,6 +100,7 @@ class RuleConfig(_Strict):
     query: str | None = None
     exclude: list[str] = Field(default_factory=list)
     urgent: bool = False
+    daily_cap: int | None = Field(default=None, ge=1)  # instant alerts a day; the rest wait for the digest
 
     @model_validator(mode="after")
     def _keywords_or_query(self) -> RuleConfig:
@@ -168,6 +169,15 @@ class Alerts(_Strict):
         return value.rstrip("/")
 
 
+class Mutes(_Strict):
+    """Never alert on these. Authors as ``network:handle`` or ``handle``; domains match
+    subdomains too; threads as ``network:root`` (what the "mute thread" action stores)."""
+
+    authors: list[str] = Field(default_factory=list)
+    domains: list[str] = Field(default_factory=list)
+    threads: list[str] = Field(default_factory=list)
+
+
 class Schedule(_Strict):
     poll_minutes: int = Field(default=5, ge=1, le=1440)
     urgent_poll_minutes: int = Field(default=1, ge=1, le=1440)
@@ -189,6 +199,7 @@ class ListenConfig(_Strict):
     schedule: Schedule = Schedule()
     secrets: Secrets = Secrets()
     vip: list[str] = Field(default_factory=list)
+    mute: Mutes = Mutes()
 
     @model_validator(mode="after")
     def _unique_names(self) -> ListenConfig:

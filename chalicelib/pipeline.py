@@ -25,10 +25,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from chalicelib.actions import DEFAULT_TTL_SECONDS, TokenSigner
-from chalicelib.alerts import AlertBundle, AlertItem, Channel, DeliveryFailed
-from chalicelib.alerts.router import PlannedDelivery, is_urgent, plan_deliveries
+from chalicelib.alerts import AlertBundle, AlertItem, Channel, DeliveryFailed, Notice
+from chalicelib.alerts.router import PlannedDelivery, by_importance, is_urgent, plan_deliveries
 from chalicelib.config import ListenConfig
 from chalicelib.model import MatchedMention, Mention
+from chalicelib.mutes import MuteList
 from chalicelib.sources.base import Budget, CredentialsError, Cursor, FetchResult, RateLimited, Source, SourceError
 from chalicelib.store import CursorRecord, Store, StoredMention
 
@@ -65,6 +66,9 @@ class CycleReport:
     new_per_rule: Counter[str] = field(default_factory=Counter)
     errors: dict[str, str] = field(default_factory=dict)  # network -> error in words
     deliveries: list[tuple[str, str, str, int]] = field(default_factory=list)  # recipient, channel, status, mentions
+    muted: int = 0  # new mentions not alerted: a muted author, domain or thread
+    attached: int = 0  # new mentions of a story alerted before (cross-posts, reposts): attached, not alerted
+    held_by_cap: Counter[str] = field(default_factory=Counter)  # per rule: waiting for the digest
     ddb_requests: int = 0
     seconds: float = 0.0
 
@@ -236,7 +240,8 @@ class Pipeline:
 
     def _deliver(self, job_id: str, mentions: Sequence[StoredMention], report: CycleReport) -> None:
         now = dt.datetime.fromtimestamp(self.clock(), tz=dt.UTC)
-        for plan in plan_deliveries(self.config, mentions, now):
+        leads, also = self._screen(mentions, report, now)
+        for plan in plan_deliveries(self.config, leads, now):
             keys = [m.key for m in plan.mentions]
             name, channel = plan.recipient.name, plan.channel
             if not self.store.claim_delivery(job_id, name, channel, keys):
@@ -246,7 +251,7 @@ class Pipeline:
                 report.deliveries.append((name, channel, "skipped", len(keys)))
                 continue
             try:
-                message_id = self.channels[channel].send(self._bundle(plan))
+                message_id = self.channels[channel].send(self._bundle(plan, also, report.held_by_cap))
             except DeliveryFailed as err:
                 self.store.finish_delivery(job_id, name, channel, "failed", detail=str(err))
                 report.deliveries.append((name, channel, "failed", len(keys)))
@@ -255,14 +260,76 @@ class Pipeline:
             self.store.finish_delivery(job_id, name, channel, "sent", message_id=message_id)
             report.deliveries.append((name, channel, "sent", len(keys)))
 
-    def _bundle(self, plan: PlannedDelivery) -> AlertBundle:
+    def _screen(
+        self, mentions: Sequence[StoredMention], report: CycleReport, now: dt.datetime
+    ) -> tuple[list[StoredMention], dict[str, tuple[StoredMention, ...]]]:
+        """Noise control before alerting: drop muted mentions, collapse one story told several
+        times (cross-posts, reposts, the same link on several networks) into its lead, and
+        hold what is over a rule's daily cap for the digest. Returns the leads to alert and,
+        per lead, the mentions attached to it."""
+        from chalicelib.noise import collapse, fingerprints
+
+        mute = self.config.mute
+        mutes = MuteList.of(mute.authors, mute.domains, mute.threads)
+        kept = [m for m in mentions if mutes.reason(m.item.mention) is None]
+        report.muted += len(mentions) - len(kept)
+        by_key = {m.key: m for m in kept}
+        today, yesterday = now.date().isoformat(), (now - dt.timedelta(days=1)).date().isoformat()
+        known = {fp: lead for fp, lead in self.store.known_stories([yesterday, today]).items() if lead not in by_key}
+        leads: list[StoredMention] = []
+        also: dict[str, tuple[StoredMention, ...]] = {}
+        remember: dict[str, str] = {}
+        for story in collapse([m.item for m in kept], known=known):
+            if story.earlier:
+                report.attached += len(story.mentions)
+                continue
+            lead = by_key[story.lead.mention.key]
+            leads.append(lead)
+            also[lead.key] = tuple(by_key[o.mention.key] for o in story.others)
+            report.attached += len(story.others)
+            for member in story.mentions:
+                remember.update({fp: story.story_key for fp in fingerprints(member) if fp not in remember})
+        if remember:
+            self.store.remember_stories(today, remember)
+        return self._within_caps(leads, report, today), also
+
+    def _within_caps(self, leads: list[StoredMention], report: CycleReport, day: str) -> list[StoredMention]:
+        """Leads within their rules' daily caps (a lead matching any uncapped rule passes)."""
+        caps = {r.name: r.daily_cap for r in self.config.rules if r.daily_cap}
+        if not caps or not leads:
+            return leads
+        counts, raised = self.store.daily_caps(day)
+        sent: Counter[str] = Counter()
+        passed = []
+        for lead in by_importance(leads, self.config.alerts.urgent_priority):
+            rules = lead.item.rule_names
+            full = [r for r in rules if r in caps and counts.get(r, 0) + sent[r] >= caps[r] + raised.get(r, 0)]
+            if full and len(full) == len(rules):
+                report.held_by_cap.update(full)
+                continue
+            passed.append(lead)
+            sent.update(r for r in rules if r in caps)
+        self.store.add_to_daily_caps(day, counts=dict(sent))
+        return passed
+
+    def _bundle(self, plan: PlannedDelivery, also: Mapping[str, tuple[StoredMention, ...]],
+                held_by_cap: Mapping[str, int]) -> AlertBundle:
         limit = self.config.alerts.max_mentions_per_email if plan.channel == "email" else 1
         base = self.config.alerts.action_base_url
         threshold = self.config.alerts.urgent_priority
+        recipient = plan.recipient.name
         items = tuple(
-            AlertItem(m, {"handled": f"{base}/a/{self.signer.sign(m.key, 'handled', plan.recipient.name)}"},
-                      urgent=is_urgent(m, threshold))
+            AlertItem(m, {"handled": f"{base}/a/{self.signer.sign(m.key, 'handled', recipient)}"},
+                      urgent=is_urgent(m, threshold),
+                      also=tuple((o.item.mention.network, o.item.mention.url) for o in also.get(m.key, ())))
             for m in plan.mentions[:limit]
+        )
+        caps = {r.name: r.daily_cap for r in self.config.rules if r.daily_cap}
+        notices = tuple(
+            Notice(f"Rule \u201c{rule}\u201d reached its daily cap of {caps[rule]}: {count} more "
+                   f"{'mention waits' if count == 1 else 'mentions wait'} for the daily digest.",
+                   "Raise the cap for today", f"{base}/a/{self.signer.sign(f'rule:{rule}', 'raise_cap', recipient)}")
+            for rule, count in sorted(held_by_cap.items()) if plan.channel == "email" and rule in caps
         )
         short_link = ""
         if plan.channel == "sms":
@@ -270,4 +337,4 @@ class Pipeline:
             token = items[0].links["handled"].rpartition("/")[2]
             self.store.put_short_link(code, token, int(self.clock()) + DEFAULT_TTL_SECONDS)
             short_link = f"{base}/s/{code}"
-        return AlertBundle(plan.recipient, items, len(plan.mentions), short_link)
+        return AlertBundle(plan.recipient, items, len(plan.mentions), short_link, notices)

@@ -595,3 +595,74 @@ class Store:
         if not item or int(item[TTL_ATTRIBUTE]["N"]) <= self.clock():
             return None
         return str(item["token"]["S"])
+
+    # --- daily caps -------------------------------------------------------------
+
+    def daily_caps(self, day: str) -> tuple[dict[str, int], dict[str, int]]:
+        """(instant alerts sent today per rule, extra allowance granted today per rule)."""
+        response = self._call("get_item", TableName=self.table, Key={"pk": {"S": f"CAPS#{day}"}, "sk": {"S": "CAPS"}},
+                              ConsistentRead=True)
+        item = response.get("Item", {})
+        counts = {k[2:]: int(v["N"]) for k, v in item.items() if k.startswith("c#")}
+        raised = {k[2:]: int(v["N"]) for k, v in item.items() if k.startswith("r#")}
+        return counts, raised
+
+    def add_to_daily_caps(self, day: str, *, counts: dict[str, int] | None = None,
+                          raised: dict[str, int] | None = None) -> None:
+        """Add alerts sent (``counts``) or allowance granted (``raised``) per rule for the day."""
+        pairs = [(f"c#{rule}", n) for rule, n in (counts or {}).items() if n] + \
+                [(f"r#{rule}", n) for rule, n in (raised or {}).items() if n]
+        if not pairs:
+            return
+        names = {f"#a{i}": name for i, (name, _) in enumerate(pairs)}
+        values: dict[str, Any] = {f":v{i}": {"N": str(n)} for i, (_, n) in enumerate(pairs)}
+        values[":ttl"] = {"N": str(int(self.clock()) + 3 * 86400)}
+        self._call(
+            "update_item",
+            TableName=self.table,
+            Key={"pk": {"S": f"CAPS#{day}"}, "sk": {"S": "CAPS"}},
+            UpdateExpression="ADD " + ", ".join(f"#a{i} :v{i}" for i in range(len(pairs))) + " SET #ttl = :ttl",
+            ExpressionAttributeNames={**names, "#ttl": TTL_ATTRIBUTE},
+            ExpressionAttributeValues=values,
+        )
+
+    # --- stories already alerted (cross-network and near-duplicate collapse) ------
+
+    def known_stories(self, days: Sequence[str]) -> dict[str, str]:
+        """Fingerprints of stories alerted on these days -> the key of each story's lead."""
+        known: dict[str, str] = {}
+        for day in days:
+            response = self._call("get_item", TableName=self.table,
+                                  Key={"pk": {"S": f"STORIES#{day}"}, "sk": {"S": "S"}}, ConsistentRead=True)
+            if "Item" in response:
+                known.update(json.loads(response["Item"]["fingerprints"]["S"]))
+        return known
+
+    def remember_stories(self, day: str, fingerprints: dict[str, str], attempts: int = 5) -> bool:
+        """Add fingerprints to the day's record (optimistic locking on a version number).
+
+        False when the record is full (~300 KB of fingerprints, several thousand stories):
+        later stories that day are still alerted, just not collapsed across cycles.
+        """
+        key = {"pk": {"S": f"STORIES#{day}"}, "sk": {"S": "S"}}
+        for _ in range(attempts):
+            item = self._call("get_item", TableName=self.table, Key=key, ConsistentRead=True).get("Item")
+            version = int(item["version"]["N"]) if item else 0
+            merged = {**(json.loads(item["fingerprints"]["S"]) if item else {}), **fingerprints}
+            body = json.dumps(merged, separators=(",", ":"))
+            if len(body) > 300_000:
+                return False
+            condition = "version = :v" if item else "attribute_not_exists(pk)"
+            values = {":v": {"N": str(version)}} if item else {}
+            try:
+                self._call(
+                    "put_item", TableName=self.table,
+                    Item={**key, "fingerprints": {"S": body}, "version": {"N": str(version + 1)},
+                          TTL_ATTRIBUTE: {"N": str(int(self.clock()) + 3 * 86400)}},
+                    ConditionExpression=condition, **({"ExpressionAttributeValues": values} if values else {}),
+                )
+                return True
+            except ClientError as err:
+                if err.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+        raise RuntimeError("the day's story record kept changing under us; giving up for this cycle")

@@ -117,6 +117,12 @@ def scenario(replay: ReplayServer, networks: list[str]) -> list[tuple[str, Calla
                                                  b'"error_message":"too many requests from this IP, more requests '
                                                  b'available in 600 seconds"}'))
         replay.add_items("hackernews", demo_late_complaint(int(time.time())))
+        if "lobsters" in networks:  # the Time Out review from the Google Alert, shared again: one story
+            from offline.replay.lobsters import lobsters_story
+
+            replay.add_items("lobsters", [lobsters_story(
+                "tmout1", time.time() - 30, "Why Bean There Café is Lisbon's best new roastery", user="rita",
+                url="https://www.timeout.pt/lisboa/en/restaurants/bean-there-cafe?utm_source=lobsters")])
 
     def outage() -> None:
         if "github" in networks:
@@ -127,7 +133,8 @@ def scenario(replay: ReplayServer, networks: list[str]) -> list[tuple[str, Calla
 
     return [
         ("mentions arrive on every network", first),
-        ("an urgent complaint on Hacker News; Stack Exchange throttles us", rate_limit),
+        ("an urgent complaint on Hacker News, a review shared again on Lobsters; Stack Exchange throttles us",
+         rate_limit),
         ("GitHub is down (503)", outage),
         ("nothing new anywhere: nothing is stored or sent twice", quiet),
     ]
@@ -164,6 +171,15 @@ def print_cycle(number: int, story: str, report: CycleReport) -> None:
     print(f"  {report.tasks_run} tasks, {fetched} items fetched, {report.new_mentions} new mentions, "
           f"{sent['email']} email(s), {sent['sms']} SMS, {report.ddb_requests} DynamoDB requests, "
           f"{report.seconds:.2f} s")
+    quieted = []
+    if report.attached:
+        quieted.append(f"{report.attached} attached to a story told elsewhere")
+    if report.muted:
+        quieted.append(f"{report.muted} muted")
+    if report.held_by_cap:
+        quieted.append(f"{sum(report.held_by_cap.values())} over a daily cap")
+    if quieted:
+        print(f"  not alerted on their own: {', '.join(quieted)}")
     for error in report.errors.values():
         print(f"  ! {error}")
 

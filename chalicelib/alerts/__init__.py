@@ -27,6 +27,16 @@ class AlertItem:
     mention: StoredMention
     links: dict[str, str] = field(default_factory=dict)  # action -> signed URL
     urgent: bool = False  # an urgent rule matched or the priority reached the urgent threshold
+    also: tuple[tuple[str, str], ...] = ()  # (network, permalink) of the same story told elsewhere
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A line for the owner about the alerting itself, with an action link."""
+
+    text: str
+    link_label: str
+    link: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +47,7 @@ class AlertBundle:
     items: tuple[AlertItem, ...]
     total: int  # all mentions in this alert; items may show fewer
     short_link: str = ""  # a short action link for the first item (SMS)
+    notices: tuple[Notice, ...] = ()
 
     @property
     def hidden(self) -> int:

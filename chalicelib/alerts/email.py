@@ -78,6 +78,7 @@ def _item_view(item: AlertItem, timezone: str) -> dict[str, Any]:
         "opportunity": bool(matched.triage and matched.triage.opportunity),
         "url": safe_url(m.url),
         "actions": [(ACTIONS[action], link) for action, link in item.links.items() if safe_url(link)],
+        "also": [(network_name(network), safe_url(url)) for network, url in item.also],
     }
 
 
@@ -113,6 +114,7 @@ def compose(bundle: AlertBundle, *, business: str, from_address: str, reply_to: 
         "business": business,
         "items": [_item_view(item, recipient.timezone) for item in bundle.items],
         "hidden": bundle.hidden,
+        "notices": [(n.text, n.link_label, safe_url(n.link)) for n in bundle.notices],
     }
     message = EmailMessage()
     message["Subject"] = subject

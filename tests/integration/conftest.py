@@ -43,9 +43,11 @@ def store(stack: LocalStack, table: str) -> Store:
     return Store(stack.client("dynamodb"), table)
 
 
-def make_config(replay: ReplayServer, tmp_path: Path, *, quiet: bool = False, extra: str = "") -> ListenConfig:
+def make_config(replay: ReplayServer, tmp_path: Path, *, quiet: bool = False, extra: str = "", networks: str = "",
+                cap: int | None = None) -> ListenConfig:
     """The example business's configuration pointed at the replay server."""
     quiet_hours = '    quiet_hours: {start: "00:00", end: "23:59"}\n' if quiet else ""
+    daily_cap = f"    daily_cap: {cap}\n" if cap else ""
     text = f"""\
 business:
   name: Bean There Café
@@ -53,7 +55,7 @@ rules:
   - name: brand
     group: brand
     keywords: ["Bean There"]
-  - name: complaints
+{daily_cap}  - name: complaints
     group: brand
     query: '"Bean There" AND (refund OR rude OR "food poisoning")'
     urgent: true
@@ -61,7 +63,7 @@ networks:
   hackernews:
     base_url: {replay.base_url("hackernews")}
     timeout_seconds: 2
-recipients:
+{networks}recipients:
   - name: Maria
     email: maria@beanthere.example
     phone: "+351912345678"
