@@ -218,8 +218,9 @@ def print_summary(store: Store, config: ListenConfig, reports: list[CycleReport]
 def serve(stack: LocalStack, config_path: Path, port: int, first_link: str | None) -> None:
     env = {**os.environ, **stack.env(), "TABLE_NAME": TABLE, "LISTEN_CONFIG": str(config_path)}
     chalice = Path(sys.executable).with_name("chalice")
+    # Same process group as the demo: whatever stops the demo's group stops chalice local too.
     process = subprocess.Popen([str(chalice), "local", "--host", "127.0.0.1", "--port", str(port),
-                                "--stage", "local", "--no-autoreload"], cwd=ROOT, env=env, start_new_session=True)
+                                "--stage", "local", "--no-autoreload"], cwd=ROOT, env=env)
     try:
         from offline.stack import _wait_http
 
@@ -246,6 +247,8 @@ def run(serve_links: bool) -> int:
     faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` prints where a stuck demo is
     port = free_port()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the stack on kill, too
+    # Ctrl-C stops the demo even when it was started from a background job, where SIGINT is ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     with LocalStack(table_name=TABLE) as stack, make_server() as replay:
         os.environ.update(stack.env())
         key = secrets.token_urlsafe(32)

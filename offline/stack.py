@@ -81,6 +81,20 @@ def ensure_dynamodb_local() -> Path:
     return target
 
 
+def _die_with_parent() -> Any:
+    """A preexec_fn asking Linux to send SIGTERM to the child when its parent dies (no-op elsewhere)."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        prctl = libc.prctl
+    except (OSError, AttributeError):
+        return None
+    pr_set_pdeathsig, sigterm = 1, 15
+    return lambda: prctl(pr_set_pdeathsig, sigterm)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -159,8 +173,10 @@ class LocalStack:
         heap = os.environ.get("DYNAMODB_LOCAL_HEAP", "512m")
         command = ["java", f"-Xmx{heap}", f"-Djava.library.path={folder / 'DynamoDBLocal_lib'}", "-jar",
                    str(folder / "DynamoDBLocal.jar"), *storage, "-port", str(port), "-disableTelemetry"]
+        # Own session: a Ctrl-C at the terminal reaches us, and we stop Java in order. Parent-death
+        # signal: should this process be killed outright, Java goes too instead of lingering.
         self._java = subprocess.Popen(command, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                      start_new_session=True)
+                                      start_new_session=True, preexec_fn=_die_with_parent())
         self.dynamodb_url = f"http://127.0.0.1:{port}"
         self.dynamodb_engine = f"DynamoDB Local {DYNAMODB_LOCAL_VERSION}"
         _wait_http(self.dynamodb_url, 30, self._java)

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -24,15 +25,20 @@ def test_demo_runs_serves_its_action_links_and_stops_cleanly(tmp_path: Path) -> 
     env = {**os.environ, "SOCIAL_LISTENING_LOCAL_DIR": str(tmp_path), "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen([sys.executable, "-m", "offline.demo"], cwd=ROOT, env=env, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-    output = ""
-    try:
+    lines: list[str] = []
+    ready = threading.Event()
+
+    def collect() -> None:  # reads to the end, so a full pipe can never block the demo
         assert process.stdout is not None
-        deadline = time.monotonic() + 120
-        while "Press Ctrl-C to stop." not in output and time.monotonic() < deadline:
-            line = process.stdout.readline()
-            if not line:
-                break
-            output += line
+        for line in process.stdout:
+            lines.append(line)
+            if "Press Ctrl-C to stop." in line:
+                ready.set()
+
+    threading.Thread(target=collect, daemon=True).start()
+    try:
+        ready.wait(timeout=120)
+        output = "".join(lines)
         assert "Press Ctrl-C to stop." in output, output
 
         assert re.search(r"cycle 1: mentions arrive on every network\n  \d+ tasks, \d+ items fetched, "
@@ -68,9 +74,10 @@ def test_demo_runs_serves_its_action_links_and_stops_cleanly(tmp_path: Path) -> 
             process.send_signal(signal.SIGUSR1)  # the demo prints its threads' stacks
             time.sleep(2)
             os.killpg(process.pid, signal.SIGKILL)
-            rest = process.stdout.read() if process.stdout else ""
-            pytest.fail(f"the demo did not stop within 60 s of Ctrl-C; its last output:\n{rest[-6000:]}")
-    assert process.returncode == 0
+            pytest.fail("the demo did not stop within 60 s of Ctrl-C; its output:\n" + "".join(lines)[-6000:])
+    assert process.returncode == 0, "".join(lines)[-3000:]
+    output = "".join(lines)
+    assert output.rstrip().endswith("Stopped."), output[-2000:]
     port = int(re.findall(r"DynamoDB Local [\d.]+ on http://127\.0\.0\.1:(\d+)", output)[0])
     with pytest.raises(ConnectionRefusedError):  # DynamoDB Local was stopped with the demo
         socket.create_connection(("127.0.0.1", port), timeout=2)
