@@ -36,7 +36,7 @@ def perform_action(token: str) -> Response:
     """The confirmation button: perform the action once."""
     from chalicelib.runtime import runtime
 
-    return _page(runtime().actions.perform(token))
+    return _page(runtime().actions.perform(token, prefix=_prefix()))
 
 
 @app.route("/s/{code}", methods=["GET"])

@@ -28,7 +28,13 @@ from chalicelib.store import Store, StoredMention
 
 log = logging.getLogger(__name__)
 
-ACTIONS = {"handled": "Mark as handled", "raise_cap": "Raise the cap for today"}
+ACTIONS = {
+    "handled": "Mark as handled",
+    "not_relevant": "Not relevant",
+    "raise_cap": "Raise the cap for today",
+    "exclude": "Add this exclusion",
+}
+RULE_ACTIONS = frozenset({"raise_cap", "exclude"})
 DEFAULT_TTL_SECONDS = 7 * 86400
 
 
@@ -109,16 +115,29 @@ class TokenSigner:
         return result
 
 
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What a verified token acts on: a stored mention, or a rule (and an exclusion term)."""
+
+    mention: StoredMention | None = None
+    rule: RuleConfig | None = None
+    term: str = ""
+
+
 class ActionService:
-    """What the HTTP endpoint does with a token: show (GET) and perform (POST)."""
+    """What the HTTP endpoint does with a token: show (GET) and perform (POST).
+
+    Mention actions carry the mention key; rule actions carry ``rule:<name>`` (raise_cap)
+    or ``exclude:<rule>:<term>`` (exclude), which only links this service signed can hold.
+    """
 
     def __init__(self, config: ListenConfig, store: Store, signer: TokenSigner) -> None:
         self.config = config
         self.store = store
         self.signer = signer
 
-    def _check(self, token: str) -> tuple[ActionToken, StoredMention | None] | None:
-        """The token and its mention (None for a rule action), or None if anything is off."""
+    def _check(self, token: str) -> tuple[ActionToken, Target] | None:
+        """The token and what it acts on, or None if anything is off (the reason is logged)."""
         try:
             parsed = self.signer.verify(token)
         except InvalidToken as err:
@@ -127,58 +146,94 @@ class ActionService:
         if self.config.recipient(parsed.recipient) is None:
             log.info("refused an action token: recipient no longer configured")
             return None
-        if parsed.action == "raise_cap":
-            rule = self._capped_rule(parsed)
-            return (parsed, None) if rule is not None else None
-        stored = self.store.get_mention(parsed.mention_key)
-        if stored is None:
-            log.info("refused an action token: no such mention")
-            return None
-        return parsed, stored
+        target = self._target(parsed)
+        if target is None:
+            log.info("refused an action token: its %s no longer exists", "rule" if parsed.action in RULE_ACTIONS
+                     else "mention")
+        return (parsed, target) if target is not None else None
 
-    def _capped_rule(self, parsed: ActionToken) -> RuleConfig | None:
-        name = parsed.mention_key.removeprefix("rule:")
-        rule = next((r for r in self.config.rules if r.name == name and r.daily_cap), None)
-        if rule is None or not parsed.mention_key.startswith("rule:"):
-            log.info("refused an action token: no capped rule %r", name)
-        return rule
+    def _target(self, parsed: ActionToken) -> Target | None:
+        if parsed.action == "raise_cap":
+            name = parsed.mention_key.removeprefix("rule:")
+            rule = self._rule(name)
+            return Target(rule=rule) if rule is not None and rule.daily_cap else None
+        if parsed.action == "exclude":
+            name, _, term = parsed.mention_key.removeprefix("exclude:").partition(":")
+            rule = self._rule(name)
+            return Target(rule=rule, term=term) if rule is not None and term else None
+        stored = self.store.get_mention(parsed.mention_key)
+        return Target(mention=stored) if stored is not None else None
+
+    def _rule(self, name: str) -> RuleConfig | None:
+        return next((r for r in self.config.rules if r.name == name), None)
 
     def confirm_page(self, token: str, form_action: str) -> Page:
         """GET: show what the action will do and a confirmation form; changes nothing."""
         checked = self._check(token)
         if checked is None:
             return invalid_link()
-        parsed, stored = checked
-        if stored is None:
-            rule = self._capped_rule(parsed)
-            assert rule is not None
-            return render(200, f"Raise the daily cap of \u201c{rule.name}\u201d?",
-                          message=f"For today only, {rule.daily_cap} more mentions of this rule will be alerted "
-                          "at once instead of waiting for the digest.",
-                          form_action=form_action, button=ACTIONS[parsed.action])
-        return render(200, f"{ACTIONS[parsed.action]}?", mention=_mention_view(stored), form_action=form_action,
-                      button=ACTIONS[parsed.action])
+        parsed, target = checked
+        button = ACTIONS[parsed.action]
+        if target.rule is not None and parsed.action == "raise_cap":
+            return render(200, f"Raise the daily cap of \u201c{target.rule.name}\u201d?",
+                          message=f"For today only, {target.rule.daily_cap} more mentions of this rule will be "
+                          "alerted at once instead of waiting for the digest.", form_action=form_action, button=button)
+        if target.rule is not None:
+            return render(200, f"Exclude {target.term} from \u201c{target.rule.name}\u201d?",
+                          message="Mentions containing it will no longer match this rule.",
+                          form_action=form_action, button=button)
+        assert target.mention is not None
+        return render(200, f"{button}?", mention=_mention_view(target.mention), form_action=form_action,
+                      button=button)
 
-    def perform(self, token: str) -> Page:
-        """POST: do the action once (the nonce is spent), audit it, say what happened."""
+    def perform(self, token: str, prefix: str = "") -> Page:
+        """POST: do the action once (the nonce is spent), audit it, say what happened.
+        ``prefix`` is the API's stage path, for the forms the result page carries."""
         checked = self._check(token)
         if checked is None:
             return invalid_link()
-        parsed, stored = checked
+        parsed, target = checked
         if not self.store.use_nonce(parsed.nonce, parsed.expires_at):
-            return render(409, "This link was already used", mention=_mention_view(stored) if stored else None)
-        if stored is None:
-            rule = self._capped_rule(parsed)
-            assert rule is not None and rule.daily_cap is not None
+            return render(409, "This link was already used",
+                          mention=_mention_view(target.mention) if target.mention else None)
+        page = self._do(parsed, target, prefix)
+        self.store.audit(parsed.mention_key, parsed.action, parsed.recipient, "done", parsed.nonce)
+        return page
+
+    def _do(self, parsed: ActionToken, target: Target, prefix: str) -> Page:
+        rule = target.rule
+        if parsed.action == "raise_cap" and rule is not None and rule.daily_cap:
             day = dt.datetime.fromtimestamp(self.store.clock(), tz=dt.UTC).date().isoformat()
             self.store.add_to_daily_caps(day, raised={rule.name: rule.daily_cap})
-            self.store.audit(parsed.mention_key, parsed.action, parsed.recipient, "done", parsed.nonce)
-            return render(200, "Daily cap raised", message=f"\u201c{rule.name}\u201d may alert {rule.daily_cap} "
-                          "more mentions today.")
-        self.store.set_mention_state(parsed.mention_key, "handled")
-        self.store.audit(parsed.mention_key, parsed.action, parsed.recipient, "done", parsed.nonce)
-        updated = self.store.get_mention(parsed.mention_key) or stored
-        return render(200, "Marked as handled", mention=_mention_view(updated))
+            return render(200, "Daily cap raised",
+                          message=f"\u201c{rule.name}\u201d may alert {rule.daily_cap} more mentions today.")
+        if parsed.action == "exclude" and rule is not None:
+            self.store.add_exclusion(rule.name, target.term)
+            return render(200, "Exclusion added", message=f"\u201c{rule.name}\u201d now excludes {target.term}, "
+                          "from the next poll on.")
+        assert target.mention is not None
+        state = "handled" if parsed.action == "handled" else "not_relevant"
+        self.store.set_mention_state(parsed.mention_key, state)
+        updated = self.store.get_mention(parsed.mention_key) or target.mention
+        if parsed.action == "handled":
+            return render(200, "Marked as handled", mention=_mention_view(updated))
+        return render(200, "Marked as not relevant", mention=_mention_view(updated),
+                      message="Nothing changes in your rules unless you add one of these exclusions:",
+                      forms=self._suggestions(updated, parsed.recipient, prefix))
+
+    def _suggestions(self, stored: StoredMention, recipient: str, prefix: str) -> list[tuple[str, str]]:
+        """(button label, form action) per suggested exclusion, for each rule the mention matched."""
+        from chalicelib.noise import suggest_exclusions
+
+        forms = []
+        for match in stored.item.matches:
+            rule = self._rule(match.rule)
+            if rule is None:
+                continue
+            for term in suggest_exclusions(stored.item.mention, rule.effective_query):
+                token = self.signer.sign(f"exclude:{rule.name}:{term}", "exclude", recipient)
+                forms.append((f"Exclude {term} from \u201c{rule.name}\u201d", f"{prefix}/a/{token}"))
+        return forms
 
     def token_for_short_code(self, code: str) -> str | None:
         if not code.isascii() or not 4 <= len(code) <= 16 or not all(c.isalnum() or c in "-_" for c in code):

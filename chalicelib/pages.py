@@ -36,9 +36,10 @@ def _templates() -> jinja2.Environment:
 
 
 def render(status: int, title: str, *, message: str = "", mention: dict[str, Any] | None = None,
-           form_action: str = "", button: str = "") -> Page:
+           form_action: str = "", button: str = "", forms: list[tuple[str, str]] | None = None) -> Page:
+    """A page; ``forms`` are further (button label, POST action) choices under the message."""
     body = _templates().get_template("page.html.j2").render(
-        title=title, message=message, mention=mention, form_action=form_action, button=button
+        title=title, message=message, mention=mention, form_action=form_action, button=button, forms=forms or []
     )
     return Page(status, body)
 

@@ -88,6 +88,7 @@ class Pipeline:
         clock: Callable[[], float] = time.time,
         fetch_budget_seconds: float = 30.0,
         job_lease_seconds: float = 120.0,  # longer than the Lambda's timeout: a live cycle is never resumed
+        recompile: Callable[[Mapping[str, Sequence[str]]], Matcher] | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -98,6 +99,8 @@ class Pipeline:
         self.clock = clock
         self.fetch_budget_seconds = fetch_budget_seconds
         self.job_lease_seconds = job_lease_seconds
+        self.recompile = recompile  # the rules again, with exclusions the owner accepted since
+        self._accepted_exclusions: dict[str, list[str]] = {}
 
     # --- the cycle ------------------------------------------------------------------
 
@@ -105,6 +108,7 @@ class Pipeline:
         started = time.monotonic()
         requests_before = self.store.requests
         report = CycleReport()
+        self._refresh_rules()
         tasks, cursors = self.due_tasks()
         report.tasks_run = len(tasks)
         results = self._fetch_all(tasks, cursors, report)
@@ -126,6 +130,15 @@ class Pipeline:
         report.ddb_requests = self.store.requests - requests_before
         report.seconds = time.monotonic() - started
         return report
+
+    def _refresh_rules(self) -> None:
+        """Recompile the rules when the owner accepted an exclusion (from "not relevant")."""
+        if self.recompile is None:
+            return
+        accepted = self.store.exclusions()
+        if accepted != self._accepted_exclusions:
+            self.matcher = self.recompile(accepted)
+            self._accepted_exclusions = accepted
 
     def _triaged(self, items: Sequence[MatchedMention]) -> list[MatchedMention]:
         """Sentiment, intents and priority for each new mention (only new ones: it costs)."""
@@ -319,7 +332,8 @@ class Pipeline:
         threshold = self.config.alerts.urgent_priority
         recipient = plan.recipient.name
         items = tuple(
-            AlertItem(m, {"handled": f"{base}/a/{self.signer.sign(m.key, 'handled', recipient)}"},
+            AlertItem(m, {action: f"{base}/a/{self.signer.sign(m.key, action, recipient)}"
+                          for action in ("handled", "not_relevant")},
                       urgent=is_urgent(m, threshold),
                       also=tuple((o.item.mention.network, o.item.mention.url) for o in also.get(m.key, ())))
             for m in plan.mentions[:limit]

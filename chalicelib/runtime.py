@@ -11,8 +11,8 @@ from __future__ import annotations
 import functools
 import os
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from chalicelib.actions import ActionService, TokenSigner
@@ -80,9 +80,13 @@ def build(config: ListenConfig, store: Store, *, signing_key: bytes, clock: Call
                               configuration_set=os.environ.get("SES_CONFIGURATION_SET")),
         "sms": SmsChannel(_client("sns")),
     }
+    def rules_with(accepted: Mapping[str, Sequence[str]]) -> Any:
+        specs = [replace(spec, exclude=(*spec.exclude, *accepted.get(spec.name, ()))) for spec in config.rule_specs()]
+        return compile_rules(specs, exclude=config.exclude)
+
     pipeline = Pipeline(
-        config, store, build_sources(config, store, clock), compile_rules(config.rule_specs(), exclude=config.exclude),
-        channels, signer, clock=clock, fetch_budget_seconds=float(os.environ.get("FETCH_BUDGET_SECONDS", "30")),
+        config, store, build_sources(config, store, clock), rules_with({}), channels, signer, clock=clock,
+        fetch_budget_seconds=float(os.environ.get("FETCH_BUDGET_SECONDS", "30")), recompile=rules_with,
     )
     return Runtime(config, store, pipeline, ActionService(config, store, signer))
 

@@ -666,3 +666,17 @@ class Store:
                 if err.response["Error"]["Code"] != "ConditionalCheckFailedException":
                     raise
         raise RuntimeError("the day's story record kept changing under us; giving up for this cycle")
+
+    # --- exclusions the owner accepted from relevance feedback --------------------
+
+    def add_exclusion(self, rule: str, term: str) -> None:
+        self._call(
+            "update_item", TableName=self.table, Key={"pk": {"S": "EXCLUSIONS"}, "sk": {"S": rule}},
+            UpdateExpression="ADD terms :t", ExpressionAttributeValues={":t": {"SS": [term]}},
+        )
+
+    def exclusions(self) -> dict[str, list[str]]:
+        """Accepted exclusions per rule (sorted), read once per cycle."""
+        response = self._call("query", TableName=self.table, KeyConditionExpression="pk = :pk",
+                              ExpressionAttributeValues={":pk": {"S": "EXCLUSIONS"}}, ConsistentRead=True)
+        return {item["sk"]["S"]: sorted(item["terms"]["SS"]) for item in response["Items"]}

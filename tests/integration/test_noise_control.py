@@ -111,3 +111,42 @@ def test_daily_cap_holds_the_rest_says_so_and_can_be_raised(
     report = pipeline_for(config, Store(stack.client("dynamodb"), store.table), clock).run_cycle()
     assert report.held_by_cap == {"brand": 1}
     assert sorted(keys_in(stack.sent_emails()[1])) == ["hackernews#701", "hackernews#702"]
+
+
+def test_not_relevant_proposes_exclusions_and_only_an_accepted_one_changes_the_rule(
+    stack: LocalStack, store: Store, replay: ReplayServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = int(time.time())
+    replay.add_items("hackernews", [story_hit(801, now - 60, "The Bean There concert tour tickets are sold out")])
+    config = make_config(replay, tmp_path)
+    clock = Clock()
+    pipeline = pipeline_for(config, store, clock)
+    pipeline.run_cycle()
+    text = stack.sent_emails()[0].get_body(("plain",)).get_content()
+    token = re.search(r"Not relevant: http://127\.0\.0\.1:8000/a/(\S+)", text).group(1)  # type: ignore[union-attr]
+
+    monkeypatch.setenv("LISTEN_CONFIG", str(tmp_path / "listen.yaml"))
+    runtime.cache_clear()
+    runtime()
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    with Client(app, stage_name="dev") as client:
+        assert "<h1>Not relevant?</h1>" in client.http.get(f"/a/{token}").body.decode()
+        page = client.http.post(f"/a/{token}", headers=form, body="").body.decode()
+        assert "<h1>Marked as not relevant</h1>" in page
+        choices = re.findall(r'<form method="post" action="/a/([^"]+)"[^>]*>\s*<button type="submit">([^<]+)</button>',
+                             page)
+        assert [label for _, label in choices] == ["Exclude concert from “brand”", "Exclude tickets from “brand”"]
+        assert store.exclusions() == {}  # nothing changed silently
+        done = client.http.post(f"/a/{choices[0][0]}", headers=form, body="").body.decode()
+        assert "<h1>Exclusion added</h1>" in done
+    runtime.cache_clear()
+    assert store.exclusions() == {"brand": ["concert"]}
+    stored = store.get_mention("hackernews#801")
+    assert stored is not None and stored.state == "not_relevant"
+
+    replay.add_items("hackernews", [story_hit(802, now - 5, "Bean There concert: second date added"),
+                                    story_hit(803, now - 4, "Bean There flat white is great")])
+    clock.offset += 600
+    report = pipeline.run_cycle()
+    assert report.new_per_rule == {"brand": 1}
+    assert store.get_mention("hackernews#802") is None

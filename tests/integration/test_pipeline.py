@@ -43,7 +43,7 @@ def keys_in(message: object) -> list[str]:
 
     text = message.get_body(("plain",)).get_content()  # type: ignore[attr-defined]
     keys = []
-    for token in re.findall(r"/a/([A-Za-z0-9_-]+)\.", text):
+    for token in re.findall(r"Mark as handled: \S+/a/([A-Za-z0-9_-]+)\.", text):
         key = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))["m"]
         if not key.startswith("rule:"):  # a notice's link (raise a rule's cap), not a mention
             keys.append(key)
