@@ -8,11 +8,18 @@ import sys
 SUITES = ("bench.pipeline", "bench.matcher", "bench.triage_eval")
 
 
+def readable(value: float) -> str:
+    """Whole numbers for rates, three decimals for ratios and scores."""
+    if isinstance(value, int) or abs(value) >= 100:
+        return str(round(value))
+    return f"{value:.3f}".rstrip("0").rstrip(".") if value else "0"
+
+
 def main() -> int:
     for suite in SUITES:
         print(f"# {suite}", flush=True)
         for name, value in importlib.import_module(suite).run():
-            print(f"{name}: {value}", flush=True)
+            print(f"{name}: {readable(value)}", flush=True)
     return 0
 
 
