@@ -9,10 +9,10 @@ SUITES = ("bench.pipeline", "bench.matcher", "bench.triage_eval")
 
 
 def readable(value: float) -> str:
-    """Whole numbers for rates, three decimals for ratios and scores."""
+    """Whole numbers for rates, four significant digits for ratios and scores."""
     if isinstance(value, int) or abs(value) >= 100:
         return str(round(value))
-    return f"{value:.3f}".rstrip("0").rstrip(".") if value else "0"
+    return f"{value:.4g}"
 
 
 def main() -> int:
