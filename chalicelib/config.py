@@ -159,6 +159,7 @@ class Alerts(_Strict):
     action_base_url: str = "http://127.0.0.1:8000"
     max_mentions_per_email: int = Field(default=20, ge=1, le=100)
     urgent_priority: int = Field(default=80, ge=1, le=101)  # a priority this high alerts as urgent; 101: never
+    digest_hour: int = Field(default=8, ge=0, le=23)  # local hour of each recipient's daily digest
 
     @field_validator("action_base_url")
     @classmethod

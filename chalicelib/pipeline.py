@@ -121,6 +121,7 @@ class Pipeline:
             new = self.store.store_new_mentions(candidates[start : start + MAX_MENTIONS_PER_JOB], job_id,
                                                 self.job_lease_seconds)
             jobs.append((job_id, new))
+            self.store.add_to_digest(dt.datetime.fromtimestamp(self.clock(), tz=dt.UTC).date().isoformat(), new)
             report.new_mentions += len(new)
             report.new_per_rule.update(rule for m in new for rule in m.rule_names)
         self._advance(tasks, results, report)

@@ -9,6 +9,7 @@ Items (pk / sk):
 - alert job         ``JOB#<id>`` / ``JOB``; while open: index keys ``OPENJOB`` / ``<created_at>``
 - delivery          ``JOB#<id>`` / ``D#<recipient>#<channel>``
 - action nonce      ``NONCE#<nonce>`` / ``N``
+- digest counters   ``DIGEST#<day>`` / ``D`` (and STORIES#, CAPS#, EXCLUSIONS, SHORT#: see below)
 
 Writes that decide "exactly once" are conditional: a mention is stored only if absent
 (transactions of up to 100 conditional puts), so exactly one cycle's alert job owns it; the
@@ -64,6 +65,16 @@ class StoredMention:
     @property
     def key(self) -> str:
         return self.item.mention.key
+
+
+@dataclass(slots=True)
+class DigestDay:
+    """One UTC day of new mentions, counted for the digest."""
+
+    day: str
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)  # dimension -> value -> mentions
+    opportunities: list[str] = field(default_factory=list)  # mention keys, in the order they were stored
+    questions: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -679,3 +690,65 @@ class Store:
         response = self._call("query", TableName=self.table, KeyConditionExpression="pk = :pk",
                               ExpressionAttributeValues={":pk": {"S": "EXCLUSIONS"}}, ConsistentRead=True)
         return {item["sk"]["S"]: sorted(item["terms"]["SS"]) for item in response["Items"]}
+
+    # --- daily digest aggregates -------------------------------------------------
+
+    def add_to_digest(self, day: str, items: Sequence[MatchedMention]) -> None:
+        """Count a cycle's new mentions into the day's digest record (one request a cycle).
+
+        Counters ``n#<dimension>#<value>`` (dimensions: total, group, rule, network,
+        sentiment, intent) and the keys of opportunities and of questions, for the digest.
+        """
+        if not items:
+            return
+        counts: dict[str, int] = {}
+        for item in items:
+            dims = [("total", "all"), ("network", item.mention.network)]
+            dims += [("group", g) for g in sorted({m.group for m in item.matches})]
+            dims += [("rule", m.rule) for m in item.matches]
+            if item.triage is not None:
+                dims.append(("sentiment", item.triage.sentiment_label))
+                dims += [("intent", i) for i in sorted(item.triage.intents)]
+            for dim, value in dims:
+                counts[f"n#{dim}#{value}"] = counts.get(f"n#{dim}#{value}", 0) + 1
+        opportunities = [i.mention.key for i in items if i.triage is not None and i.triage.opportunity]
+        questions = [i.mention.key for i in items if i.triage is not None and "question" in i.triage.intents]
+        names = {f"#c{i}": name for i, name in enumerate(counts)}
+        values: dict[str, Any] = {f":c{i}": {"N": str(n)} for i, n in enumerate(counts.values())}
+        sets = []
+        for attribute, keys in (("opportunities", opportunities), ("questions", questions)):
+            if keys:
+                sets.append(f"{attribute} = list_append(if_not_exists({attribute}, :empty), :{attribute})")
+                values[f":{attribute}"] = {"L": [{"S": k} for k in keys[:500]]}
+                values[":empty"] = {"L": []}
+        values[":ttl"] = {"N": str(int(self.clock()) + 40 * 86400)}
+        expression = "ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(counts)))
+        expression += " SET " + ", ".join([*sets, "#ttl = :ttl"])
+        self._call(
+            "update_item", TableName=self.table, Key={"pk": {"S": f"DIGEST#{day}"}, "sk": {"S": "D"}},
+            UpdateExpression=expression, ExpressionAttributeNames={**names, "#ttl": TTL_ATTRIBUTE},
+            ExpressionAttributeValues=values,
+        )
+
+    def digest_days(self, days: Sequence[str]) -> dict[str, DigestDay]:
+        """The digest records of these UTC days (a day with nothing stored is empty)."""
+        result = {day: DigestDay(day) for day in days}
+        for chunk in _chunks(list(days), BATCH_GET_KEYS):
+            request = {self.table: {"Keys": [{"pk": {"S": f"DIGEST#{d}"}, "sk": {"S": "D"}} for d in chunk],
+                                    "ConsistentRead": True}}
+            while request:
+                response = self._call("batch_get_item", RequestItems=request)
+                for item in response["Responses"].get(self.table, []):
+                    day = item["pk"]["S"].removeprefix("DIGEST#")
+                    counts: dict[str, dict[str, int]] = {}
+                    for name, value in item.items():
+                        if name.startswith("n#"):
+                            _, dim, key = name.split("#", 2)
+                            counts.setdefault(dim, {})[key] = int(value["N"])
+                    result[day] = DigestDay(
+                        day, counts,
+                        [v["S"] for v in item.get("opportunities", {}).get("L", [])],
+                        [v["S"] for v in item.get("questions", {}).get("L", [])],
+                    )
+                request = response.get("UnprocessedKeys") or {}
+        return result
