@@ -143,11 +143,16 @@ class EmailChannel:
 
     def send(self, bundle: AlertBundle) -> str:
         message = compose(bundle, business=self.business, from_address=self.from_address, reply_to=self.reply_to)
+        assert bundle.recipient.email is not None  # compose refuses a recipient without one
+        return self.send_message(message, bundle.recipient.email)
+
+    def send_message(self, message: EmailMessage, to: str) -> str:
+        """Send any composed message (alerts, digests, health notices); the provider's id."""
         extra = {"ConfigurationSetName": self.configuration_set} if self.configuration_set else {}
         try:
             response = self.client.send_email(
                 FromEmailAddress=self.from_address,
-                Destination={"ToAddresses": [bundle.recipient.email]},
+                Destination={"ToAddresses": [to]},
                 Content={"Raw": {"Data": message.as_bytes()}},
                 **extra,
             )
