@@ -160,6 +160,7 @@ class Alerts(_Strict):
     max_mentions_per_email: int = Field(default=20, ge=1, le=100)
     urgent_priority: int = Field(default=80, ge=1, le=101)  # a priority this high alerts as urgent; 101: never
     digest_hour: int = Field(default=8, ge=0, le=23)  # local hour of each recipient's daily digest
+    health_failures: int = Field(default=3, ge=1, le=1000)  # failures in a row before the owner is told
 
     @field_validator("action_base_url")
     @classmethod

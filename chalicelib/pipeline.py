@@ -69,6 +69,7 @@ class CycleReport:
     muted: int = 0  # new mentions not alerted: a muted author, domain or thread
     attached: int = 0  # new mentions of a story alerted before (cross-posts, reposts): attached, not alerted
     held_by_cap: Counter[str] = field(default_factory=Counter)  # per rule: waiting for the digest
+    health_notices: list[tuple[str, str, str]] = field(default_factory=list)  # recipient, network, down/up
     ddb_requests: int = 0
     seconds: float = 0.0
 
@@ -210,9 +211,11 @@ class Pipeline:
                 retry_after = err.retry_after if err.retry_after is not None else DEFAULT_RETRY_AFTER
             elif isinstance(err, CredentialsError):
                 retry_after = CREDENTIALS_RETRY_AFTER
-            self.store.record_failure(network, str(err), now + retry_after if retry_after else 0.0)
+            failures = self.store.record_failure(network, str(err), now + retry_after if retry_after else 0.0)
             report.errors[network] = str(err)
             log.warning("network failed: %s", err)
+            if failures >= self.config.alerts.health_failures and self.store.tell_health(network, "down"):
+                self._tell_owner(network, down=True, error=str(err), failures=failures, report=report)
         for task, result in results.items():
             report.fetched[task.network] += len(result.mentions)
         return results
@@ -226,8 +229,33 @@ class Pipeline:
             for t in tasks if t in results
         ]
         self.store.save_cursors(records)
-        for network in {t.network for t in tasks if t in results} - set(report.errors):
-            self.store.record_success(network, report.fetched[network])
+        for network in sorted({t.network for t in tasks if t in results} - set(report.errors)):
+            if self.store.record_success(network, report.fetched[network]) == "down" and \
+                    self.store.tell_health(network, "up"):
+                self._tell_owner(network, down=False, error=None, failures=0, report=report)
+
+    def _tell_owner(self, network: str, *, down: bool, error: str | None, failures: int,
+                    report: CycleReport) -> None:
+        """Email every recipient about a network's health change (told once per change)."""
+        from chalicelib.alerts.health import compose_health_notice
+
+        channel = self.channels.get("email")
+        if channel is None or not hasattr(channel, "send_message"):
+            return
+        for recipient in self.config.recipients:
+            if not recipient.email:
+                continue
+            message = compose_health_notice(
+                business=self.config.business.name, from_address=self.config.alerts.from_address,
+                to_name=recipient.name, to_address=recipient.email, network=network, down=down, error=error,
+                failures=failures,
+            )
+            try:
+                channel.send_message(message, recipient.email)
+            except DeliveryFailed as err:
+                log.error("health notice to %s failed: %s", recipient.name, err)
+                continue
+            report.health_notices.append((recipient.name, network, "down" if down else "up"))
 
     # --- alerting -------------------------------------------------------------------
 

@@ -398,8 +398,9 @@ class Store:
             )
         return result
 
-    def record_success(self, network: str, fetched: int) -> None:
-        self._call(
+    def record_success(self, network: str, fetched: int) -> str | None:
+        """Reset the failure count; return the health state the owner was last told ("down"...)."""
+        response = self._call(
             "update_item",
             TableName=self.table,
             Key={"pk": {"S": "HEALTH"}, "sk": {"S": network}},
@@ -408,10 +409,14 @@ class Store:
             ExpressionAttributeValues={
                 ":zero": {"N": "0"}, ":now": {"S": _iso(self.clock())}, ":fetched": {"N": str(fetched)},
             },
+            ReturnValues="ALL_OLD",
         )
+        told = response.get("Attributes", {}).get("told")
+        return str(told["S"]) if told else None
 
-    def record_failure(self, network: str, error: str, retry_not_before: float = 0.0) -> None:
-        self._call(
+    def record_failure(self, network: str, error: str, retry_not_before: float = 0.0) -> int:
+        """Count a failure; return the failures in a row now."""
+        response = self._call(
             "update_item",
             TableName=self.table,
             Key={"pk": {"S": "HEALTH"}, "sk": {"S": network}},
@@ -421,7 +426,27 @@ class Store:
                 ":error": {"S": error}, ":now": {"S": _iso(self.clock())}, ":rnb": {"N": repr(retry_not_before)},
                 ":one": {"N": "1"},
             },
+            ReturnValues="UPDATED_NEW",
         )
+        return int(response["Attributes"]["consecutive_failures"]["N"])
+
+    def tell_health(self, network: str, state: str) -> bool:
+        """Record that the owner is told the network is ``state`` ("down" or "up"); False if
+        they were told that already (so each change is told once, never a storm)."""
+        try:
+            self._call(
+                "update_item",
+                TableName=self.table,
+                Key={"pk": {"S": "HEALTH"}, "sk": {"S": network}},
+                UpdateExpression="SET told = :state, told_at = :now",
+                ConditionExpression="attribute_not_exists(told) OR told <> :state",
+                ExpressionAttributeValues={":state": {"S": state}, ":now": {"S": _iso(self.clock())}},
+            )
+        except ClientError as err:
+            if err.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def get_state(self, network: str, name: str) -> dict[str, Any] | None:
         response = self._call(

@@ -241,3 +241,26 @@ def test_sms_is_held_in_quiet_hours_and_recorded(
     report = pipeline_for(make_config(replay, tmp_path, quiet=True), store, Clock()).run_cycle()
     assert sorted(report.deliveries) == [("Maria", "email", "sent", 2), ("Maria", "sms", "skipped", 1)]
     assert stack.sent_sms() == []
+
+
+def test_a_failing_network_is_told_once_and_its_recovery_once(
+    stack: LocalStack, store: Store, replay: ReplayServer, seeded: list[dict], tmp_path: Path
+) -> None:
+    clock = Clock()
+    pipeline = pipeline_for(make_config(replay, tmp_path), store, clock)
+    replay.inject("hackernews", *[Fault(502)] * 12)  # four cycles, three attempts each
+    told = []
+    for _ in range(4):
+        told.append(pipeline.run_cycle().health_notices)
+        clock.offset += 60
+    assert told == [[], [], [("Maria", "hackernews", "down")], []]
+    (notice,) = stack.sent_emails()
+    assert notice["Subject"] == "Bean There Café listening: Hacker News is failing (3 times in a row)"
+    assert "    hackernews: server error (HTTP 502)\n" in notice.get_content()
+    report = pipeline.run_cycle()
+    assert report.health_notices == [("Maria", "hackernews", "up")] and report.new_mentions == 2
+    clock.offset += 600
+    assert pipeline.run_cycle().health_notices == []
+    subjects = [m["Subject"] for m in stack.sent_emails()]
+    assert subjects.count("Bean There Café listening: Hacker News works again") == 1
+    assert len(subjects) == 3  # down, up, and the alert for the two mentions
