@@ -51,6 +51,22 @@ def short_link(code: str) -> Response:
     return _page(runtime().actions.confirm_page(token, form_action=f"{_prefix()}/a/{token}"))
 
 
+@app.route("/u/{token}", methods=["GET"])
+def confirm_unsubscribe(token: str) -> Response:
+    """The Unsubscribe link of an alert email, opened: a confirmation button."""
+    from chalicelib.runtime import runtime
+
+    return _page(runtime().actions.confirm_page(token, form_action=f"{_prefix()}/u/{token}"))
+
+
+@app.route("/u/{token}", methods=["POST"], content_types=["application/x-www-form-urlencoded"])
+def unsubscribe(token: str) -> Response:
+    """One-click unsubscribe (RFC 8058: mail clients POST List-Unsubscribe=One-Click)."""
+    from chalicelib.runtime import runtime
+
+    return _page(runtime().actions.perform(token))
+
+
 def _prefix() -> str:
     """The API Gateway stage path (e.g. /api) so the form posts back to the same place."""
     context = app.current_request.context if app.current_request else {}

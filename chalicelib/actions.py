@@ -33,6 +33,7 @@ ACTIONS = {
     "not_relevant": "Not relevant",
     "raise_cap": "Raise the cap for today",
     "exclude": "Add this exclusion",
+    "unsubscribe": "Unsubscribe",
 }
 RULE_ACTIONS = frozenset({"raise_cap", "exclude"})
 DEFAULT_TTL_SECONDS = 7 * 86400
@@ -161,6 +162,8 @@ class ActionService:
             name, _, term = parsed.mention_key.removeprefix("exclude:").partition(":")
             rule = self._rule(name)
             return Target(rule=rule, term=term) if rule is not None and term else None
+        if parsed.action == "unsubscribe":  # bound to the recipient the email went to, nothing else
+            return Target() if parsed.mention_key == f"recipient:{parsed.recipient}" else None
         stored = self.store.get_mention(parsed.mention_key)
         return Target(mention=stored) if stored is not None else None
 
@@ -178,6 +181,9 @@ class ActionService:
             return render(200, f"Raise the daily cap of \u201c{target.rule.name}\u201d?",
                           message=f"For today only, {target.rule.daily_cap} more mentions of this rule will be "
                           "alerted at once instead of waiting for the digest.", form_action=form_action, button=button)
+        if parsed.action == "unsubscribe":
+            return render(200, "Stop alert emails?", message="You will get no more alert emails from this listening "
+                          "service. SMS alerts, if any, go on.", form_action=form_action, button=button)
         if target.rule is not None:
             return render(200, f"Exclude {target.term} from \u201c{target.rule.name}\u201d?",
                           message="Mentions containing it will no longer match this rule.",
@@ -193,6 +199,12 @@ class ActionService:
         if checked is None:
             return invalid_link()
         parsed, target = checked
+        if parsed.action == "unsubscribe":  # RFC 8058 one-click: idempotent, so not single-use
+            recipient = self.config.recipient(parsed.recipient)
+            if recipient is not None and recipient.email:
+                self.store.suppress(recipient.email, "unsubscribed")
+                self.store.audit(parsed.mention_key, parsed.action, parsed.recipient, "done", parsed.nonce)
+            return render(200, "Unsubscribed", message="No more alert emails will be sent to this address.")
         if not self.store.use_nonce(parsed.nonce, parsed.expires_at):
             return render(409, "This link was already used",
                           mention=_mention_view(target.mention) if target.mention else None)

@@ -39,6 +39,7 @@ LOCAL_STREAM = "*"
 MAX_MENTIONS_PER_JOB = 5000  # the job record lists its candidates' keys (items hold 400 KB at most)
 DEFAULT_RETRY_AFTER = 60.0  # a 429 that does not say how long
 CREDENTIALS_RETRY_AFTER = 900.0  # a bad credential: try again in 15 minutes, not every minute
+UNSUBSCRIBE_TTL = 90 * 86400  # one-click unsubscribe links must keep working for a long time
 
 
 class Matcher(Protocol):
@@ -283,7 +284,8 @@ class Pipeline:
     def _deliver(self, job_id: str, mentions: Sequence[StoredMention], report: CycleReport) -> None:
         now = dt.datetime.fromtimestamp(self.clock(), tz=dt.UTC)
         leads, also = self._screen(mentions, report, now)
-        for plan in plan_deliveries(self.config, leads, now):
+        suppressed = self.store.suppressed() if leads else {}
+        for plan in plan_deliveries(self.config, leads, now, suppressed):
             keys = [m.key for m in plan.mentions]
             name, channel = plan.recipient.name, plan.channel
             if not self.store.claim_delivery(job_id, name, channel, keys):
@@ -380,4 +382,8 @@ class Pipeline:
             token = items[0].links["handled"].rpartition("/")[2]
             self.store.put_short_link(code, token, int(self.clock()) + DEFAULT_TTL_SECONDS)
             short_link = f"{base}/s/{code}"
-        return AlertBundle(plan.recipient, items, len(plan.mentions), short_link, notices)
+        unsubscribe = ""
+        if plan.channel == "email":
+            token = self.signer.sign(f"recipient:{recipient}", "unsubscribe", recipient, ttl_seconds=UNSUBSCRIBE_TTL)
+            unsubscribe = f"{base}/u/{token}"
+        return AlertBundle(plan.recipient, items, len(plan.mentions), short_link, notices, unsubscribe)

@@ -777,3 +777,18 @@ class Store:
                     )
                 request = response.get("UnprocessedKeys") or {}
         return result
+
+    # --- suppressed email addresses (unsubscribed, bounced, complained) ----------
+
+    def suppress(self, address: str, reason: str) -> None:
+        self._call(
+            "put_item", TableName=self.table,
+            Item={"pk": {"S": "SUPPRESS"}, "sk": {"S": address.casefold()}, "reason": {"S": reason},
+                  "at": {"S": _iso(self.clock())}},
+        )
+
+    def suppressed(self) -> dict[str, str]:
+        """Suppressed address (casefolded) -> why."""
+        response = self._call("query", TableName=self.table, KeyConditionExpression="pk = :pk",
+                              ExpressionAttributeValues={":pk": {"S": "SUPPRESS"}}, ConsistentRead=True)
+        return {item["sk"]["S"]: item["reason"]["S"] for item in response["Items"]}

@@ -48,6 +48,7 @@ class AlertBundle:
     total: int  # all mentions in this alert; items may show fewer
     short_link: str = ""  # a short action link for the first item (SMS)
     notices: tuple[Notice, ...] = ()
+    unsubscribe: str = ""  # one-click unsubscribe URL (RFC 8058) for the List-Unsubscribe header
 
     @property
     def hidden(self) -> int:

@@ -37,6 +37,11 @@ def _templates() -> jinja2.Environment:
     )
 
 
+def template(name: str) -> jinja2.Template:
+    """A template of alerts/templates (autoescaped when its name ends in .html.j2), e.g. the digest's."""
+    return _templates().get_template(name)
+
+
 def safe_url(url: str) -> str:
     """The URL if it is plain http(s), else empty (never a javascript: or data: link)."""
     return url if re.match(r"^https?://[^\s<>\"']+$", url) else ""
@@ -115,6 +120,7 @@ def compose(bundle: AlertBundle, *, business: str, from_address: str, reply_to: 
         "items": [_item_view(item, recipient.timezone) for item in bundle.items],
         "hidden": bundle.hidden,
         "notices": [(n.text, n.link_label, safe_url(n.link)) for n in bundle.notices],
+        "unsubscribe": safe_url(bundle.unsubscribe),
     }
     message = EmailMessage()
     message["Subject"] = subject
@@ -123,6 +129,9 @@ def compose(bundle: AlertBundle, *, business: str, from_address: str, reply_to: 
     if reply_to:
         message["Reply-To"] = reply_to
     message["Message-ID"] = make_msgid(domain=from_address.rpartition("@")[2])
+    if safe_url(bundle.unsubscribe):  # RFC 8058 one-click (https in production)
+        message["List-Unsubscribe"] = f"<{bundle.unsubscribe}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(_templates().get_template("email.txt.j2").render(context))
     message.add_alternative(_templates().get_template("email.html.j2").render(context), subtype="html")
     return message

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from chalicelib.config import ListenConfig, Recipient
@@ -38,14 +38,16 @@ def in_quiet_hours(recipient: Recipient, now: dt.datetime) -> bool:
     return recipient.quiet_hours.contains(local)
 
 
-def plan_deliveries(config: ListenConfig, mentions: Sequence[StoredMention], now: dt.datetime) -> list[PlannedDelivery]:
-    """The deliveries for one alert job, in a stable order."""
+def plan_deliveries(config: ListenConfig, mentions: Sequence[StoredMention], now: dt.datetime,
+                    suppressed: Collection[str] = ()) -> list[PlannedDelivery]:
+    """The deliveries for one alert job, in a stable order. No email goes to a suppressed
+    address (unsubscribed, bounced or complained)."""
     threshold = config.alerts.urgent_priority
     ordered = tuple(by_importance(mentions, threshold))
     urgent = tuple(m for m in ordered if is_urgent(m, threshold))
     plans: list[PlannedDelivery] = []
     for recipient in config.recipients:
-        if recipient.email and ordered:
+        if recipient.email and ordered and recipient.email.casefold() not in suppressed:
             plans.append(PlannedDelivery(recipient, "email", ordered))
         if recipient.phone and recipient.sms and urgent:
             held = "quiet hours" if in_quiet_hours(recipient, now) else None

@@ -112,3 +112,20 @@ def test_short_link_opens_the_same_confirmation(client: Client, store: Store) ->
     assert f'<form method="post" action="/a/{token}">' in response.body.decode()
     assert client.http.get("/s/unknown1").status_code == 403
     assert client.http.get("/s/%3Cscript%3E").status_code == 403
+
+
+def test_one_click_unsubscribe_stops_alert_emails(client: Client, store: Store) -> None:
+    token = signer().sign("recipient:Maria", "unsubscribe", "Maria", ttl_seconds=90 * 86400)
+    page = client.http.get(f"/u/{token}")
+    assert page.status_code == 200 and "<h1>Stop alert emails?</h1>" in page.body.decode()
+    assert store.suppressed() == {}
+    for _ in range(2):  # mail clients may POST more than once: still fine
+        done = client.http.post(f"/u/{token}", headers=FORM, body="List-Unsubscribe=One-Click")
+        assert done.status_code == 200 and "<h1>Unsubscribed</h1>" in done.body.decode()
+    assert store.suppressed() == {"maria@beanthere.example": "unsubscribed"}
+
+
+def test_an_unsubscribe_token_only_unsubscribes_its_own_recipient(client: Client, store: Store) -> None:
+    token = signer().sign("recipient:Somebody", "unsubscribe", "Maria")
+    assert client.http.post(f"/u/{token}", headers=FORM, body="").status_code == 403
+    assert store.suppressed() == {}

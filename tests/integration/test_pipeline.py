@@ -264,3 +264,20 @@ def test_a_failing_network_is_told_once_and_its_recovery_once(
     subjects = [m["Subject"] for m in stack.sent_emails()]
     assert subjects.count("Bean There Café listening: Hacker News works again") == 1
     assert len(subjects) == 3  # down, up, and the alert for the two mentions
+
+
+def test_alert_email_has_one_click_unsubscribe_and_a_suppressed_address_gets_none(
+    stack: LocalStack, store: Store, replay: ReplayServer, seeded: list[dict], tmp_path: Path
+) -> None:
+    clock = Clock()
+    pipeline = pipeline_for(make_config(replay, tmp_path), store, clock)
+    pipeline.run_cycle()
+    (email,) = stack.sent_emails()
+    assert re.fullmatch(r"<http://127\.0\.0\.1:8000/u/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+>", email["List-Unsubscribe"])
+    assert email["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    store.suppress("Maria@BeanThere.example", "unsubscribed")
+    replay.add_items("hackernews", [story_hit(105, int(time.time()) - 5, "Bean There refund please, so rude")])
+    clock.offset += 600
+    report = pipeline.run_cycle()
+    assert report.deliveries == [("Maria", "sms", "sent", 1)]  # SMS still goes; no email
+    assert len(stack.sent_emails()) == 1
