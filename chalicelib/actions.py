@@ -34,6 +34,7 @@ ACTIONS = {
     "raise_cap": "Raise the cap for today",
     "exclude": "Add this exclusion",
     "unsubscribe": "Unsubscribe",
+    "digest": "Open the digest",
 }
 RULE_ACTIONS = frozenset({"raise_cap", "exclude"})
 DEFAULT_TTL_SECONDS = 7 * 86400
@@ -246,6 +247,22 @@ class ActionService:
                 token = self.signer.sign(f"exclude:{rule.name}:{term}", "exclude", recipient)
                 forms.append((f"Exclude {term} from \u201c{rule.name}\u201d", f"{prefix}/a/{token}"))
         return forms
+
+    def digest_page(self, token: str) -> Page:
+        """GET /d/{token}: the daily digest a ``digest`` link names, as a page (changes nothing);
+        a forged, expired or foreign token gets the one 403 page."""
+        from chalicelib.digest import digest_page
+
+        try:
+            parsed = self.signer.verify(token)
+        except InvalidToken as err:
+            log.info("refused a digest token: %s", err)
+            return invalid_link()
+        page = digest_page(self.config, self.store, parsed)
+        if page is None:
+            log.info("refused a digest token: it names no digest of a configured recipient")
+            return invalid_link()
+        return page
 
     def token_for_short_code(self, code: str) -> str | None:
         if not code.isascii() or not 4 <= len(code) <= 16 or not all(c.isalnum() or c in "-_" for c in code):

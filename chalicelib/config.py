@@ -145,6 +145,7 @@ class Recipient(_Strict):
     timezone: TimeZone = "UTC"
     quiet_hours: QuietHours | None = None
     sms: bool = True  # urgent mentions by SMS when a phone is given
+    sms_per_hour: int = Field(default=4, ge=1, le=60)  # the last one allowed says "more by email"
 
     @model_validator(mode="after")
     def _reachable(self) -> Recipient:
@@ -161,6 +162,7 @@ class Alerts(_Strict):
     urgent_priority: int = Field(default=80, ge=1, le=101)  # a priority this high alerts as urgent; 101: never
     digest_hour: int = Field(default=8, ge=0, le=23)  # local hour of each recipient's daily digest
     health_failures: int = Field(default=3, ge=1, le=1000)  # failures in a row before the owner is told
+    quiet_hours_priority: int = Field(default=95, ge=1, le=101)  # this urgent, an SMS wakes people up; 101: never
 
     @field_validator("action_base_url")
     @classmethod

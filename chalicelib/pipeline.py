@@ -290,12 +290,18 @@ class Pipeline:
             name, channel = plan.recipient.name, plan.channel
             if not self.store.claim_delivery(job_id, name, channel, keys):
                 continue  # recorded before: sent, failed or skipped by an earlier run
-            if plan.held:
-                self.store.finish_delivery(job_id, name, channel, "skipped", detail=plan.held)
+            held, last_sms = plan.held, False
+            if not held and channel == "sms":
+                sent_this_hour = self.store.count_sms(name, now.strftime("%Y-%m-%dT%H"))
+                held = "hourly SMS cap" if sent_this_hour > plan.recipient.sms_per_hour else None
+                last_sms = sent_this_hour == plan.recipient.sms_per_hour
+            if held:
+                self.store.finish_delivery(job_id, name, channel, "skipped", detail=held)
                 report.deliveries.append((name, channel, "skipped", len(keys)))
                 continue
             try:
-                message_id = self.channels[channel].send(self._bundle(plan, also, report.held_by_cap))
+                bundle = replace(self._bundle(plan, also, report.held_by_cap), last_sms_this_hour=last_sms)
+                message_id = self.channels[channel].send(bundle)
             except DeliveryFailed as err:
                 self.store.finish_delivery(job_id, name, channel, "failed", detail=str(err))
                 report.deliveries.append((name, channel, "failed", len(keys)))

@@ -792,3 +792,15 @@ class Store:
         response = self._call("query", TableName=self.table, KeyConditionExpression="pk = :pk",
                               ExpressionAttributeValues={":pk": {"S": "SUPPRESS"}}, ConsistentRead=True)
         return {item["sk"]["S"]: item["reason"]["S"] for item in response["Items"]}
+
+    # --- SMS per recipient per hour -------------------------------------------------
+
+    def count_sms(self, recipient: str, hour: str) -> int:
+        """Count one more SMS to the recipient in this hour (``YYYY-MM-DDTHH``); the count now."""
+        response = self._call(
+            "update_item", TableName=self.table, Key={"pk": {"S": f"SMSCOUNT#{recipient}"}, "sk": {"S": hour}},
+            UpdateExpression="ADD sent :one SET #ttl = :ttl", ExpressionAttributeNames={"#ttl": TTL_ATTRIBUTE},
+            ExpressionAttributeValues={":one": {"N": "1"}, ":ttl": {"N": str(int(self.clock()) + 2 * 86400)}},
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(response["Attributes"]["sent"]["N"])

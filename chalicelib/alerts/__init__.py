@@ -49,6 +49,7 @@ class AlertBundle:
     short_link: str = ""  # a short action link for the first item (SMS)
     notices: tuple[Notice, ...] = ()
     unsubscribe: str = ""  # one-click unsubscribe URL (RFC 8058) for the List-Unsubscribe header
+    last_sms_this_hour: bool = False  # the recipient's hourly SMS cap is reached with this one
 
     @property
     def hidden(self) -> int:

@@ -50,6 +50,7 @@ def plan_deliveries(config: ListenConfig, mentions: Sequence[StoredMention], now
         if recipient.email and ordered and recipient.email.casefold() not in suppressed:
             plans.append(PlannedDelivery(recipient, "email", ordered))
         if recipient.phone and recipient.sms and urgent:
-            held = "quiet hours" if in_quiet_hours(recipient, now) else None
+            wake = urgent[0].item.priority >= config.alerts.quiet_hours_priority
+            held = "quiet hours" if in_quiet_hours(recipient, now) and not wake else None
             plans.append(PlannedDelivery(recipient, "sms", urgent, held))
     return plans

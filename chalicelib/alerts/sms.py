@@ -37,9 +37,12 @@ def fits_one_sms(text: str) -> bool:
 
 
 def compose(bundle: AlertBundle, link: str) -> str:
-    """The SMS text: what, where, a short excerpt, the link; cut to fit one SMS."""
+    """The SMS text: what, where, a short excerpt, the link; cut to fit one SMS. The last SMS
+    an hourly cap allows says so."""
     first = bundle.items[0].mention.item.mention
     more = f" (+{bundle.total - 1} more)" if bundle.total > 1 else ""
+    if bundle.last_sms_this_hour:
+        more += " [last SMS this hour; more by email]"
     head = f"URGENT {network_name(first.network)}{more}: "
     tail = f" {link}" if link else ""
     words = one_line(first.title or first.text, 400).removesuffix("…")
@@ -65,6 +68,13 @@ class SmsChannel:
         phone = bundle.recipient.phone
         if not phone:
             raise DeliveryFailed(f"recipient {bundle.recipient.name} has no phone number", permanent=True)
+        try:
+            opted_out = self.client.check_if_phone_number_is_opted_out(phoneNumber=phone)["isOptedOut"]
+        except (ClientError, BotoCoreError) as err:
+            raise DeliveryFailed(f"SNS could not check the opt-out list ({type(err).__name__})",
+                                 permanent=False) from None
+        if opted_out:
+            raise DeliveryFailed("the phone number opted out of SMS (replied STOP)", permanent=True)
         attributes = {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}}
         if self.sender_id:
             attributes["AWS.SNS.SMS.SenderID"] = {"DataType": "String", "StringValue": self.sender_id}

@@ -44,7 +44,7 @@ def store(stack: LocalStack, table: str) -> Store:
 
 
 def make_config(replay: ReplayServer, tmp_path: Path, *, quiet: bool = False, extra: str = "", networks: str = "",
-                cap: int | None = None) -> ListenConfig:
+                cap: int | None = None, phone: str = "+351912345678", recipient: str = "") -> ListenConfig:
     """The example business's configuration pointed at the replay server."""
     quiet_hours = '    quiet_hours: {start: "00:00", end: "23:59"}\n' if quiet else ""
     daily_cap = f"    daily_cap: {cap}\n" if cap else ""
@@ -66,9 +66,9 @@ networks:
 {networks}recipients:
   - name: Maria
     email: maria@beanthere.example
-    phone: "+351912345678"
+    phone: "{phone}"
     timezone: Europe/Lisbon
-{quiet_hours}alerts:
+{quiet_hours}{recipient}alerts:
   from_address: alerts@beanthere.example
   action_base_url: http://127.0.0.1:8000
 secrets:

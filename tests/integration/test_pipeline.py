@@ -281,3 +281,44 @@ def test_alert_email_has_one_click_unsubscribe_and_a_suppressed_address_gets_non
     report = pipeline.run_cycle()
     assert report.deliveries == [("Maria", "sms", "sent", 1)]  # SMS still goes; no email
     assert len(stack.sent_emails()) == 1
+
+
+def test_an_opted_out_phone_gets_no_sms_and_the_failure_is_recorded(
+    stack: LocalStack, store: Store, replay: ReplayServer, seeded: list[dict], tmp_path: Path
+) -> None:
+    config = make_config(replay, tmp_path, phone="+351912345699")  # moto: numbers ending in 99 opted out
+    report = pipeline_for(config, store, Clock()).run_cycle()
+    assert sorted(report.deliveries) == [("Maria", "email", "sent", 2), ("Maria", "sms", "failed", 1)]
+    assert stack.sent_sms() == []
+    (job,) = [i for i in stack.client("dynamodb").scan(TableName=store.table)["Items"] if i["sk"]["S"] == "JOB"]
+    sms = next(d for d in store.deliveries(job["pk"]["S"][4:]) if d.channel == "sms")
+    assert (sms.status, sms.detail) == ("failed", "the phone number opted out of SMS (replied STOP)")
+
+
+def test_the_most_urgent_mention_wakes_people_up_in_quiet_hours(
+    stack: LocalStack, store: Store, replay: ReplayServer, seeded: list[dict], tmp_path: Path
+) -> None:
+    config = make_config(replay, tmp_path, quiet=True, extra="vip: [hackernews:rui]\n")
+    pipeline = pipeline_for(config, store, Clock())
+    report = pipeline.run_cycle()
+    complaint = store.get_mention("hackernews#102")
+    assert complaint is not None and complaint.item.priority >= config.alerts.quiet_hours_priority
+    assert sorted(report.deliveries) == [("Maria", "email", "sent", 2), ("Maria", "sms", "sent", 1)]
+
+
+def test_the_hourly_sms_cap_says_so_in_its_last_sms_then_holds_the_rest(
+    stack: LocalStack, store: Store, replay: ReplayServer, tmp_path: Path
+) -> None:
+    config = make_config(replay, tmp_path, recipient="    sms_per_hour: 2\n")
+    clock = Clock()
+    clock.offset = 3600 - time.time() % 3600 + 600  # ten minutes past the next hour: three cycles fit in it
+    pipeline = pipeline_for(config, store, clock)
+    statuses = []
+    for i in range(3):
+        replay.add_items("hackernews", [story_hit(900 + i, int(time.time()) - 5, f"Bean There refund {i} now")])
+        statuses.append([d[2] for d in pipeline.run_cycle().deliveries if d[1] == "sms"])
+        clock.offset += 60
+    assert statuses == [["sent"], ["sent"], ["skipped"]]
+    first, last = (text for _, text in stack.sent_sms())
+    assert first.startswith('URGENT Hacker News: "Bean There refund 0 now"')
+    assert last.startswith('URGENT Hacker News [last SMS this hour; more by email]: "Bean There refund 1 now"')

@@ -49,3 +49,11 @@ def test_more_mentions_are_counted() -> None:
 
 def test_control_and_direction_characters_are_removed() -> None:
     assert compose(bundle("evil\u202etxt.exe\nline"), LINK) == f'URGENT Hacker News: "evil txt.exe line" {LINK}'
+
+
+def test_the_last_sms_an_hourly_cap_allows_says_so() -> None:
+    from dataclasses import replace
+
+    capped = replace(bundle("rude staff", total=2), last_sms_this_hour=True)
+    assert compose(capped, LINK) == (
+        f'URGENT Hacker News (+1 more) [last SMS this hour; more by email]: "rude staff" {LINK}')

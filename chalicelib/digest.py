@@ -1,0 +1,400 @@
+"""The daily digest: what yesterday and today brought, the week's trend, the opportunities still
+open, and the questions the owner's industry asks most.
+
+Built from the ``DIGEST#<day>`` counters every cycle adds to (one read for the week) and the
+stored opportunities and questions (one batch read); sent to each recipient once per local date
+at their ``alerts.digest_hour``; the same HTML is a page behind a signed ``digest`` link.
+Everything from a network is escaped by the templates' autoescape; the charts are HTML tables
+with widths (no image, no script), so they show in mail clients and under the pages' CSP.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import time
+import zoneinfo
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid
+from typing import Any, Protocol
+
+from chalicelib.actions import ActionToken, TokenSigner
+from chalicelib.alerts import DeliveryFailed, network_name
+from chalicelib.alerts.email import one_line, safe_url, template
+from chalicelib.config import ListenConfig, Recipient
+from chalicelib.noise import STOPWORDS, words
+from chalicelib.pages import Page
+from chalicelib.pipeline import UNSUBSCRIBE_TTL
+from chalicelib.store import DigestDay, StoredMention
+
+log = logging.getLogger(__name__)
+
+GROUPS = ("brand", "product", "competitor", "industry")
+SENTIMENTS = ("positive", "neutral", "negative")
+TREND_DAYS = 7
+TOP_OPPORTUNITIES = 10
+TOP_NETWORKS = 5
+TOP_TOPICS = 5
+QUESTIONS_PER_TOPIC = 3
+TOPIC_WORDS = 40  # what a question is about is in its first sentence or two, not in the story around it
+MIN_TOPIC_WORD = 4  # letters: shorter words ("cup", "bar") join unrelated questions
+SHARED_TOPIC_WORDS = 2  # one shared word is chance; two make a topic
+CHANNEL = "digest"
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+COLORS = {  # mid tones: readable on the light and the dark background
+    "brand": "#2563eb", "product": "#7c3aed", "competitor": "#ea580c", "industry": "#0d9488",
+    "positive": "#16a34a", "neutral": "#a1a1aa", "negative": "#dc2626",
+}
+
+
+class DigestStore(Protocol):
+    """What the digest reads from the store (``chalicelib.store.Store`` or a test's fake)."""
+
+    def digest_days(self, days: Sequence[str]) -> dict[str, DigestDay]: ...
+
+    def get_mentions(self, keys: Sequence[str]) -> dict[str, StoredMention]: ...
+
+
+class DigestMailer(Protocol):
+    """What sends a composed message (``EmailChannel``)."""
+
+    def send_message(self, message: EmailMessage, to: str) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """One bar of a chart: ``width`` is its length in percent of the chart's width."""
+
+    label: str
+    count: int
+    width: int
+
+
+@dataclass(frozen=True, slots=True)
+class DayVolume:
+    """One UTC day of the trend: its bar is stacked by rule group (``segments``, then the empty rest)."""
+
+    day: dt.date
+    total: int
+    segments: tuple[Bar, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionTopic:
+    """Industry questions that share content words: an idea for helpful content to publish."""
+
+    words: tuple[str, ...]  # the words its questions share, most common first (empty for a lone question)
+    questions: tuple[StoredMention, ...]  # most important first
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """Everything a digest shows, for one recipient's local date."""
+
+    local_date: dt.date
+    timezone: str
+    days: tuple[dt.date, ...]  # the UTC days of the headline: yesterday and today
+    total: int
+    groups: tuple[Bar, ...]  # mentions per rule group, in GROUPS order
+    trend: tuple[DayVolume, ...]  # the last TREND_DAYS UTC days, oldest first
+    share_of_voice: tuple[Bar, ...]  # the brand group, then each competitor rule; width is the share in %
+    sentiment: tuple[Bar, ...]  # in SENTIMENTS order; widths add up to 100
+    networks: tuple[Bar, ...]  # the busiest first
+    opportunities: tuple[StoredMention, ...]  # highest priority first
+    open_opportunities: int  # opportunities nobody handled yet (state "new"), of all shown or not
+    all_opportunities: int
+    topics: tuple[QuestionTopic, ...]  # the most asked first
+
+
+# ---------------------------------------------------------------- numbers and bars
+
+
+def percentages(counts: Sequence[int]) -> list[int]:
+    """Whole percentages of ``counts`` adding up to exactly 100 (largest remainder, ties to the
+    earlier count); all 0 when nothing was counted."""
+    total = sum(counts)
+    if total <= 0:
+        return [0] * len(counts)
+    shares = [count * 100 // total for count in counts]
+    by_remainder = sorted(range(len(counts)), key=lambda i: (-(counts[i] * 100 % total), i))
+    for i in by_remainder[: 100 - sum(shares)]:
+        shares[i] += 1
+    return shares
+
+
+def bars(counts: Sequence[tuple[str, int]]) -> tuple[Bar, ...]:
+    """Bars of (label, count), the largest count filling the chart; any count above 0 shows at least 1%."""
+    largest = max((count for _, count in counts), default=0)
+    return tuple(Bar(label, count, max(1, count * 100 // largest) if count else 0) for label, count in counts)
+
+
+def _summed(records: Sequence[DigestDay]) -> dict[str, Counter[str]]:
+    totals: dict[str, Counter[str]] = {}
+    for record in records:
+        for dimension, values in record.counts.items():
+            totals.setdefault(dimension, Counter()).update(values)
+    return totals
+
+
+def _trend(records: Sequence[DigestDay]) -> tuple[DayVolume, ...]:
+    per_day = [[record.counts.get("group", {}).get(group, 0) for group in GROUPS] for record in records]
+    scale = max((sum(groups) for groups in per_day), default=0)  # the busiest day fills the chart
+    trend = []
+    for record, groups in zip(records, per_day, strict=True):
+        widths = percentages([*groups, scale - sum(groups)])
+        segments = tuple(Bar(group, count, width) for group, count, width in zip(GROUPS, groups, widths, strict=False))
+        trend.append(DayVolume(dt.date.fromisoformat(record.day), record.counts.get("total", {}).get("all", 0),
+                               (*segments, Bar("", 0, widths[-1]))))
+    return tuple(trend)
+
+
+def _share_of_voice(config: ListenConfig, counts: Mapping[str, Counter[str]]) -> tuple[Bar, ...]:
+    competitors = [rule.name for rule in config.rules if rule.group == "competitor"]
+    if not competitors:
+        return ()
+    voices = [(config.business.name, counts.get("group", Counter())["brand"])]
+    voices += [(name, counts.get("rule", Counter())[name]) for name in competitors]
+    shares = percentages([count for _, count in voices])
+    return tuple(Bar(label, count, share) for (label, count), share in zip(voices, shares, strict=True))
+
+
+# ---------------------------------------------------------------- questions by topic
+
+
+def topic_words(stored: StoredMention) -> frozenset[str]:
+    """The content words of a question's first ``TOPIC_WORDS`` words: folded, ``MIN_TOPIC_WORD``
+    letters or more, no stopword, no word a rule matched (every question of the rule has those)."""
+    mention = stored.item.mention
+    text = mention.searchable_text
+    matched = {word for match in stored.item.matches for start, end in match.spans for word in words(text[start:end])}
+    return frozenset(word for word in words(text)[:TOPIC_WORDS]
+                     if len(word) >= MIN_TOPIC_WORD and word.isalpha() and word not in STOPWORDS
+                     and word not in matched)
+
+
+def group_questions(questions: Sequence[StoredMention]) -> list[QuestionTopic]:
+    """Questions (most important first) grouped by shared content words (``topic_words``, from
+    ``chalicelib.noise.words``): each joins the first topic whose first question shares at least
+    ``SHARED_TOPIC_WORDS`` of its words, else starts one. Topics with the most questions first."""
+    topics: list[tuple[frozenset[str], list[StoredMention], list[frozenset[str]]]] = []
+    for question in questions:
+        found = topic_words(question)
+        topic = next((t for t in topics if len(t[0] & found) >= SHARED_TOPIC_WORDS), None)
+        if topic is None:
+            topics.append((found, [question], [found]))
+        else:
+            topic[1].append(question)
+            topic[2].append(found)
+    result = []
+    for _, members, member_words in topics:
+        counted = Counter(word for found in member_words for word in sorted(found))
+        shared = tuple(word for word, n in counted.most_common() if n >= 2)[:3] if len(members) > 1 else ()
+        result.append(QuestionTopic(shared, tuple(members)))
+    return sorted(result, key=lambda topic: -len(topic.questions))
+
+
+# ---------------------------------------------------------------- building
+
+
+def _by_priority(mentions: Sequence[StoredMention]) -> list[StoredMention]:
+    """Highest priority first, then newest first, then by key (a stable order)."""
+    return sorted(mentions, key=lambda m: (-m.item.priority, -m.item.mention.created_at.timestamp(), m.key))
+
+
+def build_digest(config: ListenConfig, store: DigestStore, *, now: dt.datetime, timezone: str) -> Digest:
+    """The digest at ``now`` (timezone-aware) for a recipient in ``timezone``.
+
+    In: the configuration, the store (two reads: the week's digest records, then the
+    opportunities and questions). Out: the headline over the UTC days of the last 24 hours
+    (yesterday and today), the trend over the last ``TREND_DAYS`` UTC days. Mentions marked
+    "not relevant" are left out of the opportunities and questions.
+    """
+    today = now.astimezone(dt.UTC).date()
+    week = [today - dt.timedelta(days=n) for n in range(TREND_DAYS - 1, -1, -1)]
+    records = store.digest_days([day.isoformat() for day in week])
+    ordered = [records.get(day.isoformat()) or DigestDay(day.isoformat()) for day in week]
+    headline = ordered[-2:]
+    counts = _summed(headline)
+    opportunity_keys = list(dict.fromkeys(key for record in headline for key in record.opportunities))
+    question_keys = list(dict.fromkeys(key for record in headline for key in record.questions))
+    stored = store.get_mentions([*opportunity_keys, *question_keys]) if opportunity_keys or question_keys else {}
+    opportunities = _by_priority([stored[k] for k in opportunity_keys if k in stored
+                                  and stored[k].state != "not_relevant"])
+    questions = _by_priority([stored[k] for k in question_keys if k in stored and stored[k].state != "not_relevant"
+                              and any(match.group == "industry" for match in stored[k].item.matches)])
+    networks = counts.get("network", Counter()).most_common()
+    sentiment = [counts.get("sentiment", Counter())[label] for label in SENTIMENTS]
+    return Digest(
+        local_date=now.astimezone(zoneinfo.ZoneInfo(timezone)).date(),
+        timezone=timezone,
+        days=tuple(week[-2:]),
+        total=counts.get("total", Counter())["all"],
+        groups=bars([(group, counts.get("group", Counter())[group]) for group in GROUPS]),
+        trend=_trend(ordered),
+        share_of_voice=_share_of_voice(config, counts),
+        sentiment=tuple(Bar(label, count, width)
+                        for label, count, width in zip(SENTIMENTS, sentiment, percentages(sentiment), strict=True)),
+        networks=bars([(network_name(network), count) for network, count in networks[:TOP_NETWORKS]]),
+        opportunities=tuple(opportunities[:TOP_OPPORTUNITIES]),
+        open_opportunities=sum(1 for m in opportunities if m.state == "new"),
+        all_opportunities=len(opportunities),
+        topics=tuple(group_questions(questions)[:TOP_TOPICS]),
+    )
+
+
+# ---------------------------------------------------------------- the message
+
+
+def _day_label(day: dt.date) -> str:
+    return f"{day:%a} {day.day} {day:%b}"
+
+
+def _mention_view(stored: StoredMention, timezone: str) -> dict[str, Any]:
+    m = stored.item.mention
+    triage = stored.item.triage
+    return {
+        "network": network_name(m.network),
+        "author": one_line(m.author_name or m.author_handle or "someone", 60),
+        "what": one_line(m.title or m.text, 160),
+        "url": safe_url(m.url),
+        "when": m.created_at.astimezone(zoneinfo.ZoneInfo(timezone)).strftime("%d %b %H:%M"),
+        "priority": stored.item.priority,
+        "reasons": ", ".join(triage.reasons) if triage else "",
+        "handled": stored.state != "new",
+    }
+
+
+def subject_for(digest: Digest, business: str) -> str:
+    """"Daily digest for 27 Nov: 12 new mentions of Bean There Café, 3 to answer"."""
+    mentions = "1 new mention" if digest.total == 1 else f"{digest.total} new mentions"
+    subject = f"Daily digest for {digest.local_date.day} {digest.local_date:%b}: {mentions} of {one_line(business, 60)}"
+    return f"{subject}, {digest.open_opportunities} to answer" if digest.open_opportunities else subject
+
+
+def digest_context(digest: Digest, *, business: str, web_view_link: str, unsubscribe: str = "") -> dict[str, Any]:
+    """What the digest templates show (the same for the email and the web view)."""
+    return {
+        "unsubscribe": safe_url(unsubscribe),
+        "subject": subject_for(digest, business),
+        "business": one_line(business, 60),
+        "date": f"{digest.local_date:%A} {digest.local_date.day} {digest.local_date:%B %Y}",
+        "period": f"{_day_label(digest.days[0])} and {_day_label(digest.days[-1])} (UTC)",
+        "web_view_link": safe_url(web_view_link),
+        "digest": digest,
+        "colors": COLORS,
+        "sentiment_bar": [(bar.width, COLORS[bar.label]) for bar in digest.sentiment],
+        "trend": [(_day_label(day.day), [(bar.width, COLORS.get(bar.label, "")) for bar in day.segments], day.total)
+                  for day in digest.trend],
+        "opportunities": [_mention_view(m, digest.timezone) for m in digest.opportunities],
+        "topics": [(topic.words, [_mention_view(m, digest.timezone) for m in topic.questions[:QUESTIONS_PER_TOPIC]],
+                    len(topic.questions)) for topic in digest.topics],
+    }
+
+
+def render_html(digest: Digest, *, business: str, web_view_link: str = "") -> str:
+    """The digest as an HTML document (the email's HTML part, and the web view's page)."""
+    return template("digest.html.j2").render(digest_context(digest, business=business, web_view_link=web_view_link))
+
+
+def compose_digest(digest: Digest, recipient: Recipient, *, business: str, from_address: str, reply_to: str | None,
+                   web_view_link: str, unsubscribe: str = "") -> EmailMessage:
+    """The digest email for ``recipient``: text/plain and text/html alternatives, the web view link at the
+    top, and a one-click ``unsubscribe`` URL (RFC 8058) when given."""
+    if not recipient.email:
+        raise DeliveryFailed(f"recipient {recipient.name} has no email address", permanent=True)
+    context = digest_context(digest, business=business, web_view_link=web_view_link, unsubscribe=unsubscribe)
+    message = EmailMessage()
+    message["Subject"] = context["subject"]
+    message["From"] = formataddr((f"{one_line(business, 60)} alerts", from_address))
+    message["To"] = formataddr((recipient.name, recipient.email))
+    if reply_to:
+        message["Reply-To"] = reply_to
+    message["Message-ID"] = make_msgid(domain=from_address.rpartition("@")[2])
+    if context["unsubscribe"]:
+        message["List-Unsubscribe"] = f"<{context['unsubscribe']}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message.set_content(template("digest.txt.j2").render(context))
+    message.add_alternative(template("digest.html.j2").render(context), subtype="html")
+    return message
+
+
+# ---------------------------------------------------------------- sending and the web view
+
+
+def digest_time(local_date: dt.date, hour: int, timezone: str) -> dt.datetime:
+    """When the digest of ``local_date`` is due: ``hour`` o'clock that day in ``timezone``, in UTC."""
+    return dt.datetime.combine(local_date, dt.time(hour), tzinfo=zoneinfo.ZoneInfo(timezone)).astimezone(dt.UTC)
+
+
+class DigestSender:
+    """Sends each recipient with an email address their digest when their local hour is
+    ``alerts.digest_hour``, exactly once per local date (a delivery record claimed first)."""
+
+    def __init__(self, config: ListenConfig, store: Any, mailer: DigestMailer, signer: TokenSigner, *,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.store = store  # chalicelib.store.Store: digest reads plus the delivery records
+        self.mailer = mailer
+        self.signer = signer
+        self.clock = clock
+
+    def run(self, now: dt.datetime | None = None) -> list[tuple[str, str]]:
+        """One scheduled run at ``now`` (default: the clock). Out: (recipient, "sent" | "failed" |
+        "already sent" | "suppressed") for each recipient with an email address whose local hour is the
+        digest hour; the others are not mentioned."""
+        now = now or dt.datetime.fromtimestamp(self.clock(), tz=dt.UTC)
+        due = [(recipient, now.astimezone(zoneinfo.ZoneInfo(recipient.timezone)).date())
+               for recipient in self.config.recipients if recipient.email
+               and now.astimezone(zoneinfo.ZoneInfo(recipient.timezone)).hour == self.config.alerts.digest_hour]
+        suppressed = self.store.suppressed() if due else {}
+        outcomes = []
+        for recipient, local_date in due:
+            assert recipient.email is not None
+            if recipient.email.casefold() in suppressed:  # unsubscribed, bounced or complained
+                outcomes.append((recipient.name, "suppressed"))
+            else:
+                outcomes.append((recipient.name, self._send(recipient, now, local_date)))
+        return outcomes
+
+    def _send(self, recipient: Recipient, now: dt.datetime, local_date: dt.date) -> str:
+        assert recipient.email is not None
+        digest = build_digest(self.config, self.store, now=now, timezone=recipient.timezone)
+        alerts = self.config.alerts
+        view = self.signer.sign(f"digest:{local_date.isoformat()}", "digest", recipient.name)
+        unsubscribe = self.signer.sign(f"recipient:{recipient.name}", "unsubscribe", recipient.name,
+                                       ttl_seconds=UNSUBSCRIBE_TTL)
+        message = compose_digest(digest, recipient, business=self.config.business.name,
+                                 from_address=alerts.from_address, reply_to=alerts.reply_to,
+                                 web_view_link=f"{alerts.action_base_url}/d/{view}",
+                                 unsubscribe=f"{alerts.action_base_url}/u/{unsubscribe}")
+        job = f"digest-{local_date.isoformat()}"
+        if not self.store.claim_delivery(job, recipient.name, CHANNEL, [m.key for m in digest.opportunities]):
+            return "already sent"
+        try:
+            message_id = self.mailer.send_message(message, recipient.email)
+        except DeliveryFailed as err:
+            log.warning("digest for %s not sent: %s", recipient.name, err)
+            self.store.finish_delivery(job, recipient.name, CHANNEL, "failed", detail=str(err))
+            return "failed"
+        self.store.finish_delivery(job, recipient.name, CHANNEL, "sent", message_id=message_id)
+        return "sent"
+
+
+def digest_page(config: ListenConfig, store: DigestStore, token: ActionToken) -> Page | None:
+    """The page of the digest a verified token names (``digest:<local date>`` for a configured
+    recipient), rebuilt as at that date's digest hour; None when the token names no such digest."""
+    recipient = config.recipient(token.recipient)
+    prefix, _, date_text = token.mention_key.partition(":")
+    if token.action != "digest" or prefix != "digest" or recipient is None or not _ISO_DATE.fullmatch(date_text):
+        return None
+    try:
+        local_date = dt.date.fromisoformat(date_text)
+    except ValueError:
+        return None
+    at = digest_time(local_date, config.alerts.digest_hour, recipient.timezone)
+    digest = build_digest(config, store, now=at, timezone=recipient.timezone)
+    return Page(200, render_html(digest, business=config.business.name))
