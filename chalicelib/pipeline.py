@@ -71,6 +71,7 @@ class CycleReport:
     attached: int = 0  # new mentions of a story alerted before (cross-posts, reposts): attached, not alerted
     held_by_cap: Counter[str] = field(default_factory=Counter)  # per rule: waiting for the digest
     health_notices: list[tuple[str, str, str]] = field(default_factory=list)  # recipient, network, down/up
+    latency: dict[str, list[float]] = field(default_factory=dict)  # channel -> seconds from creation to send
     ddb_requests: int = 0
     seconds: float = 0.0
 
@@ -309,6 +310,9 @@ class Pipeline:
                 continue
             self.store.finish_delivery(job_id, name, channel, "sent", message_id=message_id)
             report.deliveries.append((name, channel, "sent", len(keys)))
+            sent_at = self.clock()
+            report.latency.setdefault(channel, []).extend(
+                sent_at - item.mention.item.mention.created_at.timestamp() for item in bundle.items)
 
     def _screen(
         self, mentions: Sequence[StoredMention], report: CycleReport, now: dt.datetime

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import datetime as dt
 import faulthandler
 import importlib
 import logging
@@ -19,9 +20,11 @@ import re
 import secrets
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import time
+import zoneinfo
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -53,10 +56,14 @@ BUSINESS = {"name": "Bean There Café", "competitors": ["Fábrica Coffee", "Cope
 
 
 class DemoClock:
-    """Real time plus simulated minutes between cycles (schedules are in minutes)."""
+    """Simulated time: it starts at 10:00 Lisbon time today (so the example recipient's quiet
+    hours never hold the demo's SMS, whenever it runs) and moves on with real time, plus the
+    simulated minutes between cycles (schedules are in minutes)."""
 
     def __init__(self) -> None:
-        self.offset = 0.0
+        lisbon = zoneinfo.ZoneInfo("Europe/Lisbon")
+        start = dt.datetime.now(lisbon).replace(hour=10, minute=0, second=0, microsecond=0)
+        self.offset = start.timestamp() - time.time()
 
     def __call__(self) -> float:
         return time.time() + self.offset
@@ -96,19 +103,18 @@ def demo_config(replay: ReplayServer, action_base_url: str) -> tuple[str, Listen
     return text, parse_config(text, ".local/demo/listen.yaml")
 
 
-def seed(replay: ReplayServer, networks: list[str]) -> None:
-    now = int(time.time())
+def seed(replay: ReplayServer, networks: list[str], now: int) -> None:
     for network in networks:
         module = importlib.import_module(f"offline.replay.{network}")
         replay.add_items(network, module.demo_items(now, BUSINESS))
 
 
-def scenario(replay: ReplayServer, networks: list[str]) -> list[tuple[str, Callable[[], None]]]:
+def scenario(replay: ReplayServer, networks: list[str], clock: DemoClock) -> list[tuple[str, Callable[[], None]]]:
     """What happens before each cycle, in words and in deeds."""
     from offline.replay.hackernews import demo_late_complaint
 
     def first() -> None:
-        seed(replay, networks)
+        seed(replay, networks, int(clock()))
 
     def rate_limit() -> None:
         if "stackexchange" in networks:
@@ -116,12 +122,12 @@ def scenario(replay: ReplayServer, networks: list[str]) -> list[tuple[str, Calla
                                                  b'{"error_id":502,"error_name":"throttle_violation",'
                                                  b'"error_message":"too many requests from this IP, more requests '
                                                  b'available in 600 seconds"}'))
-        replay.add_items("hackernews", demo_late_complaint(int(time.time())))
+        replay.add_items("hackernews", demo_late_complaint(int(clock())))
         if "lobsters" in networks:  # the Time Out review from the Google Alert, shared again: one story
             from offline.replay.lobsters import lobsters_story
 
             replay.add_items("lobsters", [lobsters_story(
-                "tmout1", time.time() - 30, "Why Bean There Café is Lisbon's best new roastery", user="rita",
+                "tmout1", clock() - 30, "Why Bean There Café is Lisbon's best new roastery", user="rita",
                 url="https://www.timeout.pt/lisboa/en/restaurants/bean-there-cafe?utm_source=lobsters")])
 
     def outage() -> None:
@@ -205,6 +211,11 @@ def print_summary(store: Store, config: ListenConfig, reports: list[CycleReport]
     for rule in config.rules:
         print(f"  {rule.name:<18} {per_rule[rule.name]:>3}  ({rule.group}{', urgent' if rule.urgent else ''})")
     print(f"Emails sent: {len(emails)}   SMS sent: {len(sms)}   SMS held for quiet hours: {held}")
+    for channel in ("email", "sms"):
+        seconds = sorted(s for r in reports for s in r.latency.get(channel, []))
+        if seconds:
+            print(f"Alert latency by {channel} (creation to send, cycles five simulated minutes apart): median "
+                  f"{statistics.median(seconds) / 60:.1f} min, max {seconds[-1] / 60:.1f} min")
     print("Networks:")
     health = store.all_health()
     for name in config.networks:
@@ -270,7 +281,7 @@ def run(serve_links: bool) -> int:
         print(f"Local stack: {stack.dynamodb_engine} on {stack.dynamodb_url}, moto on {stack.moto_url}, "
               f"replay server on http://127.0.0.1:{replay.port}\n")
         reports = []
-        for number, (story, happen) in enumerate(scenario(replay, list(config.networks)), start=1):
+        for number, (story, happen) in enumerate(scenario(replay, list(config.networks), clock), start=1):
             happen()
             report = pipeline.run_cycle()
             reports.append(report)

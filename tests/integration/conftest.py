@@ -3,7 +3,9 @@ session, a fresh table and a reset moto for every test."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+import zoneinfo
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,7 +48,12 @@ def store(stack: LocalStack, table: str) -> Store:
 def make_config(replay: ReplayServer, tmp_path: Path, *, quiet: bool = False, extra: str = "", networks: str = "",
                 cap: int | None = None, phone: str = "+351912345678", recipient: str = "") -> ListenConfig:
     """The example business's configuration pointed at the replay server."""
-    quiet_hours = '    quiet_hours: {start: "00:00", end: "23:59"}\n' if quiet else ""
+    quiet_hours = ""
+    if quiet:  # two hours around now in Lisbon (midnight-spanning when needed): quiet, whenever the test runs
+        local = dt.datetime.now(zoneinfo.ZoneInfo("Europe/Lisbon"))
+        start = (local - dt.timedelta(hours=1)).strftime("%H:%M")
+        end = (local + dt.timedelta(hours=1)).strftime("%H:%M")
+        quiet_hours = f'    quiet_hours: {{start: "{start}", end: "{end}"}}\n'
     daily_cap = f"    daily_cap: {cap}\n" if cap else ""
     text = f"""\
 business:
