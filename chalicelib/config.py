@@ -163,6 +163,9 @@ class Alerts(_Strict):
     digest_hour: int = Field(default=8, ge=0, le=23)  # local hour of each recipient's daily digest
     health_failures: int = Field(default=3, ge=1, le=1000)  # failures in a row before the owner is told
     quiet_hours_priority: int = Field(default=95, ge=1, le=101)  # this urgent, an SMS wakes people up; 101: never
+    spike_sensitivity: float = Field(default=4.0, gt=0)  # deviations above the usual count for this hour
+    spike_min_count: int = Field(default=5, ge=1)  # and at least this many more than usual
+    spike_cooldown_hours: float = Field(default=6.0, ge=0)  # one spike notice per rule group in this time
 
     @field_validator("action_base_url")
     @classmethod

@@ -72,6 +72,7 @@ class CycleReport:
     held_by_cap: Counter[str] = field(default_factory=Counter)  # per rule: waiting for the digest
     health_notices: list[tuple[str, str, str]] = field(default_factory=list)  # recipient, network, down/up
     latency: dict[str, list[float]] = field(default_factory=dict)  # channel -> seconds from creation to send
+    spikes: list[tuple[str, int]] = field(default_factory=list)  # rule group, mentions this hour (told)
     ddb_requests: int = 0
     seconds: float = 0.0
 
@@ -128,6 +129,8 @@ class Pipeline:
             report.new_mentions += len(new)
             report.new_per_rule.update(rule for m in new for rule in m.rule_names)
         self._advance(tasks, results, report)
+        if report.new_mentions:
+            self._check_spikes(report)
         self._resume_stale_jobs(report)
         for job_id, new in jobs:
             self.alert(job_id, new, report)
@@ -236,28 +239,54 @@ class Pipeline:
                     self.store.tell_health(network, "up"):
                 self._tell_owner(network, down=False, error=None, failures=0, report=report)
 
+    def _check_spikes(self, report: CycleReport) -> None:
+        """Tell the owner once (per cooldown) when a rule group's volume this hour is far
+        above the same hour over the last seven days."""
+        from chalicelib.alerts.notices import compose_spike_notice
+        from chalicelib.spikes import detect
+
+        alerts = self.config.alerts
+        now = dt.datetime.fromtimestamp(self.clock(), tz=dt.UTC)
+        days = [(now - dt.timedelta(days=back)).date().isoformat() for back in range(8)]
+        records = self.store.digest_days(days)
+        hour = now.strftime("%H")
+        for group, count in sorted(records[days[0]].hourly.get(hour, {}).items()):
+            history = [records[day].hourly.get(hour, {}).get(group, 0) for day in days[1:]]
+            spike = detect(group, count, history, sensitivity=alerts.spike_sensitivity,
+                           min_count=alerts.spike_min_count)
+            if spike is None or not self.store.tell_spike(group, alerts.spike_cooldown_hours * 3600):
+                continue
+            report.spikes.append((group, count))
+            self._notify_all(report, lambda name, address, spike=spike: compose_spike_notice(
+                business=self.config.business.name, from_address=alerts.from_address, to_name=name,
+                to_address=address, group=spike.group, count=spike.count, usual=spike.usual))
+
     def _tell_owner(self, network: str, *, down: bool, error: str | None, failures: int,
                     report: CycleReport) -> None:
         """Email every recipient about a network's health change (told once per change)."""
-        from chalicelib.alerts.health import compose_health_notice
+        from chalicelib.alerts.notices import compose_health_notice
 
+        sent = self._notify_all(report, lambda name, address: compose_health_notice(
+            business=self.config.business.name, from_address=self.config.alerts.from_address, to_name=name,
+            to_address=address, network=network, down=down, error=error, failures=failures))
+        report.health_notices.extend((name, network, "down" if down else "up") for name in sent)
+
+    def _notify_all(self, report: CycleReport, compose: Callable[[str, str], Any]) -> list[str]:
+        """Send a notice to every recipient with an email address; the names it reached."""
         channel = self.channels.get("email")
         if channel is None or not hasattr(channel, "send_message"):
-            return
+            return []
+        reached = []
         for recipient in self.config.recipients:
             if not recipient.email:
                 continue
-            message = compose_health_notice(
-                business=self.config.business.name, from_address=self.config.alerts.from_address,
-                to_name=recipient.name, to_address=recipient.email, network=network, down=down, error=error,
-                failures=failures,
-            )
             try:
-                channel.send_message(message, recipient.email)
+                channel.send_message(compose(recipient.name, recipient.email), recipient.email)
             except DeliveryFailed as err:
-                log.error("health notice to %s failed: %s", recipient.name, err)
+                log.error("notice to %s failed: %s", recipient.name, err)
                 continue
-            report.health_notices.append((recipient.name, network, "down" if down else "up"))
+            reached.append(recipient.name)
+        return reached
 
     # --- alerting -------------------------------------------------------------------
 

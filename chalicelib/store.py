@@ -75,6 +75,7 @@ class DigestDay:
     counts: dict[str, dict[str, int]] = field(default_factory=dict)  # dimension -> value -> mentions
     opportunities: list[str] = field(default_factory=list)  # mention keys, in the order they were stored
     questions: list[str] = field(default_factory=list)
+    hourly: dict[str, dict[str, int]] = field(default_factory=dict)  # UTC hour "HH" -> rule group -> mentions
 
 
 @dataclass(slots=True)
@@ -726,6 +727,7 @@ class Store:
         """
         if not items:
             return
+        hour = dt.datetime.fromtimestamp(self.clock(), tz=dt.UTC).strftime("%H")
         counts: dict[str, int] = {}
         for item in items:
             dims = [("total", "all"), ("network", item.mention.network)]
@@ -736,6 +738,8 @@ class Store:
                 dims += [("intent", i) for i in sorted(item.triage.intents)]
             for dim, value in dims:
                 counts[f"n#{dim}#{value}"] = counts.get(f"n#{dim}#{value}", 0) + 1
+            for group in {m.group for m in item.matches}:  # per hour stored, for spike detection
+                counts[f"h#{hour}#{group}"] = counts.get(f"h#{hour}#{group}", 0) + 1
         opportunities = [i.mention.key for i in items if i.triage is not None and i.triage.opportunity]
         questions = [i.mention.key for i in items if i.triage is not None and "question" in i.triage.intents]
         names = {f"#c{i}": name for i, name in enumerate(counts)}
@@ -766,14 +770,16 @@ class Store:
                 for item in response["Responses"].get(self.table, []):
                     day = item["pk"]["S"].removeprefix("DIGEST#")
                     counts: dict[str, dict[str, int]] = {}
+                    hourly: dict[str, dict[str, int]] = {}
                     for name, value in item.items():
-                        if name.startswith("n#"):
-                            _, dim, key = name.split("#", 2)
-                            counts.setdefault(dim, {})[key] = int(value["N"])
+                        if name.startswith(("n#", "h#")):
+                            kind, dim, key = name.split("#", 2)
+                            (counts if kind == "n" else hourly).setdefault(dim, {})[key] = int(value["N"])
                     result[day] = DigestDay(
                         day, counts,
                         [v["S"] for v in item.get("opportunities", {}).get("L", [])],
                         [v["S"] for v in item.get("questions", {}).get("L", [])],
+                        hourly,
                     )
                 request = response.get("UnprocessedKeys") or {}
         return result
@@ -804,3 +810,19 @@ class Store:
             ReturnValues="UPDATED_NEW",
         )
         return int(response["Attributes"]["sent"]["N"])
+
+    def tell_spike(self, group: str, cooldown_seconds: float) -> bool:
+        """Record that a spike of ``group`` is told now; False within the cooldown of the last one."""
+        now = self.clock()
+        try:
+            self._call(
+                "put_item", TableName=self.table,
+                Item={"pk": {"S": "SPIKE"}, "sk": {"S": group}, "told_at": {"N": repr(now)}},
+                ConditionExpression="attribute_not_exists(pk) OR told_at < :cutoff",
+                ExpressionAttributeValues={":cutoff": {"N": repr(now - cooldown_seconds)}},
+            )
+        except ClientError as err:
+            if err.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True

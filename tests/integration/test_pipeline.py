@@ -322,3 +322,25 @@ def test_the_hourly_sms_cap_says_so_in_its_last_sms_then_holds_the_rest(
     first, last = (text for _, text in stack.sent_sms())
     assert first.startswith('URGENT Hacker News: "Bean There refund 0 now"')
     assert last.startswith('URGENT Hacker News [last SMS this hour; more by email]: "Bean There refund 1 now"')
+
+
+def test_a_spike_in_a_rule_group_is_told_once_per_cooldown(
+    stack: LocalStack, store: Store, replay: ReplayServer, tmp_path: Path
+) -> None:
+    now = int(time.time())
+    clock = Clock()
+    clock.offset = 3600 - time.time() % 3600 + 600  # all cycles in one hour
+    pipeline = pipeline_for(make_config(replay, tmp_path), store, clock)
+    replay.add_items("hackernews", [story_hit(1000 + i, now - 50 + i, f"Bean There story number {i} today")
+                                    for i in range(3)])
+    assert pipeline.run_cycle().spikes == []  # three is not a spike, even from nothing
+    replay.add_items("hackernews", [story_hit(1100 + i, now - 40 + i, f"Bean There is on TV part {i}")
+                                    for i in range(9)])
+    clock.offset += 300
+    assert pipeline.run_cycle().spikes == [("brand", 12)]
+    notices = [m for m in stack.sent_emails() if "spike" in m["Subject"]]
+    assert [m["Subject"] for m in notices] == [
+        "Bean There Café listening: spike in mentions of your brand (12 this hour)"]
+    replay.add_items("hackernews", [story_hit(1200 + i, now - 20 + i, f"Bean There TV again {i}") for i in range(9)])
+    clock.offset += 300
+    assert pipeline.run_cycle().spikes == []  # within the cooldown
