@@ -67,6 +67,22 @@ def unsubscribe(token: str) -> Response:
     return _page(runtime().actions.perform(token))
 
 
+@app.schedule(Rate(1, unit=Rate.HOURS), name="digest")
+def digest(event: object) -> dict[str, object]:
+    """Every hour: the daily digest to each recipient whose local hour is the digest hour (once a day)."""
+    from chalicelib.runtime import runtime
+
+    return {"digests": runtime().digest.run()}
+
+
+@app.route("/d/{token}", methods=["GET"])
+def digest_view(token: str) -> Response:
+    """The web view link of a digest email: the same digest as a page (changes nothing)."""
+    from chalicelib.runtime import runtime
+
+    return _page(runtime().actions.digest_page(token))
+
+
 def _prefix() -> str:
     """The API Gateway stage path (e.g. /api) so the form posts back to the same place."""
     context = app.current_request.context if app.current_request else {}

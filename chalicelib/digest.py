@@ -40,6 +40,7 @@ TOP_OPPORTUNITIES = 10
 TOP_NETWORKS = 5
 TOP_TOPICS = 5
 QUESTIONS_PER_TOPIC = 3
+MAX_READ = 1000  # opportunities and questions read each (the latest): bounds a busy day's reads to 20 batches
 TOPIC_WORDS = 40  # what a question is about is in its first sentence or two, not in the story around it
 MIN_TOPIC_WORD = 4  # letters: shorter words ("cup", "bar") join unrelated questions
 SHARED_TOPIC_WORDS = 2  # one shared word is chance; two make a topic
@@ -105,7 +106,7 @@ class Digest:
     sentiment: tuple[Bar, ...]  # in SENTIMENTS order; widths add up to 100
     networks: tuple[Bar, ...]  # the busiest first
     opportunities: tuple[StoredMention, ...]  # highest priority first
-    open_opportunities: int  # opportunities nobody handled yet (state "new"), of all shown or not
+    open_opportunities: int  # of all the opportunities (not only those shown), those nobody handled yet
     all_opportunities: int
     topics: tuple[QuestionTopic, ...]  # the most asked first
 
@@ -146,7 +147,8 @@ def _trend(records: Sequence[DigestDay]) -> tuple[DayVolume, ...]:
     trend = []
     for record, groups in zip(records, per_day, strict=True):
         widths = percentages([*groups, scale - sum(groups)])
-        segments = tuple(Bar(group, count, width) for group, count, width in zip(GROUPS, groups, widths, strict=False))
+        segments = tuple(Bar(group, count, width) for group, count, width in zip(GROUPS, groups, widths[:-1],
+                                                                                   strict=True))
         trend.append(DayVolume(dt.date.fromisoformat(record.day), record.counts.get("total", {}).get("all", 0),
                                (*segments, Bar("", 0, widths[-1]))))
     return tuple(trend)
@@ -211,7 +213,8 @@ def build_digest(config: ListenConfig, store: DigestStore, *, now: dt.datetime, 
     In: the configuration, the store (two reads: the week's digest records, then the
     opportunities and questions). Out: the headline over the UTC days of the last 24 hours
     (yesterday and today), the trend over the last ``TREND_DAYS`` UTC days. Mentions marked
-    "not relevant" are left out of the opportunities and questions.
+    "not relevant" are left out of the opportunities and questions; of each, the latest
+    ``MAX_READ`` are read.
     """
     today = now.astimezone(dt.UTC).date()
     week = [today - dt.timedelta(days=n) for n in range(TREND_DAYS - 1, -1, -1)]
@@ -219,8 +222,8 @@ def build_digest(config: ListenConfig, store: DigestStore, *, now: dt.datetime, 
     ordered = [records.get(day.isoformat()) or DigestDay(day.isoformat()) for day in week]
     headline = ordered[-2:]
     counts = _summed(headline)
-    opportunity_keys = list(dict.fromkeys(key for record in headline for key in record.opportunities))
-    question_keys = list(dict.fromkeys(key for record in headline for key in record.questions))
+    opportunity_keys = list(dict.fromkeys(key for record in headline for key in record.opportunities))[-MAX_READ:]
+    question_keys = list(dict.fromkeys(key for record in headline for key in record.questions))[-MAX_READ:]
     stored = store.get_mentions([*opportunity_keys, *question_keys]) if opportunity_keys or question_keys else {}
     opportunities = _by_priority([stored[k] for k in opportunity_keys if k in stored
                                   and stored[k].state != "not_relevant"])

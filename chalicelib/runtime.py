@@ -17,6 +17,7 @@ from typing import Any
 
 from chalicelib.actions import ActionService, TokenSigner
 from chalicelib.config import ListenConfig, load_config
+from chalicelib.digest import DigestSender
 from chalicelib.pipeline import Pipeline
 from chalicelib.sources import source_class
 from chalicelib.sources.base import Source
@@ -34,6 +35,7 @@ class Runtime:
     store: Store
     pipeline: Pipeline
     actions: ActionService
+    digest: DigestSender
 
 
 def _client(service: str) -> Any:
@@ -74,10 +76,11 @@ def build(config: ListenConfig, store: Store, *, signing_key: bytes, clock: Call
     from chalicelib.rules import compile_rules
 
     signer = TokenSigner(signing_key)
+    email = EmailChannel(_client("sesv2"), business=config.business.name,
+                         from_address=config.alerts.from_address, reply_to=config.alerts.reply_to,
+                         configuration_set=os.environ.get("SES_CONFIGURATION_SET"))
     channels = {
-        "email": EmailChannel(_client("sesv2"), business=config.business.name,
-                              from_address=config.alerts.from_address, reply_to=config.alerts.reply_to,
-                              configuration_set=os.environ.get("SES_CONFIGURATION_SET")),
+        "email": email,
         "sms": SmsChannel(_client("sns")),
     }
     def rules_with(accepted: Mapping[str, Sequence[str]]) -> Any:
@@ -88,7 +91,8 @@ def build(config: ListenConfig, store: Store, *, signing_key: bytes, clock: Call
         config, store, build_sources(config, store, clock), rules_with({}), channels, signer, clock=clock,
         fetch_budget_seconds=float(os.environ.get("FETCH_BUDGET_SECONDS", "30")), recompile=rules_with,
     )
-    return Runtime(config, store, pipeline, ActionService(config, store, signer))
+    return Runtime(config, store, pipeline, ActionService(config, store, signer),
+                   DigestSender(config, store, email, signer, clock=clock))
 
 
 @functools.cache
