@@ -39,6 +39,7 @@ LOCAL_STREAM = "*"
 MAX_MENTIONS_PER_JOB = 5000  # the job record lists its candidates' keys (items hold 400 KB at most)
 DEFAULT_RETRY_AFTER = 60.0  # a 429 that does not say how long
 CREDENTIALS_RETRY_AFTER = 900.0  # a bad credential: try again in 15 minutes, not every minute
+SPIKE_BASELINE_DAYS = 3  # days with mentions among the last seven before spikes are told
 UNSUBSCRIBE_TTL = 90 * 86400  # one-click unsubscribe links must keep working for a long time
 
 
@@ -249,6 +250,8 @@ class Pipeline:
         now = dt.datetime.fromtimestamp(self.clock(), tz=dt.UTC)
         days = [(now - dt.timedelta(days=back)).date().isoformat() for back in range(8)]
         records = self.store.digest_days(days)
+        if sum(1 for day in days[1:] if records[day].counts) < SPIKE_BASELINE_DAYS:
+            return  # a new installation has no usual volume yet: its first day is not a spike
         hour = now.strftime("%H")
         for group, count in sorted(records[days[0]].hourly.get(hour, {}).items()):
             history = [records[day].hourly.get(hour, {}).get(group, 0) for day in days[1:]]

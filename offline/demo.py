@@ -161,6 +161,18 @@ def write_outbox(stack: LocalStack, outbox: Path) -> tuple[list[Path], list[str]
     return paths, lines
 
 
+def send_digest(sender: Any, config: ListenConfig, clock: DemoClock) -> None:
+    """The daily digest, as the hourly schedule would send it at the first recipient's digest hour."""
+    from chalicelib.digest import digest_time
+
+    recipient = next((r for r in config.recipients if r.email), None)
+    if recipient is None:
+        return
+    local = dt.datetime.fromtimestamp(clock(), tz=zoneinfo.ZoneInfo(recipient.timezone)).date()
+    for name, outcome in sender.run(digest_time(local, config.alerts.digest_hour, recipient.timezone)):
+        print(f"Daily digest {outcome} to {name}")
+
+
 def first_action_link(stack: LocalStack) -> str | None:
     """The first action link of the first email (decoded: the .eml is quoted-printable)."""
     for message in stack.sent_emails():
@@ -277,7 +289,8 @@ def run(serve_links: bool) -> int:
             if hasattr(api, "clock"):
                 api.clock = clock  # the emulated rate-limit windows follow the simulated minutes
         store = Store(stack.client("dynamodb"), TABLE, clock=clock)
-        pipeline = build(config, store, signing_key=key.encode(), clock=clock).pipeline
+        parts = build(config, store, signing_key=key.encode(), clock=clock)
+        pipeline = parts.pipeline
         print(f"Local stack: {stack.dynamodb_engine} on {stack.dynamodb_url}, moto on {stack.moto_url}, "
               f"replay server on http://127.0.0.1:{replay.port}\n")
         reports = []
@@ -287,6 +300,7 @@ def run(serve_links: bool) -> int:
             reports.append(report)
             print_cycle(number, story, report)
             clock.offset += 5 * 60
+        send_digest(parts.digest, config, clock)
         emails, sms = write_outbox(stack, local_dir() / "outbox")
         print_summary(store, config, reports, emails, sms, stack.dynamodb_engine)
         if serve_links:

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.infra
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STAGES = ("dev", "prod")
-FUNCTIONS = {"Poll", "APIHandler"}
+FUNCTIONS = {"Poll", "Digest", "APIHandler"}
 # The only statements allowed "Resource": "*", each because AWS offers nothing narrower.
 WILDCARD_RESOURCE_ALLOWED = {
     # kms:Decrypt of SSM SecureStrings: the key is AWS-managed (aws/ssm), restricted by kms:ViaService instead.
@@ -140,8 +140,9 @@ def test_failed_scheduled_runs_go_to_the_dead_letter_queue_whose_depth_alarms(
     queue_id, queue = synthesized.only(stage, "AWS::SQS::Queue")
     assert queue["Properties"]["QueueName"] == f"social-listening-{stage}-dead-letters"
     functions = synthesized.resources(stage, "AWS::Serverless::Function")
-    assert functions["Poll"]["Properties"]["DeadLetterQueue"] == {
-        "Type": "SQS", "TargetArn": {"Fn::GetAtt": [queue_id, "Arn"]}}
+    for scheduled in ("Poll", "Digest"):
+        assert functions[scheduled]["Properties"]["DeadLetterQueue"] == {
+            "Type": "SQS", "TargetArn": {"Fn::GetAtt": [queue_id, "Arn"]}}
     assert "DeadLetterQueue" not in functions["APIHandler"]["Properties"]  # invoked synchronously
     template(synthesized, stage).has_resource_properties("AWS::CloudWatch::Alarm", {
         "Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible",

@@ -47,11 +47,12 @@ def test_demo_runs_serves_its_action_links_and_stops_cleanly(tmp_path: Path) -> 
         assert "  not alerted on their own: 1 attached to a story told elsewhere" in output
         assert "  ! github: server error (HTTP 503)" in output
         assert re.search(r"cycle 4: .*\n  \d+ tasks, 0 items fetched, 0 new mentions, 0 email\(s\), 0 SMS", output)
-        assert "Emails sent: 2   SMS sent: 2" in output
+        assert "Daily digest sent to Maria" in output
+        assert "Emails sent: 3   SMS sent: 2" in output
         assert re.search(r"  brand-complaints +3  \(brand, urgent\)", output)
 
         emails = sorted((tmp_path / "outbox").glob("*.eml"))
-        assert len(emails) == 2
+        assert len(emails) == 3
         first = email.message_from_bytes(emails[0].read_bytes(), policy=email.policy.default)
         assert first["To"] == "Maria <maria@beanthere.example>"
         html = first.get_body(("html",)).get_content()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import threading
 import time
@@ -332,15 +333,21 @@ def test_a_spike_in_a_rule_group_is_told_once_per_cooldown(
     clock.offset = 3600 - time.time() % 3600 + 600  # all cycles in one hour
     pipeline = pipeline_for(make_config(replay, tmp_path), store, clock)
     replay.add_items("hackernews", [story_hit(1000 + i, now - 50 + i, f"Bean There story number {i} today")
-                                    for i in range(3)])
-    assert pipeline.run_cycle().spikes == []  # three is not a spike, even from nothing
-    replay.add_items("hackernews", [story_hit(1100 + i, now - 40 + i, f"Bean There is on TV part {i}")
+                                    for i in range(12)])
+    assert pipeline.run_cycle().spikes == []  # a new installation: no usual volume to compare with yet
+    history = list(store.get_mentions(["hackernews#1000", "hackernews#1001"]).values())
+    for days_ago in (1, 2, 3):  # the same hour on three earlier days: two mentions each
+        clock.offset -= days_ago * 86400
+        store.add_to_digest((dt.datetime.fromtimestamp(clock(), tz=dt.UTC)).date().isoformat(),
+                            [m.item for m in history])
+        clock.offset += days_ago * 86400
+    replay.add_items("hackernews", [story_hit(1100 + i, now - 30 + i, f"Bean There is on TV part {i}")
                                     for i in range(9)])
     clock.offset += 300
-    assert pipeline.run_cycle().spikes == [("brand", 12)]
+    assert pipeline.run_cycle().spikes == [("brand", 21)]  # 21 this hour against 2, 2, 2, 0, 0, 0, 0
     notices = [m for m in stack.sent_emails() if "spike" in m["Subject"]]
     assert [m["Subject"] for m in notices] == [
-        "Bean There Café listening: spike in mentions of your brand (12 this hour)"]
+        "Bean There Café listening: spike in mentions of your brand (21 this hour)"]
     replay.add_items("hackernews", [story_hit(1200 + i, now - 20 + i, f"Bean There TV again {i}") for i in range(9)])
     clock.offset += 300
     assert pipeline.run_cycle().spikes == []  # within the cooldown
