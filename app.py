@@ -17,9 +17,15 @@ def _page(page: object) -> Response:
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="poll")
 def poll(event: object) -> dict[str, object]:
     """Every minute: fetch what is due, store what is new, alert once."""
+    import uuid
+
+    from chalicelib.observability import log_cycle, logger, publish_cycle
     from chalicelib.runtime import runtime
 
+    logger().append_keys(cycle_id=uuid.uuid4().hex)  # the correlation id of everything this cycle logs
     report = runtime().pipeline.run_cycle()
+    log_cycle(report)
+    publish_cycle(report)
     return {"tasks": report.tasks_run, "new": report.new_mentions, "errors": report.errors}
 
 

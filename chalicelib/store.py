@@ -38,6 +38,7 @@ TRANSACTION_ITEMS = 100  # DynamoDB's limit per TransactWriteItems
 BATCH_GET_KEYS = 100  # DynamoDB's limit per BatchGetItem
 BATCH_WRITE_ITEMS = 25  # DynamoDB's limit per BatchWriteItem
 OPEN_JOB = "OPENJOB"
+READ_OPERATIONS = frozenset({"get_item", "batch_get_item", "query", "scan"})
 PARALLEL_READS = 4  # read batches of a cycle sent at once (measured: writes gain nothing, DynamoDB Local loses)
 
 
@@ -135,12 +136,22 @@ class Store:
         self.table = table_name
         self.clock = clock
         self.requests = 0  # DynamoDB requests made, for the benchmarks and the demo summary
+        self.read_units = 0.0  # capacity DynamoDB says it consumed (what on-demand billing charges)
+        self.write_units = 0.0
         self._count_lock = threading.Lock()
 
     def _call(self, operation: str, **kwargs: Any) -> Any:
         with self._count_lock:
             self.requests += 1
-        return getattr(self.client, operation)(**kwargs)
+        response = getattr(self.client, operation)(**kwargs, ReturnConsumedCapacity="TOTAL")
+        consumed = response.get("ConsumedCapacity") or []
+        units = sum(c.get("CapacityUnits", 0.0) for c in (consumed if isinstance(consumed, list) else [consumed]))
+        with self._count_lock:
+            if operation in READ_OPERATIONS:
+                self.read_units += units
+            else:
+                self.write_units += units
+        return response
 
     @staticmethod
     def _in_parallel(work: Callable[[Sequence[Any]], Any], chunks: list[Sequence[Any]]) -> list[Any]:
