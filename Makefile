@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SERVE ?= 1
 
-.PHONY: install stack-deps demo test lint unit integration bench synth clean
+.PHONY: install stack-deps demo test lint unit integration bench synth cost clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed: '$(PYTHON)' was not found (set PYTHON=...)"; exit 1; }
@@ -44,6 +44,9 @@ test: install lint
 
 bench: install
 	$(PY) -m bench
+
+cost: install
+	$(PY) -m offline.cost
 
 synth: $(STAMP)
 	$(PY) -m infra.synth

@@ -160,6 +160,7 @@ class Alerts(_Strict):
     action_base_url: str = "http://127.0.0.1:8000"
     max_mentions_per_email: int = Field(default=20, ge=1, le=100)
     urgent_priority: int = Field(default=80, ge=1, le=101)  # a priority this high alerts as urgent; 101: never
+    email_priority: int = Field(default=0, ge=0, le=101)  # below this, a mention waits for the digest (0: email all)
     digest_hour: int = Field(default=8, ge=0, le=23)  # local hour of each recipient's daily digest
     health_failures: int = Field(default=3, ge=1, le=1000)  # failures in a row before the owner is told
     quiet_hours_priority: int = Field(default=95, ge=1, le=101)  # this urgent, an SMS wakes people up; 101: never

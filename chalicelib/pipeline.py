@@ -31,7 +31,7 @@ from chalicelib.config import ListenConfig
 from chalicelib.model import MatchedMention, Mention
 from chalicelib.mutes import MuteList
 from chalicelib.sources.base import Budget, CredentialsError, Cursor, FetchResult, RateLimited, Source, SourceError
-from chalicelib.store import CursorRecord, Store, StoredMention
+from chalicelib.store import CycleStateCache, Health, Store, StoredMention, TaskState
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,8 @@ LOCAL_STREAM = "*"
 MAX_MENTIONS_PER_JOB = 5000  # the job record lists its candidates' keys (items hold 400 KB at most)
 DEFAULT_RETRY_AFTER = 60.0  # a 429 that does not say how long
 CREDENTIALS_RETRY_AFTER = 900.0  # a bad credential: try again in 15 minutes, not every minute
+SCHEDULE_SLACK = 10.0  # seconds: a cycle a little early still counts (EventBridge fires about on the minute)
+HEALTH_REFRESH_SECONDS = 3600.0  # a healthy network's "last success" is written at most this often
 SPIKE_BASELINE_DAYS = 3  # days with mentions among the last seven before spikes are told
 UNSUBSCRIBE_TTL = 90 * 86400  # one-click unsubscribe links must keep working for a long time
 
@@ -94,6 +96,7 @@ class Pipeline:
         fetch_budget_seconds: float = 30.0,
         job_lease_seconds: float = 120.0,  # longer than the Lambda's timeout: a live cycle is never resumed
         recompile: Callable[[Mapping[str, Sequence[str]]], Matcher] | None = None,
+        connector_state: CycleStateCache | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -106,6 +109,9 @@ class Pipeline:
         self.job_lease_seconds = job_lease_seconds
         self.recompile = recompile  # the rules again, with exclusions the owner accepted since
         self._accepted_exclusions: dict[str, list[str]] = {}
+        self.connector_state = connector_state  # read and written once a cycle (sessions, quotas)
+        self._last_runs: dict[tuple[str, str], float] = {}  # when this container last ran each task
+        self._health: dict[str, Health] = {}
 
     # --- the cycle ------------------------------------------------------------------
 
@@ -114,9 +120,13 @@ class Pipeline:
         requests_before = self.store.requests
         report = CycleReport()
         self._refresh_rules()
-        tasks, cursors = self.due_tasks()
+        tasks, states = self.due_tasks()
         report.tasks_run = len(tasks)
-        results = self._fetch_all(tasks, cursors, report)
+        if self.connector_state is not None:
+            self.connector_state.new_cycle()
+        results = self._fetch_all(tasks, states, report)
+        if self.connector_state is not None:
+            self.connector_state.flush()
         mentions = [m for result in results.values() for m in result.mentions]
         unseen = self.store.unseen(self.matcher.match_many(mentions))
         candidates = self._triaged(unseen)
@@ -129,7 +139,7 @@ class Pipeline:
             self.store.add_to_digest(dt.datetime.fromtimestamp(self.clock(), tz=dt.UTC).date().isoformat(), new)
             report.new_mentions += len(new)
             report.new_per_rule.update(rule for m in new for rule in m.rule_names)
-        self._advance(tasks, results, report)
+        self._advance(tasks, results, states, report)
         if report.new_mentions:
             self._check_spikes(report)
         self._resume_stale_jobs(report)
@@ -156,9 +166,9 @@ class Pipeline:
         vip = self.config.vip
         return [replace(m, triage=triage(m.mention, m.matches, vip=vip, now=now)) for m in items]
 
-    def due_tasks(self) -> tuple[list[Task], dict[tuple[str, str], CursorRecord]]:
-        """The (network, query) tasks whose interval has passed and whose network is not
-        backing off, with the cursor records of all tasks."""
+    def due_tasks(self) -> tuple[list[Task], dict[str, dict[str, TaskState]]]:
+        """The (network, query) tasks whose interval has passed (or whose last fetch stopped
+        early) and whose network is not backing off, with every network's task states."""
         now = self.clock()
         schedule = self.config.schedule
         terms = self.matcher.search_terms()
@@ -173,17 +183,23 @@ class Pipeline:
             if capabilities.local_stream or not capabilities.server_search:
                 minutes = schedule.urgent_poll_minutes if any_urgent else schedule.poll_minutes
                 tasks.append(Task(network, LOCAL_STREAM, minutes * 60.0))
-        health = self.store.all_health()
-        cursors = self.store.get_cursors((t.network, t.query) for t in tasks)
-        due = [
-            t for t in tasks
-            if cursors[(t.network, t.query)].next_due_at <= now
-            and (t.network not in health or health[t.network].retry_not_before <= now)
-        ]
-        return due, cursors
+        self._health = self.store.all_health()
+        states = self.store.get_task_states(self.sources)
+        for network, queries in states.items():  # this container may know of later runs than were written
+            for query, state in queries.items():
+                state.last_run = max(state.last_run, self._last_runs.get((network, query), 0.0))
+        due = []
+        for t in tasks:
+            state = states[t.network].get(t.query, TaskState())
+            health = self._health.get(t.network)
+            if health is not None and health.retry_not_before > now:
+                continue
+            if state.unfinished or now - state.last_run >= t.interval_seconds - SCHEDULE_SLACK:
+                due.append(t)
+        return due, states
 
     def _fetch_all(
-        self, tasks: Sequence[Task], cursors: Mapping[tuple[str, str], CursorRecord], report: CycleReport
+        self, tasks: Sequence[Task], states: Mapping[str, dict[str, TaskState]], report: CycleReport
     ) -> dict[Task, FetchResult]:
         """Fetch every due task; networks in parallel, each network's tasks in turn."""
         budget = Budget(deadline=time.monotonic() + self.fetch_budget_seconds)
@@ -196,7 +212,7 @@ class Pipeline:
         def fetch_network(network: str) -> None:
             source = self.sources[network]
             for task in by_network[network]:
-                cursor: Cursor | None = cursors[(task.network, task.query)].cursor
+                cursor: Cursor | None = states[task.network].get(task.query, TaskState()).cursor
                 try:
                     results[task] = source.fetch(task.query, cursor, budget)
                 except SourceError as err:
@@ -226,16 +242,33 @@ class Pipeline:
             report.fetched[task.network] += len(result.mentions)
         return results
 
-    def _advance(self, tasks: Sequence[Task], results: Mapping[Task, FetchResult], report: CycleReport) -> None:
-        """Move the cursors of tasks that succeeded (after their mentions were stored)."""
+    def _advance(self, tasks: Sequence[Task], results: Mapping[Task, FetchResult],
+                 states: Mapping[str, dict[str, TaskState]], report: CycleReport) -> None:
+        """Move the cursors of tasks that succeeded (after their mentions were stored).
+
+        A network's task states are written only when one of its cursors moved or a fetch
+        stopped early (or caught up): a cycle that finds nothing new writes nothing. When
+        each task last ran is also remembered by this container, so the schedule holds
+        between writes; a new container at worst polls a task once early.
+        """
         now = self.clock()
-        records = [
-            CursorRecord(t.network, t.query, results[t].cursor,
-                         now + t.interval_seconds if results[t].complete else now)
-            for t in tasks if t in results
-        ]
-        self.store.save_cursors(records)
+        for network in sorted({t.network for t in tasks if t in results}):
+            old = states[network]
+            new = {q: replace(state) for q, state in old.items()}
+            changed = False
+            for task in (t for t in tasks if t.network == network and t in results):
+                result = results[task]
+                before = old.get(task.query, TaskState())
+                new[task.query] = TaskState(result.cursor, now, not result.complete)
+                self._last_runs[(network, task.query)] = now
+                changed |= result.cursor != before.cursor or (not result.complete) != before.unfinished
+            if changed:
+                self.store.save_task_states(network, new)
         for network in sorted({t.network for t in tasks if t in results} - set(report.errors)):
+            health = self._health.get(network)
+            if health is not None and health.consecutive_failures == 0 and health.last_success_at and \
+                    now - dt.datetime.fromisoformat(health.last_success_at).timestamp() < HEALTH_REFRESH_SECONDS:
+                continue  # healthy and recently said so: no write
             if self.store.record_success(network, report.fetched[network]) == "down" and \
                     self.store.tell_health(network, "up"):
                 self._tell_owner(network, down=False, error=None, failures=0, report=report)

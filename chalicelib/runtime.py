@@ -20,9 +20,9 @@ from chalicelib.config import ListenConfig, load_config
 from chalicelib.digest import DigestSender
 from chalicelib.pipeline import Pipeline
 from chalicelib.sources import source_class
-from chalicelib.sources.base import Source
+from chalicelib.sources.base import Source, SourceState
 from chalicelib.sources.http import HttpClient
-from chalicelib.store import Store
+from chalicelib.store import CycleStateCache, Store
 
 
 class SetupError(RuntimeError):
@@ -59,13 +59,14 @@ def read_secret(name: str) -> str:
     return str(value)
 
 
-def build_sources(config: ListenConfig, store: Store, clock: Callable[[], float] = time.time) -> dict[str, Source]:
+def build_sources(config: ListenConfig, state: SourceState,
+                  clock: Callable[[], float] = time.time) -> dict[str, Source]:
     """One connector per enabled network, each with its own HTTP client."""
     sources: dict[str, Source] = {}
     for name, options in config.enabled_networks().items():
         cls = source_class(name)
         http = HttpClient(name, timeout=options.timeout_seconds)
-        sources[name] = cls(options, http=http, secrets=read_secret, state=store, clock=clock)  # type: ignore[call-arg]
+        sources[name] = cls(options, http=http, secrets=read_secret, state=state, clock=clock)  # type: ignore[call-arg]
     return sources
 
 
@@ -83,13 +84,16 @@ def build(config: ListenConfig, store: Store, *, signing_key: bytes, clock: Call
         "email": email,
         "sms": SmsChannel(_client("sns")),
     }
+    connector_state = CycleStateCache(store)
+
     def rules_with(accepted: Mapping[str, Sequence[str]]) -> Any:
         specs = [replace(spec, exclude=(*spec.exclude, *accepted.get(spec.name, ()))) for spec in config.rule_specs()]
         return compile_rules(specs, exclude=config.exclude)
 
     pipeline = Pipeline(
-        config, store, build_sources(config, store, clock), rules_with({}), channels, signer, clock=clock,
+        config, store, build_sources(config, connector_state, clock), rules_with({}), channels, signer, clock=clock,
         fetch_budget_seconds=float(os.environ.get("FETCH_BUDGET_SECONDS", "30")), recompile=rules_with,
+        connector_state=connector_state,
     )
     return Runtime(config, store, pipeline, ActionService(config, store, signer),
                    DigestSender(config, store, email, signer, clock=clock))

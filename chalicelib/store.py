@@ -3,7 +3,7 @@
 Items (pk / sk):
 - mention           ``M#<network>#<id>`` / ``M``; ``job`` names the alert job of the cycle that stored it
 - action audit      ``M#<network>#<id>`` / ``A#<at>#<nonce>``
-- cursor            ``CURSOR#<network>`` / ``Q#<query>``
+- task states       ``NET#<network>`` / ``TASKS`` (every query's cursor and last run, as JSON)
 - network health    ``HEALTH`` / ``<network>``
 - connector state   ``STATE#<network>`` / ``<name>``
 - alert job         ``JOB#<id>`` / ``JOB``; while open: index keys ``OPENJOB`` / ``<created_at>``
@@ -80,11 +80,13 @@ class DigestDay:
 
 
 @dataclass(slots=True)
-class CursorRecord:
-    network: str
-    query: str
+class TaskState:
+    """Where one (network, query) task is: its cursor, when it last ran, and whether its
+    last fetch stopped early (then it runs again at the next cycle)."""
+
     cursor: dict[str, Any] | None = None
-    next_due_at: float = 0.0  # Unix seconds
+    last_run: float = 0.0  # Unix seconds
+    unfinished: bool = False
 
 
 @dataclass(slots=True)
@@ -138,6 +140,7 @@ class Store:
         self.requests = 0  # DynamoDB requests made, for the benchmarks and the demo summary
         self.read_units = 0.0  # capacity DynamoDB says it consumed (what on-demand billing charges)
         self.write_units = 0.0
+        self.units_by_caller: dict[str, float] = {}
         self._count_lock = threading.Lock()
 
     def _call(self, operation: str, **kwargs: Any) -> Any:
@@ -151,7 +154,19 @@ class Store:
                 self.read_units += units
             else:
                 self.write_units += units
+            caller = self._caller()
+            self.units_by_caller[caller] = self.units_by_caller.get(caller, 0.0) + units
         return response
+
+    @staticmethod
+    def _caller() -> str:
+        """The Store method that made the request (for the cost breakdown)."""
+        import sys
+
+        frame = sys._getframe(2)
+        while frame.f_back is not None and frame.f_code.co_name.startswith("_"):
+            frame = frame.f_back
+        return frame.f_code.co_name
 
     @staticmethod
     def _in_parallel(work: Callable[[Sequence[Any]], Any], chunks: list[Sequence[Any]]) -> list[Any]:
@@ -347,39 +362,35 @@ class Store:
 
     # --- cursors, health, connector state ------------------------------------------
 
-    def get_cursors(self, tasks: Iterable[tuple[str, str]]) -> dict[tuple[str, str], CursorRecord]:
-        """Cursor records of (network, query) tasks; a task never run gets an empty record."""
-        tasks = list(dict.fromkeys(tasks))
-        records = {t: CursorRecord(t[0], t[1]) for t in tasks}
-        for chunk in _chunks(tasks, BATCH_GET_KEYS):
-            request = {
-                self.table: {
-                    "Keys": [{"pk": {"S": f"CURSOR#{n}"}, "sk": {"S": f"Q#{q}"}} for n, q in chunk],
-                    "ConsistentRead": True,
-                }
-            }
+    def get_task_states(self, networks: Iterable[str]) -> dict[str, dict[str, TaskState]]:
+        """Per network, the state of each of its (query) tasks: cursor, last run, unfinished.
+
+        One item per network (one BatchGetItem for all), so a cycle reads a few small items
+        instead of one per task.
+        """
+        names = list(dict.fromkeys(networks))
+        states: dict[str, dict[str, TaskState]] = {n: {} for n in names}
+        for chunk in _chunks(names, BATCH_GET_KEYS):
+            request = {self.table: {"Keys": [{"pk": {"S": f"NET#{n}"}, "sk": {"S": "TASKS"}} for n in chunk],
+                                    "ConsistentRead": True}}
             while request:
                 response = self._call("batch_get_item", RequestItems=request)
                 for item in response["Responses"].get(self.table, []):
-                    task = (item["pk"]["S"][len("CURSOR#") :], item["sk"]["S"][2:])
-                    records[task] = CursorRecord(
-                        task[0], task[1], json.loads(item["cursor"]["S"]), float(item["next_due_at"]["N"])
-                    )
+                    network = item["pk"]["S"].removeprefix("NET#")
+                    states[network] = {
+                        query: TaskState(value.get("c"), float(value.get("r", 0.0)), bool(value.get("u")))
+                        for query, value in json.loads(item["tasks"]["S"]).items()
+                    }
                 request = response.get("UnprocessedKeys") or {}
-        return records
+        return states
 
-    def save_cursors(self, records: Sequence[CursorRecord]) -> None:
-        self._batch_put(
-            [
-                {
-                    "pk": {"S": f"CURSOR#{r.network}"},
-                    "sk": {"S": f"Q#{r.query}"},
-                    "cursor": {"S": json.dumps(r.cursor, separators=(",", ":"))},
-                    "next_due_at": {"N": repr(r.next_due_at)},
-                }
-                for r in records
-            ]
-        )
+    def save_task_states(self, network: str, states: dict[str, TaskState]) -> None:
+        """Write a network's task states (the pipeline calls it only when a cursor moved)."""
+        body = {q: {"c": t.cursor, "r": round(t.last_run, 1), **({"u": 1} if t.unfinished else {})}
+                for q, t in sorted(states.items())}
+        self._call("put_item", TableName=self.table,
+                   Item={"pk": {"S": f"NET#{network}"}, "sk": {"S": "TASKS"},
+                         "tasks": {"S": json.dumps(body, separators=(",", ":"))}})
 
     def _batch_put(self, items: Sequence[dict[str, Any]]) -> None:
         for chunk in _chunks(items, BATCH_WRITE_ITEMS):
@@ -837,3 +848,50 @@ class Store:
                 return False
             raise
         return True
+
+
+class CycleStateCache:
+    """Connector state (session tokens, quotas, pacing) read once and written once per cycle.
+
+    Connectors read and write their state on every request; through this cache a cycle reads
+    each entry at most once and writes only the entries whose value changed, at ``flush()``.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._values: dict[tuple[str, str], dict[str, Any] | None] = {}
+        self._dirty: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    def new_cycle(self) -> None:
+        """Forget what was read: another container may have changed it since."""
+        with self._lock:
+            self._values.clear()
+            self._dirty.clear()
+
+    def get_state(self, network: str, name: str) -> dict[str, Any] | None:
+        key = (network, name)
+        with self._lock:
+            if key in self._values:
+                value = self._values[key]
+                return json.loads(json.dumps(value)) if value is not None else None
+        value = self.store.get_state(network, name)
+        with self._lock:
+            self._values.setdefault(key, value)
+        return json.loads(json.dumps(value)) if value is not None else None
+
+    def put_state(self, network: str, name: str, value: dict[str, Any]) -> None:
+        key = (network, name)
+        with self._lock:
+            if self._values.get(key) != value:
+                self._values[key] = json.loads(json.dumps(value))
+                self._dirty.add(key)
+
+    def flush(self) -> None:
+        """Write what changed this cycle (one request per changed entry)."""
+        with self._lock:
+            pending = [(key, self._values[key]) for key in sorted(self._dirty)]
+            self._dirty.clear()
+        for (network, name), value in pending:
+            if value is not None:
+                self.store.put_state(network, name, value)

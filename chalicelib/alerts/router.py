@@ -45,6 +45,8 @@ def plan_deliveries(config: ListenConfig, mentions: Sequence[StoredMention], now
     threshold = config.alerts.urgent_priority
     ordered = tuple(by_importance(mentions, threshold))
     urgent = tuple(m for m in ordered if is_urgent(m, threshold))
+    # Instant email for what is urgent or important enough; the rest is in the daily digest.
+    ordered = tuple(m for m in ordered if is_urgent(m, threshold) or m.item.priority >= config.alerts.email_priority)
     plans: list[PlannedDelivery] = []
     for recipient in config.recipients:
         if recipient.email and ordered and recipient.email.casefold() not in suppressed:

@@ -94,7 +94,6 @@ def test_second_cycle_stores_and_alerts_nothing_already_seen(
     pipeline = pipeline_for(make_config(replay, tmp_path), store, clock)
     pipeline.run_cycle()
     clock.offset += 600  # every task is due again
-    store.save_cursors([])  # nothing to save: the cursors moved in the first cycle
     replay.add_items("hackernews", [story_hit(104, int(time.time()) - 5, "Bean There is my favourite")])
     report = pipeline.run_cycle()
     assert report.tasks_run > 0
@@ -111,7 +110,7 @@ def test_a_retried_cycle_with_unmoved_cursors_stores_and_sends_nothing_twice(
     # The retry sees the same items again (as if the first run died before moving its cursors).
     fresh_store = Store(stack.client("dynamodb"), store.table)
     for item in stack.client("dynamodb").scan(TableName=store.table)["Items"]:
-        if item["pk"]["S"].startswith("CURSOR#"):
+        if item["pk"]["S"].startswith("NET#"):
             stack.client("dynamodb").delete_item(TableName=store.table, Key={"pk": item["pk"], "sk": item["sk"]})
     report = pipeline_for(config, fresh_store, Clock()).run_cycle()
     assert report.tasks_run > 0 and report.fetched["hackernews"] >= 2
@@ -212,7 +211,7 @@ def test_rate_limited_network_keeps_its_cursor_and_backs_off(
     assert health.consecutive_failures == 1
     assert health.last_error == "hackernews: rate limited (HTTP 429, retry after 120 s)"
     assert health.retry_not_before == pytest.approx(clock() + 120, abs=5)
-    assert all(r.cursor is None for r in store.get_cursors([("hackernews", '"bean there"')]).values())
+    assert store.get_task_states(["hackernews"]) == {"hackernews": {}}  # no cursor moved
     requests_before = len(replay.received["hackernews"])
     assert pipeline.run_cycle().tasks_run == 0  # backing off: not even asked
     assert len(replay.received["hackernews"]) == requests_before
@@ -232,8 +231,7 @@ def test_server_errors_count_consecutive_failures_and_leave_the_cursor(
     assert pipeline.run_cycle().errors == {"hackernews": "hackernews: server error (HTTP 502)"}
     health = store.all_health()["hackernews"]
     assert (health.consecutive_failures, health.last_success_at) == (2, None)
-    cursors = store.get_cursors([("hackernews", t) for t in ('"bean there"', "bean there", "refund")])
-    assert all(r.cursor is None for r in cursors.values())
+    assert store.get_task_states(["hackernews"]) == {"hackernews": {}}  # no cursor moved
 
 
 def test_sms_is_held_in_quiet_hours_and_recorded(
