@@ -389,7 +389,8 @@ class Pipeline:
         from chalicelib.noise import collapse, fingerprints
 
         mute = self.config.mute
-        mutes = MuteList.of(mute.authors, mute.domains, mute.threads)
+        authors = [*mute.authors, *(self.store.muted_authors() if mentions else [])]  # + muted from alerts/SMS
+        mutes = MuteList.of(authors, mute.domains, mute.threads)
         kept = [m for m in mentions if mutes.reason(m.item.mention) is None]
         report.muted += len(mentions) - len(kept)
         by_key = {m.key: m for m in kept}

@@ -849,6 +849,51 @@ class Store:
             raise
         return True
 
+    # --- what SMS commands (and later the action pages) ask for --------------------
+
+    def snooze(self, key: str, until: int) -> bool:
+        """Snooze a stored mention until ``until`` (Unix seconds); False if no such mention."""
+        try:
+            self._call(
+                "update_item", TableName=self.table, Key={"pk": {"S": mention_pk(key)}, "sk": {"S": "M"}},
+                UpdateExpression="SET snoozed_until = :until", ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":until": {"N": str(until)}},
+            )
+        except ClientError as err:
+            if err.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def mute_author(self, network: str, handle: str, by: str = "sms") -> None:
+        """Never alert on this author of this network again (merged with listen.yaml's mute list)."""
+        self._call("put_item", TableName=self.table,
+                   Item={"pk": {"S": "MUTES"}, "sk": {"S": f"author#{network}:{handle.casefold()}"},
+                         "added_at": {"S": _iso(self.clock())}, "by": {"S": by}})
+
+    def muted_authors(self) -> list[str]:
+        """Authors muted from alerts and SMS commands, as ``network:handle``."""
+        response = self._call("query", TableName=self.table,
+                              KeyConditionExpression="pk = :pk AND begins_with(sk, :a)",
+                              ExpressionAttributeValues={":pk": {"S": "MUTES"}, ":a": {"S": "author#"}})
+        return [item["sk"]["S"].removeprefix("author#") for item in response["Items"]]
+
+    def request_reply(self, key: str, text: str, recipient: str) -> None:
+        """Record a reply to post to the mention on ``recipient``'s behalf (posting is separate)."""
+        self._call("put_item", TableName=self.table,
+                   Item={"pk": {"S": "REPLIES"}, "sk": {"S": f"{_iso(self.clock())}#{key}"},
+                         "text": {"S": text}, "recipient": {"S": recipient}, "status": {"S": "requested"}})
+
+    def count_answers(self, sender: str, hour: str) -> int:
+        """Count one more SMS answer to ``sender`` in ``hour`` (``YYYY-MM-DDTHH``); the count now."""
+        response = self._call(
+            "update_item", TableName=self.table, Key={"pk": {"S": f"SMSANSWER#{sender}"}, "sk": {"S": hour}},
+            UpdateExpression="ADD answered :one SET #ttl = :ttl", ExpressionAttributeNames={"#ttl": TTL_ATTRIBUTE},
+            ExpressionAttributeValues={":one": {"N": "1"}, ":ttl": {"N": str(int(self.clock()) + 2 * 86400)}},
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(response["Attributes"]["answered"]["N"])
+
 
 class CycleStateCache:
     """Connector state (session tokens, quotas, pacing) read once and written once per cycle.
