@@ -26,7 +26,7 @@ import datetime as dt
 import re
 import time
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 from urllib.parse import parse_qs, quote, urlsplit
 
 import requests
@@ -74,6 +74,7 @@ class MastodonOptions(SourceOptions):
     first_run_lookback_hours: int = 24
     limit: int = 40
 
+    reply_visibility: Literal["public", "unlisted", "private", "direct"] = "public"  # of replies posted
     @field_validator("instances")
     @classmethod
     def _instances_are_https(cls, value: list[str]) -> list[str]:

@@ -62,6 +62,7 @@ class StackExchangeOptions(SourceOptions):
     quota_reserve: int = 50  # stop calling when the daily quota left falls to this
     first_run_lookback_hours: int = 24
 
+    access_token_parameter: str | None = None  # SSM: an access token with write_access, for replies
     @field_validator("sites")
     @classmethod
     def _sites_are_api_names(cls, sites: list[str]) -> list[str]:
@@ -75,7 +76,7 @@ class StackExchange:
     name: ClassVar[str] = "stackexchange"
     display_name: ClassVar[str] = "Stack Exchange"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        server_search=True, replies=False, credentials=("key_parameter",)
+        server_search=True, replies=True, credentials=("key_parameter", "access_token_parameter")
     )
     options_model: ClassVar[type[SourceOptions]] = StackExchangeOptions
 

@@ -78,13 +78,14 @@ class YouTubeOptions(SourceOptions):
     index_lag_minutes: int = 60  # search finds videos late: look back this far again, dropping what was seen
     region_code: str | None = None
     relevance_language: str | None = None
+    oauth_token_parameter: str | None = None  # SSM: an OAuth access token (youtube.force-ssl), for replies
 
 
 class YouTube:
     name: ClassVar[str] = "youtube"
     display_name: ClassVar[str] = "YouTube"
-    capabilities: ClassVar[Capabilities] = Capabilities(server_search=True, replies=False,
-                                                        credentials=("key_parameter",))
+    capabilities: ClassVar[Capabilities] = Capabilities(server_search=True, replies=True,
+                                                        credentials=("key_parameter", "oauth_token_parameter"))
     options_model: ClassVar[type[SourceOptions]] = YouTubeOptions
 
     def __init__(

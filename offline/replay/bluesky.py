@@ -8,6 +8,12 @@ tokens; 400 ``ExpiredToken`` when the refresh token is no longer valid), and
 401 otherwise): ``q`` words ANDed over the text, ``sort=latest`` (sortAt, newest first),
 ``since`` (inclusive) and ``until`` (exclusive) on sortAt, ``limit`` (1-100) and an opaque
 ``cursor``; with the IETF ``ratelimit-*`` headers (3000 / 5 min per IP).
+
+Replies: ``com.atproto.repo.createRecord`` (Bearer accessJwt; an ``app.bsky.feed.post`` in
+the account's own repo, checked as the lexicon says: text at most 300 graphemes and 3000
+bytes, ``createdAt``, ``reply.root``/``reply.parent`` as {uri, cid}, facet byte ranges
+inside the text) answers ``{uri, cid, commit, validationStatus}`` and keeps the record in
+``posted``; ``com.atproto.identity.resolveHandle`` knows the account and every corpus author.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import secrets
 import time
 from typing import Any
 
+from chalicelib.replies import grapheme_count
 from offline.replay.server import Request, Response
 
 _TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
@@ -65,6 +72,7 @@ class BlueskyAPI:
         self.sessions_refreshed = 0
         self._window_start = time.time()
         self._used = 0
+        self.posted: list[dict[str, Any]] = []  # createRecord bodies, in order
 
     def expire_access_tokens(self) -> None:
         """Every access token issued so far expires (as after its few minutes of life)."""
@@ -80,6 +88,10 @@ class BlueskyAPI:
             return self._create_session(request, headers)
         if request.path == "/xrpc/com.atproto.server.refreshSession" and request.method == "POST":
             return self._refresh_session(request, headers)
+        if request.path == "/xrpc/com.atproto.repo.createRecord" and request.method == "POST":
+            return self._authorized(request, headers) or self._create_record(request, headers)
+        if request.path == "/xrpc/com.atproto.identity.resolveHandle":
+            return self._authorized(request, headers) or self._resolve_handle(request, items, headers)
         if request.path != "/xrpc/app.bsky.feed.searchPosts":
             return Response.json({"error": "MethodNotImplemented", "message": "Method Not Implemented"}, 501, headers)
         token = request.headers.get("authorization", "").removeprefix("Bearer ")
@@ -150,6 +162,64 @@ class BlueskyAPI:
         self._used += 1
         return {**_HEADERS, "ratelimit-limit": "3000", "ratelimit-remaining": str(max(0, 3000 - self._used)),
                 "ratelimit-reset": str(int(self._window_start + 300)), "ratelimit-policy": "3000;w=300"}
+
+
+    def _authorized(self, request: Request, headers: dict[str, str]) -> Response | None:
+        """None for a valid access token, else the PDS's refusal."""
+        token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        if token in self.expired_access_tokens:
+            return Response.json({"error": "ExpiredToken", "message": "Token has expired"}, 400, headers)
+        if token not in self.access_tokens:
+            return Response.json({"error": "AuthenticationRequired", "message": "Authentication Required"}, 401,
+                                 headers)
+        return None
+
+    def _resolve_handle(self, request: Request, items: list[dict[str, Any]], headers: dict[str, str]) -> Response:
+        handle = (request.param("handle") or "").lower()
+        known = {self.account_handle: self.did, **{p["author"]["handle"]: p["author"]["did"] for p in items}}
+        if handle not in known:
+            return Response.json({"error": "InvalidRequest", "message": "Unable to resolve handle"}, 400, headers)
+        return Response.json({"did": known[handle]}, headers=headers)
+
+    def _create_record(self, request: Request, headers: dict[str, str]) -> Response:
+        def invalid(message: str) -> Response:
+            return Response.json({"error": "InvalidRequest", "message": message}, 400, headers)
+
+        try:
+            body = json.loads(request.body)
+        except ValueError:
+            return invalid("Request body is not JSON")
+        if body.get("repo") not in (self.did, self.account_handle):
+            return invalid("Input/repo must be the authenticated account")
+        record = body.get("record")
+        if body.get("collection") != "app.bsky.feed.post" or not isinstance(record, dict) or \
+                record.get("$type") != "app.bsky.feed.post":
+            return invalid("Input/record must be an app.bsky.feed.post")
+        text = record.get("text")
+        if not isinstance(text, str):
+            return invalid("Invalid app.bsky.feed.post record: Record must have the property \"text\"")
+        if grapheme_count(text) > 300 or len(text.encode()) > 3000:
+            return invalid("Invalid app.bsky.feed.post record: Record/text must not be longer than 300 graphemes")
+        try:
+            dt.datetime.fromisoformat(record["createdAt"])
+        except (KeyError, TypeError, ValueError):
+            return invalid("Invalid app.bsky.feed.post record: Record/createdAt must be an valid atproto datetime")
+        reply = record.get("reply")
+        if reply is not None and not all(
+                isinstance(reply.get(part), dict) and isinstance(reply[part].get("uri"), str)
+                and isinstance(reply[part].get("cid"), str) for part in ("root", "parent")):
+            return invalid("Invalid app.bsky.feed.post record: Record/reply must have root and parent refs")
+        size = len(text.encode())
+        for facet in record.get("facets", []):
+            index = facet.get("index", {})
+            if not 0 <= index.get("byteStart", -1) < index.get("byteEnd", -1) <= size:
+                return invalid("Invalid app.bsky.feed.post record: facet index out of range")
+        now = time.time()
+        uri = f"at://{self.did}/app.bsky.feed.post/{tid(now, len(self.posted))}"
+        self.posted.append(body)
+        return Response.json({"uri": uri, "cid": cid_for(uri + text),
+                              "commit": {"cid": cid_for("commit" + uri), "rev": tid(now, 1023)},
+                              "validationStatus": "valid"}, headers=headers)
 
 
 def tid(unix: float, clock_id: int = 0) -> str:

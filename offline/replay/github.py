@@ -8,6 +8,12 @@ words matched case-insensitively in title and body, ``created:>=ISO`` and
 ``page`` with a ``Link`` header (next, last, prev, first) on the public host, the rate-limit
 headers (search: 30 a minute with a token, 10 without; ``x-ratelimit-resource``), 403 when
 that is used up, and 401 for a token it does not know (when ``valid_tokens`` is given).
+
+Replies: ``POST /repos/{owner}/{repo}/issues/{number}/comments`` (token; 404 for an issue not
+in the corpus, 403 "Unable to create comment because issue is locked." for a locked one,
+422 for an empty or over-65536-character body; 201 and the IssueComment) and the GraphQL
+mutation ``addDiscussionComment(input: {discussionId, body})``. What was posted is kept
+in ``posted``.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from offline.replay.server import Request, Response
 _ISO = "%Y-%m-%dT%H:%M:%SZ"
 _TOKEN = re.compile(r'"([^"]*)"|(\S+)')
 _DOCS = "https://docs.github.com/rest"
+_COMMENTS_PATH = re.compile(r"^/repos/([A-Za-z0-9-]+/[A-Za-z0-9._-]+)/issues/(\d+)/comments$")
 
 
 def _unix(iso: str) -> int:
@@ -68,6 +75,7 @@ class GitHubAPI:
         self.public_base = public_base
         self.clock = clock
         self.windows: dict[str, tuple[int, int]] = {}  # who -> (window reset unix, requests used)
+        self.posted: list[dict[str, Any]] = []  # comments made, issue and discussion alike
 
     def handle(self, request: Request, items: list[dict[str, Any]]) -> Response:
         auth = request.headers.get("authorization", "")
@@ -76,9 +84,74 @@ class GitHubAPI:
             return Response.json({"message": "Bad credentials", "documentation_url": _DOCS, "status": "401"}, 401)
         if request.method == "GET" and request.path == "/search/issues":
             return self._search_issues(request, items, token)
+        comments = _COMMENTS_PATH.match(request.path)
+        if request.method == "POST" and comments:
+            return self._add_comment(request, items, token, comments.group(1), int(comments.group(2)))
+        if request.method == "POST" and request.path == "/graphql" and b"addDiscussionComment" in request.body:
+            return self._add_discussion_comment(request, items, token)
         if request.method == "POST" and request.path == "/graphql":
             return self._graphql(request, items, token)
         return Response.json({"message": "Not Found", "documentation_url": _DOCS, "status": "404"}, 404)
+
+    def _add_comment(self, request: Request, items: list[dict[str, Any]], token: str | None, repo: str,
+                     number: int) -> Response:
+        if token is None:
+            return Response.json({"message": "Requires authentication", "documentation_url": _DOCS,
+                                  "status": "401"}, 401)
+        headers, _ = self._rate(token, 5000, "core")
+        target = next((i for i in items if i.get("__typename") is None and i["number"] == number
+                       and i["repository_url"].endswith(f"/repos/{repo}")), None)
+        if target is None:
+            return Response.json({"message": "Not Found", "documentation_url": _DOCS, "status": "404"}, 404, headers)
+        if target.get("locked"):
+            return Response.json({"message": "Unable to create comment because issue is locked.",
+                                  "documentation_url": _DOCS, "status": "403"}, 403, headers)
+        try:
+            text = json.loads(request.body).get("body")
+        except (ValueError, AttributeError):
+            return Response.json({"message": "Problems parsing JSON", "documentation_url": _DOCS, "status": "400"},
+                                 400, headers)
+        if not isinstance(text, str) or not text.strip() or len(text) > 65536:
+            code = "missing_field" if not text else "custom"
+            return Response.json({"message": "Validation Failed", "errors": [
+                {"resource": "IssueComment", "code": code, "field": "body"}], "documentation_url": _DOCS,
+                "status": "422"}, 422, headers)
+        comment_id = 2_400_000_000 + len(self.posted)
+        now = _iso(int(self.clock()))
+        api = f"{self.public_base}/repos/{repo}/issues"
+        comment = {
+            "url": f"{api}/comments/{comment_id}", "html_url": f"{target['html_url']}#issuecomment-{comment_id}",
+            "issue_url": f"{api}/{number}", "id": comment_id, "node_id": f"IC_kwDO{comment_id:010d}",
+            "user": {"login": "beanthere", "id": 4242, "type": "User", "site_admin": False,
+                     "html_url": "https://github.com/beanthere"},
+            "created_at": now, "updated_at": now, "author_association": "OWNER", "body": text,
+            "reactions": {"url": f"{api}/comments/{comment_id}/reactions", "total_count": 0},
+            "performed_via_github_app": None,
+        }
+        self.posted.append(comment)
+        return Response.json(comment, 201, headers)
+
+    def _add_discussion_comment(self, request: Request, items: list[dict[str, Any]], token: str | None) -> Response:
+        if token is None:
+            return Response.json({"message": "This endpoint requires you to be authenticated.",
+                                  "documentation_url": "https://docs.github.com/graphql", "status": "401"}, 401)
+        headers, _ = self._rate(f"graphql:{token}", 5000, "graphql")
+        try:
+            variables = json.loads(request.body).get("variables") or {}
+            node_id, text = variables["id"], variables["body"]
+        except (ValueError, AttributeError, KeyError):
+            return Response.json({"errors": [{"message": "Parse error"}]}, 200, headers)
+        target = next((i for i in items if i.get("__typename") == "Discussion" and i["id"] == node_id), None)
+        if target is None:
+            return Response.json({"data": {"addDiscussionComment": None}, "errors": [
+                {"type": "NOT_FOUND", "path": ["addDiscussionComment"],
+                 "message": f"Could not resolve to a node with the global id of '{node_id}'"}]}, 200, headers)
+        number = 9_000_000 + len(self.posted)
+        comment = {"id": f"DC_kwDO{number:010d}", "url": f"{target['url']}#discussioncomment-{number}",
+                   "body": text, "discussionId": node_id}
+        self.posted.append(comment)
+        return Response.json({"data": {"addDiscussionComment": {"comment": {"id": comment["id"],
+                                                                            "url": comment["url"]}}}}, 200, headers)
 
     def _rate(self, who: str, limit: int, resource: str) -> tuple[dict[str, str], bool]:
         now = int(self.clock())

@@ -10,21 +10,34 @@ empty, a wrong one is 401), the paginated-query semantics of ``max_id``, ``since
 search filters on ``min_id``/``max_id``, orders newest first and pages with ``offset``;
 the ``Link`` header with rel="next" (max_id) and rel="prev" (min_id), and
 ``X-RateLimit-Limit/Remaining/Reset`` (ISO time) over 300 requests / 5 min.
+
+Replies: ``GET /api/v2/search?q=<status url or uri>&resolve=true`` finds the status on the
+instance (``resolve`` fetches one known only elsewhere into the instance, with a local id;
+without a token it is 401), and ``POST /api/v1/statuses`` (form or JSON: ``status``,
+``in_reply_to_id``, ``visibility``, ``language``; user token) posts as ``account``, with
+``Idempotency-Key`` honoured per token (the same key returns the first status). What was
+posted is kept in ``posted``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import html
+import itertools
+import json
 import re
 import time
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
+from chalicelib.replies import grapheme_count
 from chalicelib.text import html_to_text
 from offline.replay.server import Request, Response
 
 _TAG_PATH = re.compile(r"^/([A-Za-z0-9.-]+)/api/v1/timelines/tag/([^/]+)$")
 _SEARCH_PATH = re.compile(r"^/([A-Za-z0-9.-]+)/api/v2/search$")
+_STATUSES_PATH = re.compile(r"^/([A-Za-z0-9.-]+)/api/v1/statuses$")
+_LINK = re.compile(r"https?://[^\s<>\"]+")
 _WINDOW_SECONDS = 300
 
 
@@ -45,8 +58,16 @@ class MastodonAPI:
         self.access_tokens = access_tokens or {}
         self.allowance = allowance
         self._windows: dict[str, tuple[float, int]] = {}
+        self.account = "beanthere"  # the token's account (the owner) on every instance
+        self.posted: list[dict[str, Any]] = []
+        self.resolved: dict[tuple[str, str], dict[str, Any]] = {}  # (instance, uri) -> local copy
+        self._by_key: dict[tuple[str, str], dict[str, Any]] = {}  # (token, Idempotency-Key) -> status
+        self._sequence = itertools.count(100)
 
     def handle(self, request: Request, items: list[dict[str, Any]]) -> Response:
+        statuses_match = _STATUSES_PATH.match(request.path)
+        if statuses_match and request.method == "POST":
+            return self._post_status(request, items, statuses_match.group(1))
         tag_match, search_match = _TAG_PATH.match(request.path), _SEARCH_PATH.match(request.path)
         instance = (tag_match or search_match).group(1) if (tag_match or search_match) else ""
         headers = self._rate_headers(instance)
@@ -71,9 +92,14 @@ class MastodonAPI:
             return Response.json([_public(s) for s in page], headers={**headers, **link})
         if request.param("type") not in (None, "statuses"):
             return Response.json({"accounts": [], "statuses": [], "hashtags": []}, headers=headers)
+        if auth is None and request.param("resolve") == "true":
+            return Response.json({"error": "Search queries that resolve remote resources are not supported "
+                                           "without authentication"}, 401, headers)
         if not token_ok:
             # Full-text status search is only for signed-in users.
             return Response.json({"accounts": [], "statuses": [], "hashtags": []}, headers=headers)
+        if (request.param("q") or "").startswith(("https://", "http://")):
+            return self._resolve(request, items, instance, headers)
         terms = (request.param("q") or "").lower().split()
         matching = [s for s in statuses if all(t in html_to_text(s["content"]).lower() for t in terms)]
         # Search filters on min_id/max_id but always orders newest first, then offset/limit.
@@ -120,6 +146,65 @@ class MastodonAPI:
             "Cache-Control": "private, no-store",
             "Vary": "Accept, Origin",
         }
+
+
+    def _resolve(self, request: Request, items: list[dict[str, Any]], instance: str,
+                  headers: dict[str, str]) -> Response:
+        """A URL query: the status with that uri or url on this instance, or (``resolve=true``)
+        the one known elsewhere, fetched into this instance with a local id."""
+        q = request.param("q") or ""
+        empty = {"accounts": [], "statuses": [], "hashtags": []}
+        local = [s for s in [*items, *self.resolved.values()]
+                 if s["_instance"] == instance and q in (s["uri"], s["url"])]
+        if local:
+            return Response.json({**empty, "statuses": [_public(local[0])]}, headers=headers)
+        remote = [s for s in items if q in (s["uri"], s["url"])]
+        if not remote or request.param("resolve") != "true":
+            return Response.json(empty, headers=headers)
+        origin = remote[0]
+        origin_host = urlsplit(origin["uri"]).hostname or instance
+        username = origin["account"]["username"]
+        created = dt.datetime.fromisoformat(origin["created_at"]).timestamp()
+        copy = {**origin, "_instance": instance, "id": snowflake(created, next(self._sequence)),
+                "account": {**origin["account"],
+                            "acct": username if origin_host == instance else f"{username}@{origin_host}"}}
+        copy = self.resolved.setdefault((instance, origin["uri"]), copy)
+        return Response.json({**empty, "statuses": [_public(copy)]}, headers=headers)
+
+    def _post_status(self, request: Request, items: list[dict[str, Any]], instance: str) -> Response:
+        headers = self._rate_headers(instance)
+        auth = request.headers.get("authorization", "")
+        token = auth[7:] if auth.startswith("Bearer ") else ""
+        if not token or (instance in self.access_tokens and token != self.access_tokens[instance]):
+            return Response.json({"error": "The access token is invalid"}, 401, headers)
+        if request.headers.get("content-type", "").startswith("application/json"):
+            form = {k: str(v) for k, v in json.loads(request.body or b"{}").items() if v is not None}
+        else:
+            form = dict(parse_qsl(request.body.decode(), keep_blank_values=True))
+        key = request.headers.get("idempotency-key")
+        if key and (token, key) in self._by_key:
+            return Response.json(_public(self._by_key[(token, key)]), headers=headers)
+        text = form.get("status", "")
+        if not text.strip():
+            return Response.json({"error": "Validation failed: Text can't be blank"}, 422, headers)
+        if grapheme_count(_LINK.sub("x" * 23, text)) > 500:
+            return Response.json({"error": "Validation failed: Text character limit of 500 exceeded"}, 422, headers)
+        parent: dict[str, Any] | None = None
+        if form.get("in_reply_to_id"):
+            known = [s for s in [*items, *self.resolved.values(), *self.posted] if s["_instance"] == instance]
+            parent = next((s for s in known if s["id"] == form["in_reply_to_id"]), None)
+            if parent is None:
+                return Response.json({"error": "Record not found"}, 404, headers)
+        now = time.time()
+        posted = status(snowflake(now, next(self._sequence)), now, f"<p>{html.escape(text)}</p>",
+                        instance=instance, acct=self.account, display_name="Bean There Café", followers=900,
+                        language=form.get("language") or None,
+                        in_reply_to_id=parent["id"] if parent else None)
+        posted["visibility"] = form.get("visibility") or "public"
+        self.posted.append(posted)
+        if key:
+            self._by_key[(token, key)] = posted
+        return Response.json(_public(posted), headers=headers)
 
 
 def _public(status: dict[str, Any]) -> dict[str, Any]:

@@ -7,6 +7,12 @@ otherwise), ``GET /search`` (words ANDed over title and selftext, ``type=link``,
 window, ``sort=new``), ``GET /r/<a+b>/new`` and ``/r/<a+b>/comments``, Listing paging
 with ``after``/``before`` fullnames and ``limit`` (max 100), and the
 ``x-ratelimit-used/remaining/reset`` headers over a 600 s window.
+
+Replies: ``POST /api/comment`` (form ``api_type=json``, ``thing_id``, ``text``) answers as
+Reddit does, HTTP 200 with ``{"json": {"errors": [[code, message, field]], "data": {"things":
+[t1]}}}``: ``NO_TEXT``, ``TOO_LONG`` (over 10000 characters), ``THREAD_LOCKED`` (a locked post),
+``DELETED_LINK`` (unknown thing) and ``RATELIMIT`` (while ``comment_wait_minutes`` is set).
+Posted comments are kept in ``posted``.
 """
 
 from __future__ import annotations
@@ -49,6 +55,8 @@ class RedditAPI:
         self.tokens: set[str] = set()
         self._window_start = time.time()
         self._used = 0
+        self.posted: list[dict[str, Any]] = []  # t1 things made by /api/comment
+        self.comment_wait_minutes: int | None = None  # set: /api/comment answers RATELIMIT
 
     def expire_tokens(self) -> None:
         """Every token issued so far stops working (as after its expires_in)."""
@@ -61,6 +69,8 @@ class RedditAPI:
         if not auth.lower().startswith("bearer ") or auth[7:] not in self.tokens:
             return Response.json({"message": "Unauthorized", "error": 401}, 401, self._rate_headers())
         headers = self._rate_headers()
+        if request.path == "/api/comment" and request.method == "POST":
+            return self._comment(request, items, headers)
         if request.path == "/search":
             if request.param("type", "link") != "link":
                 return Response.json({"message": "only type=link is emulated", "error": 400}, 400, headers)
@@ -138,6 +148,41 @@ class RedditAPI:
             },
         }
         return Response.json(payload, headers=headers)
+
+
+    def _comment(self, request: Request, items: list[dict[str, Any]], headers: dict[str, str]) -> Response:
+        form = dict(parse_qsl(request.body.decode(), keep_blank_values=True))
+
+        def refused(code: str, message: str, field: str) -> Response:
+            return Response.json({"json": {"errors": [[code, message, field]]}}, headers=headers)
+
+        if self.comment_wait_minutes is not None:
+            return refused("RATELIMIT", "Looks like you've been doing that a lot. Take a break for "
+                           f"{self.comment_wait_minutes} minutes before trying again.", "ratelimit")
+        text = form.get("text", "")
+        if not text.strip():
+            return refused("NO_TEXT", "we need something here", "text")
+        if len(text) > 10000:
+            return refused("TOO_LONG", "this is too long (max: 10000)", "text")
+        parent = next((t for t in [*items, *self.posted] if t["data"]["name"] == form.get("thing_id")), None)
+        if parent is None:
+            return refused("DELETED_LINK", "the link you are commenting on has been deleted", "parent")
+        if parent["data"].get("locked"):
+            return refused("THREAD_LOCKED", "Comments are locked.", "parent")
+        data = parent["data"]
+        link_id = data["name"] if parent["kind"] == "t3" else data["link_id"]
+        parts = data["permalink"].strip("/").split("/")  # r, <sub>, comments, <link>, <slug>[, <comment>]
+        sub, link, slug = parts[1], link_id[3:], parts[4]
+        comment_id = _base36(2_000_000_000 + len(self.posted))
+        now = time.time()
+        thing = {"kind": "t1", "data": {
+            "id": comment_id, "name": f"t1_{comment_id}", "parent_id": data["name"], "link_id": link_id,
+            "body": text, "body_html": None, "author": self.username, "subreddit": sub,
+            "permalink": f"/r/{sub}/comments/{link}/{slug}/{comment_id}/", "created": now, "created_utc": now,
+            "score": 1, "ups": 1, "downs": 0, "replies": "", "stickied": False, "edited": False,
+        }}
+        self.posted.append(thing)
+        return Response.json({"json": {"errors": [], "data": {"things": [thing]}}}, headers=headers)
 
 
 def post(number: int, created_utc: float, title: str, *, selftext: str = "", subreddit: str = "lisbon",

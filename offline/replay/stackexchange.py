@@ -7,13 +7,22 @@ in the title or body), ``fromdate``/``todate`` (inclusive, on ``creation_date``)
 common wrapper (``quota_max``/``quota_remaining`` counted per key or per IP, ``backoff``
 when configured), ``filter=withbody`` (otherwise ``body`` is left out) and errors as HTTP
 400 with ``error_id``/``error_name``/``error_message``.
+
+Replies: ``POST /posts/{id}/comments/add`` (form ``site``, ``body``, ``access_token``, ``key``):
+an access token not in ``access_tokens`` is error 402 ``invalid_access_token`` (none: 401),
+no key 400, a body outside 15-600 characters 400 ``bad_parameter``, a question not in the
+corpus 400, an account under 50 reputation (``reputation``) 407 ``write_failed``, and a
+second write within 5 s 502 ``throttle_violation``. Answers the comment in the common
+wrapper; what was posted is kept in ``posted``.
 """
 
 from __future__ import annotations
 
 import html
 import re
+import time
 from typing import Any
+from urllib.parse import parse_qsl
 
 from offline.replay.server import Request, Response
 
@@ -23,6 +32,7 @@ _HEADERS = {
     "Access-Control-Allow-Methods": "GET, POST",
     "Access-Control-Allow-Credentials": "false",
 }
+_COMMENT_PATH = re.compile(r"^/posts/(\d+)/comments/add$")
 _SITE_HOSTS = {"stackoverflow": "stackoverflow.com", "superuser": "superuser.com", "serverfault": "serverfault.com",
                "askubuntu": "askubuntu.com"}
 
@@ -41,8 +51,15 @@ class StackExchangeAPI:
         self.valid_keys = valid_keys
         self.backoff = backoff
         self.quota_used: dict[str, int] = {}
+        self.access_tokens: set[str] = {"write-token"}
+        self.reputation = 120  # the token's user on every site
+        self.posted: list[dict[str, Any]] = []  # comments made, with "_site" and "body"
+        self._last_write = 0.0
 
     def handle(self, request: Request, items: list[dict[str, Any]]) -> Response:
+        comment_path = _COMMENT_PATH.match(request.path)
+        if request.method == "POST" and comment_path:
+            return self._add_comment(request, items, int(comment_path.group(1)))
         if request.path != "/search/advanced":
             return _error(404, "no_method", "no method found with this name")
         key = request.param("key")
@@ -89,6 +106,42 @@ class StackExchangeAPI:
             "quota_max": quota_max,
             "quota_remaining": quota_max - used,
         }
+        if self.backoff is not None:
+            payload["backoff"] = self.backoff
+        return Response.json(payload, headers=_HEADERS)
+
+
+    def _add_comment(self, request: Request, items: list[dict[str, Any]], post_id: int) -> Response:
+        form = dict(parse_qsl(request.body.decode(), keep_blank_values=True))
+        if not form.get("access_token"):
+            return _error(401, "access_token_required", "access_token is required for write methods")
+        if form["access_token"] not in self.access_tokens:
+            return _error(402, "invalid_access_token", "access_token is invalid")
+        if not form.get("key") or (self.valid_keys is not None and form["key"] not in self.valid_keys):
+            return _error(400, "bad_parameter", "key")
+        site, body = form.get("site"), form.get("body", "")
+        if not 15 <= len(body.strip()) <= 600:
+            return _error(400, "bad_parameter", "body must be between 15 and 600 characters")
+        if not any(q["_site"] == site and q["question_id"] == post_id for q in items):
+            return _error(400, "bad_parameter", "id")
+        if self.reputation < 50:
+            return _error(407, "write_failed", "You must have 50 reputation to comment")
+        now = time.time()
+        if now - self._last_write < 5:
+            return _error(502, "throttle_violation", "too many writes from this user, more requests available in "
+                          f"{5 - int(now - self._last_write)} seconds")
+        self._last_write = now
+        quota_used = self.quota_used.get(form["key"], 0) + 1
+        self.quota_used[form["key"]] = quota_used
+        comment = {
+            "owner": {"account_id": 4242, "reputation": self.reputation, "user_id": 4141, "user_type": "registered",
+                      "display_name": "Bean There Caf&#233;"},
+            "edited": False, "score": 0, "creation_date": int(now), "post_id": post_id,
+            "comment_id": 140_000_000 + len(self.posted), "content_license": "CC BY-SA 4.0",
+        }
+        self.posted.append({**comment, "_site": site, "body": body})
+        payload: dict[str, Any] = {"items": [comment], "has_more": False, "quota_max": self.quota_max,
+                                   "quota_remaining": self.quota_max - quota_used}
         if self.backoff is not None:
             payload["backoff"] = self.backoff
         return Response.json(payload, headers=_HEADERS)

@@ -7,6 +7,13 @@ over the unescaped title and description), ``type=video``, ``order=date`` (newes
 ``publishedAfter`` and ``publishedBefore`` (both inclusive), ``maxResults`` (default 5, at
 most 50) and opaque ``pageToken``/``nextPageToken``. Titles and descriptions are stored
 HTML-escaped, as the API returns them.
+
+Replies: ``commentThreads.insert`` and ``comments.insert`` (``POST /youtube/v3/commentThreads``
+or ``/comments`` with ``part=snippet``; a Bearer token in ``oauth_tokens``, else 401
+``authError``): a video not in the corpus is 404 ``videoNotFound``, one in
+``comments_disabled`` 403 ``commentsDisabled``, an empty text 400 ``commentTextRequired``,
+over 10000 characters 400 ``commentTextTooLong``. Answers the inserted resource; kept in
+``posted``.
 """
 
 from __future__ import annotations
@@ -67,8 +74,13 @@ class YouTubeAPI:
         self.daily_calls = daily_calls
         self.calls = 0
         self._lock = threading.Lock()
+        self.oauth_tokens: set[str] = {"test-oauth-token"}
+        self.comments_disabled: set[str] = set()  # video ids
+        self.posted: list[dict[str, Any]] = []  # inserted commentThreads and comments
 
     def handle(self, request: Request, items: list[dict[str, Any]]) -> Response:
+        if request.method == "POST" and request.path in ("/youtube/v3/commentThreads", "/youtube/v3/comments"):
+            return self._insert(request, items)
         if request.path != "/youtube/v3/search":
             return _error(404, "Not Found", "notFound", "global")
         if request.param("key") not in self.keys:
@@ -121,6 +133,58 @@ class YouTubeAPI:
         payload["pageInfo"] = {"totalResults": len(matching), "resultsPerPage": max_results}
         payload["items"] = page
         return Response(200, dict(_HEADERS), json.dumps(payload).encode())
+
+
+    def _insert(self, request: Request, items: list[dict[str, Any]]) -> Response:
+        auth = request.headers.get("authorization", "")
+        if not auth.startswith("Bearer ") or auth[7:] not in self.oauth_tokens:
+            return _error(401, "Request had invalid authentication credentials.", "authError", "global",
+                          {"status": "UNAUTHENTICATED"})
+        if request.param("part") != "snippet":
+            return _error(400, "'part' must be snippet.", "invalidPart", "youtube.part")
+        try:
+            snippet = json.loads(request.body)["snippet"]
+            thread = request.path.endswith("commentThreads")
+            text = snippet["topLevelComment"]["snippet"]["textOriginal"] if thread else snippet["textOriginal"]
+        except (ValueError, KeyError, TypeError):
+            return _error(400, "The request metadata is invalid.", "invalidCommentMetadata", "youtube.comment")
+        if thread:
+            video_id = snippet.get("videoId")
+        else:
+            parent = next((p for p in self.posted if p["id"] == snippet.get("parentId")), None)
+            if parent is None:
+                return _error(404, "The comment identified by the parentId parameter could not be found.",
+                              "parentCommentNotFound", "youtube.comment")
+            video_id = parent["snippet"]["videoId"]
+        if not any(i["id"].get("videoId") == video_id for i in items):
+            return _error(404, "The video identified by the videoId parameter could not be found.",
+                          "videoNotFound", "youtube.commentThread")
+        if video_id in self.comments_disabled:
+            return _error(403, "The video identified by the videoId parameter has disabled comments.",
+                          "commentsDisabled", "youtube.commentThread")
+        if not isinstance(text, str) or not text.strip():
+            return _error(400, "The comment text is required.", "commentTextRequired", "youtube.comment")
+        if len(text) > 10000:
+            return _error(400, "The comment text is too long.", "commentTextTooLong", "youtube.comment")
+        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        seed = hashlib.sha1(f"{video_id}{len(self.posted)}{now}".encode(), usedforsecurity=False).digest()
+        comment_id = "Ugz" + base64.urlsafe_b64encode(seed).decode()[:20] + "4AaABAg"
+        comment = {"kind": "youtube#comment", "etag": seed.hex()[:27], "id": comment_id, "snippet": {
+            "channelId": "UCBeanThere0000000000000", "videoId": video_id, "textDisplay": html.escape(text),
+            "textOriginal": text, "authorDisplayName": "@beanthere",
+            "authorChannelUrl": "http://www.youtube.com/@beanthere",
+            "authorChannelId": {"value": "UCBeanThereOwner00000000"}, "canRate": True, "viewerRating": "none",
+            "likeCount": 0, "publishedAt": now, "updatedAt": now}}
+        if not thread:
+            comment["id"] = f"{snippet['parentId']}.{comment_id[3:25]}"
+            comment["snippet"]["parentId"] = snippet["parentId"]
+            self.posted.append(comment)
+            return Response(200, dict(_HEADERS), json.dumps(comment).encode())
+        resource = {"kind": "youtube#commentThread", "etag": seed.hex()[1:28], "id": comment_id, "snippet": {
+            "channelId": snippet.get("channelId", "UCBeanThere0000000000000"), "videoId": video_id,
+            "topLevelComment": comment, "canReply": True, "totalReplyCount": 0, "isPublic": True}}
+        self.posted.append({**comment, "thread": resource})
+        return Response(200, dict(_HEADERS), json.dumps(resource).encode())
 
 
 def youtube_escape(text: str) -> str:

@@ -1,0 +1,68 @@
+"""A replay server with every writable network's emulation, fresh for each test."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from offline.replay.bluesky import BlueskyAPI
+from offline.replay.github import GitHubAPI
+from offline.replay.mastodon import MastodonAPI
+from offline.replay.reddit import RedditAPI
+from offline.replay.server import NetworkAPI, ReplayServer, Request
+from offline.replay.stackexchange import StackExchangeAPI
+from offline.replay.youtube import YouTubeAPI
+
+NOW = int(time.time())
+
+
+def fresh_apis() -> dict[str, NetworkAPI]:
+    return {
+        "mastodon": MastodonAPI(access_tokens={"mastodon.social": "good-token"}),
+        "bluesky": BlueskyAPI(),
+        "reddit": RedditAPI(),
+        "github": GitHubAPI(valid_tokens={"gh-token"}),
+        "youtube": YouTubeAPI(),
+        "stackexchange": StackExchangeAPI(valid_keys={"se-key"}),
+    }
+
+
+@pytest.fixture(scope="module")
+def module_srv() -> Iterator[ReplayServer]:
+    with ReplayServer(fresh_apis()) as server:
+        yield server
+
+
+@pytest.fixture
+def srv(module_srv: ReplayServer) -> ReplayServer:
+    """The module's server with fresh emulations, no items, faults or recorded requests."""
+    module_srv.reset()
+    module_srv.apis.update(fresh_apis())
+    return module_srv
+
+
+def secrets(table: dict[str, str]) -> Callable[[str], str]:
+    """An SSM lookup over ``table`` (a missing name is a LookupError, as the real one)."""
+    def lookup(name: str) -> str:
+        if name not in table:
+            raise LookupError(name)
+        return table[name]
+
+    return lookup
+
+
+def posts(srv: ReplayServer, network: str) -> list[Request]:
+    """The POST requests the network received."""
+    return [r for r in srv.received[network] if r.method == "POST"]
+
+
+def eventually(condition: Callable[[], bool], seconds: float = 3.0) -> bool:
+    """True once ``condition`` holds (a delayed fault answers after the client gave up)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True

@@ -1,0 +1,161 @@
+"""Replying on GitHub issues (REST) and discussions (GraphQL), against the emulated API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pytest
+
+from chalicelib.model import Mention
+from chalicelib.replies import Reply, ReplyError, ReplyRefused, ReplyTooLong, ReplyUncertain
+from chalicelib.replies.github import ADD_DISCUSSION_COMMENT, GitHubReplier
+from chalicelib.sources.base import CredentialsError, RateLimited, Unavailable
+from chalicelib.sources.github import GitHubOptions
+from chalicelib.sources.http import HttpClient
+from offline.replay.github import GitHubAPI, discussion, issue
+from offline.replay.server import Fault, ReplayServer
+from tests.conftest import MemoryState
+from tests.unit.replies.conftest import NOW, posts, secrets
+
+KEY = "reply-0001-abcd"
+ISSUE = issue(3_100_000_001, 412, "beanthere/shop", NOW - 90, "Beanbag renewal charged twice", "charged twice 😡")
+DISCUSSION = discussion("D_kwDOBeanT4s0001", 9, "beanthere/shop", NOW - 120, "Decaf?", "Do you roast decaf?")
+
+
+def api(srv: ReplayServer) -> GitHubAPI:
+    emulation = srv.apis["github"]
+    assert isinstance(emulation, GitHubAPI)
+    return emulation
+
+
+def replier(srv: ReplayServer, state: MemoryState, *, token: str = "gh-token",  # noqa: S107
+            timeout: float = 2.0) -> GitHubReplier:
+    options = GitHubOptions(base_url=srv.base_url("github"), token_parameter="/gh/token", timeout_seconds=timeout)
+    return GitHubReplier(options, http=HttpClient("github", timeout=timeout, sleep=lambda s: None),
+                         secrets=secrets({"/gh/token": token}), state=state)
+
+
+def mention(kind: str = "issue", item: dict[str, Any] = ISSUE) -> Mention:
+    if kind == "discussion":
+        return Mention(network="github", native_id=item["id"], url=item["url"], text=item["body"],
+                       created_at=dt.datetime.fromtimestamp(NOW - 120, tz=dt.UTC), community="beanthere/shop",
+                       thread={"repo": "beanthere/shop", "number": str(item["number"]), "kind": "discussion",
+                               "node_id": item["id"]})
+    return Mention(network="github", native_id=str(item["id"]), url=item["html_url"], text=item["body"],
+                   created_at=dt.datetime.fromtimestamp(NOW - 90, tz=dt.UTC), community="beanthere/shop",
+                   thread={"repo": "beanthere/shop", "number": str(item["number"]), "kind": kind,
+                           "node_id": item["node_id"]})
+
+
+def test_issue_comment_sends_the_documented_request(srv: ReplayServer, memory_state: MemoryState) -> None:
+    srv.add_items("github", [ISSUE])
+    reply = replier(srv, memory_state).post(mention(), "Refunded, sorry! 🙏", idempotency_key=KEY)
+    (request,) = srv.received["github"]
+    assert (request.method, request.path) == ("POST", "/repos/beanthere/shop/issues/412/comments")
+    assert request.headers["authorization"] == "Bearer gh-token"
+    assert request.headers["accept"] == "application/vnd.github+json"
+    assert request.headers["x-github-api-version"] == "2022-11-28"
+    assert json.loads(request.body) == {"body": "Refunded, sorry! 🙏"}
+    assert api(srv).posted[0]["body"] == "Refunded, sorry! 🙏"
+    assert reply == Reply(url="https://github.com/beanthere/shop/issues/412#issuecomment-2400000000",
+                          native_id="2400000000")
+
+
+def test_discussion_comment_uses_the_graphql_mutation(srv: ReplayServer, memory_state: MemoryState) -> None:
+    srv.add_items("github", [DISCUSSION])
+    reply = replier(srv, memory_state).post(mention("discussion", DISCUSSION), "Yes, a Colombian decaf.",
+                                            idempotency_key=KEY)
+    (request,) = srv.received["github"]
+    assert (request.method, request.path) == ("POST", "/graphql")
+    assert request.headers["authorization"] == "Bearer gh-token"
+    assert json.loads(request.body) == {"query": ADD_DISCUSSION_COMMENT,
+                                        "variables": {"id": "D_kwDOBeanT4s0001", "body": "Yes, a Colombian decaf."}}
+    assert reply == Reply(url="https://github.com/beanthere/shop/discussions/9#discussioncomment-9000000",
+                          native_id="DC_kwDO0009000000")
+
+
+def test_unknown_discussion_is_refused(srv: ReplayServer, memory_state: MemoryState) -> None:
+    with pytest.raises(ReplyRefused, match=r"\(NOT_FOUND\)"):
+        replier(srv, memory_state).post(mention("discussion", DISCUSSION), "Hello there!", idempotency_key=KEY)
+
+
+def test_locked_issue_is_refused(srv: ReplayServer, memory_state: MemoryState) -> None:
+    srv.add_items("github", [{**ISSUE, "locked": True}])
+    with pytest.raises(ReplyRefused, match="locked"):
+        replier(srv, memory_state).post(mention(), "Hello there!", idempotency_key=KEY)
+    assert api(srv).posted == []
+
+
+def test_unknown_issue_is_refused(srv: ReplayServer, memory_state: MemoryState) -> None:
+    with pytest.raises(ReplyRefused, match="HTTP 404"):
+        replier(srv, memory_state).post(mention(), "Hello there!", idempotency_key=KEY)
+
+
+def test_wrong_token_is_a_credentials_error(srv: ReplayServer, memory_state: MemoryState) -> None:
+    srv.add_items("github", [ISSUE])
+    with pytest.raises(CredentialsError, match="token rejected") as err:
+        replier(srv, memory_state, token="nope").post(mention(), "Hello there!", idempotency_key=KEY)
+    assert isinstance(err.value, ReplyError)
+
+
+def test_secondary_rate_limit_403_is_rate_limited(srv: ReplayServer, memory_state: MemoryState) -> None:
+    srv.inject("github", Fault(status=403, headers={"retry-after": "60"},
+                               body=b'{"message": "You have exceeded a secondary rate limit."}'))
+    with pytest.raises(RateLimited) as err:
+        replier(srv, memory_state).post(mention(), "Hello there!", idempotency_key=KEY)
+    assert err.value.retry_after == 60
+
+
+def test_429_is_rate_limited(srv: ReplayServer, memory_state: MemoryState) -> None:
+    srv.inject("github", Fault(status=429, headers={"retry-after": "5"}))
+    with pytest.raises(RateLimited) as err:
+        replier(srv, memory_state).post(mention(), "Hello there!", idempotency_key=KEY)
+    assert err.value.retry_after == 5
+
+
+def test_500_is_unavailable_and_sent_once(srv: ReplayServer, memory_state: MemoryState) -> None:
+    srv.inject("github", Fault(status=500))
+    with pytest.raises(Unavailable, match="nothing was posted"):
+        replier(srv, memory_state).post(mention(), "Hello there!", idempotency_key=KEY)
+    assert len(posts(srv, "github")) == 1
+
+
+def test_gateway_502_is_uncertain_not_retried(srv: ReplayServer, memory_state: MemoryState) -> None:
+    srv.inject("github", Fault(status=502))
+    with pytest.raises(ReplyUncertain, match="HTTP 502"):
+        replier(srv, memory_state).post(mention(), "Hello there!", idempotency_key=KEY)
+    assert len(posts(srv, "github")) == 1
+
+
+def test_timeout_is_not_retried(srv: ReplayServer, memory_state: MemoryState) -> None:
+    srv.add_items("github", [ISSUE])
+    srv.inject("github", Fault(delay_seconds=0.6))
+    with pytest.raises(ReplyUncertain, match="no answer within"):
+        replier(srv, memory_state, timeout=0.2).post(mention(), "Hello there!", idempotency_key=KEY)
+    assert len(posts(srv, "github")) == 1
+
+
+def test_second_call_with_the_same_key_posts_nothing(srv: ReplayServer, memory_state: MemoryState) -> None:
+    srv.add_items("github", [ISSUE])
+    first = replier(srv, memory_state).post(mention(), "Hello there!", idempotency_key=KEY)
+    again = replier(srv, memory_state).post(mention(), "Hello there!", idempotency_key=KEY)
+    assert (again.url, again.native_id, again.already_posted) == (first.url, first.native_id, True)
+    assert len(api(srv).posted) == 1
+
+
+def test_over_65536_characters_is_refused_before_any_request(srv: ReplayServer, memory_state: MemoryState) -> None:
+    with pytest.raises(ReplyTooLong, match="the limit is 65536"):
+        replier(srv, memory_state).post(mention(), "x" * 65537, idempotency_key=KEY)
+    assert srv.received["github"] == []
+
+
+def test_accepted_post_with_a_garbled_answer_is_uncertain_and_never_resent(
+        srv: ReplayServer, memory_state: MemoryState) -> None:
+    srv.inject("github", Fault(status=201, body=b'{"id": "not a number"}'))
+    with pytest.raises(ReplyUncertain, match="accepted the reply but its answer was not understood"):
+        replier(srv, memory_state).post(mention(), "Hello there!", idempotency_key=KEY)
+    with pytest.raises(ReplyUncertain, match="look at the thread"):
+        replier(srv, memory_state).post(mention(), "Hello there!", idempotency_key=KEY)
+    assert len(posts(srv, "github")) == 1
