@@ -42,7 +42,8 @@ def perform_action(token: str) -> Response:
     """The confirmation button: perform the action once."""
     from chalicelib.runtime import runtime
 
-    return _page(runtime().actions.perform(token, prefix=_prefix()))
+    request = app.current_request
+    return _page(runtime().actions.perform(token, prefix=_prefix(), form=request.raw_body if request else b""))
 
 
 @app.route("/s/{code}", methods=["GET"])

@@ -17,13 +17,16 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from chalicelib.config import ListenConfig, RuleConfig
 from chalicelib.pages import Page, invalid_link, render
+from chalicelib.replies import ReplyError
 from chalicelib.store import Store, StoredMention
 
 log = logging.getLogger(__name__)
@@ -35,6 +38,8 @@ ACTIONS = {
     "exclude": "Add this exclusion",
     "unsubscribe": "Unsubscribe",
     "digest": "Open the digest",
+    "reply": "Reply",
+    "mute_author": "Mute this author",
 }
 RULE_ACTIONS = frozenset({"raise_cap", "exclude"})
 DEFAULT_TTL_SECONDS = 7 * 86400
@@ -133,10 +138,11 @@ class ActionService:
     or ``exclude:<rule>:<term>`` (exclude), which only links this service signed can hold.
     """
 
-    def __init__(self, config: ListenConfig, store: Store, signer: TokenSigner) -> None:
+    def __init__(self, config: ListenConfig, store: Store, signer: TokenSigner, poster: Any = None) -> None:
         self.config = config
         self.store = store
         self.signer = signer
+        self.poster = poster  # chalicelib.composer.ReplyPoster: posts replies to the networks
 
     def _check(self, token: str) -> tuple[ActionToken, Target] | None:
         """The token and what it acts on, or None if anything is off (the reason is logged)."""
@@ -190,16 +196,42 @@ class ActionService:
                           message="Mentions containing it will no longer match this rule.",
                           form_action=form_action, button=button)
         assert target.mention is not None
+        if parsed.action == "reply":
+            return self._composer(target.mention, form_action, text=None, key=secrets.token_urlsafe(16))
         return render(200, f"{button}?", mention=_mention_view(target.mention), form_action=form_action,
                       button=button)
 
-    def perform(self, token: str, prefix: str = "") -> Page:
+    def _composer(self, stored: StoredMention, form_action: str, *, text: str | None, key: str,
+                  status: int = 200, title: str = "Reply", message: str = "") -> Page:
+        """The reply page: the mention, an editable draft, the network's limit; for networks
+        without a write API, the draft to copy and a link that opens the thread."""
+        from chalicelib.composer import can_post, draft, limit_text
+        from chalicelib.replies.manual import compose_link
+
+        network = stored.item.mention.network
+        body = draft(stored, self.config) if text is None else text
+        if can_post(network):
+            composer = {"text": body, "key": key, "limit": limit_text(network), "manual_link": ""}
+            return render(status, title, message=message, mention=_mention_view(stored), form_action=form_action,
+                          button="Post the reply", composer=composer)
+        try:
+            link = compose_link(stored.item.mention)
+        except ReplyError:
+            link = ""
+        return render(status, title, mention=_mention_view(stored), message=message or
+                      "This network has no API for replies: copy the draft and reply there.",
+                      composer={"text": body, "key": "", "limit": "", "manual_link": link})
+
+    def perform(self, token: str, prefix: str = "", form: bytes = b"") -> Page:
         """POST: do the action once (the nonce is spent), audit it, say what happened.
-        ``prefix`` is the API's stage path, for the forms the result page carries."""
+        ``prefix`` is the API's stage path, for the forms the result page carries; ``form``
+        the urlencoded body (the reply's text and key)."""
         checked = self._check(token)
         if checked is None:
             return invalid_link()
         parsed, target = checked
+        if parsed.action == "reply" and target.mention is not None:  # retried safely by its key, not its nonce
+            return self._post_reply(parsed, target.mention, form, f"{prefix}/a/{token}")
         if parsed.action == "unsubscribe":  # RFC 8058 one-click: idempotent, so not single-use
             recipient = self.config.recipient(parsed.recipient)
             if recipient is not None and recipient.email:
@@ -213,6 +245,30 @@ class ActionService:
         self.store.audit(parsed.mention_key, parsed.action, parsed.recipient, "done", parsed.nonce)
         return page
 
+    def _post_reply(self, parsed: ActionToken, stored: StoredMention, form: bytes, form_action: str) -> Page:
+        from urllib.parse import parse_qs
+
+        fields = parse_qs(form.decode("utf-8", "replace"), keep_blank_values=True)
+        text = (fields.get("text") or [""])[0].replace("\r\n", "\n").strip()
+        key = (fields.get("key") or [""])[0]
+        if not text or not re.fullmatch(r"[A-Za-z0-9_-]{8,128}", key) or self.poster is None:
+            return self._composer(stored, form_action, text=text or None, key=secrets.token_urlsafe(16), status=400,
+                                  title="Reply not posted", message="Write a reply first, then post it.")
+        try:
+            reply = self.poster.post(stored, text, key)
+        except ReplyError as err:  # said in words, for the owner; the same key can be sent again safely
+            log.warning("reply failed: %s", err)
+            return self._composer(stored, form_action, text=text, key=key, status=502, title="Reply not posted",
+                                  message=str(err))
+        links = [("See your reply", reply.url)] if reply.url.startswith("https://") else []
+        if reply.already_posted:  # the same composed reply sent again (a double press, a retry)
+            return render(200, "Reply already posted", mention=_mention_view(stored), links=links)
+        self.store.set_mention_state(parsed.mention_key, "handled")
+        self.store.audit(parsed.mention_key, "reply", parsed.recipient, "posted", key)
+        return render(200, "Reply posted", mention=_mention_view(stored),
+                      message="Posted. The mention is marked handled.",
+                      links=links)
+
     def _do(self, parsed: ActionToken, target: Target, prefix: str) -> Page:
         rule = target.rule
         if parsed.action == "raise_cap" and rule is not None and rule.daily_cap:
@@ -225,6 +281,13 @@ class ActionService:
             return render(200, "Exclusion added", message=f"\u201c{rule.name}\u201d now excludes {target.term}, "
                           "from the next poll on.")
         assert target.mention is not None
+        if parsed.action == "mute_author":
+            mention = target.mention.item.mention
+            if not mention.author_handle:
+                return render(200, "Nothing to mute", message="This mention has no author handle.")
+            self.store.mute_author(mention.network, mention.author_handle, by=parsed.recipient)
+            return render(200, "Author muted", mention=_mention_view(target.mention),
+                          message="Their mentions are kept but no longer alerted.")
         state = "handled" if parsed.action == "handled" else "not_relevant"
         self.store.set_mention_state(parsed.mention_key, state)
         updated = self.store.get_mention(parsed.mention_key) or target.mention

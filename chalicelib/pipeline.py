@@ -440,7 +440,7 @@ class Pipeline:
         recipient = plan.recipient.name
         items = tuple(
             AlertItem(m, {action: f"{base}/a/{self.signer.sign(m.key, action, recipient)}"
-                          for action in ("handled", "not_relevant")},
+                          for action in ("reply", "handled", "mute_author", "not_relevant")},
                       urgent=is_urgent(m, threshold),
                       also=tuple((o.item.mention.network, o.item.mention.url) for o in also.get(m.key, ())))
             for m in plan.mentions[:limit]

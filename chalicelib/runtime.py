@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from chalicelib.actions import ActionService, TokenSigner
+from chalicelib.composer import ReplyPoster
 from chalicelib.config import ListenConfig, load_config
 from chalicelib.digest import DigestSender
 from chalicelib.pipeline import Pipeline
@@ -95,8 +96,8 @@ def build(config: ListenConfig, store: Store, *, signing_key: bytes, clock: Call
         fetch_budget_seconds=float(os.environ.get("FETCH_BUDGET_SECONDS", "30")), recompile=rules_with,
         connector_state=connector_state,
     )
-    return Runtime(config, store, pipeline, ActionService(config, store, signer),
-                   DigestSender(config, store, email, signer, clock=clock))
+    actions = ActionService(config, store, signer, ReplyPoster(config, store, read_secret, clock))
+    return Runtime(config, store, pipeline, actions, DigestSender(config, store, email, signer, clock=clock))
 
 
 @functools.cache

@@ -174,9 +174,10 @@ def send_digest(sender: Any, config: ListenConfig, clock: DemoClock) -> None:
 
 
 def first_action_link(stack: LocalStack) -> str | None:
-    """The first action link of the first email (decoded: the .eml is quoted-printable)."""
+    """The first "Mark as handled" link of the first email (decoded: the .eml is quoted-printable)."""
     for message in stack.sent_emails():
-        links = re.findall(r"(http://127\.0\.0\.1:\d+/a/\S+)", message.get_body(("plain",)).get_content())
+        links = re.findall(r"Mark as handled: (http://127\.0\.0\.1:\d+/a/\S+)",
+                           message.get_body(("plain",)).get_content())
         if links:
             return str(links[0])
     return None

@@ -1,0 +1,65 @@
+"""Replying from an alert: a suggested draft by intent, and posting through the network's
+replier (exactly once per composed reply, however often the page is sent again)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from chalicelib.config import ListenConfig
+from chalicelib.replies import REPLIERS, Reply, ReplyError, limits, replier_class, units
+from chalicelib.sources.base import SecretLookup, SourceState
+from chalicelib.sources.http import HttpClient
+from chalicelib.store import StoredMention
+
+DRAFTS = {  # by the first intent found, most specific first
+    "complaint": "Hi {author}, we're sorry to hear this. Could you send us the details at {contact}? "
+                 "We'd like to make it right.",
+    "churn": "Hi {author}, thanks for considering {business}. Happy to answer anything before you decide.",
+    "recommendation_request": "Hi {author}, {business} might be what you're looking for. Happy to help!",
+    "question": "Hi {author}, happy to help with that: ",
+    "purchase_intent": "Hi {author}, thanks for your interest! You can order at {contact}.",
+    "praise": "Thank you so much, {author}! It means a lot to the whole {business} team.",
+}
+DEFAULT_DRAFT = "Hi {author}, thanks for mentioning {business}!"
+
+
+def draft(stored: StoredMention, config: ListenConfig) -> str:
+    """A starting text the owner edits: thanks for praise, help for a complaint, an answer
+    for a question. Only the author's handle comes from the network (and only as text)."""
+    triage = stored.item.triage
+    intents = triage.intents if triage else frozenset()
+    template = next((DRAFTS[i] for i in DRAFTS if i in intents), DEFAULT_DRAFT)
+    author = stored.item.mention.author_handle or "there"
+    contact = config.business.website or config.alerts.reply_to or config.alerts.from_address
+    return template.format(author=author[:60], business=config.business.name, contact=contact)
+
+
+def can_post(network: str) -> bool:
+    return network in REPLIERS
+
+
+def limit_text(network: str) -> str:
+    return f"at most {limits[network]} {units.get(network, 'characters')}" if network in limits else ""
+
+
+class ReplyPoster:
+    """Builds the network's replier from listen.yaml and posts with it."""
+
+    def __init__(self, config: ListenConfig, state: SourceState, secrets: SecretLookup,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.state = state
+        self.secrets = secrets
+        self.clock = clock
+
+    def post(self, stored: StoredMention, text: str, key: str) -> Reply:
+        """Post ``text`` as a reply; the same ``key`` never posts twice. Raises ``ReplyError``."""
+        network = stored.item.mention.network
+        options: Any = self.config.networks.get(network)
+        if options is None or not can_post(network):
+            raise ReplyError(network, "replies cannot be posted to this network from here")
+        replier = replier_class(network)(options, http=HttpClient(network, timeout=options.timeout_seconds),
+                                         secrets=self.secrets, state=self.state)  # type: ignore[call-arg]
+        return replier.post(stored.item.mention, text, idempotency_key=key)

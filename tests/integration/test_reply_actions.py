@@ -1,0 +1,95 @@
+"""Replying from an alert: the composer, posting exactly once, manual links, muting an author."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from chalice.test import Client
+
+from app import app
+from chalicelib.runtime import runtime
+from chalicelib.store import Store
+from offline.replay.github import issue
+from offline.replay.hackernews import comment_hit
+from offline.replay.server import ReplayServer
+from offline.stack import LocalStack
+from tests.integration.conftest import make_config
+from tests.integration.test_pipeline import Clock, pipeline_for
+
+pytestmark = pytest.mark.integration
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+@pytest.fixture
+def alerted(stack: LocalStack, store: Store, replay: ReplayServer, tmp_path: Path,
+            monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Client, str]]:
+    """One poll cycle with a GitHub issue and a Hacker News comment; the chalice test client
+    and the alert email's plain text."""
+    now = int(time.time())
+    stack.client("ssm").put_parameter(Name="/social-listening/test/github-token", Value="ghp_test",
+                                      Type="SecureString", Overwrite=True)
+    replay.apis["github"].posted.clear()  # type: ignore[attr-defined]
+    replay.add_items("github", [issue(5_000_001, 12, "beanthere/shop", now - 60, "Bean There charged me twice",
+                                      "Terrible service from Bean There, I want a refund now", login="ines-d")])
+    replay.add_items("hackernews", [comment_hit(5_001, now - 30, "Bean There has the best flat white",
+                                                story_id=5_000, story_title="x", author="pg")])
+    networks = (f"  github:\n    base_url: {replay.base_url('github')}\n"
+                "    token_parameter: /social-listening/test/github-token\n")
+    config = make_config(replay, tmp_path, networks=networks)
+    pipeline_for(config, store, Clock()).run_cycle()
+    text = stack.sent_emails()[0].get_body(("plain",)).get_content()
+    monkeypatch.setenv("LISTEN_CONFIG", str(tmp_path / "listen.yaml"))
+    runtime.cache_clear()
+    runtime()
+    with Client(app, stage_name="dev") as client:
+        yield client, text
+    runtime.cache_clear()
+
+
+def link_after(text: str, label: str, mention_text: str) -> str:
+    """The path of the ``label`` link in the email block of the mention whose text is given."""
+    block = next(b for b in text.split("-" * 60) if mention_text in b)
+    return "/a/" + re.search(rf"{label}: http://127\.0\.0\.1:8000/a/(\S+)", block).group(1)  # type: ignore[union-attr]
+
+
+def test_a_reply_is_composed_from_a_draft_and_posted_exactly_once(
+    alerted: tuple[Client, str], replay: ReplayServer, store: Store
+) -> None:
+    client, text = alerted
+    path = link_after(text, "Reply", "charged me twice")
+    page = client.http.get(path).body.decode()
+    assert "<h1>Reply</h1>" in page and "At most 65536 characters." in page
+    assert re.search(r"<textarea[^>]*>Hi ines-d, we&#39;re sorry to hear this\.", page), page
+    key = re.search(r'name="key" value="([A-Za-z0-9_-]+)"', page).group(1)  # type: ignore[union-attr]
+    body = f"text=Sorry+about+that%2C+we+are+on+it+%F0%9F%99%8F&key={key}"
+    done = client.http.post(path, headers=FORM, body=body)
+    assert done.status_code == 200 and "<h1>Reply posted</h1>" in done.body.decode()
+    again = client.http.post(path, headers=FORM, body=body)  # the owner pressed the button twice
+    assert again.status_code == 200 and "<h1>Reply already posted</h1>" in again.body.decode()
+    posted = replay.apis["github"].posted  # type: ignore[attr-defined]
+    assert [p["body"] for p in posted] == ["Sorry about that, we are on it 🙏"]
+    stored = store.get_mention("github#5000001")
+    assert stored is not None and stored.state == "handled"
+    (audit,) = store.audit_log("github#5000001")
+    assert (audit["action"], audit["recipient"], audit["result"]) == ("reply", "Maria", "posted")
+
+
+def test_networks_without_a_write_api_get_the_draft_and_a_link_to_the_thread(alerted: tuple[Client, str]) -> None:
+    client, text = alerted
+    page = client.http.get(link_after(text, "Reply", "best flat white")).body.decode()
+    assert "This network has no API for replies: copy the draft and reply there." in page
+    assert '<a href="https://news.ycombinator.com/reply?id=5001" rel="noopener noreferrer">' in page
+    assert "<textarea" not in page
+
+
+def test_mute_author_from_the_email(alerted: tuple[Client, str], store: Store) -> None:
+    client, text = alerted
+    path = link_after(text, "Mute this author", "best flat white")
+    assert "<h1>Mute this author?</h1>" in client.http.get(path).body.decode()
+    done = client.http.post(path, headers=FORM, body="").body.decode()
+    assert "<h1>Author muted</h1>" in done
+    assert store.muted_authors() == ["hackernews:pg"]
