@@ -115,6 +115,34 @@ class Source(Protocol):
         ...
 
 
+class SourceBase:
+    """What every connector keeps: its options, HTTP client, secret lookup, durable state and
+    clock. Subclasses set ``options_model`` and may add ``_start()`` for their own fields."""
+
+    options_model: ClassVar[type[SourceOptions]]
+
+    def __init__(
+        self,
+        options: SourceOptions,
+        *,
+        http: Any,
+        secrets: SecretLookup | None = None,
+        state: SourceState | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not isinstance(options, self.options_model):
+            raise TypeError(f"{type(self).__name__} takes {self.options_model.__name__}, not {type(options).__name__}")
+        self.options = options
+        self.http = http
+        self._secrets = secrets
+        self._state = state
+        self._clock = clock
+        self._start()
+
+    def _start(self) -> None:
+        """Set up the connector's own fields (nothing by default)."""
+
+
 class SourceState(Protocol):
     """Small durable state a connector may keep between cycles (e.g. a cached session token)."""
 

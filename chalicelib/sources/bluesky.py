@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
-from collections.abc import Callable
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -35,13 +33,12 @@ from chalicelib.sources.base import (
     Cursor,
     FetchResult,
     RateLimited,
-    SecretLookup,
+    SourceBase,
     SourceError,
     SourceOptions,
-    SourceState,
     require_secret,
 )
-from chalicelib.sources.http import HttpClient, decode_json
+from chalicelib.sources.http import decode_json
 
 APP_URL = "https://bsky.app/profile/"
 DID = r"did:[a-z]+:[A-Za-z0-9._:%-]{1,2048}"
@@ -63,7 +60,8 @@ class BlueskyOptions(SourceOptions):
     limit: int = 100
 
 
-class Bluesky:
+class Bluesky(SourceBase):
+    options: BlueskyOptions
     name: ClassVar[str] = "bluesky"
     display_name: ClassVar[str] = "Bluesky"
     capabilities: ClassVar[Capabilities] = Capabilities(
@@ -71,21 +69,7 @@ class Bluesky:
     )
     options_model: ClassVar[type[SourceOptions]] = BlueskyOptions
 
-    def __init__(
-        self,
-        options: SourceOptions,
-        *,
-        http: HttpClient,
-        secrets: SecretLookup | None = None,
-        state: SourceState | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        assert isinstance(options, BlueskyOptions)
-        self.options = options
-        self.http = http
-        self._secrets = secrets
-        self._state = state
-        self._clock = clock
+    def _start(self) -> None:
         self._session: dict[str, str] | None = None
         self._blocked_until = 0.0  # ratelimit-remaining hit 0: no request before ratelimit-reset
 

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
-from collections.abc import Callable
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -36,11 +34,9 @@ from chalicelib.sources.base import (
     Capabilities,
     Cursor,
     FetchResult,
-    SecretLookup,
+    SourceBase,
     SourceOptions,
-    SourceState,
 )
-from chalicelib.sources.http import HttpClient
 
 SITE = "https://dev.to/"
 ACCEPT = "application/vnd.forem.api-v1+json"
@@ -78,25 +74,12 @@ class _Walk:
         self.next_page = 1
 
 
-class DevTo:
+class DevTo(SourceBase):
+    options: DevToOptions
     name: ClassVar[str] = "devto"
     display_name: ClassVar[str] = "DEV"
     capabilities: ClassVar[Capabilities] = Capabilities(server_search=False, replies=False, local_stream=True)
     options_model: ClassVar[type[SourceOptions]] = DevToOptions
-
-    def __init__(
-        self,
-        options: SourceOptions,
-        *,
-        http: HttpClient,
-        secrets: SecretLookup | None = None,
-        state: SourceState | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        assert isinstance(options, DevToOptions)
-        self.options = options
-        self.http = http
-        self._clock = clock
 
     def fetch(self, query: str, cursor: Cursor | None, budget: Budget) -> FetchResult:
         """Every article published since ``cursor`` (``query`` is ignored: no search API).

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
-from collections.abc import Callable
 from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
@@ -36,13 +34,12 @@ from chalicelib.sources.base import (
     Cursor,
     FetchResult,
     RateLimited,
-    SecretLookup,
+    SourceBase,
     SourceError,
     SourceOptions,
-    SourceState,
     require_secret,
 )
-from chalicelib.sources.http import HttpClient, decode_json, parse_retry_after
+from chalicelib.sources.http import decode_json, parse_retry_after
 
 PROFILE_URL = "https://github.com/"
 _HTML_URL = re.compile(r"^https://github\.com/([A-Za-z0-9-]+)/([A-Za-z0-9._-]+)/(issues|pull|discussions)/(\d+)$")
@@ -78,7 +75,8 @@ class GitHubOptions(SourceOptions):
     first_run_lookback_hours: int = 24
 
 
-class GitHub:
+class GitHub(SourceBase):
+    options: GitHubOptions
     name: ClassVar[str] = "github"
     display_name: ClassVar[str] = "GitHub"
     capabilities: ClassVar[Capabilities] = Capabilities(
@@ -86,21 +84,7 @@ class GitHub:
     )
     options_model: ClassVar[type[SourceOptions]] = GitHubOptions
 
-    def __init__(
-        self,
-        options: SourceOptions,
-        *,
-        http: HttpClient,
-        secrets: SecretLookup | None = None,
-        state: SourceState | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        assert isinstance(options, GitHubOptions)
-        self.options = options
-        self.http = http
-        self._secrets = secrets
-        self._state = state
-        self._clock = clock
+    def _start(self) -> None:
         self._not_before = 0
 
     def fetch(self, query: str, cursor: Cursor | None, budget: Budget) -> FetchResult:

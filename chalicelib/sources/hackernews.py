@@ -10,8 +10,6 @@ a walk, ``gap`` remembers the range still to read, and the next cycle reads it f
 from __future__ import annotations
 
 import datetime as dt
-import time
-from collections.abc import Callable
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -22,11 +20,9 @@ from chalicelib.sources.base import (
     Capabilities,
     Cursor,
     FetchResult,
-    SecretLookup,
+    SourceBase,
     SourceOptions,
-    SourceState,
 )
-from chalicelib.sources.http import HttpClient
 from chalicelib.text import html_to_text
 
 ITEM_URL = "https://news.ycombinator.com/item?id="
@@ -39,25 +35,12 @@ class HackerNewsOptions(SourceOptions):
     first_run_lookback_hours: int = 24
 
 
-class HackerNews:
+class HackerNews(SourceBase):
+    options: HackerNewsOptions
     name: ClassVar[str] = "hackernews"
     display_name: ClassVar[str] = "Hacker News"
     capabilities: ClassVar[Capabilities] = Capabilities(server_search=True, replies=False)
     options_model: ClassVar[type[SourceOptions]] = HackerNewsOptions
-
-    def __init__(
-        self,
-        options: SourceOptions,
-        *,
-        http: HttpClient,
-        secrets: SecretLookup | None = None,
-        state: SourceState | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        assert isinstance(options, HackerNewsOptions)
-        self.options = options
-        self.http = http
-        self._clock = clock
 
     def fetch(self, query: str, cursor: Cursor | None, budget: Budget) -> FetchResult:
         if cursor is None:

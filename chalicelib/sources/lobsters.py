@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
-from collections.abc import Callable
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -40,11 +38,10 @@ from chalicelib.sources.base import (
     Cursor,
     FetchResult,
     RateLimited,
-    SecretLookup,
+    SourceBase,
     SourceOptions,
-    SourceState,
 )
-from chalicelib.sources.http import HttpClient, decode_json, parse_retry_after
+from chalicelib.sources.http import decode_json, parse_retry_after
 from chalicelib.text import html_to_text
 
 SITE = "https://lobste.rs"
@@ -78,25 +75,14 @@ class _Walk:
         self.next_page = 1
 
 
-class Lobsters:
+class Lobsters(SourceBase):
+    options: LobstersOptions
     name: ClassVar[str] = "lobsters"
     display_name: ClassVar[str] = "Lobsters"
     capabilities: ClassVar[Capabilities] = Capabilities(server_search=False, replies=False, local_stream=True)
     options_model: ClassVar[type[SourceOptions]] = LobstersOptions
 
-    def __init__(
-        self,
-        options: SourceOptions,
-        *,
-        http: HttpClient,
-        secrets: SecretLookup | None = None,
-        state: SourceState | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        assert isinstance(options, LobstersOptions)
-        self.options = options
-        self.http = http
-        self._clock = clock
+    def _start(self) -> None:
         self._requests = 0
 
     def fetch(self, query: str, cursor: Cursor | None, budget: Budget) -> FetchResult:

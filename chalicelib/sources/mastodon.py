@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
-from collections.abc import Callable
 from typing import Any, ClassVar, Literal
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -41,13 +39,12 @@ from chalicelib.sources.base import (
     Cursor,
     FetchResult,
     RateLimited,
-    SecretLookup,
+    SourceBase,
     SourceError,
     SourceOptions,
-    SourceState,
     require_secret,
 )
-from chalicelib.sources.http import HttpClient, decode_json
+from chalicelib.sources.http import decode_json
 from chalicelib.text import html_to_text
 
 STATUS_ID = re.compile(r"^[0-9]{1,20}$")
@@ -101,7 +98,8 @@ def snowflake_at(unix_seconds: float) -> int:
     return int(unix_seconds * 1000) << 16
 
 
-class Mastodon:
+class Mastodon(SourceBase):
+    options: MastodonOptions
     name: ClassVar[str] = "mastodon"
     display_name: ClassVar[str] = "Mastodon"
     capabilities: ClassVar[Capabilities] = Capabilities(
@@ -109,20 +107,7 @@ class Mastodon:
     )
     options_model: ClassVar[type[SourceOptions]] = MastodonOptions
 
-    def __init__(
-        self,
-        options: SourceOptions,
-        *,
-        http: HttpClient,
-        secrets: SecretLookup | None = None,
-        state: SourceState | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        assert isinstance(options, MastodonOptions)
-        self.options = options
-        self.http = http
-        self._secrets = secrets
-        self._clock = clock
+    def _start(self) -> None:
         self._token: str | None = None
         self._blocked_until: dict[str, float] = {}  # instance -> X-RateLimit-Reset when Remaining hit 0
 

@@ -18,8 +18,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import re
-import time
-from collections.abc import Callable
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -35,13 +33,12 @@ from chalicelib.sources.base import (
     Cursor,
     FetchResult,
     RateLimited,
-    SecretLookup,
+    SourceBase,
     SourceError,
     SourceOptions,
-    SourceState,
     require_secret,
 )
-from chalicelib.sources.http import HttpClient, decode_json
+from chalicelib.sources.http import decode_json
 
 SITE_URL = "https://www.reddit.com"
 USER_AGENT_FORM = re.compile(r"^[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+ \(by /u/[A-Za-z0-9_-]{3,20}\)$")
@@ -86,7 +83,8 @@ class RedditOptions(SourceOptions):
         return names
 
 
-class Reddit:
+class Reddit(SourceBase):
+    options: RedditOptions
     name: ClassVar[str] = "reddit"
     display_name: ClassVar[str] = "Reddit"
     capabilities: ClassVar[Capabilities] = Capabilities(
@@ -97,21 +95,7 @@ class Reddit:
     )
     options_model: ClassVar[type[SourceOptions]] = RedditOptions
 
-    def __init__(
-        self,
-        options: SourceOptions,
-        *,
-        http: HttpClient,
-        secrets: SecretLookup | None = None,
-        state: SourceState | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        assert isinstance(options, RedditOptions)
-        self.options = options
-        self.http = http
-        self._secrets = secrets
-        self._state = state
-        self._clock = clock
+    def _start(self) -> None:
         self._token: dict[str, Any] | None = None
         self._blocked_until = 0.0  # x-ratelimit-remaining hit 0: no request before this time
 

@@ -22,7 +22,6 @@ import io
 import re
 import time
 import xml.sax
-from collections.abc import Callable
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
@@ -36,12 +35,10 @@ from chalicelib.sources.base import (
     Capabilities,
     Cursor,
     FetchResult,
-    SecretLookup,
+    SourceBase,
     SourceError,
     SourceOptions,
-    SourceState,
 )
-from chalicelib.sources.http import HttpClient
 from chalicelib.text import html_to_text
 
 _GOOGLE_HOSTS = frozenset({"www.google.com", "google.com"})
@@ -66,25 +63,12 @@ class FeedsOptions(SourceOptions):
         return feeds
 
 
-class Feeds:
+class Feeds(SourceBase):
+    options: FeedsOptions
     name: ClassVar[str] = "rss"
     display_name: ClassVar[str] = "RSS / Google Alerts"
     capabilities: ClassVar[Capabilities] = Capabilities(server_search=False, replies=False, local_stream=True)
     options_model: ClassVar[type[SourceOptions]] = FeedsOptions
-
-    def __init__(
-        self,
-        options: SourceOptions,
-        *,
-        http: HttpClient,
-        secrets: SecretLookup | None = None,
-        state: SourceState | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        assert isinstance(options, FeedsOptions)
-        self.options = options
-        self.http = http
-        self._clock = clock
 
     def fetch(self, query: str, cursor: Cursor | None, budget: Budget) -> FetchResult:
         """Every entry that is new in any configured feed since ``cursor`` (``query`` is "*":

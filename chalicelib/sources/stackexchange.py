@@ -18,8 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
-import time
-from collections.abc import Callable
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -34,14 +32,13 @@ from chalicelib.sources.base import (
     Cursor,
     FetchResult,
     RateLimited,
-    SecretLookup,
+    SourceBase,
     SourceError,
     SourceOptions,
-    SourceState,
     Unavailable,
     require_secret,
 )
-from chalicelib.sources.http import HttpClient, decode_json
+from chalicelib.sources.http import decode_json
 from chalicelib.text import html_to_text
 
 SEARCH_METHOD = "search/advanced"
@@ -72,7 +69,8 @@ class StackExchangeOptions(SourceOptions):
         return sites
 
 
-class StackExchange:
+class StackExchange(SourceBase):
+    options: StackExchangeOptions
     name: ClassVar[str] = "stackexchange"
     display_name: ClassVar[str] = "Stack Exchange"
     capabilities: ClassVar[Capabilities] = Capabilities(
@@ -80,21 +78,7 @@ class StackExchange:
     )
     options_model: ClassVar[type[SourceOptions]] = StackExchangeOptions
 
-    def __init__(
-        self,
-        options: SourceOptions,
-        *,
-        http: HttpClient,
-        secrets: SecretLookup | None = None,
-        state: SourceState | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        assert isinstance(options, StackExchangeOptions)
-        self.options = options
-        self.http = http
-        self._secrets = secrets
-        self._state = state
-        self._clock = clock
+    def _start(self) -> None:
         self._pacing: dict[str, Any] = {}
 
     def fetch(self, query: str, cursor: Cursor | None, budget: Budget) -> FetchResult:

@@ -28,8 +28,6 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
-import time
-from collections.abc import Callable
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
@@ -44,13 +42,12 @@ from chalicelib.sources.base import (
     Cursor,
     FetchResult,
     RateLimited,
-    SecretLookup,
+    SourceBase,
     SourceError,
     SourceOptions,
-    SourceState,
     require_secret,
 )
-from chalicelib.sources.http import HttpClient, decode_json
+from chalicelib.sources.http import decode_json
 
 WATCH_URL = "https://www.youtube.com/watch?v="
 CHANNEL_URL = "https://www.youtube.com/channel/"
@@ -81,28 +78,15 @@ class YouTubeOptions(SourceOptions):
     oauth_token_parameter: str | None = None  # SSM: an OAuth access token (youtube.force-ssl), for replies
 
 
-class YouTube:
+class YouTube(SourceBase):
+    options: YouTubeOptions
     name: ClassVar[str] = "youtube"
     display_name: ClassVar[str] = "YouTube"
     capabilities: ClassVar[Capabilities] = Capabilities(server_search=True, replies=True,
                                                         credentials=("key_parameter", "oauth_token_parameter"))
     options_model: ClassVar[type[SourceOptions]] = YouTubeOptions
 
-    def __init__(
-        self,
-        options: SourceOptions,
-        *,
-        http: HttpClient,
-        secrets: SecretLookup | None = None,
-        state: SourceState | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        assert isinstance(options, YouTubeOptions)
-        self.options = options
-        self.http = http
-        self._secrets = secrets
-        self._state = state
-        self._clock = clock
+    def _start(self) -> None:
         self._local_quota: dict[str, Any] | None = None  # used when no durable state was given
 
     def fetch(self, query: str, cursor: Cursor | None, budget: Budget) -> FetchResult:
