@@ -29,6 +29,15 @@ def poll(event: object) -> dict[str, object]:
     return {"tasks": report.tasks_run, "new": report.new_mentions, "errors": report.errors}
 
 
+@app.lambda_function(name="ses_feedback")
+def ses_feedback(event: dict, context: object) -> dict[str, object]:
+    """Subscribed (by infra/) to the SES feedback topic: bounces and complaints suppress addresses."""
+    from chalicelib.feedback import handle_sns_event
+    from chalicelib.runtime import runtime
+
+    return {"suppressed": len(handle_sns_event(event, runtime().store))}
+
+
 @app.route("/a/{token}", methods=["GET"])
 def confirm_action(token: str) -> Response:
     """An action link opened: show the mention and a confirmation button (changes nothing)."""

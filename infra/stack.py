@@ -31,6 +31,7 @@ from chalicelib.table import TTL_ATTRIBUTE, create_table_request
 REPO_ROOT = Path(__file__).resolve().parent.parent
 APP_NAME = "social-listening"
 SECRETS_PREFIX = f"/{APP_NAME}/"  # the SSM Parameter Store path the Chalice policy lets the functions read
+SES_FEEDBACK = "SesFeedback"  # Chalice's name for the ses_feedback function
 API_HANDLER = "APIHandler"  # Chalice's name for the REST API function, the only one invoked synchronously
 SES_FEEDBACK_EVENTS = ["bounce", "complaint"]
 EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[^@\s]+"
@@ -157,6 +158,7 @@ class ServiceStack(cdk.Stack):
         self.functions = self._included("AWS::Serverless::Function")
         self.roles = self._included("AWS::IAM::Role")
         self._wire_functions()
+        self._subscribe_feedback()
         self._log_groups(chalice_stage_config(settings.stage).get("log_retention_in_days", 14))
         self._throttle_api()
         self._alarms()
@@ -238,6 +240,13 @@ class ServiceStack(cdk.Stack):
             function.add_resource_dependency(wiring)
             function.add_resource_dependency(self.table)
             function.add_resource_dependency(self.configuration_set)
+
+    def _subscribe_feedback(self) -> None:
+        """SES bounces and complaints reach the SesFeedback function (a plain Chalice Lambda, given
+        an SNS event here: the stage's topic name stays out of app.py's import)."""
+        function = next(f for f in self.functions if f.node.id == SES_FEEDBACK)
+        function.add_property_override("Events.SesFeedbackTopic", {
+            "Type": "SNS", "Properties": {"Topic": self.feedback_topic.topic_arn}})
 
     def _log_groups(self, retention_days: int) -> None:
         for function in self.functions:

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.infra
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STAGES = ("dev", "prod")
-FUNCTIONS = {"Poll", "Digest", "APIHandler"}
+FUNCTIONS = {"Poll", "Digest", "SesFeedback", "APIHandler"}
 # The only statements allowed "Resource": "*", each because AWS offers nothing narrower.
 WILDCARD_RESOURCE_ALLOWED = {
     # kms:Decrypt of SSM SecureStrings: the key is AWS-managed (aws/ssm), restricted by kms:ViaService instead.
@@ -247,3 +247,13 @@ def test_layer_holds_pyahocorasick_compiled_for_lambda(synthesized: Synthesized)
 def test_synthesis_leaves_no_chalice_out_in_the_repository(synthesized: Synthesized) -> None:
     assert synthesized.outdir.is_dir()
     assert not (REPO_ROOT / "chalice.out").exists()
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_ses_feedback_reaches_its_function_through_an_sns_event(synthesized: Synthesized, stage: str) -> None:
+    topics = synthesized.resources(stage, "AWS::SNS::Topic")
+    name = f"social-listening-{stage}-ses-feedback"
+    (feedback_id,) = [i for i, t in topics.items() if t["Properties"]["TopicName"] == name]
+    functions = synthesized.resources(stage, "AWS::Serverless::Function")
+    assert functions["SesFeedback"]["Properties"]["Events"] == {
+        "SesFeedbackTopic": {"Type": "SNS", "Properties": {"Topic": {"Ref": feedback_id}}}}
