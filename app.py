@@ -38,6 +38,20 @@ def ses_feedback(event: dict, context: object) -> dict[str, object]:
     return {"suppressed": len(handle_sns_event(event, runtime().store))}
 
 
+@app.lambda_function(name="inbound_sms")
+def inbound_sms(event: dict, context: object) -> dict[str, object]:
+    """Subscribed (by infra/) to the two-way SMS topic: OK, SNOOZE, MUTE, REPLY, HELP <code>."""
+    import time
+
+    from chalicelib.runtime import runtime
+    from chalicelib.sms_commands import handle_sns_event
+
+    parts = runtime()
+    outcomes = handle_sns_event(event, config=parts.config, store=parts.store, signer=parts.actions.signer,
+                                clock=time.time, answer=parts.sms.send_text)
+    return {"handled": len(outcomes)}
+
+
 @app.route("/a/{token}", methods=["GET"])
 def confirm_action(token: str) -> Response:
     """An action link opened: show the mention and a confirmation button (changes nothing)."""

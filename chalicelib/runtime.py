@@ -37,6 +37,7 @@ class Runtime:
     pipeline: Pipeline
     actions: ActionService
     digest: DigestSender
+    sms: Any  # chalicelib.alerts.sms.SmsChannel: also answers SMS commands
 
 
 def _client(service: str) -> Any:
@@ -83,7 +84,7 @@ def build(config: ListenConfig, store: Store, *, signing_key: bytes, clock: Call
                          configuration_set=os.environ.get("SES_CONFIGURATION_SET"))
     channels = {
         "email": email,
-        "sms": SmsChannel(_client("sns")),
+        "sms": (sms := SmsChannel(_client("sns"))),
     }
     connector_state = CycleStateCache(store)
 
@@ -97,7 +98,7 @@ def build(config: ListenConfig, store: Store, *, signing_key: bytes, clock: Call
         connector_state=connector_state,
     )
     actions = ActionService(config, store, signer, ReplyPoster(config, store, read_secret, clock))
-    return Runtime(config, store, pipeline, actions, DigestSender(config, store, email, signer, clock=clock))
+    return Runtime(config, store, pipeline, actions, DigestSender(config, store, email, signer, clock=clock), sms)
 
 
 @functools.cache

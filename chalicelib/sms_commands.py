@@ -358,3 +358,23 @@ def _within_limit(outcome: Outcome, sms: InboundSms, store: CommandStore, clock:
         log.info("no answer to an SMS command: %d answers this hour already", ANSWERS_PER_HOUR)
         return Outcome(None, f"{outcome.done}; not answered (hourly limit)", outcome.command)
     return outcome
+
+
+def handle_sns_event(event: Mapping[str, Any], *, config: ListenConfig, store: CommandStore, signer: TokenSigner,
+                     clock: Callable[[], float], answer: Callable[[str, str], Any]) -> list[Outcome]:
+    """Every inbound SMS of a Lambda SNS event: handled, and answered through ``answer(phone, text)``."""
+    outcomes = []
+    records = event.get("Records", []) if isinstance(event, Mapping) else []
+    for record in records if isinstance(records, list) else []:
+        sns = record.get("Sns", {}) if isinstance(record, Mapping) else {}
+        sms = inbound(sns.get("Message", "") if isinstance(sns, Mapping) else "")
+        if sms is None:
+            continue
+        outcome = handle(sms, config=config, store=store, signer=signer, clock=clock)
+        if outcome.answer is not None:
+            try:
+                answer(sms.sender, outcome.answer)
+            except Exception as err:  # an answer that fails must not redo the command (it was done)
+                log.error("answer to an SMS command failed: %s", type(err).__name__)
+        outcomes.append(outcome)
+    return outcomes

@@ -32,6 +32,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 APP_NAME = "social-listening"
 SECRETS_PREFIX = f"/{APP_NAME}/"  # the SSM Parameter Store path the Chalice policy lets the functions read
 SES_FEEDBACK = "SesFeedback"  # Chalice's name for the ses_feedback function
+INBOUND_SMS = "InboundSms"  # ... and for inbound_sms
 API_HANDLER = "APIHandler"  # Chalice's name for the REST API function, the only one invoked synchronously
 SES_FEEDBACK_EVENTS = ["bounce", "complaint"]
 EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[^@\s]+"
@@ -247,6 +248,9 @@ class ServiceStack(cdk.Stack):
         function = next(f for f in self.functions if f.node.id == SES_FEEDBACK)
         function.add_property_override("Events.SesFeedbackTopic", {
             "Type": "SNS", "Properties": {"Topic": self.feedback_topic.topic_arn}})
+        function = next(f for f in self.functions if f.node.id == INBOUND_SMS)
+        function.add_property_override("Events.InboundSmsTopic", {
+            "Type": "SNS", "Properties": {"Topic": self.inbound_sms_topic.topic_arn}})
 
     def _log_groups(self, retention_days: int) -> None:
         for function in self.functions:

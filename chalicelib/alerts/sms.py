@@ -68,6 +68,10 @@ class SmsChannel:
         phone = bundle.recipient.phone
         if not phone:
             raise DeliveryFailed(f"recipient {bundle.recipient.name} has no phone number", permanent=True)
+        return self.send_text(phone, compose(bundle, bundle.short_link))
+
+    def send_text(self, phone: str, text: str) -> str:
+        """Send one SMS (an alert, or an answer to an SMS command); the provider's id."""
         try:
             opted_out = self.client.check_if_phone_number_is_opted_out(phoneNumber=phone)["isOptedOut"]
         except (ClientError, BotoCoreError) as err:
@@ -79,8 +83,7 @@ class SmsChannel:
         if self.sender_id:
             attributes["AWS.SNS.SMS.SenderID"] = {"DataType": "String", "StringValue": self.sender_id}
         try:
-            response = self.client.publish(PhoneNumber=phone, Message=compose(bundle, bundle.short_link),
-                                           MessageAttributes=attributes)
+            response = self.client.publish(PhoneNumber=phone, Message=text, MessageAttributes=attributes)
         except ClientError as err:
             code = err.response["Error"]["Code"]
             raise DeliveryFailed(f"SNS refused the SMS ({code})", permanent=code in PERMANENT_SNS_ERRORS) from None

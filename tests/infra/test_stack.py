@@ -27,7 +27,7 @@ pytestmark = pytest.mark.infra
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STAGES = ("dev", "prod")
-FUNCTIONS = {"Poll", "Digest", "SesFeedback", "APIHandler"}
+FUNCTIONS = {"Poll", "Digest", "SesFeedback", "InboundSms", "APIHandler"}
 # The only statements allowed "Resource": "*", each because AWS offers nothing narrower.
 WILDCARD_RESOURCE_ALLOWED = {
     # kms:Decrypt of SSM SecureStrings: the key is AWS-managed (aws/ssm), restricted by kms:ViaService instead.
@@ -257,3 +257,13 @@ def test_ses_feedback_reaches_its_function_through_an_sns_event(synthesized: Syn
     functions = synthesized.resources(stage, "AWS::Serverless::Function")
     assert functions["SesFeedback"]["Properties"]["Events"] == {
         "SesFeedbackTopic": {"Type": "SNS", "Properties": {"Topic": {"Ref": feedback_id}}}}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_inbound_sms_reaches_its_function_through_an_sns_event(synthesized: Synthesized, stage: str) -> None:
+    topics = synthesized.resources(stage, "AWS::SNS::Topic")
+    name = f"social-listening-{stage}-inbound-sms"
+    (inbound_id,) = [i for i, t in topics.items() if t["Properties"]["TopicName"] == name]
+    functions = synthesized.resources(stage, "AWS::Serverless::Function")
+    assert functions["InboundSms"]["Properties"]["Events"] == {
+        "InboundSmsTopic": {"Type": "SNS", "Properties": {"Topic": {"Ref": inbound_id}}}}

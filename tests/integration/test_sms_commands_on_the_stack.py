@@ -59,3 +59,31 @@ def test_ok_mute_and_reply_by_sms_change_the_store(
     clock.offset += 600
     report = pipeline_for(config, Store(stack.client("dynamodb"), store.table), clock).run_cycle()
     assert (report.new_mentions, report.muted, report.deliveries) == (1, 1, [])  # muted by SMS: stored, not alerted
+
+
+def test_the_inbound_sms_lambda_handles_a_command_and_answers(
+    stack: LocalStack, store: Store, replay: ReplayServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalice.test import Client
+
+    from app import app
+    from chalicelib.runtime import runtime
+    from offline.replay.hackernews import comment_hit
+
+    replay.add_items("hackernews", [comment_hit(88, int(time.time()) - 30, "Bean There was rude, refund me",
+                                                story_id=80, story_title="x", author="angry_ana")])
+    config = make_config(replay, tmp_path)
+    pipeline_for(config, store, Clock()).run_cycle()
+    (_, alert), = stack.sent_sms()
+    code = alert.rsplit("/s/", 1)[1]
+    monkeypatch.setenv("LISTEN_CONFIG", str(tmp_path / "listen.yaml"))
+    runtime.cache_clear()
+    runtime()
+    with Client(app, stage_name="dev") as client:
+        event = client.events.generate_sns_event(message=json.dumps(sms(f"OK {code}", message_id="lambda-1")))
+        assert client.lambda_.invoke("inbound_sms", event).payload == {"handled": 1}
+    runtime.cache_clear()
+    stored = store.get_mention("hackernews#88")
+    assert stored is not None and stored.state == "handled"
+    answers = [text for phone, text in stack.sent_sms()[1:] if phone == "+351912345678"]
+    assert len(answers) == 1 and "handled" in answers[0]
