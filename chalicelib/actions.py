@@ -20,7 +20,7 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,13 +73,16 @@ def key_id(key: bytes) -> str:
 
 
 class TokenSigner:
-    """Makes and checks action tokens with one secret key."""
+    """Makes action tokens with the current key and checks them with it or, while keys rotate,
+    with a previous one (the token's key id says which)."""
 
-    def __init__(self, key: bytes, *, clock: Callable[[], float] = time.time) -> None:
-        if len(key) < 32:
-            raise ValueError("the signing key must be at least 32 bytes")
+    def __init__(self, key: bytes, *, previous: Sequence[bytes] = (), clock: Callable[[], float] = time.time) -> None:
+        for candidate in (key, *previous):
+            if len(candidate) < 32:
+                raise ValueError("the signing key must be at least 32 bytes")
         self._key = key
         self._kid = key_id(key)
+        self._keys = {key_id(k): k for k in (*previous, key)}  # key id -> key; the current one wins
         self._clock = clock
 
     def sign(self, mention_key: str, action: str, recipient: str, ttl_seconds: int = DEFAULT_TTL_SECONDS) -> str:
@@ -92,21 +95,23 @@ class TokenSigner:
         body = _b64(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
         return f"{body}.{self._signature(body)}"
 
-    def _signature(self, body: str) -> str:
-        return _b64(hmac.new(self._key, body.encode("ascii"), hashlib.sha256).digest())
+    def _signature(self, body: str, key: bytes | None = None) -> str:
+        return _b64(hmac.new(key or self._key, body.encode("ascii"), hashlib.sha256).digest())
 
     def verify(self, token: str) -> ActionToken:
         """The token's contents if it is genuine and not expired; else ``InvalidToken``."""
         body, dot, signature = token.partition(".")
         if not dot or not body.isascii() or not signature.isascii() or len(token) > 2048:
             raise InvalidToken("malformed")
-        if not hmac.compare_digest(self._signature(body), signature):
+        signed_with = next((kid for kid, key in self._keys.items()
+                            if hmac.compare_digest(self._signature(body, key), signature)), None)
+        if signed_with is None:
             raise InvalidToken("bad signature")
         try:
             payload = json.loads(_unb64(body))
         except (binascii.Error, ValueError, UnicodeDecodeError):
             raise InvalidToken("undecodable payload") from None
-        if not isinstance(payload, dict) or payload.get("k") != self._kid:
+        if not isinstance(payload, dict) or payload.get("k") != signed_with:
             raise InvalidToken("unknown key")
         try:
             result = ActionToken(

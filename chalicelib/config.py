@@ -193,6 +193,8 @@ class Schedule(_Strict):
 
 class Secrets(_Strict):
     signing_key_parameter: str = "/social-listening/signing-key"
+    # While rotating: the key links already sent were signed with; remove it when they expired (7 days).
+    previous_signing_key_parameter: str | None = None
 
 
 class ListenConfig(_Strict):

@@ -72,13 +72,14 @@ def build_sources(config: ListenConfig, state: SourceState,
     return sources
 
 
-def build(config: ListenConfig, store: Store, *, signing_key: bytes, clock: Callable[[], float] = time.time) -> Runtime:
+def build(config: ListenConfig, store: Store, *, signing_key: bytes, previous_keys: Sequence[bytes] = (),
+          clock: Callable[[], float] = time.time) -> Runtime:
     """Wire the parts (the tests and the demo call this with their own store and clock)."""
     from chalicelib.alerts.email import EmailChannel
     from chalicelib.alerts.sms import SmsChannel
     from chalicelib.rules import compile_rules
 
-    signer = TokenSigner(signing_key)
+    signer = TokenSigner(signing_key, previous=previous_keys)
     email = EmailChannel(_client("sesv2"), business=config.business.name,
                          from_address=config.alerts.from_address, reply_to=config.alerts.reply_to,
                          configuration_set=os.environ.get("SES_CONFIGURATION_SET"))
@@ -109,8 +110,11 @@ def runtime() -> Runtime:
         raise SetupError("TABLE_NAME is not set: it names the DynamoDB table of the service")
     config = load_config()
     key = read_secret(config.secrets.signing_key_parameter).encode("utf-8")
+    previous = config.secrets.previous_signing_key_parameter
+    previous_keys = [read_secret(previous).encode("utf-8")] if previous else []
     import boto3
 
     from chalicelib.store import client_config
 
-    return build(config, Store(boto3.client("dynamodb", config=client_config()), table), signing_key=key)
+    return build(config, Store(boto3.client("dynamodb", config=client_config()), table), signing_key=key,
+                 previous_keys=previous_keys)

@@ -81,3 +81,21 @@ def test_short_keys_are_refused() -> None:
 def test_unknown_action_cannot_be_signed() -> None:
     with pytest.raises(ValueError, match="unknown action 'delete'"):
         TokenSigner(KEY).sign("hackernews#42", "delete", "Maria")
+
+
+def test_while_keys_rotate_links_signed_with_the_previous_key_still_work() -> None:
+    old, new = b"o" * 32, b"n" * 32
+    sent_before = TokenSigner(old).sign("hackernews#42", "handled", "Maria")
+    rotating = TokenSigner(new, previous=[old])
+    assert rotating.verify(sent_before).mention_key == "hackernews#42"
+    assert rotating.verify(rotating.sign("hackernews#43", "handled", "Maria")).mention_key == "hackernews#43"
+    with pytest.raises(InvalidToken, match="bad signature"):  # the rotation is over: the old key is gone
+        TokenSigner(new).verify(sent_before)
+
+
+def test_a_token_cannot_claim_another_keys_id() -> None:
+    old, new = b"o" * 32, b"n" * 32
+    body, _, _ = TokenSigner(new).sign("hackernews#42", "handled", "Maria").partition(".")
+    forged = f"{body}.{TokenSigner(old)._signature(body)}"  # new key's id, old key's signature
+    with pytest.raises(InvalidToken, match="unknown key"):
+        TokenSigner(new, previous=[old]).verify(forged)
