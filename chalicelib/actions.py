@@ -40,6 +40,7 @@ ACTIONS = {
     "digest": "Open the digest",
     "reply": "Reply",
     "mute_author": "Mute this author",
+    "snooze": "Snooze 1 day",
 }
 RULE_ACTIONS = frozenset({"raise_cap", "exclude"})
 DEFAULT_TTL_SECONDS = 7 * 86400
@@ -286,6 +287,11 @@ class ActionService:
             return render(200, "Exclusion added", message=f"\u201c{rule.name}\u201d now excludes {target.term}, "
                           "from the next poll on.")
         assert target.mention is not None
+        if parsed.action == "snooze":
+            until = int(self.store.clock()) + 86400
+            self.store.snooze(parsed.mention_key, until)
+            return render(200, "Snoozed for a day", mention=_mention_view(target.mention),
+                          message="It will be alerted again tomorrow at this time.")
         if parsed.action == "mute_author":
             mention = target.mention.item.mention
             if not mention.author_handle:

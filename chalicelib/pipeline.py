@@ -76,6 +76,7 @@ class CycleReport:
     health_notices: list[tuple[str, str, str]] = field(default_factory=list)  # recipient, network, down/up
     latency: dict[str, list[float]] = field(default_factory=dict)  # channel -> seconds from creation to send
     spikes: list[tuple[str, int]] = field(default_factory=list)  # rule group, mentions this hour (told)
+    snoozes_ended: int = 0  # snoozed mentions alerted again
     ddb_requests: int = 0
     seconds: float = 0.0
 
@@ -145,6 +146,7 @@ class Pipeline:
         self._resume_stale_jobs(report)
         for job_id, new in jobs:
             self.alert(job_id, new, report)
+        self._alert_ended_snoozes(report)
         report.ddb_requests = self.store.requests - requests_before
         report.seconds = time.monotonic() - started
         return report
@@ -334,6 +336,16 @@ class Pipeline:
         self._deliver(job_id, [StoredMention(m, "new", stored_at, job_id) for m in stored], report)
         self.store.close_job(job_id)
 
+    def _alert_ended_snoozes(self, report: CycleReport) -> None:
+        """Alert again each mention whose snooze ended. The job id comes from the snooze
+        record, so a retried cycle finds the deliveries recorded and sends nothing twice."""
+        for record, key in self.store.snoozes_ended():
+            stored = self.store.get_mention(key)
+            if stored is not None and stored.state == "snoozed":
+                self._deliver(f"snooze-{record}", [stored], report)
+                report.snoozes_ended += 1
+            self.store.end_snooze(record, key)
+
     def _resume_stale_jobs(self, report: CycleReport) -> None:
         for job in self.store.stale_jobs():
             if not self.store.take_over_job(job, self.job_lease_seconds):
@@ -440,7 +452,7 @@ class Pipeline:
         recipient = plan.recipient.name
         items = tuple(
             AlertItem(m, {action: f"{base}/a/{self.signer.sign(m.key, action, recipient)}"
-                          for action in ("reply", "handled", "mute_author", "not_relevant")},
+                          for action in ("reply", "handled", "snooze", "mute_author", "not_relevant")},
                       urgent=is_urgent(m, threshold),
                       also=tuple((o.item.mention.network, o.item.mention.url) for o in also.get(m.key, ())))
             for m in plan.mentions[:limit]

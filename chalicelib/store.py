@@ -852,18 +852,42 @@ class Store:
     # --- what SMS commands (and later the action pages) ask for --------------------
 
     def snooze(self, key: str, until: int) -> bool:
-        """Snooze a stored mention until ``until`` (Unix seconds); False if no such mention."""
+        """Snooze a stored mention until ``until`` (Unix seconds): it alerts again then. False if
+        there is no such mention."""
         try:
             self._call(
-                "update_item", TableName=self.table, Key={"pk": {"S": mention_pk(key)}, "sk": {"S": "M"}},
-                UpdateExpression="SET snoozed_until = :until", ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues={":until": {"N": str(until)}},
+                "transact_write_items",
+                TransactItems=[
+                    {"Update": {"TableName": self.table, "Key": {"pk": {"S": mention_pk(key)}, "sk": {"S": "M"}},
+                                "UpdateExpression": "SET snoozed_until = :until, #state = :snoozed",
+                                "ConditionExpression": "attribute_exists(pk)",
+                                "ExpressionAttributeNames": {"#state": "state"},
+                                "ExpressionAttributeValues": {":until": {"N": str(until)},
+                                                              ":snoozed": {"S": "snoozed"}}}},
+                    {"Put": {"TableName": self.table,
+                             "Item": {"pk": {"S": "SNOOZED"}, "sk": {"S": f"{until:012d}#{key}"},
+                                      TTL_ATTRIBUTE: {"N": str(until + 30 * 86400)}}}},
+                ],
             )
         except ClientError as err:
-            if err.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if err.response["Error"]["Code"] == "TransactionCanceledException":
                 return False
             raise
         return True
+
+    def snoozes_ended(self) -> list[tuple[str, str]]:
+        """(snooze record id, mention key) of snoozes whose time has come, oldest first."""
+        response = self._call(
+            "query", TableName=self.table, KeyConditionExpression="pk = :pk AND sk <= :now",
+            ExpressionAttributeValues={":pk": {"S": "SNOOZED"}, ":now": {"S": f"{int(self.clock()):012d}~"}},
+            ConsistentRead=True,
+        )
+        return [(item["sk"]["S"], item["sk"]["S"].split("#", 1)[1]) for item in response["Items"]]
+
+    def end_snooze(self, record: str, key: str) -> None:
+        """The snooze is over and alerted: forget it, and the mention is new again."""
+        self._call("delete_item", TableName=self.table, Key={"pk": {"S": "SNOOZED"}, "sk": {"S": record}})
+        self.set_mention_state(key, "new")
 
     def mute_author(self, network: str, handle: str, by: str = "sms") -> None:
         """Never alert on this author of this network again (merged with listen.yaml's mute list)."""

@@ -93,3 +93,26 @@ def test_mute_author_from_the_email(alerted: tuple[Client, str], store: Store) -
     done = client.http.post(path, headers=FORM, body="").body.decode()
     assert "<h1>Author muted</h1>" in done
     assert store.muted_authors() == ["hackernews:pg"]
+
+
+def test_a_snoozed_mention_alerts_again_once_when_the_day_is_over(
+    alerted: tuple[Client, str], stack: LocalStack, store: Store, replay: ReplayServer, tmp_path: Path
+) -> None:
+    client, text = alerted
+    path = link_after(text, "Snooze 1 day", "best flat white")
+    assert "<h1>Snoozed for a day</h1>" in client.http.post(path, headers=FORM, body="").body.decode()
+    stored = store.get_mention("hackernews#5001")
+    assert stored is not None and stored.state == "snoozed"
+    config = runtime().config
+    clock = Clock()
+    pipeline = pipeline_for(config, Store(stack.client("dynamodb"), store.table), clock)
+    assert pipeline.run_cycle().snoozes_ended == 0  # not yet
+    emails_before = len(stack.sent_emails())
+    clock.offset += 86400 + 60
+    report = pipeline.run_cycle()
+    assert report.snoozes_ended == 1
+    again = stack.sent_emails()[emails_before:]
+    assert len(again) == 1 and "best flat white" in again[0].get_body(("plain",)).get_content()
+    stored = store.get_mention("hackernews#5001")
+    assert stored is not None and stored.state == "new"
+    assert pipeline.run_cycle().snoozes_ended == 0 and len(stack.sent_emails()) == emails_before + 1
