@@ -36,7 +36,6 @@ MENTION_TTL_DAYS = 90
 JOB_TTL_DAYS = 30
 TRANSACTION_ITEMS = 100  # DynamoDB's limit per TransactWriteItems
 BATCH_GET_KEYS = 100  # DynamoDB's limit per BatchGetItem
-BATCH_WRITE_ITEMS = 25  # DynamoDB's limit per BatchWriteItem
 OPEN_JOB = "OPENJOB"
 READ_OPERATIONS = frozenset({"get_item", "batch_get_item", "query", "scan"})
 PARALLEL_READS = 4  # read batches of a cycle sent at once (measured: writes gain nothing, DynamoDB Local loses)
@@ -140,7 +139,7 @@ class Store:
         self.requests = 0  # DynamoDB requests made, for the benchmarks and the demo summary
         self.read_units = 0.0  # capacity DynamoDB says it consumed (what on-demand billing charges)
         self.write_units = 0.0
-        self.units_by_caller: dict[str, float] = {}
+        self.units_by_caller: dict[str, float] | None = None  # {}: also count capacity per Store method
         self._count_lock = threading.Lock()
 
     def _call(self, operation: str, **kwargs: Any) -> Any:
@@ -154,8 +153,9 @@ class Store:
                 self.read_units += units
             else:
                 self.write_units += units
-            caller = self._caller()
-            self.units_by_caller[caller] = self.units_by_caller.get(caller, 0.0) + units
+            if self.units_by_caller is not None:  # only `make cost` asks: it walks the stack
+                caller = self._caller()
+                self.units_by_caller[caller] = self.units_by_caller.get(caller, 0.0) + units
         return response
 
     @staticmethod
@@ -391,13 +391,6 @@ class Store:
         self._call("put_item", TableName=self.table,
                    Item={"pk": {"S": f"NET#{network}"}, "sk": {"S": "TASKS"},
                          "tasks": {"S": json.dumps(body, separators=(",", ":"))}})
-
-    def _batch_put(self, items: Sequence[dict[str, Any]]) -> None:
-        for chunk in _chunks(items, BATCH_WRITE_ITEMS):
-            request = {self.table: [{"PutRequest": {"Item": item}} for item in chunk]}
-            while request:
-                response = self._call("batch_write_item", RequestItems=request)
-                request = response.get("UnprocessedItems") or {}
 
     def all_health(self) -> dict[str, Health]:
         response = self._call(

@@ -87,6 +87,7 @@ def measure_one_hour() -> dict[str, float]:
             if hasattr(api, "clock"):
                 api.clock = clock
         store = Store(stack.client("dynamodb"), "cost-reference", clock=clock)
+        store.units_by_caller = {}
         pipeline = build(config, store, signing_key=b"k" * 40, clock=clock).pipeline
         from offline.replay.rss import demo_items as feed_items
 
@@ -112,7 +113,7 @@ def measure_one_hour() -> dict[str, float]:
     print("# network errors in the measured hour (rate limits a real account meets with 20 search terms):",
           sorted(errors) or "none")
     print("# capacity units by store method in the hour:", {k: round(v) for k, v in
-          sorted(store.units_by_caller.items(), key=lambda kv: -kv[1])})
+          sorted((store.units_by_caller or {}).items(), key=lambda kv: -kv[1])})
     return {"read_units": store.read_units, "write_units": store.write_units, "requests": store.requests,
             "cpu_seconds": cpu_seconds, "emails_measured": emails, "mentions": item_id - 1}
 

@@ -9,7 +9,7 @@ leaves that network's cursor where it was.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -149,11 +149,6 @@ class SourceState(Protocol):
     def get_state(self, network: str, name: str) -> dict[str, Any] | None: ...
 
     def put_state(self, network: str, name: str, value: dict[str, Any]) -> None: ...
-
-
-def options_from(raw: Mapping[str, Any], model: type[SourceOptions]) -> SourceOptions:
-    """Validate one network's options (used by the config loader)."""
-    return model.model_validate(dict(raw))
 
 
 def require_secret(network: str, secrets: SecretLookup | None, parameter: str | None, what: str) -> str:
