@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SERVE ?= 1
 
-.PHONY: install stack-deps demo test lint unit integration bench synth cost clean
+.PHONY: install stack-deps browser-deps demo test lint unit integration bench synth cost clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed: '$(PYTHON)' was not found (set PYTHON=...)"; exit 1; }
@@ -27,6 +27,22 @@ stack-deps: $(STAMP)
 	@command -v npm >/dev/null || echo "WARNING: npm not found: DynamoDB Local cannot be fetched unless it is cached already"
 	$(PY) -m offline.stack --ensure
 
+# The browser tests render emails, digests and action pages in Debian's chromium (no browser download).
+CHROMIUM ?= /usr/bin/chromium
+browser-deps:
+	@if [ -x "$(CHROMIUM)" ]; then \
+		$(CHROMIUM) --version 2>/dev/null | head -1; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		echo "Installing Debian's chromium for the browser tests (once)"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+		{ echo "Could not install chromium with apt-get: the browser tests need it"; exit 1; }; \
+	elif command -v apt-get >/dev/null; then \
+		echo "Chromium is needed for the browser tests: run 'sudo apt-get install chromium' (or set CHROMIUM=...)"; exit 1; \
+	else \
+		echo "Chromium is needed for the browser tests: install it and set CHROMIUM=/path/to/chromium"; exit 1; \
+	fi
+
 demo: install
 	$(PY) -m offline.demo $(if $(filter 0,$(SERVE)),--no-serve,)
 
@@ -39,8 +55,8 @@ unit: $(STAMP)
 integration: install
 	$(PY) -m pytest -q tests/integration
 
-test: install lint
-	$(PY) -m pytest -q
+test: install browser-deps lint
+	CHROMIUM=$(CHROMIUM) $(PY) -m pytest -q
 
 bench: install
 	$(PY) -m bench
