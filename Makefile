@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SERVE ?= 1
 
-.PHONY: install stack-deps browser-deps demo test lint unit integration bench synth cost clean
+.PHONY: install stack-deps browser-deps demo test lint unit integration bench synth cost deploy destroy secrets clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed: '$(PYTHON)' was not found (set PYTHON=...)"; exit 1; }
@@ -66,6 +66,19 @@ cost: install
 
 synth: $(STAMP)
 	$(PY) -m infra.synth
+
+# Your own AWS account (see README "Deploy to your AWS account"): the first run guides, later runs deploy.
+STAGE ?= prod
+deploy: $(STAMP)
+	$(PY) -m infra.deploy --stage $(STAGE) $(if $(YES),--yes,)
+
+# Removes the stack but keeps the table (your mentions) unless DELETE_DATA=1 (you type the stage name to confirm).
+destroy: $(STAMP)
+	$(PY) -m infra.deploy --stage $(STAGE) --destroy $(if $(DELETE_DATA),--delete-data,)
+
+# Adds missing secrets (network tokens, the signing key) to SSM as SecureStrings; never printed.
+secrets: $(STAMP)
+	$(PY) -m infra.secret_setup --stage $(STAGE)
 
 clean:
 	rm -rf .local .pytest_cache .ruff_cache .hypothesis

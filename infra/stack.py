@@ -27,10 +27,9 @@ from chalice.cdk import Chalice
 from constructs import Construct
 
 from chalicelib.table import TTL_ATTRIBUTE, create_table_request
+from infra.names import APP_NAME, SECRETS_PREFIX
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-APP_NAME = "social-listening"
-SECRETS_PREFIX = f"/{APP_NAME}/"  # the SSM Parameter Store path the Chalice policy lets the functions read
 SES_FEEDBACK = "SesFeedback"  # Chalice's name for the ses_feedback function
 INBOUND_SMS = "InboundSms"  # ... and for inbound_sms
 API_HANDLER = "APIHandler"  # Chalice's name for the REST API function, the only one invoked synchronously
@@ -40,7 +39,7 @@ EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[^@\s]+"
 
 @dataclass(frozen=True)
 class StageSettings:
-    """What differs between stages. ``production`` turns on deletion protection and RETAIN."""
+    """What differs between stages. ``production`` turns on the table's deletion protection."""
 
     stage: str
     production: bool
@@ -116,6 +115,27 @@ def check_policy_names_table(policy: dict[str, Any], table_name: str) -> None:
     raise ValueError(f"the Chalice policy grants nothing on table {table_name!r}: the functions could not use it")
 
 
+def service_table(scope: Construct, prefix: str, *, production: bool) -> dynamodb.CfnTable:
+    """The service's table (construct id ``Table``), kept when the stack is deleted in every stage.
+
+    ``python -m infra.deploy --destroy --delete-data`` deletes it afterwards, when the owner asks
+    (turning off the deletion protection production has first).
+    """
+    table = dynamodb.CfnTable(
+        scope, "Table", **table_properties(create_table_request(prefix)),
+        time_to_live_specification=dynamodb.CfnTable.TimeToLiveSpecificationProperty(
+            attribute_name=TTL_ATTRIBUTE, enabled=True),
+        point_in_time_recovery_specification=dynamodb.CfnTable.PointInTimeRecoverySpecificationProperty(
+            point_in_time_recovery_enabled=True),
+        sse_specification=dynamodb.CfnTable.SSESpecificationProperty(sse_enabled=True),
+        deletion_protection_enabled=production,
+    )
+    # Mentions, cursors and delivery records are never deleted with the stack: `make destroy` keeps the data.
+    table.cfn_options.deletion_policy = cdk.CfnDeletionPolicy.RETAIN
+    table.cfn_options.update_replace_policy = cdk.CfnDeletionPolicy.RETAIN
+    return table
+
+
 class ServiceStack(cdk.Stack):
     """The whole service for one stage. The stack's construct id is the Chalice stage name (the construct
     packages the stage named after its scope)."""
@@ -165,21 +185,7 @@ class ServiceStack(cdk.Stack):
         self._alarms()
 
     def _table(self, prefix: str) -> dynamodb.CfnTable:
-        production = self.settings.production
-        table = dynamodb.CfnTable(
-            self, "Table", **table_properties(create_table_request(prefix)),
-            time_to_live_specification=dynamodb.CfnTable.TimeToLiveSpecificationProperty(
-                attribute_name=TTL_ATTRIBUTE, enabled=True),
-            point_in_time_recovery_specification=dynamodb.CfnTable.PointInTimeRecoverySpecificationProperty(
-                point_in_time_recovery_enabled=True),
-            sse_specification=dynamodb.CfnTable.SSESpecificationProperty(sse_enabled=True),
-            deletion_protection_enabled=production,
-        )
-        # Mentions, cursors and delivery records of production are never deleted with the stack.
-        policy = cdk.CfnDeletionPolicy.RETAIN if production else cdk.CfnDeletionPolicy.DELETE
-        table.cfn_options.deletion_policy = policy
-        table.cfn_options.update_replace_policy = policy
-        return table
+        return service_table(self, prefix, production=self.settings.production)
 
     def _service_topic(self, name: str, construct_id: str, service: str) -> sns.Topic:
         """A topic an AWS service (SES, End User Messaging SMS) publishes to, from this account only."""

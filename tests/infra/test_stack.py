@@ -83,10 +83,11 @@ def test_prod_table_is_deletion_protected_and_retained(synthesized: Synthesized)
     assert table["UpdateReplacePolicy"] == "Retain"
 
 
-def test_dev_table_goes_with_the_stack(synthesized: Synthesized) -> None:
+def test_dev_table_is_unprotected_but_kept_when_the_stack_is_deleted(synthesized: Synthesized) -> None:
     _, table = synthesized.only("dev", "AWS::DynamoDB::Table")
     assert table["Properties"]["DeletionProtectionEnabled"] is False
-    assert table["DeletionPolicy"] == "Delete"
+    assert table["DeletionPolicy"] == "Retain"  # make destroy keeps the data; --delete-data deletes it after
+    assert table["UpdateReplacePolicy"] == "Retain"
 
 
 @pytest.mark.parametrize("stage", STAGES)
