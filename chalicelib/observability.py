@@ -24,8 +24,10 @@ def logger() -> Any:
 def publish_cycle(report: CycleReport, *, namespace: str = NAMESPACE) -> None:
     """One cycle's figures as CloudWatch embedded-metric-format lines on stdout (Lambda
     ships them to CloudWatch Metrics for free with the logs): per network mentions fetched
-    and errors; new, attached, muted mentions; deliveries by channel and outcome; alert
-    latency by channel; DynamoDB capacity consumed."""
+    and errors; new, attached, muted mentions; deliveries by channel and outcome (sent,
+    skipped, retry, failed, unconfirmed) and the retries sent again; health notices by
+    network and state (down, up, silent, data again); alert latency by channel; DynamoDB
+    capacity consumed."""
     from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
     def emit(name: str, value: float, unit: Any = MetricUnit.Count, **dimensions: str) -> None:
@@ -46,6 +48,13 @@ def publish_cycle(report: CycleReport, *, namespace: str = NAMESPACE) -> None:
         outcomes[(channel, status)] = outcomes.get((channel, status), 0) + 1
     for (channel, status), count in sorted(outcomes.items()):
         emit("Deliveries", count, channel=channel, outcome=status)
+    if report.retried:
+        emit("DeliveriesRetried", report.retried)
+    told: dict[tuple[str, str], int] = {}
+    for _, network, state in report.health_notices:
+        told[(network, state)] = told.get((network, state), 0) + 1
+    for (network, state), count in sorted(told.items()):
+        emit("HealthNotices", count, network=network, state=state)
     for channel, seconds in sorted(report.latency.items()):
         if seconds:
             emit("AlertLatency", statistics.median(seconds), MetricUnit.Seconds, channel=channel)

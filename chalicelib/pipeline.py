@@ -8,7 +8,10 @@ At least once everywhere, idempotent effects everywhere:
   stored, and so owned, by one cycle only); a job whose cycle died is resumed by a later
   cycle once its lease ends, so a crash between storing and alerting loses nothing;
 - each delivery is recorded before it is sent, so a retried, overlapping or resumed cycle
-  never sends the same alert twice.
+  never sends the same alert twice; a transient SES/SNS failure is tried again by a later
+  cycle (2, 10, 30 minutes on), claimed with a conditional write so it is resent once;
+- a network that answers but returns nothing for longer than expected is told once, and
+  once more when data comes again (a failing network is told as failing only).
 """
 
 from __future__ import annotations
@@ -24,14 +27,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from chalicelib.actions import DEFAULT_TTL_SECONDS, TokenSigner
+from chalicelib.actions import DEFAULT_TTL_SECONDS, TokenSigner, alert_actions
 from chalicelib.alerts import AlertBundle, AlertItem, Channel, DeliveryFailed, Notice
 from chalicelib.alerts.router import PlannedDelivery, by_importance, is_urgent, plan_deliveries
 from chalicelib.config import ListenConfig
 from chalicelib.model import MatchedMention, Mention
 from chalicelib.mutes import MuteList
 from chalicelib.sources.base import Budget, CredentialsError, Cursor, FetchResult, RateLimited, Source, SourceError
-from chalicelib.store import CycleStateCache, Health, Store, StoredMention, TaskState
+from chalicelib.store import CycleStateCache, Delivery, Health, Store, StoredMention, TaskState
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,9 @@ SCHEDULE_SLACK = 10.0  # seconds: a cycle a little early still counts (EventBrid
 HEALTH_REFRESH_SECONDS = 3600.0  # a healthy network's "last success" is written at most this often
 SPIKE_BASELINE_DAYS = 3  # days with mentions among the last seven before spikes are told
 UNSUBSCRIBE_TTL = 90 * 86400  # one-click unsubscribe links must keep working for a long time
+RETRY_BACKOFF_SECONDS = (120.0, 600.0, 1800.0)  # after the 1st, 2nd, 3rd transient failure of a delivery
+MAX_DELIVERY_ATTEMPTS = len(RETRY_BACKOFF_SECONDS) + 1  # then it is failed for good
+NOT_TO_ALERT = frozenset({"handled", "not_relevant", "snoozed"})  # a retry skips mentions dealt with since
 
 
 class Matcher(Protocol):
@@ -73,12 +79,47 @@ class CycleReport:
     muted: int = 0  # new mentions not alerted: a muted author, domain or thread
     attached: int = 0  # new mentions of a story alerted before (cross-posts, reposts): attached, not alerted
     held_by_cap: Counter[str] = field(default_factory=Counter)  # per rule: waiting for the digest
-    health_notices: list[tuple[str, str, str]] = field(default_factory=list)  # recipient, network, down/up
+    # recipient, network, and what was told: "down", "up", "silent" or "data again"
+    health_notices: list[tuple[str, str, str]] = field(default_factory=list)
     latency: dict[str, list[float]] = field(default_factory=dict)  # channel -> seconds from creation to send
     spikes: list[tuple[str, int]] = field(default_factory=list)  # rule group, mentions this hour (told)
     snoozes_ended: int = 0  # snoozed mentions alerted again
+    retried: int = 0  # deliveries tried again after a transient failure (their outcome is in ``deliveries``)
     ddb_requests: int = 0
     seconds: float = 0.0
+
+
+def silence_change(*, now: float, last_data_at: float | None, watching_since: float | None,
+                   expected_hours: float | None, told: str | None, told_at: float | None,
+                   failing: bool) -> str | None:
+    """What to tell the owner about a network that answers but may return nothing.
+
+    In: ``now``, when it last returned at least one item (``last_data_at``, None: never),
+    when the silence clock started (``watching_since``: its first successful poll, or the
+    first after an outage; a new installation does not count from the epoch), the period it
+    is expected to return something within (``expected_hours``; None or 0: never told),
+    what was told last (``told``: None, "silent" or "data again") and when (``told_at``),
+    and whether it is failing (then it is told as failing only).
+    Out: "silent" (nothing for longer than the period), "data again" (items came after
+    "silent" was told), or None (nothing to tell). Each change is told once: the caller
+    records it with a conditional write.
+    """
+    if failing:
+        return None
+    if told == "silent":
+        came_since = last_data_at is not None and (told_at is None or last_data_at > told_at)
+        return "data again" if came_since else None
+    if not expected_hours:
+        return None
+    since = max((t for t in (last_data_at, watching_since) if t is not None), default=None)
+    if since is None:
+        return None
+    return "silent" if now - since > expected_hours * 3600 else None
+
+
+def _epoch(iso: str | None) -> float | None:
+    """Unix seconds of a stored ISO time (None stays None)."""
+    return dt.datetime.fromisoformat(iso).timestamp() if iso else None
 
 
 class Pipeline:
@@ -147,6 +188,7 @@ class Pipeline:
         for job_id, new in jobs:
             self.alert(job_id, new, report)
         self._alert_ended_snoozes(report)
+        self._retry_due_deliveries(report)
         report.ddb_requests = self.store.requests - requests_before
         report.seconds = time.monotonic() - started
         return report
@@ -267,13 +309,43 @@ class Pipeline:
             if changed:
                 self.store.save_task_states(network, new)
         for network in sorted({t.network for t in tasks if t in results} - set(report.errors)):
-            health = self._health.get(network)
-            if health is not None and health.consecutive_failures == 0 and health.last_success_at and \
-                    now - dt.datetime.fromisoformat(health.last_success_at).timestamp() < HEALTH_REFRESH_SECONDS:
-                continue  # healthy and recently said so: no write
-            if self.store.record_success(network, report.fetched[network]) == "down" and \
-                    self.store.tell_health(network, "up"):
+            self._answered(network, report.fetched[network], now, report)
+
+    def expected_data_hours(self, network: str) -> float | None:
+        """Hours the network should return something within: the owner's
+        ``expect_data_within_hours``, else the connector's default; None when not checked."""
+        options = self.config.networks.get(network)
+        hours = options.expect_data_within_hours if options is not None else None
+        if hours is None:
+            hours = self.sources[network].capabilities.expected_data_hours
+        return hours or None
+
+    def _answered(self, network: str, fetched: int, now: float, report: CycleReport) -> None:
+        """A network answered this cycle (``fetched`` items): record it — a healthy network's
+        record at most hourly, when data last came at most hourly too — and tell the owner once
+        when it works again after an outage, goes silent for longer than expected, or returns
+        data again after a silence."""
+        health = self._health.get(network) or Health(network)
+        expected = self.expected_data_hours(network)
+        outage = health.consecutive_failures >= self.config.alerts.health_failures
+        refresh = min(HEALTH_REFRESH_SECONDS, expected * 900.0) if expected else HEALTH_REFRESH_SECONDS
+        last_success, last_data = _epoch(health.last_success_at), _epoch(health.last_data_at)
+        recent = health.consecutive_failures == 0 and last_success is not None and \
+            now - last_success < HEALTH_REFRESH_SECONDS
+        data_unrecorded = fetched > 0 and (last_data is None or now - last_data >= refresh or
+                                           health.silence_told == "silent")
+        if not recent or data_unrecorded or health.watching_since is None:  # else healthy and said so: no write
+            told = self.store.record_success(network, fetched, data=fetched > 0, restart_watch=outage)
+            if told == "down" and self.store.tell_health(network, "up"):
                 self._tell_owner(network, down=False, error=None, failures=0, report=report)
+        watching = now if outage or health.watching_since is None else _epoch(health.watching_since)
+        change = silence_change(now=now, last_data_at=now if fetched else last_data, watching_since=watching,
+                                expected_hours=expected, told=health.silence_told,
+                                told_at=_epoch(health.silence_told_at), failing=outage)
+        if change is None or not self.store.tell_silence(network, change):
+            return
+        quiet_since = max((t for t in (last_data, _epoch(health.watching_since)) if t is not None), default=now)
+        self._tell_silence(network, change, silent_seconds=now - quiet_since, expected_hours=expected, report=report)
 
     def _check_spikes(self, report: CycleReport) -> None:
         """Tell the owner once (per cooldown) when a rule group's volume this hour is far
@@ -308,6 +380,18 @@ class Pipeline:
             business=self.config.business.name, from_address=self.config.alerts.from_address, to_name=name,
             to_address=address, network=network, down=down, error=error, failures=failures))
         report.health_notices.extend((name, network, "down" if down else "up") for name in sent)
+
+    def _tell_silence(self, network: str, change: str, *, silent_seconds: float, expected_hours: float | None,
+                      report: CycleReport) -> None:
+        """Email every recipient that a network has returned nothing for too long, or returns
+        data again (told once per change)."""
+        from chalicelib.alerts.notices import compose_silence_notice
+
+        sent = self._notify_all(report, lambda name, address: compose_silence_notice(
+            business=self.config.business.name, from_address=self.config.alerts.from_address, to_name=name,
+            to_address=address, network=network, silent_seconds=silent_seconds, expected_hours=expected_hours,
+            data_again=change == "data again"))
+        report.health_notices.extend((name, network, change) for name in sent)
 
     def _notify_all(self, report: CycleReport, compose: Callable[[str, str], Any]) -> list[str]:
         """Send a notice to every recipient with an email address; the names it reached."""
@@ -365,31 +449,102 @@ class Pipeline:
         suppressed = self.store.suppressed() if leads else {}
         for plan in plan_deliveries(self.config, leads, now, suppressed):
             keys = [m.key for m in plan.mentions]
-            name, channel = plan.recipient.name, plan.channel
-            if not self.store.claim_delivery(job_id, name, channel, keys):
+            if not self.store.claim_delivery(job_id, plan.recipient.name, plan.channel, keys):
                 continue  # recorded before: sent, failed or skipped by an earlier run
-            held, last_sms = plan.held, False
-            if not held and channel == "sms":
-                sent_this_hour = self.store.count_sms(name, now.strftime("%Y-%m-%dT%H"))
-                held = "hourly SMS cap" if sent_this_hour > plan.recipient.sms_per_hour else None
-                last_sms = sent_this_hour == plan.recipient.sms_per_hour
-            if held:
-                self.store.finish_delivery(job_id, name, channel, "skipped", detail=held)
-                report.deliveries.append((name, channel, "skipped", len(keys)))
+            self._send(job_id, plan, also, report, now)
+
+    def _send(self, job_id: str, plan: PlannedDelivery, also: Mapping[str, tuple[StoredMention, ...]],
+              report: CycleReport, now: dt.datetime, retry: Delivery | None = None) -> None:
+        """Send one claimed delivery and record how it went: sent, skipped (held), failed for
+        good, or to be tried again later (a transient failure, fewer than
+        ``MAX_DELIVERY_ATTEMPTS`` tries). ``retry``: the claimed retry this send is (its
+        ``attempts`` counts this try), None for a first send."""
+        keys = [m.key for m in plan.mentions]
+        name, channel = plan.recipient.name, plan.channel
+        attempts = retry.attempts if retry is not None else 1
+
+        def finish(status: str, *, message_id: str | None = None, detail: str | None = None) -> None:
+            if retry is None:
+                self.store.finish_delivery(job_id, name, channel, status, message_id=message_id, detail=detail)
+            else:
+                self.store.finish_retry(retry, attempts, status, message_id=message_id, detail=detail)
+
+        held, last_sms = plan.held, False
+        if not held and channel == "sms":
+            sent_this_hour = self.store.count_sms(name, now.strftime("%Y-%m-%dT%H"))
+            held = "hourly SMS cap" if sent_this_hour > plan.recipient.sms_per_hour else None
+            last_sms = sent_this_hour == plan.recipient.sms_per_hour
+        if held:
+            finish("skipped", detail=held)
+            report.deliveries.append((name, channel, "skipped", len(keys)))
+            return
+        try:
+            held_by_cap = report.held_by_cap if retry is None else {}  # a retry does not tell this cycle's caps
+            bundle = replace(self._bundle(plan, also, held_by_cap), last_sms_this_hour=last_sms)
+            message_id = self.channels[channel].send(bundle)
+        except DeliveryFailed as err:
+            if not err.permanent and attempts < MAX_DELIVERY_ATTEMPTS:
+                retry_at = self.clock() + RETRY_BACKOFF_SECONDS[attempts - 1]
+                self.store.retry_delivery_later(job_id, name, channel, attempts=attempts, retry_at=retry_at,
+                                                detail=str(err))
+                report.deliveries.append((name, channel, "retry", len(keys)))
+                log.warning("delivery failed (try %d), trying again in %.0f s: %s %s: %s", attempts,
+                            retry_at - self.clock(), name, channel, err)
+                return
+            detail = str(err) if err.permanent else f"{err}; gave up after {attempts} tries"
+            finish("failed", detail=detail)
+            report.deliveries.append((name, channel, "failed", len(keys)))
+            log.error("delivery failed: %s %s: %s", name, channel, detail)
+            return
+        finish("sent", message_id=message_id)
+        report.deliveries.append((name, channel, "sent", len(keys)))
+        sent_at = self.clock()
+        report.latency.setdefault(channel, []).extend(
+            sent_at - item.mention.item.mention.created_at.timestamp() for item in bundle.items)
+
+    def _retry_due_deliveries(self, report: CycleReport) -> None:
+        """Send again, once each, the deliveries whose transient failure's retry is due.
+
+        One Query of the sparse ``RETRY`` index finds them; each is claimed with a conditional
+        write (still "retry" with the tries seen), so of two overlapping cycles one resends.
+        The bundle is rebuilt from the stored mention keys, without the mentions handled,
+        marked not relevant, snoozed or muted since, and planned again (suppressed addresses,
+        quiet hours). A retry whose cycle stopped mid-send is marked "unconfirmed", not resent.
+        """
+        due = self.store.due_retries()
+        if not due:
+            return
+        now = dt.datetime.fromtimestamp(self.clock(), tz=dt.UTC)
+        mutes = self._mute_list()
+        suppressed = self.store.suppressed()
+        for delivery in due:
+            count = len(delivery.mention_keys)
+            if delivery.status == "sending":  # its cycle stopped after the claim: sent or not, we cannot know
+                if self.store.finish_retry(delivery, delivery.attempts, "unconfirmed",
+                                           detail="the cycle retrying it stopped before recording the result"):
+                    report.deliveries.append((delivery.recipient, delivery.channel, "unconfirmed", count))
                 continue
-            try:
-                bundle = replace(self._bundle(plan, also, report.held_by_cap), last_sms_this_hour=last_sms)
-                message_id = self.channels[channel].send(bundle)
-            except DeliveryFailed as err:
-                self.store.finish_delivery(job_id, name, channel, "failed", detail=str(err))
-                report.deliveries.append((name, channel, "failed", len(keys)))
-                log.error("delivery failed: %s %s: %s", name, channel, err)
+            if delivery.status != "retry" or not self.store.claim_retry(delivery, self.job_lease_seconds):
+                continue  # the index lagged, or another cycle took it
+            claimed = replace(delivery, status="sending", attempts=delivery.attempts + 1)
+            report.retried += 1
+            stored = self.store.get_mentions(delivery.mention_keys)
+            keep = [stored[k] for k in delivery.mention_keys if k in stored and stored[k].state not in NOT_TO_ALERT
+                    and mutes.reason(stored[k].item.mention) is None]
+            plan = next((p for p in plan_deliveries(self.config, keep, now, suppressed)
+                         if (p.recipient.name, p.channel) == (delivery.recipient, delivery.channel)), None)
+            if plan is None:
+                self.store.finish_retry(claimed, claimed.attempts, "skipped",
+                                        detail="nothing left to send: handled, muted or unsubscribed since")
+                report.deliveries.append((delivery.recipient, delivery.channel, "skipped", count))
                 continue
-            self.store.finish_delivery(job_id, name, channel, "sent", message_id=message_id)
-            report.deliveries.append((name, channel, "sent", len(keys)))
-            sent_at = self.clock()
-            report.latency.setdefault(channel, []).extend(
-                sent_at - item.mention.item.mention.created_at.timestamp() for item in bundle.items)
+            self._send(delivery.job_id, plan, {}, report, now, retry=claimed)
+
+    def _mute_list(self) -> MuteList:
+        """listen.yaml's mutes and those added from alerts and SMS (authors and threads: one read)."""
+        mute = self.config.mute
+        authors, threads = self.store.muted()
+        return MuteList.of([*mute.authors, *authors], mute.domains, [*mute.threads, *threads])
 
     def _screen(
         self, mentions: Sequence[StoredMention], report: CycleReport, now: dt.datetime
@@ -400,9 +555,7 @@ class Pipeline:
         per lead, the mentions attached to it."""
         from chalicelib.noise import collapse, fingerprints
 
-        mute = self.config.mute
-        authors = [*mute.authors, *(self.store.muted_authors() if mentions else [])]  # + muted from alerts/SMS
-        mutes = MuteList.of(authors, mute.domains, mute.threads)
+        mutes = self._mute_list() if mentions else MuteList.of()
         kept = [m for m in mentions if mutes.reason(m.item.mention) is None]
         report.muted += len(mentions) - len(kept)
         by_key = {m.key: m for m in kept}
@@ -452,7 +605,7 @@ class Pipeline:
         recipient = plan.recipient.name
         items = tuple(
             AlertItem(m, {action: f"{base}/a/{self.signer.sign(m.key, action, recipient)}"
-                          for action in ("reply", "handled", "snooze", "mute_author", "not_relevant")},
+                          for action in alert_actions(self.config, recipient)},
                       urgent=is_urgent(m, threshold),
                       also=tuple((o.item.mention.network, o.item.mention.url) for o in also.get(m.key, ())))
             for m in plan.mentions[:limit]

@@ -7,7 +7,7 @@ Items (pk / sk):
 - network health    ``HEALTH`` / ``<network>``
 - connector state   ``STATE#<network>`` / ``<name>``
 - alert job         ``JOB#<id>`` / ``JOB``; while open: index keys ``OPENJOB`` / ``<created_at>``
-- delivery          ``JOB#<id>`` / ``D#<recipient>#<channel>``
+- delivery          ``JOB#<id>`` / ``D#<recipient>#<channel>``; while a retry waits: index keys ``RETRY`` / ``<due>#…``
 - action nonce      ``NONCE#<nonce>`` / ``N``
 - digest counters   ``DIGEST#<day>`` / ``D`` (and STORIES#, CAPS#, EXCLUSIONS, SHORT#: see below)
 
@@ -37,6 +37,7 @@ JOB_TTL_DAYS = 30
 TRANSACTION_ITEMS = 100  # DynamoDB's limit per TransactWriteItems
 BATCH_GET_KEYS = 100  # DynamoDB's limit per BatchGetItem
 OPEN_JOB = "OPENJOB"
+RETRY_INDEX = "RETRY"  # index partition of deliveries waiting to be tried again
 READ_OPERATIONS = frozenset({"get_item", "batch_get_item", "query", "scan"})
 PARALLEL_READS = 4  # read batches of a cycle sent at once (measured: writes gain nothing, DynamoDB Local loses)
 
@@ -97,6 +98,10 @@ class Health:
     last_error_at: str | None = None
     retry_not_before: float = 0.0
     mentions_fetched: int = 0
+    last_data_at: str | None = None  # last poll that returned at least one item (written at most hourly)
+    watching_since: str | None = None  # the silence clock's start: first successful poll, or the one after an outage
+    silence_told: str | None = None  # "silent" | "data again": what the owner was last told about silence
+    silence_told_at: str | None = None
 
 
 @dataclass(slots=True)
@@ -113,11 +118,13 @@ class Delivery:
     job_id: str
     recipient: str
     channel: str
-    status: str  # sending | sent | failed | skipped | unconfirmed
+    status: str  # sending | sent | failed | skipped | unconfirmed | retry (a transient failure, tried again later)
     mention_keys: list[str] = field(default_factory=list)
     message_id: str | None = None
     detail: str | None = None
     sent_at: str | None = None
+    attempts: int = 1  # sends tried so far (transient failures are retried later)
+    retry_at: float | None = None  # Unix seconds of the next try while status is "retry"
 
 
 def _iso(ts: float) -> str:
@@ -411,16 +418,27 @@ class Store:
                 last_error_at=item.get("last_error_at", {}).get("S"),
                 retry_not_before=float(item.get("retry_not_before", {"N": "0"})["N"]),
                 mentions_fetched=int(item.get("mentions_fetched", {"N": "0"})["N"]),
+                last_data_at=item.get("last_data_at", {}).get("S"),
+                watching_since=item.get("watching_since", {}).get("S"),
+                silence_told=item.get("silence_told", {}).get("S"),
+                silence_told_at=item.get("silence_told_at", {}).get("S"),
             )
         return result
 
-    def record_success(self, network: str, fetched: int) -> str | None:
-        """Reset the failure count; return the health state the owner was last told ("down"...)."""
+    def record_success(self, network: str, fetched: int, *, data: bool = False,
+                       restart_watch: bool = False) -> str | None:
+        """Reset the failure count; return the health state the owner was last told ("down"...).
+
+        ``data``: this poll returned items (``last_data_at`` is set). The silence clock
+        (``watching_since``) starts at the first success, and again when ``restart_watch``
+        (the first success after an outage)."""
+        watch = ":now" if restart_watch else "if_not_exists(watching_since, :now)"
         response = self._call(
             "update_item",
             TableName=self.table,
             Key={"pk": {"S": "HEALTH"}, "sk": {"S": network}},
-            UpdateExpression="SET consecutive_failures = :zero, last_success_at = :now, retry_not_before = :zero "
+            UpdateExpression="SET consecutive_failures = :zero, last_success_at = :now, retry_not_before = :zero"
+            f", watching_since = {watch}{', last_data_at = :now' if data else ''} "
             "ADD mentions_fetched :fetched",
             ExpressionAttributeValues={
                 ":zero": {"N": "0"}, ":now": {"S": _iso(self.clock())}, ":fetched": {"N": str(fetched)},
@@ -456,6 +474,24 @@ class Store:
                 Key={"pk": {"S": "HEALTH"}, "sk": {"S": network}},
                 UpdateExpression="SET told = :state, told_at = :now",
                 ConditionExpression="attribute_not_exists(told) OR told <> :state",
+                ExpressionAttributeValues={":state": {"S": state}, ":now": {"S": _iso(self.clock())}},
+            )
+        except ClientError as err:
+            if err.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def tell_silence(self, network: str, state: str) -> bool:
+        """Record that the owner is told the network is ``state`` ("silent" or "data again");
+        False if they were told that already (a conditional write: one notice per change)."""
+        try:
+            self._call(
+                "update_item",
+                TableName=self.table,
+                Key={"pk": {"S": "HEALTH"}, "sk": {"S": network}},
+                UpdateExpression="SET silence_told = :state, silence_told_at = :now",
+                ConditionExpression="attribute_not_exists(silence_told) OR silence_told <> :state",
                 ExpressionAttributeValues={":state": {"S": state}, ":now": {"S": _iso(self.clock())}},
             )
         except ClientError as err:
@@ -608,6 +644,8 @@ class Store:
                     mention_keys=json.loads(item["mentions"]["S"]),
                     message_id=item.get("message_id", {}).get("S"), detail=item.get("detail", {}).get("S"),
                     sent_at=item.get("finished_at", {}).get("S"),
+                    attempts=int(item.get("attempts", {"N": "1"})["N"]),
+                    retry_at=float(item["retry_at"]["N"]) if "retry_at" in item else None,
                 )
             )
         return result
@@ -627,6 +665,114 @@ class Store:
                 break
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
         return items
+
+    # --- deliveries retried later (transient SES/SNS failures) --------------------
+    # While a retry waits (or is being sent) its delivery item carries the sparse index keys
+    # RETRY / <due, Unix seconds>#<job>#<recipient>#<channel>: one Query finds what is due.
+
+    @staticmethod
+    def _retry_index_key(due: float, job_id: str, recipient: str, channel: str) -> str:
+        return f"{int(due):012d}#{job_id}#{recipient}#{channel}"
+
+    def retry_delivery_later(self, job_id: str, recipient: str, channel: str, *, attempts: int, retry_at: float,
+                             detail: str) -> bool:
+        """A send failed transiently: mark the delivery (being sent, after ``attempts`` sends)
+        to be tried again at ``retry_at``; False if it was not ours to mark (not "sending")."""
+        try:
+            self._call(
+                "update_item", TableName=self.table,
+                Key={"pk": {"S": f"JOB#{job_id}"}, "sk": {"S": f"D#{recipient}#{channel}"}},
+                UpdateExpression="SET #status = :retry, attempts = :n, retry_at = :at, detail = :detail, "
+                "finished_at = :now, gsi1pk = :index, gsi1sk = :due",
+                ConditionExpression="#status = :sending",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":retry": {"S": "retry"}, ":n": {"N": str(attempts)}, ":at": {"N": repr(retry_at)},
+                    ":detail": {"S": detail}, ":now": {"S": _iso(self.clock())}, ":index": {"S": RETRY_INDEX},
+                    ":due": {"S": self._retry_index_key(retry_at, job_id, recipient, channel)},
+                    ":sending": {"S": "sending"},
+                },
+            )
+        except ClientError as err:
+            if err.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def due_retries(self, limit: int = 100) -> list[Delivery]:
+        """Deliveries whose retry is due, and retries whose sending cycle stopped (still
+        "sending" after its lease), oldest first. The index is eventually consistent:
+        ``claim_retry`` decides who sends."""
+        response = self._call(
+            "query", TableName=self.table, IndexName=INDEX_NAME,
+            KeyConditionExpression="gsi1pk = :p AND gsi1sk <= :now",
+            ExpressionAttributeValues={":p": {"S": RETRY_INDEX}, ":now": {"S": f"{int(self.clock()):012d}~"}},
+            Limit=limit,
+        )
+        result = []
+        for item in response["Items"]:
+            _, recipient, channel = item["sk"]["S"].split("#", 2)
+            result.append(Delivery(
+                job_id=item["pk"]["S"].removeprefix("JOB#"), recipient=recipient, channel=channel,
+                status=item["status"]["S"], mention_keys=json.loads(item["mentions"]["S"]),
+                detail=item.get("detail", {}).get("S"), attempts=int(item.get("attempts", {"N": "1"})["N"]),
+                retry_at=float(item["retry_at"]["N"]) if "retry_at" in item else None,
+            ))
+        return result
+
+    def claim_retry(self, delivery: Delivery, lease_seconds: float) -> bool:
+        """Take a due retry for this cycle (status "retry" with the attempts seen -> "sending",
+        one attempt more); False if another cycle took it first. Until finished it stays in
+        the index, due at the lease's end, so a cycle that stops mid-send is noticed."""
+        now = self.clock()
+        try:
+            self._call(
+                "update_item", TableName=self.table,
+                Key={"pk": {"S": f"JOB#{delivery.job_id}"}, "sk": {"S": f"D#{delivery.recipient}#{delivery.channel}"}},
+                UpdateExpression="SET #status = :sending, attempts = :next, claimed_at = :now, gsi1sk = :lease",
+                ConditionExpression="#status = :retry AND attempts = :n",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":sending": {"S": "sending"}, ":retry": {"S": "retry"}, ":n": {"N": str(delivery.attempts)},
+                    ":next": {"N": str(delivery.attempts + 1)}, ":now": {"S": _iso(now)},
+                    ":lease": {"S": self._retry_index_key(now + lease_seconds, delivery.job_id, delivery.recipient,
+                                                          delivery.channel)},
+                },
+            )
+        except ClientError as err:
+            if err.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def finish_retry(self, delivery: Delivery, attempts: int, status: str, *, message_id: str | None = None,
+                     detail: str | None = None) -> bool:
+        """Record how a retried delivery (being sent, after ``attempts`` sends) ended — sent,
+        failed, skipped or unconfirmed — and drop it from the index; False if it was not
+        being sent with that attempt count (another cycle finished it)."""
+        values: dict[str, Any] = {":status": {"S": status}, ":at": {"S": _iso(self.clock())},
+                                  ":sending": {"S": "sending"}, ":n": {"N": str(attempts)}}
+        expression = "SET #status = :status, finished_at = :at"
+        if message_id:
+            expression += ", message_id = :mid"
+            values[":mid"] = {"S": message_id}
+        if detail:
+            expression += ", detail = :detail"
+            values[":detail"] = {"S": detail}
+        try:
+            self._call(
+                "update_item", TableName=self.table,
+                Key={"pk": {"S": f"JOB#{delivery.job_id}"}, "sk": {"S": f"D#{delivery.recipient}#{delivery.channel}"}},
+                UpdateExpression=expression + " REMOVE gsi1pk, gsi1sk, retry_at",
+                ConditionExpression="#status = :sending AND attempts = :n",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as err:
+            if err.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     # --- short links (for SMS) ----------------------------------------------------
 
@@ -894,6 +1040,64 @@ class Store:
                               KeyConditionExpression="pk = :pk AND begins_with(sk, :a)",
                               ExpressionAttributeValues={":pk": {"S": "MUTES"}, ":a": {"S": "author#"}})
         return [item["sk"]["S"].removeprefix("author#") for item in response["Items"]]
+
+    def mute_thread(self, thread_root: str, by: str) -> None:
+        """Never alert on this conversation again (``network:root``, as ``Mention.thread_root``)."""
+        self._call("put_item", TableName=self.table,
+                   Item={"pk": {"S": "MUTES"}, "sk": {"S": f"thread#{thread_root}"},
+                         "added_at": {"S": _iso(self.clock())}, "by": {"S": by}})
+
+    def muted(self) -> tuple[list[str], list[str]]:
+        """(authors as ``network:handle``, threads as ``network:root``) muted from alerts and
+        SMS commands, in one Query (the poll cycle reads both every time it alerts)."""
+        response = self._call("query", TableName=self.table, KeyConditionExpression="pk = :pk",
+                              ExpressionAttributeValues={":pk": {"S": "MUTES"}})
+        sort_keys = [item["sk"]["S"] for item in response["Items"]]
+        return ([k.removeprefix("author#") for k in sort_keys if k.startswith("author#")],
+                [k.removeprefix("thread#") for k in sort_keys if k.startswith("thread#")])
+
+    def muted_threads(self) -> list[str]:
+        """Threads muted from alerts, as ``network:root``."""
+        return self.muted()[1]
+
+    def assign_mention(self, key: str, to: str, by: str) -> bool:
+        """Record that ``by`` gave the mention to ``to`` (its state stays); False if no such mention."""
+        try:
+            self._call("update_item", TableName=self.table, Key={"pk": {"S": mention_pk(key)}, "sk": {"S": "M"}},
+                       UpdateExpression="SET assigned_to = :to, assigned_by = :by, assigned_at = :at",
+                       ConditionExpression="attribute_exists(pk)",
+                       ExpressionAttributeValues={":to": {"S": to}, ":by": {"S": by},
+                                                  ":at": {"S": _iso(self.clock())}})
+        except ClientError as err:
+            if err.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def assigned_to(self, key: str) -> str | None:
+        """Who the mention was last assigned to, if anyone."""
+        response = self._call("get_item", TableName=self.table, Key={"pk": {"S": mention_pk(key)}, "sk": {"S": "M"}},
+                              ProjectionExpression="assigned_to", ConsistentRead=True)
+        value = response.get("Item", {}).get("assigned_to")
+        return str(value["S"]) if value else None
+
+    def record_reply(self, key: str, text: str, recipient: str, *, status: str, detail: str = "") -> None:
+        """Record a reply sent by SMS and what came of it: ``status`` posted (``detail`` the
+        reply's URL), failed (the reason in words) or manual (the link to paste it at)."""
+        item = {"pk": {"S": "REPLIES"}, "sk": {"S": f"{_iso(self.clock())}#{key}"}, "text": {"S": text},
+                "recipient": {"S": recipient}, "status": {"S": status}}
+        if detail:
+            item["detail"] = {"S": detail}
+        self._call("put_item", TableName=self.table, Item=item)
+
+    def replies(self) -> list[dict[str, str]]:
+        """Every recorded reply (requested or sent by SMS), oldest first: at, mention, text,
+        recipient, status, detail."""
+        response = self._call("query", TableName=self.table, KeyConditionExpression="pk = :pk",
+                              ExpressionAttributeValues={":pk": {"S": "REPLIES"}}, ConsistentRead=True)
+        return [{"at": i["sk"]["S"].split("#", 1)[0], "mention": i["sk"]["S"].split("#", 1)[1],
+                 "text": i["text"]["S"], "recipient": i["recipient"]["S"], "status": i["status"]["S"],
+                 "detail": i.get("detail", {}).get("S", "")} for i in response["Items"]]
 
     def request_reply(self, key: str, text: str, recipient: str) -> None:
         """Record a reply to post to the mention on ``recipient``'s behalf (posting is separate)."""

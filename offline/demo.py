@@ -201,6 +201,8 @@ def print_cycle(number: int, story: str, report: CycleReport) -> None:
         print(f"  not alerted on their own: {', '.join(quieted)}")
     for error in report.errors.values():
         print(f"  ! {error}")
+    for network, told in sorted({(network, told) for _, network, told in report.health_notices}):
+        print(f"  told the owner: {network} {told}")
 
 
 def local_dir() -> Path:
@@ -224,6 +226,11 @@ def print_summary(store: Store, config: ListenConfig, reports: list[CycleReport]
     for rule in config.rules:
         print(f"  {rule.name:<18} {per_rule[rule.name]:>3}  ({rule.group}{', urgent' if rule.urgent else ''})")
     print(f"Emails sent: {len(emails)}   SMS sent: {len(sms)}   SMS held for quiet hours: {held}")
+    outcomes = collections.Counter(status for r in reports for _, _, status, _ in r.deliveries)
+    if outcomes["retry"] or outcomes["failed"] or outcomes["unconfirmed"]:
+        print(f"Deliveries to try again later (transient failure): {outcomes['retry']}   "
+              f"tried again: {sum(r.retried for r in reports)}   failed for good: {outcomes['failed']}   "
+              f"unconfirmed: {outcomes['unconfirmed']}")
     for channel in ("email", "sms"):
         seconds = sorted(s for r in reports for s in r.latency.get(channel, []))
         if seconds:

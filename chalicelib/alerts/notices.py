@@ -1,5 +1,6 @@
-"""Notices about the listening itself: a network that keeps failing (and works again), and a
-spike in a rule group's volume."""
+"""Notices about the listening itself: a network that keeps failing (and works again), one
+that answers but has returned nothing for longer than expected (and returns data again),
+and a spike in a rule group's volume."""
 
 from __future__ import annotations
 
@@ -45,4 +46,44 @@ def compose_health_notice(*, business: str, from_address: str, to_name: str, to_
     else:
         subject = f"{one_line(business, 60)} listening: {name} works again"
         body = f"{name} answered again; mentions since the outage are being fetched now."
+    return _notice(business, from_address, to_name, to_address, subject, body)
+
+
+def _duration(seconds: float) -> str:
+    """"5 hours", "3 days": how long, in the unit people would say it."""
+    hours = seconds / 3600
+    if hours < 48:
+        whole = max(1, round(hours))
+        return f"{whole} hour{'s' if whole != 1 else ''}"
+    days = round(hours / 24)
+    return f"{days} days"
+
+
+def compose_silence_notice(*, business: str, from_address: str, to_name: str, to_address: str, network: str,
+                           silent_seconds: float, expected_hours: float | None, data_again: bool) -> EmailMessage:
+    """A network that answers but has returned nothing for longer than expected (``data_again``
+    False), or returns items again after such a silence (True). ``silent_seconds``: how long
+    nothing came; ``expected_hours``: the period it was measured against."""
+    name = network_name(network)
+    quiet = _duration(silent_seconds)
+    if data_again:
+        subject = f"{one_line(business, 60)} listening: {name} returns data again"
+        body = (f"{name} returned new items again after {quiet} without any. Nothing to do: "
+                "listening there is back to normal.")
+        return _notice(business, from_address, to_name, to_address, subject, body)
+    expected = _duration((expected_hours or 0) * 3600)
+    subject = f"{one_line(business, 60)} listening: nothing from {name} for {quiet}"
+    body = (f"{name} answers every poll without an error, but has returned nothing for {quiet}; "
+            f"usually something comes within {expected}.\n\n"
+            "It may mean:\n"
+            f"  - {name} changed its API or its feed, and what it sends is no longer what we read;\n"
+            "  - a feed stopped updating (an alert deleted, a feed URL that moved);\n"
+            "  - a token lost a permission, so searches come back empty instead of failing;\n"
+            "  - or simply a quiet spell.\n\n"
+            "What to check:\n"
+            f"  - open {name} and look for your terms yourself: if you see new posts, listening is broken;\n"
+            "  - the feed URLs and the tokens' permissions for this network in listen.yaml and SSM;\n"
+            f"  - if quiet spells this long are normal here, raise networks.{network}.expect_data_within_hours in "
+            "listen.yaml (0 turns this check off).\n\n"
+            f"You will get one more email when {name} returns data again.")
     return _notice(business, from_address, to_name, to_address, subject, body)

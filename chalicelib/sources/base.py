@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.model import Mention
 
@@ -59,6 +59,10 @@ class SourceOptions(BaseModel):
     base_url: str  # every network's base URL is configurable (the offline replay server)
     timeout_seconds: float = 10.0
     max_pages: int = 5  # per query per cycle, so one busy network cannot eat the Lambda's time
+    # Tell the owner when the network answers but returns nothing for longer than this (hours):
+    # an API that changed shape silently, a frozen feed, a token that lost a scope. None: the
+    # connector's default (``Capabilities.expected_data_hours``); 0: never.
+    expect_data_within_hours: float | None = Field(default=None, ge=0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +73,11 @@ class Capabilities:
     replies: bool  # an API exists to post a reply
     local_stream: bool = False  # True: fetch("*") is also called once a cycle; filtered locally
     credentials: tuple[str, ...] = ()  # names of options that hold SSM parameter names
+    # Hours without a single item after which the network is probably broken, not quiet. Busy
+    # streams (a Mastodon local timeline, DEV's or Lobsters' newest list) say ~24-72; search-only
+    # networks, where a small brand may be quiet for weeks, say None: no silence alert unless the
+    # owner sets ``expect_data_within_hours``.
+    expected_data_hours: float | None = None
 
 
 @dataclass(slots=True)

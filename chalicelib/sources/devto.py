@@ -78,7 +78,9 @@ class DevTo(SourceBase):
     options: DevToOptions
     name: ClassVar[str] = "devto"
     display_name: ClassVar[str] = "DEV"
-    capabilities: ClassVar[Capabilities] = Capabilities(server_search=False, replies=False, local_stream=True)
+    # DEV publishes hundreds of articles a day: a day without one means the feed broke.
+    capabilities: ClassVar[Capabilities] = Capabilities(server_search=False, replies=False, local_stream=True,
+                                                        expected_data_hours=24)
     options_model: ClassVar[type[SourceOptions]] = DevToOptions
 
     def fetch(self, query: str, cursor: Cursor | None, budget: Budget) -> FetchResult:

@@ -79,7 +79,9 @@ class Lobsters(SourceBase):
     options: LobstersOptions
     name: ClassVar[str] = "lobsters"
     display_name: ClassVar[str] = "Lobsters"
-    capabilities: ClassVar[Capabilities] = Capabilities(server_search=False, replies=False, local_stream=True)
+    # Lobsters gets dozens of stories a day: two days without one means the feed broke.
+    capabilities: ClassVar[Capabilities] = Capabilities(server_search=False, replies=False, local_stream=True,
+                                                        expected_data_hours=48)
     options_model: ClassVar[type[SourceOptions]] = LobstersOptions
 
     def _start(self) -> None:

@@ -67,7 +67,9 @@ class Feeds(SourceBase):
     options: FeedsOptions
     name: ClassVar[str] = "rss"
     display_name: ClassVar[str] = "RSS / Google Alerts"
-    capabilities: ClassVar[Capabilities] = Capabilities(server_search=False, replies=False, local_stream=True)
+    # Google Alerts of a small brand can be quiet for days; a week of nothing is worth a look.
+    capabilities: ClassVar[Capabilities] = Capabilities(server_search=False, replies=False, local_stream=True,
+                                                        expected_data_hours=168)
     options_model: ClassVar[type[SourceOptions]] = FeedsOptions
 
     def fetch(self, query: str, cursor: Cursor | None, budget: Budget) -> FetchResult:
