@@ -48,7 +48,7 @@ def inbound_sms(event: dict, context: object) -> dict[str, object]:
 
     parts = runtime()
     outcomes = handle_sns_event(event, config=parts.config, store=parts.store, signer=parts.actions.signer,
-                                clock=time.time, answer=parts.sms.send_text)
+                                clock=time.time, answer=parts.sms.send_text, poster=parts.actions.poster)
     return {"handled": len(outcomes)}
 
 

@@ -22,9 +22,11 @@ import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from email.message import EmailMessage
 from typing import Any
 
-from chalicelib.config import ListenConfig, RuleConfig
+from chalicelib.config import ListenConfig, Recipient, RuleConfig
+from chalicelib.model import Mention
 from chalicelib.pages import Page, invalid_link, render
 from chalicelib.replies import ReplyError
 from chalicelib.store import Store, StoredMention
@@ -41,9 +43,34 @@ ACTIONS = {
     "reply": "Reply",
     "mute_author": "Mute this author",
     "snooze": "Snooze 1 day",
+    "mute_thread": "Mute thread",
+    "assign": "Assign",
 }
 RULE_ACTIONS = frozenset({"raise_cap", "exclude"})
 DEFAULT_TTL_SECONDS = 7 * 86400
+# The links under each mention of an alert, in this order (assign only where someone else can take it).
+ALERT_ACTIONS = ("reply", "handled", "snooze", "mute_author", "mute_thread", "assign", "not_relevant")
+THREAD_ROOT_MAX_CHARS = 400  # a muted thread is a sort key; no conversation id is this long
+
+
+def assignees(config: ListenConfig, holder: str) -> list[Recipient]:
+    """The recipients ``holder`` may give a mention to: everyone else with an email address."""
+    return [r for r in config.recipients if r.name != holder and r.email]
+
+
+def alert_actions(config: ListenConfig, recipient: str) -> tuple[str, ...]:
+    """The actions an alert to ``recipient`` links to under each mention."""
+    can_assign = bool(assignees(config, recipient))
+    return tuple(a for a in ALERT_ACTIONS if a != "assign" or can_assign)
+
+
+def thread_to_mute(mention: Mention) -> str | None:
+    """``network:root`` of the conversation a mention belongs to, or None when it has none to
+    mute: a comment whose conversation the network did not tell."""
+    if mention.kind == "comment" and not mention.thread:
+        return None
+    root = mention.thread_root
+    return root if len(root) <= THREAD_ROOT_MAX_CHARS else None
 
 
 class InvalidToken(Exception):
@@ -144,11 +171,13 @@ class ActionService:
     or ``exclude:<rule>:<term>`` (exclude), which only links this service signed can hold.
     """
 
-    def __init__(self, config: ListenConfig, store: Store, signer: TokenSigner, poster: Any = None) -> None:
+    def __init__(self, config: ListenConfig, store: Store, signer: TokenSigner, poster: Any = None,
+                 email: Any = None) -> None:
         self.config = config
         self.store = store
         self.signer = signer
         self.poster = poster  # chalicelib.composer.ReplyPoster: posts replies to the networks
+        self.email = email  # chalicelib.alerts.email.EmailChannel: tells an assignee
 
     def _check(self, token: str) -> tuple[ActionToken, Target] | None:
         """The token and what it acts on, or None if anything is off (the reason is logged)."""
@@ -204,6 +233,14 @@ class ActionService:
         assert target.mention is not None
         if parsed.action == "reply":
             return self._composer(target.mention, form_action, text=None, key=secrets.token_urlsafe(16))
+        if parsed.action == "mute_thread" and thread_to_mute(target.mention.item.mention) is None:
+            return render(200, "Nothing to mute", mention=_mention_view(target.mention),
+                          message="This mention is not part of a conversation that can be muted.")
+        if parsed.action == "mute_thread":
+            return render(200, "Mute this thread?", mention=_mention_view(target.mention), form_action=form_action,
+                          button=button, message="Mentions in this conversation will be kept but no longer alerted.")
+        if parsed.action == "assign":
+            return self._assign_form(parsed, target.mention, form_action)
         return render(200, f"{button}?", mention=_mention_view(target.mention), form_action=form_action,
                       button=button)
 
@@ -244,12 +281,96 @@ class ActionService:
                 self.store.suppress(recipient.email, "unsubscribed")
                 self.store.audit(parsed.mention_key, parsed.action, parsed.recipient, "done", parsed.nonce)
             return render(200, "Unsubscribed", message="No more alert emails will be sent to this address.")
+        assignee = None
+        if parsed.action == "assign" and target.mention is not None:  # checked before the link is spent
+            assignee = self._chosen_assignee(parsed, form)
+            if assignee is None:
+                return self._assign_form(parsed, target.mention, f"{prefix}/a/{token}", status=400,
+                                         title="Not assigned")
         if not self.store.use_nonce(parsed.nonce, parsed.expires_at):
             return render(409, "This link was already used",
                           mention=_mention_view(target.mention) if target.mention else None)
-        page = self._do(parsed, target, prefix)
-        self.store.audit(parsed.mention_key, parsed.action, parsed.recipient, "done", parsed.nonce)
+        if assignee is not None and target.mention is not None:
+            page, result = self._assign(parsed, target.mention, assignee)
+        else:
+            page, result = self._do(parsed, target, prefix)
+        self.store.audit(parsed.mention_key, parsed.action, parsed.recipient, result, parsed.nonce)
         return page
+
+    def _assign_form(self, parsed: ActionToken, stored: StoredMention, form_action: str, *, status: int = 200,
+                     title: str = "Assign this mention?") -> Page:
+        """The mention and the recipients it can be given to, as radio buttons (names only)."""
+        names = [r.name for r in assignees(self.config, parsed.recipient)]
+        if not names:
+            return render(200, "No one to assign to", mention=_mention_view(stored),
+                          message="Only recipients with an email address can be assigned a mention, and there is "
+                          "no one else in listen.yaml.")
+        message = ("Who takes care of it? They get an email with the mention and their own links." if status == 200
+                   else f"Choose one of: {', '.join(names)}.")
+        return render(status, title, message=message, mention=_mention_view(stored), form_action=form_action,
+                      button="Assign", choices=[(n, n) for n in names])
+
+    def _chosen_assignee(self, parsed: ActionToken, form: bytes) -> Recipient | None:
+        """The recipient named by the form's ``to``, if the token's holder may assign to them."""
+        from urllib.parse import parse_qs
+
+        chosen = parse_qs(form.decode("utf-8", "replace"), keep_blank_values=True).get("to") or []
+        allowed = {r.name: r for r in assignees(self.config, parsed.recipient)}
+        if len(chosen) != 1 or chosen[0] not in allowed:
+            log.info("refused an assignment: the form named no one the holder may assign to")
+            return None
+        return allowed[chosen[0]]
+
+    def _assign(self, parsed: ActionToken, stored: StoredMention, to: Recipient) -> tuple[Page, str]:
+        """Give the mention to ``to`` and tell them by email, once (the delivery is recorded
+        under the link's nonce before it is sent). (The page, the audit's result.)"""
+        if not self.store.assign_mention(parsed.mention_key, to.name, parsed.recipient):
+            return render(404, "Not found", message="This mention is no longer stored."), "mention gone"
+        told = self._tell_assignee(parsed, stored, to)
+        return render(200, f"Assigned to {to.name}", mention=_mention_view(stored), message=told[0]), told[1]
+
+    def _tell_assignee(self, parsed: ActionToken, stored: StoredMention, to: Recipient) -> tuple[str, str]:
+        """Email the assignee; (what the page says, the audit's result)."""
+        from chalicelib.alerts import DeliveryFailed
+
+        if self.email is None or not to.email:
+            return f"{to.name} was not emailed: this service sends no email here.", f"assigned to {to.name}; no email"
+        if to.email in self.store.suppressed():
+            return (f"{to.name} was not emailed: their address unsubscribed or bounced. Tell them another way.",
+                    f"assigned to {to.name}; address suppressed")
+        job = f"assign-{parsed.nonce}"
+        if not self.store.claim_delivery(job, to.name, "email", [parsed.mention_key]):
+            return f"{to.name} was emailed before.", f"assigned to {to.name}; emailed before"
+        try:
+            message_id = self.email.send_message(self._assignment_email(parsed, stored, to), to.email)
+        except DeliveryFailed as err:
+            self.store.finish_delivery(job, to.name, "email", "failed", detail=str(err))
+            log.error("assignment email failed: %s", err)
+            return (f"The email to {to.name} could not be sent ({err}). Tell them another way.",
+                    f"assigned to {to.name}; email failed")
+        self.store.finish_delivery(job, to.name, "email", "sent", message_id=message_id)
+        return f"{to.name} gets an email with the mention and their own links.", f"assigned to {to.name}; emailed"
+
+    def _assignment_email(self, parsed: ActionToken, stored: StoredMention, to: Recipient) -> EmailMessage:
+        """The alert email's look for one mention, with links signed for the assignee."""
+        from chalicelib.alerts import AlertBundle, AlertItem, Notice, network_name
+        from chalicelib.alerts.email import compose, one_line
+        from chalicelib.alerts.router import is_urgent
+
+        base = self.config.alerts.action_base_url
+        links = {action: f"{base}/a/{self.signer.sign(stored.key, action, to.name)}"
+                 for action in alert_actions(self.config, to.name)}
+        item = AlertItem(stored, links, urgent=is_urgent(stored, self.config.alerts.urgent_priority))
+        notice = Notice(f"{parsed.recipient} assigned this mention to you.", "", "")
+        bundle = AlertBundle(to, (item,), 1, notices=(notice,))
+        assigner = self.config.recipient(parsed.recipient)
+        message = compose(bundle, business=self.email.business, from_address=self.email.from_address,
+                          reply_to=(assigner.email if assigner and assigner.email else self.email.reply_to))
+        mention = stored.item.mention
+        what = one_line(mention.title or mention.text, 70)
+        message.replace_header("Subject", f"{parsed.recipient} assigned you a mention on "
+                                          f"{network_name(mention.network)}: {what}")
+        return message
 
     def _post_reply(self, parsed: ActionToken, stored: StoredMention, form: bytes, form_action: str) -> Page:
         from urllib.parse import parse_qs
@@ -264,6 +385,7 @@ class ActionService:
             reply = self.poster.post(stored, text, key)
         except ReplyError as err:  # said in words, for the owner; the same key can be sent again safely
             log.warning("reply failed: %s", err)
+            self.store.audit(parsed.mention_key, "reply", parsed.recipient, f"not posted: {err.message}", key)
             return self._composer(stored, form_action, text=text, key=key, status=502, title="Reply not posted",
                                   message=str(err))
         links = [("See your reply", reply.url)] if reply.url.startswith("https://") else []
@@ -275,38 +397,48 @@ class ActionService:
                       message="Posted. The mention is marked handled.",
                       links=links)
 
-    def _do(self, parsed: ActionToken, target: Target, prefix: str) -> Page:
+    def _do(self, parsed: ActionToken, target: Target, prefix: str) -> tuple[Page, str]:
+        """Do a single-use action; (the page, the audit's result)."""
         rule = target.rule
         if parsed.action == "raise_cap" and rule is not None and rule.daily_cap:
             day = dt.datetime.fromtimestamp(self.store.clock(), tz=dt.UTC).date().isoformat()
             self.store.add_to_daily_caps(day, raised={rule.name: rule.daily_cap})
             return render(200, "Daily cap raised",
-                          message=f"\u201c{rule.name}\u201d may alert {rule.daily_cap} more mentions today.")
+                          message=f"\u201c{rule.name}\u201d may alert {rule.daily_cap} more mentions today."), "done"
         if parsed.action == "exclude" and rule is not None:
             self.store.add_exclusion(rule.name, target.term)
             return render(200, "Exclusion added", message=f"\u201c{rule.name}\u201d now excludes {target.term}, "
-                          "from the next poll on.")
+                          "from the next poll on."), "done"
         assert target.mention is not None
         if parsed.action == "snooze":
             until = int(self.store.clock()) + 86400
             self.store.snooze(parsed.mention_key, until)
             return render(200, "Snoozed for a day", mention=_mention_view(target.mention),
-                          message="It will be alerted again tomorrow at this time.")
+                          message="It will be alerted again tomorrow at this time."), "done"
         if parsed.action == "mute_author":
             mention = target.mention.item.mention
             if not mention.author_handle:
-                return render(200, "Nothing to mute", message="This mention has no author handle.")
+                return render(200, "Nothing to mute", message="This mention has no author handle."), "nothing to mute"
             self.store.mute_author(mention.network, mention.author_handle, by=parsed.recipient)
             return render(200, "Author muted", mention=_mention_view(target.mention),
-                          message="Their mentions are kept but no longer alerted.")
+                          message="Their mentions are kept but no longer alerted."), "done"
+        if parsed.action == "mute_thread":
+            root = thread_to_mute(target.mention.item.mention)
+            if root is None:
+                return render(200, "Nothing to mute", mention=_mention_view(target.mention),
+                              message="This mention is not part of a conversation that can be muted."), \
+                    "nothing to mute"
+            self.store.mute_thread(root, by=parsed.recipient)
+            return render(200, "Thread muted", mention=_mention_view(target.mention),
+                          message="Mentions in this conversation are kept but no longer alerted."), "done"
         state = "handled" if parsed.action == "handled" else "not_relevant"
         self.store.set_mention_state(parsed.mention_key, state)
         updated = self.store.get_mention(parsed.mention_key) or target.mention
         if parsed.action == "handled":
-            return render(200, "Marked as handled", mention=_mention_view(updated))
+            return render(200, "Marked as handled", mention=_mention_view(updated)), "done"
         return render(200, "Marked as not relevant", mention=_mention_view(updated),
                       message="Nothing changes in your rules unless you add one of these exclusions:",
-                      forms=self._suggestions(updated, parsed.recipient, prefix))
+                      forms=self._suggestions(updated, parsed.recipient, prefix)), "done"
 
     def _suggestions(self, stored: StoredMention, recipient: str, prefix: str) -> list[tuple[str, str]]:
         """(button label, form action) per suggested exclusion, for each rule the mention matched."""

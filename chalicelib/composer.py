@@ -27,10 +27,14 @@ DEFAULT_DRAFT = "Hi {author}, thanks for mentioning {business}!"
 
 def draft(stored: StoredMention, config: ListenConfig) -> str:
     """A starting text the owner edits: thanks for praise, help for a complaint, an answer
-    for a question. Only the author's handle comes from the network (and only as text)."""
+    for a question; the owner's template for the first intent found (listen.yaml
+    ``replies.drafts``) over the built-in one. Only the author's handle comes from the
+    network, and only as a value: network text is never formatted as a template."""
     triage = stored.item.triage
     intents = triage.intents if triage else frozenset()
-    template = next((DRAFTS[i] for i in DRAFTS if i in intents), DEFAULT_DRAFT)
+    owned = config.replies.drafts  # the owner's templates (listen.yaml), checked at load: only our three fields
+    drafts = {**DRAFTS, **{k: v for k, v in owned.items() if k in DRAFTS}}
+    template = next((drafts[i] for i in DRAFTS if i in intents), owned.get("default", DEFAULT_DRAFT))
     author = stored.item.mention.author_handle or "there"
     contact = config.business.website or config.alerts.reply_to or config.alerts.from_address
     return template.format(author=author[:60], business=config.business.name, contact=contact)

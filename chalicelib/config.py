@@ -197,6 +197,47 @@ class Secrets(_Strict):
     previous_signing_key_parameter: str | None = None
 
 
+DRAFT_PLACEHOLDERS = ("author", "business", "contact")
+
+
+def _draft_key(value: str) -> str:
+    from chalicelib.triage.intent import INTENTS
+
+    valid = (*INTENTS, "default")
+    if value not in valid:
+        raise ValueError(f"unknown draft {value!r}: the drafts are {', '.join(valid)}")
+    return value
+
+
+def _draft_template(value: str) -> str:
+    """A reply draft: text with only {author}, {business} and {contact} as placeholders."""
+    import string
+
+    allowed = ", ".join("{" + p + "}" for p in DRAFT_PLACEHOLDERS)
+    try:
+        fields = [(name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(value)
+                  if name is not None]
+    except ValueError:
+        raise ValueError(f"a stray '{{' or '}}' in the draft: write {{{{ or }}}} for a brace, or use {allowed}") \
+            from None
+    for name, spec, conversion in fields:
+        if name not in DRAFT_PLACEHOLDERS or spec or conversion:
+            shown = "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+            raise ValueError(f"unknown placeholder {shown} in the draft: only {allowed} are replaced")
+    return value
+
+
+DraftKey = Annotated[str, AfterValidator(_draft_key)]
+DraftTemplate = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(_draft_template)]
+
+
+class Replies(_Strict):
+    """Reply drafts the owner wrote, by intent (question, complaint, praise...) or ``default``;
+    each replaces the built-in draft for that intent."""
+
+    drafts: dict[DraftKey, DraftTemplate] = Field(default_factory=dict)
+
+
 class ListenConfig(_Strict):
     """The whole validated configuration."""
 
@@ -210,6 +251,7 @@ class ListenConfig(_Strict):
     secrets: Secrets = Secrets()
     vip: list[str] = Field(default_factory=list)
     mute: Mutes = Mutes()
+    replies: Replies = Replies()
 
     @model_validator(mode="after")
     def _unique_names(self) -> ListenConfig:

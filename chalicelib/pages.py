@@ -37,12 +37,14 @@ def _templates() -> jinja2.Environment:
 
 def render(status: int, title: str, *, message: str = "", mention: dict[str, Any] | None = None,
            form_action: str = "", button: str = "", forms: list[tuple[str, str]] | None = None,
-           composer: dict[str, str] | None = None, links: list[tuple[str, str]] | None = None) -> Page:
+           composer: dict[str, str] | None = None, links: list[tuple[str, str]] | None = None,
+           choices: list[tuple[str, str]] | None = None) -> Page:
     """A page; ``forms`` are further (button label, POST action) choices under the message;
-    ``composer`` a reply form (text, key, limit) or a draft to copy (manual_link)."""
+    ``composer`` a reply form (text, key, limit) or a draft to copy (manual_link);
+    ``choices`` (value, label) radio buttons named ``to`` in the confirmation form."""
     body = _templates().get_template("page.html.j2").render(
         title=title, message=message, mention=mention, form_action=form_action, button=button, forms=forms or [],
-        composer=composer, links=links or [],
+        composer=composer, links=links or [], choices=choices or [],
     )
     return Page(status, body)
 

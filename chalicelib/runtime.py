@@ -98,7 +98,7 @@ def build(config: ListenConfig, store: Store, *, signing_key: bytes, previous_ke
         fetch_budget_seconds=float(os.environ.get("FETCH_BUDGET_SECONDS", "30")), recompile=rules_with,
         connector_state=connector_state,
     )
-    actions = ActionService(config, store, signer, ReplyPoster(config, store, read_secret, clock))
+    actions = ActionService(config, store, signer, ReplyPoster(config, store, read_secret, clock), email=email)
     return Runtime(config, store, pipeline, actions, DigestSender(config, store, email, signer, clock=clock), sms)
 
 

@@ -6,7 +6,8 @@ A recipient answers an alert SMS with a command that quotes the alert's short li
     OK Ab3dE5gH               mark the mention handled
     SNOOZE Ab3dE5gH 3d        snooze it for 1h to 4w (h, d or w)
     MUTE Ab3dE5gH             no more alerts from its author
-    REPLY Ab3dE5gH Thanks!    ask for a reply to be posted (posting is done elsewhere)
+    MUTE Ab3dE5gH THREAD      no more alerts from its conversation
+    REPLY Ab3dE5gH Thanks!    post a reply on the network (or, with no write API, get the link to paste it)
     HELP                      the list of commands
 
 STOP, START and the other carrier keywords belong to the carrier and AWS (opt-out lists):
@@ -18,6 +19,7 @@ sender and the code and does the command through a ``CommandStore``.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import re
@@ -26,7 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from chalicelib.actions import InvalidToken, TokenSigner
+from chalicelib.actions import InvalidToken, TokenSigner, thread_to_mute
 from chalicelib.alerts import network_name
 from chalicelib.config import ListenConfig, Recipient
 from chalicelib.store import StoredMention
@@ -44,8 +46,8 @@ SNOOZE_MAX_SECONDS = 4 * 7 * 86400
 # AWS End User Messaging's required opt-out keywords, and the opt-in ones
 CARRIER_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "ARRET", "OPTOUT", "OPT-OUT",
                               "REMOVE", "TD", "START", "UNSTOP"})
-HELP_TEXT = ("Reply: OK code (handled), SNOOZE code 2h/3d/1w, MUTE code (author), REPLY code text. "
-             "The code is the 8 characters after /s/ in the alert. STOP: no more SMS.")
+HELP_TEXT = ("Reply: OK code (handled), SNOOZE code 2h/3d/1w, MUTE code (author), MUTE code THREAD, REPLY code text. "
+             "Code: 8 characters after /s/ in the alert. STOP: no SMS.")
 
 _CODE = re.compile(rf"[A-Za-z0-9_-]{{{CODE_LENGTH}}}")
 _DURATION = re.compile(r"([0-9]{1,6})\s*([hdw])", re.IGNORECASE)
@@ -76,6 +78,7 @@ class Snooze:
 @dataclass(frozen=True, slots=True)
 class Mute:
     code: str
+    thread: bool = False  # the conversation, not the author
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +141,8 @@ def parse(text: str) -> Command:
         return _reply(code, rest)
     if keyword == "SNOOZE":
         return _snooze(code, rest)
+    if keyword == "MUTE" and rest.upper() == "THREAD":
+        return Mute(code, thread=True)
     if rest:
         return Invalid(f"{keyword} takes only the code; nothing after it")
     return Ok(code) if keyword == "OK" else Mute(code)
@@ -251,12 +256,28 @@ class CommandStore(Protocol):
         """Never alert on this author of this network again."""
         ...
 
+    def mute_thread(self, thread_root: str, by: str) -> None:
+        """Never alert on this conversation (``network:root``) again."""
+        ...
+
     def request_reply(self, key: str, text: str, recipient: str) -> None:
         """Ask for ``text`` to be posted as a reply to the mention, on behalf of ``recipient``."""
         ...
 
+    def record_reply(self, key: str, text: str, recipient: str, *, status: str, detail: str = "") -> None:
+        """Record a reply sent by SMS: posted (detail: its URL), failed (the reason) or manual (the link)."""
+        ...
+
     def count_answers(self, sender: str, hour: str) -> int:
         """Count one more answer to ``sender`` in ``hour`` (``YYYY-MM-DDTHH``, UTC); the count now."""
+        ...
+
+
+class Poster(Protocol):
+    """What posts a reply (``chalicelib.composer.ReplyPoster`` in production)."""
+
+    def post(self, stored: StoredMention, text: str, key: str) -> Any:
+        """Post ``text`` as a reply; the same ``key`` never posts twice. Raises ``ReplyError``."""
         ...
 
 
@@ -271,10 +292,11 @@ class Outcome:
 
 
 def handle(sms: InboundSms, *, config: ListenConfig, store: CommandStore, signer: TokenSigner,
-           clock: Callable[[], float]) -> Outcome:
+           clock: Callable[[], float], poster: Poster | None = None) -> Outcome:
     """Do what the SMS asks if it comes from a configured recipient's phone and quotes a
     code sent to that recipient. Each inbound message is done once (SNS may deliver it
-    again); at most ``ANSWERS_PER_HOUR`` answers go to a sender in an hour."""
+    again); at most ``ANSWERS_PER_HOUR`` answers go to a sender in an hour. A REPLY is
+    posted through ``poster`` (None: only recorded as requested)."""
     phones = [r for r in config.recipients if r.phone == sms.sender]
     if not phones:
         log.info("ignored an SMS from a number of no recipient (ending %s)", sms.sender[-4:])
@@ -289,11 +311,11 @@ def handle(sms: InboundSms, *, config: ListenConfig, store: CommandStore, signer
         if isinstance(command, Invalid):
             log.info("answered HELP to an SMS command from %s: %s", phones[0].name, command.reason)
         return _within_limit(Outcome(HELP_TEXT, "told the commands", command), sms, store, clock)
-    return _within_limit(_do(command, sms, phones, store, signer, clock), sms, store, clock)
+    return _within_limit(_do(command, sms, phones, store, signer, clock, poster), sms, store, clock)
 
 
 def _do(command: CodeCommand, sms: InboundSms, phones: list[Recipient], store: CommandStore, signer: TokenSigner,
-        clock: Callable[[], float]) -> Outcome:
+        clock: Callable[[], float], poster: Poster | None) -> Outcome:
     found = _resolve(command.code, phones, store, signer)
     if found is None:
         return Outcome(f"Unknown code {command.code}. Send HELP for the commands.", "refused: unknown code", command)
@@ -314,15 +336,67 @@ def _do(command: CodeCommand, sms: InboundSms, phones: list[Recipient], store: C
         store.audit(key, "snooze", recipient.name, "done by SMS", sms.message_id)
         local = dt.datetime.fromtimestamp(until, zoneinfo.ZoneInfo(recipient.timezone))
         return Outcome(f"{code} snoozed until {local:%a %d %b %H:%M}.", f"snoozed until {until}", command)
+    if isinstance(command, Mute) and command.thread:
+        root = thread_to_mute(mention)
+        if root is None:
+            return Outcome(f"{code} is in no conversation to mute.", "nothing: no thread", command)
+        store.mute_thread(root, by=recipient.name)
+        store.audit(key, "mute_thread", recipient.name, "done by SMS", sms.message_id)
+        return Outcome(f"{code}: its thread is muted on {network}.", "muted the thread", command)
     if isinstance(command, Mute):
         if not mention.author_handle:
             return Outcome(f"{code} has no author to mute.", "nothing: no author", command)
         store.mute_author(mention.network, mention.author_handle)
         store.audit(key, "mute_author", recipient.name, "done by SMS", sms.message_id)
         return Outcome(f"{code}: its author is muted on {network}.", "muted the author", command)
-    store.request_reply(key, command.text, recipient.name)
-    store.audit(key, "reply", recipient.name, "requested by SMS", sms.message_id)
-    return Outcome(f"{code}: reply requested on {network}.", "requested a reply", command)
+    if poster is None:
+        store.request_reply(key, command.text, recipient.name)
+        store.audit(key, "reply", recipient.name, "requested by SMS", sms.message_id)
+        return Outcome(f"{code}: reply requested on {network}.", "requested a reply", command)
+    return _post_reply(command, sms, recipient, stored, store, poster)
+
+
+def _post_reply(command: Reply, sms: InboundSms, recipient: Recipient, stored: StoredMention, store: CommandStore,
+                poster: Poster) -> Outcome:
+    """Post the SMS's reply now, keyed by the inbound message (a redelivered message never
+    posts twice); networks without a write API get the link to paste it at."""
+    from chalicelib.composer import can_post
+    from chalicelib.replies import ReplyError
+    from chalicelib.replies.manual import compose_link
+
+    key, mention, name = stored.key, stored.item.mention, recipient.name
+    network = network_name(mention.network)
+    if not can_post(mention.network):
+        try:
+            link = compose_link(mention)
+        except ReplyError as err:
+            store.record_reply(key, command.text, name, status="failed", detail=err.message)
+            store.audit(key, "reply", name, "not posted by SMS: no link to reply at", sms.message_id)
+            return Outcome(f"Not posted: {network} has no API for replies and {err.message}.", "reply failed",
+                           command)
+        store.record_reply(key, command.text, name, status="manual", detail=link)
+        store.audit(key, "reply", name, "link to reply by hand sent by SMS", sms.message_id)
+        return Outcome(f"Not posted: {network} has no API for replies. Paste your reply there: {link}",
+                       "sent the link to reply by hand", command)
+    idempotency_key = "sms-" + hashlib.sha256(sms.message_id.encode("utf-8")).hexdigest()[:40]
+    try:
+        reply = poster.post(stored, command.text, idempotency_key)
+    except ReplyError as err:  # said in words; nothing was posted, or the owner is told to look
+        return _not_posted(command, sms, name, key, store, err.message)
+    except Exception:  # the SNS retry is ignored (the message is spent): the owner must hear of it now
+        log.exception("posting a reply by SMS failed")
+        return _not_posted(command, sms, name, key, store, "an unexpected error; try again from the alert email")
+    store.record_reply(key, command.text, name, status="posted", detail=reply.url)
+    store.set_mention_state(key, "handled")
+    store.audit(key, "reply", name, "posted by SMS", sms.message_id)
+    return Outcome(f"Posted: {reply.url}", "posted a reply", command)
+
+
+def _not_posted(command: Reply, sms: InboundSms, recipient: str, key: str, store: CommandStore,
+                reason: str) -> Outcome:
+    store.record_reply(key, command.text, recipient, status="failed", detail=reason)
+    store.audit(key, "reply", recipient, f"not posted by SMS: {reason}", sms.message_id)
+    return Outcome(f"Not posted: {reason}", "reply failed", command)
 
 
 def _resolve(code: str, phones: list[Recipient], store: CommandStore,
@@ -361,8 +435,10 @@ def _within_limit(outcome: Outcome, sms: InboundSms, store: CommandStore, clock:
 
 
 def handle_sns_event(event: Mapping[str, Any], *, config: ListenConfig, store: CommandStore, signer: TokenSigner,
-                     clock: Callable[[], float], answer: Callable[[str, str], Any]) -> list[Outcome]:
-    """Every inbound SMS of a Lambda SNS event: handled, and answered through ``answer(phone, text)``."""
+                     clock: Callable[[], float], answer: Callable[[str, str], Any],
+                     poster: Poster | None = None) -> list[Outcome]:
+    """Every inbound SMS of a Lambda SNS event: handled (replies posted through ``poster``),
+    and answered through ``answer(phone, text)``."""
     outcomes = []
     records = event.get("Records", []) if isinstance(event, Mapping) else []
     for record in records if isinstance(records, list) else []:
@@ -370,7 +446,7 @@ def handle_sns_event(event: Mapping[str, Any], *, config: ListenConfig, store: C
         sms = inbound(sns.get("Message", "") if isinstance(sns, Mapping) else "")
         if sms is None:
             continue
-        outcome = handle(sms, config=config, store=store, signer=signer, clock=clock)
+        outcome = handle(sms, config=config, store=store, signer=signer, clock=clock, poster=poster)
         if outcome.answer is not None:
             try:
                 answer(sms.sender, outcome.answer)
