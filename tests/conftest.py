@@ -1,15 +1,22 @@
-"""Fixtures shared by all tests. The local stack fixtures live in tests/integration/conftest.py."""
+"""Fixtures shared by all tests: the replay server, and the local stack (DynamoDB Local + moto, started
+once per session, only when a test asks for it)."""
 
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 
 import pytest
 
 from chalicelib.sources.base import Budget
+from chalicelib.store import Store
 from offline.replay import make_server
 from offline.replay.server import ReplayServer
+from offline.stack import LocalStack
+
+SIGNING_KEY_PARAMETER = "/social-listening/test/signing-key"
+SIGNING_KEY = "test-signing-key-0123456789abcdef0123456789"
 
 
 @pytest.fixture(scope="session")
@@ -46,3 +53,28 @@ class MemoryState:
 @pytest.fixture
 def memory_state() -> MemoryState:
     return MemoryState()
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[LocalStack]:
+    with LocalStack(table_name="social-listening-test") as local:
+        yield local
+
+
+@pytest.fixture
+def table(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A new empty table, the environment pointing at the stack, moto reset and prepared."""
+    name = f"t-{uuid.uuid4().hex[:12]}"
+    stack.create_table(name)
+    stack.reset_moto()
+    for key, value in {**stack.env(), "TABLE_NAME": name}.items():
+        monkeypatch.setenv(key, value)
+    stack.prepare_aws(sender="alerts@beanthere.example", signing_key_parameter=SIGNING_KEY_PARAMETER,
+                      signing_key=SIGNING_KEY)
+    yield name
+    stack.client("dynamodb").delete_table(TableName=name)
+
+
+@pytest.fixture
+def store(stack: LocalStack, table: str) -> Store:
+    return Store(stack.client("dynamodb"), table)

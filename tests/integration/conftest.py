@@ -1,48 +1,15 @@
-"""The local stack for integration tests: one DynamoDB Local and one moto server for the
-session, a fresh table and a reset moto for every test."""
+"""Integration-test helpers: the example configuration. The stack fixtures (one DynamoDB Local and one
+moto server per session, a fresh table per test) are in tests/conftest.py, shared with the browser tests."""
 
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 import zoneinfo
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from chalicelib.config import ListenConfig, parse_config
-from chalicelib.store import Store
 from offline.replay.server import ReplayServer
-from offline.stack import LocalStack
-
-SIGNING_KEY_PARAMETER = "/social-listening/test/signing-key"
-SIGNING_KEY = "test-signing-key-0123456789abcdef0123456789"
-
-
-@pytest.fixture(scope="session")
-def stack() -> Iterator[LocalStack]:
-    with LocalStack(table_name="social-listening-test") as local:
-        yield local
-
-
-@pytest.fixture
-def table(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A new empty table, the environment pointing at the stack, moto reset and prepared."""
-    name = f"t-{uuid.uuid4().hex[:12]}"
-    stack.create_table(name)
-    stack.reset_moto()
-    for key, value in {**stack.env(), "TABLE_NAME": name}.items():
-        monkeypatch.setenv(key, value)
-    stack.prepare_aws(sender="alerts@beanthere.example", signing_key_parameter=SIGNING_KEY_PARAMETER,
-                      signing_key=SIGNING_KEY)
-    yield name
-    stack.client("dynamodb").delete_table(TableName=name)
-
-
-@pytest.fixture
-def store(stack: LocalStack, table: str) -> Store:
-    return Store(stack.client("dynamodb"), table)
+from tests.conftest import SIGNING_KEY, SIGNING_KEY_PARAMETER  # noqa: F401 (imported from here by the tests)
 
 
 def make_config(replay: ReplayServer, tmp_path: Path, *, quiet: bool = False, extra: str = "", networks: str = "",
