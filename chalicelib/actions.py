@@ -477,7 +477,7 @@ class ActionService:
 
 
 def _mention_view(stored: StoredMention) -> dict[str, str]:
-    from chalicelib.alerts import network_name
+    from chalicelib.alerts import network_name, without_direction_controls
     from chalicelib.alerts.email import one_line, safe_url
 
     m = stored.item.mention
@@ -487,6 +487,6 @@ def _mention_view(stored: StoredMention) -> dict[str, str]:
         "author": one_line(m.author_name or m.author_handle or "someone", 60),
         "state": stored.state,
         "title": one_line(m.title, 200),
-        "text": m.text[:1000] + ("…" if len(m.text) > 1000 else ""),
+        "text": without_direction_controls(m.text[:1000]) + ("…" if len(m.text) > 1000 else ""),
         "url": safe_url(m.url),
     }

@@ -6,6 +6,7 @@ The router decides who gets which mentions on which channel; each channel module
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -72,6 +73,15 @@ def network_name(network: str) -> str:
         return network
 
 
+_DIRECTION_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def without_direction_controls(text: str) -> str:
+    """Text with the Unicode direction overrides and isolates removed: a U+202E in a post would
+    otherwise show the rest of the paragraph reversed (and can disguise a link's text)."""
+    return _DIRECTION_CONTROLS.sub("", text)
+
+
 def excerpt(text: str, spans: list[tuple[int, int]], limit: int = 400) -> list[tuple[str, bool]]:
     """Text cut to about ``limit`` characters around the first match, as (segment,
     highlighted) pairs for templates to escape and mark up."""
@@ -92,6 +102,7 @@ def excerpt(text: str, spans: list[tuple[int, int]], limit: int = 400) -> list[t
         position = e
     if position < end:
         segments.append((text[position:end], False))
+    segments = [(clean, marked) for segment, marked in segments if (clean := without_direction_controls(segment))]
     if start > 0:
         segments.insert(0, ("…", False))
     if end < len(text):

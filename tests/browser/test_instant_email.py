@@ -56,7 +56,8 @@ def test_instant_email_shows_the_mentions_highlighted_with_their_action_links(
         assert marks.all_inner_texts() == ["Bean There", "refund", "rude"]
         highlight, paper = marks.first.evaluate(
             "m => [getComputedStyle(m).backgroundColor, getComputedStyle(m.closest('table')).backgroundColor]")
-        assert (highlight, paper) == ("rgb(253, 230, 138)", "rgb(255, 255, 255)"), view
+        card = "rgb(24, 24, 27)" if scheme == "dark" else "rgb(255, 255, 255)"  # dark mode has its own paper
+        assert (highlight, paper) == ("rgb(253, 230, 138)", card), view
 
         links = page.locator("a").evaluate_all("as => as.map(a => [a.textContent.trim(), a.getAttribute('href')])")
         actions = [(label, href) for label, href in links if label in ACTION_LABELS]

@@ -55,6 +55,19 @@ def test_only_http_links_reach_an_href() -> None:
     assert safe_url('https://x.example/"onmouseover=alert(1)') == ""
 
 
+def test_an_unsafe_permalink_leaves_out_the_open_link_but_keeps_the_actions() -> None:
+    html = message(item("Bean There", url="javascript:alert(1)")).get_body(("html",)).get_content()
+    assert "Open on Hacker News" not in html and 'href=""' not in html
+    assert '<a href="https://x.example/a/TOKEN" style="color:#2563eb;white-space:nowrap;">Mark as handled</a>' in html
+
+
+def test_direction_overrides_in_the_text_are_removed_and_the_highlight_stays_on_the_words() -> None:
+    hostile = item("Bean There \u202egnp.exe\u2066 fine\u2069", spans=((0, 10),))
+    html = message(hostile).get_body(("html",)).get_content()
+    assert "\u202e" not in html and "\u2066" not in html and "\u2069" not in html
+    assert '<mark style="background:#fde68a;color:#18181b;">Bean There</mark> gnp.exe fine' in html
+
+
 def test_text_part_lists_the_action_links() -> None:
     text = message(item("Bean There rocks")).get_body(("plain",)).get_content()
     assert "Mark as handled: https://x.example/a/TOKEN" in text
