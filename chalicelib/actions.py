@@ -42,13 +42,20 @@ ACTIONS = {
     "digest": "Open the digest",
     "reply": "Reply",
     "mute_author": "Mute this author",
-    "snooze": "Snooze 1 day",
+    "snooze": "Snooze",
     "mute_thread": "Mute thread",
     "assign": "Assign",
 }
 RULE_ACTIONS = frozenset({"raise_cap", "exclude"})
 DEFAULT_TTL_SECONDS = 7 * 86400
 # The links under each mention of an alert, in this order (assign only where someone else can take it).
+# How long a snooze link may snooze: the form's ``for`` field -> (seconds, label, when it alerts again).
+SNOOZE_PERIODS = {
+    "1h": (3600, "1 hour", "in an hour"),
+    "1d": (86400, "1 day", "tomorrow at this time"),
+    "1w": (7 * 86400, "1 week", "in a week, at this time"),
+}
+DEFAULT_SNOOZE = "1d"
 ALERT_ACTIONS = ("reply", "handled", "snooze", "mute_author", "mute_thread", "assign", "not_relevant")
 THREAD_ROOT_MAX_CHARS = 400  # a muted thread is a sort key; no conversation id is this long
 
@@ -241,6 +248,11 @@ class ActionService:
                           button=button, message="Mentions in this conversation will be kept but no longer alerted.")
         if parsed.action == "assign":
             return self._assign_form(parsed, target.mention, form_action)
+        if parsed.action == "snooze":
+            return render(200, "Snooze this mention?", mention=_mention_view(target.mention), form_action=form_action,
+                          button=button, message="It is alerted again when the snooze ends, unless handled by then.",
+                          choices=[(value, label) for value, (_, label, _) in SNOOZE_PERIODS.items()],
+                          choice_name="for", checked=DEFAULT_SNOOZE)
         return render(200, f"{button}?", mention=_mention_view(target.mention), form_action=form_action,
                       button=button)
 
@@ -293,7 +305,7 @@ class ActionService:
         if assignee is not None and target.mention is not None:
             page, result = self._assign(parsed, target.mention, assignee)
         else:
-            page, result = self._do(parsed, target, prefix)
+            page, result = self._do(parsed, target, prefix, form)
         self.store.audit(parsed.mention_key, parsed.action, parsed.recipient, result, parsed.nonce)
         return page
 
@@ -397,7 +409,7 @@ class ActionService:
                       message="Posted. The mention is marked handled.",
                       links=links)
 
-    def _do(self, parsed: ActionToken, target: Target, prefix: str) -> tuple[Page, str]:
+    def _do(self, parsed: ActionToken, target: Target, prefix: str, form: bytes = b"") -> tuple[Page, str]:
         """Do a single-use action; (the page, the audit's result)."""
         rule = target.rule
         if parsed.action == "raise_cap" and rule is not None and rule.daily_cap:
@@ -411,10 +423,10 @@ class ActionService:
                           "from the next poll on."), "done"
         assert target.mention is not None
         if parsed.action == "snooze":
-            until = int(self.store.clock()) + 86400
-            self.store.snooze(parsed.mention_key, until)
-            return render(200, "Snoozed for a day", mention=_mention_view(target.mention),
-                          message="It will be alerted again tomorrow at this time."), "done"
+            seconds, label, again = SNOOZE_PERIODS[snooze_period(form)]
+            self.store.snooze(parsed.mention_key, int(self.store.clock()) + seconds)
+            return render(200, f"Snoozed for {label}", mention=_mention_view(target.mention),
+                          message=f"It will be alerted again {again}."), f"done: {label}"
         if parsed.action == "mute_author":
             mention = target.mention.item.mention
             if not mention.author_handle:
@@ -474,6 +486,15 @@ class ActionService:
         if not code.isascii() or not 4 <= len(code) <= 16 or not all(c.isalnum() or c in "-_" for c in code):
             return None
         return self.store.get_short_link(code)
+
+
+def snooze_period(form: bytes) -> str:
+    """The snooze period the form chose (``for``: 1h, 1d or 1w); the default for anything else,
+    so a form posted without a choice (an old email, a mail client's own POST) still snoozes."""
+    from urllib.parse import parse_qs
+
+    chosen = parse_qs(form.decode("utf-8", "replace")).get("for") or []
+    return chosen[0] if len(chosen) == 1 and chosen[0] in SNOOZE_PERIODS else DEFAULT_SNOOZE
 
 
 def _mention_view(stored: StoredMention) -> dict[str, str]:

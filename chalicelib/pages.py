@@ -38,13 +38,15 @@ def _templates() -> jinja2.Environment:
 def render(status: int, title: str, *, message: str = "", mention: dict[str, Any] | None = None,
            form_action: str = "", button: str = "", forms: list[tuple[str, str]] | None = None,
            composer: dict[str, str] | None = None, links: list[tuple[str, str]] | None = None,
-           choices: list[tuple[str, str]] | None = None) -> Page:
+           choices: list[tuple[str, str]] | None = None, choice_name: str = "to", checked: str = "") -> Page:
     """A page; ``forms`` are further (button label, POST action) choices under the message;
     ``composer`` a reply form (text, key, limit) or a draft to copy (manual_link);
-    ``choices`` (value, label) radio buttons named ``to`` in the confirmation form."""
+    ``choices`` (value, label) radio buttons named ``choice_name`` in the confirmation form, the one
+    whose value is ``checked`` (else the first) selected."""
     body = _templates().get_template("page.html.j2").render(
         title=title, message=message, mention=mention, form_action=form_action, button=button, forms=forms or [],
         composer=composer, links=links or [], choices=choices or [],
+        choice_name=choice_name, checked=checked or (choices[0][0] if choices else ""),
     )
     return Page(status, body)
 

@@ -84,16 +84,18 @@ def test_mark_as_handled_from_the_eml_changes_the_state_once(
     assert watched.external == [] and watched.dialogs == []
 
 
-def test_snooze_from_the_eml_snoozes_the_mention_for_a_day(
+def test_snooze_from_the_eml_snoozes_the_mention_for_the_week_chosen(
     outbox_links: list[tuple[str, str]], store: Store, contexts: Callable[..., Watched]
 ) -> None:
     watched = contexts(viewport={"width": 375, "height": 800})
     page = watched.new_page()
-    page.goto(link_for(outbox_links, "Snooze 1 day", PRAISE))
-    assert page.locator("h1").inner_text() == "Snooze 1 day?"
-    assert confirm(page, "Snooze 1 day") == 200
+    page.goto(link_for(outbox_links, "Snooze", PRAISE))
+    assert page.locator("h1").inner_text() == "Snooze this mention?"
+    assert page.get_by_label("1 day").is_checked()
+    page.get_by_label("1 week").check()
+    assert confirm(page, "Snooze") == 200
     screenshot(page, "outbox-snoozed")
-    assert page.locator("h1").inner_text() == "Snoozed for a day"
+    assert page.locator("h1").inner_text() == "Snoozed for 1 week"
     stored = store.get_mention(PRAISE)
     assert stored is not None and stored.state == "snoozed"
     other = store.get_mention(COMPLAINT)

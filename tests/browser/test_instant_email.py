@@ -15,7 +15,7 @@ from offline.stack import LocalStack
 from tests.browser.conftest import Site, Watched, low_contrast, overflow_x, screenshot
 
 pytestmark = pytest.mark.browser
-ACTION_LABELS = ["Reply", "Mark as handled", "Snooze 1 day", "Mute this author", "Not relevant"]
+ACTION_LABELS = ["Reply", "Mark as handled", "Snooze", "Mute this author", "Not relevant"]
 COMPLAINT = "I asked Bean There for a refund and they were rude"
 
 

@@ -83,7 +83,7 @@ def link_in(text: str, label: str) -> str:
 def test_the_alert_email_links_mute_thread_and_assign(alerted: Alerted) -> None:
     block = next(b for b in alerted.email_text.split("-" * 60) if "best flat white" in b)
     labels = re.findall(r"^([A-Z][A-Za-z 1]+): http://127\.0\.0\.1:8000/a/", block, flags=re.MULTILINE)
-    assert labels == ["Reply", "Mark as handled", "Snooze 1 day", "Mute this author", "Mute thread", "Assign",
+    assert labels == ["Reply", "Mark as handled", "Snooze", "Mute this author", "Mute thread", "Assign",
                       "Not relevant"]
 
 
@@ -200,7 +200,7 @@ def test_assigning_to_anyone_not_offered_is_refused_and_keeps_the_link(
 
 @pytest.mark.parametrize(("label", "action", "result"), [
     ("Mark as handled", "handled", "done"),
-    ("Snooze 1 day", "snooze", "done"),
+    ("Snooze", "snooze", "done: 1 day"),
     ("Mute this author", "mute_author", "done"),
     ("Mute thread", "mute_thread", "done"),
     ("Not relevant", "not_relevant", "done"),

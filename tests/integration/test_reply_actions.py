@@ -99,8 +99,8 @@ def test_a_snoozed_mention_alerts_again_once_when_the_day_is_over(
     alerted: tuple[Client, str], stack: LocalStack, store: Store, replay: ReplayServer, tmp_path: Path
 ) -> None:
     client, text = alerted
-    path = link_after(text, "Snooze 1 day", "best flat white")
-    assert "<h1>Snoozed for a day</h1>" in client.http.post(path, headers=FORM, body="").body.decode()
+    path = link_after(text, "Snooze", "best flat white")
+    assert "<h1>Snoozed for 1 day</h1>" in client.http.post(path, headers=FORM, body="").body.decode()
     stored = store.get_mention("hackernews#5001")
     assert stored is not None and stored.state == "snoozed"
     config = runtime().config
@@ -116,3 +116,35 @@ def test_a_snoozed_mention_alerts_again_once_when_the_day_is_over(
     stored = store.get_mention("hackernews#5001")
     assert stored is not None and stored.state == "new"
     assert pipeline.run_cycle().snoozes_ended == 0 and len(stack.sent_emails()) == emails_before + 1
+
+
+def snoozed_until(stack: LocalStack, store: Store, key: str) -> int:
+    item = stack.client("dynamodb").get_item(TableName=store.table, Key={"pk": {"S": f"M#{key}"}, "sk": {"S": "M"}},
+                                             ConsistentRead=True)["Item"]
+    return int(item["snoozed_until"]["N"])
+
+
+def test_the_snooze_page_offers_an_hour_a_day_or_a_week_with_a_day_chosen(alerted: tuple[Client, str]) -> None:
+    client, text = alerted
+    page = client.http.get(link_after(text, "Snooze", "best flat white")).body.decode()
+    radios = re.findall(r'<input type="radio" name="for" value="(\w+)"( checked)?>', page)
+    assert radios == [("1h", ""), ("1d", " checked"), ("1w", "")]
+    assert "<h1>Snooze this mention?</h1>" in page
+
+
+@pytest.mark.parametrize(("form", "title", "seconds"), [
+    ("for=1h", "Snoozed for 1 hour", 3600),
+    ("for=1w", "Snoozed for 1 week", 7 * 86400),
+    ("for=1d", "Snoozed for 1 day", 86400),
+    ("for=99y", "Snoozed for 1 day", 86400),  # anything else: the default, never an error that loses the click
+])
+def test_a_snooze_lasts_the_period_chosen_on_the_page(
+    alerted: tuple[Client, str], stack: LocalStack, store: Store, form: str, title: str, seconds: int
+) -> None:
+    client, text = alerted
+    before = int(time.time())
+    page = client.http.post(link_after(text, "Snooze", "best flat white"), headers=FORM, body=form).body.decode()
+    assert f"<h1>{title}</h1>" in page
+    until = snoozed_until(stack, store, "hackernews#5001")
+    assert before + seconds <= until <= int(time.time()) + seconds
+    assert store.audit_log("hackernews#5001")[0]["result"] == f"done: {title.removeprefix('Snoozed for ')}"
