@@ -99,7 +99,8 @@ def unsubscribe(token: str) -> Response:
 
 @app.schedule(Rate(1, unit=Rate.HOURS), name="digest")
 def digest(event: object) -> dict[str, object]:
-    """Every hour: the daily digest to each recipient whose local hour is the digest hour (once a day)."""
+    """Every hour: each recipient's daily digest (once a day) and weekly digest (on their weekday, once per
+    ISO week) when their local digest hour has come."""
     from chalicelib.runtime import runtime
 
     return {"digests": runtime().digest.run()}

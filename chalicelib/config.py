@@ -18,7 +18,7 @@ import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -146,6 +146,9 @@ class Recipient(_Strict):
     quiet_hours: QuietHours | None = None
     sms: bool = True  # urgent mentions by SMS when a phone is given
     sms_per_hour: int = Field(default=4, ge=1, le=60)  # the last one allowed says "more by email"
+    daily_digest: bool = True  # False: no daily digest (e.g. to take only the weekly one)
+    # the local weekday of a weekly digest (at alerts.digest_hour, last 7 days vs the 7 before); None: none
+    weekly_digest: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] | None = None
 
     @model_validator(mode="after")
     def _reachable(self) -> Recipient:

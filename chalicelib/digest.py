@@ -1,9 +1,12 @@
 """The daily digest: what yesterday and today brought, the week's trend, the opportunities still
-open, and the questions the owner's industry asks most.
+open, and the questions the owner's industry asks most; and the optional weekly digest: the last
+7 days against the 7 before, in the same templates (``period`` says which).
 
-Built from the ``DIGEST#<day>`` counters every cycle adds to (one read for the week) and the
-stored opportunities and questions (one batch read); sent to each recipient once per local date
-at their ``alerts.digest_hour``; the same HTML is a page behind a signed ``digest`` link.
+Built from the ``DIGEST#<day>`` counters every cycle adds to (one read for the week, or for the
+fortnight) and the stored opportunities and questions (one batch read); the daily one is sent to
+each recipient once per local date at their ``alerts.digest_hour``, the weekly one at that hour
+on their ``weekly_digest`` weekday, once per ISO week; the same HTML is a page behind a signed
+``digest`` link (``digest:<local date>`` or ``digest:week:<first day>``).
 Everything from a network is escaped by the templates' autoescape; the charts are HTML tables
 with widths (no image, no script), so they show in mail clients and under the pages' CSP.
 """
@@ -20,11 +23,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from chalicelib.actions import ActionToken, TokenSigner
 from chalicelib.alerts import DeliveryFailed, network_name
-from chalicelib.alerts.email import one_line, safe_url, template
+from chalicelib.alerts.email import one_line, safe_url, template, unfolded
 from chalicelib.config import ListenConfig, Recipient
 from chalicelib.noise import STOPWORDS, words
 from chalicelib.pages import Page
@@ -36,6 +39,8 @@ log = logging.getLogger(__name__)
 GROUPS = ("brand", "product", "competitor", "industry")
 SENTIMENTS = ("positive", "neutral", "negative")
 TREND_DAYS = 7
+WEEK_DAYS = 7
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")  # date.weekday() order
 TOP_OPPORTUNITIES = 10
 TOP_NETWORKS = 5
 TOP_TOPICS = 5
@@ -85,6 +90,19 @@ class DayVolume:
 
 
 @dataclass(frozen=True, slots=True)
+class Change:
+    """A count of the week against the week before (``text``: "+25%", "-40%", "same" or "new")."""
+
+    label: str
+    count: int
+    before: int
+
+    @property
+    def text(self) -> str:
+        return change_text(self.count, self.before)
+
+
+@dataclass(frozen=True, slots=True)
 class QuestionTopic:
     """Industry questions that share content words: an idea for helpful content to publish."""
 
@@ -94,11 +112,11 @@ class QuestionTopic:
 
 @dataclass(frozen=True, slots=True)
 class Digest:
-    """Everything a digest shows, for one recipient's local date."""
+    """Everything a digest shows, for one recipient's local date (the weekly one: the date it is sent)."""
 
     local_date: dt.date
     timezone: str
-    days: tuple[dt.date, ...]  # the UTC days of the headline: yesterday and today
+    days: tuple[dt.date, ...]  # the UTC days of the headline: yesterday and today (weekly: the week's 7)
     total: int
     groups: tuple[Bar, ...]  # mentions per rule group, in GROUPS order
     trend: tuple[DayVolume, ...]  # the last TREND_DAYS UTC days, oldest first
@@ -109,6 +127,10 @@ class Digest:
     open_opportunities: int  # of all the opportunities (not only those shown), those nobody handled yet
     all_opportunities: int
     topics: tuple[QuestionTopic, ...]  # the most asked first
+    period: Literal["daily", "weekly"] = "daily"  # weekly: the fields below compare the week with the one before
+    before_total: int = 0
+    changes: tuple[Change, ...] = ()  # per rule group, in GROUPS order
+    share_before: tuple[Bar, ...] = ()  # the share of voice of the week before, the same voices in the same order
 
 
 # ---------------------------------------------------------------- numbers and bars
@@ -125,6 +147,18 @@ def percentages(counts: Sequence[int]) -> list[int]:
     for i in by_remainder[: 100 - sum(shares)]:
         shares[i] += 1
     return shares
+
+
+def change_text(count: int, before: int) -> str:
+    """How ``count`` compares with ``before`` in words an owner reads at a glance: "+25%" or "-40%"
+    (whole percent, halves away from zero), "same", or "new" when there was none before (never "inf%")."""
+    if count == before:
+        return "same"
+    if before == 0:
+        return "new"
+    difference = abs(count - before)
+    percent = (difference * 200 + before) // (2 * before)  # halves away from zero, in integers (no float error)
+    return f"{'+' if count > before else '-'}{percent}%"
 
 
 def bars(counts: Sequence[tuple[str, int]]) -> tuple[Bar, ...]:
@@ -207,20 +241,14 @@ def _by_priority(mentions: Sequence[StoredMention]) -> list[StoredMention]:
     return sorted(mentions, key=lambda m: (-m.item.priority, -m.item.mention.created_at.timestamp(), m.key))
 
 
-def build_digest(config: ListenConfig, store: DigestStore, *, now: dt.datetime, timezone: str) -> Digest:
-    """The digest at ``now`` (timezone-aware) for a recipient in ``timezone``.
+def _records(store: DigestStore, days: Sequence[dt.date]) -> list[DigestDay]:
+    """The digest records of ``days`` in their order, in one read (up to 100 days a request)."""
+    records = store.digest_days([day.isoformat() for day in days])
+    return [records.get(day.isoformat()) or DigestDay(day.isoformat()) for day in days]
 
-    In: the configuration, the store (two reads: the week's digest records, then the
-    opportunities and questions). Out: the headline over the UTC days of the last 24 hours
-    (yesterday and today), the trend over the last ``TREND_DAYS`` UTC days. Mentions marked
-    "not relevant" are left out of the opportunities and questions; of each, the latest
-    ``MAX_READ`` are read.
-    """
-    today = now.astimezone(dt.UTC).date()
-    week = [today - dt.timedelta(days=n) for n in range(TREND_DAYS - 1, -1, -1)]
-    records = store.digest_days([day.isoformat() for day in week])
-    ordered = [records.get(day.isoformat()) or DigestDay(day.isoformat()) for day in week]
-    headline = ordered[-2:]
+
+def _headline(config: ListenConfig, store: DigestStore, headline: Sequence[DigestDay]) -> dict[str, Any]:
+    """The numbers, opportunities and question topics of the headline's days, as ``Digest`` fields."""
     counts = _summed(headline)
     opportunity_keys = list(dict.fromkeys(key for record in headline for key in record.opportunities))[-MAX_READ:]
     question_keys = list(dict.fromkeys(key for record in headline for key in record.questions))[-MAX_READ:]
@@ -231,13 +259,9 @@ def build_digest(config: ListenConfig, store: DigestStore, *, now: dt.datetime, 
                               and any(match.group == "industry" for match in stored[k].item.matches)])
     networks = counts.get("network", Counter()).most_common()
     sentiment = [counts.get("sentiment", Counter())[label] for label in SENTIMENTS]
-    return Digest(
-        local_date=now.astimezone(zoneinfo.ZoneInfo(timezone)).date(),
-        timezone=timezone,
-        days=tuple(week[-2:]),
+    return dict(
         total=counts.get("total", Counter())["all"],
         groups=bars([(group, counts.get("group", Counter())[group]) for group in GROUPS]),
-        trend=_trend(ordered),
         share_of_voice=_share_of_voice(config, counts),
         sentiment=tuple(Bar(label, count, width)
                         for label, count, width in zip(SENTIMENTS, sentiment, percentages(sentiment), strict=True)),
@@ -246,6 +270,44 @@ def build_digest(config: ListenConfig, store: DigestStore, *, now: dt.datetime, 
         open_opportunities=sum(1 for m in opportunities if m.state == "new"),
         all_opportunities=len(opportunities),
         topics=tuple(group_questions(questions)[:TOP_TOPICS]),
+    )
+
+
+def build_digest(config: ListenConfig, store: DigestStore, *, now: dt.datetime, timezone: str) -> Digest:
+    """The daily digest at ``now`` (timezone-aware) for a recipient in ``timezone``.
+
+    In: the configuration, the store (two reads: the week's digest records, then the
+    opportunities and questions). Out: the headline over the UTC days of the last 24 hours
+    (yesterday and today), the trend over the last ``TREND_DAYS`` UTC days. Mentions marked
+    "not relevant" are left out of the opportunities and questions; of each, the latest
+    ``MAX_READ`` are read.
+    """
+    today = now.astimezone(dt.UTC).date()
+    week = [today - dt.timedelta(days=n) for n in range(TREND_DAYS - 1, -1, -1)]
+    ordered = _records(store, week)
+    return Digest(local_date=now.astimezone(zoneinfo.ZoneInfo(timezone)).date(), timezone=timezone,
+                  days=tuple(week[-2:]), trend=_trend(ordered), **_headline(config, store, ordered[-2:]))
+
+
+def build_weekly_digest(config: ListenConfig, store: DigestStore, *, week_start: dt.date, timezone: str) -> Digest:
+    """The weekly digest of the ``WEEK_DAYS`` days from ``week_start`` for a recipient in ``timezone``.
+
+    In: the configuration, the store (two reads: the fortnight's 14 digest records in one batch,
+    then the week's opportunities and questions). Out: the week's numbers as in the daily digest
+    (the trend is the week's days), with each rule group's count, the total and the share of voice
+    of the week before to compare. The days are the records' UTC days; it is sent the day after.
+    """
+    fortnight = [week_start + dt.timedelta(days=n) for n in range(-WEEK_DAYS, WEEK_DAYS)]
+    ordered = _records(store, fortnight)
+    before, week = _summed(ordered[:WEEK_DAYS]), ordered[WEEK_DAYS:]
+    headline = _headline(config, store, week)
+    return Digest(
+        local_date=week_start + dt.timedelta(days=WEEK_DAYS), timezone=timezone, days=tuple(fortnight[WEEK_DAYS:]),
+        trend=_trend(week), **headline, period="weekly",
+        before_total=before.get("total", Counter())["all"],
+        changes=tuple(Change(bar.label, bar.count, before.get("group", Counter())[bar.label])
+                      for bar in headline["groups"]),
+        share_before=_share_of_voice(config, before),
     )
 
 
@@ -271,21 +333,51 @@ def _mention_view(stored: StoredMention, timezone: str) -> dict[str, Any]:
     }
 
 
+def _short_date(day: dt.date) -> str:
+    return f"{day.day} {day:%b}"
+
+
+def compared(count: int, before: int) -> str:
+    """The week's ``count`` against the week before's, for a headline: "+25% on the week before (8)"."""
+    if before == 0:
+        return "none the week before"
+    if count == before:
+        return "as many as the week before"
+    return f"{change_text(count, before)} on the week before ({before})"
+
+
 def subject_for(digest: Digest, business: str) -> str:
-    """"Daily digest for 27 Nov: 12 new mentions of Bean There Café, 3 to answer"."""
+    """"Daily digest for 27 Nov: 12 new mentions of Bean There Café, 3 to answer", or "Weekly digest for
+    16 Nov to 22 Nov: 40 new mentions of Bean There Café, +25% on the week before, 3 to answer"."""
     mentions = "1 new mention" if digest.total == 1 else f"{digest.total} new mentions"
-    subject = f"Daily digest for {digest.local_date.day} {digest.local_date:%b}: {mentions} of {one_line(business, 60)}"
+    if digest.period == "weekly":
+        subject = (f"Weekly digest for {_short_date(digest.days[0])} to {_short_date(digest.days[-1])}: "
+                   f"{mentions} of {one_line(business, 60)}")
+        if digest.before_total:
+            subject += ", " + compared(digest.total, digest.before_total).removesuffix(f" ({digest.before_total})")
+    else:
+        subject = f"Daily digest for {_short_date(digest.local_date)}: {mentions} of {one_line(business, 60)}"
     return f"{subject}, {digest.open_opportunities} to answer" if digest.open_opportunities else subject
 
 
 def digest_context(digest: Digest, *, business: str, web_view_link: str, unsubscribe: str = "") -> dict[str, Any]:
-    """What the digest templates show (the same for the email and the web view)."""
+    """What the digest templates show (the same for the email and the web view); ``period`` is
+    "daily" or "weekly", and only the weekly one fills ``compared``, ``changes`` and ``share_before``."""
+    first, last = digest.days[0], digest.days[-1]
+    weekly = digest.period == "weekly"
     return {
+        "period": digest.period,
+        "every": f"{digest.local_date:%A}" if weekly else "day",
         "unsubscribe": safe_url(unsubscribe),
         "subject": subject_for(digest, business),
         "business": one_line(business, 60),
-        "date": f"{digest.local_date:%A} {digest.local_date.day} {digest.local_date:%B %Y}",
-        "period": f"{_day_label(digest.days[0])} and {_day_label(digest.days[-1])} (UTC)",
+        "date": (f"{first.day} {first:%B} to {last.day} {last:%B %Y}" if weekly
+                 else f"{digest.local_date:%A} {digest.local_date.day} {digest.local_date:%B %Y}"),
+        "span": (f"from {_day_label(first)} to {_day_label(last)} (UTC days)" if weekly
+                 else f"on {_day_label(first)} and {_day_label(last)} (UTC)"),
+        "compared": compared(digest.total, digest.before_total) if weekly else "",
+        "changes": {change.label: change for change in digest.changes},
+        "share_before": [bar.width for bar in digest.share_before],
         "web_view_link": safe_url(web_view_link),
         "digest": digest,
         "colors": COLORS,
@@ -322,20 +414,40 @@ def compose_digest(digest: Digest, recipient: Recipient, *, business: str, from_
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(template("digest.txt.j2").render(context))
     message.add_alternative(template("digest.html.j2").render(context), subtype="html")
-    return message
+    # Headers unfolded (RFC 5322 allows 998): CPython folds "Bean There Café" into "Bean There  Café".
+    return unfolded(message)
 
 
 # ---------------------------------------------------------------- sending and the web view
 
 
 def digest_time(local_date: dt.date, hour: int, timezone: str) -> dt.datetime:
-    """When the digest of ``local_date`` is due: ``hour`` o'clock that day in ``timezone``, in UTC."""
+    """When the digest of ``local_date`` is due: ``hour`` o'clock that day in ``timezone``, in UTC (an hour
+    that a DST change skips is the moment the clocks jump; an hour that comes twice, its first time)."""
     return dt.datetime.combine(local_date, dt.time(hour), tzinfo=zoneinfo.ZoneInfo(timezone)).astimezone(dt.UTC)
 
 
+def due_date(now: dt.datetime, hour: int, timezone: str) -> dt.date | None:
+    """The local date in ``timezone`` whose digest time (``digest_time``) fell in the hour up to ``now``,
+    i.e. the date whose digest an hourly run at ``now`` sends; None when no digest is due."""
+    zone = zoneinfo.ZoneInfo(timezone)
+    hour_ago = now - dt.timedelta(hours=1)
+    for local_date in sorted({hour_ago.astimezone(zone).date(), now.astimezone(zone).date()}):
+        if hour_ago < digest_time(local_date, hour, timezone) <= now:
+            return local_date
+    return None
+
+
+def iso_week(local_date: dt.date) -> str:
+    """The ISO week of a date, "2026-W48": the weekly digest is sent once in each."""
+    year, week, _ = local_date.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
 class DigestSender:
-    """Sends each recipient with an email address their digest when their local hour is
-    ``alerts.digest_hour``, exactly once per local date (a delivery record claimed first)."""
+    """Sends each recipient with an email address their digests at their local ``alerts.digest_hour``:
+    the daily one (unless ``daily_digest`` is false) exactly once per local date, the weekly one on their
+    ``weekly_digest`` weekday exactly once per ISO week (each a delivery record claimed first)."""
 
     def __init__(self, config: ListenConfig, store: Any, mailer: DigestMailer, signer: TokenSigner, *,
                  clock: Callable[[], float] = time.time) -> None:
@@ -347,40 +459,59 @@ class DigestSender:
 
     def run(self, now: dt.datetime | None = None) -> list[tuple[str, str]]:
         """One scheduled run at ``now`` (default: the clock). Out: (recipient, "sent" | "failed" |
-        "already sent" | "suppressed") for each recipient with an email address whose local hour is the
-        digest hour; the others are not mentioned."""
+        "already sent" | "suppressed") for each daily digest due, and (recipient, "weekly sent" | "weekly
+        failed" | ...) for each weekly one, for recipients with an email address whose digest hour it is;
+        the others are not mentioned."""
         now = now or dt.datetime.fromtimestamp(self.clock(), tz=dt.UTC)
-        due = [(recipient, now.astimezone(zoneinfo.ZoneInfo(recipient.timezone)).date())
-               for recipient in self.config.recipients if recipient.email
-               and now.astimezone(zoneinfo.ZoneInfo(recipient.timezone)).hour == self.config.alerts.digest_hour]
+        due: list[tuple[Recipient, str, dt.date]] = []
+        for recipient in self.config.recipients:
+            local_date = due_date(now, self.config.alerts.digest_hour, recipient.timezone)
+            if not recipient.email or local_date is None:
+                continue
+            if recipient.daily_digest:
+                due.append((recipient, "daily", local_date))
+            if recipient.weekly_digest == WEEKDAYS[local_date.weekday()]:
+                due.append((recipient, "weekly", local_date))
         suppressed = self.store.suppressed() if due else {}
         outcomes = []
-        for recipient, local_date in due:
+        for recipient, period, local_date in due:
             assert recipient.email is not None
             if recipient.email.casefold() in suppressed:  # unsubscribed, bounced or complained
-                outcomes.append((recipient.name, "suppressed"))
+                outcome = "suppressed"
+            elif period == "daily":
+                outcome = self._send(recipient, now, local_date)
             else:
-                outcomes.append((recipient.name, self._send(recipient, now, local_date)))
+                outcome = self._send_weekly(recipient, local_date)
+            outcomes.append((recipient.name, outcome if period == "daily" else f"weekly {outcome}"))
         return outcomes
 
     def _send(self, recipient: Recipient, now: dt.datetime, local_date: dt.date) -> str:
-        assert recipient.email is not None
         digest = build_digest(self.config, self.store, now=now, timezone=recipient.timezone)
+        return self._deliver(recipient, digest, f"digest:{local_date.isoformat()}", f"digest-{local_date.isoformat()}")
+
+    def _send_weekly(self, recipient: Recipient, local_date: dt.date) -> str:
+        week_start = local_date - dt.timedelta(days=WEEK_DAYS)
+        digest = build_weekly_digest(self.config, self.store, week_start=week_start, timezone=recipient.timezone)
+        return self._deliver(recipient, digest, f"digest:week:{week_start.isoformat()}",
+                             f"digest-week-{iso_week(local_date)}")
+
+    def _deliver(self, recipient: Recipient, digest: Digest, view_key: str, job: str) -> str:
+        """Compose, claim ``job`` for the recipient (once ever), send, and record how it went."""
+        assert recipient.email is not None
         alerts = self.config.alerts
-        view = self.signer.sign(f"digest:{local_date.isoformat()}", "digest", recipient.name)
+        view = self.signer.sign(view_key, "digest", recipient.name)
         unsubscribe = self.signer.sign(f"recipient:{recipient.name}", "unsubscribe", recipient.name,
                                        ttl_seconds=UNSUBSCRIBE_TTL)
         message = compose_digest(digest, recipient, business=self.config.business.name,
                                  from_address=alerts.from_address, reply_to=alerts.reply_to,
                                  web_view_link=f"{alerts.action_base_url}/d/{view}",
                                  unsubscribe=f"{alerts.action_base_url}/u/{unsubscribe}")
-        job = f"digest-{local_date.isoformat()}"
         if not self.store.claim_delivery(job, recipient.name, CHANNEL, [m.key for m in digest.opportunities]):
             return "already sent"
         try:
             message_id = self.mailer.send_message(message, recipient.email)
         except DeliveryFailed as err:
-            log.warning("digest for %s not sent: %s", recipient.name, err)
+            log.warning("%s digest for %s not sent: %s", digest.period, recipient.name, err)
             self.store.finish_delivery(job, recipient.name, CHANNEL, "failed", detail=str(err))
             return "failed"
         self.store.finish_delivery(job, recipient.name, CHANNEL, "sent", message_id=message_id)
@@ -388,16 +519,22 @@ class DigestSender:
 
 
 def digest_page(config: ListenConfig, store: DigestStore, token: ActionToken) -> Page | None:
-    """The page of the digest a verified token names (``digest:<local date>`` for a configured
-    recipient), rebuilt as at that date's digest hour; None when the token names no such digest."""
+    """The page of the digest a verified token names for a configured recipient: ``digest:<local date>``
+    (the daily one, rebuilt as at that date's digest hour) or ``digest:week:<first day>`` (the weekly one
+    of the 7 days from that date); None when the token names no such digest."""
     recipient = config.recipient(token.recipient)
-    prefix, _, date_text = token.mention_key.partition(":")
+    prefix, _, named = token.mention_key.partition(":")
+    weekly = named.startswith("week:")
+    date_text = named.removeprefix("week:")
     if token.action != "digest" or prefix != "digest" or recipient is None or not _ISO_DATE.fullmatch(date_text):
         return None
     try:
-        local_date = dt.date.fromisoformat(date_text)
+        named_date = dt.date.fromisoformat(date_text)
     except ValueError:
         return None
-    at = digest_time(local_date, config.alerts.digest_hour, recipient.timezone)
-    digest = build_digest(config, store, now=at, timezone=recipient.timezone)
+    if weekly:
+        digest = build_weekly_digest(config, store, week_start=named_date, timezone=recipient.timezone)
+    else:
+        at = digest_time(named_date, config.alerts.digest_hour, recipient.timezone)
+        digest = build_digest(config, store, now=at, timezone=recipient.timezone)
     return Page(200, render_html(digest, business=config.business.name))

@@ -170,7 +170,8 @@ def send_digest(sender: Any, config: ListenConfig, clock: DemoClock) -> None:
         return
     local = dt.datetime.fromtimestamp(clock(), tz=zoneinfo.ZoneInfo(recipient.timezone)).date()
     for name, outcome in sender.run(digest_time(local, config.alerts.digest_hour, recipient.timezone)):
-        print(f"Daily digest {outcome} to {name}")
+        kind, _, outcome = outcome.partition(" ") if outcome.startswith("weekly ") else ("daily", "", outcome)
+        print(f"{kind.capitalize()} digest {outcome} to {name}")
 
 
 def first_action_link(stack: LocalStack) -> str | None:

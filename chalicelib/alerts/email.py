@@ -134,6 +134,13 @@ def compose(bundle: AlertBundle, *, business: str, from_address: str, reply_to: 
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(_templates().get_template("email.txt.j2").render(context))
     message.add_alternative(_templates().get_template("email.html.j2").render(context), subtype="html")
+    return unfolded(message)
+
+
+def unfolded(message: EmailMessage) -> EmailMessage:
+    """The message with headers written on one line when serialized (RFC 5322 allows 998
+    characters): Python's folding of encoded words turns "Café" subjects into "  Café"."""
+    message.policy = message.policy.clone(max_line_length=998)
     return message
 
 

@@ -8,7 +8,7 @@ from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 
 from chalicelib.alerts import network_name
-from chalicelib.alerts.email import one_line
+from chalicelib.alerts.email import one_line, unfolded
 
 
 def _notice(business: str, from_address: str, to_name: str, to_address: str, subject: str,
@@ -19,7 +19,7 @@ def _notice(business: str, from_address: str, to_name: str, to_address: str, sub
     message["To"] = formataddr((to_name, to_address))
     message["Message-ID"] = make_msgid(domain=from_address.rpartition("@")[2])
     message.set_content(body + "\n")
-    return message
+    return unfolded(message)
 
 
 def compose_spike_notice(*, business: str, from_address: str, to_name: str, to_address: str, group: str,

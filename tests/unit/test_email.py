@@ -68,6 +68,17 @@ def test_direction_overrides_in_the_text_are_removed_and_the_highlight_stays_on_
     assert '<mark style="background:#fde68a;color:#18181b;">Bean There</mark> gnp.exe fine' in html
 
 
+def test_a_long_subject_with_accents_arrives_exactly_as_written() -> None:
+    import email
+    import email.policy
+
+    for padding in range(0, 80, 7):  # wherever the fold would fall
+        title = "x" * padding + " Bean There Café mentions é and enough words to pass the usual fold"
+        sent = message(item(title, title=title))
+        received = email.message_from_bytes(sent.as_bytes(), policy=email.policy.default)
+        assert received["Subject"] == sent["Subject"], padding
+
+
 def test_text_part_lists_the_action_links() -> None:
     text = message(item("Bean There rocks")).get_body(("plain",)).get_content()
     assert "Mark as handled: https://x.example/a/TOKEN" in text
