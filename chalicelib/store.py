@@ -467,31 +467,22 @@ class Store:
     def tell_health(self, network: str, state: str) -> bool:
         """Record that the owner is told the network is ``state`` ("down" or "up"); False if
         they were told that already (so each change is told once, never a storm)."""
-        try:
-            self._call(
-                "update_item",
-                TableName=self.table,
-                Key={"pk": {"S": "HEALTH"}, "sk": {"S": network}},
-                UpdateExpression="SET told = :state, told_at = :now",
-                ConditionExpression="attribute_not_exists(told) OR told <> :state",
-                ExpressionAttributeValues={":state": {"S": state}, ":now": {"S": _iso(self.clock())}},
-            )
-        except ClientError as err:
-            if err.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return self._tell_once(network, "told", state)
 
     def tell_silence(self, network: str, state: str) -> bool:
         """Record that the owner is told the network is ``state`` ("silent" or "data again");
         False if they were told that already (a conditional write: one notice per change)."""
+        return self._tell_once(network, "silence_told", state)
+
+    def _tell_once(self, network: str, field: str, state: str) -> bool:
+        """Set the health record's ``field`` (and ``<field>_at``) to ``state`` unless it is already."""
         try:
             self._call(
                 "update_item",
                 TableName=self.table,
                 Key={"pk": {"S": "HEALTH"}, "sk": {"S": network}},
-                UpdateExpression="SET silence_told = :state, silence_told_at = :now",
-                ConditionExpression="attribute_not_exists(silence_told) OR silence_told <> :state",
+                UpdateExpression=f"SET {field} = :state, {field}_at = :now",
+                ConditionExpression=f"attribute_not_exists({field}) OR {field} <> :state",
                 ExpressionAttributeValues={":state": {"S": state}, ":now": {"S": _iso(self.clock())}},
             )
         except ClientError as err:
