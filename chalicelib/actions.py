@@ -48,7 +48,6 @@ ACTIONS = {
 }
 RULE_ACTIONS = frozenset({"raise_cap", "exclude"})
 DEFAULT_TTL_SECONDS = 7 * 86400
-# The links under each mention of an alert, in this order (assign only where someone else can take it).
 # How long a snooze link may snooze: the form's ``for`` field -> (seconds, label, when it alerts again).
 SNOOZE_PERIODS = {
     "1h": (3600, "1 hour", "in an hour"),
@@ -56,6 +55,7 @@ SNOOZE_PERIODS = {
     "1w": (7 * 86400, "1 week", "in a week, at this time"),
 }
 DEFAULT_SNOOZE = "1d"
+# The links under each mention of an alert, in this order (assign only where someone else can take it).
 ALERT_ACTIONS = ("reply", "handled", "snooze", "mute_author", "mute_thread", "assign", "not_relevant")
 THREAD_ROOT_MAX_CHARS = 400  # a muted thread is a sort key; no conversation id is this long
 
@@ -347,7 +347,7 @@ class ActionService:
 
         if self.email is None or not to.email:
             return f"{to.name} was not emailed: this service sends no email here.", f"assigned to {to.name}; no email"
-        if to.email in self.store.suppressed():
+        if to.email.casefold() in self.store.suppressed():
             return (f"{to.name} was not emailed: their address unsubscribed or bounced. Tell them another way.",
                     f"assigned to {to.name}; address suppressed")
         job = f"assign-{parsed.nonce}"
