@@ -109,7 +109,30 @@ def seed(replay: ReplayServer, networks: list[str], now: int) -> None:
         replay.add_items(network, module.demo_items(now, BUSINESS))
 
 
-def scenario(replay: ReplayServer, networks: list[str], clock: DemoClock) -> list[tuple[str, Callable[[], None]]]:
+class SesThrottle:
+    """Makes the next ``refuse(n)`` SendEmail calls of an SES client fail as real SES does when
+    the sending rate is exceeded (HTTP 429, TooManyRequestsException): moto has no fault
+    injection, so the demo answers for it at the botocore boundary, before the request."""
+
+    def __init__(self, client: Any) -> None:
+        self.remaining = 0
+        client.meta.events.register("before-call.sesv2.SendEmail", self._answer)
+
+    def refuse(self, times: int) -> None:
+        self.remaining = times
+
+    def _answer(self, **_: Any) -> tuple[Any, dict[str, Any]] | None:
+        if self.remaining <= 0:
+            return None  # the call goes to moto
+        self.remaining -= 1
+        from botocore.awsrequest import AWSResponse
+
+        error = {"Code": "TooManyRequestsException", "Message": "Maximum sending rate exceeded."}
+        return AWSResponse("", 429, {}, None), {"Error": error, "ResponseMetadata": {"HTTPStatusCode": 429}}
+
+
+def scenario(replay: ReplayServer, networks: list[str], clock: DemoClock,
+             ses: SesThrottle | None = None) -> list[tuple[str, Callable[[], None]]]:
     """What happens before each cycle, in words and in deeds."""
     from offline.replay.hackernews import demo_late_complaint
 
@@ -129,6 +152,8 @@ def scenario(replay: ReplayServer, networks: list[str], clock: DemoClock) -> lis
             replay.add_items("lobsters", [lobsters_story(
                 "tmout1", clock() - 30, "Why Bean There Café is Lisbon's best new roastery", user="rita",
                 url="https://www.timeout.pt/lisboa/en/restaurants/bean-there-cafe?utm_source=lobsters")])
+        if ses is not None:
+            ses.refuse(1)  # the alert email of this cycle: tried again by a later cycle
 
     def outage() -> None:
         if "github" in networks:
@@ -139,9 +164,9 @@ def scenario(replay: ReplayServer, networks: list[str], clock: DemoClock) -> lis
 
     return [
         ("mentions arrive on every network", first),
-        ("an urgent complaint on Hacker News, a review shared again on Lobsters; Stack Exchange throttles us",
-         rate_limit),
-        ("GitHub is down (503)", outage),
+        ("an urgent complaint on Hacker News, a review shared again on Lobsters; Stack Exchange throttles us, "
+         "and so does SES", rate_limit),
+        ("GitHub is down (503); the throttled email is tried again", outage),
         ("nothing new anywhere: nothing is stored or sent twice", quiet),
     ]
 
@@ -202,6 +227,12 @@ def print_cycle(number: int, story: str, report: CycleReport) -> None:
         print(f"  not alerted on their own: {', '.join(quieted)}")
     for error in report.errors.values():
         print(f"  ! {error}")
+    for name, channel, status, count in report.deliveries:
+        if status == "retry":
+            print(f"  ~ the {channel} to {name} ({count} mention(s)) could not be sent yet (a transient failure): "
+                  "a later cycle tries again")
+    if report.retried:
+        print(f"  ~ {report.retried} delivery(ies) tried again after a transient failure")
     for network, told in sorted({(network, told) for _, network, told in report.health_notices}):
         print(f"  told the owner: {network} {told}")
 
@@ -303,7 +334,8 @@ def run(serve_links: bool) -> int:
         print(f"Local stack: {stack.dynamodb_engine} on {stack.dynamodb_url}, moto on {stack.moto_url}, "
               f"replay server on http://127.0.0.1:{replay.port}\n")
         reports = []
-        for number, (story, happen) in enumerate(scenario(replay, list(config.networks), clock), start=1):
+        ses = SesThrottle(pipeline.channels["email"].client)
+        for number, (story, happen) in enumerate(scenario(replay, list(config.networks), clock, ses), start=1):
             happen()
             report = pipeline.run_cycle()
             reports.append(report)

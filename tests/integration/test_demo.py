@@ -46,6 +46,13 @@ def test_demo_runs_serves_its_action_links_and_stops_cleanly(tmp_path: Path) -> 
         assert "  ! stackexchange: throttle violation (error 502, retry after 600 s)" in output
         assert "  not alerted on their own: 1 attached to a story told elsewhere" in output
         assert "  ! github: server error (HTTP 503)" in output
+        assert re.search(r"cycle 2: .*\n  \d+ tasks, \d+ items fetched, 2 new mentions, 0 email\(s\), 1 SMS", output)
+        assert "  ~ the email to Maria (1 mention(s)) could not be sent yet (a transient failure): a later cycle " \
+               "tries again" in output
+        assert re.search(r"cycle 3: .*\n  \d+ tasks, 0 items fetched, 0 new mentions, 1 email\(s\), 0 SMS", output)
+        assert "  ~ 1 delivery(ies) tried again after a transient failure" in output
+        assert "Deliveries to try again later (transient failure): 1   tried again: 1   failed for good: 0   " \
+               "unconfirmed: 0" in output
         assert re.search(r"cycle 4: .*\n  \d+ tasks, 0 items fetched, 0 new mentions, 0 email\(s\), 0 SMS", output)
         assert "Daily digest sent to Maria" in output
         assert "Emails sent: 3   SMS sent: 2" in output
