@@ -23,6 +23,7 @@ from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_ssm as ssm
 from chalice.cdk import Chalice
 from constructs import Construct
 
@@ -183,6 +184,29 @@ class ServiceStack(cdk.Stack):
         self._log_groups(chalice_stage_config(settings.stage).get("log_retention_in_days", 14))
         self._throttle_api()
         self._alarms()
+        self._settings()
+
+    def settings_path(self) -> str:
+        """Where the stage's settings are published: ``/social-listening/<stage>/settings/``."""
+        return f"/{APP_NAME}/{self.settings.stage}/settings/"
+
+    def _settings(self) -> None:
+        """The names of what the stack made, as plain SSM String parameters (free), for the owner and
+        for tools (`make deploy` reports from them). Never a secret: secrets are SecureStrings that only
+        `make secrets` writes, and CloudFormation cannot create those."""
+        values = {
+            "table-name": self.table.ref,
+            "ses-configuration-set": self.configuration_set.ref,
+            "ses-feedback-topic-arn": self.feedback_topic.topic_arn,
+            "inbound-sms-topic-arn": self.inbound_sms_topic.topic_arn,
+            "owner-alerts-topic-arn": self.alerts_topic.topic_arn,
+            "dead-letter-queue-url": self.dead_letters.queue_url,
+            "secrets-prefix": SECRETS_PREFIX,
+        }
+        for name, value in values.items():
+            construct_id = "Setting" + "".join(part.title() for part in name.split("-"))
+            ssm.StringParameter(self, construct_id, parameter_name=self.settings_path() + name, string_value=value,
+                                description=f"social-listening {self.settings.stage}: {name.replace('-', ' ')}")
 
     def _table(self, prefix: str) -> dynamodb.CfnTable:
         return service_table(self, prefix, production=self.settings.production)

@@ -268,3 +268,20 @@ def test_inbound_sms_reaches_its_function_through_an_sns_event(synthesized: Synt
     functions = synthesized.resources(stage, "AWS::Serverless::Function")
     assert functions["InboundSms"]["Properties"]["Events"] == {
         "InboundSmsTopic": {"Type": "SNS", "Properties": {"Topic": {"Ref": inbound_id}}}}
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_the_stage_publishes_what_it_made_as_plain_settings_never_a_secret(
+        synthesized: Synthesized, stage: str) -> None:
+    parameters = synthesized.resources(stage, "AWS::SSM::Parameter").values()
+    settings = {p["Properties"]["Name"]: p["Properties"] for p in parameters}
+    path = f"/social-listening/{stage}/settings/"
+    assert sorted(settings) == [path + name for name in (
+        "dead-letter-queue-url", "inbound-sms-topic-arn", "owner-alerts-topic-arn", "secrets-prefix",
+        "ses-configuration-set", "ses-feedback-topic-arn", "table-name")]
+    assert {p["Type"] for p in settings.values()} == {"String"}
+    table_id, _ = synthesized.only(stage, "AWS::DynamoDB::Table")
+    queue_id, _ = synthesized.only(stage, "AWS::SQS::Queue")
+    assert settings[path + "table-name"]["Value"] == {"Ref": table_id}
+    assert settings[path + "dead-letter-queue-url"]["Value"] == {"Ref": queue_id}
+    assert settings[path + "secrets-prefix"]["Value"] == SECRETS_PREFIX
