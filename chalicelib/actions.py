@@ -324,9 +324,7 @@ class ActionService:
 
     def _chosen_assignee(self, parsed: ActionToken, form: bytes) -> Recipient | None:
         """The recipient named by the form's ``to``, if the token's holder may assign to them."""
-        from urllib.parse import parse_qs
-
-        chosen = parse_qs(form.decode("utf-8", "replace"), keep_blank_values=True).get("to") or []
+        chosen = form_fields(form).get("to") or []
         allowed = {r.name: r for r in assignees(self.config, parsed.recipient)}
         if len(chosen) != 1 or chosen[0] not in allowed:
             log.info("refused an assignment: the form named no one the holder may assign to")
@@ -385,9 +383,7 @@ class ActionService:
         return message
 
     def _post_reply(self, parsed: ActionToken, stored: StoredMention, form: bytes, form_action: str) -> Page:
-        from urllib.parse import parse_qs
-
-        fields = parse_qs(form.decode("utf-8", "replace"), keep_blank_values=True)
+        fields = form_fields(form)
         text = (fields.get("text") or [""])[0].replace("\r\n", "\n").strip()
         key = (fields.get("key") or [""])[0]
         if not text or not re.fullmatch(r"[A-Za-z0-9_-]{8,128}", key) or self.poster is None:
@@ -488,12 +484,17 @@ class ActionService:
         return self.store.get_short_link(code)
 
 
+def form_fields(form: bytes) -> dict[str, list[str]]:
+    """The fields of an urlencoded form body (undecodable bytes replaced, blank values kept)."""
+    from urllib.parse import parse_qs
+
+    return parse_qs(form.decode("utf-8", "replace"), keep_blank_values=True)
+
+
 def snooze_period(form: bytes) -> str:
     """The snooze period the form chose (``for``: 1h, 1d or 1w); the default for anything else,
     so a form posted without a choice (an old email, a mail client's own POST) still snoozes."""
-    from urllib.parse import parse_qs
-
-    chosen = parse_qs(form.decode("utf-8", "replace")).get("for") or []
+    chosen = form_fields(form).get("for") or []
     return chosen[0] if len(chosen) == 1 and chosen[0] in SNOOZE_PERIODS else DEFAULT_SNOOZE
 
 

@@ -955,13 +955,17 @@ class Store:
 
     def count_sms(self, recipient: str, hour: str) -> int:
         """Count one more SMS to the recipient in this hour (``YYYY-MM-DDTHH``); the count now."""
+        return self._count_in_hour(f"SMSCOUNT#{recipient}", hour, "sent")
+
+    def _count_in_hour(self, partition: str, hour: str, counter: str) -> int:
+        """Add one to ``counter`` of the hour's item (kept two days); the count now."""
         response = self._call(
-            "update_item", TableName=self.table, Key={"pk": {"S": f"SMSCOUNT#{recipient}"}, "sk": {"S": hour}},
-            UpdateExpression="ADD sent :one SET #ttl = :ttl", ExpressionAttributeNames={"#ttl": TTL_ATTRIBUTE},
+            "update_item", TableName=self.table, Key={"pk": {"S": partition}, "sk": {"S": hour}},
+            UpdateExpression=f"ADD {counter} :one SET #ttl = :ttl", ExpressionAttributeNames={"#ttl": TTL_ATTRIBUTE},
             ExpressionAttributeValues={":one": {"N": "1"}, ":ttl": {"N": str(int(self.clock()) + 2 * 86400)}},
             ReturnValues="UPDATED_NEW",
         )
-        return int(response["Attributes"]["sent"]["N"])
+        return int(response["Attributes"][counter]["N"])
 
     def tell_spike(self, group: str, cooldown_seconds: float) -> bool:
         """Record that a spike of ``group`` is told now; False within the cooldown of the last one."""
@@ -1027,10 +1031,7 @@ class Store:
 
     def muted_authors(self) -> list[str]:
         """Authors muted from alerts and SMS commands, as ``network:handle``."""
-        response = self._call("query", TableName=self.table,
-                              KeyConditionExpression="pk = :pk AND begins_with(sk, :a)",
-                              ExpressionAttributeValues={":pk": {"S": "MUTES"}, ":a": {"S": "author#"}})
-        return [item["sk"]["S"].removeprefix("author#") for item in response["Items"]]
+        return self.muted()[0]
 
     def mute_thread(self, thread_root: str, by: str) -> None:
         """Never alert on this conversation again (``network:root``, as ``Mention.thread_root``)."""
@@ -1098,13 +1099,7 @@ class Store:
 
     def count_answers(self, sender: str, hour: str) -> int:
         """Count one more SMS answer to ``sender`` in ``hour`` (``YYYY-MM-DDTHH``); the count now."""
-        response = self._call(
-            "update_item", TableName=self.table, Key={"pk": {"S": f"SMSANSWER#{sender}"}, "sk": {"S": hour}},
-            UpdateExpression="ADD answered :one SET #ttl = :ttl", ExpressionAttributeNames={"#ttl": TTL_ATTRIBUTE},
-            ExpressionAttributeValues={":one": {"N": "1"}, ":ttl": {"N": str(int(self.clock()) + 2 * 86400)}},
-            ReturnValues="UPDATED_NEW",
-        )
-        return int(response["Attributes"]["answered"]["N"])
+        return self._count_in_hour(f"SMSANSWER#{sender}", hour, "answered")
 
 
 class CycleStateCache:

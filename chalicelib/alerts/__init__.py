@@ -73,7 +73,8 @@ def network_name(network: str) -> str:
         return network
 
 
-_DIRECTION_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+DIRECTION_CONTROLS = "\u202a-\u202e\u2066-\u2069"  # overrides and isolates, as a character-class range
+_DIRECTION_CONTROLS = re.compile(f"[{DIRECTION_CONTROLS}]")
 
 
 def without_direction_controls(text: str) -> str:

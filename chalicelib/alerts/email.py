@@ -15,10 +15,10 @@ import jinja2
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.actions import ACTIONS
-from chalicelib.alerts import AlertBundle, AlertItem, DeliveryFailed, excerpt, network_name
+from chalicelib.alerts import DIRECTION_CONTROLS, AlertBundle, AlertItem, DeliveryFailed, excerpt, network_name
 from chalicelib.model import MatchedMention
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+_CONTROL = re.compile(f"[\x00-\x1f\x7f{DIRECTION_CONTROLS}]")
 PERMANENT_SES_ERRORS = {
     "MessageRejected", "MailFromDomainNotVerifiedException", "AccountSuspendedException",
     "SendingPausedException", "BadRequestException", "NotFoundException",
