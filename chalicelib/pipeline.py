@@ -72,6 +72,7 @@ class CycleReport:
 
     tasks_run: int = 0
     fetched: Counter[str] = field(default_factory=Counter)  # per network
+    skipped: Counter[str] = field(default_factory=Counter)  # per network: items that could not be read
     new_mentions: int = 0
     new_per_rule: Counter[str] = field(default_factory=Counter)
     errors: dict[str, str] = field(default_factory=dict)  # network -> error in words
@@ -282,8 +283,15 @@ class Pipeline:
             log.warning("network failed: %s", err)
             if failures >= self.config.alerts.health_failures and self.store.tell_health(network, "down"):
                 self._tell_owner(network, down=True, error=str(err), failures=failures, report=report)
+        first_skip: dict[str, str] = {}
         for task, result in results.items():
             report.fetched[task.network] += len(result.mentions)
+            report.skipped[task.network] += len(result.skipped)
+            if result.skipped:
+                first_skip.setdefault(task.network, result.skipped[0])
+        for network, reason in sorted(first_skip.items()):
+            log.warning("%s: %d items skipped: %s", network, report.skipped[network], reason)
+            self.store.record_skipped(network, report.skipped[network], reason)
         return results
 
     def _advance(self, tasks: Sequence[Task], results: Mapping[Task, FetchResult],

@@ -102,6 +102,9 @@ class Health:
     watching_since: str | None = None  # the silence clock's start: first successful poll, or the one after an outage
     silence_told: str | None = None  # "silent" | "data again": what the owner was last told about silence
     silence_told_at: str | None = None
+    items_skipped: int = 0  # items a network sent that could not be read, in all (each skipped alone)
+    last_skip: str | None = None  # "N items skipped: reason", the latest cycle that skipped any
+    last_skip_at: str | None = None
 
 
 @dataclass(slots=True)
@@ -422,8 +425,25 @@ class Store:
                 watching_since=item.get("watching_since", {}).get("S"),
                 silence_told=item.get("silence_told", {}).get("S"),
                 silence_told_at=item.get("silence_told_at", {}).get("S"),
+                items_skipped=int(item.get("items_skipped", {"N": "0"})["N"]),
+                last_skip=item.get("last_skip", {}).get("S"),
+                last_skip_at=item.get("last_skip_at", {}).get("S"),
             )
         return result
+
+    def record_skipped(self, network: str, count: int, reason: str) -> None:
+        """Count items of ``network`` that could not be read this cycle; keep the reason in
+        words ("3 items skipped: ...") for the health record. One write per cycle that skipped."""
+        self._call(
+            "update_item",
+            TableName=self.table,
+            Key={"pk": {"S": "HEALTH"}, "sk": {"S": network}},
+            UpdateExpression="SET last_skip = :skip, last_skip_at = :now ADD items_skipped :count",
+            ExpressionAttributeValues={
+                ":skip": {"S": f"{count} item{'s' if count != 1 else ''} skipped: {reason}"},
+                ":now": {"S": _iso(self.clock())}, ":count": {"N": str(count)},
+            },
+        )
 
     def record_success(self, network: str, fetched: int, *, data: bool = False,
                        restart_watch: bool = False) -> str | None:

@@ -9,9 +9,9 @@ leaves that network's cursor where it was.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,6 +19,7 @@ from chalicelib.model import Mention
 
 Cursor = dict[str, Any]  # JSON-serializable, opaque to everything but its connector
 SecretLookup = Callable[[str], str]  # SSM parameter name -> decrypted value
+T = TypeVar("T")
 
 
 class SourceError(Exception):
@@ -88,6 +89,31 @@ class FetchResult:
     cursor: Cursor
     pages: int = 0
     complete: bool = True  # False when the page limit or time budget stopped the walk
+    # Items that could not be read (one reason each, in words): a bad item is skipped and
+    # counted, never a bad page; the cursor moves past it.
+    skipped: list[str] = field(default_factory=list)
+
+
+SKIP_REASON_CHARS = 200  # a skip reason is said to the owner; keep it short
+
+
+def read_each(network: str, items: Iterable[Any], read: Callable[[Any], T | None]) -> tuple[list[T], list[str]]:
+    """``read`` applied to each item alone: the results it gave (None: not wanted, e.g.
+    filtered out) and one reason per item it could not read. Whatever one item holds
+    (a missing field, a wrong type, a timestamp out of range, markup the parser refuses),
+    the other items of the page come through."""
+    good: list[T] = []
+    skipped: list[str] = []
+    for item in items:
+        try:
+            value = read(item)
+        except Exception as err:  # noqa: BLE001 - hostile input: any failure is this item's alone
+            reason = err.message if isinstance(err, SourceError) else f"{type(err).__name__}: {err}"
+            skipped.append(reason[:SKIP_REASON_CHARS])
+            continue
+        if value is not None:
+            good.append(value)
+    return good, skipped
 
 
 @dataclass(slots=True)
