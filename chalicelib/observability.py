@@ -21,51 +21,50 @@ def logger() -> Any:
     return Logger(service=SERVICE)
 
 
+# Every metric series the service emits: one dimension set (service) and these names, at most 10, so that
+# CloudWatch's 10 free custom metrics cover them (each name + dimension set is a billed series beyond 10).
+# Per-network and per-channel detail is in the cycle's log line, queryable with Logs Insights (docs/queries.md).
+METRICS = ("MentionsFetched", "NetworkErrors", "MentionsNew", "MentionsAttached", "MentionsMuted",
+           "DeliveriesSent", "DeliveriesNotSent", "HealthNotices", "AlertLatency", "DynamoDBRequests")
+NOT_SENT = {"failed", "retry", "unconfirmed"}  # a delivery that did not (yet) reach the recipient
+
+
 def publish_cycle(report: CycleReport, *, namespace: str = NAMESPACE) -> None:
-    """One cycle's figures as CloudWatch embedded-metric-format lines on stdout (Lambda
-    ships them to CloudWatch Metrics for free with the logs): per network mentions fetched
-    and errors; new, attached, muted mentions; deliveries by channel and outcome (sent,
-    skipped, retry, failed, unconfirmed) and the retries sent again; health notices by
-    network and state (down, up, silent, data again); alert latency by channel; DynamoDB
-    capacity consumed."""
-    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+    """One cycle's figures as one CloudWatch embedded-metric-format line on stdout (Lambda ships it to
+    CloudWatch Metrics with the logs): mentions fetched (all networks), networks in error, new, attached and
+    muted mentions, deliveries sent and not sent (failed, to retry, unconfirmed), health notices, the slowest
+    channel's median alert latency, DynamoDB requests. ``METRICS`` lists them: no per-network dimension."""
+    from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
-    def emit(name: str, value: float, unit: Any = MetricUnit.Count, **dimensions: str) -> None:
-        with single_metric(name=name, unit=unit, value=value, namespace=namespace) as metric:
-            metric.add_dimension(name="service", value=SERVICE)
-            for key, dim in dimensions.items():
-                metric.add_dimension(name=key, value=dim)
-
-    for network, count in sorted(report.fetched.items()):
-        emit("MentionsFetched", count, network=network)
-    for network in sorted(report.errors):
-        emit("NetworkErrors", 1, network=network)
-    emit("MentionsNew", report.new_mentions)
-    emit("MentionsAttached", report.attached)
-    emit("MentionsMuted", report.muted)
-    outcomes: dict[tuple[str, str], int] = {}
-    for _, channel, status, _ in report.deliveries:
-        outcomes[(channel, status)] = outcomes.get((channel, status), 0) + 1
-    for (channel, status), count in sorted(outcomes.items()):
-        emit("Deliveries", count, channel=channel, outcome=status)
-    if report.retried:
-        emit("DeliveriesRetried", report.retried)
-    told: dict[tuple[str, str], int] = {}
-    for _, network, state in report.health_notices:
-        told[(network, state)] = told.get((network, state), 0) + 1
-    for (network, state), count in sorted(told.items()):
-        emit("HealthNotices", count, network=network, state=state)
-    for channel, seconds in sorted(report.latency.items()):
-        if seconds:
-            emit("AlertLatency", statistics.median(seconds), MetricUnit.Seconds, channel=channel)
-    emit("DynamoDBRequests", report.ddb_requests)
+    metrics = EphemeralMetrics(namespace=namespace, service=SERVICE)
+    statuses = [status for _, _, status, _ in report.deliveries]
+    values = {
+        "MentionsFetched": sum(report.fetched.values()),
+        "NetworkErrors": len(report.errors),
+        "MentionsNew": report.new_mentions,
+        "MentionsAttached": report.attached,
+        "MentionsMuted": report.muted,
+        "DeliveriesSent": statuses.count("sent"),
+        "DeliveriesNotSent": sum(status in NOT_SENT for status in statuses),
+        "HealthNotices": len(report.health_notices),
+        "DynamoDBRequests": report.ddb_requests,
+    }
+    for name, value in values.items():
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    medians = [statistics.median(seconds) for seconds in report.latency.values() if seconds]
+    if medians:
+        metrics.add_metric(name="AlertLatency", unit=MetricUnit.Seconds, value=max(medians))
+    metrics.flush_metrics()
 
 
 def log_cycle(report: CycleReport) -> None:
-    """One INFO line per cycle: counts and errors in words (no mention text, no secrets)."""
+    """One INFO line per cycle: counts and errors in words, per network and channel (no mention text, no
+    secrets): the detail the metrics leave out."""
     logger().info("poll cycle", extra={
         "tasks": report.tasks_run, "fetched": dict(report.fetched), "new": report.new_mentions,
         "attached": report.attached, "muted": report.muted, "errors": report.errors,
         "deliveries": [{"recipient": r, "channel": c, "status": s, "mentions": n} for r, c, s, n in report.deliveries],
-        "seconds": round(report.seconds, 3), "ddb_requests": report.ddb_requests,
+        "seconds": round(report.seconds, 3), "ddb_requests": report.ddb_requests, "retried": report.retried,
+        "health_notices": [{"network": n, "state": s} for _, n, s in report.health_notices],
+        "latency_median_seconds": {c: statistics.median(s) for c, s in sorted(report.latency.items()) if s},
     })

@@ -2,7 +2,8 @@
 use (never at import: importing app.py must stay cheap and testable).
 
 Environment: ``TABLE_NAME`` (required), ``LISTEN_CONFIG`` (default ./listen.yaml),
-``FETCH_BUDGET_SECONDS`` (default 30), ``SES_CONFIGURATION_SET`` (set by infra/), and the standard AWS variables
+``FETCH_BUDGET_SECONDS`` (default 30), ``SES_CONFIGURATION_SET``, ``SECRETS_PARAMETER_PREFIX`` and
+``SMS_ORIGINATION_NUMBER`` (set by infra/), and the standard AWS variables
 (``AWS_ENDPOINT_URL_<SERVICE>`` points boto3 at the offline stack).
 """
 
@@ -40,18 +41,45 @@ class Runtime:
     sms: Any  # chalicelib.alerts.sms.SmsChannel: also answers SMS commands
 
 
+SEND_CLIENT_TIMEOUTS = {"connect_timeout": 2, "read_timeout": 5}  # one send: at most 7 s of the poll's ~20 s
+
+
 def _client(service: str) -> Any:
+    """The SES and SNS clients: one attempt per send (a send is never retried blindly: the pipeline's
+    delivery records retry it, once it knows the first did not go), each bounded by SEND_CLIENT_TIMEOUTS
+    so that the sends fit the time the poll has left after fetching (60 s less FETCH_BUDGET_SECONDS)."""
     import boto3
     from botocore.config import Config
 
-    return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 5},
-                                               connect_timeout=5, read_timeout=15))
+    # total_max_attempts counts the first request (botocore's max_attempts counts retries: 1 would send twice)
+    return boto3.client(service, config=Config(retries={"mode": "standard", "total_max_attempts": 1},
+                                               **SEND_CLIENT_TIMEOUTS))
+
+
+APP_PARAMETER_PATH = "/social-listening/"
+
+
+def stage_parameter(name: str, stage_path: str | None = None) -> str:
+    """Where a deployed stage reads the parameter listen.yaml names: under the stage's own path.
+
+    ``stage_path`` (default ``$SECRETS_PARAMETER_PREFIX``, set by infra/ to ``/social-listening/<stage>/``)
+    replaces the app's path: ``/social-listening/signing-key`` is read as ``/social-listening/prod/signing-key``
+    in prod, so stages never share a key or a token. Names already under the stage path, names outside the
+    app's path, and every name when no stage path is set (tests, the demo) are read as written."""
+    stage_path = os.environ.get("SECRETS_PARAMETER_PREFIX") if stage_path is None else stage_path
+    if not stage_path or stage_path == APP_PARAMETER_PATH or name.startswith(stage_path):
+        return name
+    if name.startswith(APP_PARAMETER_PATH):
+        return stage_path + name.removeprefix(APP_PARAMETER_PATH)
+    return name
 
 
 def read_secret(name: str) -> str:
-    """A SecureString from SSM Parameter Store (cached for 5 minutes); LookupError if absent."""
+    """A SecureString from SSM Parameter Store (cached for 5 minutes), read under the stage's path
+    (``stage_parameter``); LookupError if absent."""
     from aws_lambda_powertools.utilities import parameters
 
+    name = stage_parameter(name)
     try:
         value = parameters.get_parameter(name, decrypt=True, max_age=300)
     except parameters.exceptions.GetParameterError as err:
@@ -85,7 +113,8 @@ def build(config: ListenConfig, store: Store, *, signing_key: bytes, previous_ke
                          configuration_set=os.environ.get("SES_CONFIGURATION_SET"))
     channels = {
         "email": email,
-        "sms": (sms := SmsChannel(_client("sns"))),
+        "sms": (sms := SmsChannel(_client("sns"),
+                                  origination_number=os.environ.get("SMS_ORIGINATION_NUMBER") or None)),
     }
     connector_state = CycleStateCache(store)
 

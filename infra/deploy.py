@@ -243,10 +243,89 @@ def check_sms_sandbox(sns: Any, phones: list[str]) -> Check:
                               f"{', '.join(unverified)}", leave, blocking=False, missing=unverified)
 
 
+TWO_WAY_COUNTRIES = "https://docs.aws.amazon.com/sms-voice/latest/userguide/phone-numbers-sms-by-country.html"
+TEXT_SPEND_LIMIT = "TEXT_MESSAGE_MONTHLY_SPEND_LIMIT"
+SMS_PRICE_RANGE_USD = (0.0065, 0.10)  # per SMS: about $0.0065 to a US number, up to ~$0.10 elsewhere (list prices)
+
+
+def two_way_numbers(sms_voice: Any) -> list[dict[str, Any]]:
+    """The account's active phone numbers in this region that can send SMS, two-way enabled first."""
+    numbers: list[dict[str, Any]] = []
+    for page in sms_voice.get_paginator("describe_phone_numbers").paginate():
+        numbers += [n for n in page["PhoneNumbers"] if n["Status"] == "ACTIVE" and "SMS" in n["NumberCapabilities"]]
+    return sorted(numbers, key=lambda n: not n["TwoWayEnabled"])
+
+
+def check_two_way_sms(sms_voice: Any, region: str) -> Check:
+    """An origination number that can receive replies (AWS End User Messaging SMS). Without one, alerts still go
+    out (from a shared number or a sender ID), but no reply (OK, SNOOZE, MUTE, REPLY, HELP) reaches the service.
+    ``value`` is the number's id and phone number (``id|+1...``); the deploy sends alerts from it and points its
+    two-way channel at the stage's inbound topic."""
+    name = "Two-way SMS"
+    try:
+        numbers = two_way_numbers(sms_voice)
+    except (ClientError, BotoCoreError) as err:
+        return Check(name, False, f"could not list the origination numbers ({type(err).__name__}: {err})",
+                     "aws pinpoint-sms-voice-v2 describe-phone-numbers", blocking=False)
+    if not numbers:
+        return Check(name, False, f"no phone number in {region} can receive SMS: alerts go out, but replies "
+                     "(OK, SNOOZE, MUTE, REPLY, HELP) cannot reach the service (sender IDs never receive)",
+                     "aws pinpoint-sms-voice-v2 request-phone-number --iso-country-code <your recipients' country, "
+                     "e.g. CA> --message-type TRANSACTIONAL --number-capabilities SMS --number-type LONG_CODE    "
+                     f"(two-way works only where the 'SMS two-way' column says Yes: {TWO_WAY_COUNTRIES}; "
+                     "US numbers need a toll-free or 10DLC registration first); then run make deploy again",
+                     blocking=False)
+    number = numbers[0]
+    state = "two-way enabled" if number["TwoWayEnabled"] else "two-way not enabled yet (the deploy enables it)"
+    return Check(name, True, f"{number['PhoneNumber']} ({number['IsoCountryCode']}, {number['NumberType']}, "
+                             f"${number['MonthlyLeasingPrice']} a month): {state}; alerts are sent from it so that "
+                             "replies come back",
+                 value=f"{number['PhoneNumberId']}|{number['PhoneNumber']}")
+
+
+def check_sms_spend_limit(sms_voice: Any) -> Check:
+    """The account's monthly SMS spend limit (new accounts: $1) and how many SMS it allows."""
+    name = "SMS spend limit"
+    try:
+        limits = {limit["Name"]: limit for limit in sms_voice.describe_spend_limits()["SpendLimits"]}
+    except (ClientError, BotoCoreError) as err:
+        return Check(name, False, f"could not read the spend limits ({type(err).__name__}: {err})",
+                     "aws pinpoint-sms-voice-v2 describe-spend-limits", blocking=False)
+    limit = limits.get(TEXT_SPEND_LIMIT)
+    if limit is None:
+        return Check(name, False, "the account reports no SMS spend limit", "aws pinpoint-sms-voice-v2 "
+                     "describe-spend-limits", blocking=False)
+    enforced = int(limit["EnforcedLimit"])
+    cheap, dear = SMS_PRICE_RANGE_USD
+    allows = f"${enforced} a month allows about {int(enforced / dear)} to {int(enforced / cheap)} SMS " \
+             f"(${cheap} to ${dear} each, by country); past it no SMS is sent until the next month"
+    if enforced <= 1:
+        return Check(name, False, f"{allows}: new accounts start at $1", "request a higher limit: AWS End User "
+                     "Messaging SMS console > Spend limits > request an increase (a support case; up to "
+                     f"${int(limit['MaxLimit'])} without one: aws pinpoint-sms-voice-v2 "
+                     "set-text-message-spend-limit-override --monthly-limit N)", blocking=False)
+    return Check(name, True, allows)
+
+
+def configure_two_way(dep: Deployment, number: str) -> None:
+    """Point the number's two-way channel at the stage's inbound SMS topic (published by the stack as a setting)."""
+    number_id, phone = number.split("|", 1)
+    setting = f"/{APP_NAME}/{dep.stage}/settings/inbound-sms-topic-arn"
+    try:
+        topic = dep.client("ssm").get_parameter(Name=setting)["Parameter"]["Value"]
+    except ClientError:
+        dep.say(f"Two-way SMS: {setting} was not found, so replies to {phone} are not routed yet: run make deploy "
+                "again once the stack exists")
+        return
+    dep.client("pinpoint-sms-voice-v2").update_phone_number(PhoneNumberId=number_id, TwoWayEnabled=True,
+                                                             TwoWayChannelArn=topic)
+    dep.say(f"Two-way SMS: replies to {phone} reach {topic} (the InboundSms function)")
+
+
 def check_secrets(ssm: Any, config: ListenConfig, stage: str) -> Check:
     """Every secret listen.yaml names exists in SSM (values are never read)."""
     try:
-        needed = secrets_setup.needed_secrets(config)
+        needed = secrets_setup.needed_secrets(config, stage)
     except secrets_setup.SecretsError as err:
         return Check("Secrets", False, str(err), "edit listen.yaml, then run this again")
     missing = tuple(s.parameter for s in secrets_setup.missing_secrets(ssm, needed))
@@ -376,6 +455,9 @@ def preflight(dep: Deployment) -> tuple[list[Check], ListenConfig | None, str, s
     checks.append(guide_bootstrap(dep, account, region.value))
     checks.extend(guide_ses(dep, config))
     checks.append(guide_sms(dep, config))
+    if any(r.phone and r.sms for r in config.recipients):
+        checks.append(dep.report(check_two_way_sms(dep.client("pinpoint-sms-voice-v2"), region.value)))
+        checks.append(dep.report(check_sms_spend_limit(dep.client("pinpoint-sms-voice-v2"))))
     checks.append(dep.report(check_kept_table(dep.client("cloudformation"), dep.client("dynamodb"), dep.stage)))
     checks.append(guide_secrets(dep, config))
     return checks, config, account, region.value
@@ -435,11 +517,16 @@ def guide_sms(dep: Deployment, config: ListenConfig) -> Check:
 def guide_secrets(dep: Deployment, config: ListenConfig) -> Check:
     """Check the secrets; run the setup (which asks for each missing one) when some are missing."""
     ssm = dep.client("ssm")
+    if not dep.dry_run:  # secrets of an earlier version, shared by every stage: copied to this stage's path once
+        try:
+            secrets_setup.migrate_shared_secrets(ssm, config, dep.stage, say=dep.say)
+        except secrets_setup.SecretsError:
+            pass  # check_secrets reports it, naming the listen.yaml field
     check = dep.report(check_secrets(ssm, config, dep.stage))
     if check.ok or dep.dry_run or not check.missing:
         return check
     dep.say("Setting up the secrets (input is hidden; nothing typed is printed):")
-    secrets_setup.setup(ssm, config, ask=dep.ask_secret, say=dep.say)
+    secrets_setup.setup(ssm, config, stage=dep.stage, ask=dep.ask_secret, say=dep.say)
     return dep.report(check_secrets(ssm, config, dep.stage))
 
 
@@ -457,6 +544,9 @@ def deploy(dep: Deployment) -> int:
     dep.say(f"Packaged {dep.config_path} as {dep.package_path}")
     context: dict[str, object] = {"stages": dep.stage, "owner_email": alarm_email(config, dep.owner_email),
                                   "account": account, "region": region}
+    number = next((c.value for c in checks if c.name == "Two-way SMS" and c.ok), "")
+    if number:
+        context["sms_origination_number"] = number.split("|", 1)[1]  # alerts go out from it: replies come back
     dep.say(f"Synthesizing {dep.stage} into {dep.assembly_dir} (alarms to {context['owner_email']})")
     dep.synthesize(dep.assembly_dir, context)
     status = dep.execute(deploy_command(dep.stage, dep.assembly_dir, yes=dep.yes))
@@ -465,6 +555,8 @@ def deploy(dep: Deployment) -> int:
         return status
     if not dep.dry_run:
         report_endpoint(dep, config)
+        if number:
+            configure_two_way(dep, number)
     return 0
 
 

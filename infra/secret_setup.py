@@ -11,8 +11,11 @@ functions are allowed to read nothing else.
     python -m infra.secret_setup --stage prod --check              # only report; exit 1 if anything is missing
     python -m infra.secret_setup --stage prod --rotate-signing-key # new key; the old one becomes the previous key
 
-Parameter names are the same for every stage (they come from listen.yaml); ``--stage`` says which
-deployment is being prepared. listen.yaml is ``--config``, else ``$LISTEN_CONFIG``, else ./listen.yaml.
+Each stage reads only its own path: listen.yaml's ``/social-listening/<name>`` is written and read as
+``/social-listening/<stage>/<name>`` (``chalicelib.runtime.stage_parameter``), so dev and prod never share a
+signing key or a token. A secret that exists only at the shared name of an earlier version is copied to the
+stage's path once (``migrate_shared_secrets``; ``make deploy`` and this command do it and say so).
+listen.yaml is ``--config``, else ``$LISTEN_CONFIG``, else ./listen.yaml.
 """
 
 from __future__ import annotations
@@ -22,15 +25,17 @@ import getpass
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from secrets import token_urlsafe
 from typing import Any
 
 from chalicelib.config import ConfigError, ListenConfig, config_path, load_config
 from chalicelib.replies import REPLIERS
+from chalicelib.runtime import stage_parameter
 from chalicelib.sources import source_class
 from infra.names import SECRETS_PREFIX
+from infra.policies import stage_secrets_path
 
 SIGNING_KEY_FIELD = "secrets.signing_key_parameter"
 PREVIOUS_KEY_FIELD = "secrets.previous_signing_key_parameter"
@@ -47,10 +52,11 @@ class SecretsError(Exception):
 class Secret:
     """One SSM SecureString the service needs: its name, the listen.yaml field naming it, in words."""
 
-    parameter: str
+    parameter: str  # the SSM name: under the stage's path when a stage is given
     field: str  # e.g. networks.github.token_parameter
     what: str
     generated: bool = False  # the signing key is made here, never typed
+    configured: str = ""  # the name as listen.yaml writes it (the shared name of earlier versions)
 
 
 def check_parameter_name(parameter: str, field: str) -> None:
@@ -76,8 +82,9 @@ def credential_options(network: str) -> tuple[str, ...]:
     return tuple(names)
 
 
-def needed_secrets(config: ListenConfig) -> list[Secret]:
-    """Every secret the configuration names, signing key first, then network by network in listen.yaml order.
+def needed_secrets(config: ListenConfig, stage: str | None = None) -> list[Secret]:
+    """Every secret the configuration names, signing key first, then network by network in listen.yaml order;
+    with ``stage``, each under the stage's own path (what the stage's functions read).
 
     Raises SecretsError (naming the listen.yaml field) for a name outside SECRETS_PREFIX.
     """
@@ -94,6 +101,9 @@ def needed_secrets(config: ListenConfig) -> list[Secret]:
                 found.append(Secret(str(parameter), f"networks.{network}.{option}", what))
     for secret in found:
         check_parameter_name(secret.parameter, secret.field)
+    if stage:
+        found = [replace(secret, parameter=stage_parameter(secret.parameter, stage_secrets_path(stage)),
+                         configured=secret.parameter) for secret in found]
     unique: dict[str, Secret] = {}
     for secret in found:
         unique.setdefault(secret.parameter, secret)  # two options may share one parameter
@@ -120,13 +130,33 @@ def write_secret(ssm: Any, name: str, value: str, *, overwrite: bool = False) ->
                       Description="social-listening secret (written by infra.secret_setup)")
 
 
-def setup(ssm: Any, config: ListenConfig, *, ask: Ask = getpass.getpass, say: Say = print,
-          new_key: Callable[[], str] = lambda: token_urlsafe(48)) -> list[Secret]:
+def migrate_shared_secrets(ssm: Any, config: ListenConfig, stage: str, *, say: Say = print) -> list[str]:
+    """Copy each secret that exists only at its shared name (``/social-listening/<name>``, what every stage read
+    before stages had their own paths) to the stage's path, once: never overwriting, never printing a value.
+    The shared parameter is left for the other stage (delete it once every stage has its copy). Returns the
+    names written."""
+    copied = []
+    for secret in needed_secrets(config, stage):
+        if secret.configured == secret.parameter or parameter_exists(ssm, secret.parameter):
+            continue
+        try:
+            value = ssm.get_parameter(Name=secret.configured, WithDecryption=True)["Parameter"]["Value"]
+        except ssm.exceptions.ParameterNotFound:
+            continue
+        write_secret(ssm, secret.parameter, value)
+        copied.append(secret.parameter)
+        say(f"  copied    {secret.configured} -> {secret.parameter}  (once: stage {stage} now reads only "
+            f"{stage_secrets_path(stage)}; delete {secret.configured} when no stage needs it)")
+    return copied
+
+
+def setup(ssm: Any, config: ListenConfig, *, stage: str | None = None, ask: Ask = getpass.getpass,
+          say: Say = print, new_key: Callable[[], str] = lambda: token_urlsafe(48)) -> list[Secret]:
     """Report each needed secret, ask for the missing ones (empty answer: skip), generate the signing key.
 
     Returns the secrets still missing afterwards (skipped ones). Values are never printed.
     """
-    needed = needed_secrets(config)
+    needed = needed_secrets(config, stage)
     missing = {s.parameter for s in missing_secrets(ssm, needed)}
     still_missing: list[Secret] = []
     for secret in needed:
@@ -152,16 +182,19 @@ def previous_key_name(config: ListenConfig) -> str:
     return config.secrets.previous_signing_key_parameter or f"{config.secrets.signing_key_parameter}-previous"
 
 
-def rotate_signing_key(ssm: Any, config: ListenConfig, *, say: Say = print,
+def rotate_signing_key(ssm: Any, config: ListenConfig, *, stage: str | None = None, say: Say = print,
                        new_key: Callable[[], str] = lambda: token_urlsafe(48)) -> str:
-    """Move the current signing key to the previous-key parameter and write a new one; returns the
-    listen.yaml line the owner must add (links already sent keep working for their 7 days)."""
-    current_name = config.secrets.signing_key_parameter
-    previous_name = previous_key_name(config)
-    check_parameter_name(current_name, SIGNING_KEY_FIELD)
-    check_parameter_name(previous_name, PREVIOUS_KEY_FIELD)
-    if previous_name == current_name:
+    """Move the current signing key to the previous-key parameter and write a new one (under the stage's path
+    when a stage is given); returns the listen.yaml line the owner must add (links already sent keep working
+    for their 7 days)."""
+    configured_previous = previous_key_name(config)
+    check_parameter_name(config.secrets.signing_key_parameter, SIGNING_KEY_FIELD)
+    check_parameter_name(configured_previous, PREVIOUS_KEY_FIELD)
+    if configured_previous == config.secrets.signing_key_parameter:
         raise SecretsError(f"listen.yaml {PREVIOUS_KEY_FIELD} must differ from {SIGNING_KEY_FIELD}")
+    path = stage_secrets_path(stage) if stage else None
+    current_name = stage_parameter(config.secrets.signing_key_parameter, path)
+    previous_name = stage_parameter(configured_previous, path)
     try:
         current = ssm.get_parameter(Name=current_name, WithDecryption=True)["Parameter"]["Value"]
     except ssm.exceptions.ParameterNotFound:
@@ -172,7 +205,7 @@ def rotate_signing_key(ssm: Any, config: ListenConfig, *, say: Say = print,
         say(f"  moved     {current_name} -> {previous_name}")
     write_secret(ssm, current_name, new_key(), overwrite=True)
     say(f"  generated {current_name}  (new signing key)")
-    line = f"  previous_signing_key_parameter: {previous_name}"
+    line = f"  previous_signing_key_parameter: {configured_previous}"
     if current is not None:
         say("Add this line under 'secrets:' in listen.yaml and deploy again, so links already sent keep working;")
         say("remove it after 7 days, when they have all expired:")
@@ -192,7 +225,7 @@ def main(argv: list[str] | None = None, *, ssm: Any = None, ask: Ask = getpass.g
     path = args.config or config_path()
     try:
         config = load_config(path)
-        needed = needed_secrets(config)
+        needed = needed_secrets(config, args.stage)
     except ConfigError as err:
         say(f"{path} is not valid:")
         for problem in err.problems:
@@ -207,7 +240,8 @@ def main(argv: list[str] | None = None, *, ssm: Any = None, ask: Ask = getpass.g
         ssm = boto3.client("ssm")
     say(f"Secrets for stage {args.stage} (SSM Parameter Store, SecureString) named in {path}:")
     if args.rotate_signing_key:
-        rotate_signing_key(ssm, config, say=say)
+        migrate_shared_secrets(ssm, config, args.stage, say=say)
+        rotate_signing_key(ssm, config, stage=args.stage, say=say)
         return 0
     if args.check:
         missing = {s.parameter for s in missing_secrets(ssm, needed)}
@@ -217,7 +251,8 @@ def main(argv: list[str] | None = None, *, ssm: Any = None, ask: Ask = getpass.g
         if missing:
             say(f"{len(missing)} missing: run python -m infra.secret_setup --stage {args.stage}")
         return 1 if missing else 0
-    still_missing = setup(ssm, config, ask=ask, say=say)
+    migrate_shared_secrets(ssm, config, args.stage, say=say)
+    still_missing = setup(ssm, config, stage=args.stage, ask=ask, say=say)
     return 1 if still_missing else 0
 
 

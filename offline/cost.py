@@ -15,6 +15,9 @@ pessimistic 10 s per poll); both fit in the Lambda free tier.
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
 import logging
 import os
 import random
@@ -24,8 +27,10 @@ from typing import Any
 import yaml
 
 from chalicelib.config import parse_config
+from chalicelib.observability import log_cycle, publish_cycle
 from chalicelib.runtime import build
 from chalicelib.store import Store
+from infra.secret_setup import needed_secrets
 from offline.demo import DEMO_SECRETS, DemoClock, network_options
 from offline.replay import make_server
 from offline.replay.hackernews import comment_hit, story_hit
@@ -39,8 +44,15 @@ PRICES = {
     "lambda_gb_second": 0.0000166667,
     "ses_email": 0.10 / 1000,
     "api_request": 3.50 / 1e6,  # REST API
-    "logs_gb": 0.50,  # CloudWatch Logs ingestion
+    "logs_gb": 0.50,  # CloudWatch Logs ingestion, beyond 5 GB free a month
+    "logs_stored_gb": 0.03,  # CloudWatch Logs storage a GB-month, beyond 5 GB free
+    "metric_series": 0.30,  # a custom metric (name + dimension set) a month, beyond 10 free
+    "alarm": 0.10,  # a standard-resolution alarm a month, beyond 10 free
+    "kms_request": 0.03 / 10000,  # beyond 20,000 free a month
+    "pitr_gb": 0.20,  # DynamoDB continuous backups (PITR), a GB-month, no free tier
+    "dynamodb_stored_gb": 0.25,  # beyond 25 GB free
 }
+FREE = {"metric_series": 10, "alarms": 10, "kms_requests": 20000, "logs_gb": 5.0, "dynamodb_stored_gb": 25.0}
 OTHER_TOOLS = (  # monthly entry prices a small business would otherwise pay (vendors' public pages, approximate)
     ("F5Bot", "free, keywords on Reddit/HN/Lobsters by email only"),
     ("Syften", "about $20"),
@@ -53,7 +65,16 @@ MENTIONS_PER_DAY = 1000
 EMAILS_PER_DAY, SMS_PER_DAY = 30, 3
 HOURS_PER_MONTH = 720
 MEMORY_GB = 0.256  # lambda_memory_size in .chalice/config.json
-LOG_BYTES_PER_POLL = 2500  # one INFO line and about ten EMF metric lines
+# The lines Lambda itself writes per invocation (START, END, REPORT): about 350 bytes (not measured here).
+LAMBDA_PLATFORM_LOG_BYTES = 350
+ALARMS_PER_STAGE = 7  # infra/stack.py: Errors of the 5 functions, Throttles of the API, dead letters (tests/infra)
+# SecureString reads (each one KMS request under the aws/ssm key): the connectors read their credentials through
+# a 5-minute cache in a container the every-minute poll keeps warm (12 reads an hour each); every cold start
+# reads the signing key once. Assumed cold starts a month: the poll's container recycled every 2 hours (360),
+# the hourly digest each time (720), each of ~300 action clicks (300).
+SECRET_READS_PER_HOUR_WARM = 12
+COLD_STARTS_PER_MONTH = 360 + 720 + 300
+MENTION_RETENTION_HOURS = 90 * 24  # store.MENTION_TTL_DAYS: the table holds about this many hours of items
 
 
 def reference_config(replay: Any) -> Any:
@@ -95,6 +116,7 @@ def measure_one_hour() -> dict[str, float]:
         per_minute = MENTIONS_PER_DAY / 1440
         cpu_seconds, item_id = 0.0, 1
         errors: set[str] = set()
+        emitted = io.StringIO()  # what the poll handler writes to its log: the cycle line and the EMF metrics
         for minute in range(60):
             now = int(clock())
             arriving = int(per_minute) + (rng.random() < per_minute % 1)  # on average 1,000 a day
@@ -106,16 +128,56 @@ def measure_one_hour() -> dict[str, float]:
                                                             story_title="x")])
                 item_id += 1
             started = time.process_time()
-            errors.update(pipeline.run_cycle().errors.values())
+            report = pipeline.run_cycle()
             cpu_seconds += time.process_time() - started
+            with contextlib.redirect_stdout(emitted):
+                log_cycle(report)
+                publish_cycle(report)
+            errors.update(report.errors.values())
             clock.offset += 60
         emails = len(stack.sent_emails())
+        table_bytes = table_size_bytes(stack.client("dynamodb"), "cost-reference")
+        secrets = len(needed_secrets(config))
     print("# network errors in the measured hour (rate limits a real account meets with 20 search terms):",
           sorted(errors) or "none")
     print("# capacity units by store method in the hour:", {k: round(v) for k, v in
           sorted((store.units_by_caller or {}).items(), key=lambda kv: -kv[1])})
+    text = emitted.getvalue()
     return {"read_units": store.read_units, "write_units": store.write_units, "requests": store.requests,
-            "cpu_seconds": cpu_seconds, "emails_measured": emails, "mentions": item_id - 1}
+            "cpu_seconds": cpu_seconds, "emails_measured": emails, "mentions": item_id - 1,
+            "log_bytes_per_poll": len(text.encode()) / 60 + LAMBDA_PLATFORM_LOG_BYTES,
+            "metric_series": len(metric_series(text)), "table_bytes": table_bytes, "secrets": secrets}
+
+
+def metric_series(emf_and_logs: str) -> set[tuple[str, str, tuple[str, ...]]]:
+    """The distinct (namespace, metric name, dimension values) series in the EMF lines of a log: what
+    CloudWatch bills as custom metrics."""
+    series = set()
+    for line in emf_and_logs.splitlines():
+        blob = json.loads(line)
+        for directive in blob.get("_aws", {}).get("CloudWatchMetrics", []):
+            for dimensions in directive["Dimensions"]:
+                values = tuple(f"{d}={blob[d]}" for d in dimensions)
+                for metric in directive["Metrics"]:
+                    series.add((directive["Namespace"], metric["Name"], values))
+    return series
+
+
+def table_size_bytes(dynamodb: Any, table: str) -> int:
+    """The table's size as DynamoDB counts it (attribute names and values), from a scan of every item."""
+    from boto3.dynamodb.types import TypeDeserializer
+
+    size, start = 0, None
+    deserialize = TypeDeserializer().deserialize
+    while True:
+        page = dynamodb.scan(TableName=table, **({"ExclusiveStartKey": start} if start else {}))
+        for item in page["Items"]:
+            size += 100  # DynamoDB's per-item overhead (indexed items)
+            for name, value in item.items():
+                size += len(name.encode()) + len(str(deserialize(value)).encode())
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return size
 
 
 def monthly(hour: dict[str, float]) -> list[tuple[str, float]]:
@@ -123,29 +185,50 @@ def monthly(hour: dict[str, float]) -> list[tuple[str, float]]:
     digests = 24 * 30
     invocations = polls + digests + 300  # ~10 action clicks a day
     lambda_seconds = hour["cpu_seconds"] / 60 * polls
-    ddb = hour["read_units"] * HOURS_PER_MONTH * PRICES["dynamodb_read_unit"] + \
+    requests = hour["read_units"] * HOURS_PER_MONTH * PRICES["dynamodb_read_unit"] + \
         hour["write_units"] * HOURS_PER_MONTH * PRICES["dynamodb_write_unit"]
+    table_gb = hour["table_bytes"] * MENTION_RETENTION_HOURS / 1e9  # the hour's items, kept 90 days
+    pitr = table_gb * PRICES["pitr_gb"]
+    storage = max(0.0, table_gb - FREE["dynamodb_stored_gb"]) * PRICES["dynamodb_stored_gb"]
+    ddb = requests + pitr + storage
     ses = EMAILS_PER_DAY * 30 * PRICES["ses_email"]
     ses_measured = hour["emails_measured"] * HOURS_PER_MONTH * PRICES["ses_email"]
     api = 300 * PRICES["api_request"]
-    logs_gb = polls * LOG_BYTES_PER_POLL / 1e9
+    logs_gb = polls * hour["log_bytes_per_poll"] / 1e9
+    logs = max(0.0, logs_gb - FREE["logs_gb"]) * (PRICES["logs_gb"] + PRICES["logs_stored_gb"])
+    metrics = max(0, hour["metric_series"] - FREE["metric_series"]) * PRICES["metric_series"]
+    alarms = max(0, ALARMS_PER_STAGE - FREE["alarms"]) * PRICES["alarm"]
+    kms_requests = hour["secrets"] * SECRET_READS_PER_HOUR_WARM * HOURS_PER_MONTH + COLD_STARTS_PER_MONTH
+    kms = max(0, kms_requests - FREE["kms_requests"]) * PRICES["kms_request"]
     lambda_list = invocations * PRICES["lambda_request"] + lambda_seconds * MEMORY_GB * PRICES["lambda_gb_second"]
     pessimistic = invocations * PRICES["lambda_request"] + polls * 10 * MEMORY_GB * PRICES["lambda_gb_second"]
-    total = ddb + ses + api  # Lambda, logs, EventBridge, SSM and KMS fit their always-free tiers
+    total = ddb + ses + api + logs + metrics + alarms + kms  # Lambda, EventBridge and SSM fit their free tiers
     return [
         ("monthly_cost_usd_before_sms", round(total, 2)),
-        ("dynamodb_usd", round(ddb, 3)),
+        ("cost_metrics_usd", round(metrics, 3)),
+        ("cost_alarms_usd", round(alarms, 3)),
+        ("cost_kms_usd", round(kms, 3)),
+        ("cost_logs_usd", round(logs, 3)),
+        ("cost_dynamodb_usd", round(ddb, 3)),
+        ("cost_ses_usd", round(ses, 3)),
+        ("cost_api_gateway_usd", round(api, 4)),
+        ("metric_series", hour["metric_series"]),
+        ("alarms_per_stage", ALARMS_PER_STAGE),
+        ("kms_requests_per_month", kms_requests),
+        ("secure_strings_read", hour["secrets"]),
+        ("log_bytes_per_poll", round(hour["log_bytes_per_poll"])),
+        ("logs_gb", round(logs_gb, 3)),
+        ("dynamodb_requests_usd", round(requests, 3)),
+        ("dynamodb_pitr_usd", round(pitr, 4)),
+        ("dynamodb_table_gb_after_90_days", round(table_gb, 3)),
         ("dynamodb_read_units_per_hour", round(hour["read_units"], 1)),
         ("dynamodb_write_units_per_hour", round(hour["write_units"], 1)),
         ("dynamodb_requests_per_hour", hour["requests"]),
-        ("ses_usd", round(ses, 3)),
         ("ses_usd_at_the_measured_email_rate", round(ses_measured, 3)),
-        ("api_gateway_usd", round(api, 4)),
         ("lambda_usd_free_tier", 0.0),
         ("lambda_usd_without_free_tier", round(lambda_list, 3)),
         ("lambda_usd_without_free_tier_at_10s_per_poll", round(pessimistic, 3)),
         ("lambda_gb_seconds_at_10s_per_poll", round(polls * 10 * MEMORY_GB)),
-        ("logs_gb", round(logs_gb, 3)),
         ("mentions_in_the_measured_hour", hour["mentions"]),
         ("emails_in_the_measured_hour", hour["emails_measured"]),
     ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +15,32 @@ from chalicelib.store import Store
 from offline.replay import make_server
 from offline.replay.server import ReplayServer
 from offline.stack import LocalStack
+from tests import aws_calls
+
+aws_calls.install()  # records every AWS call the service's code makes (tests/infra/test_call_coverage.py)
+CALL_COVERAGE = "tests/infra/test_call_coverage.py::test_every_recorded_call"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The call-coverage gate runs last, over the calls of every test before it."""
+    last = [item for item in items if item.nodeid.startswith(CALL_COVERAGE)]
+    items[:] = [item for item in items if item not in last] + last
+    integration = Path(__file__).parent / "integration"
+    collected = {str(item.path) for item in items}
+    aws_calls.set_whole_suite(all(str(p) in collected for p in integration.glob("test_*.py")))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if aws_calls.calls():
+        aws_calls.write()  # .local/aws-calls.jsonl: the session's record, to read after a failure
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    lines = aws_calls.summary_lines()
+    if lines:
+        terminalreporter.section("AWS calls against the deployed roles")
+        for line in lines:
+            terminalreporter.write_line(line)
 
 SIGNING_KEY_PARAMETER = "/social-listening/test/signing-key"
 SIGNING_KEY = "test-signing-key-0123456789abcdef0123456789"

@@ -16,6 +16,7 @@ GSM7 = frozenset(
 )
 GSM7_EXTENDED = frozenset("^{}\\[~]|€")  # each takes two septets
 PERMANENT_SNS_ERRORS = {"InvalidParameter", "InvalidParameterValue", "OptedOut", "AuthorizationError"}
+ACCESS_DENIED = {"AuthorizationError", "AccessDenied", "AccessDeniedException"}  # SNS says AuthorizationError
 
 
 def gsm7_length(text: str) -> int | None:
@@ -60,9 +61,10 @@ class SmsChannel:
 
     name = "sms"
 
-    def __init__(self, client: Any, *, sender_id: str | None = None) -> None:
+    def __init__(self, client: Any, *, sender_id: str | None = None, origination_number: str | None = None) -> None:
         self.client = client
         self.sender_id = sender_id
+        self.origination_number = origination_number  # a two-way number: replies to it reach InboundSms
 
     def send(self, bundle: AlertBundle) -> str:
         phone = bundle.recipient.phone
@@ -74,7 +76,14 @@ class SmsChannel:
         """Send one SMS (an alert, or an answer to an SMS command); the provider's id."""
         try:
             opted_out = self.client.check_if_phone_number_is_opted_out(phoneNumber=phone)["isOptedOut"]
-        except (ClientError, BotoCoreError) as err:
+        except ClientError as err:
+            code = err.response["Error"]["Code"]
+            if code in ACCESS_DENIED:  # retrying cannot help: the role lacks the permission
+                raise DeliveryFailed(f"SNS refused to check the opt-out list ({code}): the function's role needs "
+                                     "sns:CheckIfPhoneNumberIsOptedOut; permanent, not retried",
+                                     permanent=True) from None
+            raise DeliveryFailed(f"SNS could not check the opt-out list ({code})", permanent=False) from None
+        except BotoCoreError as err:
             raise DeliveryFailed(f"SNS could not check the opt-out list ({type(err).__name__})",
                                  permanent=False) from None
         if opted_out:
@@ -82,6 +91,9 @@ class SmsChannel:
         attributes = {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}}
         if self.sender_id:
             attributes["AWS.SNS.SMS.SenderID"] = {"DataType": "String", "StringValue": self.sender_id}
+        if self.origination_number:
+            attributes["AWS.MM.SMS.OriginationNumber"] = {"DataType": "String",
+                                                          "StringValue": self.origination_number}
         try:
             response = self.client.publish(PhoneNumber=phone, Message=text, MessageAttributes=attributes)
         except ClientError as err:

@@ -29,6 +29,8 @@ from infra.deploy import (
     check_region,
     check_secrets,
     check_sms_sandbox,
+    check_sms_spend_limit,
+    check_two_way_sms,
     deploy,
     destroy,
     ensure_ses_identity,
@@ -71,6 +73,36 @@ def sns_stub(*responses: tuple[str, dict[str, Any], dict[str, Any] | None]) -> A
         stubber.add_response(operation, response, expected)
     stubber.activate()
     return sns
+
+
+TWO_WAY_NUMBER = {  # the shape DescribePhoneNumbers returns (botocore's service model), values made up
+    "PhoneNumberArn": f"arn:aws:sms-voice:{REGION}:{ACCOUNT}:phone-number/phone-0123456789abcdef",
+    "PhoneNumberId": "phone-0123456789abcdef", "PhoneNumber": "+12065550100", "Status": "ACTIVE",
+    "IsoCountryCode": "US", "MessageType": "TRANSACTIONAL", "NumberCapabilities": ["SMS"], "NumberType": "TOLL_FREE",
+    "MonthlyLeasingPrice": "2.00", "TwoWayEnabled": True, "SelfManagedOptOutsEnabled": False,
+    "OptOutListName": "Default", "DeletionProtectionEnabled": False, "CreatedTimestamp": 1700000000,
+}
+SPEND_LIMIT = {"Name": "TEXT_MESSAGE_MONTHLY_SPEND_LIMIT", "EnforcedLimit": 50, "MaxLimit": 50, "Overridden": True}
+
+
+def sms_voice_stub(numbers: list[dict[str, Any]], spend: int = 50, *, update: str | None = None) -> Any:
+    """An AWS End User Messaging SMS client (moto has no pinpoint-sms-voice-v2) answered by botocore's Stubber:
+    the account's phone numbers, its spend limit and, when ``update`` names the inbound topic, the deploy's
+    UpdatePhoneNumber routing replies to it."""
+    client = boto3.client("pinpoint-sms-voice-v2", region_name=REGION, aws_access_key_id="x",
+                          aws_secret_access_key="x")
+    stubber = Stubber(client)
+    stubber.add_response("describe_phone_numbers", {"PhoneNumbers": numbers}, {})
+    stubber.add_response("describe_spend_limits", {"SpendLimits": [
+        {**SPEND_LIMIT, "EnforcedLimit": spend, "Overridden": spend != 1}]}, {})
+    if update:
+        number = numbers[0]
+        stubber.add_response("update_phone_number", {**number, "TwoWayEnabled": True, "TwoWayChannelArn": update},
+                             {"PhoneNumberId": number["PhoneNumberId"], "TwoWayEnabled": True,
+                              "TwoWayChannelArn": update})
+    stubber.activate()
+    client.stubber = stubber  # type: ignore[attr-defined]
+    return client
 
 
 class Terminal:
@@ -122,7 +154,7 @@ def config_path(tmp_path: Path) -> Path:
 
 
 def deployment(config_path: Path, terminal: Terminal, *, sandbox_sms: Any = None, ses_production: bool = True,
-               **options: Any) -> Deployment:
+               sms_voice: Any = None, **options: Any) -> Deployment:
     """A Deployment on moto: package and assembly under the test's tmp dir, recorder for commands and synthesis."""
     dep = Deployment(stage="prod", session=boto3.session.Session(), config_path=config_path,
                      package_path=config_path.parent / "package" / "chalicelib" / "listen.yaml",
@@ -131,6 +163,7 @@ def deployment(config_path: Path, terminal: Terminal, *, sandbox_sms: Any = None
     if dep.session.region_name:  # without one, the run stops before SES and SNS
         answer(dep.client("sesv2"), "GetAccount", {"ProductionAccessEnabled": ses_production})
         dep.clients["sns"] = sandbox_sms or sns_stub(("get_sms_sandbox_account_status", {"IsInSandbox": False}, None))
+        dep.clients["pinpoint-sms-voice-v2"] = sms_voice or sms_voice_stub([TWO_WAY_NUMBER])
     return dep
 
 
@@ -142,7 +175,7 @@ def prepare_account(*, bootstrap: bool = True, sender: bool = True, secrets: boo
     if sender:
         boto3.client("sesv2").create_email_identity(EmailIdentity="alerts@beanthere.example")
     if secrets:
-        for name in ("/social-listening/signing-key", "/social-listening/github/token"):
+        for name in ("/social-listening/prod/signing-key", "/social-listening/prod/github/token"):
             boto3.client("ssm").put_parameter(Name=name, Value="x", Type="SecureString")
 
 
@@ -340,11 +373,53 @@ def test_the_guide_texts_a_code_to_an_unverified_phone_and_verifies_what_the_own
     assert f"    {phone} verified" in terminal.said
 
 
+def test_no_two_way_number_warns_how_to_get_one_and_where_two_way_works() -> None:
+    check = check_two_way_sms(sms_voice_stub([]), REGION)
+    assert (check.ok, check.blocking) == (False, False)
+    assert check.message == ("no phone number in eu-west-1 can receive SMS: alerts go out, but replies (OK, SNOOZE, "
+                             "MUTE, REPLY, HELP) cannot reach the service (sender IDs never receive)")
+    assert check.fix.startswith("aws pinpoint-sms-voice-v2 request-phone-number --iso-country-code <your "
+                                "recipients' country, e.g. CA> --message-type TRANSACTIONAL --number-capabilities SMS")
+    assert "https://docs.aws.amazon.com/sms-voice/latest/userguide/phone-numbers-sms-by-country.html" in check.fix
+
+
+def test_a_two_way_number_is_found_and_the_spend_limit_says_what_it_allows() -> None:
+    one_way = {**TWO_WAY_NUMBER, "PhoneNumberId": "phone-1", "PhoneNumber": "+12065550199", "TwoWayEnabled": False}
+    client = sms_voice_stub([one_way, TWO_WAY_NUMBER], spend=1)
+    check = check_two_way_sms(client, REGION)
+    assert (check.ok, check.value) == (True, "phone-0123456789abcdef|+12065550100")  # two-way enabled first
+    assert check.message == ("+12065550100 (US, TOLL_FREE, $2.00 a month): two-way enabled; alerts are sent from it "
+                             "so that replies come back")
+    limit = check_sms_spend_limit(client)
+    assert (limit.ok, limit.blocking) == (False, False)
+    assert limit.message == ("$1 a month allows about 10 to 153 SMS ($0.0065 to $0.1 each, by country); past it no "
+                             "SMS is sent until the next month: new accounts start at $1")
+    assert "set-text-message-spend-limit-override" in limit.fix
+
+
+def test_a_deploy_sends_from_the_two_way_number_and_routes_its_replies_to_the_inbound_topic(
+        aws: str, config_path: Path) -> None:
+    prepare_account()
+    topic = f"arn:aws:sns:{REGION}:{ACCOUNT}:social-listening-prod-inbound-sms"
+    boto3.client("ssm").put_parameter(Name="/social-listening/prod/settings/inbound-sms-topic-arn", Value=topic,
+                                      Type="String")
+    client = sms_voice_stub([{**TWO_WAY_NUMBER, "TwoWayEnabled": False}], update=topic)
+    terminal = Terminal()
+    dep = deployment(config_path, terminal, sms_voice=client)
+    assert deploy(dep) == 0
+    assert dep.synthesize.calls[0][1]["sms_origination_number"] == "+12065550100"  # type: ignore[attr-defined]
+    assert ("[ok] SMS spend limit: $50 a month allows about 500 to 7692 SMS ($0.0065 to $0.1 each, by country); "
+            "past it no SMS is sent until the next month") in terminal.said
+    assert terminal.said[-1] == f"Two-way SMS: replies to +12065550100 reach {topic} (the InboundSms function)"
+    client.stubber.assert_no_pending_responses()
+
+
 def test_missing_secrets_name_the_setup_command(aws: str, config_path: Path) -> None:
     _, config = check_listen_config(config_path)
     assert config is not None
     check = check_secrets(boto3.client("ssm"), config, "prod")
-    assert (check.ok, check.missing) == (False, ("/social-listening/signing-key", "/social-listening/github/token"))
+    assert (check.ok, check.missing) == (False, ("/social-listening/prod/signing-key",
+                                                 "/social-listening/prod/github/token"))
     assert check.fix == "python -m infra.secret_setup --stage prod"
 
 
@@ -367,7 +442,8 @@ def test_a_dry_run_of_a_ready_account_packages_listen_yaml_and_prints_the_cdk_de
     assert deploy(dep) == 0
     assert dep.package_path.read_text(encoding="utf-8") == LISTEN_YAML
     assert dep.synthesize.calls == [(dep.assembly_dir, {  # type: ignore[attr-defined]
-        "stages": "prod", "owner_email": "maria@beanthere.example", "account": ACCOUNT, "region": REGION})]
+        "stages": "prod", "owner_email": "maria@beanthere.example", "account": ACCOUNT, "region": REGION,
+        "sms_origination_number": "+12065550100"})]
     assert terminal.said[-1] == f"$ {CDK} deploy prod --app {dep.assembly_dir}"
     assert dep.run.commands == []  # type: ignore[attr-defined]
     assert not [line for line in terminal.said if line.startswith(("[MISSING]", "[WARNING]"))]
@@ -401,12 +477,37 @@ def test_the_first_run_asks_for_missing_secrets_then_deploys(aws: str, config_pa
     terminal = Terminal("ghp_typed")
     dep = deployment(config_path, terminal, yes=True)
     assert deploy(dep) == 0
-    assert terminal.asked == ["  github token for /social-listening/github/token (input hidden; empty to skip): "]
-    token = boto3.client("ssm").get_parameter(Name="/social-listening/github/token", WithDecryption=True)
+    assert terminal.asked == ["  github token for /social-listening/prod/github/token (input hidden; empty to skip): "]
+    token = boto3.client("ssm").get_parameter(Name="/social-listening/prod/github/token", WithDecryption=True)
     assert (token["Parameter"]["Type"], token["Parameter"]["Value"]) == ("SecureString", "ghp_typed")
     assert all("ghp_typed" not in line for line in terminal.said)
     assert dep.run.commands == [  # type: ignore[attr-defined]
         f"{CDK} deploy prod --app {dep.assembly_dir} --require-approval never"]
+
+
+def test_secrets_every_stage_shared_are_copied_to_the_stage_path_once_and_the_run_says_so(
+        aws: str, config_path: Path) -> None:
+    prepare_account(secrets=False)
+    ssm = boto3.client("ssm")
+    for name, value in (("/social-listening/signing-key", "shared-key"), ("/social-listening/github/token", "ghp_x")):
+        ssm.put_parameter(Name=name, Value=value, Type="SecureString")
+    terminal = Terminal()
+    assert deploy(deployment(config_path, terminal)) == 0
+    assert terminal.asked == []
+    copied = [line for line in terminal.said if line.startswith("  copied")]
+    assert copied == [
+        f"  copied    /social-listening/{name} -> /social-listening/prod/{name}  (once: stage prod now reads only "
+        f"/social-listening/prod/; delete /social-listening/{name} when no stage needs it)"
+        for name in ("signing-key", "github/token")]
+    read = {p: ssm.get_parameter(Name=p, WithDecryption=True)["Parameter"]
+            for p in ("/social-listening/prod/signing-key", "/social-listening/prod/github/token",
+                      "/social-listening/signing-key")}
+    assert [(p["Type"], p["Value"]) for p in read.values()] == [
+        ("SecureString", "shared-key"), ("SecureString", "ghp_x"), ("SecureString", "shared-key")]  # shared kept
+    assert all("shared-key" not in line and "ghp_x" not in line for line in terminal.said)
+    again = Terminal()
+    assert deploy(deployment(config_path, again)) == 0
+    assert not [line for line in again.said if line.startswith("  copied")]  # once
 
 
 def test_a_later_run_with_everything_present_just_deploys(aws: str, config_path: Path) -> None:

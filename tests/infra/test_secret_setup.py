@@ -33,10 +33,10 @@ alerts: {from_address: alerts@beanthere.example}
 GITHUB_TOKEN = "ghp_typed-token-0123456789"
 REDDIT_ID = "reddit-client-id-typed"
 REDDIT_SECRET = "reddit-client-secret-typed"
-TYPED = {
-    "/social-listening/github/token": GITHUB_TOKEN,
-    "/social-listening/reddit/client-id": REDDIT_ID,
-    "/social-listening/reddit/client-secret": REDDIT_SECRET,
+TYPED = {  # where stage prod reads them (listen.yaml names /social-listening/<name>)
+    "/social-listening/prod/github/token": GITHUB_TOKEN,
+    "/social-listening/prod/reddit/client-id": REDDIT_ID,
+    "/social-listening/prod/reddit/client-secret": REDDIT_SECRET,
 }
 
 
@@ -101,23 +101,23 @@ def test_the_command_refuses_a_parameter_outside_the_prefix_before_touching_ssm(
 
 
 def test_check_lists_missing_and_present_secrets_and_exits_1(aws: str, tmp_path: Path) -> None:
-    ssm().put_parameter(Name="/social-listening/github/token", Value="x", Type="SecureString")
+    ssm().put_parameter(Name="/social-listening/prod/github/token", Value="x", Type="SecureString")
     said: list[str] = []
     status = main(["--stage", "prod", "--check", "--config", str(write_config(tmp_path))], say=said.append)
     assert status == 1
     assert said[1:] == [
-        "  MISSING   /social-listening/signing-key  (signing key of action links; secrets.signing_key_parameter)",
-        "  present   /social-listening/github/token  (github token; networks.github.token_parameter)",
-        "  MISSING   /social-listening/reddit/client-id  (reddit client id; networks.reddit.client_id_parameter)",
-        "  MISSING   /social-listening/reddit/client-secret  "
+        "  MISSING   /social-listening/prod/signing-key  (signing key of action links; secrets.signing_key_parameter)",
+        "  present   /social-listening/prod/github/token  (github token; networks.github.token_parameter)",
+        "  MISSING   /social-listening/prod/reddit/client-id  (reddit client id; networks.reddit.client_id_parameter)",
+        "  MISSING   /social-listening/prod/reddit/client-secret  "
         "(reddit client secret; networks.reddit.client_secret_parameter)",
         "3 missing: run python -m infra.secret_setup --stage prod",
     ]
-    assert [p["Name"] for p in ssm().describe_parameters()["Parameters"]] == ["/social-listening/github/token"]
+    assert [p["Name"] for p in ssm().describe_parameters()["Parameters"]] == ["/social-listening/prod/github/token"]
 
 
 def test_check_exits_0_when_every_secret_exists(aws: str, tmp_path: Path) -> None:
-    for name in ("/social-listening/signing-key", *TYPED):
+    for name in ("/social-listening/prod/signing-key", *TYPED):
         ssm().put_parameter(Name=name, Value="x", Type="SecureString")
     said: list[str] = []
     assert main(["--stage", "prod", "--check", "--config", str(write_config(tmp_path))], say=said.append) == 0
@@ -133,7 +133,7 @@ def test_setup_writes_typed_values_as_secure_strings_and_never_prints_them(
     for name, value in TYPED.items():
         parameter = ssm().get_parameter(Name=name, WithDecryption=True)["Parameter"]
         assert (parameter["Type"], parameter["Value"]) == ("SecureString", value)
-    key = ssm().get_parameter(Name="/social-listening/signing-key", WithDecryption=True)["Parameter"]
+    key = ssm().get_parameter(Name="/social-listening/prod/signing-key", WithDecryption=True)["Parameter"]
     assert key["Type"] == "SecureString"
     assert len(key["Value"]) == 64  # token_urlsafe(48)
     out, err = capsys.readouterr()
@@ -141,38 +141,39 @@ def test_setup_writes_typed_values_as_secure_strings_and_never_prints_them(
         assert secret not in out
         assert secret not in err
         assert all(secret not in prompt for prompt in owner.prompts)
-    assert "  generated /social-listening/signing-key  (signing key of action links)" in out.splitlines()
+    assert "  generated /social-listening/prod/signing-key  (signing key of action links)" in out.splitlines()
 
 
 def test_setup_never_overwrites_an_existing_secret_nor_asks_for_it(aws: str, tmp_path: Path) -> None:
-    ssm().put_parameter(Name="/social-listening/github/token", Value="the-old-token", Type="SecureString")
-    ssm().put_parameter(Name="/social-listening/signing-key", Value="the-old-key", Type="SecureString")
+    ssm().put_parameter(Name="/social-listening/prod/github/token", Value="the-old-token", Type="SecureString")
+    ssm().put_parameter(Name="/social-listening/prod/signing-key", Value="the-old-key", Type="SecureString")
     owner = Owner(TYPED)
     said: list[str] = []
     assert main(["--stage", "prod", "--config", str(write_config(tmp_path))], ask=owner, say=said.append) == 0
     assert [p.split(" for ")[1].split(" ")[0] for p in owner.prompts] == [
-        "/social-listening/reddit/client-id", "/social-listening/reddit/client-secret"]
+        "/social-listening/prod/reddit/client-id", "/social-listening/prod/reddit/client-secret"]
     read = {name: ssm().get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
-            for name in ("/social-listening/github/token", "/social-listening/signing-key")}
-    assert read == {"/social-listening/github/token": "the-old-token", "/social-listening/signing-key": "the-old-key"}
+            for name in ("/social-listening/prod/github/token", "/social-listening/prod/signing-key")}
+    assert read == {"/social-listening/prod/github/token": "the-old-token",
+                    "/social-listening/prod/signing-key": "the-old-key"}
 
 
 def test_an_empty_answer_skips_the_secret_and_the_command_exits_1(aws: str, tmp_path: Path) -> None:
     said: list[str] = []
-    owner = Owner({"/social-listening/github/token": GITHUB_TOKEN})
+    owner = Owner({"/social-listening/prod/github/token": GITHUB_TOKEN})
     assert main(["--stage", "prod", "--config", str(write_config(tmp_path))], ask=owner, say=said.append) == 1
-    assert ("  skipped   /social-listening/reddit/client-id: missing until you run this again "
+    assert ("  skipped   /social-listening/prod/reddit/client-id: missing until you run this again "
             "(networks.reddit.client_id_parameter)") in said
     names = sorted(p["Name"] for p in ssm().describe_parameters()["Parameters"])
-    assert names == ["/social-listening/github/token", "/social-listening/signing-key"]
+    assert names == ["/social-listening/prod/github/token", "/social-listening/prod/signing-key"]
 
 
 def test_rotation_moves_the_old_key_to_the_previous_parameter_and_prints_the_line_to_add(
         aws: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    ssm().put_parameter(Name="/social-listening/signing-key", Value="the-old-key", Type="SecureString")
+    ssm().put_parameter(Name="/social-listening/prod/signing-key", Value="the-old-key", Type="SecureString")
     assert main(["--stage", "prod", "--rotate-signing-key", "--config", str(write_config(tmp_path))]) == 0
-    previous = ssm().get_parameter(Name="/social-listening/signing-key-previous", WithDecryption=True)["Parameter"]
-    current = ssm().get_parameter(Name="/social-listening/signing-key", WithDecryption=True)["Parameter"]
+    previous = ssm().get_parameter(Name="/social-listening/prod/signing-key-previous", WithDecryption=True)["Parameter"]
+    current = ssm().get_parameter(Name="/social-listening/prod/signing-key", WithDecryption=True)["Parameter"]
     assert (previous["Type"], previous["Value"]) == ("SecureString", "the-old-key")
     assert current["Type"] == "SecureString"
     assert len(current["Value"]) == 64
@@ -186,5 +187,22 @@ def test_rotation_without_a_key_only_generates_one(aws: str, tmp_path: Path) -> 
     said: list[str] = []
     assert main(["--stage", "prod", "--rotate-signing-key", "--config", str(write_config(tmp_path))],
                 say=said.append) == 0
-    assert [p["Name"] for p in ssm().describe_parameters()["Parameters"]] == ["/social-listening/signing-key"]
-    assert said[1:] == ["  generated /social-listening/signing-key  (new signing key)"]
+    assert [p["Name"] for p in ssm().describe_parameters()["Parameters"]] == ["/social-listening/prod/signing-key"]
+    assert said[1:] == ["  generated /social-listening/prod/signing-key  (new signing key)"]
+
+
+def test_each_stage_gets_its_own_secrets_and_a_shared_one_is_copied_once(aws: str, tmp_path: Path) -> None:
+    ssm().put_parameter(Name="/social-listening/signing-key", Value="the-shared-key", Type="SecureString")
+    said: list[str] = []
+    assert main(["--stage", "dev", "--config", str(write_config(tmp_path))], ask=Owner({}), say=said.append) == 1
+    assert ("  copied    /social-listening/signing-key -> /social-listening/dev/signing-key  (once: stage dev now "
+            "reads only /social-listening/dev/; delete /social-listening/signing-key when no stage needs it)") in said
+    dev = ssm().get_parameter(Name="/social-listening/dev/signing-key", WithDecryption=True)["Parameter"]
+    assert (dev["Type"], dev["Value"]) == ("SecureString", "the-shared-key")
+    assert "  skipped   /social-listening/dev/github/token: missing until you run this again " \
+           "(networks.github.token_parameter)" in said
+    assert all("the-shared-key" not in line for line in said)
+    said.clear()
+    assert main(["--stage", "dev", "--config", str(write_config(tmp_path))], ask=Owner({}), say=said.append) == 1
+    assert not [line for line in said if line.startswith("  copied")]
+    assert "  present   /social-listening/dev/signing-key  (signing key of action links)" in said

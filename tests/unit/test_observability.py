@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from chalicelib.observability import log_cycle, publish_cycle
+from chalicelib.observability import METRICS, log_cycle, publish_cycle
 from chalicelib.pipeline import CycleReport
 
 
@@ -20,29 +20,38 @@ def report() -> CycleReport:
     )
 
 
-def test_each_figure_is_one_emf_metric_with_its_dimensions(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_figures_are_one_emf_line_of_at_most_ten_series_with_no_per_network_dimension(
+        capsys: pytest.CaptureFixture[str]) -> None:
     publish_cycle(report(), namespace="Test")
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    metrics = {}
-    for blob in lines:
-        (directive,) = blob["_aws"]["CloudWatchMetrics"]
-        assert directive["Namespace"] == "Test"
-        (definition,) = directive["Metrics"]
-        dimensions = tuple(sorted((d, blob[d]) for d in directive["Dimensions"][0] if d != "service"))
-        (value,) = blob[definition["Name"]]  # EMF values come as a list of one
-        metrics[(definition["Name"], dimensions)] = (value, definition["Unit"])
+    (blob,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    (directive,) = blob["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "Test"
+    assert directive["Dimensions"] == [["service"]]  # one dimension set: each name is one series
+    assert blob["service"] == "social-listening"
+    metrics = {d["Name"]: (blob[d["Name"]], d["Unit"]) for d in directive["Metrics"]}
     assert metrics == {
-        ("MentionsFetched", (("network", "hackernews"),)): (4.0, "Count"),
-        ("MentionsFetched", (("network", "reddit"),)): (2.0, "Count"),
-        ("NetworkErrors", (("network", "github"),)): (1.0, "Count"),
-        ("MentionsNew", ()): (5.0, "Count"),
-        ("MentionsAttached", ()): (1.0, "Count"),
-        ("MentionsMuted", ()): (0.0, "Count"),
-        ("Deliveries", (("channel", "email"), ("outcome", "sent"))): (1.0, "Count"),
-        ("Deliveries", (("channel", "sms"), ("outcome", "skipped"))): (1.0, "Count"),
-        ("AlertLatency", (("channel", "email"),)): (60.0, "Seconds"),
-        ("DynamoDBRequests", ()): (17.0, "Count"),
+        "MentionsFetched": ([6.0], "Count"),
+        "NetworkErrors": ([1.0], "Count"),
+        "MentionsNew": ([5.0], "Count"),
+        "MentionsAttached": ([1.0], "Count"),
+        "MentionsMuted": ([0.0], "Count"),
+        "DeliveriesSent": ([1.0], "Count"),
+        "DeliveriesNotSent": ([0.0], "Count"),
+        "HealthNotices": ([0.0], "Count"),
+        "AlertLatency": ([60.0], "Seconds"),
+        "DynamoDBRequests": ([17.0], "Count"),
     }
+    assert set(metrics) == set(METRICS) and len(METRICS) <= 10
+
+
+def test_failed_retried_and_unconfirmed_deliveries_count_as_not_sent(capsys: pytest.CaptureFixture[str]) -> None:
+    busy = report()
+    busy.deliveries = [("M", "email", "failed", 1), ("M", "sms", "retry", 1), ("N", "email", "unconfirmed", 1),
+                       ("N", "sms", "skipped", 1), ("O", "email", "sent", 2)]
+    busy.latency = {"email": [10.0], "sms": [40.0, 20.0]}
+    publish_cycle(busy, namespace="Test")
+    (blob,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert (blob["DeliveriesSent"], blob["DeliveriesNotSent"], blob["AlertLatency"]) == ([1.0], [3.0], [30.0])
 
 
 def test_the_cycle_log_line_has_counts_and_errors_but_no_mention_text(capsys: pytest.CaptureFixture[str]) -> None:
@@ -51,3 +60,5 @@ def test_the_cycle_log_line_has_counts_and_errors_but_no_mention_text(capsys: py
     assert line["message"] == "poll cycle" and line["level"] == "INFO"
     assert line["new"] == 5 and line["errors"] == {"github": "github: server error (HTTP 503)"}
     assert line["deliveries"][0] == {"recipient": "Maria", "channel": "email", "status": "sent", "mentions": 5}
+    assert line["fetched"] == {"hackernews": 4, "reddit": 2}  # per network: in the log, not in the metrics
+    assert line["latency_median_seconds"] == {"email": 60.0}

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from chalicelib.alerts import AlertBundle, AlertItem
-from chalicelib.alerts.sms import compose, fits_one_sms, gsm7_length
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from chalicelib.alerts import AlertBundle, AlertItem, DeliveryFailed
+from chalicelib.alerts.sms import SmsChannel, compose, fits_one_sms, gsm7_length
 from chalicelib.config import Recipient
 from chalicelib.model import MatchedMention, Mention, RuleMatch
 from chalicelib.store import StoredMention
@@ -57,3 +61,28 @@ def test_the_last_sms_an_hourly_cap_allows_says_so() -> None:
     capped = replace(bundle("rude staff", total=2), last_sms_this_hour=True)
     assert compose(capped, LINK) == (
         f'URGENT Hacker News (+1 more) [last SMS this hour; more by email]: "rude staff" {LINK}')
+
+
+@pytest.mark.parametrize("code", ["AuthorizationError", "AccessDenied"])
+def test_a_role_denied_the_opt_out_check_is_a_permanent_failure_said_in_words(code: str) -> None:
+    client = boto3.client("sns", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
+    with Stubber(client) as stub:
+        stub.add_client_error("check_if_phone_number_is_opted_out", service_error_code=code, http_status_code=403,
+                              expected_params={"phoneNumber": "+351912345678"})
+        with pytest.raises(DeliveryFailed) as failed:
+            SmsChannel(client).send_text("+351912345678", "hello")
+        stub.assert_no_pending_responses()  # nothing was published
+    assert failed.value.permanent is True
+    assert str(failed.value) == (f"SNS refused to check the opt-out list ({code}): the function's role needs "
+                                 "sns:CheckIfPhoneNumberIsOptedOut; permanent, not retried")
+
+
+def test_a_throttled_opt_out_check_stays_transient() -> None:
+    client = boto3.client("sns", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
+    with Stubber(client) as stub:
+        stub.add_client_error("check_if_phone_number_is_opted_out", service_error_code="Throttling",
+                              http_status_code=400)
+        with pytest.raises(DeliveryFailed) as failed:
+            SmsChannel(client).send_text("+351912345678", "hello")
+    assert failed.value.permanent is False
+    assert str(failed.value) == "SNS could not check the opt-out list (Throttling)"
