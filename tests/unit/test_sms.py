@@ -86,3 +86,16 @@ def test_a_throttled_opt_out_check_stays_transient() -> None:
             SmsChannel(client).send_text("+351912345678", "hello")
     assert failed.value.permanent is False
     assert str(failed.value) == "SNS could not check the opt-out list (Throttling)"
+
+
+def test_sms_go_out_from_the_two_way_number_when_there_is_one() -> None:
+    client = boto3.client("sns", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
+    with Stubber(client) as stub:
+        stub.add_response("check_if_phone_number_is_opted_out", {"isOptedOut": False},
+                          {"phoneNumber": "+12065550123"})
+        stub.add_response("publish", {"MessageId": "m-1"}, {
+            "PhoneNumber": "+12065550123", "Message": "hello", "MessageAttributes": {
+                "AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"},
+                "AWS.MM.SMS.OriginationNumber": {"DataType": "String", "StringValue": "+12065550100"}}})
+        assert SmsChannel(client, origination_number="+12065550100").send_text("+12065550123", "hello") == "m-1"
+        stub.assert_no_pending_responses()
