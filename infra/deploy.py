@@ -7,8 +7,11 @@ Before anything is deployed, each check says in words what it found and, when so
 the exact command that fixes it: AWS credentials and region, listen.yaml, Node.js for the CDK CLI,
 the CDK bootstrap of the account and region (offered to run), the SES identity of ``alerts.from_address``
 (created: SES emails a link to click) and, while the account is in the SES sandbox, of every recipient,
-the SMS sandbox (recipients' phones verified with a code sent by SMS), a table kept by an earlier
-destroy, and the secrets (``infra.secret_setup`` asks for the missing ones). The first run guides; later
+the SMS sandbox (recipients' phones verified with a code sent by SMS), an origination number with two-way
+SMS (alerts are sent from it; after the deploy its two-way channel targets the stage's inbound topic) and the
+SMS monthly spend limit (what it allows), a table kept by an earlier
+destroy, and the secrets (copied once from the shared names of earlier versions to the stage's own path;
+``infra.secret_setup`` asks for the missing ones). The first run guides; later
 runs find everything present and just deploy: listen.yaml is copied into the package
 (``chalicelib/listen.yaml``, what ``LISTEN_CONFIG`` names in .chalice/config.json), the stage is
 synthesized (``infra.synth``) and ``cdk deploy`` runs through npx with the pinned CDK CLI.
