@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SERVE ?= 1
 
-.PHONY: install stack-deps browser-deps demo test lint unit integration bench synth cost deploy destroy secrets clean
+.PHONY: install stack-deps browser-deps demo test lint unit integration contracts bench synth cost deploy destroy secrets clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed: '$(PYTHON)' was not found (set PYTHON=...)"; exit 1; }
@@ -57,6 +57,10 @@ integration: install
 
 test: install browser-deps lint
 	CHROMIUM=$(CHROMIUM) $(PY) -m pytest -q
+
+# Every connector over its network's own published payloads (tests/contracts/<network>/README.md cites them).
+contracts: install
+	$(PY) -m pytest -q tests/contracts
 
 bench: install
 	$(PY) -m bench
