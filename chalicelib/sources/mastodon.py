@@ -174,6 +174,7 @@ class Mastodon(SourceBase):
         """Page forward from ``since`` (exclusive) to the newest status of one hashtag; the
         newest id read comes back clamped to the cycle's clock."""
         first_run = since is None
+        since = self._clamp(since)  # a cursor stored in the future by an older version: back to now
         min_id = since or str(snowflake_at(self._clock() - self.options.first_run_lookback_hours * 3600))
         newest: str | None = since
         statuses: list[dict[str, Any]] = []
@@ -223,6 +224,7 @@ class Mastodon(SourceBase):
         instance = self.options.instances[0]
         if cursor is None or "min_id" not in cursor:
             cursor = {"min_id": str(snowflake_at(self._clock() - self.options.first_run_lookback_hours * 3600))}
+        cursor = {**cursor, "min_id": self._clamp(cursor["min_id"])}
         gap = cursor.get("gap")
         floor = int(gap["min_id"] if gap else cursor["min_id"])
         ceiling = int(gap["max_id"]) if gap else None

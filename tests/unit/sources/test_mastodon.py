@@ -350,7 +350,7 @@ def test_with_a_token_the_other_instance_requiring_one_is_still_its_alone(srv: R
 
 def test_every_instance_requiring_a_token_is_an_error_in_words(srv: ReplayServer, budget: Budget) -> None:
     srv.apis["mastodon"] = MastodonAPI(token_required=frozenset({"mastodon.social"}))
-    with pytest.raises(SourceError, match="mastodon.social: this instance requires a token for its timelines") as err:
+    with pytest.raises(SourceError, match=r"mastodon\.social: this instance requires a token for its timelines") as err:
         make_mastodon(srv, hashtags=["coffee"]).fetch("*", None, budget)
     assert not isinstance(err.value, CredentialsError)
 
@@ -399,3 +399,11 @@ def test_search_cursor_never_passes_now(srv: ReplayServer, budget: Budget) -> No
     result = make_mastodon(srv, token="good-token").fetch("bean", None, budget)
     assert sorted(m.text for m in result.mentions) == ["bean from tomorrow", "bean today"]
     assert result.cursor == {"min_id": str(snowflake_at(NOW))}
+
+
+def test_a_cursor_stored_in_the_future_is_pulled_back_to_now(srv: ReplayServer, budget: Budget) -> None:
+    srv.add_items("mastodon", [toot(1, 60)])
+    future = str(snowflake_at(NOW + 86400))
+    result = make_mastodon(srv, hashtags=["coffee"]).fetch("*", {"tags": {instance(srv): {"coffee": future}}}, budget)
+    assert srv.received["mastodon"][0].param("min_id") == str(snowflake_at(NOW))
+    assert result.cursor["tags"][instance(srv)]["coffee"] == str(snowflake_at(NOW))
