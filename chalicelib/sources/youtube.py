@@ -33,9 +33,11 @@ import datetime as dt
 import html
 import re
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import requests
+from pydantic import field_validator, model_validator
 
 from chalicelib.model import Mention
 from chalicelib.sources.base import (
@@ -55,6 +57,7 @@ from chalicelib.sources.base import (
 from chalicelib.sources.http import decode_json
 
 WATCH_URL = "https://www.youtube.com/watch?v="
+GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token"  # noqa: S105 - a URL, not a secret
 CHANNEL_URL = "https://www.youtube.com/channel/"
 PACIFIC = ZoneInfo("America/Los_Angeles")
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -80,15 +83,38 @@ class YouTubeOptions(SourceOptions):
     index_lag_minutes: int = 60  # search finds videos late: look back this far again, dropping what was seen
     region_code: str | None = None
     relevance_language: str | None = None
-    oauth_token_parameter: str | None = None  # SSM: an OAuth access token (youtube.force-ssl), for replies
+    # Replies (youtube.force-ssl): an access token lasts an hour, so SSM holds what makes new ones,
+    # as SecureStrings: the owner's OAuth refresh token and the OAuth client's id and secret.
+    oauth_refresh_token_parameter: str | None = None
+    oauth_client_id_parameter: str | None = None
+    oauth_client_secret_parameter: str | None = None
+    oauth_token_url: str = GOOGLE_TOKEN_URL  # Google's token endpoint (the replay server emulates it)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_fixed_access_token(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "oauth_token_parameter" in data:
+            raise ValueError("oauth_token_parameter is no longer read: an OAuth access token expires after an "
+                             "hour. Set oauth_refresh_token_parameter, oauth_client_id_parameter and "
+                             "oauth_client_secret_parameter instead (see `make secrets`)")
+        return data
+
+    @field_validator("oauth_token_url")
+    @classmethod
+    def _token_url_is_https(cls, value: str) -> str:
+        parts = urlsplit(value)
+        local = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost")
+        if not (parts.scheme == "https" or local) or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError(f"{value!r} is not an https token endpoint URL (http only for 127.0.0.1/localhost)")
+        return value
 
 
 class YouTube(SourceBase):
     options: YouTubeOptions
     name: ClassVar[str] = "youtube"
     display_name: ClassVar[str] = "YouTube"
-    capabilities: ClassVar[Capabilities] = Capabilities(server_search=True, replies=True,
-                                                        credentials=("key_parameter", "oauth_token_parameter"))
+    capabilities: ClassVar[Capabilities] = Capabilities(server_search=True, replies=True, credentials=(
+        "key_parameter", "oauth_refresh_token_parameter", "oauth_client_id_parameter", "oauth_client_secret_parameter"))
     options_model: ClassVar[type[SourceOptions]] = YouTubeOptions
 
     def _start(self) -> None:
