@@ -19,6 +19,7 @@ from offline.replay.server import Fault, ReplayServer
 from offline.replay.youtube import YouTubeAPI, demo_items
 from tests.conftest import MemoryState
 from tests.contracts import corpus
+from tests.contracts.cited import uncited_or_unexpected
 
 NETWORK = "youtube"
 EXPECTED = corpus.expected(NETWORK)
@@ -39,11 +40,7 @@ def connector(base_url: str = "https://www.googleapis.com") -> YouTube:
 
 
 def test_every_payload_is_cited_and_has_expectations() -> None:
-    readme = (corpus.ROOT / NETWORK / "README.md").read_text(encoding="utf-8")
-    names = [path.name for path in corpus.payloads(NETWORK)]
-    assert len(names) >= 10
-    assert [name for name in names if f"`{name}`" not in readme] == []
-    assert sorted(EXPECTED) == names
+    assert uncited_or_unexpected(NETWORK) == []
 
 
 @pytest.mark.parametrize("name", SEARCH_FILES)
