@@ -11,18 +11,19 @@ from typing import Any
 import pytest
 import requests
 
-from chalicelib.sources.base import Budget
+from chalicelib.sources.base import Budget, RateLimited
 from chalicelib.sources.bluesky import Bluesky, BlueskyOptions
 from chalicelib.sources.http import HttpClient
 from offline.replay.bluesky import BlueskyAPI, post_view
-from offline.replay.server import ReplayServer
+from offline.replay.server import Fault, ReplayServer
 from tests.conftest import MemoryState
 from tests.contracts import corpus
 from tests.contracts.cited import uncited_or_unexpected
 
 NETWORK = "bluesky"
 EXPECTED = corpus.expected(NETWORK)
-VIEW_FILES = sorted(name for name, spec in EXPECTED.items() if spec["kind"] not in ("lexicon", "record"))
+VIEW_FILES = sorted(name for name, spec in EXPECTED.items() if spec["kind"] not in ("lexicon", "record", "error"))
+ERROR_FILES = sorted(name for name, spec in EXPECTED.items() if spec["kind"] == "error")
 RECORD_FILES = sorted(name for name, spec in EXPECTED.items() if spec["kind"] == "record")
 
 
@@ -163,3 +164,28 @@ def test_the_emulator_stays_inside_the_documented_shape(srv: ReplayServer) -> No
     answer_keys = set(lexicon("searchPosts")["output"]["schema"]["properties"])
     session_keys = set(lexicon("createSession")["output"]["schema"]["properties"])
     assert (post_drift, set(served) - answer_keys, set(session) - session_keys) == ([], set(), set())
+
+
+@pytest.mark.parametrize("name", ERROR_FILES)
+def test_error_answers_are_said_for_what_they_are(srv: ReplayServer, name: str) -> None:
+    spec = EXPECTED[name]
+    srv.reset()
+    srv.apis[NETWORK] = BlueskyAPI()
+    now = time.time()
+    srv.add_items(NETWORK, [post_view(now - 60, "bean there")])
+    headers = {"Content-Type": "application/json; charset=utf-8", **spec.get("headers", {})}
+    if "reset_in_seconds" in spec:
+        headers["RateLimit-Reset"] = str(int(now + spec["reset_in_seconds"]))
+    body = (corpus.ROOT / NETWORK / name).read_bytes()
+    bsky = connector(srv.base_url(NETWORK))
+    budget = Budget(deadline=time.monotonic() + 30)
+    srv.inject(NETWORK, Fault(passthrough=True), Fault(status=spec["status"], headers=headers, body=body))
+    if spec["outcome"] == "RateLimited":
+        with pytest.raises(RateLimited) as err:
+            bsky.fetch("bean", None, budget)
+        assert err.value.retry_after == pytest.approx(spec["reset_in_seconds"], abs=2)
+        return
+    result = bsky.fetch("bean", None, budget)  # the expired token is refreshed and the search asked again
+    assert [m.text for m in result.mentions] == ["bean there"]
+    assert [r.path.rsplit(".", 1)[-1] for r in srv.received[NETWORK]] == [
+        "createSession", "searchPosts", "refreshSession", "searchPosts"]
