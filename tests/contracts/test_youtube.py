@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from chalicelib.replies.youtube import YouTubeReplier
-from chalicelib.sources.base import Budget, CredentialsError, SourceError
+from chalicelib.sources.base import Budget, CredentialsError, RateLimited, SourceError
 from chalicelib.sources.http import HttpClient
 from chalicelib.sources.youtube import YouTube, YouTubeOptions
 from offline.replay.server import Fault, ReplayServer
@@ -73,7 +73,7 @@ def test_error_answers_are_said_for_what_they_are(srv: ReplayServer, name: str) 
                               headers={"Content-Type": "application/json; charset=UTF-8"}))
     with pytest.raises(SourceError) as err:
         connector(srv.base_url(NETWORK)).fetch("surfing", None, Budget(deadline=time.monotonic() + 30))
-    assert type(err.value) is {"CredentialsError": CredentialsError}[spec["raises"]]
+    assert type(err.value) is {"CredentialsError": CredentialsError, "RateLimited": RateLimited}[spec["raises"]]
     assert str(err.value) == spec["message"]
 
 
