@@ -116,3 +116,26 @@ def test_the_emulators_error_bodies_are_the_documented_ones(srv: ReplayServer) -
     assert (answer.status_code, answer.json()) == (401, json.loads(
         (corpus.ROOT / NETWORK / "tag_timeline_401_docs.json").read_text(encoding="utf-8")))
     srv.apis[NETWORK] = MastodonAPI()
+    srv.apis[NETWORK].known_tags = {"coffee"}  # type: ignore[attr-defined]
+    answer = requests.get(f"{srv.base_url(NETWORK)}/mastodon.example/api/v1/timelines/tag/tea", timeout=5)
+    assert (answer.status_code, answer.json()) == (404, json.loads(
+        (corpus.ROOT / NETWORK / "tag_timeline_404_docs.json").read_text(encoding="utf-8")))
+    srv.apis[NETWORK] = MastodonAPI()
+
+
+def test_the_emulators_search_answer_has_the_documented_keys(srv: ReplayServer) -> None:
+    srv.reset()
+    srv.apis[NETWORK] = MastodonAPI(access_tokens={"mastodon.social": "good-token"})
+    srv.add_items(NETWORK, demo_items(int(time.time()), {}))
+    answer = requests.get(f"{srv.base_url(NETWORK)}/mastodon.social/api/v2/search", timeout=5,
+                          params={"q": "Bean There", "type": "statuses"},
+                          headers={"Authorization": "Bearer good-token"}).json()
+    assert answer["statuses"], "the emulator found no statuses"
+    documented = corpus.shapes_of([corpus.load_json(corpus.ROOT / NETWORK / name) for name in STATUS_FILES
+                                   if EXPECTED[name]["kind"] == "search"])
+    answer_drift = corpus.drift(corpus.shape({**answer, "statuses": []}), documented)
+    statuses = corpus.shapes_of([s for name in STATUS_FILES
+                                 for s in statuses_of(EXPECTED[name], corpus.load_json(corpus.ROOT / NETWORK / name))])
+    status_drift = [p for status in answer["statuses"] for p in corpus.drift(corpus.shape(status), statuses)]
+    assert (answer_drift, status_drift) == ([], [])
+    srv.apis[NETWORK] = MastodonAPI()
