@@ -11,6 +11,13 @@ functions are allowed to read nothing else.
     python -m infra.secret_setup --stage prod --check              # only report; exit 1 if anything is missing
     python -m infra.secret_setup --stage prod --rotate-signing-key # new key; the old one becomes the previous key
 
+YouTube replies need three: the OAuth refresh token of the owner's channel (scope
+``https://www.googleapis.com/auth/youtube.force-ssl``, from a consent with ``access_type=offline``;
+a Google Cloud app left in "Testing" gets refresh tokens that expire after 7 days: publish it) and
+the OAuth client's id and secret (``oauth_refresh_token_parameter``, ``oauth_client_id_parameter``,
+``oauth_client_secret_parameter``). The replier makes hour-long access tokens from them itself and
+keeps those in memory only; a fixed access token is no longer read.
+
 Parameter names are the same for every stage (they come from listen.yaml); ``--stage`` says which
 deployment is being prepared. listen.yaml is ``--config``, else ``$LISTEN_CONFIG``, else ./listen.yaml.
 """

@@ -74,6 +74,8 @@ def _merge(a: Any, b: Any) -> Any:
         return b
     if b is None:
         return a
+    if a == b:
+        return a  # the same scalar type (or the same shape) twice is that type, not a set of one
     if isinstance(a, dict) and isinstance(b, dict):
         return {key: _merge(a.get(key), b.get(key)) for key in a.keys() | b.keys()}
     if isinstance(a, list) and isinstance(b, list):
