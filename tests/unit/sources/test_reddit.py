@@ -169,7 +169,7 @@ def test_post_is_normalized_with_unicode_emoji_and_literal_ampersands(srv: Repla
 
     assert mention.title == "Café ☕ & pastéis <3"
     assert mention.text == "Bean There Café rocks 🎉 &amp; more"  # raw_json=1: what the author typed
-    assert mention.url == "https://www.reddit.com/r/lisbon/comments/1a/caf_past_is_3/"
+    assert mention.url == "https://www.reddit.com/r/lisbon/comments/1a/café_pastéis_3/"  # Reddit's own slug
     assert mention.author_handle == "lx_local"
     assert mention.author_url == "https://www.reddit.com/user/lx_local"
     assert mention.reach == 42
@@ -179,12 +179,53 @@ def test_post_is_normalized_with_unicode_emoji_and_literal_ampersands(srv: Repla
     assert mention.thread == {"fullname": "t3_1a"}
 
 
-def test_permalink_not_under_r_is_a_bad_payload(srv: ReplayServer, budget: Budget) -> None:
-    item = post(1, NOW - 60, "coffee")
-    item["data"]["permalink"] = "//evil.example/r/x/comments/1/"
-    srv.add_items("reddit", [item])
-    with pytest.raises(BadPayload, match=r"children\[0\].permalink"):
-        make_reddit(srv).fetch("coffee", None, budget)
+def test_real_permalink_shapes_are_read_profile_subreddits_and_unicode_slugs(srv: ReplayServer,
+                                                                             budget: Budget) -> None:
+    """Defect 1: profile subreddits (u_<user>, hyphens, over 21 characters), a legacy dotted
+    subreddit and Unicode title slugs (Reddit keeps word characters of every script) are real
+    permalinks; once one was refused the whole page was, and the cursor never moved."""
+    srv.add_items("reddit", [
+        post(1, NOW - 300, "커피 추천 coffee", subreddit="u_Some-Name-936"),
+        post(2, NOW - 200, "Crème brûlée coffee à Lisboa", subreddit="lisbon"),
+        post(3, NOW - 100, "हिन्दी coffee", subreddit="reddit.com"),
+    ])
+    result = make_reddit(srv).fetch("coffee", None, budget)
+
+    assert [(m.url, m.community) for m in result.mentions] == [
+        # title_to_url drops combining marks (vowel signs are not word characters): "हिन्दी" -> "हनद"
+        ("https://www.reddit.com/r/reddit.com/comments/3/हनद_coffee/", "reddit.com"),
+        ("https://www.reddit.com/r/lisbon/comments/2/crème_brûlée_coffee_à_lisboa/", "lisbon"),
+        ("https://www.reddit.com/r/u_Some-Name-936/comments/1/커피_추천_coffee/", "u_Some-Name-936"),
+    ]
+    assert result.skipped == []
+    assert result.cursor == {"created_utc": float(NOW - 100), "ids": ["t3_3"]}
+
+
+@pytest.mark.parametrize("permalink", [
+    "//evil.example/r/x/comments/1/",
+    "https://evil.example/r/coffee/comments/1/x/",
+    "/r/coffee/comments/1/../../../../evil/",
+    "/r/../comments/1/x/",
+    "/r/coffee/comments/1/slug/\n",
+    "/r/coffee/comments/1/a b/",
+    '/r/coffee/comments/1/"onmouseover=x/',
+    "/r/coffee/comments/1/<script>/",
+    "/r/coffee/comments/1/slug#frag",
+    "/r/coffee/comments/1/slug/?q=<x>",
+    "/r/coffee/comments/1/sl\\ug/",
+    "/r/coffee/comments/1/sl\u0000ug/",
+    "/user/x/comments/1/slug/",
+])
+def test_an_unsafe_permalink_skips_its_item_alone_and_the_cursor_moves_past_it(
+        srv: ReplayServer, budget: Budget, permalink: str) -> None:
+    bad = post(2, NOW - 30, "coffee bad")
+    bad["data"]["permalink"] = permalink
+    srv.add_items("reddit", [post(1, NOW - 60, "coffee good"), bad])
+    result = make_reddit(srv).fetch("coffee", None, budget)
+
+    assert [m.native_id for m in result.mentions] == ["t3_1"]
+    assert result.skipped == ["children[0].permalink is not a /r/<subreddit>/comments/ permalink"]
+    assert result.cursor == {"created_utc": float(NOW - 30), "ids": ["t3_2"]}
 
 
 def test_two_fetches_in_a_row_log_in_once(srv: ReplayServer, budget: Budget) -> None:
