@@ -8,6 +8,9 @@ words matched case-insensitively in title and body, ``created:>=ISO`` and
 ``page`` with a ``Link`` header (next, last, prev, first) on the public host, the rate-limit
 headers (search: 30 a minute with a token, 10 without; ``x-ratelimit-resource``), 403 when
 that is used up, and 401 for a token it does not know (when ``valid_tokens`` is given).
+An issue search must say its type, as GitHub requires: ``is:issue`` or ``is:pull-request``
+(``type:issue``/``type:pr``, ``is:pr``); one without is refused with HTTP 422 "Query must
+include 'is:issue' or 'is:pull-request'".
 
 Replies: ``POST /repos/{owner}/{repo}/issues/{number}/comments`` (token; 404 for an issue not
 in the corpus, 403 "Unable to create comment because issue is locked." for a locked one,
@@ -44,6 +47,16 @@ def _iso(unix: int) -> str:
     return dt.datetime.fromtimestamp(unix, tz=dt.UTC).strftime(_ISO)
 
 
+_ISSUE_TYPES = {"is:issue": "issue", "type:issue": "issue", "is:pull-request": "pull", "is:pr": "pull",
+                "type:pr": "pull"}
+_UNTYPED = "Query must include 'is:issue' or 'is:pull-request'"
+
+
+def _types(q: str) -> set[str]:
+    """The item types an issue search asks for ("issue", "pull"); empty when it names none."""
+    return {_ISSUE_TYPES[word.lower()] for _, word in _TOKEN.findall(q) if word.lower() in _ISSUE_TYPES}
+
+
 def _parse_search(q: str) -> tuple[list[str], int, int] | None:
     """(lower-case terms, created low, created high) of a search string, or None if unsupported."""
     terms: list[str] = []
@@ -51,6 +64,8 @@ def _parse_search(q: str) -> tuple[list[str], int, int] | None:
     for phrase, word in _TOKEN.findall(q):
         token = phrase or word
         try:
+            if word.lower() in _ISSUE_TYPES:
+                continue
             if word.startswith("created:>="):
                 low = _unix(word[len("created:>="):])
             elif word.startswith("created:") and ".." in word:
@@ -182,11 +197,17 @@ class GitHubAPI:
         if parsed is None:
             return Response.json({"message": "Validation Failed", "errors": [{"resource": "Search", "field": "q",
                                   "code": "invalid"}], "documentation_url": _DOCS, "status": "422"}, 422, headers)
+        types = _types(request.param("q") or "")
+        if not types:
+            return Response.json({"message": "Validation Failed", "errors": [
+                {"message": _UNTYPED, "resource": "Search", "field": "q", "code": "invalid"}],
+                "documentation_url": _DOCS, "status": "422"}, 422, headers)
         terms, low, high = parsed
 
         def keep(item: dict[str, Any]) -> bool:
             text = f"{item.get('title') or ''} {item.get('body') or ''}".lower()
-            return ("__typename" not in item and low <= _unix(item["created_at"]) <= high
+            kind = "pull" if item.get("pull_request") is not None else "issue"
+            return ("__typename" not in item and kind in types and low <= _unix(item["created_at"]) <= high
                     and all(t in text for t in terms))
 
         matching = sorted((i for i in items if keep(i)), key=lambda i: i["created_at"], reverse=True)

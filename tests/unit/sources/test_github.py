@@ -73,20 +73,48 @@ def test_two_pages_followed_by_link_and_cursor_advanced(srv: ReplayServer) -> No
     srv.add_items("github", coffee_issues(5, NOW - 100))
     result = authed(srv, per_page=3).fetch("espresso", None, budget())
     assert [m.native_id for m in result.mentions] == [str(500 + i) for i in range(5)]
-    assert result.pages == 2 and result.complete
-    assert [r.param("page") for r in srv.received["github"]] == [None, "2"]
-    assert result.cursor == {"issues": {"created": NOW - 100, "ids": ["500"]}}
+    assert result.pages == 3 and result.complete
+    assert [(r.param("q").split()[-1], r.param("page")) for r in srv.received["github"]] == [
+        ("is:issue", None), ("is:issue", "2"), ("is:pull-request", None)]
+    assert result.cursor == {"issues": {"created": NOW - 100, "ids": ["500"]},
+                             "pulls": {"created": NOW - 86400, "ids": []}}
 
 
 def test_exact_request_parameters_and_headers(srv: ReplayServer) -> None:
     authed(srv).fetch("cold brew", None, budget())
-    [request] = srv.received["github"]
-    assert request.path == "/search/issues"
-    assert request.query == [("q", f'"cold brew" created:>={iso(NOW - 86400)}'), ("sort", "created"),
-                             ("order", "desc"), ("per_page", "100"), ("advanced_search", "true")]
-    assert request.headers["accept"] == "application/vnd.github+json"
-    assert request.headers["x-github-api-version"] == "2022-11-28"
-    assert request.headers["authorization"] == "Bearer ghp_good"
+    issues, pulls = srv.received["github"]
+    for request, qualifier in ((issues, "is:issue"), (pulls, "is:pull-request")):
+        assert request.path == "/search/issues"
+        assert request.query == [("q", f'"cold brew" created:>={iso(NOW - 86400)} {qualifier}'), ("sort", "created"),
+                                 ("order", "desc"), ("per_page", "100"), ("advanced_search", "true")]
+        assert request.headers["accept"] == "application/vnd.github+json"
+        assert request.headers["x-github-api-version"] == "2022-11-28"
+        assert request.headers["authorization"] == "Bearer ghp_good"
+
+
+def test_an_untyped_search_is_refused_in_words(srv: ReplayServer) -> None:
+    """Defect 2: GitHub answers 422 "Query must include 'is:issue' or 'is:pull-request'" for an
+    issue search without a type; the connector sends typed searches, and says a refusal in
+    GitHub's own words (reduced to plain characters)."""
+    srv.add_items("github", [issue(1, 1, "a/b", NOW - 50, "espresso issue", ""),
+                             issue(2, 2, "a/b", NOW - 40, "espresso pull", "", pull=True)])
+    result = authed(srv).fetch("espresso", None, budget())
+    assert [(m.native_id, m.thread["kind"]) for m in result.mentions] == [("1", "issue"), ("2", "pull")]
+    assert [r.param("q").split()[-1] for r in srv.received["github"]] == ["is:issue", "is:pull-request"]
+
+    srv.inject("github", Fault(status=422, body=json.dumps({
+        "message": "Validation Failed", "errors": [{"message": "Query must include 'is:issue' or 'is:pull-request'",
+                                                    "resource": "Search", "field": "q", "code": "invalid"}],
+        "documentation_url": "https://docs.github.com/rest/search/search#search-issues-and-pull-requests",
+        "status": "422"}).encode()))
+    with pytest.raises(SourceError) as err:
+        authed(srv).fetch("espresso", None, budget())
+    assert str(err.value) == ("github: search query refused (HTTP 422): "
+                              "Query must include 'is:issue' or 'is:pull-request'")
+    srv.inject("github", Fault(status=422, body=rb'{"message": "<b>Bad</b> query\u202e", "status": "422"}'))
+    with pytest.raises(SourceError) as err:
+        authed(srv).fetch("espresso", None, budget())
+    assert str(err.value) == "github: search query refused (HTTP 422): bBadb query"
 
 
 def test_without_a_token_no_authorization_is_sent(srv: ReplayServer) -> None:
@@ -103,7 +131,7 @@ def test_second_cycle_fetches_nothing_already_seen(srv: ReplayServer) -> None:
     assert [m.native_id for m in second.mentions] == ["901", "900"]
     third = connector(srv, now=NOW + 20).fetch("espresso", second.cursor, budget())
     assert third.mentions == []
-    assert srv.received["github"][-1].param("q") == f'"espresso" created:>={iso(NOW + 5)}'
+    assert srv.received["github"][-2].param("q") == f'"espresso" created:>={iso(NOW + 5)} is:issue'
 
 
 def test_first_run_fetches_only_the_last_day(srv: ReplayServer) -> None:
@@ -119,7 +147,9 @@ def test_page_limit_leaves_a_gap_read_next_cycle(srv: ReplayServer) -> None:
     assert first.cursor["issues"]["gap"] == [NOW - 86400, NOW - 110]
     second = authed(srv, per_page=2).fetch("espresso", first.cursor, budget())
     assert [m.native_id for m in second.mentions] == ["502", "503", "504"]
-    assert srv.received["github"][1].param("q") == f'"espresso" created:{iso(NOW - 86400)}..{iso(NOW - 110)}'
+    assert first.cursor["pulls"] == {"created": NOW - 86400, "ids": []}  # not reached: read next time
+    assert srv.received["github"][1].param("q") == (
+        f'"espresso" created:{iso(NOW - 86400)}..{iso(NOW - 110)} is:issue')
     assert "gap" not in second.cursor["issues"]
 
 
@@ -134,7 +164,7 @@ def test_link_to_another_host_is_never_followed(srv: ReplayServer) -> None:
 def test_rate_limit_used_up_stops_and_is_remembered_until_reset(srv: ReplayServer) -> None:
     srv.add_items("github", coffee_issues(5, NOW - 100))
     state = MemoryState()
-    for _ in range(8):  # unauthenticated search allows 10 a minute
+    for _ in range(4):  # unauthenticated search allows 10 a minute; a fetch is two typed searches
         connector(srv, state=state).fetch("nothing-matches", None, budget())
     first = connector(srv, per_page=2, state=state).fetch("espresso", None, budget())
     assert len(first.mentions) == 4 and not first.complete
@@ -205,12 +235,14 @@ def test_malformed_json_is_bad_payload(srv: ReplayServer) -> None:
         authed(srv).fetch("espresso", None, budget())
 
 
-def test_html_url_off_github_is_bad_payload(srv: ReplayServer) -> None:
+def test_html_url_off_github_skips_that_item_alone_and_still_moves_the_cursor(srv: ReplayServer) -> None:
     bad = issue(1, 1, "a/b", NOW - 10, "espresso", "")
     bad["html_url"] = "https://evil.example/a/b/issues/1"
-    srv.add_items("github", [bad])
-    with pytest.raises(BadPayload, match=r"items\[0\].html_url is not a github.com issue"):
-        authed(srv).fetch("espresso", None, budget())
+    srv.add_items("github", [bad, issue(2, 2, "a/b", NOW - 20, "espresso good", "")])
+    result = authed(srv).fetch("espresso", None, budget())
+    assert [m.native_id for m in result.mentions] == ["2"]
+    assert result.skipped == ["items[0].html_url is not a github.com issue or pull request URL"]
+    assert result.cursor["issues"] == {"created": NOW - 10, "ids": ["1"]}
 
 
 def test_unicode_emoji_and_markdown_come_out_as_text(srv: ReplayServer) -> None:
@@ -231,7 +263,7 @@ def test_discussions_are_searched_with_graphql_when_enabled(srv: ReplayServer) -
     result = authed(srv, discussions=True).fetch("Bean There", None, budget())
     kinds = {m.native_id: m.thread["kind"] for m in result.mentions}
     assert kinds == {"3100000001": "issue", "3100000002": "issue", "D_kwDOBeanT4s0001": "discussion"}
-    graphql = srv.received["github"][1]
+    graphql = srv.received["github"][2]
     assert (graphql.method, graphql.path) == ("POST", "/graphql")
     sent = json.loads(graphql.body)
     assert "search(type: DISCUSSION, query: $q, first: 50, after: $after)" in sent["query"]
@@ -246,17 +278,17 @@ def test_discussions_are_searched_with_graphql_when_enabled(srv: ReplayServer) -
 def test_discussion_pages_follow_end_cursor(srv: ReplayServer) -> None:
     srv.add_items("github", [discussion(f"D_kw{i}", i, "a/b", NOW - 100 - i, "espresso?", "") for i in range(55)])
     result = authed(srv, discussions=True).fetch("espresso", None, budget())
-    assert len(result.mentions) == 55 and result.pages == 3
-    assert json.loads(srv.received["github"][2].body)["variables"]["after"] is not None
+    assert len(result.mentions) == 55 and result.pages == 4  # is:issue, is:pull-request, 2 discussion pages
+    assert json.loads(srv.received["github"][3].body)["variables"]["after"] is not None
 
 
 def test_discussions_need_a_token(srv: ReplayServer) -> None:
     connector(srv, discussions=True).fetch("espresso", None, budget())
-    assert [r.path for r in srv.received["github"]] == ["/search/issues"]
+    assert [r.path for r in srv.received["github"]] == ["/search/issues", "/search/issues"]
 
 
 def test_graphql_rate_limited_error_is_rate_limited(srv: ReplayServer) -> None:
-    srv.inject("github", Fault(status=200, body=b'{"items": []}'),
+    srv.inject("github", Fault(status=200, body=b'{"items": []}'), Fault(status=200, body=b'{"items": []}'),
                Fault(status=200, body=b'{"errors": [{"type": "RATE_LIMITED", "message": "limit"}]}'))
     with pytest.raises(RateLimited):
         authed(srv, discussions=True).fetch("espresso", None, budget())
