@@ -15,7 +15,10 @@ include 'is:issue' or 'is:pull-request'".
 Replies: ``POST /repos/{owner}/{repo}/issues/{number}/comments`` (token; 404 for an issue not
 in the corpus, 403 "Unable to create comment because issue is locked." for a locked one,
 422 for an empty or over-65536-character body; 201 and the IssueComment) and the GraphQL
-mutation ``addDiscussionComment(input: {discussionId, body})``. What was posted is kept
+mutation ``addDiscussionComment(input: {discussionId, body})``. A fine-grained personal access
+token (``fine_grained``: token -> its resource owner) may comment only on that owner's
+repositories, as on GitHub: elsewhere 403 "Resource not accessible by personal access token"
+(or a GraphQL ``FORBIDDEN`` error). What was posted is kept
 in ``posted``.
 """
 
@@ -85,8 +88,9 @@ class GitHubAPI:
     one-minute rate-limit windows (real time by default)."""
 
     def __init__(self, *, valid_tokens: set[str] | None = None, public_base: str = "https://api.github.com",
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, fine_grained: dict[str, str] | None = None) -> None:
         self.valid_tokens = valid_tokens
+        self.fine_grained = fine_grained or {}  # fine-grained token -> the one owner it may act on
         self.public_base = public_base
         self.clock = clock
         self.windows: dict[str, tuple[int, int]] = {}  # who -> (window reset unix, requests used)
@@ -118,6 +122,11 @@ class GitHubAPI:
                        and i["repository_url"].endswith(f"/repos/{repo}")), None)
         if target is None:
             return Response.json({"message": "Not Found", "documentation_url": _DOCS, "status": "404"}, 404, headers)
+        owner = self.fine_grained.get(token)
+        if owner is not None and repo.split("/")[0].lower() != owner.lower():
+            return Response.json({"message": "Resource not accessible by personal access token",
+                                  "documentation_url": f"{_DOCS}/issues/comments#create-an-issue-comment",
+                                  "status": "403"}, 403, headers)
         if target.get("locked"):
             return Response.json({"message": "Unable to create comment because issue is locked.",
                                   "documentation_url": _DOCS, "status": "403"}, 403, headers)
@@ -161,6 +170,11 @@ class GitHubAPI:
             return Response.json({"data": {"addDiscussionComment": None}, "errors": [
                 {"type": "NOT_FOUND", "path": ["addDiscussionComment"],
                  "message": f"Could not resolve to a node with the global id of '{node_id}'"}]}, 200, headers)
+        owner = self.fine_grained.get(token)
+        if owner is not None and target["repository"]["nameWithOwner"].split("/")[0].lower() != owner.lower():
+            return Response.json({"data": {"addDiscussionComment": None}, "errors": [
+                {"type": "FORBIDDEN", "path": ["addDiscussionComment"],
+                 "message": "Resource not accessible by personal access token"}]}, 200, headers)
         number = 9_000_000 + len(self.posted)
         comment = {"id": f"DC_kwDO{number:010d}", "url": f"{target['url']}#discussioncomment-{number}",
                    "body": text, "discussionId": node_id}
