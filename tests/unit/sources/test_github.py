@@ -245,6 +245,23 @@ def test_html_url_off_github_skips_that_item_alone_and_still_moves_the_cursor(sr
     assert result.cursor["issues"] == {"created": NOW - 10, "ids": ["1"]}
 
 
+def test_a_future_dated_issue_is_kept_but_does_not_move_the_cursor_past_now(srv: ReplayServer) -> None:
+    """Defect 7: an issue claiming a date a year ahead is kept with that date; the watermark
+    stays at the cycle's clock, so an issue opened a moment later is still found."""
+    year_ahead = NOW + 366 * 86400
+    srv.add_items("github", [issue(1, 1, "a/b", year_ahead, "espresso from next year", ""),
+                             issue(2, 2, "a/b", NOW - 20, "espresso good", "")])
+    first = authed(srv).fetch("espresso", None, budget())
+    assert [(m.native_id, m.created_at) for m in first.mentions] == [
+        ("1", dt.datetime.fromtimestamp(year_ahead, tz=dt.UTC)), ("2", dt.datetime.fromtimestamp(NOW - 20, tz=dt.UTC))]
+    assert first.cursor["issues"] == {"created": NOW, "ids": ["1"]}
+    srv.add_items("github", [issue(3, 3, "a/b", NOW + 30, "espresso a moment later", "")])
+    second = connector(srv, now=NOW + 60, token_parameter="/listen/github-token", secrets=SECRETS).fetch(
+        "espresso", first.cursor, budget())
+    assert [m.native_id for m in second.mentions] == ["1", "3"]
+    assert second.cursor["issues"] == {"created": NOW + 60, "ids": ["1"]}
+
+
 def test_unicode_emoji_and_markdown_come_out_as_text(srv: ReplayServer) -> None:
     srv.add_items("github", [issue(7, 42, "beanthere/shop", NOW - 10, "Café “Bean There” & cold brew ☕",
                                    "**Olá** & obrigado 😊 <3 &amp;", login="ines-d", pull=True, labels=("café",))])

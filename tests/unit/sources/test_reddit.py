@@ -228,6 +228,22 @@ def test_an_unsafe_permalink_skips_its_item_alone_and_the_cursor_moves_past_it(
     assert result.cursor == {"created_utc": float(NOW - 30), "ids": ["t3_2"]}
 
 
+def test_a_future_dated_post_is_kept_but_does_not_move_the_cursor_past_now(srv: ReplayServer,
+                                                                          budget: Budget) -> None:
+    """Defect 7: a post claiming a date a year ahead is kept with that date; the watermark
+    stays at the cycle's clock, so a post made a moment later is still found."""
+    year_ahead = NOW + 366 * 86400
+    srv.add_items("reddit", [post(1, year_ahead, "coffee from next year"), post(2, NOW - 20, "coffee good")])
+    first = make_reddit(srv).fetch("coffee", None, budget)
+    assert [(m.native_id, m.created_at) for m in first.mentions] == [
+        ("t3_1", dt.datetime.fromtimestamp(year_ahead, tz=dt.UTC)),
+        ("t3_2", dt.datetime.fromtimestamp(NOW - 20, tz=dt.UTC))]
+    assert NOW <= first.cursor["created_utc"] <= time.time() and first.cursor["ids"] == ["t3_1"]
+    srv.add_items("reddit", [post(3, first.cursor["created_utc"] + 0.5, "coffee a moment later")])
+    second = make_reddit(srv).fetch("coffee", first.cursor, budget)
+    assert "t3_3" in [m.native_id for m in second.mentions]
+
+
 def test_two_fetches_in_a_row_log_in_once(srv: ReplayServer, budget: Budget) -> None:
     state = MemoryState()
     make_reddit(srv, state=state).fetch("coffee", None, budget)

@@ -205,12 +205,44 @@ def test_malformed_json_is_bad_payload(srv: ReplayServer) -> None:
         connector(srv).fetch("espresso", None, budget())
 
 
-def test_link_off_the_network_is_bad_payload(srv: ReplayServer) -> None:
+def test_link_off_the_network_skips_that_question_alone_and_still_moves_the_cursor(srv: ReplayServer) -> None:
     bad = question(1, NOW - 10, "Espresso", "espresso")
     bad["link"] = "https://evil.example/questions/1/espresso"
-    srv.add_items("stackexchange", [bad])
-    with pytest.raises(BadPayload, match=r"items\[0\].link is not a Stack Exchange question URL"):
-        connector(srv).fetch("espresso", None, budget())
+    srv.add_items("stackexchange", [bad, question(2, NOW - 20, "Espresso good", "espresso")])
+    result = connector(srv).fetch("espresso", None, budget())
+    assert [m.native_id for m in result.mentions] == ["stackoverflow/2"]
+    assert result.skipped == ["items[0].link is not a Stack Exchange question URL"]
+    assert result.cursor["sites"]["stackoverflow"] == {"fromdate": NOW - 10, "ids": [1]}
+
+
+@pytest.mark.parametrize("huge", [10**12, 253_402_300_800, 2**63, 10**30])
+def test_a_huge_unix_time_skips_that_question_alone(srv: ReplayServer, huge: int) -> None:
+    """Defect 9: a creation_date no calendar holds crashed the whole fetch (OverflowError or
+    ValueError out of the connector). It is one question skipped, counted in words; the
+    others come through and the cursor moves, to the cycle's clock and not past it."""
+    srv.add_items("stackexchange", [question(1, huge, "Espresso from the far future", "espresso"),
+                                    question(2, NOW - 20, "Espresso good", "espresso")])
+    result = connector(srv).fetch("espresso", None, budget())
+    assert [m.native_id for m in result.mentions] == ["stackoverflow/2"]
+    assert result.skipped == [f"items[0].creation_date {huge} is not a date (after year 9999)"]
+    assert result.cursor["sites"]["stackoverflow"] == {"fromdate": NOW, "ids": [1]}
+
+
+def test_a_future_dated_question_is_kept_but_does_not_move_the_cursor_past_now(srv: ReplayServer) -> None:
+    """Defect 7: a question claiming a date a year ahead is stored with that date, but the
+    watermark stays at the cycle's clock, so a question asked a moment later is not lost."""
+    year_ahead = NOW + 366 * 86400
+    srv.add_items("stackexchange", [question(1, year_ahead, "Espresso from next year", "espresso"),
+                                    question(2, NOW - 20, "Espresso good", "espresso")])
+    first = connector(srv).fetch("espresso", None, budget())
+    assert [(m.native_id, m.created_at) for m in first.mentions] == [
+        ("stackoverflow/1", dt.datetime.fromtimestamp(year_ahead, tz=dt.UTC)),
+        ("stackoverflow/2", dt.datetime.fromtimestamp(NOW - 20, tz=dt.UTC))]
+    assert first.cursor["sites"]["stackoverflow"] == {"fromdate": NOW, "ids": [1]}
+    srv.add_items("stackexchange", [question(3, NOW + 30, "Espresso asked a moment later", "espresso")])
+    second = connector(srv, now=NOW + 60).fetch("espresso", first.cursor, budget())
+    assert [m.native_id for m in second.mentions] == ["stackoverflow/1", "stackoverflow/3"]
+    assert second.cursor["sites"]["stackoverflow"] == {"fromdate": NOW + 60, "ids": [1]}
 
 
 def test_unicode_emoji_and_entities_come_out_right(srv: ReplayServer) -> None:
