@@ -235,7 +235,7 @@ def comment(number: int, created_utc: float, body: str, *, link_number: int, lin
             "permalink": f"/r/{subreddit}/comments/{link_id}/comment/{comment_id}/",
             "link_permalink": f"https://www.reddit.com/r/{subreddit}/comments/{link_id}/",
             "created": float(created_utc), "created_utc": float(created_utc), "score": score, "ups": score,
-            "controversiality": 0, "depth": 0 if parent is None else 1, "stickied": False,
+            "controversiality": 0, "stickied": False,
         },
     }
 
