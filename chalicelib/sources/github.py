@@ -52,9 +52,8 @@ from chalicelib.sources.base import (
 from chalicelib.sources.http import decode_json, parse_retry_after
 
 PROFILE_URL = "https://github.com/"
-_HTML_URL = re.compile(r"^https://github\.com/([A-Za-z0-9-]+)/([A-Za-z0-9._-]+)/(issues|pull|discussions)/(\d+)$")
-_REPOSITORY_URL = re.compile(r"^https://[A-Za-z0-9.-]+(?::\d+)?(?:/api/v3)?/repos/([A-Za-z0-9-]+)/([A-Za-z0-9._-]+)$")
-_NAME_WITH_OWNER = re.compile(r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$")
+_HTML_URL = re.compile(r"^https://github\.com/([A-Za-z0-9-]+)/(?!\.\.?/)([A-Za-z0-9._-]+)/(issues|pull|discussions)/(\d+)\Z")
+_NAME_WITH_OWNER = re.compile(r"^[A-Za-z0-9-]+/(?!\.\.?\Z)[A-Za-z0-9._-]+\Z")
 _LOGIN = re.compile(r"^[A-Za-z0-9-]+(\[bot\])?$")
 _NODE_ID = re.compile(r"^[A-Za-z0-9_=-]{1,100}$")
 _ISO = "%Y-%m-%dT%H:%M:%SZ"
@@ -307,9 +306,6 @@ class GitHub(SourceBase):
         html_url = _match(_HTML_URL, item.get("html_url"))
         if html_url is None or html_url.group(4) != str(item["number"]):
             raise BadPayload(self.name, f"{where}.html_url is not a github.com issue or pull request URL")
-        repo = _match(_REPOSITORY_URL, item.get("repository_url"))
-        if repo is None:
-            raise BadPayload(self.name, f"{where}.repository_url is not a repository API URL")
         created = self._created(item.get("created_at"), f"{where}.created_at")
         title, body = self._text(item, "title", where), self._text(item, "body", where)
         login, profile = self._author(item.get("user"), f"{where}.user")
@@ -320,8 +316,12 @@ class GitHub(SourceBase):
         node_id = item.get("node_id", "")
         if node_id and not _match(_NODE_ID, node_id):
             raise BadPayload(self.name, f"{where}.node_id is not a node id")
-        is_pull = item.get("pull_request") is not None
-        community = f"{repo.group(1)}/{repo.group(2)}"
+        # The html_url says which it is: GitHub's older answers give issues a pull_request
+        # object of nulls (PyGithub's recorded 2014 search results).
+        is_pull = html_url.group(3) == "pull"
+        # The repository is read from the checked html_url: GitHub's older answers have no
+        # repository_url (PyGithub's recorded 2014 search results).
+        community = f"{html_url.group(1)}/{html_url.group(2)}"
         return str(item["id"]), created, Mention(
             network=self.name,
             native_id=str(item["id"]),
