@@ -158,7 +158,6 @@ def question(question_id: int, creation_date: int, title: str, body_html: str, *
         "_site": site,
         "tags": tags or [],
         "owner": {
-            "account_id": user_id + 1000,
             "reputation": reputation,
             "user_id": user_id,
             "user_type": "registered",

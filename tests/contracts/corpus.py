@@ -48,6 +48,17 @@ def expected(network: str) -> dict[str, Any]:
     return load_json(path) if path.exists() else {}
 
 
+def unexplained(network: str) -> list[str]:
+    """What of ``network``'s corpus is not accounted for: a payload its README.md does not name
+    (as `file`) or expected.json does not cover, and an expectation with no payload."""
+    readme = (ROOT / network / "README.md").read_text(encoding="utf-8")
+    names = {path.name for path in payloads(network)}
+    covered = set(expected(network))
+    return sorted([f"{name}: not named in README.md" for name in names if f"`{name}`" not in readme]
+                  + [f"{name}: no entry in expected.json" for name in names - covered]
+                  + [f"{name}: in expected.json but no such payload" for name in covered - names])
+
+
 def shape(value: Any) -> Any:
     """The structure of a JSON value: dicts keep their keys, lists merge their items' shapes,
     scalars become their JSON type name ("string", "number", "boolean", "null")."""
