@@ -38,6 +38,11 @@ def payloads(network: str, suffix: str | None = None) -> list[Path]:
                   and (suffix is None or p.suffix == suffix))
 
 
+def raw(network: str, name: str) -> bytes:
+    """The bytes of one payload file of ``network``'s corpus."""
+    return (ROOT / network / name).read_bytes()
+
+
 def load_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
@@ -133,6 +138,24 @@ def drift(emulated: Any, documented: Any, where: str = "$") -> list[str]:
     if _kinds(emulated) - {"null"} <= _kinds(documented):  # a merged list item may hold several kinds
         return []
     return [f"{where}: {emulated} where the documentation has {_name(documented)}"]
+
+
+def page_drift(page: dict[str, Any], documented: dict[str, Any], items: tuple[str, ...]) -> list[str]:
+    """Where one emulated page leaves the documented shape: its wrapper (with the list at the
+    key path ``items`` emptied), then each item of that list alone."""
+    def emptied(value: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+        head, *rest = path
+        return {**value, head: emptied(value[head], tuple(rest)) if rest else []}
+
+    listed: Any = page
+    recorded: Any = documented
+    for key in items:
+        listed, recorded = listed[key], recorded[key]
+    where = "$." + ".".join(items) + "[]"
+    problems = drift(shape(emptied(page, items)), documented)
+    for item in listed:
+        problems += drift(shape(item), recorded[0], where)
+    return problems
 
 
 def _name(documented: Any) -> str:

@@ -33,7 +33,7 @@ def srv() -> Iterator[ReplayServer]:
 
 
 def payload(name: str) -> bytes:
-    return (corpus.ROOT / NETWORK / name).read_bytes()
+    return corpus.raw(NETWORK, name)
 
 
 def reddit(srv: ReplayServer, now: float) -> Reddit:
@@ -123,20 +123,9 @@ def test_the_emulator_serves_listings_inside_the_recorded_shape() -> None:
     assert [answer.status for answer in answers] == [200, 200, 200]
     assert all(json.loads(answer.body)["data"]["children"] for answer in answers)
     for answer in answers:
-        assert _drift(json.loads(answer.body), documented) == []
+        assert corpus.page_drift(json.loads(answer.body), documented, ("data", "children")) == []
     assert corpus.drift(corpus.shape(json.loads(token.body)),
                         corpus.shape(json.loads(payload("access_token_2016.json")))) == []
-
-
-def _drift(listing: dict, documented: dict) -> list[str]:
-    """Where one emulated Listing leaves the recorded shape: its wrapper, then each child alone
-    (``corpus.shape`` of a whole page would merge the children into one)."""
-    wrapper = {**listing, "data": {**listing["data"], "children": []}}
-    problems = corpus.drift(corpus.shape(wrapper), documented)
-    recorded_child = documented["data"]["children"][0]
-    for child in listing["data"]["children"]:
-        problems += corpus.drift(corpus.shape(child), recorded_child, "$.data.children[]")
-    return problems
 
 
 def _request(method: str, target: str, *, bearer: str | None = None, form: dict[str, str] | None = None,
