@@ -3,15 +3,20 @@
 first, fetched incrementally on ``created_at``.
 
 GitHub refuses an issue search without a type ("Query must include 'is:issue' or
-'is:pull-request'", HTTP 422), so issues and pull requests are two typed searches, each
-with its own cursor. A refused query is said in words, with GitHub's own message.
+'is:pull-request'", HTTP 422). One search names both types, ``(is:issue OR is:pull-request)``
+with ``advanced_search=true``, so a term costs one request of the 10 (30 with a token) a
+minute. Tokens that may not combine them (GitHub App user tokens) get the same 422 for it:
+the connector then switches, for good (kept in ``SourceState`` and the cursor), to two typed
+searches, ``is:issue`` and ``is:pull-request``, each with its own cursor. A refused query is
+said in words, with GitHub's own message.
 
 Every item is read alone: one that cannot be read is skipped with its reason (and, when its
 id and time can be read, still moves the cursor); no cursor moves past the cycle's clock,
 so an item dated in the future is kept with its date but does not hide later ones.
 
 Cursor: ``{"issues": {"created": T, "ids": [ids at T], "gap": [low, high], "gap_ids": [...]},
-"pulls": {...}, "discussions": {...the same...}, "not_before": unix}``.
+"pulls": {...}, "discussions": {...the same...}, "typed": true, "not_before": unix}``
+(``issues`` holds issues and pull requests while one search covers both).
 Items created at exactly T are asked for again (``created:>=``) and dropped by id. When
 the page limit, the time budget or the rate limit stops a walk, ``gap`` remembers the range
 still to read (``created:low..high``, read first next time) and ``gap_ids`` what was already
@@ -57,8 +62,11 @@ _NAME_WITH_OWNER = re.compile(r"^[A-Za-z0-9-]+/(?!\.\.?\Z)[A-Za-z0-9._-]+\Z")
 _LOGIN = re.compile(r"^[A-Za-z0-9-]+(\[bot\])?$")
 _NODE_ID = re.compile(r"^[A-Za-z0-9_=-]{1,100}$")
 _ISO = "%Y-%m-%dT%H:%M:%SZ"
-# The typed issue searches: cursor key -> the qualifier GitHub requires.
-ISSUE_SEARCHES = (("issues", "is:issue"), ("pulls", "is:pull-request"))
+# The issue searches: cursor key -> the type qualifier GitHub requires. One search for both
+# types, or (for tokens GitHub refuses that for) one search per type.
+COMBINED_SEARCH = (("issues", "(is:issue OR is:pull-request)"),)
+TYPED_SEARCHES = (("issues", "is:issue"), ("pulls", "is:pull-request"))
+UNTYPED_REFUSAL = b"is:issue"  # in GitHub's words when it wants a type it did not get
 SECONDARY_LIMIT_WAIT = 60.0  # GitHub's advice when a secondary limit gives no retry-after
 DISCUSSIONS_QUERY = """
 query($q: String!, $after: String) {
@@ -76,6 +84,10 @@ query($q: String!, $after: String) {
   }
 }
 """
+
+
+class _CombinedRefused(Exception):
+    """GitHub refused one search for both issues and pull requests (this token needs two)."""
 
 
 Read = tuple[str, int, Mention | None]  # (id, created unix, mention; None: skipped but dated)
@@ -120,27 +132,45 @@ class GitHub(SourceBase):
             if self.options.token_parameter else None
         )
         term = query.replace('"', " ").strip()  # the term is searched as one quoted phrase
-        start = {"created": now - self.options.first_run_lookback_hours * 3600, "ids": []}
-        kinds = [key for key, _ in ISSUE_SEARCHES] + (["discussions"] if token and self.options.discussions else [])
-        result = FetchResult(mentions=[], cursor={})
-        for kind in kinds:
-            sub_cursor = cursor.get(kind) or start
-            if not result.complete:
-                result.cursor[kind] = sub_cursor
-                continue
-            found, result.cursor[kind], kind_pages, result.complete = self._fetch_kind(
-                kind, term, sub_cursor, token, result, budget
-            )
-            result.mentions.extend(found)
-            result.pages += kind_pages
+        mode = self._state.get_state(self.name, "search") if self._state is not None else None
+        typed = bool(cursor.get("typed")) or (isinstance(mode, dict) and mode.get("typed") is True)
+        try:
+            result = self._fetch_all(term, cursor, token, typed, now, budget)
+        except _CombinedRefused:
+            # This token may not search both types at once: one search per type from now on. The
+            # pull requests start where the combined search left off.
+            if self._state is not None:
+                self._state.put_state(self.name, "search", {"typed": True})
+            issues = cursor.get("issues")
+            cursor = {**cursor, "typed": True, **({"pulls": issues} if issues and "pulls" not in cursor else {})}
+            result = self._fetch_all(term, cursor, token, True, now, budget)
         if self._not_before:
             result.cursor["not_before"] = self._not_before
             if self._state is not None:
                 self._state.put_state(self.name, "rate", {"not_before": self._not_before})
         return result
 
+    def _fetch_all(self, term: str, cursor: Cursor, token: str | None, typed: bool, now: int,
+                   budget: Budget) -> FetchResult:
+        start = {"created": now - self.options.first_run_lookback_hours * 3600, "ids": []}
+        searches = dict(TYPED_SEARCHES if typed else COMBINED_SEARCH)
+        kinds = [*searches, *(["discussions"] if token and self.options.discussions else [])]
+        result = FetchResult(mentions=[], cursor={"typed": True} if typed else {})
+        for kind in kinds:
+            sub_cursor = cursor.get(kind) or start
+            if not result.complete:
+                result.cursor[kind] = sub_cursor
+                continue
+            found, result.cursor[kind], kind_pages, result.complete = self._fetch_kind(
+                kind, term, sub_cursor, token, searches.get(kind, ""), result, budget
+            )
+            result.mentions.extend(found)
+            result.pages += kind_pages
+        return result
+
     def _fetch_kind(
-        self, kind: str, term: str, cursor: dict[str, Any], token: str | None, so_far: FetchResult, budget: Budget
+        self, kind: str, term: str, cursor: dict[str, Any], token: str | None, qualifier: str, so_far: FetchResult,
+        budget: Budget,
     ) -> tuple[list[Mention], dict[str, Any], int, bool]:
         now = int(self._clock())  # the cycle's clock: no cursor moves past it
         watermark = int(cursor["created"])
@@ -155,8 +185,8 @@ class GitHub(SourceBase):
         if kind == "discussions":
             read, pages, complete = self._walk_discussions(search, token, so_far, budget)
         else:
-            qualifier = dict(ISSUE_SEARCHES)[kind]
-            read, pages, complete = self._walk_issues(f"{search} {qualifier}", token, so_far, budget)
+            combined = qualifier == dict(COMBINED_SEARCH)["issues"]
+            read, pages, complete = self._walk_issues(f"{search} {qualifier}", token, so_far, budget, combined)
         mentions = [
             mention for key, at, mention in read
             if mention is not None
@@ -196,7 +226,7 @@ class GitHub(SourceBase):
         return pages < self.options.max_pages and not budget.exhausted() and self._not_before <= int(self._clock())
 
     def _walk_issues(
-        self, search: str, token: str | None, so_far: FetchResult, budget: Budget
+        self, search: str, token: str | None, so_far: FetchResult, budget: Budget, combined: bool
     ) -> tuple[list[Read], int, bool]:
         pages_before = so_far.pages
         found: list[Read] = []
@@ -211,6 +241,8 @@ class GitHub(SourceBase):
                 return found, page, False
             resp = self.http.request("GET", url, params=params, headers=self._headers(token), budget=budget,
                                      accept=(401, 403, 422, 429))
+            if combined and resp.status_code == 422 and UNTYPED_REFUSAL in resp.content:
+                raise _CombinedRefused
             self._check_status(resp)
             read, skipped = self.parse_issues(decode_json(self.name, resp))
             found.extend(read)

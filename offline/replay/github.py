@@ -9,8 +9,9 @@ words matched case-insensitively in title and body, ``created:>=ISO`` and
 headers (search: 30 a minute with a token, 10 without; ``x-ratelimit-resource``), 403 when
 that is used up, and 401 for a token it does not know (when ``valid_tokens`` is given).
 An issue search must say its type, as GitHub requires: ``is:issue`` or ``is:pull-request``
-(``type:issue``/``type:pr``, ``is:pr``); one without is refused with HTTP 422 "Query must
-include 'is:issue' or 'is:pull-request'".
+(``type:issue``/``type:pr``, ``is:pr``), or both as ``(is:issue OR is:pull-request)``; one
+without is refused with HTTP 422 "Query must include 'is:issue' or 'is:pull-request'", and
+so is one with both when ``refuse_combined`` is set (GitHub App user tokens).
 
 Replies: ``POST /repos/{owner}/{repo}/issues/{number}/comments`` (token; 404 for an issue not
 in the corpus, 403 "Unable to create comment because issue is locked." for a locked one,
@@ -57,7 +58,8 @@ _UNTYPED = "Query must include 'is:issue' or 'is:pull-request'"
 
 def _types(q: str) -> set[str]:
     """The item types an issue search asks for ("issue", "pull"); empty when it names none."""
-    return {_ISSUE_TYPES[word.lower()] for _, word in _TOKEN.findall(q) if word.lower() in _ISSUE_TYPES}
+    words = [word.strip("()").lower() for _, word in _TOKEN.findall(q)]
+    return {_ISSUE_TYPES[word] for word in words if word in _ISSUE_TYPES}
 
 
 def _parse_search(q: str) -> tuple[list[str], int, int] | None:
@@ -67,7 +69,7 @@ def _parse_search(q: str) -> tuple[list[str], int, int] | None:
     for phrase, word in _TOKEN.findall(q):
         token = phrase or word
         try:
-            if word.lower() in _ISSUE_TYPES:
+            if word.strip("()").lower() in _ISSUE_TYPES or word == "OR":
                 continue
             if word.startswith("created:>="):
                 low = _unix(word[len("created:>="):])
@@ -88,7 +90,9 @@ class GitHubAPI:
     one-minute rate-limit windows (real time by default)."""
 
     def __init__(self, *, valid_tokens: set[str] | None = None, public_base: str = "https://api.github.com",
-                 clock: Callable[[], float] = time.time, fine_grained: dict[str, str] | None = None) -> None:
+                 clock: Callable[[], float] = time.time, fine_grained: dict[str, str] | None = None,
+                 refuse_combined: bool = False) -> None:
+        self.refuse_combined = refuse_combined  # True: one search may name one type only
         self.valid_tokens = valid_tokens
         self.fine_grained = fine_grained or {}  # fine-grained token -> the one owner it may act on
         self.public_base = public_base
@@ -212,7 +216,7 @@ class GitHubAPI:
             return Response.json({"message": "Validation Failed", "errors": [{"resource": "Search", "field": "q",
                                   "code": "invalid"}], "documentation_url": _DOCS, "status": "422"}, 422, headers)
         types = _types(request.param("q") or "")
-        if not types:
+        if not types or (self.refuse_combined and len(types) > 1):
             return Response.json({"message": "Validation Failed", "errors": [
                 {"message": _UNTYPED, "resource": "Search", "field": "q", "code": "invalid"}],
                 "documentation_url": _DOCS, "status": "422"}, 422, headers)

@@ -73,48 +73,70 @@ def test_two_pages_followed_by_link_and_cursor_advanced(srv: ReplayServer) -> No
     srv.add_items("github", coffee_issues(5, NOW - 100))
     result = authed(srv, per_page=3).fetch("espresso", None, budget())
     assert [m.native_id for m in result.mentions] == [str(500 + i) for i in range(5)]
-    assert result.pages == 3 and result.complete
-    assert [(r.param("q").split()[-1], r.param("page")) for r in srv.received["github"]] == [
-        ("is:issue", None), ("is:issue", "2"), ("is:pull-request", None)]
-    assert result.cursor == {"issues": {"created": NOW - 100, "ids": ["500"]},
-                             "pulls": {"created": NOW - 86400, "ids": []}}
+    assert result.pages == 2 and result.complete
+    assert [r.param("page") for r in srv.received["github"]] == [None, "2"]
+    assert result.cursor == {"issues": {"created": NOW - 100, "ids": ["500"]}}
 
 
 def test_exact_request_parameters_and_headers(srv: ReplayServer) -> None:
     authed(srv).fetch("cold brew", None, budget())
-    issues, pulls = srv.received["github"]
-    for request, qualifier in ((issues, "is:issue"), (pulls, "is:pull-request")):
-        assert request.path == "/search/issues"
-        assert request.query == [("q", f'"cold brew" created:>={iso(NOW - 86400)} {qualifier}'), ("sort", "created"),
-                                 ("order", "desc"), ("per_page", "100"), ("advanced_search", "true")]
-        assert request.headers["accept"] == "application/vnd.github+json"
-        assert request.headers["x-github-api-version"] == "2022-11-28"
-        assert request.headers["authorization"] == "Bearer ghp_good"
+    [request] = srv.received["github"]
+    assert request.path == "/search/issues"
+    assert request.query == [("q", f'"cold brew" created:>={iso(NOW - 86400)} (is:issue OR is:pull-request)'),
+                             ("sort", "created"), ("order", "desc"), ("per_page", "100"), ("advanced_search", "true")]
+    assert request.headers["accept"] == "application/vnd.github+json"
+    assert request.headers["x-github-api-version"] == "2022-11-28"
+    assert request.headers["authorization"] == "Bearer ghp_good"
 
 
-def test_an_untyped_search_is_refused_in_words(srv: ReplayServer) -> None:
+def test_every_search_names_its_types_and_a_refusal_is_said_in_words(srv: ReplayServer) -> None:
     """Defect 2: GitHub answers 422 "Query must include 'is:issue' or 'is:pull-request'" for an
-    issue search without a type; the connector sends typed searches, and says a refusal in
-    GitHub's own words (reduced to plain characters)."""
+    issue search without a type. One search names both; a refusal is said in GitHub's own
+    words (reduced to plain characters)."""
     srv.add_items("github", [issue(1, 1, "a/b", NOW - 50, "espresso issue", ""),
                              issue(2, 2, "a/b", NOW - 40, "espresso pull", "", pull=True)])
     result = authed(srv).fetch("espresso", None, budget())
-    assert [(m.native_id, m.thread["kind"]) for m in result.mentions] == [("1", "issue"), ("2", "pull")]
-    assert [r.param("q").split()[-1] for r in srv.received["github"]] == ["is:issue", "is:pull-request"]
+    assert [(m.native_id, m.thread["kind"]) for m in result.mentions] == [("2", "pull"), ("1", "issue")]
+    assert [r.param("q").split(" ", 2)[2] for r in srv.received["github"]] == ["(is:issue OR is:pull-request)"]
 
     srv.inject("github", Fault(status=422, body=json.dumps({
         "message": "Validation Failed", "errors": [{"message": "Query must include 'is:issue' or 'is:pull-request'",
                                                     "resource": "Search", "field": "q", "code": "invalid"}],
         "documentation_url": "https://docs.github.com/rest/search/search#search-issues-and-pull-requests",
-        "status": "422"}).encode()))
+        "status": "422"}).encode()), Fault(status=422, body=b'{"message": "Query must include is:issue"}'))
     with pytest.raises(SourceError) as err:
         authed(srv).fetch("espresso", None, budget())
-    assert str(err.value) == ("github: search query refused (HTTP 422): "
-                              "Query must include 'is:issue' or 'is:pull-request'")
+    assert str(err.value) == "github: search query refused (HTTP 422): Query must include is:issue"
     srv.inject("github", Fault(status=422, body=rb'{"message": "<b>Bad</b> query\u202e", "status": "422"}'))
     with pytest.raises(SourceError) as err:
         authed(srv).fetch("espresso", None, budget())
     assert str(err.value) == "github: search query refused (HTTP 422): bBadb query"
+
+
+def test_a_token_refused_both_types_at_once_searches_each_type_from_then_on(srv: ReplayServer) -> None:
+    """GitHub App user tokens may not combine issues and pull requests in one search (422):
+    the connector switches to one search per type, remembers it, and loses nothing."""
+    typed_only = GitHubAPI(valid_tokens={"ghp_good"}, clock=lambda: NOW, refuse_combined=True)
+    srv.apis["github"] = typed_only
+    try:
+        srv.add_items("github", [issue(1, 1, "a/b", NOW - 50, "espresso issue", ""),
+                                 issue(2, 2, "a/b", NOW - 40, "espresso pull", "", pull=True)])
+        state = MemoryState()
+        first = authed(srv, state=state).fetch("espresso", None, budget())
+        assert [(m.native_id, m.thread["kind"]) for m in first.mentions] == [("1", "issue"), ("2", "pull")]
+        assert [r.param("q").split(" ", 2)[2] for r in srv.received["github"]] == [
+            "(is:issue OR is:pull-request)", "is:issue", "is:pull-request"]
+        assert first.cursor == {"typed": True, "issues": {"created": NOW - 50, "ids": ["1"]},
+                                "pulls": {"created": NOW - 40, "ids": ["2"]}}
+        assert state.get_state("github", "search") == {"typed": True}
+
+        srv.received["github"].clear()
+        srv.add_items("github", [issue(3, 3, "a/b", NOW - 5, "espresso again", "")])
+        second = authed(srv, state=MemoryState()).fetch("espresso", first.cursor, budget())
+        assert [m.native_id for m in second.mentions] == ["3"]
+        assert [r.param("q").split()[-1] for r in srv.received["github"]] == ["is:issue", "is:pull-request"]
+    finally:
+        srv.apis["github"] = API
 
 
 def test_without_a_token_no_authorization_is_sent(srv: ReplayServer) -> None:
@@ -131,7 +153,7 @@ def test_second_cycle_fetches_nothing_already_seen(srv: ReplayServer) -> None:
     assert [m.native_id for m in second.mentions] == ["901", "900"]
     third = connector(srv, now=NOW + 20).fetch("espresso", second.cursor, budget())
     assert third.mentions == []
-    assert srv.received["github"][-2].param("q") == f'"espresso" created:>={iso(NOW + 5)} is:issue'
+    assert srv.received["github"][-1].param("q") == f'"espresso" created:>={iso(NOW + 5)} (is:issue OR is:pull-request)'
 
 
 def test_first_run_fetches_only_the_last_day(srv: ReplayServer) -> None:
@@ -147,9 +169,8 @@ def test_page_limit_leaves_a_gap_read_next_cycle(srv: ReplayServer) -> None:
     assert first.cursor["issues"]["gap"] == [NOW - 86400, NOW - 110]
     second = authed(srv, per_page=2).fetch("espresso", first.cursor, budget())
     assert [m.native_id for m in second.mentions] == ["502", "503", "504"]
-    assert first.cursor["pulls"] == {"created": NOW - 86400, "ids": []}  # not reached: read next time
     assert srv.received["github"][1].param("q") == (
-        f'"espresso" created:{iso(NOW - 86400)}..{iso(NOW - 110)} is:issue')
+        f'"espresso" created:{iso(NOW - 86400)}..{iso(NOW - 110)} (is:issue OR is:pull-request)')
     assert "gap" not in second.cursor["issues"]
 
 
@@ -164,7 +185,7 @@ def test_link_to_another_host_is_never_followed(srv: ReplayServer) -> None:
 def test_rate_limit_used_up_stops_and_is_remembered_until_reset(srv: ReplayServer) -> None:
     srv.add_items("github", coffee_issues(5, NOW - 100))
     state = MemoryState()
-    for _ in range(4):  # unauthenticated search allows 10 a minute; a fetch is two typed searches
+    for _ in range(8):  # unauthenticated search allows 10 a minute
         connector(srv, state=state).fetch("nothing-matches", None, budget())
     first = connector(srv, per_page=2, state=state).fetch("espresso", None, budget())
     assert len(first.mentions) == 4 and not first.complete
@@ -280,7 +301,7 @@ def test_discussions_are_searched_with_graphql_when_enabled(srv: ReplayServer) -
     result = authed(srv, discussions=True).fetch("Bean There", None, budget())
     kinds = {m.native_id: m.thread["kind"] for m in result.mentions}
     assert kinds == {"3100000001": "issue", "3100000002": "issue", "D_kwDOBeanT4s0001": "discussion"}
-    graphql = srv.received["github"][2]
+    graphql = srv.received["github"][1]
     assert (graphql.method, graphql.path) == ("POST", "/graphql")
     sent = json.loads(graphql.body)
     assert "search(type: DISCUSSION, query: $q, first: 50, after: $after)" in sent["query"]
@@ -295,17 +316,17 @@ def test_discussions_are_searched_with_graphql_when_enabled(srv: ReplayServer) -
 def test_discussion_pages_follow_end_cursor(srv: ReplayServer) -> None:
     srv.add_items("github", [discussion(f"D_kw{i}", i, "a/b", NOW - 100 - i, "espresso?", "") for i in range(55)])
     result = authed(srv, discussions=True).fetch("espresso", None, budget())
-    assert len(result.mentions) == 55 and result.pages == 4  # is:issue, is:pull-request, 2 discussion pages
-    assert json.loads(srv.received["github"][3].body)["variables"]["after"] is not None
+    assert len(result.mentions) == 55 and result.pages == 3
+    assert json.loads(srv.received["github"][2].body)["variables"]["after"] is not None
 
 
 def test_discussions_need_a_token(srv: ReplayServer) -> None:
     connector(srv, discussions=True).fetch("espresso", None, budget())
-    assert [r.path for r in srv.received["github"]] == ["/search/issues", "/search/issues"]
+    assert [r.path for r in srv.received["github"]] == ["/search/issues"]
 
 
 def test_graphql_rate_limited_error_is_rate_limited(srv: ReplayServer) -> None:
-    srv.inject("github", Fault(status=200, body=b'{"items": []}'), Fault(status=200, body=b'{"items": []}'),
+    srv.inject("github", Fault(status=200, body=b'{"items": []}'),
                Fault(status=200, body=b'{"errors": [{"type": "RATE_LIMITED", "message": "limit"}]}'))
     with pytest.raises(RateLimited):
         authed(srv, discussions=True).fetch("espresso", None, budget())
