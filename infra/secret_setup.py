@@ -46,6 +46,17 @@ Ask = Callable[[str], str]  # prompt -> what the owner typed (getpass in real us
 Say = Callable[[str], None]
 
 
+# What works, said before a secret is asked for (where the network has a trap).
+HINTS = {
+    "networks.github.token_parameter": (
+        "GitHub: a classic personal access token with the public_repo scope replies on any public "
+        "repository; a GitHub App token replies where the app is installed; a fine-grained token "
+        "(github_pat_...) replies only on its own owner's repositories"
+    ),
+}
+FINE_GRAINED_PREFIX = "github_pat_"
+
+
 class SecretsError(Exception):
     """listen.yaml names a secret the app could not read; the message names the field."""
 
@@ -144,6 +155,8 @@ def setup(ssm: Any, config: ListenConfig, *, ask: Ask = getpass.getpass, say: Sa
             write_secret(ssm, secret.parameter, new_key())
             say(f"  generated {secret.parameter}  ({secret.what})")
             continue
+        if secret.field in HINTS:
+            say(f"  note      {HINTS[secret.field]}")
         value = ask(f"  {secret.what} for {secret.parameter} (input hidden; empty to skip): ").strip()
         if not value:
             say(f"  skipped   {secret.parameter}: missing until you run this again ({secret.field})")
@@ -151,6 +164,9 @@ def setup(ssm: Any, config: ListenConfig, *, ask: Ask = getpass.getpass, say: Sa
             continue
         write_secret(ssm, secret.parameter, value)
         say(f"  written   {secret.parameter}  ({secret.what})")
+        if secret.field in HINTS and value.startswith(FINE_GRAINED_PREFIX):
+            say(f"  warning   {secret.parameter} is a fine-grained token: replies on other owners' repositories "
+                "will be refused; use a classic token with public_repo for those")
     return still_missing
 
 

@@ -38,6 +38,11 @@ def payloads(network: str, suffix: str | None = None) -> list[Path]:
                   and (suffix is None or p.suffix == suffix))
 
 
+def raw(network: str, name: str) -> bytes:
+    """The bytes of one payload file of ``network``'s corpus."""
+    return (ROOT / network / name).read_bytes()
+
+
 def load_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
@@ -46,6 +51,17 @@ def expected(network: str) -> dict[str, Any]:
     """``expected.json`` of ``network``: file name -> what the connector must read from it."""
     path = ROOT / network / "expected.json"
     return load_json(path) if path.exists() else {}
+
+
+def unexplained(network: str) -> list[str]:
+    """What of ``network``'s corpus is not accounted for: a payload its README.md does not name
+    (as `file`) or expected.json does not cover, and an expectation with no payload."""
+    readme = (ROOT / network / "README.md").read_text(encoding="utf-8")
+    names = {path.name for path in payloads(network)}
+    covered = set(expected(network))
+    return sorted([f"{name}: not named in README.md" for name in names if f"`{name}`" not in readme]
+                  + [f"{name}: no entry in expected.json" for name in names - covered]
+                  + [f"{name}: in expected.json but no such payload" for name in covered - names])
 
 
 def shape(value: Any) -> Any:
@@ -121,9 +137,27 @@ def drift(emulated: Any, documented: Any, where: str = "$") -> list[str]:
         if emulated and emulated[0] is not None and documented and documented[0] is not None:
             problems.extend(drift(emulated[0], documented[0], f"{where}[]"))
         return problems
-    if emulated == "null" or emulated in _kinds(documented):
+    if _kinds(emulated) - {"null"} <= _kinds(documented):  # a merged list item may hold several kinds
         return []
     return [f"{where}: {emulated} where the documentation has {_name(documented)}"]
+
+
+def page_drift(page: dict[str, Any], documented: dict[str, Any], items: tuple[str, ...]) -> list[str]:
+    """Where one emulated page leaves the documented shape: its wrapper (with the list at the
+    key path ``items`` emptied), then each item of that list alone."""
+    def emptied(value: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+        head, *rest = path
+        return {**value, head: emptied(value[head], tuple(rest)) if rest else []}
+
+    listed: Any = page
+    recorded: Any = documented
+    for key in items:
+        listed, recorded = listed[key], recorded[key]
+    where = "$." + ".".join(items) + "[]"
+    problems = drift(shape(emptied(page, items)), documented)
+    for item in listed:
+        problems += drift(shape(item), recorded[0], where)
+    return problems
 
 
 def _name(documented: Any) -> str:

@@ -22,3 +22,14 @@ def test_an_invented_key_and_a_wrong_type_are_drift() -> None:
     ]
     assert drift(shape({"id": 1, "hits": {"title": "t"}}), documented) == [
         "$.hits: an object where the documentation has array"]
+
+
+def test_page_drift_judges_the_wrapper_and_each_listed_item_alone() -> None:
+    from tests.contracts.corpus import page_drift
+
+    documented = shapes_of([{"data": {"after": "x", "children": [{"id": 1, "tags": ["a", "b"]}]}}])
+    assert page_drift({"data": {"after": None, "children": [{"id": 2, "tags": ["c", "d"]}, {"id": 3}]}},
+                      documented, ("data", "children")) == []
+    assert page_drift({"data": {"after": "y", "dist": 1, "children": [{"id": "4"}]}}, documented,
+                      ("data", "children")) == ["$.data.dist: not in the documented payloads",
+                                                "$.data.children[].id: string where the documentation has number"]

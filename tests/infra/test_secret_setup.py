@@ -188,3 +188,19 @@ def test_rotation_without_a_key_only_generates_one(aws: str, tmp_path: Path) -> 
                 say=said.append) == 0
     assert [p["Name"] for p in ssm().describe_parameters()["Parameters"]] == ["/social-listening/signing-key"]
     assert said[1:] == ["  generated /social-listening/signing-key  (new signing key)"]
+
+
+def test_setup_says_which_github_token_works_and_warns_of_a_fine_grained_one(aws: str, tmp_path: Path) -> None:
+    said: list[str] = []
+    fine_grained = {**TYPED, "/social-listening/github/token": "github_pat_11AAAA_typed"}
+    assert main(["--stage", "prod", "--config", str(write_config(tmp_path))], ask=Owner(fine_grained),
+                say=said.append) == 0
+    github = said.index("  note      GitHub: a classic personal access token with the public_repo scope replies on "
+                        "any public repository; a GitHub App token replies where the app is installed; a "
+                        "fine-grained token (github_pat_...) replies only on its own owner's repositories")
+    assert said[github + 1:github + 3] == [
+        "  written   /social-listening/github/token  (github token)",
+        "  warning   /social-listening/github/token is a fine-grained token: replies on other owners' "
+        "repositories will be refused; use a classic token with public_repo for those",
+    ]
+    assert not any(line.startswith("  warning") for line in said[github + 3:])
