@@ -364,7 +364,7 @@ class ActionService:
     def _assignment_email(self, parsed: ActionToken, stored: StoredMention, to: Recipient) -> EmailMessage:
         """The alert email's look for one mention, with links signed for the assignee."""
         from chalicelib.alerts import AlertBundle, AlertItem, Notice, network_name
-        from chalicelib.alerts.email import compose, one_line
+        from chalicelib.alerts.email import compose, header_text, one_line
         from chalicelib.alerts.router import is_urgent
 
         base = self.config.alerts.action_base_url
@@ -378,8 +378,8 @@ class ActionService:
                           reply_to=(assigner.email if assigner and assigner.email else self.email.reply_to))
         mention = stored.item.mention
         what = one_line(mention.title or mention.text, 70)
-        message.replace_header("Subject", f"{parsed.recipient} assigned you a mention on "
-                                          f"{network_name(mention.network)}: {what}")
+        message.replace_header("Subject", header_text(f"{parsed.recipient} assigned you a mention on "
+                                                      f"{network_name(mention.network)}: {what}"))
         return message
 
     def _post_reply(self, parsed: ActionToken, stored: StoredMention, form: bytes, form_action: str) -> Page:

@@ -1,0 +1,67 @@
+"""What a stranger who can post on a network can try through the alerts (issue 14): headers
+of the assignment email, the SMS text, the SMS commands. The attack suite proper is
+tests/integration/test_attacks.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+
+import pytest
+
+from chalicelib.actions import ActionService, ActionToken, TokenSigner
+from chalicelib.alerts.email import EmailChannel, message_bytes
+from chalicelib.config import parse_config
+from chalicelib.model import MatchedMention, Mention, RuleMatch
+from chalicelib.store import StoredMention
+from tests.unit.test_email import INJECTED, encoded_words
+
+CONFIG = parse_config("""\
+business:
+  name: Bean There Café
+rules:
+  - name: brand
+    group: brand
+    keywords: ["Bean There"]
+networks:
+  hackernews: {}
+recipients:
+  - name: Maria
+    email: maria@beanthere.example
+    timezone: Europe/Lisbon
+  - name: Ana
+    email: ana@beanthere.example
+    timezone: Europe/Lisbon
+alerts:
+  from_address: alerts@beanthere.example
+  reply_to: owner@beanthere.example
+  action_base_url: https://listen.beanthere.example
+secrets:
+  signing_key_parameter: /test/key
+""")
+WHEN = dt.datetime(2026, 11, 27, 14, 30, tzinfo=dt.UTC)
+
+
+def stored(title: str, text: str = "Bean There is fine") -> StoredMention:
+    mention = Mention("hackernews", "7", "https://news.ycombinator.com/item?id=7", text, WHEN, title=title,
+                      author_name="ana", author_handle="ana")
+    return StoredMention(MatchedMention(mention, (RuleMatch("brand", "brand", False, ((0, 10),)),)), "new", "now")
+
+
+@pytest.mark.parametrize("encoding", ["B", "Q"])
+def test_an_encoded_word_in_a_title_adds_no_header_to_the_assignment_email(encoding: str) -> None:
+    service = ActionService(CONFIG, store=None, signer=TokenSigner(b"k" * 32),  # type: ignore[arg-type]
+                            email=EmailChannel(None, business="Bean There Café",
+                                               from_address="alerts@beanthere.example"))
+    parsed = ActionToken("hackernews#7", "assign", "Maria", 2_000_000_000, "nonce")
+    ana = CONFIG.recipient("Ana")
+    assert ana is not None
+    message = service._assignment_email(parsed, stored(f"Bean There {encoded_words(INJECTED)[encoding]}"), ana)
+    received = email.message_from_bytes(message_bytes(message), policy=email.policy.default)
+    assert [name.lower() for name in received.keys()] == [
+        "subject", "from", "to", "reply-to", "message-id", "mime-version", "content-type"]
+    assert received["Subject"].startswith(
+        f"Maria assigned you a mention on Hacker News: Bean There = ?UTF-8?{encoding}?")
+    assert received["Reply-To"] == "maria@beanthere.example"
+    assert received["To"] == "Ana <ana@beanthere.example>"
