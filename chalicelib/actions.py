@@ -1,11 +1,12 @@
 """Signed action tokens for the links in alerts, and what each action does.
 
 A token is ``<payload>.<signature>``, both base64url without padding. The payload is
-compact JSON: key id ``k``, mention key ``m``, action ``a``, recipient ``r``, expiry ``e``
-(Unix seconds) and a random nonce ``n``. The signature is HMAC-SHA256 over the payload
+compact JSON: key id ``k``, mention key ``m``, action ``a``, recipient ``r``, issued-at ``i``
+and expiry ``e`` (Unix seconds) and a random nonce ``n``. The signature is HMAC-SHA256 over the payload
 with the signing key from SSM, compared in constant time. A token is bound to one
-mention, one action and one recipient; state changes need POST and spend the nonce, so a
-link works once.
+mention, one action and one recipient, and each route takes only its own actions
+(``ROUTE_ACTIONS``); state changes need POST and spend the nonce once the action succeeded,
+so a link works once (a Reply link posts one reply) and a failed attempt can be tried again.
 """
 
 from __future__ import annotations
@@ -20,14 +21,14 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 
 from chalicelib.config import ListenConfig, Recipient, RuleConfig
 from chalicelib.model import Mention
-from chalicelib.pages import Page, invalid_link, render
+from chalicelib.pages import Page, cross_site_post, invalid_link, render
 from chalicelib.replies import ReplyError
 from chalicelib.store import Store, StoredMention
 
@@ -47,6 +48,13 @@ ACTIONS = {
     "assign": "Assign",
 }
 RULE_ACTIONS = frozenset({"raise_cap", "exclude"})
+# The token kinds each route takes: /a/ the alert's actions, /u/ unsubscribe, /d/ a digest's web view.
+ROUTE_ACTIONS = {
+    "a": frozenset(ACTIONS) - {"unsubscribe", "digest"},
+    "u": frozenset({"unsubscribe"}),
+    "d": frozenset({"digest"}),
+}
+NONCE_LEASE_SECONDS = 60  # a link's nonce held while its action runs (beyond the API's 29-second limit)
 DEFAULT_TTL_SECONDS = 7 * 86400
 # How long a snooze link may snooze: the form's ``for`` field -> (seconds, label, when it alerts again).
 SNOOZE_PERIODS = {
@@ -92,6 +100,7 @@ class ActionToken:
     recipient: str
     expires_at: int
     nonce: str
+    issued_at: int = 0  # Unix seconds; 0 in tokens made before issued-at was signed
 
 
 def _b64(data: bytes) -> str:
@@ -123,9 +132,10 @@ class TokenSigner:
     def sign(self, mention_key: str, action: str, recipient: str, ttl_seconds: int = DEFAULT_TTL_SECONDS) -> str:
         if action not in ACTIONS:
             raise ValueError(f"unknown action {action!r}")
+        now = int(self._clock())
         payload = {
             "k": self._kid, "m": mention_key, "a": action, "r": recipient,
-            "e": int(self._clock()) + ttl_seconds, "n": secrets.token_urlsafe(12),
+            "i": now, "e": now + ttl_seconds, "n": secrets.token_urlsafe(12),
         }
         body = _b64(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
         return f"{body}.{self._signature(body)}"
@@ -151,12 +161,14 @@ class TokenSigner:
         try:
             result = ActionToken(
                 mention_key=str(payload["m"]), action=str(payload["a"]), recipient=str(payload["r"]),
-                expires_at=int(payload["e"]), nonce=str(payload["n"]),
+                expires_at=int(payload["e"]), nonce=str(payload["n"]), issued_at=int(payload.get("i", 0)),
             )
         except (KeyError, TypeError, ValueError):
             raise InvalidToken("incomplete payload") from None
         if result.expires_at <= self._clock():
             raise InvalidToken("expired")
+        if result.issued_at > self._clock() + 300 or result.issued_at >= result.expires_at:
+            raise InvalidToken("issued in the future")
         if result.action not in ACTIONS:
             raise InvalidToken("unknown action")
         return result
@@ -186,12 +198,15 @@ class ActionService:
         self.poster = poster  # chalicelib.composer.ReplyPoster: posts replies to the networks
         self.email = email  # chalicelib.alerts.email.EmailChannel: tells an assignee
 
-    def _check(self, token: str) -> tuple[ActionToken, Target] | None:
+    def _check(self, token: str, route: str) -> tuple[ActionToken, Target] | None:
         """The token and what it acts on, or None if anything is off (the reason is logged)."""
         try:
             parsed = self.signer.verify(token)
         except InvalidToken as err:
             log.info("refused an action token: %s", err)
+            return None
+        if parsed.action not in ROUTE_ACTIONS[route]:
+            log.info("refused an action token: %s is not an action of /%s/", parsed.action, route)
             return None
         if self.config.recipient(parsed.recipient) is None:
             log.info("refused an action token: recipient no longer configured")
@@ -219,9 +234,10 @@ class ActionService:
     def _rule(self, name: str) -> RuleConfig | None:
         return next((r for r in self.config.rules if r.name == name), None)
 
-    def confirm_page(self, token: str, form_action: str) -> Page:
-        """GET: show what the action will do and a confirmation form; changes nothing."""
-        checked = self._check(token)
+    def confirm_page(self, token: str, form_action: str, route: str = "a") -> Page:
+        """GET: show what the action will do and a confirmation form; changes nothing.
+        ``route`` is the path's first part (``a`` or ``u``): it takes only its own actions."""
+        checked = self._check(token, route)
         if checked is None:
             return invalid_link()
         parsed, target = checked
@@ -238,6 +254,8 @@ class ActionService:
                           message="Mentions containing it will no longer match this rule.",
                           form_action=form_action, button=button)
         assert target.mention is not None
+        if parsed.action == "reply" and self.store.spent_nonce(parsed.nonce) is not None:
+            return _reply_link_used(target.mention)
         if parsed.action == "reply":
             return self._composer(target.mention, form_action, text=None, key=secrets.token_urlsafe(16))
         if parsed.action == "mute_thread" and thread_to_mute(target.mention.item.mention) is None:
@@ -277,15 +295,22 @@ class ActionService:
                       "This network has no API for replies: copy the draft and reply there.",
                       composer={"text": body, "key": "", "limit": "", "manual_link": link})
 
-    def perform(self, token: str, prefix: str = "", form: bytes = b"") -> Page:
-        """POST: do the action once (the nonce is spent), audit it, say what happened.
-        ``prefix`` is the API's stage path, for the forms the result page carries; ``form``
-        the urlencoded body (the reply's text and key)."""
-        checked = self._check(token)
+    def perform(self, token: str, prefix: str = "", form: bytes = b"", route: str = "a",
+                headers: Mapping[str, str] | None = None) -> Page:
+        """POST: do the action once, audit it, say what happened. The nonce is held while the
+        action runs and spent when it succeeded; released if it failed, so the link can be
+        tried again. ``prefix`` is the API's stage path, for the forms the result page carries;
+        ``form`` the urlencoded body (the reply's text and key); ``route`` as for ``confirm_page``;
+        ``headers`` the request's: a POST a browser sent from another site's page is refused."""
+        if cross_site_post(headers or {}, base_url=self.config.alerts.action_base_url, form=form,
+                           one_click=route == "u"):
+            log.info("refused an action POST: sent from another site")
+            return invalid_link()
+        checked = self._check(token, route)
         if checked is None:
             return invalid_link()
         parsed, target = checked
-        if parsed.action == "reply" and target.mention is not None:  # retried safely by its key, not its nonce
+        if parsed.action == "reply" and target.mention is not None:  # one reply per link; retried by its key
             return self._post_reply(parsed, target.mention, form, f"{prefix}/a/{token}")
         if parsed.action == "unsubscribe":  # RFC 8058 one-click: idempotent, so not single-use
             recipient = self.config.recipient(parsed.recipient)
@@ -299,15 +324,28 @@ class ActionService:
             if assignee is None:
                 return self._assign_form(parsed, target.mention, f"{prefix}/a/{token}", status=400,
                                          title="Not assigned")
-        if not self.store.use_nonce(parsed.nonce, parsed.expires_at):
+        claim = self.store.claim_nonce(parsed.nonce, parsed.expires_at, NONCE_LEASE_SECONDS)
+        if claim is None:
             return render(409, "This link was already used",
                           mention=_mention_view(target.mention) if target.mention else None)
-        if assignee is not None and target.mention is not None:
-            page, result = self._assign(parsed, target.mention, assignee)
-        else:
-            page, result = self._do(parsed, target, prefix, form)
-        self.store.audit(parsed.mention_key, parsed.action, parsed.recipient, result, parsed.nonce)
+        try:
+            if assignee is not None and target.mention is not None:
+                page, result = self._assign(parsed, target.mention, assignee)
+            else:
+                page, result = self._do(parsed, target, prefix, form)
+            self.store.audit(parsed.mention_key, parsed.action, parsed.recipient, result, parsed.nonce)
+        except BaseException:
+            self._release(parsed.nonce, claim)
+            raise
+        self.store.spend_nonce(parsed.nonce, claim)
         return page
+
+    def _release(self, nonce: str, claim: str) -> None:
+        """Give the nonce back after a failed action; if even that fails, its claim lapses."""
+        try:
+            self.store.release_nonce(nonce, claim)
+        except Exception:
+            log.exception("could not release an action nonce; the link works again in %d s", NONCE_LEASE_SECONDS)
 
     def _assign_form(self, parsed: ActionToken, stored: StoredMention, form_action: str, *, status: int = 200,
                      title: str = "Assign this mention?") -> Page:
@@ -389,13 +427,27 @@ class ActionService:
         if not text or not re.fullmatch(r"[A-Za-z0-9_-]{8,128}", key) or self.poster is None:
             return self._composer(stored, form_action, text=text or None, key=secrets.token_urlsafe(16), status=400,
                                   title="Reply not posted", message="Write a reply first, then post it.")
+        posted_with = self.store.spent_nonce(parsed.nonce)  # the key of the one reply this link posted
+        claim = None
+        if posted_with is None:
+            claim = self.store.claim_nonce(parsed.nonce, parsed.expires_at, NONCE_LEASE_SECONDS)
+        if posted_with != key and claim is None:  # another reply posted (or posting) with this link
+            return _reply_link_used(stored)
         try:
             reply = self.poster.post(stored, text, key)
         except ReplyError as err:  # said in words, for the owner; the same key can be sent again safely
+            if claim is not None:
+                self._release(parsed.nonce, claim)
             log.warning("reply failed: %s", err)
             self.store.audit(parsed.mention_key, "reply", parsed.recipient, f"not posted: {err.message}", key)
             return self._composer(stored, form_action, text=text, key=key, status=502, title="Reply not posted",
                                   message=str(err))
+        except BaseException:
+            if claim is not None:
+                self._release(parsed.nonce, claim)
+            raise
+        if claim is not None:
+            self.store.spend_nonce(parsed.nonce, claim, bound_to=key)
         links = [("See your reply", reply.url)] if reply.url.startswith("https://") else []
         if reply.already_posted:  # the same composed reply sent again (a double press, a retry)
             return render(200, "Reply already posted", mention=_mention_view(stored), links=links)
@@ -482,6 +534,11 @@ class ActionService:
         if not code.isascii() or not 4 <= len(code) <= 16 or not all(c.isalnum() or c in "-_" for c in code):
             return None
         return self.store.get_short_link(code)
+
+
+def _reply_link_used(stored: StoredMention) -> Page:
+    return render(409, "This link was already used", mention=_mention_view(stored),
+                  message="A Reply link posts one reply. Open the latest alert email for a fresh link.")
 
 
 def form_fields(form: bytes) -> dict[str, list[str]]:
