@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from chalice import Chalice, Rate, Response
 
+from chalicelib.log_levels import pin_library_loggers
+
 app = Chalice(app_name="social-listening")
+pin_library_loggers()  # before any AWS call: botocore's and urllib3's DEBUG lines carry secrets
 
 
 def _page(page: object) -> Response:

@@ -77,8 +77,10 @@ def build(config: ListenConfig, store: Store, *, signing_key: bytes, previous_ke
     """Wire the parts (the tests and the demo call this with their own store and clock)."""
     from chalicelib.alerts.email import EmailChannel
     from chalicelib.alerts.sms import SmsChannel
+    from chalicelib.log_levels import pin_library_loggers
     from chalicelib.rules import compile_rules
 
+    pin_library_loggers()  # the demo and the benchmarks build the parts without app.py
     signer = TokenSigner(signing_key, previous=previous_keys)
     email = EmailChannel(_client("sesv2"), business=config.business.name,
                          from_address=config.alerts.from_address, reply_to=config.alerts.reply_to,
