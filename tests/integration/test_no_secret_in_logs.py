@@ -29,8 +29,8 @@ requests.get({replay.base_url("youtube") + "/youtube/v3/search?part=snippet&key=
 logging.getLogger().debug("done")
 """
     env = {**os.environ, **stack.env(), "TABLE_NAME": table}
-    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60,
-                          check=True)
+    command = [sys.executable, "-c", script]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=60, check=True)  # noqa: S603
 
 
 def test_the_app_entry_point_logs_no_secret_at_debug(replay: ReplayServer, stack: LocalStack, table: str) -> None:
