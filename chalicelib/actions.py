@@ -48,6 +48,8 @@ ACTIONS = {
     "assign": "Assign",
 }
 RULE_ACTIONS = frozenset({"raise_cap", "exclude"})
+NO_MENTION_ACTIONS = RULE_ACTIONS | {"unsubscribe", "digest"}
+NO_MENTION = "refused#-"  # never a mention's key (a network name has no '#'): read for tokens that name none
 # The token kinds each route takes: /a/ the alert's actions, /u/ unsubscribe, /d/ a digest's web view.
 ROUTE_ACTIONS = {
     "a": frozenset(ACTIONS) - {"unsubscribe", "digest"},
@@ -199,25 +201,31 @@ class ActionService:
         self.email = email  # chalicelib.alerts.email.EmailChannel: tells an assignee
 
     def _check(self, token: str, route: str) -> tuple[ActionToken, Target] | None:
-        """The token and what it acts on, or None if anything is off (the reason is logged)."""
+        """The token and what it acts on, or None if anything is off (the reason is logged).
+        Every token takes the same path, refused or not: verified, then one read of the mention
+        it names (of ``NO_MENTION`` when it names none or is refused), so the time of a refusal
+        does not tell which check failed."""
+        parsed: ActionToken | None = None
+        reason = ""
         try:
             parsed = self.signer.verify(token)
         except InvalidToken as err:
-            log.info("refused an action token: %s", err)
+            reason = str(err)
+        if parsed is not None and parsed.action not in ROUTE_ACTIONS[route]:
+            reason = f"{parsed.action} is not an action of /{route}/"
+        elif parsed is not None and self.config.recipient(parsed.recipient) is None:
+            reason = "recipient no longer configured"
+        names_mention = not reason and parsed is not None and parsed.action not in NO_MENTION_ACTIONS
+        stored = self.store.get_mention(parsed.mention_key if names_mention and parsed else NO_MENTION)
+        target = self._target(parsed, stored) if parsed is not None and not reason else None
+        if parsed is not None and not reason and target is None:
+            reason = f"its {'rule' if parsed.action in RULE_ACTIONS else 'mention'} no longer exists"
+        if reason or parsed is None or target is None:
+            log.info("refused an action token: %s", reason)
             return None
-        if parsed.action not in ROUTE_ACTIONS[route]:
-            log.info("refused an action token: %s is not an action of /%s/", parsed.action, route)
-            return None
-        if self.config.recipient(parsed.recipient) is None:
-            log.info("refused an action token: recipient no longer configured")
-            return None
-        target = self._target(parsed)
-        if target is None:
-            log.info("refused an action token: its %s no longer exists", "rule" if parsed.action in RULE_ACTIONS
-                     else "mention")
-        return (parsed, target) if target is not None else None
+        return parsed, target
 
-    def _target(self, parsed: ActionToken) -> Target | None:
+    def _target(self, parsed: ActionToken, stored: StoredMention | None) -> Target | None:
         if parsed.action == "raise_cap":
             name = parsed.mention_key.removeprefix("rule:")
             rule = self._rule(name)
@@ -228,7 +236,6 @@ class ActionService:
             return Target(rule=rule, term=term) if rule is not None and term else None
         if parsed.action == "unsubscribe":  # bound to the recipient the email went to, nothing else
             return Target() if parsed.mention_key == f"recipient:{parsed.recipient}" else None
-        stored = self.store.get_mention(parsed.mention_key)
         return Target(mention=stored) if stored is not None else None
 
     def _rule(self, name: str) -> RuleConfig | None:
@@ -421,8 +428,10 @@ class ActionService:
         return message
 
     def _post_reply(self, parsed: ActionToken, stored: StoredMention, form: bytes, form_action: str) -> Page:
+        from chalicelib.composer import reply_text
+
         fields = form_fields(form)
-        text = (fields.get("text") or [""])[0].replace("\r\n", "\n").strip()
+        text = reply_text((fields.get("text") or [""])[0])
         key = (fields.get("key") or [""])[0]
         if not text or not re.fullmatch(r"[A-Za-z0-9_-]{8,128}", key) or self.poster is None:
             return self._composer(stored, form_action, text=text or None, key=secrets.token_urlsafe(16), status=400,

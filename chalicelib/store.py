@@ -1177,6 +1177,10 @@ class Store:
         """Count one more SMS answer to ``sender`` in ``hour`` (``YYYY-MM-DDTHH``); the count now."""
         return self._count_in_hour(f"SMSANSWER#{sender}", hour, "answered")
 
+    def count_commands(self, sender: str, hour: str) -> int:
+        """Count one more SMS command from ``sender`` in ``hour`` (``YYYY-MM-DDTHH``); the count now."""
+        return self._count_in_hour(f"SMSCOMMAND#{sender}", hour, "commands")
+
 
 class CycleStateCache:
     """Connector state (session tokens, quotas, pacing) read once and written once per cycle.

@@ -65,3 +65,35 @@ def test_an_encoded_word_in_a_title_adds_no_header_to_the_assignment_email(encod
         f"Maria assigned you a mention on Hacker News: Bean There = ?UTF-8?{encoding}?")
     assert received["Reply-To"] == "maria@beanthere.example"
     assert received["To"] == "Ana <ana@beanthere.example>"
+
+
+class ReadCounter:
+    """A store that has no mention and counts the reads a check makes."""
+
+    def __init__(self) -> None:
+        self.reads: list[str] = []
+
+    def get_mention(self, key: str) -> StoredMention | None:
+        self.reads.append(key)
+        return None
+
+
+def test_every_refusal_takes_the_same_path_one_read() -> None:
+    from chalicelib.pages import invalid_link
+
+    signer = TokenSigner(b"k" * 32)
+    good = signer.sign("hackernews#404", "handled", "Maria")
+    tokens = {
+        "bad signature": good[:-2] + ("AA" if not good.endswith("AA") else "BB"),
+        "another key": TokenSigner(b"x" * 32).sign("hackernews#404", "handled", "Maria"),
+        "garbage": "not-a-token",
+        "missing mention": good,
+        "unknown recipient": signer.sign("hackernews#404", "handled", "Mallory"),
+        "wrong route": signer.sign("recipient:Maria", "unsubscribe", "Maria"),
+        "unknown rule": signer.sign("rule:nope", "raise_cap", "Maria"),
+    }
+    for why, token in tokens.items():
+        store = ReadCounter()
+        service = ActionService(CONFIG, store, signer)  # type: ignore[arg-type]
+        assert service.confirm_page(token, "/a/x").body == invalid_link().body, why
+        assert len(store.reads) == 1, why
