@@ -565,7 +565,7 @@ def snooze_period(form: bytes) -> str:
 
 
 def _mention_view(stored: StoredMention) -> dict[str, str]:
-    from chalicelib.alerts import network_name, without_direction_controls
+    from chalicelib.alerts import network_name, shown_text
     from chalicelib.alerts.email import one_line, safe_url
 
     m = stored.item.mention
@@ -575,6 +575,6 @@ def _mention_view(stored: StoredMention) -> dict[str, str]:
         "author": one_line(m.author_name or m.author_handle or "someone", 60),
         "state": stored.state,
         "title": one_line(m.title, 200),
-        "text": without_direction_controls(m.text[:1000]) + ("…" if len(m.text) > 1000 else ""),
+        "text": shown_text(m.text[:1000]) + ("…" if len(m.text) > 1000 else ""),
         "url": safe_url(m.url),
     }

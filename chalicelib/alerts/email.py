@@ -18,7 +18,7 @@ from chalicelib.actions import ACTIONS
 from chalicelib.alerts import DIRECTION_CONTROLS, AlertBundle, AlertItem, DeliveryFailed, excerpt, network_name
 from chalicelib.model import MatchedMention
 
-_CONTROL = re.compile(f"[\x00-\x1f\x7f{DIRECTION_CONTROLS}]")
+_CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{DIRECTION_CONTROLS}]")
 PERMANENT_SES_ERRORS = {
     "MessageRejected", "MailFromDomainNotVerifiedException", "AccountSuspendedException",
     "SendingPausedException", "BadRequestException", "NotFoundException",
@@ -61,13 +61,23 @@ def header_text(text: str) -> str:
     return " ".join(_CONTROL.sub(" ", text).split()).replace("=?", "= ?")
 
 
+_ADDRESS_SPECIALS = re.compile(r'[()<>\[\]:;@\\,."]')
+
+
+def display_name(text: str) -> str:
+    """A name for an address header: ``header_text`` without RFC 5322's specials (quotes,
+    brackets, commas, dots...), which Python's email package refolds wrongly once the name
+    also holds non-ASCII (``"Café (x)"`` loses its comment, ``"<a> é"`` its quotes)."""
+    return " ".join(_ADDRESS_SPECIALS.sub(" ", header_text(text)).split())
+
+
 def set_headers(message: EmailMessage, *, subject: str, business: str, from_address: str, to: tuple[str, str],
                 reply_to: str | None = None, unsubscribe: str = "") -> EmailMessage:
     """The headers every email of the service carries, each value through ``header_text``;
     ``unsubscribe`` an https URL for RFC 8058 one-click (List-Unsubscribe and -Post)."""
     message["Subject"] = header_text(subject)
-    message["From"] = formataddr((header_text(f"{one_line(business, 60)} alerts"), header_text(from_address)))
-    message["To"] = formataddr((header_text(to[0]), header_text(to[1])))
+    message["From"] = formataddr((display_name(f"{one_line(business, 60)} alerts"), header_text(from_address)))
+    message["To"] = formataddr((display_name(to[0]), header_text(to[1])))
     if reply_to:
         message["Reply-To"] = header_text(reply_to)
     message["Message-ID"] = make_msgid(domain=from_address.rpartition("@")[2])

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
-from chalicelib.alerts import network_name
+from chalicelib.alerts import network_name, shown_text
 from chalicelib.alerts.email import one_line, set_headers, unfolded
 
 
@@ -14,7 +14,7 @@ def _notice(business: str, from_address: str, to_name: str, to_address: str, sub
             body: str) -> EmailMessage:
     message = set_headers(EmailMessage(), subject=subject, business=business, from_address=from_address,
                           to=(to_name, to_address))
-    message.set_content(body + "\n")
+    message.set_content(shown_text(body) + "\n")  # a connector's error may quote what the network said
     return unfolded(message)
 
 

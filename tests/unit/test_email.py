@@ -178,3 +178,26 @@ def test_header_text_neutralizes_every_encoded_word_opening() -> None:
     from chalicelib.alerts.email import header_text
 
     assert header_text("a=?b =?=?c\r\nd\u202ee") == "a= ?b = ?= ?c d e"
+
+
+@pytest.mark.parametrize("business", ['Bean "There" Café, Lda.', "Café (Lisbon) <b>", "Ação; Café: 2.0 @home"])
+def test_a_business_name_with_quotes_brackets_or_commas_and_accents_is_sent_whole(business: str) -> None:
+    import email
+    import email.policy
+
+    from chalicelib.alerts.email import message_bytes
+
+    bundle = AlertBundle(MARIA, (item("Bean There one"), item("Bean There two")), 2)
+    sent = compose(bundle, business=business, from_address="alerts@beanthere.example", reply_to=None)
+    received = email.message_from_bytes(message_bytes(sent), policy=email.policy.default)
+    (sender,) = received["From"].addresses
+    assert sender.addr_spec == "alerts@beanthere.example"
+    assert sender.display_name == " ".join(
+        "".join(" " if c in '()<>[]:;@\\,."' else c for c in f"{business} alerts").split())
+
+
+def test_the_text_part_carries_no_control_character_from_the_network() -> None:
+    text = message(item("Bean There \x1b[31mred\x1b[0m \x07bell \x85next \u202egnp", title="Bean \x9bThere")) \
+        .get_body(("plain",)).get_content()
+    assert "Bean There [31mred[0m bell next gnp" in text
+    assert "Bean There" in text and not any(c in text for c in "\x1b\x07\x85\x9b\u202e")

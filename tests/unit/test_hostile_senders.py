@@ -10,6 +10,7 @@ import email.policy
 
 import pytest
 
+from bench.attacks import CONFIG_TEXT
 from chalicelib.actions import ActionService, ActionToken, TokenSigner
 from chalicelib.alerts.email import EmailChannel, message_bytes
 from chalicelib.config import parse_config
@@ -17,29 +18,7 @@ from chalicelib.model import MatchedMention, Mention, RuleMatch
 from chalicelib.store import StoredMention
 from tests.unit.test_email import INJECTED, encoded_words
 
-CONFIG = parse_config("""\
-business:
-  name: Bean There Café
-rules:
-  - name: brand
-    group: brand
-    keywords: ["Bean There"]
-networks:
-  hackernews: {}
-recipients:
-  - name: Maria
-    email: maria@beanthere.example
-    timezone: Europe/Lisbon
-  - name: Ana
-    email: ana@beanthere.example
-    timezone: Europe/Lisbon
-alerts:
-  from_address: alerts@beanthere.example
-  reply_to: owner@beanthere.example
-  action_base_url: https://listen.beanthere.example
-secrets:
-  signing_key_parameter: /test/key
-""")
+CONFIG = parse_config(CONFIG_TEXT, "listen.yaml")  # Maria and Ana, both with email; the attack suite's
 WHEN = dt.datetime(2026, 11, 27, 14, 30, tzinfo=dt.UTC)
 
 
@@ -97,3 +76,13 @@ def test_every_refusal_takes_the_same_path_one_read() -> None:
         service = ActionService(CONFIG, store, signer)  # type: ignore[arg-type]
         assert service.confirm_page(token, "/a/x").body == invalid_link().body, why
         assert len(store.reads) == 1, why
+
+
+def test_a_health_notice_quoting_a_network_error_carries_no_control_character() -> None:
+    from chalicelib.alerts.notices import compose_health_notice
+
+    notice = compose_health_notice(business="Bean There Café", from_address="alerts@beanthere.example", to_name="Maria",
+                                   to_address="maria@beanthere.example", network="hackernews", down=True,
+                                   error="HTTP 500: \x1b[2J\u202eboom\x9b", failures=3)
+    body = notice.get_content()
+    assert "HTTP 500: [2J boom" in body and not any(c in body for c in "\x1b\u202e\x9b")
