@@ -12,8 +12,8 @@ holds or guesses a link, can try, run through every surface on the local stack.
   JavaScript on and no CSP (stricter than the served pages), every request refused and counted.
 - Token attacks on the action links: every character of payload and signature changed,
   every truncation, re-encodings, expiry, issued-in-the-future, replay and concurrent replay,
-  cross-recipient, cross-mention, cross-action, cross-route, a rotated-out key, and SMS codes
-  used from another recipient's phone.
+  cross-recipient, cross-mention, cross-action, cross-route, cross-site POSTs, a rotated-out
+  key, and SMS codes used from another recipient's phone.
 
 Figures: ``attack_cases`` (attempts made), ``attack_through`` (any that got through: a header
 added, a script run, a foreign load, a link other than http(s), a control character shown, a
@@ -459,6 +459,13 @@ def token_attacks(tally: Tally, config: ListenConfig, store: Store) -> None:
         page = service.perform(token, route="u")
         tally.check(page.status == 403 and page.body == refused, f"token: {action} on /u/")
         tally.check(service.digest_page(token).body == refused, f"token: {action} on /d/")
+    for headers in ({"Origin": "https://evil.example"}, {"Origin": "null"}, {"Sec-Fetch-Site": "cross-site"},
+                    {"Sec-Fetch-Site": "same-site", "Origin": "https://evil.beanthere.example"}):
+        for route, token in (("a", signer.sign(key, "handled", "Maria")),
+                             ("u", signer.sign("recipient:Maria", "unsubscribe", "Maria"))):
+            page = service.perform(token, route=route, headers=headers)
+            tally.check(page.status == 403 and page.body == refused, f"cross-site POST on /{route}/: {headers}")
+    tally.check(store.suppressed() == {}, "cross-site POST: an address was unsubscribed")
     rotated = TokenSigner(OLD_KEY).sign(key, "handled", "Maria")  # signed before the rotation: still works
     tally.check(service.confirm_page(rotated, form_action="/x").status == 200, "rotation: the previous key refused")
     rotated_out = ActionService(config, store, TokenSigner(KEY))  # the previous key removed
