@@ -58,8 +58,8 @@ integration: install
 test: install browser-deps lint
 	CHROMIUM=$(CHROMIUM) $(PY) -m pytest -q
 
-bench: install
-	$(PY) -m bench
+bench: install browser-deps
+	CHROMIUM=$(CHROMIUM) $(PY) -m bench
 
 cost: install
 	$(PY) -m offline.cost
