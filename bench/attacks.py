@@ -7,8 +7,8 @@ holds or guesses a link, can try, run through every surface on the local stack.
   as a mention's title, text, author and links, through: the instant email (every header,
   text part, HTML part), the assignment email, the daily digest email and its web view, the
   health notice, the action pages (confirm, snooze, assign, mute thread, the reply composer
-  and the manual reply page), the SMS alert and an SMS REPLY. Headers are checked by parsing
-  the bytes that would be sent; HTML (emails and pages) is rendered in headless Chromium with
+  and the manual reply page, the "not relevant" result and its suggested exclusions), the
+  SMS alert and an SMS REPLY. Headers are checked by parsing the bytes that would be sent; HTML (emails and pages) is rendered in headless Chromium with
   JavaScript on and no CSP (stricter than the served pages), every request refused and counted.
 - Token attacks on the action links: every character of payload and signature changed,
   every truncation, re-encodings, expiry, issued-in-the-future, replay and concurrent replay,
@@ -60,6 +60,7 @@ OLD_KEY = b"attack-suite-rotated-out-key-0123456789ab"
 BASE = "https://listen.beanthere.example"
 SHORT = f"{BASE}/s/Ab3dE5gH"
 PWN = "window.__pwned=1"
+KEPT_NEW = frozenset({"hackernews#h0", "mastodon#h1", "hackernews#h2", "hackernews#h4"})  # the token attacks' mentions
 CRLF_BCC = "\r\nBcc: thief@evil.example\r\nReply-To: thief@evil.example"
 CORPUS: tuple[str, ...] = (
     f"<script>{PWN}</script>",
@@ -346,6 +347,17 @@ def page_surfaces(tally: Tally, service: ActionService, signer: TokenSigner, sto
         surface = f"{action} page" + (f" ({stored.item.mention.network})" if action == "reply" else "")
         if renderer is not None:
             renderer.check(tally, surface, page.body, what)
+    if stored.key in KEPT_NEW:
+        return
+    done = service.perform(signer.sign(stored.key, "not_relevant", "Maria"))  # exclusions suggested from the text
+    tally.check(done.status == 200, f"not relevant result: status {done.status} ({what})")
+    if renderer is not None:
+        renderer.check(tally, "not relevant result", done.body, what)
+    for action in re.findall(r'action="/a/([^"]+)"', done.body)[:3]:  # each suggested exclusion's confirmation
+        page = service.confirm_page(action, form_action="/x")
+        tally.check(page.status == 200, f"exclusion page: status {page.status} ({what})")
+        if renderer is not None:
+            renderer.check(tally, "exclusion page", page.body, what)
 
 
 def sms_reply(tally: Tally, config: ListenConfig, store: Store, signer: TokenSigner,

@@ -67,6 +67,7 @@ SNOOZE_PERIODS = {
 DEFAULT_SNOOZE = "1d"
 # The links under each mention of an alert, in this order (assign only where someone else can take it).
 ALERT_ACTIONS = ("reply", "handled", "snooze", "mute_author", "mute_thread", "assign", "not_relevant")
+EXCLUSION_TERM_MAX_CHARS = 100  # a suggested exclusion travels in its link's token (at most 2,048 characters)
 THREAD_ROOT_MAX_CHARS = 400  # a muted thread is a sort key; no conversation id is this long
 
 
@@ -519,6 +520,8 @@ class ActionService:
             if rule is None:
                 continue
             for term in suggest_exclusions(stored.item.mention, rule.effective_query):
+                if len(term) > EXCLUSION_TERM_MAX_CHARS:  # no one excludes such a word; its link would be too long
+                    continue
                 token = self.signer.sign(f"exclude:{rule.name}:{term}", "exclude", recipient)
                 forms.append((f"Exclude {term} from \u201c{rule.name}\u201d", f"{prefix}/a/{token}"))
         return forms

@@ -86,3 +86,15 @@ def test_a_health_notice_quoting_a_network_error_carries_no_control_character() 
                                    error="HTTP 500: \x1b[2J\u202eboom\x9b", failures=3)
     body = notice.get_content()
     assert "HTTP 500: [2J boom" in body and not any(c in body for c in "\x1b\u202e\x9b")
+
+
+def test_no_exclusion_is_suggested_whose_link_would_not_work() -> None:
+    from chalicelib.actions import EXCLUSION_TERM_MAX_CHARS
+
+    signer = TokenSigner(b"k" * 32)
+    service = ActionService(CONFIG, store=None, signer=signer)  # type: ignore[arg-type]
+    long_word = "W" * 100_000
+    forms = service._suggestions(stored("Bean There", f"Bean There {long_word} espresso tonic"), "Maria", "")
+    assert forms and all(len(action) < 2048 for _, action in forms)
+    assert all(len(label) < EXCLUSION_TERM_MAX_CHARS + 40 for label, _ in forms)
+    assert all(signer.verify(action.removeprefix("/a/")).action == "exclude" for _, action in forms)
