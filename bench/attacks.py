@@ -9,7 +9,8 @@ holds or guesses a link, can try, run through every surface on the local stack.
   health notice, the action pages (confirm, snooze, assign, mute thread, the reply composer
   and the manual reply page, the "not relevant" result and its suggested exclusions), the
   SMS alert and an SMS REPLY. Headers are checked by parsing the bytes that would be sent;
-  HTML (emails and pages) is rendered in headless Chromium with JavaScript on and no CSP (stricter than the served pages), every request refused and counted.
+  HTML (emails and pages) is rendered in headless Chromium with JavaScript on and no CSP
+  (stricter than the served pages), every request refused and counted.
 - Token attacks on the action links: every character of payload and signature changed,
   every truncation, re-encodings, expiry, issued-in-the-future, replay and concurrent replay,
   cross-recipient, cross-mention, cross-action, cross-route, cross-site POSTs, a rotated-out
