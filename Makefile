@@ -62,8 +62,8 @@ test: install browser-deps lint
 contracts: install
 	$(PY) -m pytest -q tests/contracts
 
-bench: install
-	$(PY) -m bench
+bench: install browser-deps
+	CHROMIUM=$(CHROMIUM) $(PY) -m bench
 
 cost: install
 	$(PY) -m offline.cost

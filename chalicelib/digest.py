@@ -22,12 +22,11 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
 from typing import Any, Literal, Protocol
 
 from chalicelib.actions import ActionToken, TokenSigner
 from chalicelib.alerts import DeliveryFailed, network_name
-from chalicelib.alerts.email import one_line, safe_url, template, unfolded
+from chalicelib.alerts.email import one_line, safe_url, set_headers, template, unfolded
 from chalicelib.config import ListenConfig, Recipient
 from chalicelib.noise import STOPWORDS, words
 from chalicelib.pages import Page
@@ -402,16 +401,8 @@ def compose_digest(digest: Digest, recipient: Recipient, *, business: str, from_
     if not recipient.email:
         raise DeliveryFailed(f"recipient {recipient.name} has no email address", permanent=True)
     context = digest_context(digest, business=business, web_view_link=web_view_link, unsubscribe=unsubscribe)
-    message = EmailMessage()
-    message["Subject"] = context["subject"]
-    message["From"] = formataddr((f"{one_line(business, 60)} alerts", from_address))
-    message["To"] = formataddr((recipient.name, recipient.email))
-    if reply_to:
-        message["Reply-To"] = reply_to
-    message["Message-ID"] = make_msgid(domain=from_address.rpartition("@")[2])
-    if context["unsubscribe"]:
-        message["List-Unsubscribe"] = f"<{context['unsubscribe']}>"
-        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message = set_headers(EmailMessage(), subject=context["subject"], business=business, from_address=from_address,
+                          to=(recipient.name, recipient.email), reply_to=reply_to, unsubscribe=context["unsubscribe"])
     message.set_content(template("digest.txt.j2").render(context))
     message.add_alternative(template("digest.html.j2").render(context), subtype="html")
     # Headers unfolded (RFC 5322 allows 998): CPython folds "Bean There Café" into "Bean There  Café".

@@ -18,6 +18,7 @@ from typing import Any
 from chalicelib.actions import ActionService, TokenSigner
 from chalicelib.composer import ReplyPoster
 from chalicelib.config import ListenConfig, load_config
+from chalicelib.credentials import SecretState, sessions_path
 from chalicelib.digest import DigestSender
 from chalicelib.pipeline import Pipeline
 from chalicelib.sources import source_class
@@ -77,8 +78,10 @@ def build(config: ListenConfig, store: Store, *, signing_key: bytes, previous_ke
     """Wire the parts (the tests and the demo call this with their own store and clock)."""
     from chalicelib.alerts.email import EmailChannel
     from chalicelib.alerts.sms import SmsChannel
+    from chalicelib.log_levels import pin_library_loggers
     from chalicelib.rules import compile_rules
 
+    pin_library_loggers()  # the demo and the benchmarks build the parts without app.py
     signer = TokenSigner(signing_key, previous=previous_keys)
     email = EmailChannel(_client("sesv2"), business=config.business.name,
                          from_address=config.alerts.from_address, reply_to=config.alerts.reply_to,
@@ -88,17 +91,21 @@ def build(config: ListenConfig, store: Store, *, signing_key: bytes, previous_ke
         "sms": (sms := SmsChannel(_client("sns"))),
     }
     connector_state = CycleStateCache(store)
+    ssm = _client("ssm")
+    sessions = sessions_path(config.secrets.signing_key_parameter)  # network session tokens: SSM, not the table
 
     def rules_with(accepted: Mapping[str, Sequence[str]]) -> Any:
         specs = [replace(spec, exclude=(*spec.exclude, *accepted.get(spec.name, ()))) for spec in config.rule_specs()]
         return compile_rules(specs, exclude=config.exclude)
 
     pipeline = Pipeline(
-        config, store, build_sources(config, connector_state, clock), rules_with({}), channels, signer, clock=clock,
+        config, store, build_sources(config, SecretState(connector_state, ssm, sessions), clock), rules_with({}),
+        channels, signer, clock=clock,
         fetch_budget_seconds=float(os.environ.get("FETCH_BUDGET_SECONDS", "30")), recompile=rules_with,
         connector_state=connector_state,
     )
-    actions = ActionService(config, store, signer, ReplyPoster(config, store, read_secret, clock), email=email)
+    poster = ReplyPoster(config, SecretState(store, ssm, sessions), read_secret, clock)
+    actions = ActionService(config, store, signer, poster, email=email)
     return Runtime(config, store, pipeline, actions, DigestSender(config, store, email, signer, clock=clock), sms)
 
 

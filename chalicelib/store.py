@@ -8,7 +8,7 @@ Items (pk / sk):
 - connector state   ``STATE#<network>`` / ``<name>``
 - alert job         ``JOB#<id>`` / ``JOB``; while open: index keys ``OPENJOB`` / ``<created_at>``
 - delivery          ``JOB#<id>`` / ``D#<recipient>#<channel>``; while a retry waits: index keys ``RETRY`` / ``<due>#…``
-- action nonce      ``NONCE#<nonce>`` / ``N``
+- action nonce      ``NONCE#<nonce>`` / ``N``; while its action runs: ``claim`` and ``held_until``
 - digest counters   ``DIGEST#<day>`` / ``D`` (and STORIES#, CAPS#, EXCLUSIONS, SHORT#: see below)
 
 Writes that decide "exactly once" are conditional: a mention is stored only if absent
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -369,6 +370,61 @@ class Store:
                 return False
             raise
         return True
+
+    def claim_nonce(self, nonce: str, expires_at: int, lease_seconds: float) -> str | None:
+        """Hold a single-use action nonce while its action runs: the claim's id, or None if the
+        nonce was spent or another request holds it (a claim left by a crash lapses after
+        ``lease_seconds``). Then ``spend_nonce`` once the action succeeded, or ``release_nonce``."""
+        claim = secrets.token_hex(8)
+        now = self.clock()
+        try:
+            self._call(
+                "put_item", TableName=self.table,
+                Item={"pk": {"S": f"NONCE#{nonce}"}, "sk": {"S": "N"}, "claim": {"S": claim},
+                      "held_until": {"N": repr(now + lease_seconds)}, TTL_ATTRIBUTE: {"N": str(expires_at)}},
+                ConditionExpression="attribute_not_exists(pk) OR held_until < :now",
+                ExpressionAttributeValues={":now": {"N": repr(now)}},
+            )
+        except ClientError as err:
+            if err.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return None
+            raise
+        return claim
+
+    def spend_nonce(self, nonce: str, claim: str, bound_to: str = "") -> bool:
+        """Spend a claimed nonce for good, remembering what it was spent on (``bound_to``, e.g.
+        the key of the reply a Reply link posted); False if the claim was lost meanwhile."""
+        values = {":claim": {"S": claim}, ":bound": {"S": bound_to}}
+        try:
+            self._call(
+                "update_item", TableName=self.table, Key={"pk": {"S": f"NONCE#{nonce}"}, "sk": {"S": "N"}},
+                UpdateExpression="SET bound_to = :bound REMOVE held_until, claim",
+                ConditionExpression="claim = :claim", ExpressionAttributeValues=values,
+            )
+        except ClientError as err:
+            if err.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def release_nonce(self, nonce: str, claim: str) -> None:
+        """Give a claimed nonce back (its action failed): the link works again."""
+        try:
+            self._call("delete_item", TableName=self.table, Key={"pk": {"S": f"NONCE#{nonce}"}, "sk": {"S": "N"}},
+                       ConditionExpression="claim = :claim", ExpressionAttributeValues={":claim": {"S": claim}})
+        except ClientError as err:
+            if err.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    def spent_nonce(self, nonce: str) -> str | None:
+        """What a spent nonce was spent on ("" if nothing was named); None if it is not spent
+        (never used, or only held by a running request)."""
+        response = self._call("get_item", TableName=self.table, Key={"pk": {"S": f"NONCE#{nonce}"}, "sk": {"S": "N"}},
+                              ConsistentRead=True)
+        item = response.get("Item")
+        if item is None or "claim" in item:
+            return None
+        return str(item.get("bound_to", {}).get("S", ""))
 
     # --- cursors, health, connector state ------------------------------------------
 
@@ -1120,6 +1176,10 @@ class Store:
     def count_answers(self, sender: str, hour: str) -> int:
         """Count one more SMS answer to ``sender`` in ``hour`` (``YYYY-MM-DDTHH``); the count now."""
         return self._count_in_hour(f"SMSANSWER#{sender}", hour, "answered")
+
+    def count_commands(self, sender: str, hour: str) -> int:
+        """Count one more SMS command from ``sender`` in ``hour`` (``YYYY-MM-DDTHH``); the count now."""
+        return self._count_in_hour(f"SMSCOMMAND#{sender}", hour, "commands")
 
 
 class CycleStateCache:

@@ -48,7 +48,7 @@ def test_more_mentions_are_counted() -> None:
 
 
 def test_control_and_direction_characters_are_removed() -> None:
-    assert compose(bundle("evil\u202etxt.exe\nline"), LINK) == f'URGENT Hacker News: "evil txt.exe line" {LINK}'
+    assert compose(bundle("evil\u202etxt\u2067exe\nline"), LINK) == f'URGENT Hacker News: "evil txt exe line" {LINK}'
 
 
 def test_the_last_sms_an_hourly_cap_allows_says_so() -> None:
@@ -57,3 +57,14 @@ def test_the_last_sms_an_hourly_cap_allows_says_so() -> None:
     capped = replace(bundle("rude staff", total=2), last_sms_this_hour=True)
     assert compose(capped, LINK) == (
         f'URGENT Hacker News (+1 more) [last SMS this hour; more by email]: "rude staff" {LINK}')
+
+
+def test_the_only_link_in_the_sms_is_the_services_short_link() -> None:
+    text = compose(bundle("Bean There refunds at https://evil.example/x?y=1, www.evil.example, "
+                          "bean-there-refunds.example/claim, javascript:alert(1), help@evil.example"), LINK)
+    assert text == (f'URGENT Hacker News: "Bean There refunds at [link] [link] [link] [link] [link]" {LINK}')
+
+
+def test_words_with_dots_that_are_no_domain_stay() -> None:
+    assert compose(bundle("Bean There v2.0 is rude... really. 3.5 stars"), LINK) == (
+        f'URGENT Hacker News: "Bean There v2.0 is rude... really. 3.5 stars" {LINK}')
