@@ -12,12 +12,12 @@ import functools
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.actions import ActionService, TokenSigner
 from chalicelib.composer import ReplyPoster
-from chalicelib.config import ListenConfig, load_config
+from chalicelib.config import ListenConfig, compiled_rules, load_config
 from chalicelib.digest import DigestSender
 from chalicelib.pipeline import Pipeline
 from chalicelib.sources import source_class
@@ -77,7 +77,6 @@ def build(config: ListenConfig, store: Store, *, signing_key: bytes, previous_ke
     """Wire the parts (the tests and the demo call this with their own store and clock)."""
     from chalicelib.alerts.email import EmailChannel
     from chalicelib.alerts.sms import SmsChannel
-    from chalicelib.rules import compile_rules
 
     signer = TokenSigner(signing_key, previous=previous_keys)
     email = EmailChannel(_client("sesv2"), business=config.business.name,
@@ -90,8 +89,7 @@ def build(config: ListenConfig, store: Store, *, signing_key: bytes, previous_ke
     connector_state = CycleStateCache(store)
 
     def rules_with(accepted: Mapping[str, Sequence[str]]) -> Any:
-        specs = [replace(spec, exclude=(*spec.exclude, *accepted.get(spec.name, ()))) for spec in config.rule_specs()]
-        return compile_rules(specs, exclude=config.exclude)
+        return compiled_rules(config, accepted)  # the one path, the one parse_config validated
 
     pipeline = Pipeline(
         config, store, build_sources(config, connector_state, clock), rules_with({}), channels, signer, clock=clock,
