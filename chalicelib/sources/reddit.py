@@ -41,8 +41,8 @@ from chalicelib.sources.base import (
 from chalicelib.sources.http import decode_json
 
 SITE_URL = "https://www.reddit.com"
-USER_AGENT_FORM = re.compile(r"^[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+ \(by /u/[A-Za-z0-9_-]{3,20}\)$")
-SUBREDDIT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]{1,20}$")
+USER_AGENT_FORM = re.compile(r"^[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+ \(by /u/[A-Za-z0-9_-]{3,20}\)\Z")
+SUBREDDIT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]{1,20}\Z")
 FULLNAME = re.compile(r"^t[13]_[a-z0-9]{1,13}$")
 PERMALINK = re.compile(r"^/r/[A-Za-z0-9_]{2,21}/comments/[a-z0-9]{1,13}/[A-Za-z0-9_%.~-]*/?(?:[a-z0-9]{1,13}/?)?$")
 USERNAME = re.compile(r"^[A-Za-z0-9_-]{3,20}$")

@@ -235,3 +235,18 @@ def test_a_huge_file_is_refused_before_parsing() -> None:
 def test_a_trailing_newline_is_refused(old: str, new: str, where: str) -> None:
     (problem,) = problems(BASE.replace(old, new))
     assert problem.startswith(where)
+
+
+@pytest.mark.parametrize(
+    ("network", "option", "where"),
+    [
+        ("reddit", 'subreddits: ["lisbon\\n"]', "networks.reddit.subreddits"),
+        ("reddit", 'user_agent: "python:x:0.1 (by /u/someone)\\n"', "networks.reddit.user_agent"),
+        ("stackexchange", 'sites: ["coffee\\n"]', "networks.stackexchange.sites"),
+        ("mastodon", 'hashtags: ["coffee\\n"]', "networks.mastodon.hashtags"),
+    ],
+)
+def test_a_trailing_newline_in_a_network_option_is_refused(network: str, option: str, where: str) -> None:
+    text = BASE.replace("networks:\n", f"networks:\n  {network}:\n    {option}\n")
+    (problem,) = problems(text)
+    assert problem.startswith(f"listen.yaml:14: {where}: ")
