@@ -365,8 +365,11 @@ def parse_config(text: str, filename: str = DEFAULT_CONFIG_PATH) -> ListenConfig
         config = ListenConfig.model_validate(data)
     except ValidationError as err:
         errors.extend(err.errors(include_url=False))
+        errors.extend(_rule_errors(*_valid_rules(data)))  # the queries' problems too, all at once
     else:
-        errors.extend(_rule_errors(config))
+        errors.extend(_rule_errors(list(enumerate(config.rules)), config.exclude))
+        if not errors:
+            errors.extend(_compile_errors(("rules",), lambda: compiled_rules(config)))
     if errors:
         errors.sort(key=lambda e: _line_of(root, e["loc"]) or 0)
         raise ConfigError(_bounded(filename, [_describe(filename, text, root, e) for e in errors]))
@@ -403,37 +406,60 @@ def _load_yaml(text: str, filename: str) -> tuple[yaml.Node | None, Any]:
         loader.dispose()
 
 
-def _rule_errors(config: ListenConfig) -> list[dict[str, Any]]:
-    """Every rule, keyword and exclude compiled on its own (to name each one that fails, where it
-    is), then all of them together by ``compiled_rules``, the runtime's own path."""
-    from chalicelib.rules import QueryError, compile_rules
+def _valid_rules(data: dict[Any, Any]) -> tuple[list[tuple[int, RuleConfig]], list[str]]:
+    """The rules (with their index) and global excludes that validate on their own."""
+    rules = []
+    for i, raw in enumerate(data.get("rules") if isinstance(data.get("rules"), list) else []):
+        try:
+            rules.append((i, RuleConfig.model_validate(raw)))
+        except ValidationError:
+            continue
+    exclude = data.get("exclude")
+    valid_exclude = exclude if isinstance(exclude, list) and all(isinstance(q, str) for q in exclude) else []
+    return rules, valid_exclude
+
+
+def _rule_errors(rules: list[tuple[int, RuleConfig]], exclude: Sequence[str]) -> list[dict[str, Any]]:
+    """Every rule, keyword and exclude compiled on its own by the matcher, to name each one that
+    fails where it is (``compiled_rules`` then compiles them all together, as the runtime does)."""
+    from chalicelib.rules import compile_rules
 
     errors: list[dict[str, Any]] = []
-
-    def attempt(loc: tuple[Any, ...], compile_: Any, describe: Any = None) -> None:
-        try:
-            compile_()
-        except (QueryError, ValueError) as err:
-            position = err.position if isinstance(err, QueryError) and describe is None else None
-            message = describe(err) if describe else str(err)
-            errors.append({"loc": loc, "type": "value_error", "msg": message, "position": position})
-
-    for i, (rule, spec) in enumerate(zip(config.rules, config.rule_specs(), strict=True)):
-        alone = replace(spec, exclude=())
+    for i, rule in rules:
+        alone = RuleSpec(rule.name, rule.group, rule.urgent, rule.effective_query, ())
         if rule.query is not None:
-            attempt(("rules", i, "query"), lambda alone=alone: compile_rules([alone]))
+            errors += _compile_errors(("rules", i, "query"), lambda alone=alone: compile_rules([alone]))
         for j, keyword in enumerate(rule.keywords):
             phrase = replace(alone, query=keyword_phrase(keyword))
-            attempt(("rules", i, "keywords", j), lambda phrase=phrase: compile_rules([phrase]),
-                    lambda err, keyword=keyword: f"the keyword {shown(keyword)} cannot be matched: expected "
-                                                 f"{getattr(err, 'expected', None) or err}")
-        for j, query in enumerate(rule.exclude):
-            attempt(("rules", i, "exclude", j), lambda query=query: compile_rules([], exclude=[query]))
-    for j, query in enumerate(config.exclude):
-        attempt(("exclude", j), lambda query=query: compile_rules([], exclude=[query]))
-    if not errors:
-        attempt(("rules",), lambda: compiled_rules(config))
-    return errors
+            errors += _compile_errors(("rules", i, "keywords", j), lambda phrase=phrase: compile_rules([phrase]),
+                                      keyword=keyword)
+        errors += [_exclude_error(("rules", i, "exclude", j), query) for j, query in enumerate(rule.exclude)]
+    errors += [_exclude_error(("exclude", j), query) for j, query in enumerate(exclude)]
+    return [error for error in errors if error]
+
+
+def _exclude_error(loc: tuple[Any, ...], query: str) -> dict[str, Any]:
+    """The problem of one exclude query compiled on its own (as the matcher compiles excludes), or {}."""
+    from chalicelib.rules import compile_rules
+
+    found = _compile_errors(loc, lambda: compile_rules([], exclude=[query]))
+    return {**found[0], "msg": found[0]["msg"].removeprefix("exclude 1: ")} if found else {}
+
+
+def _compile_errors(loc: tuple[Any, ...], compile_: Any, keyword: str | None = None) -> list[dict[str, Any]]:
+    """[] when ``compile_()`` succeeds, else its error at ``loc`` (with the column in a query)."""
+    from chalicelib.rules import QueryError
+
+    try:
+        compile_()
+    except (QueryError, ValueError) as err:
+        if keyword is not None:  # positioned at the keyword itself
+            expected = err.expected if isinstance(err, QueryError) else str(err)
+            message = f"the keyword {shown(keyword)} cannot be matched: expected {expected}"
+            return [{"loc": loc, "type": "value_error", "msg": message, "position": None}]
+        position = err.position if isinstance(err, QueryError) else 0
+        return [{"loc": loc, "type": "value_error", "msg": str(err), "position": position}]
+    return []
 
 
 def _bounded(filename: str, problems: list[str]) -> list[str]:

@@ -131,10 +131,20 @@ def test_bad_excludes_are_errors_where_they_are_and_every_bad_rule_is_listed() -
     assert problems(text) == [
         "listen.yaml:9:49: rules[1].query: rule \"complaints\": query \"\"Spoke & Chain\" AND (refund OR rude))\" at "
         "column 37: expected a '(' before it but found ')'",
-        "listen.yaml:10:31: rules[1].exclude[1]: exclude 1: query \"NOT\" at column 4: expected a word, \"phrase\", "
+        "listen.yaml:10:31: rules[1].exclude[1]: query \"NOT\" at column 4: expected a word, \"phrase\", "
         "field:value, NOT or '(' but the query ended",
-        "listen.yaml:11:20: exclude[0]: exclude 1: query \"spam AND\" at column 9: expected a word, \"phrase\", "
+        "listen.yaml:11:20: exclude[0]: query \"spam AND\" at column 9: expected a word, \"phrase\", "
         "field:value, NOT or '(' but the query ended",
+    ]
+
+
+def test_query_errors_are_listed_with_the_other_problems() -> None:
+    text = BASE.replace("(refund OR rude)", "(refund OR rude")
+    text = text.replace("  from_address: alerts@spokeandchain.example\n", "")
+    assert problems(text) == [
+        "listen.yaml:9:48: rules[1].query: rule \"complaints\": query \"\"Spoke & Chain\" AND (refund OR rude\" at "
+        "column 36: expected ')' but the query ended",
+        "listen.yaml:20: alerts: input should be a valid dictionary or instance of Alerts, got None",
     ]
 
 
