@@ -394,6 +394,9 @@ def _load_yaml(text: str, filename: str) -> tuple[yaml.Node | None, Any]:
     loader = _Loader(text)
     try:
         root = loader.get_single_node()
+        duplicates = _duplicate_keys(filename, root)
+        if duplicates:
+            raise ConfigError(_bounded(filename, duplicates))
         return root, (loader.construct_document(root) if root is not None else None)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
@@ -417,6 +420,28 @@ def _valid_rules(data: dict[Any, Any]) -> tuple[list[tuple[int, RuleConfig]], li
     exclude = data.get("exclude")
     valid_exclude = exclude if isinstance(exclude, list) and all(isinstance(q, str) for q in exclude) else []
     return rules, valid_exclude
+
+
+def _duplicate_keys(filename: str, root: yaml.Node | None) -> list[str]:
+    """A key written twice in one mapping: YAML would silently keep only the last (say, a second
+    ``rules:`` dropping the first list)."""
+    problems = []
+    pending = [root] if root is not None else []
+    while pending:
+        node = pending.pop()
+        if isinstance(node, yaml.MappingNode):
+            first_lines: dict[str, int] = {}
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value in first_lines:
+                    mark, first = key.start_mark, first_lines[key.value]
+                    problems.append((mark.line, f"{filename}:{mark.line + 1}:{mark.column + 1}: {shown(key.value)} "
+                                                f"is already set at line {first}: write each key once"))
+                elif isinstance(key, yaml.ScalarNode):
+                    first_lines[key.value] = key.start_mark.line + 1
+                pending.append(value)
+        elif isinstance(node, yaml.SequenceNode):
+            pending.extend(node.value)
+    return [problem for _, problem in sorted(problems)]
 
 
 def _rule_errors(rules: list[tuple[int, RuleConfig]], exclude: Sequence[str]) -> list[dict[str, Any]]:

@@ -260,3 +260,12 @@ def test_a_trailing_newline_in_a_network_option_is_refused(network: str, option:
     text = BASE.replace("networks:\n", f"networks:\n  {network}:\n    {option}\n")
     (problem,) = problems(text)
     assert problem.startswith(f"listen.yaml:14: {where}: ")
+
+
+def test_a_key_written_twice_is_an_error_not_silently_the_last_one() -> None:
+    text = BASE.replace('exclude: ["spam"]\n', 'exclude: ["spam"]\nrules: []\n').replace(
+        "    group: brand\n    query:", "    group: brand\n    group: product\n    query:")
+    assert problems(text) == [
+        "listen.yaml:9:5: 'group' is already set at line 8: write each key once",
+        "listen.yaml:13:1: 'rules' is already set at line 3: write each key once",
+    ]
