@@ -481,7 +481,7 @@ def _compile_errors(loc: tuple[Any, ...], compile_: Any, keyword: str | None = N
         if keyword is not None:  # positioned at the keyword itself
             expected = err.expected if isinstance(err, QueryError) else str(err)
             message = f"the keyword {shown(keyword)} cannot be matched: expected {expected}"
-            return [{"loc": loc, "type": "value_error", "msg": message, "position": None}]
+            return [{"loc": loc, "type": "value_error", "msg": message, "at_start": True}]
         position = err.position if isinstance(err, QueryError) else 0
         return [{"loc": loc, "type": "value_error", "msg": str(err), "position": position}]
     return []
@@ -517,9 +517,9 @@ def _describe(filename: str, text: str, root: yaml.Node | None, error: Any) -> s
     line = _line_of(root, loc)
     where = f"{filename}:{line}" if line else filename
     node = _node_at(root, loc)
-    if node is not None and error.get("position") is not None:  # a query: the line and column of the problem
+    if node is not None and "position" in error:  # a query: the line and column of the problem
         where = "{}:{}:{}".format(filename, *_scalar_position(node, text, error["position"]))
-    elif node is not None and error.get("position", False) is None:  # a keyword: where it starts
+    elif node is not None and error.get("at_start"):  # a keyword: where it starts
         where = f"{filename}:{node.start_mark.line + 1}:{node.start_mark.column + 1}"
     message = _message(error)
     return f"{where}: {path}: {message}" if path else f"{where}: {message}"
