@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SERVE ?= 1
 
-.PHONY: install stack-deps browser-deps demo test lint unit integration contracts bench synth cost deploy destroy secrets clean
+.PHONY: install stack-deps browser-deps demo test lint unit integration contracts bench synth cost check deploy destroy secrets clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed: '$(PYTHON)' was not found (set PYTHON=...)"; exit 1; }
@@ -67,6 +67,10 @@ bench: install browser-deps
 
 cost: install
 	$(PY) -m offline.cost
+
+# Validates listen.yaml (or $$LISTEN_CONFIG, or CONFIG=path) as deploy and the Lambdas do; no AWS needed.
+check: $(STAMP)
+	$(PY) -m offline.check $(CONFIG)
 
 synth: $(STAMP)
 	$(PY) -m infra.synth

@@ -12,12 +12,12 @@ import functools
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.actions import ActionService, TokenSigner
 from chalicelib.composer import ReplyPoster
-from chalicelib.config import ListenConfig, load_config
+from chalicelib.config import ListenConfig, compiled_rules, load_config
 from chalicelib.credentials import SecretState, sessions_path
 from chalicelib.digest import DigestSender
 from chalicelib.pipeline import Pipeline
@@ -79,7 +79,6 @@ def build(config: ListenConfig, store: Store, *, signing_key: bytes, previous_ke
     from chalicelib.alerts.email import EmailChannel
     from chalicelib.alerts.sms import SmsChannel
     from chalicelib.log_levels import pin_library_loggers
-    from chalicelib.rules import compile_rules
 
     pin_library_loggers()  # the demo and the benchmarks build the parts without app.py
     signer = TokenSigner(signing_key, previous=previous_keys)
@@ -95,8 +94,7 @@ def build(config: ListenConfig, store: Store, *, signing_key: bytes, previous_ke
     sessions = sessions_path(config.secrets.signing_key_parameter)  # network session tokens: SSM, not the table
 
     def rules_with(accepted: Mapping[str, Sequence[str]]) -> Any:
-        specs = [replace(spec, exclude=(*spec.exclude, *accepted.get(spec.name, ()))) for spec in config.rule_specs()]
-        return compile_rules(specs, exclude=config.exclude)
+        return compiled_rules(config, accepted)  # the one path, the one parse_config validated
 
     pipeline = Pipeline(
         config, store, build_sources(config, SecretState(connector_state, ssm, sessions), clock), rules_with({}),

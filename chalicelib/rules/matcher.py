@@ -9,6 +9,7 @@ branches, field filters and exclude queries included).
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
@@ -269,7 +270,18 @@ def _term_anchor(term: Term, fold_accents: bool) -> _Anchor:
 
 
 def _key_cost(key: str) -> float:
-    return (10.0 if key in _COMMON_WORDS else 1.0) / len(key)
+    frequent = key in _COMMON_WORDS or not _has_word_character(key)  # the '&' of "Spoke & Chain" is everywhere
+    return (10.0 if frequent else 1.0) / len(key)
+
+
+def _has_word_character(text: str) -> bool:
+    return any(_is_word_character(character) for character in text)
+
+
+def _between(before: str, after: str) -> str:
+    """What separates two words of a phrase: non-word characters, at least one between two words,
+    any number next to a word of punctuation (so "Spoke & Chain" also finds "Spoke&Chain")."""
+    return r"\W+" if _has_word_character(before) and _has_word_character(after) else r"\W*"
 
 
 def _keys(term: Term, fold_accents: bool) -> list[str]:
@@ -409,7 +421,8 @@ def _compile_term(term: Term, fold_accents: bool) -> Evaluate:
 def _compile_phrase(keys: list[str], *, bounded: bool, exact: re.Pattern[str] | None) -> Evaluate:
     first, size = keys[0], len(keys[0])
     # what must follow the first word: the other words, only non-word characters between them
-    rest = re.compile("".join(r"\W+" + re.escape(key) for key in keys[1:]) + (r"(?!\w)" if bounded else ""))
+    rest = re.compile("".join(_between(before, key) + re.escape(key) for before, key in itertools.pairwise(keys))
+                      + (r"(?!\w)" if bounded else ""))
 
     def evaluate(scan: _Scan) -> Spans | None:
         text = scan.norm.text
@@ -426,7 +439,9 @@ def _compile_phrase(keys: list[str], *, bounded: bool, exact: re.Pattern[str] | 
 
 
 def _exact_pattern(term: Term) -> re.Pattern[str]:
-    return re.compile(r"\W+".join(re.escape(unicodedata.normalize("NFKC", word)) for word in term.words))
+    words = [unicodedata.normalize("NFKC", word) for word in term.words]
+    return re.compile(re.escape(words[0]) + "".join(_between(before, word) + re.escape(word)
+                                                    for before, word in itertools.pairwise(words)))
 
 
 def _is_exact(norm: NormalizedText, start: int, end: int, pattern: re.Pattern[str]) -> bool:

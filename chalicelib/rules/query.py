@@ -9,7 +9,7 @@ Grammar, loosest binding first (the language is described for owners in docs/que
     near     := primary ["NEAR/n" primary]      both sides: terms, or terms joined by OR
     primary  := term | field ":" value | "(" or_expr ")"
     term     := word | word "*" | "~" word | "~" phrase | phrase | "`" words "`"
-    phrase   := '"' words '"'
+    phrase   := '"' words '"'                   literal: any words, at least one letter or digit in all
 """
 
 from __future__ import annotations
@@ -162,9 +162,10 @@ def _read_quoted(query: str, start: int, quote: str) -> tuple[tuple[str, ...], i
     found = list(_QUOTED_WORD.finditer(query, start + 1, close))
     if not found:
         raise QueryError.at(query, start + 1, f"a word or phrase between {quote} and {quote}", f"'{quote}'")
-    for word in found:
-        if not _has_letter_or_digit(word.group()):
-            raise QueryError.at(query, word.start(), "a word with a letter or digit", f"'{word.group()}'")
+    # a phrase is literal: "Spoke & Chain" keeps its '&'; only the phrase as a whole needs a letter or digit
+    if not any(_has_letter_or_digit(word.group()) for word in found):
+        inside = query[found[0].start() : found[-1].end()]
+        raise QueryError.at(query, found[0].start(), "a word or phrase with a letter or digit", f"'{inside}'")
     return tuple(word.group() for word in found), close + 1
 
 

@@ -41,7 +41,7 @@ from chalicelib.sources.base import (
 SITE = "https://dev.to/"
 ACCEPT = "application/vnd.forem.api-v1+json"
 _USERNAME = re.compile(r"^[A-Za-z0-9_]{1,60}$")
-_TAG = re.compile(r"^[a-z0-9]{1,40}$")
+_TAG = re.compile(r"^[a-z0-9]{1,40}\Z")
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _END = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)  # later times are not real: they would break the cursor's arithmetic
 

@@ -57,7 +57,7 @@ from chalicelib.sources.http import decode_json
 from chalicelib.text import html_to_text
 
 STATUS_ID = re.compile(r"^[0-9]{1,20}$")
-HASHTAG = re.compile(r"^[^\W][\w]{0,99}$")
+HASHTAG = re.compile(r"^[^\W][\w]{0,99}\Z")
 ACCT = re.compile(r"^[A-Za-z0-9_]+(@[A-Za-z0-9.-]+)?$")
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
 LINK_PREV = re.compile(r'<([^>]*)>\s*;\s*rel="prev"')

@@ -43,9 +43,9 @@ from chalicelib.sources.base import (
 from chalicelib.sources.http import decode_json
 
 SITE_URL = "https://www.reddit.com"
-USER_AGENT_FORM = re.compile(r"^[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+ \(by /u/[A-Za-z0-9_-]{3,20}\)$")
+USER_AGENT_FORM = re.compile(r"^[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+ \(by /u/[A-Za-z0-9_-]{3,20}\)\Z")
 # A subreddit the owner names: a community (2-21 letters, digits, _) or a profile subreddit ``u_<user>``.
-SUBREDDIT_NAME = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9_]{1,20}|u_[A-Za-z0-9_-]{3,20})$")
+SUBREDDIT_NAME = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9_]{1,20}|u_[A-Za-z0-9_-]{3,20})\Z")
 FULLNAME = re.compile(r"^t[13]_[a-z0-9]{1,13}\Z")
 # A permalink is a path on www.reddit.com: ``/r/<subreddit>/comments/<post id>/<slug>/[<comment id>/]``.
 # Real subreddits include profile subreddits (``u_<user name>``: hyphens, up to 22 characters)

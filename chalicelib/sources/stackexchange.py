@@ -48,7 +48,7 @@ from chalicelib.sources.http import decode_json
 from chalicelib.text import html_to_text
 
 SEARCH_METHOD = "search/advanced"
-_SITE = re.compile(r"^[a-z0-9][a-z0-9.-]{0,62}$")
+_SITE = re.compile(r"^[a-z0-9][a-z0-9.-]{0,62}\Z")
 # Hosts of the Stack Exchange network: permalinks and profile links must be on one of them.
 _SE_DOMAINS = ("stackoverflow.com", "stackexchange.com", "serverfault.com", "superuser.com", "askubuntu.com",
                "stackapps.com", "mathoverflow.net")
