@@ -91,6 +91,18 @@ class FakeStore:
                         message_id: str | None = None, detail: str | None = None) -> None:
         self.deliveries[(job_id, recipient, channel)].update(status=status, message_id=message_id, detail=detail)
 
+    def retry_delivery_later(self, job_id: str, recipient: str, channel: str, *, attempts: int, retry_at: float,
+                             detail: str) -> bool:
+        self.deliveries[(job_id, recipient, channel)].update(status="retry", attempts=attempts, retry_at=retry_at,
+                                                             detail=detail)
+        return True
+
+    def due_retries(self) -> list:
+        return []  # retries are the store's (tests/integration/test_faults.py)
+
+    def undelivered(self, since: float) -> list:
+        return []
+
     def suppressed(self) -> dict[str, str]:
         return self.suppressed_addresses
 
