@@ -19,7 +19,7 @@ import re
 import time
 import zoneinfo
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
@@ -63,7 +63,7 @@ COLORS = {  # mid tones: readable on the light and the dark background
 class DigestStore(Protocol):
     """What the digest reads from the store (``chalicelib.store.Store`` or a test's fake)."""
 
-    def digest_days(self, days: Sequence[str]) -> dict[str, DigestDay]: ...
+    def digest_days(self, days: Sequence[str], *, keys: bool | Collection[str] = True) -> dict[str, DigestDay]: ...
 
     def get_mentions(self, keys: Sequence[str]) -> dict[str, StoredMention]: ...
 
@@ -257,9 +257,10 @@ def _by_priority(mentions: Sequence[StoredMention]) -> list[StoredMention]:
     return sorted(mentions, key=lambda m: (-m.item.priority, -m.item.mention.created_at.timestamp(), m.key))
 
 
-def _records(store: DigestStore, days: Sequence[dt.date]) -> list[DigestDay]:
-    """The digest records of ``days`` in their order, in one read (up to 100 days a request)."""
-    records = store.digest_days([day.isoformat() for day in days])
+def _records(store: DigestStore, days: Sequence[dt.date], headline: int) -> list[DigestDay]:
+    """The digest records of ``days`` in their order, in one read (up to 100 days a request), with
+    the opportunity and question keys of the last ``headline`` days (one Query each)."""
+    records = store.digest_days([day.isoformat() for day in days], keys=[day.isoformat() for day in days[-headline:]])
     return [records.get(day.isoformat()) or DigestDay(day.isoformat()) for day in days]
 
 
@@ -300,7 +301,7 @@ def build_digest(config: ListenConfig, store: DigestStore, *, now: dt.datetime, 
     """
     today = now.astimezone(dt.UTC).date()
     week = [today - dt.timedelta(days=n) for n in range(TREND_DAYS - 1, -1, -1)]
-    ordered = _records(store, week)
+    ordered = _records(store, week, 2)
     return Digest(local_date=now.astimezone(zoneinfo.ZoneInfo(timezone)).date(), timezone=timezone,
                   days=tuple(week[-2:]), trend=_trend(ordered), **_headline(config, store, ordered[-2:]))
 
@@ -314,7 +315,7 @@ def build_weekly_digest(config: ListenConfig, store: DigestStore, *, week_start:
     of the week before to compare. The days are the records' UTC days; it is sent the day after.
     """
     fortnight = [week_start + dt.timedelta(days=n) for n in range(-WEEK_DAYS, WEEK_DAYS)]
-    ordered = _records(store, fortnight)
+    ordered = _records(store, fortnight, WEEK_DAYS)
     before, week = _summed(ordered[:WEEK_DAYS]), ordered[WEEK_DAYS:]
     headline = _headline(config, store, week)
     return Digest(

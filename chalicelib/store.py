@@ -22,7 +22,7 @@ import datetime as dt
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -1058,10 +1058,10 @@ class Store:
             while request:
                 request = self._call("batch_write_item", RequestItems=request).get("UnprocessedItems") or {}
 
-    def digest_days(self, days: Sequence[str], *, keys: bool = True) -> dict[str, DigestDay]:
+    def digest_days(self, days: Sequence[str], *, keys: bool | Collection[str] = True) -> dict[str, DigestDay]:
         """The digest records of these UTC days (a day with nothing stored is empty), with
-        their opportunity and question keys in the order they were stored (``keys``: one
-        more Query per day that has a record)."""
+        their opportunity and question keys in the order they were stored (``keys``: of every
+        day, or of the days named; one more Query per such day that has a record)."""
         result = {day: DigestDay(day) for day in days}
         for chunk in _chunks(list(days), BATCH_GET_KEYS):
             request = {self.table: {"Keys": [{"pk": {"S": f"DIGEST#{d}"}, "sk": {"S": "D"}} for d in chunk],
@@ -1079,7 +1079,7 @@ class Store:
                     result[day] = DigestDay(day, counts, [], [], hourly)
                 request = response.get("UnprocessedKeys") or {}
         for day, record in result.items():
-            if keys and record.counts:
+            if record.counts and (keys is True or (not isinstance(keys, bool) and day in keys)):
                 record.opportunities, record.questions = self._digest_keys(day)
         return result
 

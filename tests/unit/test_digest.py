@@ -75,7 +75,7 @@ class FakeStore:
         self.deliveries: dict[tuple[str, str, str], dict[str, object]] = {}
         self.suppressed_addresses: dict[str, str] = {}
 
-    def digest_days(self, days: Sequence[str]) -> dict[str, DigestDay]:
+    def digest_days(self, days: Sequence[str], *, keys: object = True) -> dict[str, DigestDay]:
         return {day: self.days.get(day, DigestDay(day)) for day in days}
 
     def get_mentions(self, keys: Sequence[str]) -> dict[str, StoredMention]:
