@@ -7,9 +7,11 @@ Items (pk / sk):
 - network health    ``HEALTH`` / ``<network>``
 - connector state   ``STATE#<network>`` / ``<name>``
 - alert job         ``JOB#<id>`` / ``JOB``; while open: index keys ``OPENJOB`` / ``<created_at>``
-- delivery          ``JOB#<id>`` / ``D#<recipient>#<channel>``; while a retry waits: index keys ``RETRY`` / ``<due>#…``
+- delivery          ``JOB#<id>`` / ``D#<recipient>#<channel>``; while claimed or a retry waits: index keys
+                    ``RETRY`` / ``<due>#…``; once failed or unconfirmed: ``UNDELIVERED`` / ``<at>#…``
 - action nonce      ``NONCE#<nonce>`` / ``N``
-- digest counters   ``DIGEST#<day>`` / ``D`` (and STORIES#, CAPS#, EXCLUSIONS, SHORT#: see below)
+- digest counters   ``DIGEST#<day>`` / ``D``; the day's opportunities and questions ``O#<key>``, ``Q#<key>``
+                    (and STORIES#, CAPS#, EXCLUSIONS, SHORT#: see below)
 
 Writes that decide "exactly once" are conditional: a mention is stored only if absent
 (transactions of up to 100 conditional puts), so exactly one cycle's alert job owns it; the
