@@ -9,7 +9,11 @@ At least once everywhere, idempotent effects everywhere:
   cycle once its lease ends, so a crash between storing and alerting loses nothing;
 - each delivery is recorded before it is sent, so a retried, overlapping or resumed cycle
   never sends the same alert twice; a transient SES/SNS failure is tried again by a later
-  cycle (2, 10, 30 minutes on), claimed with a conditional write so it is resent once;
+  cycle (2, 10, 30 minutes on), claimed with a conditional write so it is resent once; a
+  send whose outcome cannot be known is ``unconfirmed`` and listed in the next digest
+  (chalicelib.alerts.delivery);
+- each alert job is counted into the digest and spikes exactly once, by whichever cycle
+  alerts it;
 - a network that answers but returns nothing for longer than expected is told once, and
   once more when data comes again (a failing network is told as failing only).
 """
