@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SERVE ?= 1
 
-.PHONY: install stack-deps browser-deps demo test lint unit integration contracts bench synth cost check deploy destroy secrets clean
+.PHONY: install stack-deps browser-deps demo test lint unit integration contracts faults bench synth cost check deploy destroy secrets clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed: '$(PYTHON)' was not found (set PYTHON=...)"; exit 1; }
@@ -54,6 +54,10 @@ unit: $(STAMP)
 
 integration: install
 	$(PY) -m pytest -q tests/integration
+
+# The fault matrix (issue 13) alone; `make test` runs it too and prints the same table and totals.
+faults: install
+	$(PY) -m pytest -q tests/faults
 
 test: install browser-deps lint
 	CHROMIUM=$(CHROMIUM) $(PY) -m pytest -q

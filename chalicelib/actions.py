@@ -387,7 +387,7 @@ class ActionService:
 
     def _tell_assignee(self, parsed: ActionToken, stored: StoredMention, to: Recipient) -> tuple[str, str]:
         """Email the assignee; (what the page says, the audit's result)."""
-        from chalicelib.alerts import DeliveryFailed
+        from chalicelib.alerts.delivery import send_claimed
 
         if self.email is None or not to.email:
             return f"{to.name} was not emailed: this service sends no email here.", f"assigned to {to.name}; no email"
@@ -397,14 +397,16 @@ class ActionService:
         job = f"assign-{parsed.nonce}"
         if not self.store.claim_delivery(job, to.name, "email", [parsed.mention_key]):
             return f"{to.name} was emailed before.", f"assigned to {to.name}; emailed before"
-        try:
-            message_id = self.email.send_message(self._assignment_email(parsed, stored, to), to.email)
-        except DeliveryFailed as err:
-            self.store.finish_delivery(job, to.name, "email", "failed", detail=str(err))
-            log.error("assignment email failed: %s", err)
-            return (f"The email to {to.name} could not be sent ({err}). Tell them another way.",
+        message, email, address = self._assignment_email(parsed, stored, to), self.email, to.email
+        # The alerts' delivery path; the person assigning is told now, so a transient failure is not retried.
+        status, detail = send_claimed(self.store, job, to.name, "email", lambda: email.send_message(message, address),
+                                      clock=self.store.clock, retry_later=False)
+        if status == "unconfirmed":
+            return (f"The email to {to.name} may not have arrived ({detail}). Check with them.",
+                    f"assigned to {to.name}; email unconfirmed")
+        if status != "sent":
+            return (f"The email to {to.name} could not be sent ({detail}). Tell them another way.",
                     f"assigned to {to.name}; email failed")
-        self.store.finish_delivery(job, to.name, "email", "sent", message_id=message_id)
         return f"{to.name} gets an email with the mention and their own links.", f"assigned to {to.name}; emailed"
 
     def _assignment_email(self, parsed: ActionToken, stored: StoredMention, to: Recipient) -> EmailMessage:

@@ -12,6 +12,7 @@ from chalicelib.pipeline import CycleReport
 
 NAMESPACE = "SocialListening"
 SERVICE = "social-listening"
+NOT_CONFIRMED_METRIC = "DeliveriesNotConfirmed"  # failed or unconfirmed deliveries of a cycle: the one alarmed figure
 
 
 @functools.cache
@@ -50,6 +51,8 @@ def publish_cycle(report: CycleReport, *, namespace: str = NAMESPACE) -> None:
         emit("Deliveries", count, channel=channel, outcome=status)
     if report.retried:
         emit("DeliveriesRetried", report.retried)
+    # One alarm-backed figure, no per-channel dimension: deliveries that failed or may not have arrived.
+    emit(NOT_CONFIRMED_METRIC, sum(1 for *_, status, _ in report.deliveries if status in ("failed", "unconfirmed")))
     told: dict[tuple[str, str], int] = {}
     for _, network, state in report.health_notices:
         told[(network, state)] = told.get((network, state), 0) + 1

@@ -41,12 +41,20 @@ class Runtime:
     sms: Any  # chalicelib.alerts.sms.SmsChannel: also answers SMS commands
 
 
-def _client(service: str) -> Any:
-    import boto3
+def send_client_config() -> Any:
+    """botocore settings for the SES and SNS clients: one attempt in all (``total_max_attempts``
+    counts the first; the retries dict's ``max_attempts: 1`` would still mean one retry): a send
+    is not idempotent, so the SDK never repeats it; the delivery path decides what is tried
+    again (``chalicelib.alerts.delivery``)."""
     from botocore.config import Config
 
-    return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 5},
-                                               connect_timeout=5, read_timeout=15))
+    return Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=15)
+
+
+def _client(service: str) -> Any:
+    import boto3
+
+    return boto3.client(service, config=send_client_config())
 
 
 def read_secret(name: str) -> str:

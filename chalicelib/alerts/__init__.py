@@ -16,11 +16,21 @@ from chalicelib.store import StoredMention
 
 
 class DeliveryFailed(Exception):
-    """A channel could not deliver. ``permanent`` failures are not retried."""
+    """A channel could not deliver. ``permanent`` failures are not retried; ``ambiguous`` ones
+    (no answer after the request went out: it may have been sent) are never sent again."""
 
-    def __init__(self, message: str, *, permanent: bool) -> None:
+    def __init__(self, message: str, *, permanent: bool, ambiguous: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.ambiguous = ambiguous
+
+
+def unanswered(err: Exception) -> bool:
+    """The request went out but no answer came (a read timeout, a closed connection): the
+    provider may have accepted it."""
+    from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
+
+    return isinstance(err, ReadTimeoutError | ConnectionClosedError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +61,7 @@ class AlertBundle:
     notices: tuple[Notice, ...] = ()
     unsubscribe: str = ""  # one-click unsubscribe URL (RFC 8058) for the List-Unsubscribe header
     last_sms_this_hour: bool = False  # the recipient's hourly SMS cap is reached with this one
+    urgent_total: int | None = None  # urgent mentions of all ``total`` (None: count the items shown)
 
     @property
     def hidden(self) -> int:

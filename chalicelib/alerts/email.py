@@ -158,7 +158,7 @@ def subject_for(bundle: AlertBundle, business: str) -> str:
         what = one_line(m.title or m.text, 70)
         prefix = "URGENT: " if bundle.items[0].urgent else ""
         return f"{prefix}New mention on {network_name(m.network)}: {what}"
-    urgent = sum(1 for i in bundle.items if i.urgent)
+    urgent = bundle.urgent_total if bundle.urgent_total is not None else sum(1 for i in bundle.items if i.urgent)
     prefix = f"URGENT ({urgent}): " if urgent else ""
     return f"{prefix}{bundle.total} new mentions of {one_line(business, 60)}"
 
@@ -225,5 +225,10 @@ class EmailChannel:
             code = err.response["Error"]["Code"]
             raise DeliveryFailed(f"SES refused the email ({code})", permanent=code in PERMANENT_SES_ERRORS) from None
         except BotoCoreError as err:
+            from chalicelib.alerts import unanswered
+
+            if unanswered(err):
+                raise DeliveryFailed(f"SES did not answer ({type(err).__name__})", permanent=False,
+                                     ambiguous=True) from None
             raise DeliveryFailed(f"SES could not be reached ({type(err).__name__})", permanent=False) from None
         return str(response["MessageId"])

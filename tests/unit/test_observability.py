@@ -40,6 +40,7 @@ def test_each_figure_is_one_emf_metric_with_its_dimensions(capsys: pytest.Captur
         ("MentionsMuted", ()): (0.0, "Count"),
         ("Deliveries", (("channel", "email"), ("outcome", "sent"))): (1.0, "Count"),
         ("Deliveries", (("channel", "sms"), ("outcome", "skipped"))): (1.0, "Count"),
+        ("DeliveriesNotConfirmed", ()): (0.0, "Count"),
         ("AlertLatency", (("channel", "email"),)): (60.0, "Seconds"),
         ("DynamoDBRequests", ()): (17.0, "Count"),
     }
