@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from chalicelib.sources.base import BadPayload, Budget, RateLimited, SourceError, Unavailable
 from chalicelib.sources.hackernews import HackerNews, HackerNewsOptions
 from chalicelib.sources.http import HttpClient
-from offline.replay.hackernews import comment_hit, story_hit
+from offline.replay.hackernews import HackerNewsAPI, comment_hit, late, story_hit
 from offline.replay.server import Fault, ReplayServer
 
 NOW = 1_800_000_000
@@ -229,6 +229,25 @@ def test_without_an_overlap_a_late_item_is_lost(replay: ReplayServer, budget: Bu
     first = hn.fetch("beanthere", {"created_at_i": NOW - 1000, "ids": []}, budget)
     replay.add_items("hackernews", [story_hit(22, NOW - 300, "beanthere late")])
     assert hn.fetch("beanthere", first.cursor, budget).mentions == []
+
+
+def test_the_replay_late_indexing_mode_serves_an_item_from_its_indexing_time(budget: Budget) -> None:
+    now = [float(NOW)]
+    with ReplayServer({"hackernews": HackerNewsAPI(clock=lambda: now[0])}) as server:
+        server.add_items("hackernews", [late(story_hit(30, NOW - 100, "beanthere late"), 400),
+                                        story_hit(31, NOW + 50, "beanthere not yet")])
+        opts = HackerNewsOptions(base_url=server.base_url("hackernews"), overlap_seconds=0)
+        hn = HackerNews(opts, http=HttpClient("hackernews"), clock=lambda: now[0])
+        assert hn.fetch("beanthere", None, budget).mentions == []
+        now[0] = NOW + 100
+        [seen] = hn.fetch("beanthere", None, budget).mentions
+        assert seen.native_id == "31" and seen.created_at == dt.datetime.fromtimestamp(NOW + 50, tz=dt.UTC)
+        now[0] = NOW + 300
+        assert sorted(m.native_id for m in hn.fetch("beanthere", None, budget).mentions) == ["30", "31"]
+        body = json.loads(server.apis["hackernews"].handle(server.received["hackernews"][0], server.items["hackernews"])
+                          .body)
+        assert [h["objectID"] for h in body["hits"]] == ["31", "30"]
+        assert all("indexed_at_i" not in h for h in body["hits"])
 
 
 _corrupt_hits = st.one_of(
