@@ -184,12 +184,14 @@ def test_malformed_json_is_bad_payload(srv: ReplayServer) -> None:
         connector(srv).fetch("*", None, budget())
 
 
-def test_story_without_offset_in_its_time_is_bad_payload(srv: ReplayServer) -> None:
+def test_a_story_without_offset_in_its_time_is_skipped_and_counted(srv: ReplayServer) -> None:
     story = lobsters_story("tz1", NOW - 60, "No offset")
     story["created_at"] = "2027-01-15T07:59:00"
-    srv.add_items("lobsters", [story])
-    with pytest.raises(BadPayload, match=r"stories\[0\].created_at"):
-        connector(srv).fetch("*", None, budget())
+    srv.add_items("lobsters", [story, lobsters_story("ok1", NOW - 50, "Fine")])
+    result = connector(srv).fetch("*", None, budget())
+    assert [m.native_id for m in result.mentions] == ["s/ok1"]
+    assert result.skipped == ["story tz1.created_at is not an ISO time with offset"]
+    assert result.cursor["created_at"] == NOW - 50
 
 
 def test_unicode_emoji_and_entities_come_out_as_plain_text(srv: ReplayServer) -> None:
@@ -230,12 +232,45 @@ def test_foreign_short_id_url_is_not_used_as_permalink(srv: ReplayServer) -> Non
     assert connector(srv).fetch("*", None, budget()).mentions[0].url == "https://lobste.rs/s/ph1"
 
 
-def test_short_id_that_is_not_alphanumeric_is_bad_payload(srv: ReplayServer) -> None:
+def test_a_short_id_that_is_not_alphanumeric_is_skipped_and_counted(srv: ReplayServer) -> None:
     story = lobsters_story("x", NOW - 60, "Bad id")
     story["short_id"] = "../../admin"
-    srv.add_items("lobsters", [story])
-    with pytest.raises(BadPayload, match="short_id"):
-        connector(srv).fetch("*", None, budget())
+    srv.add_items("lobsters", [story, lobsters_story("ok2", NOW - 70, "Fine")])
+    result = connector(srv).fetch("*", None, budget())
+    assert [m.native_id for m in result.mentions] == ["s/ok2"]
+    assert result.skipped == ["a story.short_id is not a short id"]
+
+
+def test_a_future_dated_story_is_returned_but_never_moves_the_watermark_past_now(srv: ReplayServer) -> None:
+    srv.add_items("lobsters", [lobsters_story("fut1", NOW + 365 * 86400, "From the future"),
+                               lobsters_story("now1", NOW - 60, "Now")])
+    lob = connector(srv)
+    first = lob.fetch("*", None, budget())
+    assert sorted(m.native_id for m in first.mentions) == ["s/fut1", "s/now1"]
+    assert first.cursor["created_at"] == NOW - 60
+    srv.add_items("lobsters", [lobsters_story("now2", NOW - 30, "Later")])
+    assert [m.native_id for m in lob.fetch("*", first.cursor, budget()).mentions] == ["s/now2"]
+
+
+def test_a_cursor_ahead_of_the_clock_is_brought_back_to_now(srv: ReplayServer) -> None:
+    srv.add_items("lobsters", [lobsters_story("now3", NOW - 5, "Now")])
+    cursor = {"created_at": NOW + 10**6, "ids": [], "since": NOW - 3600, "stories": {}}
+    result = connector(srv).fetch("*", cursor, budget())
+    assert result.cursor["created_at"] == NOW
+    srv.add_items("lobsters", [lobsters_story("now4", NOW + 30, "A minute later")])
+    later = connector(srv)
+    later._clock = lambda: NOW + 60
+    assert [m.native_id for m in later.fetch("*", result.cursor, budget()).mentions] == ["s/now4"]
+
+
+def test_a_bad_comment_is_skipped_and_its_thread_still_read(srv: ReplayServer) -> None:
+    good = lobsters_comment("c1", NOW - 60, "<p>kept <![ odd</p>", story_short_id="th1")
+    bad = lobsters_comment("c2", NOW - 50, "bad", story_short_id="th1")
+    bad["created_at"] = "99999-01-01T00:00:00Z"
+    srv.add_items("lobsters", [lobsters_story("th1", NOW - 600, "Thread", comments=[good, bad])])
+    result = connector(srv).fetch("*", None, budget())
+    assert sorted((m.native_id, m.text) for m in result.mentions) == [("c/c1", "kept"), ("s/th1", "")]
+    assert result.skipped == ["story th1 comment c2.created_at is not an ISO time with offset"]
 
 
 def test_requests_send_a_user_agent_without_axios_and_ask_for_json(srv: ReplayServer) -> None:
