@@ -333,3 +333,15 @@ def test_documented_shape_with_hostile_values_raises_nothing_but_bad_payload(
             lobsters._comment_mention(each, thread)
     except BadPayload:
         pass
+
+
+def test_the_cursor_moves_past_an_unreadable_story_so_it_is_counted_once(srv: ReplayServer) -> None:
+    bad = lobsters_story("bad1", NOW - 40, "Bad title")
+    bad["title"] = None
+    srv.add_items("lobsters", [bad, lobsters_story("ok3", NOW - 50, "Fine")])
+    lob = connector(srv)
+    first = lob.fetch("*", None, budget())
+    assert first.skipped == ["story bad1.title is not a string"]
+    assert first.cursor["created_at"] == NOW - 40 and first.cursor["ids"] == ["bad1"]
+    second = lob.fetch("*", first.cursor, budget())
+    assert second.mentions == [] and second.skipped == []
