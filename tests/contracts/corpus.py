@@ -23,6 +23,8 @@ from typing import Any
 
 ROOT = Path(__file__).parent
 NOT_PAYLOADS = frozenset({"README.md", "expected.json"})
+# Further figures a contract test measured (e.g. feed_corpus_crashes), printed by the conftest as "name: value".
+FIGURES: dict[str, int] = {}
 
 
 def networks() -> list[str]:
