@@ -275,3 +275,29 @@ def test_the_cursor_moves_past_an_unreadable_article_so_it_is_counted_once(srv: 
     assert first.cursor["published_at"] == NOW - 40 and first.cursor["ids"] == [30]
     second = dev.fetch("*", first.cursor, budget())
     assert second.mentions == [] and second.skipped == []
+
+
+_corrupt_articles = st.one_of(
+    st.builds(lambda when: {**devto_article(900, NOW - 5, "Corrupt"), "published_at": when},
+              st.sampled_from(["99999-01-01T00:00:00Z", "2027-01-15T07:59:00", "yesterday", None, 1_800_000_000,
+                               "3027-01-15T07:59:00+00:00"])),
+    st.just({**devto_article(901, NOW - 5, "Huge"), "description": "x" * 450_000}),
+    st.just({**devto_article(902, NOW - 5, "Odd"), "title": "<![ " * 2000}),
+    st.just({**devto_article(903, NOW - 5, "No user"), "user": None}),
+    st.just({"id": 904}),
+    st.just("not an article"),
+)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(corrupt=_corrupt_articles, position=st.integers(min_value=0, max_value=3),
+       ages=st.lists(st.integers(min_value=1, max_value=3000), min_size=1, max_size=3, unique=True))
+def test_one_corrupted_article_never_costs_the_good_ones_or_the_cursor(server: ReplayServer, corrupt: object,
+                                                                       position: int, ages: list[int]) -> None:
+    server.reset()
+    good = [devto_article(100 + i, NOW - age, f"Good {i}") for i, age in enumerate(ages)]
+    page = [*good[:position], corrupt, *good[position:]]
+    server.inject("devto", Fault(200, {"Content-Type": "application/json"}, json.dumps(page).encode()))
+    result = connector(server).fetch("*", {"published_at": NOW - 4000, "ids": []}, budget())
+    assert {str(100 + i) for i in range(len(ages))} <= {m.native_id for m in result.mentions}
+    assert NOW - min(ages) <= result.cursor["published_at"] <= NOW

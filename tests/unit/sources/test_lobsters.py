@@ -345,3 +345,30 @@ def test_the_cursor_moves_past_an_unreadable_story_so_it_is_counted_once(srv: Re
     assert first.cursor["created_at"] == NOW - 40 and first.cursor["ids"] == ["bad1"]
     second = lob.fetch("*", first.cursor, budget())
     assert second.mentions == [] and second.skipped == []
+
+
+_corrupt_stories = st.one_of(
+    st.builds(lambda when: {**lobsters_story("zz9", NOW - 5, "Corrupt"), "created_at": when},
+              st.sampled_from(["99999-01-01T00:00:00Z", "-0001-01-01T00:00:00Z", "2027-01-15T07:59:00", "yesterday",
+                               None, 1_800_000_000, "3027-01-15T07:59:00+00:00"])),
+    st.just({**lobsters_story("zz8", NOW - 5, "Huge"), "description": "<p>" + "x" * 450_000 + "</p>"}),
+    st.just({**lobsters_story("zz7", NOW - 5, "Odd markup"), "description": "<![ " * 2000}),
+    st.just({**lobsters_story("zz6", NOW - 5, "No title"), "title": None}),
+    st.just({"short_id": "zz5"}),
+    st.just(["not", "a", "story"]),
+)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(corrupt=_corrupt_stories, position=st.integers(min_value=0, max_value=3),
+       ages=st.lists(st.integers(min_value=1, max_value=3000), min_size=1, max_size=3, unique=True))
+def test_one_corrupted_story_never_costs_the_good_ones_or_the_cursor(server: ReplayServer, corrupt: object,
+                                                                     position: int, ages: list[int]) -> None:
+    server.reset()
+    good = [lobsters_story(f"ok{i}", NOW - age, f"Good {i}") for i, age in enumerate(ages)]
+    page = [*good[:position], corrupt, *good[position:]]
+    server.inject("lobsters", Fault(200, {"Content-Type": "application/json"}, json.dumps(page).encode()))
+    result = connector(server, max_requests=1).fetch("*", {"created_at": NOW - 4000, "ids": [], "since": NOW - 4000,
+                                                           "stories": {}}, budget())
+    assert {f"s/ok{i}" for i in range(len(ages))} <= {m.native_id for m in result.mentions}
+    assert NOW - min(ages) <= result.cursor["created_at"] <= NOW

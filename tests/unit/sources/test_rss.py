@@ -403,3 +403,33 @@ def test_an_entry_with_a_broken_author_address_does_not_cost_the_feed(srv: Repla
     result = connector(srv, "blog").fetch("*", None, budget())
     assert sorted((m.url, m.author_url) for m in result.mentions) == [
         ("https://a.example/1", ""), ("https://a.example/2", "")]
+
+
+_corrupt_items = st.sampled_from([
+    "<item><title>bad date</title><link>https://b.example/x</link><guid>x1</guid>"
+    "<pubDate>Mon, 99 Foo 99999 99:99:99 GMT</pubDate></item>",
+    "<item><title>far future</title><link>https://b.example/x</link><guid>x2</guid>"
+    "<pubDate>Fri, 31 Dec 9999 23:59:59 GMT</pubDate></item>",
+    "<item><title>before 1970</title><link>https://b.example/x</link><guid>x3</guid>"
+    "<pubDate>Thu, 01 Jan 1900 00:00:00 GMT</pubDate></item>",
+    "<item><title>odd markup</title><guid>x4</guid><description>&lt;![ " + "&lt;a " * 5000 + "</description></item>",
+    "<item><title>huge</title><guid>x5</guid><description>" + "x" * 450_000 + "</description></item>",
+    "<item><guid>x6</guid></item>",
+    "<item><title>broken link</title><link>http://[broken</link><guid>x7</guid></item>",
+    "<item><title>script link</title><link>javascript:alert(1)</link><guid>x8</guid></item>",
+])
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(corrupt=_corrupt_items, position=st.integers(min_value=0, max_value=3),
+       ages=st.lists(st.integers(min_value=1, max_value=3000), min_size=1, max_size=3, unique=True))
+def test_one_corrupted_entry_never_costs_the_good_ones_or_the_cursor(srv: ReplayServer, corrupt: str, position: int,
+                                                                     ages: list[int]) -> None:
+    srv.reset()
+    good = [_item(f"https://b.example/good{i}", f"g{i}", NOW - age) for i, age in enumerate(ages)]
+    srv.inject("rss", Fault(200, {"Content-Type": "application/rss+xml"},
+                            _rss_body(*good[:position], corrupt, *good[position:])))
+    cursor = {"feeds": {feed_url(srv, "blog"): {"seen": [], "newest": NOW - 4000}}}
+    result = connector(srv, "blog").fetch("*", cursor, budget())
+    assert {f"https://b.example/good{i}" for i in range(len(ages))} <= {m.url for m in result.mentions}
+    assert NOW - min(ages) <= result.cursor["feeds"][feed_url(srv, "blog")]["newest"] <= NOW
