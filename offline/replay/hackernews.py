@@ -112,7 +112,7 @@ def story_hit(object_id: int, created_at_i: int, title: str, *, author: str = "p
         "title": title, "url": url or None, "author": author, "points": points,
         "story_text": story_text, "comment_text": None, "num_comments": 0,
         "story_id": None, "story_title": None, "story_url": None, "parent_id": None,
-        "created_at_i": created_at_i, "updated_at": None,
+        "created_at_i": created_at_i,
         "_tags": ["story", f"author_{author}", f"story_{object_id}"],
         "objectID": str(object_id),
     }
