@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -21,7 +23,7 @@ PAYLOADS = corpus.payloads("hackernews", ".json")
 
 
 @pytest.fixture(scope="module")
-def server() -> ReplayServer:
+def server() -> Iterator[ReplayServer]:
     with ReplayServer({"hackernews": HackerNewsAPI()}) as srv:
         yield srv
 
@@ -32,7 +34,7 @@ def test_every_payload_has_its_expectations_written_by_hand() -> None:
 
 
 @pytest.mark.parametrize("path", PAYLOADS, ids=lambda p: p.name)
-def test_the_connector_reads_what_the_payload_holds(server: ReplayServer, path) -> None:  # noqa: ANN001
+def test_the_connector_reads_what_the_payload_holds(server: ReplayServer, path: Path) -> None:
     server.reset()
     server.inject("hackernews", Fault(200, {"Content-Type": "application/json"}, path.read_bytes()))
     opts = HackerNewsOptions(base_url=server.base_url("hackernews"))
