@@ -3,10 +3,11 @@
 ``html_to_text`` reads markup the way the HTML5 tokenizer does for the parts that matter to
 text (tags, comments, bogus comments such as ``<![...>``, raw-text elements, character
 references), in one pass: every step moves forward, nothing is scanned twice, so its time is
-linear in the input whatever the input holds. It never builds a tree: a tree builder (the
-stdlib's ``HTMLParser`` rescans unfinished tags, quadratic; an HTML5 tree builder such as
-lexbor checks the open-element stack at each tag, quadratic in nesting depth) is what makes
-hostile fragments slow, and text needs no tree.
+linear in the input whatever the input holds. It never builds a tree: a tree builder is what
+makes hostile fragments slow, and text needs no tree. The stdlib's ``HTMLParser`` rescans
+unfinished tags (quadratic: 40,000 characters of ``<a `` took 19-39 s); selectolax (lexbor,
+a 1.5 MB wheel that would fit the Lambda) builds an HTML5 tree whose open-element checks are
+quadratic in nesting depth (400 KB of ``<div>`` took 9.2 s here), so no library was taken.
 """
 
 from __future__ import annotations
