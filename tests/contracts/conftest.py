@@ -31,3 +31,5 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             continue
         terminalreporter.write_line(f"contract_{network}_payloads: {len(corpus.payloads(network))}")
         terminalreporter.write_line(f"contract_{network}_failures: {_failures[network]}")
+    for name, value in corpus.FIGURES.items():
+        terminalreporter.write_line(f"{name}: {value}")
