@@ -55,14 +55,19 @@ unit: $(STAMP)
 integration: install
 	$(PY) -m pytest -q tests/integration
 
-test: install browser-deps lint
+# Public labelled corpora for the triage figures, fetched once into the cache (offline/corpora.py).
+.PHONY: corpora
+corpora: $(STAMP)
+	$(PY) -m offline.corpora --ensure
+
+test: install browser-deps corpora lint
 	CHROMIUM=$(CHROMIUM) $(PY) -m pytest -q
 
 # Every connector over its network's own published payloads (tests/contracts/<network>/README.md cites them).
 contracts: install
 	$(PY) -m pytest -q tests/contracts
 
-bench: install
+bench: install corpora
 	$(PY) -m bench
 
 cost: install

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from chalicelib.triage.sentiment import Sentiment, is_sarcastic
+from chalicelib.triage.sentiment import Sentiment, SentimentLabel, is_sarcastic, label_for
 
 Intent = Literal["question", "recommendation_request", "complaint", "praise", "purchase_intent", "churn"]
 
@@ -26,6 +26,13 @@ INTENTS: tuple[Intent, ...] = (
 
 # How far from neutral a post's sentiment must be to make it a complaint or praise without a telling phrase.
 CLEAR_SENTIMENT = 0.5
+# How far from neutral a post must lean for its tone to count at all; wider than the label's band (VADER's 0.05)
+# because one mild word ("good", "hope") does not make a complaint into praise.
+LEAN = 0.25
+
+
+def _lean(sentiment: Sentiment) -> SentimentLabel:
+    return label_for(sentiment.compound, LEAN)
 
 _QUESTION_SENTENCE = re.compile(r"(?:^|(?<=[.!?\n]))[^.!?\n]*\?")
 
@@ -89,6 +96,10 @@ _PRAISE = re.compile(
     r"\b(?:shout-?out|thank you|thanks|kudos|highly recommend|love (?:this|their|that|it|the|how)|best \w+"
     r"|(?:is|are|was|were) (?:so |really |absolutely )?(?:great|amazing|excellent|perfect|incredible|fantastic"
     r"|delicious|superb|wonderful)|10/10|no complaints|not bad|worth (?:it|the)|never looked back|me encanta"
+    r"|genius|killer (?!whale|bee|instinct)\w+"
+    r"|(?!(?:I|he|she|we|they|you|kid|son|daughter|wife|husband|partner|dog|cat|mom)\b)\w+"
+    r" (?:is|are|was|were) (?:so |pretty |absolutely |honestly )?sick"
+    r"|(?:on (?:a |an )?(?:whole )?(?:other|another) level|next.level)"
     r"|recomendad[oa]|empfehlenswert|g[ée]niale?|excelente|maravilhos[ao]|beste[n]?"
     r"|(?:great|amazing|excellent|lovely|fantastic|wonderful|brilliant) (?:shop|store|service|place|staff|people"
     r"|product|app|coffee|bread|bakery|caf[eé]|team|support))\b",
@@ -157,15 +168,15 @@ def intents(text: str, sentiment: Sentiment) -> frozenset[Intent]:
 def _is_complaint(text: str, sentiment: Sentiment) -> bool:
     if is_sarcastic(text) or sentiment.compound <= -CLEAR_SENTIMENT or _COMPLAINT_STRONG.search(text):
         return True
-    return sentiment.label != "positive" and _COMPLAINT.search(text) is not None
+    return _lean(sentiment) != "positive" and _COMPLAINT.search(text) is not None
 
 
 def _is_praise(text: str, sentiment: Sentiment, *, asking_or_buying: bool) -> bool:
-    if is_sarcastic(text) or sentiment.label == "negative":
+    if is_sarcastic(text) or _lean(sentiment) == "negative":
         return False
     if _PRAISE.search(text):
         return True
     # Someone asking or about to buy sounds upbeat without judging anything yet: only a telling phrase counts.
     if asking_or_buying:
         return False
-    return sentiment.compound >= CLEAR_SENTIMENT or (sentiment.label == "positive" and _OFFER.search(text) is not None)
+    return sentiment.compound >= CLEAR_SENTIMENT or (_lean(sentiment) == "positive" and _OFFER.search(text) is not None)

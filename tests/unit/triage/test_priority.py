@@ -191,8 +191,8 @@ def test_triage_reads_title_and_text_together() -> None:
     )
     result = triage(post, [COMPETITOR], vip=("mastodon:ALICE",), now=NOW)
     assert result == Triage(
-        sentiment=0.0,
-        sentiment_label="neutral",
+        sentiment=0.3612,  # VADER's own reading: questions are scored like statements
+        sentiment_label="positive",
         intents=frozenset({"question", "recommendation_request", "churn"}),
         priority=100,
         reasons=(
