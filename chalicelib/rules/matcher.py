@@ -334,14 +334,21 @@ def _compile_or(operands: list[Evaluate]) -> Evaluate:
     return evaluate
 
 
+def _both_sides(left: Evaluate, right: Evaluate, scan: _Scan) -> tuple[Spans, Spans] | None:
+    # The right side is evaluated only when the left one matched.
+    lefts = left(scan)
+    if lefts is None:
+        return None
+    rights = right(scan)
+    return None if rights is None else (lefts, rights)
+
+
 def _compile_near(left: Evaluate, right: Evaluate, distance: int) -> Evaluate:
     def evaluate(scan: _Scan) -> Spans | None:
-        lefts = left(scan)
-        if lefts is None:
+        sides = _both_sides(left, right, scan)
+        if sides is None:
             return None
-        rights = right(scan)
-        if rights is None:
-            return None
+        lefts, rights = sides
         # occurrences grouped by the words they cover, so that hostile repetitive text stays linear
         lefts_by_words = _by_token_range(scan.norm, lefts)
         rights_by_words = _by_token_range(scan.norm, rights)
@@ -370,12 +377,10 @@ _SENTENCE_END = re.compile(r"[.!?…]+(?=\s|$)|\n")
 
 def _compile_same_sentence(left: Evaluate, right: Evaluate) -> Evaluate:
     def evaluate(scan: _Scan) -> Spans | None:
-        lefts = left(scan)
-        if lefts is None:
+        sides = _both_sides(left, right, scan)
+        if sides is None:
             return None
-        rights = right(scan)
-        if rights is None:
-            return None
+        lefts, rights = sides
         ends = [end.start() for end in _SENTENCE_END.finditer(scan.norm.text)]
         left_sentences = {bisect.bisect_left(ends, start) for start, _ in lefts}
         shared = left_sentences & {bisect.bisect_left(ends, start) for start, _ in rights}
