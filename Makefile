@@ -56,9 +56,10 @@ integration: install
 	$(PY) -m pytest -q tests/integration
 
 # Public labelled corpora for the triage figures, fetched once into the cache (offline/corpora.py).
+# The tests do not need them, so a failed fetch is reported and skipped; make bench then names what is missing.
 .PHONY: corpora
 corpora: $(STAMP)
-	$(PY) -m offline.corpora --ensure
+	-$(PY) -m offline.corpora --ensure
 
 test: install browser-deps corpora lint
 	CHROMIUM=$(CHROMIUM) $(PY) -m pytest -q
