@@ -36,6 +36,8 @@ class Score:
 
 def score(predicted: Sequence[str], gold: Sequence[str]) -> Score:
     """Accuracy and macro-F1 over the three sentiment labels."""
+    if not gold:
+        raise ValueError("no labelled items to score")
     f1s = []
     for label in LABELS:
         tp = sum(p == label and g == label for p, g in zip(predicted, gold, strict=True))
