@@ -59,14 +59,20 @@ integration: install
 faults: install
 	$(PY) -m pytest -q tests/faults
 
-test: install browser-deps lint
+# Public labelled corpora for the triage figures, fetched once into the cache (offline/corpora.py).
+# The tests do not need them, so a failed fetch is reported and skipped; make bench then names what is missing.
+.PHONY: corpora
+corpora: $(STAMP)
+	-$(PY) -m offline.corpora --ensure
+
+test: install browser-deps corpora lint
 	CHROMIUM=$(CHROMIUM) $(PY) -m pytest -q
 
 # Every connector over its network's own published payloads (tests/contracts/<network>/README.md cites them).
 contracts: install
 	$(PY) -m pytest -q tests/contracts
 
-bench: install browser-deps
+bench: install browser-deps corpora
 	CHROMIUM=$(CHROMIUM) $(PY) -m bench
 
 cost: install

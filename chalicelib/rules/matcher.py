@@ -21,7 +21,7 @@ import ahocorasick
 
 from chalicelib.model import MatchedMention, Mention, RuleGroup, RuleMatch
 from chalicelib.rules.normalize import NormalizedText, fold, normalize
-from chalicelib.rules.query import And, Field, Node, Not, Or, QueryError, Term, parse_query
+from chalicelib.rules.query import SAME_SENTENCE, And, Field, Node, Not, Or, QueryError, Term, parse_query
 
 Spans = list[tuple[int, int]]
 # Evaluates a compiled query on one mention: None when it does not match, else the spans it matched
@@ -309,6 +309,8 @@ def _compile(node: Node, fold_accents: bool) -> Evaluate:
         return _compile_and([_compile(operand, fold_accents) for operand in ordered])
     if isinstance(node, Or):
         return _compile_or([_compile(operand, fold_accents) for operand in node.operands])
+    if node.distance == SAME_SENTENCE:
+        return _compile_same_sentence(_compile(node.left, fold_accents), _compile(node.right, fold_accents))
     return _compile_near(_compile(node.left, fold_accents), _compile(node.right, fold_accents), node.distance)
 
 
@@ -344,14 +346,21 @@ def _compile_or(operands: list[Evaluate]) -> Evaluate:
     return evaluate
 
 
+def _both_sides(left: Evaluate, right: Evaluate, scan: _Scan) -> tuple[Spans, Spans] | None:
+    # The right side is evaluated only when the left one matched.
+    lefts = left(scan)
+    if lefts is None:
+        return None
+    rights = right(scan)
+    return None if rights is None else (lefts, rights)
+
+
 def _compile_near(left: Evaluate, right: Evaluate, distance: int) -> Evaluate:
     def evaluate(scan: _Scan) -> Spans | None:
-        lefts = left(scan)
-        if lefts is None:
+        sides = _both_sides(left, right, scan)
+        if sides is None:
             return None
-        rights = right(scan)
-        if rights is None:
-            return None
+        lefts, rights = sides
         # occurrences grouped by the words they cover, so that hostile repetitive text stays linear
         lefts_by_words = _by_token_range(scan.norm, lefts)
         rights_by_words = _by_token_range(scan.norm, rights)
@@ -369,6 +378,25 @@ def _compile_near(left: Evaluate, right: Evaluate, distance: int) -> Evaluate:
                 near_rights.update(near)
         for words in near_rights:
             spans.extend(rights_by_words[words])
+        return spans or None
+
+    return evaluate
+
+
+# A sentence ends at . ! ? or … followed by a space or the end (so "acme.com" stays one sentence), or a line break.
+_SENTENCE_END = re.compile(r"[.!?…]+(?=\s|$)|\n")
+
+
+def _compile_same_sentence(left: Evaluate, right: Evaluate) -> Evaluate:
+    def evaluate(scan: _Scan) -> Spans | None:
+        sides = _both_sides(left, right, scan)
+        if sides is None:
+            return None
+        lefts, rights = sides
+        ends = [end.start() for end in _SENTENCE_END.finditer(scan.norm.text)]
+        left_sentences = {bisect.bisect_left(ends, start) for start, _ in lefts}
+        shared = left_sentences & {bisect.bisect_left(ends, start) for start, _ in rights}
+        spans = [span for span in (*lefts, *rights) if bisect.bisect_left(ends, span[0]) in shared]
         return spans or None
 
     return evaluate
