@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SERVE ?= 1
 
-.PHONY: install stack-deps browser-deps demo test lint unit integration bench synth cost deploy destroy secrets clean
+.PHONY: install stack-deps browser-deps demo test lint unit integration contracts faults bench synth cost check deploy destroy secrets clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.13 is needed: '$(PYTHON)' was not found (set PYTHON=...)"; exit 1; }
@@ -57,14 +57,32 @@ unit: $(STAMP)
 integration: install
 	$(PY) -m pytest -q tests/integration
 
-test: install browser-deps lint
+# The fault matrix (issue 13) alone; `make test` runs it too and prints the same table and totals.
+faults: install
+	$(PY) -m pytest -q tests/faults
+
+# Public labelled corpora for the triage figures, fetched once into the cache (offline/corpora.py).
+# The tests do not need them, so a failed fetch is reported and skipped; make bench then names what is missing.
+.PHONY: corpora
+corpora: $(STAMP)
+	-$(PY) -m offline.corpora --ensure
+
+test: install browser-deps corpora lint
 	CHROMIUM=$(CHROMIUM) $(PY) -m pytest -q
 
-bench: install
-	$(PY) -m bench
+# Every connector over its network's own published payloads (tests/contracts/<network>/README.md cites them).
+contracts: install
+	$(PY) -m pytest -q tests/contracts
+
+bench: install browser-deps corpora
+	CHROMIUM=$(CHROMIUM) $(PY) -m bench
 
 cost: install
 	$(PY) -m offline.cost
+
+# Validates listen.yaml (or $$LISTEN_CONFIG, or CONFIG=path) as deploy and the Lambdas do; no AWS needed.
+check: $(STAMP)
+	$(PY) -m offline.check $(CONFIG)
 
 synth: $(STAMP)
 	$(PY) -m infra.synth

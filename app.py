@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from chalice import Chalice, Rate, Response
 
+from chalicelib.log_levels import pin_library_loggers
+
 app = Chalice(app_name="social-listening")
+pin_library_loggers()  # before any AWS call: botocore's and urllib3's DEBUG lines carry secrets
 
 
 def _page(page: object) -> Response:
@@ -66,7 +69,8 @@ def perform_action(token: str) -> Response:
     from chalicelib.runtime import runtime
 
     request = app.current_request
-    return _page(runtime().actions.perform(token, prefix=_prefix(), form=request.raw_body if request else b""))
+    return _page(runtime().actions.perform(token, prefix=_prefix(), form=request.raw_body if request else b"",
+                                           headers=request.headers if request else {}))
 
 
 @app.route("/s/{code}", methods=["GET"])
@@ -86,7 +90,7 @@ def confirm_unsubscribe(token: str) -> Response:
     """The Unsubscribe link of an alert email, opened: a confirmation button."""
     from chalicelib.runtime import runtime
 
-    return _page(runtime().actions.confirm_page(token, form_action=f"{_prefix()}/u/{token}"))
+    return _page(runtime().actions.confirm_page(token, form_action=f"{_prefix()}/u/{token}", route="u"))
 
 
 @app.route("/u/{token}", methods=["POST"], content_types=["application/x-www-form-urlencoded"])
@@ -94,7 +98,9 @@ def unsubscribe(token: str) -> Response:
     """One-click unsubscribe (RFC 8058: mail clients POST List-Unsubscribe=One-Click)."""
     from chalicelib.runtime import runtime
 
-    return _page(runtime().actions.perform(token))
+    request = app.current_request
+    return _page(runtime().actions.perform(token, form=request.raw_body if request else b"", route="u",
+                                           headers=request.headers if request else {}))
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS), name="digest")

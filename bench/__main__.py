@@ -5,7 +5,8 @@ from __future__ import annotations
 import importlib
 import sys
 
-SUITES = ("bench.pipeline", "bench.matcher", "bench.triage_eval")
+SUITES = ("bench.pipeline", "bench.matcher", "bench.triage_eval", "bench.learning", "bench.attacks",
+          "bench.networks")
 
 
 def readable(value: float) -> str:

@@ -1,11 +1,12 @@
 """Signed action tokens for the links in alerts, and what each action does.
 
 A token is ``<payload>.<signature>``, both base64url without padding. The payload is
-compact JSON: key id ``k``, mention key ``m``, action ``a``, recipient ``r``, expiry ``e``
-(Unix seconds) and a random nonce ``n``. The signature is HMAC-SHA256 over the payload
+compact JSON: key id ``k``, mention key ``m``, action ``a``, recipient ``r``, issued-at ``i``
+and expiry ``e`` (Unix seconds) and a random nonce ``n``. The signature is HMAC-SHA256 over the payload
 with the signing key from SSM, compared in constant time. A token is bound to one
-mention, one action and one recipient; state changes need POST and spend the nonce, so a
-link works once.
+mention, one action and one recipient, and each route takes only its own actions
+(``ROUTE_ACTIONS``); state changes need POST and spend the nonce once the action succeeded,
+so a link works once (a Reply link posts one reply) and a failed attempt can be tried again.
 """
 
 from __future__ import annotations
@@ -20,14 +21,14 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 
 from chalicelib.config import ListenConfig, Recipient, RuleConfig
 from chalicelib.model import Mention
-from chalicelib.pages import Page, invalid_link, render
+from chalicelib.pages import Page, cross_site_post, invalid_link, render
 from chalicelib.replies import ReplyError
 from chalicelib.store import Store, StoredMention
 
@@ -47,6 +48,15 @@ ACTIONS = {
     "assign": "Assign",
 }
 RULE_ACTIONS = frozenset({"raise_cap", "exclude"})
+NO_MENTION_ACTIONS = RULE_ACTIONS | {"unsubscribe", "digest"}
+NO_MENTION = "refused#-"  # never a mention's key (a network name has no '#'): read for tokens that name none
+# The token kinds each route takes: /a/ the alert's actions, /u/ unsubscribe, /d/ a digest's web view.
+ROUTE_ACTIONS = {
+    "a": frozenset(ACTIONS) - {"unsubscribe", "digest"},
+    "u": frozenset({"unsubscribe"}),
+    "d": frozenset({"digest"}),
+}
+NONCE_LEASE_SECONDS = 60  # a link's nonce held while its action runs (beyond the API's 29-second limit)
 DEFAULT_TTL_SECONDS = 7 * 86400
 # How long a snooze link may snooze: the form's ``for`` field -> (seconds, label, when it alerts again).
 SNOOZE_PERIODS = {
@@ -57,6 +67,7 @@ SNOOZE_PERIODS = {
 DEFAULT_SNOOZE = "1d"
 # The links under each mention of an alert, in this order (assign only where someone else can take it).
 ALERT_ACTIONS = ("reply", "handled", "snooze", "mute_author", "mute_thread", "assign", "not_relevant")
+EXCLUSION_TERM_MAX_CHARS = 100  # a suggested exclusion travels in its link's token (at most 2,048 characters)
 THREAD_ROOT_MAX_CHARS = 400  # a muted thread is a sort key; no conversation id is this long
 
 
@@ -92,6 +103,7 @@ class ActionToken:
     recipient: str
     expires_at: int
     nonce: str
+    issued_at: int = 0  # Unix seconds; 0 in tokens made before issued-at was signed
 
 
 def _b64(data: bytes) -> str:
@@ -123,9 +135,10 @@ class TokenSigner:
     def sign(self, mention_key: str, action: str, recipient: str, ttl_seconds: int = DEFAULT_TTL_SECONDS) -> str:
         if action not in ACTIONS:
             raise ValueError(f"unknown action {action!r}")
+        now = int(self._clock())
         payload = {
             "k": self._kid, "m": mention_key, "a": action, "r": recipient,
-            "e": int(self._clock()) + ttl_seconds, "n": secrets.token_urlsafe(12),
+            "i": now, "e": now + ttl_seconds, "n": secrets.token_urlsafe(12),
         }
         body = _b64(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
         return f"{body}.{self._signature(body)}"
@@ -151,12 +164,14 @@ class TokenSigner:
         try:
             result = ActionToken(
                 mention_key=str(payload["m"]), action=str(payload["a"]), recipient=str(payload["r"]),
-                expires_at=int(payload["e"]), nonce=str(payload["n"]),
+                expires_at=int(payload["e"]), nonce=str(payload["n"]), issued_at=int(payload.get("i", 0)),
             )
         except (KeyError, TypeError, ValueError):
             raise InvalidToken("incomplete payload") from None
         if result.expires_at <= self._clock():
             raise InvalidToken("expired")
+        if result.issued_at > self._clock() + 300 or result.issued_at >= result.expires_at:
+            raise InvalidToken("issued in the future")
         if result.action not in ACTIONS:
             raise InvalidToken("unknown action")
         return result
@@ -186,23 +201,32 @@ class ActionService:
         self.poster = poster  # chalicelib.composer.ReplyPoster: posts replies to the networks
         self.email = email  # chalicelib.alerts.email.EmailChannel: tells an assignee
 
-    def _check(self, token: str) -> tuple[ActionToken, Target] | None:
-        """The token and what it acts on, or None if anything is off (the reason is logged)."""
+    def _check(self, token: str, route: str) -> tuple[ActionToken, Target] | None:
+        """The token and what it acts on, or None if anything is off (the reason is logged).
+        Every token takes the same path, refused or not: verified, then one read of the mention
+        it names (of ``NO_MENTION`` when it names none or is refused), so the time of a refusal
+        does not tell which check failed."""
+        parsed: ActionToken | None = None
+        reason = ""
         try:
             parsed = self.signer.verify(token)
         except InvalidToken as err:
-            log.info("refused an action token: %s", err)
+            reason = str(err)
+        if parsed is not None and parsed.action not in ROUTE_ACTIONS[route]:
+            reason = f"{parsed.action} is not an action of /{route}/"
+        elif parsed is not None and self.config.recipient(parsed.recipient) is None:
+            reason = "recipient no longer configured"
+        names_mention = not reason and parsed is not None and parsed.action not in NO_MENTION_ACTIONS
+        stored = self.store.get_mention(parsed.mention_key if names_mention and parsed else NO_MENTION)
+        target = self._target(parsed, stored) if parsed is not None and not reason else None
+        if parsed is not None and not reason and target is None:
+            reason = f"its {'rule' if parsed.action in RULE_ACTIONS else 'mention'} no longer exists"
+        if reason or parsed is None or target is None:
+            log.info("refused an action token: %s", reason)
             return None
-        if self.config.recipient(parsed.recipient) is None:
-            log.info("refused an action token: recipient no longer configured")
-            return None
-        target = self._target(parsed)
-        if target is None:
-            log.info("refused an action token: its %s no longer exists", "rule" if parsed.action in RULE_ACTIONS
-                     else "mention")
-        return (parsed, target) if target is not None else None
+        return parsed, target
 
-    def _target(self, parsed: ActionToken) -> Target | None:
+    def _target(self, parsed: ActionToken, stored: StoredMention | None) -> Target | None:
         if parsed.action == "raise_cap":
             name = parsed.mention_key.removeprefix("rule:")
             rule = self._rule(name)
@@ -213,15 +237,15 @@ class ActionService:
             return Target(rule=rule, term=term) if rule is not None and term else None
         if parsed.action == "unsubscribe":  # bound to the recipient the email went to, nothing else
             return Target() if parsed.mention_key == f"recipient:{parsed.recipient}" else None
-        stored = self.store.get_mention(parsed.mention_key)
         return Target(mention=stored) if stored is not None else None
 
     def _rule(self, name: str) -> RuleConfig | None:
         return next((r for r in self.config.rules if r.name == name), None)
 
-    def confirm_page(self, token: str, form_action: str) -> Page:
-        """GET: show what the action will do and a confirmation form; changes nothing."""
-        checked = self._check(token)
+    def confirm_page(self, token: str, form_action: str, route: str = "a") -> Page:
+        """GET: show what the action will do and a confirmation form; changes nothing.
+        ``route`` is the path's first part (``a`` or ``u``): it takes only its own actions."""
+        checked = self._check(token, route)
         if checked is None:
             return invalid_link()
         parsed, target = checked
@@ -238,6 +262,8 @@ class ActionService:
                           message="Mentions containing it will no longer match this rule.",
                           form_action=form_action, button=button)
         assert target.mention is not None
+        if parsed.action == "reply" and self.store.spent_nonce(parsed.nonce) is not None:
+            return _reply_link_used(target.mention)
         if parsed.action == "reply":
             return self._composer(target.mention, form_action, text=None, key=secrets.token_urlsafe(16))
         if parsed.action == "mute_thread" and thread_to_mute(target.mention.item.mention) is None:
@@ -277,15 +303,22 @@ class ActionService:
                       "This network has no API for replies: copy the draft and reply there.",
                       composer={"text": body, "key": "", "limit": "", "manual_link": link})
 
-    def perform(self, token: str, prefix: str = "", form: bytes = b"") -> Page:
-        """POST: do the action once (the nonce is spent), audit it, say what happened.
-        ``prefix`` is the API's stage path, for the forms the result page carries; ``form``
-        the urlencoded body (the reply's text and key)."""
-        checked = self._check(token)
+    def perform(self, token: str, prefix: str = "", form: bytes = b"", route: str = "a",
+                headers: Mapping[str, str] | None = None) -> Page:
+        """POST: do the action once, audit it, say what happened. The nonce is held while the
+        action runs and spent when it succeeded; released if it failed, so the link can be
+        tried again. ``prefix`` is the API's stage path, for the forms the result page carries;
+        ``form`` the urlencoded body (the reply's text and key); ``route`` as for ``confirm_page``;
+        ``headers`` the request's: a POST a browser sent from another site's page is refused."""
+        if cross_site_post(headers or {}, base_url=self.config.alerts.action_base_url, form=form,
+                           one_click=route == "u"):
+            log.info("refused an action POST: sent from another site")
+            return invalid_link()
+        checked = self._check(token, route)
         if checked is None:
             return invalid_link()
         parsed, target = checked
-        if parsed.action == "reply" and target.mention is not None:  # retried safely by its key, not its nonce
+        if parsed.action == "reply" and target.mention is not None:  # one reply per link; retried by its key
             return self._post_reply(parsed, target.mention, form, f"{prefix}/a/{token}")
         if parsed.action == "unsubscribe":  # RFC 8058 one-click: idempotent, so not single-use
             recipient = self.config.recipient(parsed.recipient)
@@ -299,15 +332,28 @@ class ActionService:
             if assignee is None:
                 return self._assign_form(parsed, target.mention, f"{prefix}/a/{token}", status=400,
                                          title="Not assigned")
-        if not self.store.use_nonce(parsed.nonce, parsed.expires_at):
+        claim = self.store.claim_nonce(parsed.nonce, parsed.expires_at, NONCE_LEASE_SECONDS)
+        if claim is None:
             return render(409, "This link was already used",
                           mention=_mention_view(target.mention) if target.mention else None)
-        if assignee is not None and target.mention is not None:
-            page, result = self._assign(parsed, target.mention, assignee)
-        else:
-            page, result = self._do(parsed, target, prefix, form)
-        self.store.audit(parsed.mention_key, parsed.action, parsed.recipient, result, parsed.nonce)
+        try:
+            if assignee is not None and target.mention is not None:
+                page, result = self._assign(parsed, target.mention, assignee)
+            else:
+                page, result = self._do(parsed, target, prefix, form)
+            self.store.audit(parsed.mention_key, parsed.action, parsed.recipient, result, parsed.nonce)
+        except BaseException:
+            self._release(parsed.nonce, claim)
+            raise
+        self.store.spend_nonce(parsed.nonce, claim)
         return page
+
+    def _release(self, nonce: str, claim: str) -> None:
+        """Give the nonce back after a failed action; if even that fails, its claim lapses."""
+        try:
+            self.store.release_nonce(nonce, claim)
+        except Exception:
+            log.exception("could not release an action nonce; the link works again in %d s", NONCE_LEASE_SECONDS)
 
     def _assign_form(self, parsed: ActionToken, stored: StoredMention, form_action: str, *, status: int = 200,
                      title: str = "Assign this mention?") -> Page:
@@ -341,7 +387,7 @@ class ActionService:
 
     def _tell_assignee(self, parsed: ActionToken, stored: StoredMention, to: Recipient) -> tuple[str, str]:
         """Email the assignee; (what the page says, the audit's result)."""
-        from chalicelib.alerts import DeliveryFailed
+        from chalicelib.alerts.delivery import send_claimed
 
         if self.email is None or not to.email:
             return f"{to.name} was not emailed: this service sends no email here.", f"assigned to {to.name}; no email"
@@ -351,20 +397,22 @@ class ActionService:
         job = f"assign-{parsed.nonce}"
         if not self.store.claim_delivery(job, to.name, "email", [parsed.mention_key]):
             return f"{to.name} was emailed before.", f"assigned to {to.name}; emailed before"
-        try:
-            message_id = self.email.send_message(self._assignment_email(parsed, stored, to), to.email)
-        except DeliveryFailed as err:
-            self.store.finish_delivery(job, to.name, "email", "failed", detail=str(err))
-            log.error("assignment email failed: %s", err)
-            return (f"The email to {to.name} could not be sent ({err}). Tell them another way.",
+        message, email, address = self._assignment_email(parsed, stored, to), self.email, to.email
+        # The alerts' delivery path; the person assigning is told now, so a transient failure is not retried.
+        status, detail = send_claimed(self.store, job, to.name, "email", lambda: email.send_message(message, address),
+                                      clock=self.store.clock, retry_later=False)
+        if status == "unconfirmed":
+            return (f"The email to {to.name} may not have arrived ({detail}). Check with them.",
+                    f"assigned to {to.name}; email unconfirmed")
+        if status != "sent":
+            return (f"The email to {to.name} could not be sent ({detail}). Tell them another way.",
                     f"assigned to {to.name}; email failed")
-        self.store.finish_delivery(job, to.name, "email", "sent", message_id=message_id)
         return f"{to.name} gets an email with the mention and their own links.", f"assigned to {to.name}; emailed"
 
     def _assignment_email(self, parsed: ActionToken, stored: StoredMention, to: Recipient) -> EmailMessage:
         """The alert email's look for one mention, with links signed for the assignee."""
         from chalicelib.alerts import AlertBundle, AlertItem, Notice, network_name
-        from chalicelib.alerts.email import compose, one_line
+        from chalicelib.alerts.email import compose, header_text, one_line
         from chalicelib.alerts.router import is_urgent
 
         base = self.config.alerts.action_base_url
@@ -378,24 +426,40 @@ class ActionService:
                           reply_to=(assigner.email if assigner and assigner.email else self.email.reply_to))
         mention = stored.item.mention
         what = one_line(mention.title or mention.text, 70)
-        message.replace_header("Subject", f"{parsed.recipient} assigned you a mention on "
-                                          f"{network_name(mention.network)}: {what}")
+        message.replace_header("Subject", header_text(f"{parsed.recipient} assigned you a mention on "
+                                                      f"{network_name(mention.network)}: {what}"))
         return message
 
     def _post_reply(self, parsed: ActionToken, stored: StoredMention, form: bytes, form_action: str) -> Page:
+        from chalicelib.composer import reply_text
+
         fields = form_fields(form)
-        text = (fields.get("text") or [""])[0].replace("\r\n", "\n").strip()
+        text = reply_text((fields.get("text") or [""])[0])
         key = (fields.get("key") or [""])[0]
         if not text or not re.fullmatch(r"[A-Za-z0-9_-]{8,128}", key) or self.poster is None:
             return self._composer(stored, form_action, text=text or None, key=secrets.token_urlsafe(16), status=400,
                                   title="Reply not posted", message="Write a reply first, then post it.")
+        posted_with = self.store.spent_nonce(parsed.nonce)  # the key of the one reply this link posted
+        claim = None
+        if posted_with is None:
+            claim = self.store.claim_nonce(parsed.nonce, parsed.expires_at, NONCE_LEASE_SECONDS)
+        if posted_with != key and claim is None:  # another reply posted (or posting) with this link
+            return _reply_link_used(stored)
         try:
             reply = self.poster.post(stored, text, key)
         except ReplyError as err:  # said in words, for the owner; the same key can be sent again safely
+            if claim is not None:
+                self._release(parsed.nonce, claim)
             log.warning("reply failed: %s", err)
             self.store.audit(parsed.mention_key, "reply", parsed.recipient, f"not posted: {err.message}", key)
             return self._composer(stored, form_action, text=text, key=key, status=502, title="Reply not posted",
                                   message=str(err))
+        except BaseException:
+            if claim is not None:
+                self._release(parsed.nonce, claim)
+            raise
+        if claim is not None:
+            self.store.spend_nonce(parsed.nonce, claim, bound_to=key)
         links = [("See your reply", reply.url)] if reply.url.startswith("https://") else []
         if reply.already_posted:  # the same composed reply sent again (a double press, a retry)
             return render(200, "Reply already posted", mention=_mention_view(stored), links=links)
@@ -458,6 +522,8 @@ class ActionService:
             if rule is None:
                 continue
             for term in suggest_exclusions(stored.item.mention, rule.effective_query):
+                if len(term) > EXCLUSION_TERM_MAX_CHARS:  # no one excludes such a word; its link would be too long
+                    continue
                 token = self.signer.sign(f"exclude:{rule.name}:{term}", "exclude", recipient)
                 forms.append((f"Exclude {term} from \u201c{rule.name}\u201d", f"{prefix}/a/{token}"))
         return forms
@@ -484,6 +550,11 @@ class ActionService:
         return self.store.get_short_link(code)
 
 
+def _reply_link_used(stored: StoredMention) -> Page:
+    return render(409, "This link was already used", mention=_mention_view(stored),
+                  message="A Reply link posts one reply. Open the latest alert email for a fresh link.")
+
+
 def form_fields(form: bytes) -> dict[str, list[str]]:
     """The fields of an urlencoded form body (undecodable bytes replaced, blank values kept)."""
     from urllib.parse import parse_qs
@@ -499,7 +570,7 @@ def snooze_period(form: bytes) -> str:
 
 
 def _mention_view(stored: StoredMention) -> dict[str, str]:
-    from chalicelib.alerts import network_name, without_direction_controls
+    from chalicelib.alerts import network_name, shown_text
     from chalicelib.alerts.email import one_line, safe_url
 
     m = stored.item.mention
@@ -509,6 +580,6 @@ def _mention_view(stored: StoredMention) -> dict[str, str]:
         "author": one_line(m.author_name or m.author_handle or "someone", 60),
         "state": stored.state,
         "title": one_line(m.title, 200),
-        "text": without_direction_controls(m.text[:1000]) + ("…" if len(m.text) > 1000 else ""),
+        "text": shown_text(m.text[:1000]) + ("…" if len(m.text) > 1000 else ""),
         "url": safe_url(m.url),
     }

@@ -3,10 +3,12 @@ replier (exactly once per composed reply, however often the page is sent again).
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from typing import Any
 
+from chalicelib.alerts import DIRECTION_CONTROLS
 from chalicelib.config import ListenConfig
 from chalicelib.replies import REPLIERS, Reply, ReplyError, limits, replier_class, units
 from chalicelib.sources.base import SecretLookup, SourceState
@@ -38,6 +40,17 @@ def draft(stored: StoredMention, config: ListenConfig) -> str:
     author = stored.item.mention.author_handle or "there"
     contact = config.business.website or config.alerts.reply_to or config.alerts.from_address
     return template.format(author=author[:60], business=config.business.name, contact=contact)
+
+
+_UNPRINTABLE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{DIRECTION_CONTROLS}\u200e\u200f\u061c]")
+
+
+def reply_text(text: str) -> str:
+    """A reply as the owner typed it, fit to post as the business: line breaks as ``\n``, no
+    other control character and no direction override, isolate or mark (which would make the
+    post read otherwise than it looks), no spaces around it. The composer page and SMS REPLY
+    both post through this."""
+    return _UNPRINTABLE.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).strip()
 
 
 def can_post(network: str) -> bool:

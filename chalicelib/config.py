@@ -6,7 +6,11 @@ field path and what was expected, e.g.::
     listen.yaml:14: recipients[0].phone: expected a phone number in E.164 form such as
     +14155550100, got '555-1234'
 
-Nothing runs half-configured: the whole file is checked before anything uses it.
+Nothing runs half-configured: the whole file is checked before anything uses it, and every
+rule is compiled here exactly as the runtime compiles it (``compiled_rules``), so a file that
+validates never stops a Lambda at start-up. A query that does not parse is named by its line
+and column. YAML anchors and aliases are refused (an alias bomb of a few KB expands to hundreds
+of MB), and messages stay short whatever the file holds.
 """
 
 from __future__ import annotations
@@ -15,10 +19,10 @@ import datetime as dt
 import os
 import re
 import zoneinfo
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -35,10 +39,24 @@ from chalicelib.model import RuleGroup
 from chalicelib.sources import NETWORKS, source_class
 from chalicelib.sources.base import SourceOptions
 
+if TYPE_CHECKING:
+    from chalicelib.rules import RuleSet
+
 DEFAULT_CONFIG_PATH = "listen.yaml"
-_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-_EMAIL = re.compile(r"^[^@\s<>\"']+@[^@\s<>\"']+\.[A-Za-z]{2,}$")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$")
+# Patterns are used with fullmatch: '$' would accept a trailing newline
+_E164 = re.compile(r"\+[1-9]\d{6,14}")
+_EMAIL = re.compile(r"[^@\s<>\"']+@[^@\s<>\"']+\.[A-Za-z]{2,}")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}")
+_HTTP_URL = re.compile(r"https?://[^\s/]+(/\S*)?")
+_TIME_ZONE = re.compile(r"[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}")  # IANA names: Area/Location
+# "=?" opens an RFC 2047 encoded word, which email software decodes in headers; C0/C1 controls and
+# direction overrides have no place in a name either
+_UNSAFE_IN_NAME = re.compile("=\\?|[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+MAX_CONFIG_CHARS = 1_000_000  # listen.yaml is a few KB; a larger file is a mistake
+MAX_QUERY_CHARS = 2000
+MAX_PROBLEMS = 50  # problems listed; the rest are counted
+_MAX_PROBLEM_CHARS = 1000
+_SHOWN_CHARS = 60  # of a value quoted in a message
 
 
 class ConfigError(Exception):
@@ -49,31 +67,53 @@ class ConfigError(Exception):
         super().__init__("\n".join(self.problems))
 
 
+def shown(value: object) -> str:
+    """``value`` quoted for a message, cut to a few dozen characters (a file may hold anything)."""
+    if isinstance(value, str) and len(value) > _SHOWN_CHARS:
+        return f"{value[:_SHOWN_CHARS]!r}… ({len(value)} characters)"
+    text = repr(value)
+    return text if len(text) <= _SHOWN_CHARS + 2 else f"{text[:_SHOWN_CHARS]}… ({len(text)} characters)"
+
+
 def _phone(value: str) -> str:
     compact = re.sub(r"[ ()-]", "", value)
-    if not _E164.match(compact):
-        raise ValueError(f"expected a phone number in E.164 form such as +14155550100, got {value!r}")
+    if not _E164.fullmatch(compact):
+        raise ValueError(f"expected a phone number in E.164 form such as +14155550100, got {shown(value)}")
     return compact
 
 
 def _email(value: str) -> str:
-    if not _EMAIL.match(value):
-        raise ValueError(f"expected an email address such as owner@example.com, got {value!r}")
+    if not _EMAIL.fullmatch(value):
+        raise ValueError(f"expected an email address such as owner@example.com, got {shown(value)}")
     return value
 
 
 def _timezone(value: str) -> str:
+    problem = f"expected an IANA time zone such as Europe/Lisbon, got {shown(value)}"
+    if len(value) > 64 or not _TIME_ZONE.fullmatch(value):
+        raise ValueError(problem)
     try:
         zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"expected an IANA time zone such as Europe/Lisbon, got {value!r}") from None
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name the file system refuses
+        raise ValueError(problem) from None
     return value
 
 
 def _name(value: str) -> str:
-    if not _NAME.match(value):
-        raise ValueError(f"expected 1-64 letters, digits, spaces, '.', '_' or '-', got {value!r}")
+    if not _NAME.fullmatch(value):
+        raise ValueError(f"expected 1-64 letters, digits, spaces, '.', '_' or '-', got {shown(value)}")
     return value
+
+
+def _business_name(value: str) -> str:
+    unsafe = _UNSAFE_IN_NAME.search(value)
+    if unsafe is None:
+        return value
+    if unsafe.group() == "=?":
+        raise ValueError(f"the name holds '=?', which starts an RFC 2047 encoded word that email headers decode; "
+                         f"write the name as plain text (any Unicode letters are fine), got {shown(value)}")
+    raise ValueError(f"the name holds a control or direction character (U+{ord(unsafe.group()):04X}) at "
+                     f"character {unsafe.start() + 1}: write it on one line as plain text")
 
 
 Phone = Annotated[str, AfterValidator(_phone)]
@@ -87,7 +127,7 @@ class _Strict(BaseModel):
 
 
 class Business(_Strict):
-    name: str = Field(min_length=1)
+    name: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_business_name)]
     website: str = ""
 
 
@@ -96,9 +136,9 @@ class RuleConfig(_Strict):
 
     name: Name
     group: RuleGroup
-    keywords: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
-    query: str | None = None
-    exclude: list[str] = Field(default_factory=list)
+    keywords: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(default_factory=list)
+    query: Annotated[str, Field(max_length=MAX_QUERY_CHARS)] | None = None
+    exclude: list[Annotated[str, Field(max_length=MAX_QUERY_CHARS)]] = Field(default_factory=list)
     urgent: bool = False
     daily_cap: int | None = Field(default=None, ge=1)  # instant alerts a day; the rest wait for the digest
 
@@ -113,7 +153,13 @@ class RuleConfig(_Strict):
         """The rule in the query language: keywords become quoted phrases joined by OR."""
         if self.query:
             return self.query
-        return " OR ".join('"' + k.replace('"', "") + '"' for k in self.keywords)
+        return " OR ".join(keyword_phrase(k) for k in self.keywords)
+
+
+def keyword_phrase(keyword: str) -> str:
+    """A keyword as a literal phrase of the query language: ``Spoke & Chain`` -> ``"Spoke & Chain"``
+    (operators and punctuation inside quotes are words; a '"' in a keyword is dropped)."""
+    return '"' + keyword.replace('"', "") + '"'
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,9 +220,9 @@ class Alerts(_Strict):
     @field_validator("action_base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^\s/]+(/\S*)?$", value):
+        if not _HTTP_URL.fullmatch(value):
             example = "https://abc.execute-api.eu-west-1.amazonaws.com/api"
-            raise ValueError(f"expected an http(s) URL such as {example}, got {value!r}")
+            raise ValueError(f"expected an http(s) URL such as {example}, got {shown(value)}")
         return value.rstrip("/")
 
 
@@ -274,6 +320,19 @@ class ListenConfig(_Strict):
         return {name: options for name, options in self.networks.items() if options.enabled}
 
 
+def compiled_rules(config: ListenConfig, accepted: Mapping[str, Sequence[str]] | None = None) -> RuleSet:
+    """The matcher of ``config``'s rules, with the exclusions the owner accepted since (by rule name).
+
+    The one way rules are compiled: the runtime calls it, and ``parse_config`` calls it on every
+    configuration it accepts. Raises QueryError (or ValueError) for rules that cannot be compiled.
+    """
+    from chalicelib.rules import compile_rules
+
+    accepted = accepted or {}
+    specs = [replace(spec, exclude=(*spec.exclude, *accepted.get(spec.name, ()))) for spec in config.rule_specs()]
+    return compile_rules(specs, exclude=config.exclude)
+
+
 def config_path() -> Path:
     """Where listen.yaml is: ``LISTEN_CONFIG`` or ./listen.yaml (read when called, not at import)."""
     return Path(os.environ.get("LISTEN_CONFIG", DEFAULT_CONFIG_PATH))
@@ -292,15 +351,11 @@ def load_config(path: str | Path | None = None) -> ListenConfig:
 
 
 def parse_config(text: str, filename: str = DEFAULT_CONFIG_PATH) -> ListenConfig:
-    """Validate the YAML text of a configuration; ``filename`` is used in error messages."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(err, "problem", None) or str(err)
-        raise ConfigError([f"{filename}{where}: not valid YAML: {problem}"]) from None
+    """Validate the YAML text of a configuration and compile its rules as the runtime does;
+    ``filename`` is used in error messages. Raises ConfigError (never anything else for bad input)."""
+    if len(text) > MAX_CONFIG_CHARS:
+        raise ConfigError([f"{filename}: {len(text)} characters: a configuration holds at most {MAX_CONFIG_CHARS}"])
+    root, data = _load_yaml(text, filename)
     if not isinstance(data, dict):
         raise ConfigError([f"{filename}: expected a mapping of settings at the top level"])
     errors: list[Any] = []
@@ -310,10 +365,134 @@ def parse_config(text: str, filename: str = DEFAULT_CONFIG_PATH) -> ListenConfig
         config = ListenConfig.model_validate(data)
     except ValidationError as err:
         errors.extend(err.errors(include_url=False))
+        errors.extend(_rule_errors(*_valid_rules(data)))  # the queries' problems too, all at once
+    else:
+        errors.extend(_rule_errors(list(enumerate(config.rules)), config.exclude))
+        if not errors:
+            errors.extend(_compile_errors(("rules",), lambda: compiled_rules(config)))
     if errors:
         errors.sort(key=lambda e: _line_of(root, e["loc"]) or 0)
-        raise ConfigError([_describe(filename, root, e) for e in errors])
+        raise ConfigError(_bounded(filename, [_describe(filename, text, root, e) for e in errors]))
     return config
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader without anchors and aliases: listen.yaml needs neither, and aliases of aliases
+    let a few KB expand to hundreds of MB."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            kind = "an alias (*name)" if isinstance(event, yaml.AliasEvent) else "an anchor (&name)"
+            raise yaml.composer.ComposerError(
+                None, None, f"{kind}: anchors and aliases are not allowed here, write the value out", event.start_mark)
+        return super().compose_node(parent, index)
+
+
+def _load_yaml(text: str, filename: str) -> tuple[yaml.Node | None, Any]:
+    """The document's node tree (for line numbers) and its value."""
+    loader = _Loader(text)
+    try:
+        root = loader.get_single_node()
+        duplicates = _duplicate_keys(filename, root)
+        if duplicates:
+            raise ConfigError(_bounded(filename, duplicates))
+        return root, (loader.construct_document(root) if root is not None else None)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        problem = getattr(err, "problem", None) or str(err)
+        raise ConfigError(_bounded(filename, [f"{filename}{where}: not valid YAML: {problem}"])) from None
+    except RecursionError:
+        raise ConfigError([f"{filename}: nested too deeply to be a configuration"]) from None
+    finally:
+        loader.dispose()
+
+
+def _valid_rules(data: dict[Any, Any]) -> tuple[list[tuple[int, RuleConfig]], list[str]]:
+    """The rules (with their index) and global excludes that validate on their own."""
+    rules = []
+    for i, raw in enumerate(data.get("rules") if isinstance(data.get("rules"), list) else []):
+        try:
+            rules.append((i, RuleConfig.model_validate(raw)))
+        except ValidationError:
+            continue
+    exclude = data.get("exclude")
+    valid_exclude = exclude if isinstance(exclude, list) and all(isinstance(q, str) for q in exclude) else []
+    return rules, valid_exclude
+
+
+def _duplicate_keys(filename: str, root: yaml.Node | None) -> list[str]:
+    """A key written twice in one mapping: YAML would silently keep only the last (say, a second
+    ``rules:`` dropping the first list)."""
+    problems = []
+    pending = [root] if root is not None else []
+    while pending:
+        node = pending.pop()
+        if isinstance(node, yaml.MappingNode):
+            first_lines: dict[str, int] = {}
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value in first_lines:
+                    mark, first = key.start_mark, first_lines[key.value]
+                    problems.append((mark.line, f"{filename}:{mark.line + 1}:{mark.column + 1}: {shown(key.value)} "
+                                                f"is already set at line {first}: write each key once"))
+                elif isinstance(key, yaml.ScalarNode):
+                    first_lines[key.value] = key.start_mark.line + 1
+                pending.append(value)
+        elif isinstance(node, yaml.SequenceNode):
+            pending.extend(node.value)
+    return [problem for _, problem in sorted(problems)]
+
+
+def _rule_errors(rules: list[tuple[int, RuleConfig]], exclude: Sequence[str]) -> list[dict[str, Any]]:
+    """Every rule, keyword and exclude compiled on its own by the matcher, to name each one that
+    fails where it is (``compiled_rules`` then compiles them all together, as the runtime does)."""
+    from chalicelib.rules import compile_rules
+
+    errors: list[dict[str, Any]] = []
+    for i, rule in rules:
+        alone = RuleSpec(rule.name, rule.group, rule.urgent, rule.effective_query, ())
+        if rule.query is not None:
+            errors += _compile_errors(("rules", i, "query"), lambda alone=alone: compile_rules([alone]))
+        for j, keyword in enumerate(rule.keywords):
+            phrase = replace(alone, query=keyword_phrase(keyword))
+            errors += _compile_errors(("rules", i, "keywords", j), lambda phrase=phrase: compile_rules([phrase]),
+                                      keyword=keyword)
+        errors += [_exclude_error(("rules", i, "exclude", j), query) for j, query in enumerate(rule.exclude)]
+    errors += [_exclude_error(("exclude", j), query) for j, query in enumerate(exclude)]
+    return [error for error in errors if error]
+
+
+def _exclude_error(loc: tuple[Any, ...], query: str) -> dict[str, Any]:
+    """The problem of one exclude query compiled on its own (as the matcher compiles excludes), or {}."""
+    from chalicelib.rules import compile_rules
+
+    found = _compile_errors(loc, lambda: compile_rules([], exclude=[query]))
+    return {**found[0], "msg": found[0]["msg"].removeprefix("exclude 1: ")} if found else {}
+
+
+def _compile_errors(loc: tuple[Any, ...], compile_: Any, keyword: str | None = None) -> list[dict[str, Any]]:
+    """[] when ``compile_()`` succeeds, else its error at ``loc`` (with the column in a query)."""
+    from chalicelib.rules import QueryError
+
+    try:
+        compile_()
+    except (QueryError, ValueError) as err:
+        if keyword is not None:  # positioned at the keyword itself
+            expected = err.expected if isinstance(err, QueryError) else str(err)
+            message = f"the keyword {shown(keyword)} cannot be matched: expected {expected}"
+            return [{"loc": loc, "type": "value_error", "msg": message, "at_start": True}]
+        position = err.position if isinstance(err, QueryError) else 0
+        return [{"loc": loc, "type": "value_error", "msg": str(err), "position": position}]
+    return []
+
+
+def _bounded(filename: str, problems: list[str]) -> list[str]:
+    """At most MAX_PROBLEMS lines of at most a thousand characters: messages stay readable."""
+    lines = [p if len(p) <= _MAX_PROBLEM_CHARS else p[: _MAX_PROBLEM_CHARS - 1] + "…" for p in problems[:MAX_PROBLEMS]]
+    if len(problems) > MAX_PROBLEMS:
+        lines.append(f"{filename}: and {len(problems) - MAX_PROBLEMS} more problems")
+    return lines
 
 
 def _parse_networks(raw: dict[Any, Any], errors: list[Any]) -> dict[str, SourceOptions]:
@@ -332,11 +511,16 @@ def _parse_networks(raw: dict[Any, Any], errors: list[Any]) -> dict[str, SourceO
     return parsed
 
 
-def _describe(filename: str, root: yaml.Node | None, error: Any) -> str:
+def _describe(filename: str, text: str, root: yaml.Node | None, error: Any) -> str:
     loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith(("function-", "constrained-"))))
     path = _path_text(loc)
     line = _line_of(root, loc)
     where = f"{filename}:{line}" if line else filename
+    node = _node_at(root, loc)
+    if node is not None and "position" in error:  # a query: the line and column of the problem
+        where = "{}:{}:{}".format(filename, *_scalar_position(node, text, error["position"]))
+    elif node is not None and error.get("at_start"):  # a keyword: where it starts
+        where = f"{filename}:{node.start_mark.line + 1}:{node.start_mark.column + 1}"
     message = _message(error)
     return f"{where}: {path}: {message}" if path else f"{where}: {message}"
 
@@ -349,10 +533,10 @@ def _message(error: Any) -> str:
         return "unknown field (check the spelling against listen.example.yaml)"
     if kind == "literal_error":
         expected = msg.removeprefix("Input should be ")
-        return f"expected {expected}, got {error['input']!r}"
+        return f"expected {expected}, got {shown(error['input'])}"
     if kind in ("value_error", "assertion_error"):
         return str(msg).removeprefix("Value error, ")
-    return f"{msg[0].lower()}{msg[1:]}, got {error['input']!r}" if "input" in error else msg
+    return f"{msg[0].lower()}{msg[1:]}, got {shown(error['input'])}" if "input" in error else msg
 
 
 def _path_text(loc: Sequence[Any]) -> str:
@@ -377,3 +561,43 @@ def _line_of(node: yaml.Node | None, loc: Sequence[Any]) -> int | None:
         else:
             break
     return line
+
+
+def _node_at(node: yaml.Node | None, loc: Sequence[Any]) -> yaml.Node | None:
+    """The YAML node at the error's path, or None when the path leaves the document."""
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if getattr(k, "value", None) == str(part)), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            return None
+    return node
+
+
+def _scalar_position(node: yaml.Node, text: str, offset: int) -> tuple[int, int]:
+    """1-based (line, column) in the file of character ``offset`` of a scalar's value: exact for a
+    value on one line (plain, 'single' or "double" quoted) and for a | block; else where it starts."""
+    start = node.start_mark
+    raw = text[start.index : node.end_mark.index]
+    style = getattr(node, "style", None)
+    offset = min(offset, len(str(node.value).rstrip()))  # "the query ended": just after its last character
+    if isinstance(node, yaml.ScalarNode) and style in (None, "", "'", '"') and "\n" not in raw:
+        at = 1 if style else 0  # past the opening quote
+        for _ in range(offset):
+            if at >= len(raw):
+                break
+            if style == "'" and raw.startswith("''", at):
+                at += 2
+            elif style == '"' and raw[at] == "\\":
+                at += 2 + {"x": 2, "u": 4, "U": 8}.get(raw[at + 1 : at + 2], 0)
+            else:
+                at += 1
+        return start.line + 1, start.column + 1 + at
+    if isinstance(node, yaml.ScalarNode) and style == "|":
+        value = node.value
+        line = value.count("\n", 0, offset)
+        column = offset - (value.rfind("\n", 0, offset) + 1)
+        indent = next((len(r) - len(r.lstrip(" ")) for r in raw.split("\n")[1:] if r.strip()), 0)
+        return start.line + 2 + line, indent + column + 1
+    return start.line + 1, start.column + 1

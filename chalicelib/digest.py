@@ -19,20 +19,20 @@ import re
 import time
 import zoneinfo
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
 from typing import Any, Literal, Protocol
 
 from chalicelib.actions import ActionToken, TokenSigner
 from chalicelib.alerts import DeliveryFailed, network_name
-from chalicelib.alerts.email import one_line, safe_url, template, unfolded
+from chalicelib.alerts.delivery import STOPPED_DETAIL, send_claimed
+from chalicelib.alerts.email import one_line, safe_url, set_headers, template, unfolded
 from chalicelib.config import ListenConfig, Recipient
 from chalicelib.noise import STOPWORDS, words
 from chalicelib.pages import Page
 from chalicelib.pipeline import UNSUBSCRIBE_TTL
-from chalicelib.store import DigestDay, StoredMention
+from chalicelib.store import CLAIM_LEASE_SECONDS, DigestDay, StoredMention
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,8 @@ TOPIC_WORDS = 40  # what a question is about is in its first sentence or two, no
 MIN_TOPIC_WORD = 4  # letters: shorter words ("cup", "bar") join unrelated questions
 SHARED_TOPIC_WORDS = 2  # one shared word is chance; two make a topic
 CHANNEL = "digest"
+UNDELIVERED_HOURS = 26  # the next daily digest lists what failed since the last one (and a DST day's extra hour)
+UNDELIVERED_MENTIONS = 50  # mentions read and listed, of all the deliveries listed
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 COLORS = {  # mid tones: readable on the light and the dark background
     "brand": "#2563eb", "product": "#7c3aed", "competitor": "#ea580c", "industry": "#0d9488",
@@ -60,7 +62,7 @@ COLORS = {  # mid tones: readable on the light and the dark background
 class DigestStore(Protocol):
     """What the digest reads from the store (``chalicelib.store.Store`` or a test's fake)."""
 
-    def digest_days(self, days: Sequence[str]) -> dict[str, DigestDay]: ...
+    def digest_days(self, days: Sequence[str], *, keys: bool | Collection[str] = True) -> dict[str, DigestDay]: ...
 
     def get_mentions(self, keys: Sequence[str]) -> dict[str, StoredMention]: ...
 
@@ -131,6 +133,19 @@ class Digest:
     before_total: int = 0
     changes: tuple[Change, ...] = ()  # per rule group, in GROUPS order
     share_before: tuple[Bar, ...] = ()  # the share of voice of the week before, the same voices in the same order
+    undelivered: tuple[Undelivered, ...] = ()  # deliveries that failed or may not have arrived since the last digest
+
+
+@dataclass(frozen=True, slots=True)
+class Undelivered:
+    """A delivery (alert, digest, assignment email) that failed or may not have arrived."""
+
+    recipient: str
+    channel: str  # email | sms | digest
+    status: str  # failed | unconfirmed
+    detail: str
+    at: str  # ISO time it was recorded
+    mentions: tuple[StoredMention, ...]  # what it carried (at most UNDELIVERED_MENTIONS are read)
 
 
 # ---------------------------------------------------------------- numbers and bars
@@ -241,9 +256,10 @@ def _by_priority(mentions: Sequence[StoredMention]) -> list[StoredMention]:
     return sorted(mentions, key=lambda m: (-m.item.priority, -m.item.mention.created_at.timestamp(), m.key))
 
 
-def _records(store: DigestStore, days: Sequence[dt.date]) -> list[DigestDay]:
-    """The digest records of ``days`` in their order, in one read (up to 100 days a request)."""
-    records = store.digest_days([day.isoformat() for day in days])
+def _records(store: DigestStore, days: Sequence[dt.date], headline: int) -> list[DigestDay]:
+    """The digest records of ``days`` in their order, in one read (up to 100 days a request), with
+    the opportunity and question keys of the last ``headline`` days (one Query each)."""
+    records = store.digest_days([day.isoformat() for day in days], keys=[day.isoformat() for day in days[-headline:]])
     return [records.get(day.isoformat()) or DigestDay(day.isoformat()) for day in days]
 
 
@@ -284,7 +300,7 @@ def build_digest(config: ListenConfig, store: DigestStore, *, now: dt.datetime, 
     """
     today = now.astimezone(dt.UTC).date()
     week = [today - dt.timedelta(days=n) for n in range(TREND_DAYS - 1, -1, -1)]
-    ordered = _records(store, week)
+    ordered = _records(store, week, 2)
     return Digest(local_date=now.astimezone(zoneinfo.ZoneInfo(timezone)).date(), timezone=timezone,
                   days=tuple(week[-2:]), trend=_trend(ordered), **_headline(config, store, ordered[-2:]))
 
@@ -298,7 +314,7 @@ def build_weekly_digest(config: ListenConfig, store: DigestStore, *, week_start:
     of the week before to compare. The days are the records' UTC days; it is sent the day after.
     """
     fortnight = [week_start + dt.timedelta(days=n) for n in range(-WEEK_DAYS, WEEK_DAYS)]
-    ordered = _records(store, fortnight)
+    ordered = _records(store, fortnight, WEEK_DAYS)
     before, week = _summed(ordered[:WEEK_DAYS]), ordered[WEEK_DAYS:]
     headline = _headline(config, store, week)
     return Digest(
@@ -385,9 +401,31 @@ def digest_context(digest: Digest, *, business: str, web_view_link: str, unsubsc
         "trend": [(_day_label(day.day), [(bar.width, COLORS.get(bar.label, "")) for bar in day.segments], day.total)
                   for day in digest.trend],
         "opportunities": [_mention_view(m, digest.timezone) for m in digest.opportunities],
+        "undelivered_heading": (f"{len(digest.undelivered)} {'alert' if len(digest.undelivered) == 1 else 'alerts'} "
+                                "may not have arrived"),
+        "undelivered": [(_undelivered_line(u), [_mention_view(m, digest.timezone) for m in u.mentions])
+                        for u in digest.undelivered],
         "topics": [(topic.words, [_mention_view(m, digest.timezone) for m in topic.questions[:QUESTIONS_PER_TOPIC]],
                     len(topic.questions)) for topic in digest.topics],
     }
+
+
+def _undelivered_line(u: Undelivered) -> str:
+    """"The email alert to Maria (3 Dec 14:02 UTC) may not have arrived: SES did not answer ..."."""
+    what = {"digest": "digest", "sms": "SMS alert"}.get(u.channel, "email alert")
+    when = dt.datetime.fromisoformat(u.at).strftime("%d %b %H:%M UTC") if u.at else "at an unknown time"
+    state = "failed" if u.status == "failed" else "may not have arrived"
+    return f"The {what} to {one_line(u.recipient, 60)} ({when}) {state}: {one_line(u.detail, 200)}"
+
+
+def undelivered_since(store: Any, since: float) -> tuple[Undelivered, ...]:
+    """The deliveries that failed or may not have arrived since ``since`` (Unix seconds), with
+    their mentions (the first ``UNDELIVERED_MENTIONS`` of them all: one batch read)."""
+    found = store.undelivered(since)
+    keys = list(dict.fromkeys(k for d in found for k in d.mention_keys))[:UNDELIVERED_MENTIONS]
+    stored = store.get_mentions(keys) if keys else {}
+    return tuple(Undelivered(d.recipient, d.channel, d.status, d.detail or "", d.sent_at or "",
+                             tuple(stored[k] for k in d.mention_keys if k in stored)) for d in found)
 
 
 def render_html(digest: Digest, *, business: str, web_view_link: str = "") -> str:
@@ -402,16 +440,8 @@ def compose_digest(digest: Digest, recipient: Recipient, *, business: str, from_
     if not recipient.email:
         raise DeliveryFailed(f"recipient {recipient.name} has no email address", permanent=True)
     context = digest_context(digest, business=business, web_view_link=web_view_link, unsubscribe=unsubscribe)
-    message = EmailMessage()
-    message["Subject"] = context["subject"]
-    message["From"] = formataddr((f"{one_line(business, 60)} alerts", from_address))
-    message["To"] = formataddr((recipient.name, recipient.email))
-    if reply_to:
-        message["Reply-To"] = reply_to
-    message["Message-ID"] = make_msgid(domain=from_address.rpartition("@")[2])
-    if context["unsubscribe"]:
-        message["List-Unsubscribe"] = f"<{context['unsubscribe']}>"
-        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message = set_headers(EmailMessage(), subject=context["subject"], business=business, from_address=from_address,
+                          to=(recipient.name, recipient.email), reply_to=reply_to, unsubscribe=context["unsubscribe"])
     message.set_content(template("digest.txt.j2").render(context))
     message.add_alternative(template("digest.html.j2").render(context), subtype="html")
     # Headers unfolded (RFC 5322 allows 998): CPython folds "Bean There Café" into "Bean There  Café".
@@ -473,49 +503,95 @@ class DigestSender:
             if recipient.weekly_digest == WEEKDAYS[local_date.weekday()]:
                 due.append((recipient, "weekly", local_date))
         suppressed = self.store.suppressed() if due else {}
-        outcomes = []
+        outcomes = self._retry_due(now, suppressed)
         for recipient, period, local_date in due:
             assert recipient.email is not None
             if recipient.email.casefold() in suppressed:  # unsubscribed, bounced or complained
                 outcome = "suppressed"
-            elif period == "daily":
-                outcome = self._send(recipient, now, local_date)
             else:
-                outcome = self._send_weekly(recipient, local_date)
+                outcome = self._deliver(recipient, *self._built(recipient, period, local_date, now))
             outcomes.append((recipient.name, outcome if period == "daily" else f"weekly {outcome}"))
         return outcomes
 
-    def _send(self, recipient: Recipient, now: dt.datetime, local_date: dt.date) -> str:
-        digest = build_digest(self.config, self.store, now=now, timezone=recipient.timezone)
-        return self._deliver(recipient, digest, f"digest:{local_date.isoformat()}", f"digest-{local_date.isoformat()}")
-
-    def _send_weekly(self, recipient: Recipient, local_date: dt.date) -> str:
+    def _built(self, recipient: Recipient, period: str, local_date: dt.date,
+               now: dt.datetime) -> tuple[Digest, str, str]:
+        """The digest due at ``local_date`` (with what failed to arrive in the last day), its
+        web view key and its delivery's job id."""
+        if period == "daily":
+            digest = build_digest(self.config, self.store, now=now, timezone=recipient.timezone)
+            since = now.timestamp() - UNDELIVERED_HOURS * 3600
+            digest = replace(digest, undelivered=undelivered_since(self.store, since))
+            return digest, f"digest:{local_date.isoformat()}", f"digest-{local_date.isoformat()}"
         week_start = local_date - dt.timedelta(days=WEEK_DAYS)
         digest = build_weekly_digest(self.config, self.store, week_start=week_start, timezone=recipient.timezone)
-        return self._deliver(recipient, digest, f"digest:week:{week_start.isoformat()}",
-                             f"digest-week-{iso_week(local_date)}")
+        return digest, f"digest:week:{week_start.isoformat()}", f"digest-week-{iso_week(local_date)}"
 
-    def _deliver(self, recipient: Recipient, digest: Digest, view_key: str, job: str) -> str:
-        """Compose, claim ``job`` for the recipient (once ever), send, and record how it went."""
-        assert recipient.email is not None
+    def _message(self, recipient: Recipient, digest: Digest, view_key: str) -> EmailMessage:
         alerts = self.config.alerts
         view = self.signer.sign(view_key, "digest", recipient.name)
         unsubscribe = self.signer.sign(f"recipient:{recipient.name}", "unsubscribe", recipient.name,
                                        ttl_seconds=UNSUBSCRIBE_TTL)
-        message = compose_digest(digest, recipient, business=self.config.business.name,
-                                 from_address=alerts.from_address, reply_to=alerts.reply_to,
-                                 web_view_link=f"{alerts.action_base_url}/d/{view}",
-                                 unsubscribe=f"{alerts.action_base_url}/u/{unsubscribe}")
+        return compose_digest(digest, recipient, business=self.config.business.name,
+                              from_address=alerts.from_address, reply_to=alerts.reply_to,
+                              web_view_link=f"{alerts.action_base_url}/d/{view}",
+                              unsubscribe=f"{alerts.action_base_url}/u/{unsubscribe}")
+
+    def _deliver(self, recipient: Recipient, digest: Digest, view_key: str, job: str) -> str:
+        """Compose, claim ``job`` for the recipient (once ever), send, and record how it went
+        (the alerts' delivery path: a transient failure is sent again by a later run)."""
+        assert recipient.email is not None
+        message = self._message(recipient, digest, view_key)
         if not self.store.claim_delivery(job, recipient.name, CHANNEL, [m.key for m in digest.opportunities]):
             return "already sent"
+        email = recipient.email
+        status, detail = send_claimed(self.store, job, recipient.name, CHANNEL,
+                                      lambda: self.mailer.send_message(message, email), clock=self.clock)
+        if status != "sent":
+            log.warning("%s digest for %s not sent (%s): %s", digest.period, recipient.name, status, detail)
+        return status
+
+    def _retry_due(self, now: dt.datetime, suppressed: Mapping[str, str]) -> list[tuple[str, str]]:
+        """Send again, once each, the digests whose transient failure's retry is due (rebuilt as
+        at their digest hour); a digest whose run stopped after claiming it is unconfirmed."""
+        outcomes = []
+        for delivery in self.store.due_retries():
+            if delivery.channel != CHANNEL:
+                continue  # an alert: the poll cycle sends it again
+            recipient = self.config.recipient(delivery.recipient)
+            if delivery.status == "sending":
+                if self.store.finish_retry(delivery, delivery.attempts, "unconfirmed", detail=STOPPED_DETAIL):
+                    outcomes.append((delivery.recipient, "unconfirmed"))
+                continue
+            named = self._named(delivery.job_id, recipient)
+            if delivery.status != "retry" or recipient is None or not recipient.email or named is None:
+                continue
+            if recipient.email.casefold() in suppressed:
+                continue
+            period, local_date = named
+            at = digest_time(local_date, self.config.alerts.digest_hour, recipient.timezone)
+            digest, view_key, _ = self._built(recipient, period, local_date, at)
+            message = self._message(recipient, digest, view_key)
+            if not self.store.claim_retry(delivery, CLAIM_LEASE_SECONDS):
+                continue
+            claimed = replace(delivery, status="sending", attempts=delivery.attempts + 1)
+            status, _ = send_claimed(self.store, delivery.job_id, recipient.name, CHANNEL,
+                                     lambda message=message, to=recipient.email: self.mailer.send_message(message, to),
+                                     clock=self.clock, retry=claimed)
+            outcomes.append((recipient.name, status if period == "daily" else f"weekly {status}"))
+        return outcomes
+
+    def _named(self, job_id: str, recipient: Recipient | None) -> tuple[str, dt.date] | None:
+        """("daily" | "weekly", the local date it was due) of a digest delivery's job id."""
         try:
-            message_id = self.mailer.send_message(message, recipient.email)
-        except DeliveryFailed as err:
-            log.warning("%s digest for %s not sent: %s", digest.period, recipient.name, err)
-            self.store.finish_delivery(job, recipient.name, CHANNEL, "failed", detail=str(err))
-            return "failed"
-        self.store.finish_delivery(job, recipient.name, CHANNEL, "sent", message_id=message_id)
-        return "sent"
+            if job_id.startswith("digest-week-") and recipient is not None and recipient.weekly_digest:
+                year, week = job_id.removeprefix("digest-week-").split("-W")
+                weekday = WEEKDAYS.index(recipient.weekly_digest) + 1
+                return "weekly", dt.date.fromisocalendar(int(year), int(week), weekday)
+            if job_id.startswith("digest-"):
+                return "daily", dt.date.fromisoformat(job_id.removeprefix("digest-"))
+        except ValueError:
+            return None
+        return None
 
 
 def digest_page(config: ListenConfig, store: DigestStore, token: ActionToken) -> Page | None:

@@ -12,6 +12,7 @@ from chalicelib.pipeline import CycleReport
 
 NAMESPACE = "SocialListening"
 SERVICE = "social-listening"
+NOT_CONFIRMED_METRIC = "DeliveriesNotConfirmed"  # failed or unconfirmed deliveries of a cycle: the one alarmed figure
 
 
 @functools.cache
@@ -25,15 +26,15 @@ def logger() -> Any:
 # CloudWatch's 10 free custom metrics cover them (each name + dimension set is a billed series beyond 10).
 # Per-network and per-channel detail is in the cycle's log line, queryable with Logs Insights (docs/queries.md).
 METRICS = ("MentionsFetched", "NetworkErrors", "MentionsNew", "MentionsAttached", "MentionsMuted",
-           "DeliveriesSent", "DeliveriesNotSent", "HealthNotices", "AlertLatency", "DynamoDBRequests")
-NOT_SENT = {"failed", "retry", "unconfirmed"}  # a delivery that did not (yet) reach the recipient
+           "DeliveriesSent", NOT_CONFIRMED_METRIC, "HealthNotices", "AlertLatency", "DynamoDBRequests")
+NOT_CONFIRMED = {"failed", "unconfirmed"}  # a delivery given up on, or whose send cannot be known: alarmed
 
 
 def publish_cycle(report: CycleReport, *, namespace: str = NAMESPACE) -> None:
     """One cycle's figures as one CloudWatch embedded-metric-format line on stdout (Lambda ships it to
     CloudWatch Metrics with the logs): mentions fetched (all networks), networks in error, new, attached and
-    muted mentions, deliveries sent and not sent (failed, to retry, unconfirmed), health notices, the slowest
-    channel's median alert latency, DynamoDB requests. ``METRICS`` lists them: no per-network dimension."""
+    muted mentions, deliveries sent and not confirmed (failed or unconfirmed: the alarmed figure), health
+    notices, the slowest channel's median alert latency, DynamoDB requests. ``METRICS`` lists them: no per-network dimension."""
     from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
     metrics = EphemeralMetrics(namespace=namespace, service=SERVICE)
@@ -45,7 +46,7 @@ def publish_cycle(report: CycleReport, *, namespace: str = NAMESPACE) -> None:
         "MentionsAttached": report.attached,
         "MentionsMuted": report.muted,
         "DeliveriesSent": statuses.count("sent"),
-        "DeliveriesNotSent": sum(status in NOT_SENT for status in statuses),
+        NOT_CONFIRMED_METRIC: sum(status in NOT_CONFIRMED for status in statuses),
         "HealthNotices": len(report.health_notices),
         "DynamoDBRequests": report.ddb_requests,
     }

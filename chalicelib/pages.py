@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import jinja2
 
@@ -59,3 +61,28 @@ def invalid_link() -> Page:
 
 def not_found() -> Page:
     return render(404, "Not found")
+
+
+ONE_CLICK = {"List-Unsubscribe": ["One-Click"]}  # the body of an RFC 8058 one-click unsubscribe POST
+
+
+def cross_site_post(headers: Mapping[str, str], *, base_url: str, form: bytes = b"", one_click: bool = False) -> bool:
+    """True when a browser says this POST was sent by another site's page (a cross-site form):
+    ``Sec-Fetch-Site`` other than same-origin or none, else an ``Origin`` that is neither the
+    links' origin (``base_url``) nor the host asked. A POST with neither header comes from no
+    browser page (a mail client, a script) and carries nothing but the link. With ``one_click``
+    (the unsubscribe route), the RFC 8058 body ``List-Unsubscribe=One-Click`` is allowed from
+    anywhere: mail providers send it, and unsubscribing twice does no harm."""
+    lowered = {str(k).lower(): str(v) for k, v in headers.items()}
+    if one_click and parse_qs(form.decode("utf-8", "replace")) == ONE_CLICK:
+        return False
+    site = lowered.get("sec-fetch-site", "").strip().lower()
+    if site:
+        return site not in ("same-origin", "none")
+    origin = lowered.get("origin", "").strip().lower().rstrip("/")
+    if not origin:
+        return False
+    own = urlsplit(base_url)
+    host = lowered.get("host", "").strip().lower()
+    allowed = {f"{own.scheme}://{own.netloc}".lower(), *(f"{scheme}://{host}" for scheme in ("https", "http") if host)}
+    return origin not in allowed

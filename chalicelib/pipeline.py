@@ -9,7 +9,11 @@ At least once everywhere, idempotent effects everywhere:
   cycle once its lease ends, so a crash between storing and alerting loses nothing;
 - each delivery is recorded before it is sent, so a retried, overlapping or resumed cycle
   never sends the same alert twice; a transient SES/SNS failure is tried again by a later
-  cycle (2, 10, 30 minutes on), claimed with a conditional write so it is resent once;
+  cycle (2, 10, 30 minutes on), claimed with a conditional write so it is resent once; a
+  send whose outcome cannot be known is ``unconfirmed`` and listed in the next digest
+  (chalicelib.alerts.delivery);
+- each alert job is counted into the digest and spikes exactly once, by whichever cycle
+  alerts it;
 - a network that answers but returns nothing for longer than expected is told once, and
   once more when data comes again (a failing network is told as failing only).
 """
@@ -29,25 +33,25 @@ from typing import Any, Protocol
 
 from chalicelib.actions import DEFAULT_TTL_SECONDS, TokenSigner, alert_actions
 from chalicelib.alerts import AlertBundle, AlertItem, Channel, DeliveryFailed, Notice
+from chalicelib.alerts.delivery import STOPPED_DETAIL, send_claimed
 from chalicelib.alerts.router import PlannedDelivery, by_importance, is_urgent, plan_deliveries
 from chalicelib.config import ListenConfig
 from chalicelib.model import MatchedMention, Mention
 from chalicelib.mutes import MuteList
 from chalicelib.sources.base import Budget, CredentialsError, Cursor, FetchResult, RateLimited, Source, SourceError
-from chalicelib.store import CycleStateCache, Delivery, Health, Store, StoredMention, TaskState
+from chalicelib.store import CycleStateCache, Delivery, Health, Job, Store, StoredMention, TaskState
 
 log = logging.getLogger(__name__)
 
 LOCAL_STREAM = "*"
-MAX_MENTIONS_PER_JOB = 5000  # the job record lists its candidates' keys (items hold 400 KB at most)
+MAX_MENTIONS_PER_JOB = 5000  # the job record lists its candidates' keys (items hold 400 KB at most) ...
+MAX_JOB_KEY_BYTES = 200_000  # ... so a job also holds at most this many bytes of keys (long URIs: more jobs)
 DEFAULT_RETRY_AFTER = 60.0  # a 429 that does not say how long
 CREDENTIALS_RETRY_AFTER = 900.0  # a bad credential: try again in 15 minutes, not every minute
 SCHEDULE_SLACK = 10.0  # seconds: a cycle a little early still counts (EventBridge fires about on the minute)
 HEALTH_REFRESH_SECONDS = 3600.0  # a healthy network's "last success" is written at most this often
 SPIKE_BASELINE_DAYS = 3  # days with mentions among the last seven before spikes are told
 UNSUBSCRIBE_TTL = 90 * 86400  # one-click unsubscribe links must keep working for a long time
-RETRY_BACKOFF_SECONDS = (120.0, 600.0, 1800.0)  # after the 1st, 2nd, 3rd transient failure of a delivery
-MAX_DELIVERY_ATTEMPTS = len(RETRY_BACKOFF_SECONDS) + 1  # then it is failed for good
 NOT_TO_ALERT = frozenset({"handled", "not_relevant", "snoozed"})  # a retry skips mentions dealt with since
 
 
@@ -85,6 +89,8 @@ class CycleReport:
     latency: dict[str, list[float]] = field(default_factory=dict)  # channel -> seconds from creation to send
     spikes: list[tuple[str, int]] = field(default_factory=list)  # rule group, mentions this hour (told)
     snoozes_ended: int = 0  # snoozed mentions alerted again
+    not_stored: Counter[str] = field(default_factory=Counter)  # per network: mentions DynamoDB refused (skipped)
+    counted: int = 0  # mentions counted into the digest and spikes this cycle (new, and resumed jobs')
     retried: int = 0  # deliveries tried again after a transient failure (their outcome is in ``deliveries``)
     ddb_requests: int = 0
     seconds: float = 0.0
@@ -116,6 +122,30 @@ def silence_change(*, now: float, last_data_at: float | None, watching_since: fl
     if since is None:
         return None
     return "silent" if now - since > expected_hours * 3600 else None
+
+
+ALERT_CHANNELS = ("email", "sms")
+
+
+def job_chunks(candidates: Sequence[MatchedMention]) -> list[list[MatchedMention]]:
+    """The candidates split into alert jobs of at most ``MAX_MENTIONS_PER_JOB`` mentions and
+    ``MAX_JOB_KEY_BYTES`` bytes of keys (the job record lists them: 5,000 long Mastodon URIs
+    would pass DynamoDB's 400 KB item)."""
+    chunks: list[list[MatchedMention]] = []
+    size = 0
+    for item in candidates:
+        key_bytes = len(item.mention.key.encode("utf-8")) + 4  # as a JSON string in a list
+        if not chunks or len(chunks[-1]) >= MAX_MENTIONS_PER_JOB or size + key_bytes > MAX_JOB_KEY_BYTES:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(item)
+        size += key_bytes
+    return chunks
+
+
+def job_time(job: Job) -> float:
+    """Unix seconds the job was opened (its mentions were stored then)."""
+    return dt.datetime.fromisoformat(job.created_at).timestamp()
 
 
 def _epoch(iso: str | None) -> float | None:
@@ -174,18 +204,21 @@ class Pipeline:
         unseen = self.store.unseen(self.matcher.match_many(mentions))
         candidates = self._triaged(unseen)
         jobs = []
-        for start in range(0, len(candidates), MAX_MENTIONS_PER_JOB):
+        refused: list[tuple[MatchedMention, str]] = []
+        for chunk in job_chunks(candidates):
             job_id = uuid.uuid4().hex
-            new = self.store.store_new_mentions(candidates[start : start + MAX_MENTIONS_PER_JOB], job_id,
-                                                self.job_lease_seconds)
+            stored_at = self.clock()
+            new = self.store.store_new_mentions(chunk, job_id, self.job_lease_seconds, refused)
             jobs.append((job_id, new))
-            self.store.add_to_digest(dt.datetime.fromtimestamp(self.clock(), tz=dt.UTC).date().isoformat(), new)
+            if new and self.store.count_job(job_id, stored_at, new):
+                report.counted += len(new)
             report.new_mentions += len(new)
             report.new_per_rule.update(rule for m in new for rule in m.rule_names)
+        self._record_refused(refused, report)
         self._advance(tasks, results, states, report)
-        if report.new_mentions:
-            self._check_spikes(report)
         self._resume_stale_jobs(report)
+        if report.counted:
+            self._check_spikes(report)
         for job_id, new in jobs:
             self.alert(job_id, new, report)
         self._alert_ended_snoozes(report)
@@ -193,6 +226,16 @@ class Pipeline:
         report.ddb_requests = self.store.requests - requests_before
         report.seconds = time.monotonic() - started
         return report
+
+    def _record_refused(self, refused: Sequence[tuple[MatchedMention, str]], report: CycleReport) -> None:
+        """Mentions DynamoDB would not store (each alone): skipped, with the reason on the network's health."""
+        first: dict[str, str] = {}
+        for item, reason in refused:
+            report.not_stored[item.mention.network] += 1
+            first.setdefault(item.mention.network, reason)
+        for network, reason in sorted(first.items()):
+            log.error("%s: %d mentions could not be stored: %s", network, report.not_stored[network], reason)
+            self.store.record_skipped(network, report.not_stored[network], reason)
 
     def _refresh_rules(self) -> None:
         """Recompile the rules when the owner accepted an exclusion (from "not relevant")."""
@@ -364,7 +407,7 @@ class Pipeline:
         alerts = self.config.alerts
         now = dt.datetime.fromtimestamp(self.clock(), tz=dt.UTC)
         days = [(now - dt.timedelta(days=back)).date().isoformat() for back in range(8)]
-        records = self.store.digest_days(days)
+        records = self.store.digest_days(days, keys=False)
         if sum(1 for day in days[1:] if records[day].counts) < SPIKE_BASELINE_DAYS:
             return  # a new installation has no usual volume yet: its first day is not a spike
         hour = now.strftime("%H")
@@ -421,9 +464,11 @@ class Pipeline:
     # --- alerting -------------------------------------------------------------------
 
     def alert(self, job_id: str, stored: Sequence[MatchedMention], report: CycleReport) -> None:
-        """Alert the mentions this cycle stored (job ``job_id``), then close the job."""
+        """Alert the mentions this cycle stored (job ``job_id``), then close the job (also when
+        a concurrent cycle stored every candidate first: it has nothing to alert)."""
         if not stored:
-            return  # nothing was stored, so no job was opened
+            self.store.close_job(job_id)
+            return
         stored_at = dt.datetime.fromtimestamp(self.clock(), tz=dt.UTC).isoformat()
         self._deliver(job_id, [StoredMention(m, "new", stored_at, job_id) for m in stored], report)
         self.store.close_job(job_id)
@@ -444,10 +489,14 @@ class Pipeline:
                 continue
             log.warning("resuming alert job %s left open by a stopped cycle", job.job_id)
             members = [m for m in self.store.get_mentions(job.candidate_keys).values() if m.job == job.job_id]
+            if members and self.store.count_job(job.job_id, job_time(job), [m.item for m in members]):
+                report.counted += len(members)  # its cycle died before counting them
             for delivery in self.store.deliveries(job.job_id):
                 if delivery.status == "sending":  # sent or not, we cannot know: never risk a duplicate
                     self.store.finish_delivery(job.job_id, delivery.recipient, delivery.channel, "unconfirmed",
-                                               detail="the cycle sending it stopped before recording the result")
+                                               detail=STOPPED_DETAIL)
+                    report.deliveries.append((delivery.recipient, delivery.channel, "unconfirmed",
+                                              len(delivery.mention_keys)))
             self._deliver(job.job_id, members, report)
             self.store.close_job(job.job_id)
 
@@ -457,58 +506,51 @@ class Pipeline:
         suppressed = self.store.suppressed() if leads else {}
         for plan in plan_deliveries(self.config, leads, now, suppressed):
             keys = [m.key for m in plan.mentions]
+            prepared = self._prepare(plan, now)  # writes that can fail come before the claim
             if not self.store.claim_delivery(job_id, plan.recipient.name, plan.channel, keys):
                 continue  # recorded before: sent, failed or skipped by an earlier run
-            self._send(job_id, plan, also, report, now)
+            self._send(job_id, plan, also, report, prepared)
+
+    def _prepare(self, plan: PlannedDelivery, now: dt.datetime) -> tuple[PlannedDelivery, bool, str]:
+        """What a send needs written first: the plan (held by the hourly SMS cap when it is
+        over), whether this is the last SMS the hour allows, and the SMS's short link. Made
+        before the claim, so a failing write leaves nothing claimed and unsent (a claim that
+        then fails only counts one SMS too many, or leaves an unused short link)."""
+        if plan.held or plan.channel != "sms":
+            return plan, False, ""
+        name = plan.recipient.name
+        sent_this_hour = self.store.count_sms(name, now.strftime("%Y-%m-%dT%H"))
+        if sent_this_hour > plan.recipient.sms_per_hour:
+            return replace(plan, held="hourly SMS cap"), False, ""
+        code = secrets.token_urlsafe(6)
+        first = plan.mentions[0]
+        token = self.signer.sign(first.key, "handled", name)
+        self.store.put_short_link(code, token, int(self.clock()) + DEFAULT_TTL_SECONDS)
+        return plan, sent_this_hour == plan.recipient.sms_per_hour, f"{self.config.alerts.action_base_url}/s/{code}"
 
     def _send(self, job_id: str, plan: PlannedDelivery, also: Mapping[str, tuple[StoredMention, ...]],
-              report: CycleReport, now: dt.datetime, retry: Delivery | None = None) -> None:
-        """Send one claimed delivery and record how it went: sent, skipped (held), failed for
-        good, or to be tried again later (a transient failure, fewer than
-        ``MAX_DELIVERY_ATTEMPTS`` tries). ``retry``: the claimed retry this send is (its
-        ``attempts`` counts this try), None for a first send."""
-        keys = [m.key for m in plan.mentions]
-        name, channel = plan.recipient.name, plan.channel
-        attempts = retry.attempts if retry is not None else 1
-
-        def finish(status: str, *, message_id: str | None = None, detail: str | None = None) -> None:
+              report: CycleReport, prepared: tuple[PlannedDelivery, bool, str], retry: Delivery | None = None) -> None:
+        """Send one claimed delivery and record how it went (``chalicelib.alerts.delivery``):
+        sent, skipped (held), retry, failed or unconfirmed. ``retry``: the claimed retry this
+        send is (its ``attempts`` counts this try), None for a first send."""
+        plan, last_sms, short_link = prepared
+        count, name, channel = len(plan.mentions), plan.recipient.name, plan.channel
+        if plan.held:
             if retry is None:
-                self.store.finish_delivery(job_id, name, channel, status, message_id=message_id, detail=detail)
+                self.store.finish_delivery(job_id, name, channel, "skipped", detail=plan.held)
             else:
-                self.store.finish_retry(retry, attempts, status, message_id=message_id, detail=detail)
-
-        held, last_sms = plan.held, False
-        if not held and channel == "sms":
-            sent_this_hour = self.store.count_sms(name, now.strftime("%Y-%m-%dT%H"))
-            held = "hourly SMS cap" if sent_this_hour > plan.recipient.sms_per_hour else None
-            last_sms = sent_this_hour == plan.recipient.sms_per_hour
-        if held:
-            finish("skipped", detail=held)
-            report.deliveries.append((name, channel, "skipped", len(keys)))
+                self.store.finish_retry(retry, retry.attempts, "skipped", detail=plan.held)
+            report.deliveries.append((name, channel, "skipped", count))
             return
-        try:
-            held_by_cap = report.held_by_cap if retry is None else {}  # a retry does not tell this cycle's caps
-            bundle = replace(self._bundle(plan, also, held_by_cap), last_sms_this_hour=last_sms)
-            message_id = self.channels[channel].send(bundle)
-        except DeliveryFailed as err:
-            if not err.permanent and attempts < MAX_DELIVERY_ATTEMPTS:
-                retry_at = self.clock() + RETRY_BACKOFF_SECONDS[attempts - 1]
-                self.store.retry_delivery_later(job_id, name, channel, attempts=attempts, retry_at=retry_at,
-                                                detail=str(err))
-                report.deliveries.append((name, channel, "retry", len(keys)))
-                log.warning("delivery failed (try %d), trying again in %.0f s: %s %s: %s", attempts,
-                            retry_at - self.clock(), name, channel, err)
-                return
-            detail = str(err) if err.permanent else f"{err}; gave up after {attempts} tries"
-            finish("failed", detail=detail)
-            report.deliveries.append((name, channel, "failed", len(keys)))
-            log.error("delivery failed: %s %s: %s", name, channel, detail)
-            return
-        finish("sent", message_id=message_id)
-        report.deliveries.append((name, channel, "sent", len(keys)))
-        sent_at = self.clock()
-        report.latency.setdefault(channel, []).extend(
-            sent_at - item.mention.item.mention.created_at.timestamp() for item in bundle.items)
+        held_by_cap = report.held_by_cap if retry is None else {}  # a retry does not tell this cycle's caps
+        bundle = replace(self._bundle(plan, also, held_by_cap), last_sms_this_hour=last_sms, short_link=short_link)
+        status, _ = send_claimed(self.store, job_id, name, channel, lambda: self.channels[channel].send(bundle),
+                                 clock=self.clock, retry=retry)
+        report.deliveries.append((name, channel, status, count))
+        if status == "sent":
+            sent_at = self.clock()
+            report.latency.setdefault(channel, []).extend(
+                sent_at - item.mention.item.mention.created_at.timestamp() for item in bundle.items)
 
     def _retry_due_deliveries(self, report: CycleReport) -> None:
         """Send again, once each, the deliveries whose transient failure's retry is due.
@@ -527,26 +569,30 @@ class Pipeline:
         suppressed = self.store.suppressed()
         for delivery in due:
             count = len(delivery.mention_keys)
+            if delivery.channel not in ALERT_CHANNELS:
+                continue  # a digest: the digest run sends it again (chalicelib.digest)
             if delivery.status == "sending":  # its cycle stopped after the claim: sent or not, we cannot know
-                if self.store.finish_retry(delivery, delivery.attempts, "unconfirmed",
-                                           detail="the cycle retrying it stopped before recording the result"):
+                if self.store.finish_retry(delivery, delivery.attempts, "unconfirmed", detail=STOPPED_DETAIL):
                     report.deliveries.append((delivery.recipient, delivery.channel, "unconfirmed", count))
                 continue
-            if delivery.status != "retry" or not self.store.claim_retry(delivery, self.job_lease_seconds):
-                continue  # the index lagged, or another cycle took it
-            claimed = replace(delivery, status="sending", attempts=delivery.attempts + 1)
-            report.retried += 1
+            if delivery.status != "retry":
+                continue  # the index lagged
             stored = self.store.get_mentions(delivery.mention_keys)
             keep = [stored[k] for k in delivery.mention_keys if k in stored and stored[k].state not in NOT_TO_ALERT
                     and mutes.reason(stored[k].item.mention) is None]
             plan = next((p for p in plan_deliveries(self.config, keep, now, suppressed)
                          if (p.recipient.name, p.channel) == (delivery.recipient, delivery.channel)), None)
-            if plan is None:
+            prepared = self._prepare(plan, now) if plan is not None else None  # before the claim, as a first send
+            if not self.store.claim_retry(delivery, self.job_lease_seconds):
+                continue  # another cycle took it
+            claimed = replace(delivery, status="sending", attempts=delivery.attempts + 1)
+            report.retried += 1
+            if plan is None or prepared is None:
                 self.store.finish_retry(claimed, claimed.attempts, "skipped",
                                         detail="nothing left to send: handled, muted or unsubscribed since")
                 report.deliveries.append((delivery.recipient, delivery.channel, "skipped", count))
                 continue
-            self._send(delivery.job_id, plan, {}, report, now, retry=claimed)
+            self._send(delivery.job_id, plan, {}, report, prepared, retry=claimed)
 
     def _mute_list(self) -> MuteList:
         """listen.yaml's mutes and those added from alerts and SMS (authors and threads: one read)."""
@@ -625,14 +671,9 @@ class Pipeline:
                    "Raise the cap for today", f"{base}/a/{self.signer.sign(f'rule:{rule}', 'raise_cap', recipient)}")
             for rule, count in sorted(held_by_cap.items()) if plan.channel == "email" and rule in caps
         )
-        short_link = ""
-        if plan.channel == "sms":
-            code = secrets.token_urlsafe(6)
-            token = items[0].links["handled"].rpartition("/")[2]
-            self.store.put_short_link(code, token, int(self.clock()) + DEFAULT_TTL_SECONDS)
-            short_link = f"{base}/s/{code}"
         unsubscribe = ""
         if plan.channel == "email":
             token = self.signer.sign(f"recipient:{recipient}", "unsubscribe", recipient, ttl_seconds=UNSUBSCRIBE_TTL)
             unsubscribe = f"{base}/u/{token}"
-        return AlertBundle(plan.recipient, items, len(plan.mentions), short_link, notices, unsubscribe)
+        return AlertBundle(plan.recipient, items, len(plan.mentions), "", notices, unsubscribe,
+                           urgent_total=sum(1 for m in plan.mentions if is_urgent(m, threshold)))

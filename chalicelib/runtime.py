@@ -13,12 +13,13 @@ import functools
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.actions import ActionService, TokenSigner
 from chalicelib.composer import ReplyPoster
-from chalicelib.config import ListenConfig, load_config
+from chalicelib.config import ListenConfig, compiled_rules, load_config
+from chalicelib.credentials import SecretState, sessions_path
 from chalicelib.digest import DigestSender
 from chalicelib.pipeline import Pipeline
 from chalicelib.sources import source_class
@@ -44,16 +45,25 @@ class Runtime:
 SEND_CLIENT_TIMEOUTS = {"connect_timeout": 2, "read_timeout": 5}  # one send: at most 7 s of the poll's ~20 s
 
 
-def _client(service: str) -> Any:
-    """The SES and SNS clients: one attempt per send (a send is never retried blindly: the pipeline's
-    delivery records retry it, once it knows the first did not go), each bounded by SEND_CLIENT_TIMEOUTS
-    so that the sends fit the time the poll has left after fetching (60 s less FETCH_BUDGET_SECONDS)."""
-    import boto3
+def send_client_config() -> Any:
+    """botocore settings for the SES and SNS clients: one attempt in all (``total_max_attempts``
+    counts the first; the retries dict's ``max_attempts: 1`` would still mean one retry): a send
+    is not idempotent, so the SDK never repeats it; the delivery path decides what is tried
+    again (``chalicelib.alerts.delivery``). Each send is bounded by SEND_CLIENT_TIMEOUTS so that
+    the sends fit the time the poll has left after fetching (60 s less FETCH_BUDGET_SECONDS)."""
     from botocore.config import Config
 
-    # total_max_attempts counts the first request (botocore's max_attempts counts retries: 1 would send twice)
-    return boto3.client(service, config=Config(retries={"mode": "standard", "total_max_attempts": 1},
-                                               **SEND_CLIENT_TIMEOUTS))
+    return Config(retries={"mode": "standard", "total_max_attempts": 1}, **SEND_CLIENT_TIMEOUTS)
+
+
+def _client(service: str) -> Any:
+    """A client of ``service``: the senders (SES, SNS) with ``send_client_config``; SSM with the SDK's
+    own retries (its reads and writes are idempotent)."""
+    import boto3
+
+    if service in ("sesv2", "sns"):
+        return boto3.client(service, config=send_client_config())
+    return boto3.client(service)
 
 
 APP_PARAMETER_PATH = "/social-listening/"
@@ -105,8 +115,9 @@ def build(config: ListenConfig, store: Store, *, signing_key: bytes, previous_ke
     """Wire the parts (the tests and the demo call this with their own store and clock)."""
     from chalicelib.alerts.email import EmailChannel
     from chalicelib.alerts.sms import SmsChannel
-    from chalicelib.rules import compile_rules
+    from chalicelib.log_levels import pin_library_loggers
 
+    pin_library_loggers()  # the demo and the benchmarks build the parts without app.py
     signer = TokenSigner(signing_key, previous=previous_keys)
     email = EmailChannel(_client("sesv2"), business=config.business.name,
                          from_address=config.alerts.from_address, reply_to=config.alerts.reply_to,
@@ -117,17 +128,20 @@ def build(config: ListenConfig, store: Store, *, signing_key: bytes, previous_ke
                                   origination_number=os.environ.get("SMS_ORIGINATION_NUMBER") or None)),
     }
     connector_state = CycleStateCache(store)
+    ssm = _client("ssm")
+    sessions = sessions_path(config.secrets.signing_key_parameter)  # network session tokens: SSM, not the table
 
     def rules_with(accepted: Mapping[str, Sequence[str]]) -> Any:
-        specs = [replace(spec, exclude=(*spec.exclude, *accepted.get(spec.name, ()))) for spec in config.rule_specs()]
-        return compile_rules(specs, exclude=config.exclude)
+        return compiled_rules(config, accepted)  # the one path, the one parse_config validated
 
     pipeline = Pipeline(
-        config, store, build_sources(config, connector_state, clock), rules_with({}), channels, signer, clock=clock,
+        config, store, build_sources(config, SecretState(connector_state, ssm, sessions), clock), rules_with({}),
+        channels, signer, clock=clock,
         fetch_budget_seconds=float(os.environ.get("FETCH_BUDGET_SECONDS", "30")), recompile=rules_with,
         connector_state=connector_state,
     )
-    actions = ActionService(config, store, signer, ReplyPoster(config, store, read_secret, clock), email=email)
+    poster = ReplyPoster(config, SecretState(store, ssm, sessions), read_secret, clock)
+    actions = ActionService(config, store, signer, poster, email=email)
     return Runtime(config, store, pipeline, actions, DigestSender(config, store, email, signer, clock=clock), sms)
 
 

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 CODE_LENGTH = 8  # secrets.token_urlsafe(6), as the pipeline makes short links
 REPLY_MAX_CHARS = 1000
 ANSWERS_PER_HOUR = 5  # per sender: a loop with another auto-responder stops here
+COMMANDS_PER_HOUR = 10  # per sender: OK, SNOOZE, MUTE and REPLY done in an hour; the rest are refused
 INBOUND_MEMORY_SECONDS = 7 * 86400  # SNS may deliver a message again; remember ids this long
 BODY_MAX_CHARS = 5000  # far beyond any concatenated SMS; longer is not an SMS
 UNIT_SECONDS = {"h": 3600, "d": 86400, "w": 7 * 86400}
@@ -161,6 +162,9 @@ def _snooze(code: str, rest: str) -> Snooze | Invalid:
 
 
 def _reply(code: str, rest: str) -> Reply | Invalid:
+    from chalicelib.composer import reply_text
+
+    rest = reply_text(rest)
     if not rest:
         return Invalid("REPLY needs the text to post after the code")
     if len(rest) > REPLY_MAX_CHARS:
@@ -272,6 +276,10 @@ class CommandStore(Protocol):
         """Count one more answer to ``sender`` in ``hour`` (``YYYY-MM-DDTHH``, UTC); the count now."""
         ...
 
+    def count_commands(self, sender: str, hour: str) -> int:
+        """Count one more command from ``sender`` in ``hour`` (``YYYY-MM-DDTHH``, UTC); the count now."""
+        ...
+
 
 class Poster(Protocol):
     """What posts a reply (``chalicelib.composer.ReplyPoster`` in production)."""
@@ -311,6 +319,11 @@ def handle(sms: InboundSms, *, config: ListenConfig, store: CommandStore, signer
         if isinstance(command, Invalid):
             log.info("answered HELP to an SMS command from %s: %s", phones[0].name, command.reason)
         return _within_limit(Outcome(HELP_TEXT, "told the commands", command), sms, store, clock)
+    hour = dt.datetime.fromtimestamp(clock(), tz=dt.UTC).strftime("%Y-%m-%dT%H")
+    if store.count_commands(sms.sender, hour) > COMMANDS_PER_HOUR:
+        log.info("refused an SMS command from %s: %d commands this hour already", phones[0].name, COMMANDS_PER_HOUR)
+        return _within_limit(Outcome(f"Not done: at most {COMMANDS_PER_HOUR} commands an hour. Use the alert "
+                                     "email's links.", "refused: hourly command limit", command), sms, store, clock)
     return _within_limit(_do(command, sms, phones, store, signer, clock, poster), sms, store, clock)
 
 

@@ -7,9 +7,11 @@ Items (pk / sk):
 - network health    ``HEALTH`` / ``<network>``
 - connector state   ``STATE#<network>`` / ``<name>``
 - alert job         ``JOB#<id>`` / ``JOB``; while open: index keys ``OPENJOB`` / ``<created_at>``
-- delivery          ``JOB#<id>`` / ``D#<recipient>#<channel>``; while a retry waits: index keys ``RETRY`` / ``<due>#…``
-- action nonce      ``NONCE#<nonce>`` / ``N``
-- digest counters   ``DIGEST#<day>`` / ``D`` (and STORIES#, CAPS#, EXCLUSIONS, SHORT#: see below)
+- delivery          ``JOB#<id>`` / ``D#<recipient>#<channel>``; while claimed or a retry waits: index keys
+                    ``RETRY`` / ``<due>#…``; once failed or unconfirmed: ``UNDELIVERED`` / ``<at>#…``
+- action nonce      ``NONCE#<nonce>`` / ``N``; while its action runs: ``claim`` and ``held_until``
+- digest counters   ``DIGEST#<day>`` / ``D``; the day's opportunities and questions ``O#<key>``, ``Q#<key>``
+                    (and STORIES#, CAPS#, EXCLUSIONS, SHORT#: see below)
 
 Writes that decide "exactly once" are conditional: a mention is stored only if absent
 (transactions of up to 100 conditional puts), so exactly one cycle's alert job owns it; the
@@ -20,11 +22,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import secrets
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -36,10 +39,17 @@ MENTION_TTL_DAYS = 90
 JOB_TTL_DAYS = 30
 TRANSACTION_ITEMS = 100  # DynamoDB's limit per TransactWriteItems
 BATCH_GET_KEYS = 100  # DynamoDB's limit per BatchGetItem
+BATCH_WRITE_ITEMS = 25  # DynamoDB's limit per BatchWriteItem
+DIGEST_TTL_DAYS = 40
 OPEN_JOB = "OPENJOB"
 RETRY_INDEX = "RETRY"  # index partition of deliveries waiting to be tried again
 READ_OPERATIONS = frozenset({"get_item", "batch_get_item", "query", "scan"})
 PARALLEL_READS = 4  # read batches of a cycle sent at once (measured: writes gain nothing, DynamoDB Local loses)
+MAX_STORED_TEXT = 20_000  # characters of a mention's text kept (at most ~120 KB as JSON: items hold 400 KB)
+MAX_STORED_TITLE = 500  # characters of a mention's title kept
+UNDELIVERED_INDEX = "UNDELIVERED"  # index partition of deliveries that failed or may not have arrived
+UNDELIVERED_STATUSES = frozenset({"failed", "unconfirmed"})
+CLAIM_LEASE_SECONDS = 900.0  # a claimed send not recorded by then is unconfirmed (Lambda runs 15 minutes at most)
 
 
 def client_config() -> Any:
@@ -134,9 +144,39 @@ def _iso(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts, tz=dt.UTC).isoformat(timespec="milliseconds")
 
 
+def _refused_item(err: ClientError) -> bool:
+    """DynamoDB refused a request for what an item is (too large, a bad value), not for load
+    or a condition: retrying it cannot help."""
+    code = err.response["Error"]["Code"]
+    reasons = err.response.get("CancellationReasons") or []
+    return code == "ValidationException" or (
+        code == "TransactionCanceledException" and any(r.get("Code") == "ValidationError" for r in reasons))
+
+
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def capped(item: MatchedMention) -> MatchedMention:
+    """The mention as stored: text cut to ``MAX_STORED_TEXT`` characters and the title to
+    ``MAX_STORED_TITLE`` (a 450 KB post would not fit DynamoDB's 400 KB item), match spans
+    past the cut dropped."""
+    m = item.mention
+    if len(m.text) <= MAX_STORED_TEXT and len(m.title) <= MAX_STORED_TITLE:
+        return item
+    title, text = m.title[:MAX_STORED_TITLE], m.text[:MAX_STORED_TEXT]
+    old_body, body = (len(m.title) + 2, len(title) + 2) if m.title else (0, 0)
+
+    def kept(span: tuple[int, int]) -> tuple[int, int] | None:
+        start, end = span
+        if start < old_body:  # in the title
+            return span if end <= len(title) else None
+        start, end = start - old_body + body, end - old_body + body  # the title may be shorter now
+        return (start, end) if end <= body + len(text) else None
+
+    matches = tuple(replace(r, spans=tuple(k for sp in r.spans if (k := kept(sp)) is not None)) for r in item.matches)
+    return replace(item, mention=replace(m, title=title, text=text), matches=matches)
 
 
 class Store:
@@ -195,10 +235,13 @@ class Store:
         return [m for m in unique if m.mention.key not in existing]
 
     def store_new_mentions(
-        self, candidates: Sequence[MatchedMention], job_id: str, lease_seconds: float
+        self, candidates: Sequence[MatchedMention], job_id: str, lease_seconds: float,
+        skipped: list[tuple[MatchedMention, str]] | None = None,
     ) -> list[MatchedMention]:
         """Store the candidates (from ``unseen``) owned by alert job ``job_id``; return those
-        this call stored.
+        this call stored (as stored: ``capped``). A mention DynamoDB refuses as such (a
+        ValidationException: too large, a bad value) is left out alone and added to
+        ``skipped`` with the reason; the others are stored all the same.
 
         The job is recorded (with every candidate's key) before any mention, so a crash
         after storing leaves a job that a later cycle resumes. Each mention is a
@@ -209,8 +252,9 @@ class Store:
             return []
         self.open_job(job_id, [m.mention.key for m in candidates], lease_seconds)
         now = self.clock()
-        return [m for chunk in _chunks(list(candidates), TRANSACTION_ITEMS) for m in self._put_absent(list(chunk),
-                                                                                                   job_id, now)]
+        refused = skipped if skipped is not None else []
+        return [m for chunk in _chunks([capped(m) for m in candidates], TRANSACTION_ITEMS)
+                for m in self._put_absent(list(chunk), job_id, now, refused)]
 
     def _existing_mention_keys(self, keys: Sequence[str]) -> set[str]:
         return set().union(*self._in_parallel(self._existing_in_chunk, list(_chunks(keys, BATCH_GET_KEYS))))
@@ -230,33 +274,56 @@ class Store:
                 request = response.get("UnprocessedKeys") or {}
         return found
 
-    def _put_absent(self, items: list[MatchedMention], job_id: str, now: float) -> list[MatchedMention]:
+    def _put_absent(self, items: list[MatchedMention], job_id: str, now: float,
+                    refused: list[tuple[MatchedMention, str]]) -> list[MatchedMention]:
         stored_at = _iso(now)
         expires = str(int(now) + MENTION_TTL_DAYS * 86400)
+
+        def put(m: MatchedMention) -> dict[str, Any]:
+            return {
+                "TableName": self.table,
+                "Item": {
+                    "pk": {"S": mention_pk(m.mention.key)},
+                    "sk": {"S": "M"},
+                    "data": {"S": json.dumps(matched_to_dict(m), separators=(",", ":"))},
+                    "state": {"S": "new"},
+                    "stored_at": {"S": stored_at},
+                    "job": {"S": job_id},
+                    TTL_ATTRIBUTE: {"N": expires},
+                },
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+
         while items:
-            transact = [
-                {
-                    "Put": {
-                        "TableName": self.table,
-                        "Item": {
-                            "pk": {"S": mention_pk(m.mention.key)},
-                            "sk": {"S": "M"},
-                            "data": {"S": json.dumps(matched_to_dict(m), separators=(",", ":"))},
-                            "state": {"S": "new"},
-                            "stored_at": {"S": stored_at},
-                            "job": {"S": job_id},
-                            TTL_ATTRIBUTE: {"N": expires},
-                        },
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                    }
-                }
-                for m in items
-            ]
-            failed = self._transact(transact)
+            try:
+                failed = self._transact([{"Put": put(m)} for m in items])
+            except ClientError as err:
+                if not _refused_item(err):
+                    raise
+                return self._put_each(items, put, refused)  # one bad item must not keep the others out
             if failed is None:
                 return items
             items = [m for i, m in enumerate(items) if i not in failed]
         return []
+
+    def _put_each(self, items: list[MatchedMention], put: Callable[[MatchedMention], dict[str, Any]],
+                  refused: list[tuple[MatchedMention, str]]) -> list[MatchedMention]:
+        """Store the mentions one conditional put each; those DynamoDB refuses go to ``refused``."""
+        stored = []
+        for m in items:
+            try:
+                self._call("put_item", **put(m))
+            except ClientError as err:
+                code = err.response["Error"]["Code"]
+                if code == "ConditionalCheckFailedException":
+                    continue  # stored by another cycle meanwhile
+                if code != "ValidationException":
+                    raise
+                message = err.response["Error"].get("Message", code)
+                refused.append((m, f"{m.mention.key} could not be stored ({message})"))
+                continue
+            stored.append(m)
+        return stored
 
     def _transact(self, transact: list[dict[str, Any]], attempts: int = 5) -> set[int] | None:
         """Run a transaction. None if it committed; else the indexes whose condition failed
@@ -266,7 +333,7 @@ class Store:
                 self._call("transact_write_items", TransactItems=transact)
                 return None
             except ClientError as err:
-                if err.response["Error"]["Code"] != "TransactionCanceledException":
+                if err.response["Error"]["Code"] != "TransactionCanceledException" or _refused_item(err):
                     raise
                 reasons = err.response.get("CancellationReasons") or []
                 failed = {i for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"}
@@ -369,6 +436,61 @@ class Store:
                 return False
             raise
         return True
+
+    def claim_nonce(self, nonce: str, expires_at: int, lease_seconds: float) -> str | None:
+        """Hold a single-use action nonce while its action runs: the claim's id, or None if the
+        nonce was spent or another request holds it (a claim left by a crash lapses after
+        ``lease_seconds``). Then ``spend_nonce`` once the action succeeded, or ``release_nonce``."""
+        claim = secrets.token_hex(8)
+        now = self.clock()
+        try:
+            self._call(
+                "put_item", TableName=self.table,
+                Item={"pk": {"S": f"NONCE#{nonce}"}, "sk": {"S": "N"}, "claim": {"S": claim},
+                      "held_until": {"N": repr(now + lease_seconds)}, TTL_ATTRIBUTE: {"N": str(expires_at)}},
+                ConditionExpression="attribute_not_exists(pk) OR held_until < :now",
+                ExpressionAttributeValues={":now": {"N": repr(now)}},
+            )
+        except ClientError as err:
+            if err.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return None
+            raise
+        return claim
+
+    def spend_nonce(self, nonce: str, claim: str, bound_to: str = "") -> bool:
+        """Spend a claimed nonce for good, remembering what it was spent on (``bound_to``, e.g.
+        the key of the reply a Reply link posted); False if the claim was lost meanwhile."""
+        values = {":claim": {"S": claim}, ":bound": {"S": bound_to}}
+        try:
+            self._call(
+                "update_item", TableName=self.table, Key={"pk": {"S": f"NONCE#{nonce}"}, "sk": {"S": "N"}},
+                UpdateExpression="SET bound_to = :bound REMOVE held_until, claim",
+                ConditionExpression="claim = :claim", ExpressionAttributeValues=values,
+            )
+        except ClientError as err:
+            if err.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def release_nonce(self, nonce: str, claim: str) -> None:
+        """Give a claimed nonce back (its action failed): the link works again."""
+        try:
+            self._call("delete_item", TableName=self.table, Key={"pk": {"S": f"NONCE#{nonce}"}, "sk": {"S": "N"}},
+                       ConditionExpression="claim = :claim", ExpressionAttributeValues={":claim": {"S": claim}})
+        except ClientError as err:
+            if err.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    def spent_nonce(self, nonce: str) -> str | None:
+        """What a spent nonce was spent on ("" if nothing was named); None if it is not spent
+        (never used, or only held by a running request)."""
+        response = self._call("get_item", TableName=self.table, Key={"pk": {"S": f"NONCE#{nonce}"}, "sk": {"S": "N"}},
+                              ConsistentRead=True)
+        item = response.get("Item")
+        if item is None or "claim" in item:
+            return None
+        return str(item.get("bound_to", {}).get("S", ""))
 
     # --- cursors, health, connector state ------------------------------------------
 
@@ -594,8 +716,12 @@ class Store:
             ExpressionAttributeValues={":done": {"S": "done"}},
         )
 
-    def claim_delivery(self, job_id: str, recipient: str, channel: str, mention_keys: Sequence[str]) -> bool:
-        """Record a delivery as being sent; False if it was recorded before (never send twice)."""
+    def claim_delivery(self, job_id: str, recipient: str, channel: str, mention_keys: Sequence[str],
+                       lease_seconds: float = CLAIM_LEASE_SECONDS) -> bool:
+        """Record a delivery as being sent; False if it was recorded before (never send twice).
+        Until it is finished it is in the ``RETRY`` index, due when the lease ends, so a run
+        that stopped mid-send is found (``due_retries``) and its delivery marked unconfirmed."""
+        now = self.clock()
         try:
             self._call(
                 "put_item",
@@ -605,7 +731,10 @@ class Store:
                     "sk": {"S": f"D#{recipient}#{channel}"},
                     "status": {"S": "sending"},
                     "mentions": {"S": json.dumps(list(mention_keys))},
-                    "claimed_at": {"S": _iso(self.clock())},
+                    "claimed_at": {"S": _iso(now)},
+                    "attempts": {"N": "1"},
+                    "gsi1pk": {"S": RETRY_INDEX},
+                    "gsi1sk": {"S": self._retry_index_key(now + lease_seconds, job_id, recipient, channel)},
                     TTL_ATTRIBUTE: {"N": str(int(self.clock()) + JOB_TTL_DAYS * 86400)},
                 },
                 ConditionExpression="attribute_not_exists(pk)",
@@ -620,15 +749,11 @@ class Store:
         self, job_id: str, recipient: str, channel: str, status: str, *,
         message_id: str | None = None, detail: str | None = None,
     ) -> None:
-        """Mark a recorded delivery sent, failed or skipped (with the provider's message id)."""
-        values: dict[str, Any] = {":status": {"S": status}, ":at": {"S": _iso(self.clock())}}
-        expression = "SET #status = :status, finished_at = :at"
-        if message_id:
-            expression += ", message_id = :mid"
-            values[":mid"] = {"S": message_id}
-        if detail:
-            expression += ", detail = :detail"
-            values[":detail"] = {"S": detail}
+        """Mark a recorded delivery sent, failed, skipped or unconfirmed (with the provider's
+        message id); a failed or unconfirmed one is listed under ``UNDELIVERED`` for the digest."""
+        expression, values = self._finish_expression(job_id, recipient, channel, status, message_id, detail)
+        if status not in UNDELIVERED_STATUSES:
+            expression += " REMOVE gsi1pk, gsi1sk"
         self._call(
             "update_item",
             TableName=self.table,
@@ -636,6 +761,45 @@ class Store:
             UpdateExpression=expression,
             ExpressionAttributeNames={"#status": "status"},
             ExpressionAttributeValues=values,
+        )
+
+    def _finish_expression(self, job_id: str, recipient: str, channel: str, status: str, message_id: str | None,
+                           detail: str | None) -> tuple[str, dict[str, Any]]:
+        """The SET clause (and its values) recording how a delivery ended."""
+        now = _iso(self.clock())
+        values: dict[str, Any] = {":status": {"S": status}, ":at": {"S": now}}
+        expression = "SET #status = :status, finished_at = :at"
+        if message_id:
+            expression += ", message_id = :mid"
+            values[":mid"] = {"S": message_id}
+        if detail:
+            expression += ", detail = :detail"
+            values[":detail"] = {"S": detail}
+        if status in UNDELIVERED_STATUSES:
+            expression += ", gsi1pk = :lost, gsi1sk = :lost_at"
+            values[":lost"] = {"S": UNDELIVERED_INDEX}
+            values[":lost_at"] = {"S": f"{now}#{job_id}#{recipient}#{channel}"}
+        return expression, values
+
+    def undelivered(self, since: float, limit: int = 100) -> list[Delivery]:
+        """Deliveries that failed or may not have arrived (``unconfirmed``) since ``since``
+        (Unix seconds), oldest first: one Query of the sparse ``UNDELIVERED`` index."""
+        response = self._call(
+            "query", TableName=self.table, IndexName=INDEX_NAME,
+            KeyConditionExpression="gsi1pk = :p AND gsi1sk >= :since",
+            ExpressionAttributeValues={":p": {"S": UNDELIVERED_INDEX}, ":since": {"S": _iso(since)}}, Limit=limit,
+        )
+        return [self._delivery(item) for item in response["Items"]]
+
+    @staticmethod
+    def _delivery(item: dict[str, Any]) -> Delivery:
+        _, recipient, channel = item["sk"]["S"].split("#", 2)
+        return Delivery(
+            job_id=item["pk"]["S"].removeprefix("JOB#"), recipient=recipient, channel=channel,
+            status=item["status"]["S"], mention_keys=json.loads(item["mentions"]["S"]),
+            message_id=item.get("message_id", {}).get("S"), detail=item.get("detail", {}).get("S"),
+            sent_at=item.get("finished_at", {}).get("S"), attempts=int(item.get("attempts", {"N": "1"})["N"]),
+            retry_at=float(item["retry_at"]["N"]) if "retry_at" in item else None,
         )
 
     def deliveries(self, job_id: str) -> list[Delivery]:
@@ -720,16 +884,7 @@ class Store:
             ExpressionAttributeValues={":p": {"S": RETRY_INDEX}, ":now": {"S": f"{int(self.clock()):012d}~"}},
             Limit=limit,
         )
-        result = []
-        for item in response["Items"]:
-            _, recipient, channel = item["sk"]["S"].split("#", 2)
-            result.append(Delivery(
-                job_id=item["pk"]["S"].removeprefix("JOB#"), recipient=recipient, channel=channel,
-                status=item["status"]["S"], mention_keys=json.loads(item["mentions"]["S"]),
-                detail=item.get("detail", {}).get("S"), attempts=int(item.get("attempts", {"N": "1"})["N"]),
-                retry_at=float(item["retry_at"]["N"]) if "retry_at" in item else None,
-            ))
-        return result
+        return [self._delivery(item) for item in response["Items"]]
 
     def claim_retry(self, delivery: Delivery, lease_seconds: float) -> bool:
         """Take a due retry for this cycle (status "retry" with the attempts seen -> "sending",
@@ -761,20 +916,15 @@ class Store:
         """Record how a retried delivery (being sent, after ``attempts`` sends) ended — sent,
         failed, skipped or unconfirmed — and drop it from the index; False if it was not
         being sent with that attempt count (another cycle finished it)."""
-        values: dict[str, Any] = {":status": {"S": status}, ":at": {"S": _iso(self.clock())},
-                                  ":sending": {"S": "sending"}, ":n": {"N": str(attempts)}}
-        expression = "SET #status = :status, finished_at = :at"
-        if message_id:
-            expression += ", message_id = :mid"
-            values[":mid"] = {"S": message_id}
-        if detail:
-            expression += ", detail = :detail"
-            values[":detail"] = {"S": detail}
+        expression, values = self._finish_expression(delivery.job_id, delivery.recipient, delivery.channel, status,
+                                                     message_id, detail)
+        values.update({":sending": {"S": "sending"}, ":n": {"N": str(attempts)}})
+        remove = "retry_at" if status in UNDELIVERED_STATUSES else "gsi1pk, gsi1sk, retry_at"
         try:
             self._call(
                 "update_item", TableName=self.table,
                 Key={"pk": {"S": f"JOB#{delivery.job_id}"}, "sk": {"S": f"D#{delivery.recipient}#{delivery.channel}"}},
-                UpdateExpression=expression + " REMOVE gsi1pk, gsi1sk, retry_at",
+                UpdateExpression=f"{expression} REMOVE {remove}",
                 ConditionExpression="#status = :sending AND attempts = :n",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues=values,
@@ -891,15 +1041,48 @@ class Store:
 
     # --- daily digest aggregates -------------------------------------------------
 
-    def add_to_digest(self, day: str, items: Sequence[MatchedMention]) -> None:
-        """Count a cycle's new mentions into the day's digest record (one request a cycle).
+    def add_to_digest(self, day: str, items: Sequence[MatchedMention], *, at: float | None = None) -> None:
+        """Count new mentions (stored at ``at``, default now) into the day's digest record.
 
         Counters ``n#<dimension>#<value>`` (dimensions: total, group, rule, network,
-        sentiment, intent) and the keys of opportunities and of questions, for the digest.
+        sentiment, intent) and ``h#<hour>#<group>``; the keys of opportunities and of
+        questions are items of their own (``O#<key>``, ``Q#<key>``), so the record stays small
+        however busy the day. Not idempotent: the pipeline counts through ``count_job``.
         """
         if not items:
             return
-        hour = dt.datetime.fromtimestamp(self.clock(), tz=dt.UTC).strftime("%H")
+        at = self.clock() if at is None else at
+        self._put_digest_keys(day, items, at)
+        self._call("update_item", **self._digest_update(day, items, at))
+
+    def count_job(self, job_id: str, at: float, items: Sequence[MatchedMention]) -> bool:
+        """Count alert job ``job_id``'s mentions (stored at ``at``) into the digest of that UTC
+        day, exactly once: the counters and the job's ``counted`` mark are one transaction, so
+        whichever path alerts the job (its own cycle, or the one resuming it after a crash)
+        counts it, and a second try counts nothing. False if it was counted before."""
+        day = dt.datetime.fromtimestamp(at, tz=dt.UTC).date().isoformat()
+        if items:
+            self._put_digest_keys(day, items, at)  # idempotent puts: before the mark, so a crash loses none
+        transact: list[dict[str, Any]] = [{"Update": {
+            "TableName": self.table, "Key": {"pk": {"S": f"JOB#{job_id}"}, "sk": {"S": "JOB"}},
+            "UpdateExpression": "SET counted = :yes",
+            "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(counted)",
+            "ExpressionAttributeValues": {":yes": {"BOOL": True}},
+        }}]
+        if items:
+            transact.append({"Update": self._digest_update(day, items, at)})
+        try:
+            self._call("transact_write_items", TransactItems=transact)
+        except ClientError as err:
+            reasons = err.response.get("CancellationReasons") or []
+            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                return False
+            raise
+        return True
+
+    def _digest_update(self, day: str, items: Sequence[MatchedMention], at: float) -> dict[str, Any]:
+        """The UpdateItem (or transaction Update) adding the items to the day's counters."""
+        hour = dt.datetime.fromtimestamp(at, tz=dt.UTC).strftime("%H")
         counts: dict[str, int] = {}
         for item in items:
             dims = [("total", "all"), ("network", item.mention.network)]
@@ -912,27 +1095,31 @@ class Store:
                 counts[f"n#{dim}#{value}"] = counts.get(f"n#{dim}#{value}", 0) + 1
             for group in {m.group for m in item.matches}:  # per hour stored, for spike detection
                 counts[f"h#{hour}#{group}"] = counts.get(f"h#{hour}#{group}", 0) + 1
-        opportunities = [i.mention.key for i in items if i.triage is not None and i.triage.opportunity]
-        questions = [i.mention.key for i in items if i.triage is not None and "question" in i.triage.intents]
         names = {f"#c{i}": name for i, name in enumerate(counts)}
         values: dict[str, Any] = {f":c{i}": {"N": str(n)} for i, n in enumerate(counts.values())}
-        sets = []
-        for attribute, keys in (("opportunities", opportunities), ("questions", questions)):
-            if keys:
-                sets.append(f"{attribute} = list_append(if_not_exists({attribute}, :empty), :{attribute})")
-                values[f":{attribute}"] = {"L": [{"S": k} for k in keys[:500]]}
-                values[":empty"] = {"L": []}
-        values[":ttl"] = {"N": str(int(self.clock()) + 40 * 86400)}
-        expression = "ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(counts)))
-        expression += " SET " + ", ".join([*sets, "#ttl = :ttl"])
-        self._call(
-            "update_item", TableName=self.table, Key={"pk": {"S": f"DIGEST#{day}"}, "sk": {"S": "D"}},
-            UpdateExpression=expression, ExpressionAttributeNames={**names, "#ttl": TTL_ATTRIBUTE},
-            ExpressionAttributeValues=values,
-        )
+        values[":ttl"] = {"N": str(int(self.clock()) + DIGEST_TTL_DAYS * 86400)}
+        return {
+            "TableName": self.table, "Key": {"pk": {"S": f"DIGEST#{day}"}, "sk": {"S": "D"}},
+            "UpdateExpression": "ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(counts))) + " SET #ttl = :ttl",
+            "ExpressionAttributeNames": {**names, "#ttl": TTL_ATTRIBUTE}, "ExpressionAttributeValues": values,
+        }
 
-    def digest_days(self, days: Sequence[str]) -> dict[str, DigestDay]:
-        """The digest records of these UTC days (a day with nothing stored is empty)."""
+    def _put_digest_keys(self, day: str, items: Sequence[MatchedMention], at: float) -> None:
+        """One small item per opportunity (``O#<key>``) and per question (``Q#<key>``) of the day."""
+        expires = {"N": str(int(self.clock()) + DIGEST_TTL_DAYS * 86400)}
+        puts = [{"PutRequest": {"Item": {"pk": {"S": f"DIGEST#{day}"}, "sk": {"S": f"{kind}#{i.mention.key}"},
+                                         "at": {"N": repr(at)}, TTL_ATTRIBUTE: expires}}}
+                for i in items if i.triage is not None
+                for kind, yes in (("O", i.triage.opportunity), ("Q", "question" in i.triage.intents)) if yes]
+        for chunk in _chunks(puts, BATCH_WRITE_ITEMS):
+            request: dict[str, Any] = {self.table: list(chunk)}
+            while request:
+                request = self._call("batch_write_item", RequestItems=request).get("UnprocessedItems") or {}
+
+    def digest_days(self, days: Sequence[str], *, keys: bool | Collection[str] = True) -> dict[str, DigestDay]:
+        """The digest records of these UTC days (a day with nothing stored is empty), with
+        their opportunity and question keys in the order they were stored (``keys``: of every
+        day, or of the days named; one more Query per such day that has a record)."""
         result = {day: DigestDay(day) for day in days}
         for chunk in _chunks(list(days), BATCH_GET_KEYS):
             request = {self.table: {"Keys": [{"pk": {"S": f"DIGEST#{d}"}, "sk": {"S": "D"}} for d in chunk],
@@ -947,14 +1134,29 @@ class Store:
                         if name.startswith(("n#", "h#")):
                             kind, dim, key = name.split("#", 2)
                             (counts if kind == "n" else hourly).setdefault(dim, {})[key] = int(value["N"])
-                    result[day] = DigestDay(
-                        day, counts,
-                        [v["S"] for v in item.get("opportunities", {}).get("L", [])],
-                        [v["S"] for v in item.get("questions", {}).get("L", [])],
-                        hourly,
-                    )
+                    result[day] = DigestDay(day, counts, [], [], hourly)
                 request = response.get("UnprocessedKeys") or {}
+        for day, record in result.items():
+            if record.counts and (keys is True or (not isinstance(keys, bool) and day in keys)):
+                record.opportunities, record.questions = self._digest_keys(day)
         return result
+
+    def _digest_keys(self, day: str) -> tuple[list[str], list[str]]:
+        """The day's opportunity and question keys, oldest first (one Query, paged)."""
+        found: list[tuple[float, str]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table, "KeyConditionExpression": "pk = :pk AND sk BETWEEN :o AND :q",
+            "ExpressionAttributeValues": {":pk": {"S": f"DIGEST#{day}"}, ":o": {"S": "O#"}, ":q": {"S": "Q$"}},
+            "ConsistentRead": True,
+        }
+        while True:
+            response = self._call("query", **kwargs)
+            found.extend((float(i["at"]["N"]), i["sk"]["S"]) for i in response["Items"])
+            if "LastEvaluatedKey" not in response:
+                break
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        found.sort()
+        return ([sk[2:] for _, sk in found if sk.startswith("O#")], [sk[2:] for _, sk in found if sk.startswith("Q#")])
 
     # --- suppressed email addresses (unsubscribed, bounced, complained) ----------
 
@@ -1120,6 +1322,10 @@ class Store:
     def count_answers(self, sender: str, hour: str) -> int:
         """Count one more SMS answer to ``sender`` in ``hour`` (``YYYY-MM-DDTHH``); the count now."""
         return self._count_in_hour(f"SMSANSWER#{sender}", hour, "answered")
+
+    def count_commands(self, sender: str, hour: str) -> int:
+        """Count one more SMS command from ``sender`` in ``hour`` (``YYYY-MM-DDTHH``); the count now."""
+        return self._count_in_hour(f"SMSCOMMAND#{sender}", hour, "commands")
 
 
 class CycleStateCache:

@@ -11,6 +11,13 @@ functions are allowed to read nothing else.
     python -m infra.secret_setup --stage prod --check              # only report; exit 1 if anything is missing
     python -m infra.secret_setup --stage prod --rotate-signing-key # new key; the old one becomes the previous key
 
+YouTube replies need three: the OAuth refresh token of the owner's channel (scope
+``https://www.googleapis.com/auth/youtube.force-ssl``, from a consent with ``access_type=offline``;
+a Google Cloud app left in "Testing" gets refresh tokens that expire after 7 days: publish it) and
+the OAuth client's id and secret (``oauth_refresh_token_parameter``, ``oauth_client_id_parameter``,
+``oauth_client_secret_parameter``). The replier makes hour-long access tokens from them itself and
+keeps those in memory only; a fixed access token is no longer read.
+
 Each stage reads only its own path: listen.yaml's ``/social-listening/<name>`` is written and read as
 ``/social-listening/<stage>/<name>`` (``chalicelib.runtime.stage_parameter``), so dev and prod never share a
 signing key or a token. A secret that exists only at the shared name of an earlier version is copied to the
@@ -42,6 +49,17 @@ PREVIOUS_KEY_FIELD = "secrets.previous_signing_key_parameter"
 PARAMETER_NAME = re.compile(r"^/[A-Za-z0-9_.\-/]{1,1010}$")  # SSM's own alphabet for hierarchical names
 Ask = Callable[[str], str]  # prompt -> what the owner typed (getpass in real use, a function in tests)
 Say = Callable[[str], None]
+
+
+# What works, said before a secret is asked for (where the network has a trap).
+HINTS = {
+    "networks.github.token_parameter": (
+        "GitHub: a classic personal access token with the public_repo scope replies on any public "
+        "repository; a GitHub App token replies where the app is installed; a fine-grained token "
+        "(github_pat_...) replies only on its own owner's repositories"
+    ),
+}
+FINE_GRAINED_PREFIX = "github_pat_"
 
 
 class SecretsError(Exception):
@@ -167,6 +185,8 @@ def setup(ssm: Any, config: ListenConfig, *, stage: str | None = None, ask: Ask 
             write_secret(ssm, secret.parameter, new_key())
             say(f"  generated {secret.parameter}  ({secret.what})")
             continue
+        if secret.field in HINTS:
+            say(f"  note      {HINTS[secret.field]}")
         value = ask(f"  {secret.what} for {secret.parameter} (input hidden; empty to skip): ").strip()
         if not value:
             say(f"  skipped   {secret.parameter}: missing until you run this again ({secret.field})")
@@ -174,6 +194,9 @@ def setup(ssm: Any, config: ListenConfig, *, stage: str | None = None, ask: Ask 
             continue
         write_secret(ssm, secret.parameter, value)
         say(f"  written   {secret.parameter}  ({secret.what})")
+        if secret.field in HINTS and value.startswith(FINE_GRAINED_PREFIX):
+            say(f"  warning   {secret.parameter} is a fine-grained token: replies on other owners' repositories "
+                "will be refused; use a classic token with public_repo for those")
     return still_missing
 
 

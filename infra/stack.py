@@ -27,6 +27,7 @@ from aws_cdk import aws_ssm as ssm
 from chalice.cdk import Chalice
 from constructs import Construct
 
+from chalicelib.observability import NAMESPACE, NOT_CONFIRMED_METRIC, SERVICE
 from chalicelib.table import TTL_ATTRIBUTE, create_table_request
 from infra.names import APP_NAME
 from infra.policies import WILDCARD_REASONS, function_policy, stage_secrets_path
@@ -381,3 +382,14 @@ class ServiceStack(cdk.Stack):
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
         dlq_alarm.add_alarm_action(action)
+        undelivered = cloudwatch.Alarm(  # the service's own figure: alerts, digests that failed or may not have arrived
+            self, "DeliveriesNotConfirmed",
+            alarm_description="Deliveries failed or may not have arrived: the next daily digest lists them",
+            metric=cloudwatch.Metric(namespace=NAMESPACE, metric_name=NOT_CONFIRMED_METRIC,
+                                     dimensions_map={"service": SERVICE}, statistic="Sum",
+                                     period=cdk.Duration.minutes(5)),
+            threshold=0, evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        undelivered.add_alarm_action(action)

@@ -6,7 +6,7 @@ official jar; it is unpacked once into a cache outside the clone
 (``~/.cache/social-listening``, or ``$SOCIAL_LISTENING_CACHE``) so fresh clones and CI reuse it.
 Where Java is missing, moto's DynamoDB stands in, and that is said out loud.
 
-    python -m offline.stack --ensure     # fetch DynamoDB Local into the cache if needed
+    python -m offline.stack --ensure     # fetch DynamoDB Local (and feedparser's test corpus) into the cache
 """
 
 from __future__ import annotations
@@ -261,3 +261,6 @@ if __name__ == "__main__":
             print("Java not found: tests and the demo will use moto's DynamoDB instead of DynamoDB Local.")
         else:
             print(f"DynamoDB Local ready in {ensure_dynamodb_local()}")
+        from offline.feed_corpus import ensure_feed_corpus  # feedparser's own tests, for the RSS contract tests
+
+        print(f"feedparser's test corpus ready in {ensure_feed_corpus()}")

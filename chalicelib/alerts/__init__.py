@@ -16,11 +16,21 @@ from chalicelib.store import StoredMention
 
 
 class DeliveryFailed(Exception):
-    """A channel could not deliver. ``permanent`` failures are not retried."""
+    """A channel could not deliver. ``permanent`` failures are not retried; ``ambiguous`` ones
+    (no answer after the request went out: it may have been sent) are never sent again."""
 
-    def __init__(self, message: str, *, permanent: bool) -> None:
+    def __init__(self, message: str, *, permanent: bool, ambiguous: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.ambiguous = ambiguous
+
+
+def unanswered(err: Exception) -> bool:
+    """The request went out but no answer came (a read timeout, a closed connection): the
+    provider may have accepted it."""
+    from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
+
+    return isinstance(err, ReadTimeoutError | ConnectionClosedError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +61,7 @@ class AlertBundle:
     notices: tuple[Notice, ...] = ()
     unsubscribe: str = ""  # one-click unsubscribe URL (RFC 8058) for the List-Unsubscribe header
     last_sms_this_hour: bool = False  # the recipient's hourly SMS cap is reached with this one
+    urgent_total: int | None = None  # urgent mentions of all ``total`` (None: count the items shown)
 
     @property
     def hidden(self) -> int:
@@ -77,10 +88,19 @@ DIRECTION_CONTROLS = "\u202a-\u202e\u2066-\u2069"  # overrides and isolates, as 
 _DIRECTION_CONTROLS = re.compile(f"[{DIRECTION_CONTROLS}]")
 
 
+_UNSHOWABLE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{DIRECTION_CONTROLS}]")
+
+
 def without_direction_controls(text: str) -> str:
     """Text with the Unicode direction overrides and isolates removed: a U+202E in a post would
     otherwise show the rest of the paragraph reversed (and can disguise a link's text)."""
     return _DIRECTION_CONTROLS.sub("", text)
+
+
+def shown_text(text: str) -> str:
+    """Text fit to show on several lines: without direction controls and without control
+    characters but line breaks and tabs (a terminal mail reader would obey an ESC sequence)."""
+    return _UNSHOWABLE.sub("", text)
 
 
 def excerpt(text: str, spans: list[tuple[int, int]], limit: int = 400) -> list[tuple[str, bool]]:
@@ -103,7 +123,7 @@ def excerpt(text: str, spans: list[tuple[int, int]], limit: int = 400) -> list[t
         position = e
     if position < end:
         segments.append((text[position:end], False))
-    segments = [(clean, marked) for segment, marked in segments if (clean := without_direction_controls(segment))]
+    segments = [(clean, marked) for segment, marked in segments if (clean := shown_text(segment))]
     if start > 0:
         segments.insert(0, ("…", False))
     if end < len(text):

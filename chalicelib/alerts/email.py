@@ -18,7 +18,7 @@ from chalicelib.actions import ACTIONS
 from chalicelib.alerts import DIRECTION_CONTROLS, AlertBundle, AlertItem, DeliveryFailed, excerpt, network_name
 from chalicelib.model import MatchedMention
 
-_CONTROL = re.compile(f"[\x00-\x1f\x7f{DIRECTION_CONTROLS}]")
+_CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{DIRECTION_CONTROLS}]")
 PERMANENT_SES_ERRORS = {
     "MessageRejected", "MailFromDomainNotVerifiedException", "AccountSuspendedException",
     "SendingPausedException", "BadRequestException", "NotFoundException",
@@ -51,6 +51,63 @@ def one_line(text: str, limit: int = 120) -> str:
     """Text fit for a header or a title: control and direction characters removed, one line."""
     text = " ".join(_CONTROL.sub(" ", text).split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def header_text(text: str) -> str:
+    """A header value no mail parser can turn into more than it shows: one line, no control or
+    direction characters, and no RFC 2047 encoded word. ``=?`` opens an encoded word, which
+    Python's email package (before CVE-2024-6923 was fixed) and mail clients decode, CR LF
+    included, so it becomes ``= ?``."""
+    return " ".join(_CONTROL.sub(" ", text).split()).replace("=?", "= ?")
+
+
+_ADDRESS_SPECIALS = re.compile(r'[()<>\[\]:;@\\,."]')
+
+
+def display_name(text: str) -> str:
+    """A name for an address header: ``header_text`` without RFC 5322's specials (quotes,
+    brackets, commas, dots...), which Python's email package refolds wrongly once the name
+    also holds non-ASCII (``"Café (x)"`` loses its comment, ``"<a> é"`` its quotes)."""
+    return " ".join(_ADDRESS_SPECIALS.sub(" ", header_text(text)).split())
+
+
+def set_headers(message: EmailMessage, *, subject: str, business: str, from_address: str, to: tuple[str, str],
+                reply_to: str | None = None, unsubscribe: str = "") -> EmailMessage:
+    """The headers every email of the service carries, each value through ``header_text``;
+    ``unsubscribe`` an https URL for RFC 8058 one-click (List-Unsubscribe and -Post)."""
+    message["Subject"] = header_text(subject)
+    message["From"] = formataddr((display_name(f"{one_line(business, 60)} alerts"), header_text(from_address)))
+    message["To"] = formataddr((display_name(to[0]), header_text(to[1])))
+    if reply_to:
+        message["Reply-To"] = header_text(reply_to)
+    message["Message-ID"] = make_msgid(domain=from_address.rpartition("@")[2])
+    if safe_url(unsubscribe):
+        message["List-Unsubscribe"] = f"<{header_text(unsubscribe)}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    return message
+
+
+def message_bytes(message: EmailMessage) -> bytes:
+    """The raw message, checked by parsing it back: the same headers, in the same order, with
+    the same values. Whatever the Python version, a value that would add or change a header
+    on the way out is refused (``DeliveryFailed``, permanent) instead of sent."""
+    from email import policy
+    from email.parser import BytesParser
+
+    data = message.as_bytes()
+    parsed = BytesParser(policy=policy.default).parsebytes(data, headersonly=True)
+    wrote = [name.lower() for name in message.keys()]
+    if [name.lower() for name in parsed.keys()] != wrote:
+        raise DeliveryFailed(f"the email's headers changed when written ({', '.join(parsed.keys())}); not sent",
+                             permanent=True)
+    for name in _unique(wrote):
+        if [str(v) for v in parsed.get_all(name, [])] != [str(v) for v in message.get_all(name, [])]:
+            raise DeliveryFailed(f"the email's {name} header changed when written; not sent", permanent=True)
+    return data
+
+
+def _unique(names: list[str]) -> list[str]:
+    return list(dict.fromkeys(names))
 
 
 def _when(created_at: dt.datetime, timezone: str) -> str:
@@ -101,7 +158,7 @@ def subject_for(bundle: AlertBundle, business: str) -> str:
         what = one_line(m.title or m.text, 70)
         prefix = "URGENT: " if bundle.items[0].urgent else ""
         return f"{prefix}New mention on {network_name(m.network)}: {what}"
-    urgent = sum(1 for i in bundle.items if i.urgent)
+    urgent = bundle.urgent_total if bundle.urgent_total is not None else sum(1 for i in bundle.items if i.urgent)
     prefix = f"URGENT ({urgent}): " if urgent else ""
     return f"{prefix}{bundle.total} new mentions of {one_line(business, 60)}"
 
@@ -122,16 +179,8 @@ def compose(bundle: AlertBundle, *, business: str, from_address: str, reply_to: 
         "notices": [(n.text, n.link_label, safe_url(n.link)) for n in bundle.notices],
         "unsubscribe": safe_url(bundle.unsubscribe),
     }
-    message = EmailMessage()
-    message["Subject"] = subject
-    message["From"] = formataddr((f"{one_line(business, 60)} alerts", from_address))
-    message["To"] = formataddr((recipient.name, recipient.email))
-    if reply_to:
-        message["Reply-To"] = reply_to
-    message["Message-ID"] = make_msgid(domain=from_address.rpartition("@")[2])
-    if safe_url(bundle.unsubscribe):  # RFC 8058 one-click (https in production)
-        message["List-Unsubscribe"] = f"<{bundle.unsubscribe}>"
-        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message = set_headers(EmailMessage(), subject=subject, business=business, from_address=from_address,
+                          to=(recipient.name, recipient.email), reply_to=reply_to, unsubscribe=bundle.unsubscribe)
     message.set_content(_templates().get_template("email.txt.j2").render(context))
     message.add_alternative(_templates().get_template("email.html.j2").render(context), subtype="html")
     return unfolded(message)
@@ -169,12 +218,17 @@ class EmailChannel:
             response = self.client.send_email(
                 FromEmailAddress=self.from_address,
                 Destination={"ToAddresses": [to]},
-                Content={"Raw": {"Data": message.as_bytes()}},
+                Content={"Raw": {"Data": message_bytes(message)}},
                 **extra,
             )
         except ClientError as err:
             code = err.response["Error"]["Code"]
             raise DeliveryFailed(f"SES refused the email ({code})", permanent=code in PERMANENT_SES_ERRORS) from None
         except BotoCoreError as err:
+            from chalicelib.alerts import unanswered
+
+            if unanswered(err):
+                raise DeliveryFailed(f"SES did not answer ({type(err).__name__})", permanent=False,
+                                     ambiguous=True) from None
             raise DeliveryFailed(f"SES could not be reached ({type(err).__name__})", permanent=False) from None
         return str(response["MessageId"])

@@ -5,20 +5,16 @@ and a spike in a rule group's volume."""
 from __future__ import annotations
 
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
 
-from chalicelib.alerts import network_name
-from chalicelib.alerts.email import one_line, unfolded
+from chalicelib.alerts import network_name, shown_text
+from chalicelib.alerts.email import one_line, set_headers, unfolded
 
 
 def _notice(business: str, from_address: str, to_name: str, to_address: str, subject: str,
             body: str) -> EmailMessage:
-    message = EmailMessage()
-    message["Subject"] = subject
-    message["From"] = formataddr((f"{one_line(business, 60)} alerts", from_address))
-    message["To"] = formataddr((to_name, to_address))
-    message["Message-ID"] = make_msgid(domain=from_address.rpartition("@")[2])
-    message.set_content(body + "\n")
+    message = set_headers(EmailMessage(), subject=subject, business=business, from_address=from_address,
+                          to=(to_name, to_address))
+    message.set_content(shown_text(body) + "\n")  # a connector's error may quote what the network said
     return unfolded(message)
 
 

@@ -1,13 +1,15 @@
 """SMS alerts for urgent mentions through SNS (Transactional): one message per recipient
-per alert, at most 160 GSM-7 characters (70 when the text needs UCS-2)."""
+per alert, at most 160 GSM-7 characters (70 when the text needs UCS-2), whose one link is
+the service's short link."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.alerts import AlertBundle, DeliveryFailed, network_name
+from chalicelib.alerts import AlertBundle, DeliveryFailed, network_name, unanswered
 from chalicelib.alerts.email import one_line
 
 GSM7 = frozenset(
@@ -37,6 +39,20 @@ def fits_one_sms(text: str) -> bool:
     return septets <= 160 if septets is not None else len(text.encode("utf-16-le")) // 2 <= 70
 
 
+# What a phone would turn into a link: a scheme's URL, www., an e-mail address or a bare domain (with its path).
+_LINKLIKE = re.compile(
+    r"(?i)(?:\b[a-z][a-z0-9+.-]*://|\b(?:mailto|tel|sms|javascript|data|intent):|\bwww\.)\S*"
+    r"|\S*@\S*\.\S*"
+    r"|\b(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,63}\b(?::[0-9]+)?(?:/\S*)?"
+)
+
+
+def without_links(text: str) -> str:
+    """The text with everything a phone would make a link replaced by ``[link]``: an SMS carries
+    only the service's own short link, never one a stranger wrote."""
+    return _LINKLIKE.sub("[link]", text)
+
+
 def compose(bundle: AlertBundle, link: str) -> str:
     """The SMS text: what, where, a short excerpt, the link; cut to fit one SMS. The last SMS
     an hourly cap allows says so."""
@@ -46,7 +62,7 @@ def compose(bundle: AlertBundle, link: str) -> str:
         more += " [last SMS this hour; more by email]"
     head = f"URGENT {network_name(first.network)}{more}: "
     tail = f" {link}" if link else ""
-    words = one_line(first.title or first.text, 400).removesuffix("…")
+    words = without_links(one_line(first.title or first.text, 400).removesuffix("…"))
     for cut in range(len(words), -1, -1):
         # "..." not "…": the ellipsis is not GSM-7 and would halve the room (UCS-2)
         snippet = words if cut == len(words) else words[: max(0, cut - 3)].rstrip() + "..."
@@ -100,5 +116,8 @@ class SmsChannel:
             code = err.response["Error"]["Code"]
             raise DeliveryFailed(f"SNS refused the SMS ({code})", permanent=code in PERMANENT_SNS_ERRORS) from None
         except BotoCoreError as err:
+            if unanswered(err):
+                raise DeliveryFailed(f"SNS did not answer ({type(err).__name__})", permanent=False,
+                                     ambiguous=True) from None
             raise DeliveryFailed(f"SNS could not be reached ({type(err).__name__})", permanent=False) from None
         return str(response["MessageId"])

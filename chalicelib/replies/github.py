@@ -1,5 +1,11 @@
-"""Replying on GitHub with the owner's token (``token_parameter``; scope ``public_repo``, or a
-fine-grained token with issues/discussions write):
+"""Replying on GitHub with the owner's token (``token_parameter``).
+
+What works: a classic personal access token with the ``public_repo`` scope (it comments on
+any public repository the account can see), or a GitHub App's token (on the repositories
+where the app is installed). A fine-grained personal access token acts on the repositories
+of its one resource owner only: GitHub refuses it on other owners' repositories ("Resource
+not accessible by personal access token", HTTP 403; GitHub's documented limitation of
+fine-grained tokens), and the replier says so in words.
 
 - issues and pull requests: ``POST /repos/{owner}/{repo}/issues/{number}/comments`` with
   ``{"body": text}`` (201 and the comment, whose ``html_url`` is the reply's URL);
@@ -42,6 +48,11 @@ _COMMENT_URL = re.compile(r"^https://github\.com/[A-Za-z0-9-]+/[A-Za-z0-9._-]+/(
 _DISCUSSION_COMMENT_URL = re.compile(
     r"^https://github\.com/[A-Za-z0-9-]+/[A-Za-z0-9._-]+/discussions/\d+#discussioncomment-\d+$")
 _ERROR_TYPE = re.compile(r"[^A-Z_]")
+FINE_GRAINED_REFUSED = (
+    "a fine-grained personal access token can comment only on repositories of its own resource owner, "
+    "and this repository is not one; use a classic token with the public_repo scope, or a GitHub App "
+    "installed on this repository"
+)
 
 
 class GitHubReplier(BaseReplier):
@@ -65,7 +76,7 @@ class GitHubReplier(BaseReplier):
         resp = self._post(f"{self.options.base_url}/repos/{quote(owner, safe='')}/{quote(name, safe='')}/issues/"
                           f"{number}/comments", json_body={"body": text}, headers=headers,
                           accept=(401, 403, 404, 410, 422, 429))
-        self._check_status(resp)
+        self._check_status(resp, headers)
         body = decode_json(self.network, resp)
         if not isinstance(body, dict) or not isinstance(body.get("id"), int) or isinstance(body["id"], bool):
             raise BadPayload(self.network, "created comment has no numeric id")
@@ -78,7 +89,7 @@ class GitHubReplier(BaseReplier):
         assert isinstance(self.options, GitHubOptions)
         resp = self._post(f"{self.options.base_url}/graphql", headers=headers, accept=(401, 403, 429),
                           json_body={"query": ADD_DISCUSSION_COMMENT, "variables": {"id": node_id, "body": text}})
-        self._check_status(resp)
+        self._check_status(resp, headers)
         body = decode_json(self.network, resp)
         errors = body.get("errors") if isinstance(body, dict) else None
         if isinstance(errors, list) and errors:
@@ -87,6 +98,8 @@ class GitHubReplier(BaseReplier):
             if kind == "RATE_LIMITED":
                 raise ReplyRateLimited(self.network, "GraphQL rate limit reached", SECONDARY_LIMIT_WAIT)
             if kind == "FORBIDDEN":
+                if _fine_grained(headers, str(first.get("message", "")).encode()):
+                    raise ReplyCredentialsError(self.network, f"{FINE_GRAINED_REFUSED} (FORBIDDEN)")
                 raise ReplyCredentialsError(self.network, "the token may not comment on this discussion (FORBIDDEN)")
             raise ReplyRefused(self.network, f"GitHub refused the discussion comment ({kind})")
         data = body.get("data") if isinstance(body, dict) else None
@@ -100,7 +113,7 @@ class GitHubReplier(BaseReplier):
             raise BadPayload(self.network, "addDiscussionComment: comment url is not a github.com discussion comment")
         return Reply(url=url, native_id=comment["id"])
 
-    def _check_status(self, resp: requests.Response) -> None:
+    def _check_status(self, resp: requests.Response, headers: dict[str, str]) -> None:
         status = resp.status_code
         if status in (403, 429):
             retry_after = parse_retry_after(resp.headers.get("retry-after"))
@@ -111,6 +124,8 @@ class GitHubReplier(BaseReplier):
                 raise ReplyRateLimited(self.network, f"rate limited (HTTP {status}), retry after {wait:g} s", wait)
             if b"locked" in resp.content.lower():
                 raise ReplyRefused(self.network, "the conversation is locked (HTTP 403)")
+            if _fine_grained(headers, resp.content):
+                raise ReplyCredentialsError(self.network, f"{FINE_GRAINED_REFUSED} (HTTP 403)")
             raise ReplyCredentialsError(self.network, "the token may not comment here (HTTP 403); it needs the "
                                                       "public_repo scope or issues write access")
         if status == 401:
@@ -121,6 +136,13 @@ class GitHubReplier(BaseReplier):
             raise ReplyRefused(self.network, "issues are disabled in this repository (HTTP 410)")
         if status == 422:
             raise ReplyRefused(self.network, f"GitHub refused the comment (HTTP 422: {_message(resp)})")
+
+
+def _fine_grained(headers: dict[str, str], refusal: bytes) -> bool:
+    """True when a refusal is GitHub's answer to a fine-grained personal access token acting
+    outside its resource owner: its words say so, or the token is one (``github_pat_``)."""
+    token = headers.get("Authorization", "").removeprefix("Bearer ")
+    return b"by personal access token" in refusal.lower() or token.startswith("github_pat_")
 
 
 def _message(resp: requests.Response) -> str:

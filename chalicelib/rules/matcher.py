@@ -9,6 +9,7 @@ branches, field filters and exclude queries included).
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
@@ -20,7 +21,7 @@ import ahocorasick
 
 from chalicelib.model import MatchedMention, Mention, RuleGroup, RuleMatch
 from chalicelib.rules.normalize import NormalizedText, fold, normalize
-from chalicelib.rules.query import And, Field, Node, Not, Or, QueryError, Term, parse_query
+from chalicelib.rules.query import SAME_SENTENCE, And, Field, Node, Not, Or, QueryError, Term, parse_query
 
 Spans = list[tuple[int, int]]
 # Evaluates a compiled query on one mention: None when it does not match, else the spans it matched
@@ -269,7 +270,18 @@ def _term_anchor(term: Term, fold_accents: bool) -> _Anchor:
 
 
 def _key_cost(key: str) -> float:
-    return (10.0 if key in _COMMON_WORDS else 1.0) / len(key)
+    frequent = key in _COMMON_WORDS or not _has_word_character(key)  # the '&' of "Spoke & Chain" is everywhere
+    return (10.0 if frequent else 1.0) / len(key)
+
+
+def _has_word_character(text: str) -> bool:
+    return any(_is_word_character(character) for character in text)
+
+
+def _between(before: str, after: str) -> str:
+    """What separates two words of a phrase: non-word characters, at least one between two words,
+    any number next to a word of punctuation (so "Spoke & Chain" also finds "Spoke&Chain")."""
+    return r"\W+" if _has_word_character(before) and _has_word_character(after) else r"\W*"
 
 
 def _keys(term: Term, fold_accents: bool) -> list[str]:
@@ -297,6 +309,8 @@ def _compile(node: Node, fold_accents: bool) -> Evaluate:
         return _compile_and([_compile(operand, fold_accents) for operand in ordered])
     if isinstance(node, Or):
         return _compile_or([_compile(operand, fold_accents) for operand in node.operands])
+    if node.distance == SAME_SENTENCE:
+        return _compile_same_sentence(_compile(node.left, fold_accents), _compile(node.right, fold_accents))
     return _compile_near(_compile(node.left, fold_accents), _compile(node.right, fold_accents), node.distance)
 
 
@@ -332,14 +346,21 @@ def _compile_or(operands: list[Evaluate]) -> Evaluate:
     return evaluate
 
 
+def _both_sides(left: Evaluate, right: Evaluate, scan: _Scan) -> tuple[Spans, Spans] | None:
+    # The right side is evaluated only when the left one matched.
+    lefts = left(scan)
+    if lefts is None:
+        return None
+    rights = right(scan)
+    return None if rights is None else (lefts, rights)
+
+
 def _compile_near(left: Evaluate, right: Evaluate, distance: int) -> Evaluate:
     def evaluate(scan: _Scan) -> Spans | None:
-        lefts = left(scan)
-        if lefts is None:
+        sides = _both_sides(left, right, scan)
+        if sides is None:
             return None
-        rights = right(scan)
-        if rights is None:
-            return None
+        lefts, rights = sides
         # occurrences grouped by the words they cover, so that hostile repetitive text stays linear
         lefts_by_words = _by_token_range(scan.norm, lefts)
         rights_by_words = _by_token_range(scan.norm, rights)
@@ -357,6 +378,25 @@ def _compile_near(left: Evaluate, right: Evaluate, distance: int) -> Evaluate:
                 near_rights.update(near)
         for words in near_rights:
             spans.extend(rights_by_words[words])
+        return spans or None
+
+    return evaluate
+
+
+# A sentence ends at . ! ? or … followed by a space or the end (so "acme.com" stays one sentence), or a line break.
+_SENTENCE_END = re.compile(r"[.!?…]+(?=\s|$)|\n")
+
+
+def _compile_same_sentence(left: Evaluate, right: Evaluate) -> Evaluate:
+    def evaluate(scan: _Scan) -> Spans | None:
+        sides = _both_sides(left, right, scan)
+        if sides is None:
+            return None
+        lefts, rights = sides
+        ends = [end.start() for end in _SENTENCE_END.finditer(scan.norm.text)]
+        left_sentences = {bisect.bisect_left(ends, start) for start, _ in lefts}
+        shared = left_sentences & {bisect.bisect_left(ends, start) for start, _ in rights}
+        spans = [span for span in (*lefts, *rights) if bisect.bisect_left(ends, span[0]) in shared]
         return spans or None
 
     return evaluate
@@ -409,7 +449,8 @@ def _compile_term(term: Term, fold_accents: bool) -> Evaluate:
 def _compile_phrase(keys: list[str], *, bounded: bool, exact: re.Pattern[str] | None) -> Evaluate:
     first, size = keys[0], len(keys[0])
     # what must follow the first word: the other words, only non-word characters between them
-    rest = re.compile("".join(r"\W+" + re.escape(key) for key in keys[1:]) + (r"(?!\w)" if bounded else ""))
+    rest = re.compile("".join(_between(before, key) + re.escape(key) for before, key in itertools.pairwise(keys))
+                      + (r"(?!\w)" if bounded else ""))
 
     def evaluate(scan: _Scan) -> Spans | None:
         text = scan.norm.text
@@ -426,7 +467,9 @@ def _compile_phrase(keys: list[str], *, bounded: bool, exact: re.Pattern[str] | 
 
 
 def _exact_pattern(term: Term) -> re.Pattern[str]:
-    return re.compile(r"\W+".join(re.escape(unicodedata.normalize("NFKC", word)) for word in term.words))
+    words = [unicodedata.normalize("NFKC", word) for word in term.words]
+    return re.compile(re.escape(words[0]) + "".join(_between(before, word) + re.escape(word)
+                                                    for before, word in itertools.pairwise(words)))
 
 
 def _is_exact(norm: NormalizedText, start: int, end: int, pattern: re.Pattern[str]) -> bool:

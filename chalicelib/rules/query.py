@@ -6,10 +6,10 @@ Grammar, loosest binding first (the language is described for owners in docs/que
     or_expr  := and_expr ("OR" and_expr)*
     and_expr := unary (["AND"] unary)*          adjacent terms are joined by AND
     unary    := "NOT" unary | near
-    near     := primary ["NEAR/n" primary]      both sides: terms, or terms joined by OR
+    near     := primary ["NEAR/n" primary]      both sides: terms, or terms joined by OR; n or "sentence"
     primary  := term | field ":" value | "(" or_expr ")"
     term     := word | word "*" | "~" word | "~" phrase | phrase | "`" words "`"
-    phrase   := '"' words '"'
+    phrase   := '"' words '"'                   literal: any words, at least one letter or digit in all
 """
 
 from __future__ import annotations
@@ -23,12 +23,14 @@ FieldName = Literal["source", "site", "author", "lang", "sub", "tag", "type"]
 
 FIELD_NAMES: tuple[FieldName, ...] = ("source", "site", "author", "lang", "sub", "tag", "type")
 MAX_NEAR_DISTANCE = 100
+# NEAR/sentence: both sides in the same sentence, at any distance (Near.distance holds this instead of n).
+SAME_SENTENCE = -1
 
 _STARTS_OPERAND = "a word, \"phrase\", field:value, NOT or '('"
 _NEAR_SIDE = "a word or phrase (or words joined by OR in parentheses) next to NEAR"
 _FIELD_LIST = ", ".join(FIELD_NAMES)
 _DOMAIN = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*")
-_NEAR = re.compile(r"NEAR(?:/(\d+))?")
+_NEAR = re.compile(r"NEAR(?:/(\d+|sentence))?")
 _FIELD_PREFIX = re.compile(r"([A-Za-z]+):")
 _QUOTED_WORD = re.compile(r"\S+")
 _WORD_END = frozenset(' \t\r\n\f\v()"`')
@@ -162,9 +164,10 @@ def _read_quoted(query: str, start: int, quote: str) -> tuple[tuple[str, ...], i
     found = list(_QUOTED_WORD.finditer(query, start + 1, close))
     if not found:
         raise QueryError.at(query, start + 1, f"a word or phrase between {quote} and {quote}", f"'{quote}'")
-    for word in found:
-        if not _has_letter_or_digit(word.group()):
-            raise QueryError.at(query, word.start(), "a word with a letter or digit", f"'{word.group()}'")
+    # a phrase is literal: "Spoke & Chain" keeps its '&'; only the phrase as a whole needs a letter or digit
+    if not any(_has_letter_or_digit(word.group()) for word in found):
+        inside = query[found[0].start() : found[-1].end()]
+        raise QueryError.at(query, found[0].start(), "a word or phrase with a letter or digit", f"'{inside}'")
     return tuple(word.group() for word in found), close + 1
 
 
@@ -192,8 +195,10 @@ def _read_bare(query: str, start: int) -> tuple[_Token, int]:
         return _Token(text, start, text), end  # type: ignore[arg-type]
     if text.startswith("NEAR"):
         near = _NEAR.fullmatch(text)
+        if near is not None and near.group(1) == "sentence":
+            return _Token("NEAR", start, text, distance=SAME_SENTENCE), end
         if near is None or near.group(1) is None or int(near.group(1)) > MAX_NEAR_DISTANCE:
-            expected = f"NEAR/n with n a number of words from 0 to {MAX_NEAR_DISTANCE}, like NEAR/3"
+            expected = f"NEAR/n with n a number of words from 0 to {MAX_NEAR_DISTANCE}, like NEAR/3, or NEAR/sentence"
             raise QueryError.at(query, start, expected, f"'{text}'")
         return _Token("NEAR", start, text, distance=int(near.group(1))), end
     prefix = _FIELD_PREFIX.match(text)

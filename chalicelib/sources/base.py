@@ -107,7 +107,7 @@ def read_each(network: str, items: Iterable[Any], read: Callable[[Any], T | None
     for item in items:
         try:
             value = read(item)
-        except Exception as err:  # noqa: BLE001 - hostile input: any failure is this item's alone
+        except Exception as err:  # hostile input: any failure is this item's alone
             reason = err.message if isinstance(err, SourceError) else f"{type(err).__name__}: {err}"
             skipped.append(reason[:SKIP_REASON_CHARS])
             continue

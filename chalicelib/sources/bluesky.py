@@ -13,6 +13,11 @@ from ``overlap_seconds`` before it (a post indexed late can carry an older sortA
 dropping the uris it already returned. Cursor: ``{"since": ISO, "seen": {uri: sortAt
 seconds}, "gap": {"since": ISO, "until": ISO, "seen": [uris]} | absent}``; ``gap`` is the
 older part a walk stopped by the page limit or the budget did not read (read first).
+
+A post that cannot be read is skipped alone (its reason in ``FetchResult.skipped``); the
+others of its page come through. The watermark never passes the cycle's clock: a post
+whose sortAt claims a later time is returned with that date, but ``since`` stays at most
+"now" (a cursor stored in the future by an older version is pulled back too).
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from chalicelib.sources.base import (
     SourceBase,
     SourceError,
     SourceOptions,
+    read_each,
     require_secret,
 )
 from chalicelib.sources.http import decode_json
@@ -75,18 +81,22 @@ class Bluesky(SourceBase):
 
     def fetch(self, query: str, cursor: Cursor | None, budget: Budget) -> FetchResult:
         """Posts matching ``query`` whose sortAt is new since ``cursor``, newest first."""
+        now = self._clock()
         if cursor is None:
-            start = self._clock() - self.options.first_run_lookback_hours * 3600
+            start = now - self.options.first_run_lookback_hours * 3600
             cursor = {"since": _iso(start), "seen": {}}
+        elif _seconds(cursor["since"]) > now:
+            cursor = {**cursor, "since": _iso(now)}  # a watermark in the future would hide every new post
         seen: dict[str, float] = dict(cursor.get("seen", {}))
         gap = cursor.get("gap")
         since, until = (gap["since"], gap["until"]) if gap else (cursor["since"], None)
         skip = set(seen) | set(gap.get("seen", []) if gap else [])
-        posts, pages, complete = self._walk(query, since, until, skip, budget)
+        posts, pages, complete, skipped = self._walk(query, since, until, skip, budget)
 
         next_cursor: Cursor = {"since": cursor["since"], "seen": seen}
         if gap is None and posts:
-            newest = max(p["sortAt"] for p in posts)
+            # A post dated in the future is returned with its date but moves the watermark to now at most.
+            newest = min(max(p["sortAt"] for p in posts), now)
             watermark = max(newest, _seconds(cursor["since"]) + self.options.overlap_seconds)
             next_since = watermark - self.options.overlap_seconds
             recent = {**seen, **{p["uri"]: p["sortAt"] for p in posts}}
@@ -104,12 +114,13 @@ class Bluesky(SourceBase):
             }
         elif not complete and gap:
             next_cursor["gap"] = gap
-        return FetchResult([self._mention(p) for p in posts], next_cursor, pages, complete)
+        return FetchResult([p["mention"] for p in posts], next_cursor, pages, complete, skipped)
 
     def _walk(
         self, query: str, since: str, until: str | None, skip: set[str], budget: Budget
-    ) -> tuple[list[dict[str, Any]], int, bool]:
+    ) -> tuple[list[dict[str, Any]], int, bool, list[str]]:
         posts: dict[str, dict[str, Any]] = {}
+        skipped: list[str] = []
         page_cursor: str | None = None
         pages = 0
         while pages < self.options.max_pages and not budget.exhausted():
@@ -119,14 +130,15 @@ class Bluesky(SourceBase):
             if page_cursor:
                 params["cursor"] = page_cursor
             body = self._xrpc_get("app.bsky.feed.searchPosts", params, budget)
-            page, page_cursor = self._parse_page(body)
+            page, page_cursor, unread = self._parse_page(body)
             pages += 1
+            skipped.extend(unread)
             for post in page:
                 if post["uri"] not in skip:
                     posts.setdefault(post["uri"], post)
-            if not page or not page_cursor:
-                return list(posts.values()), pages, True
-        return list(posts.values()), pages, False
+            if not (page or unread) or not page_cursor:
+                return list(posts.values()), pages, True, skipped
+        return list(posts.values()), pages, False, skipped
 
     # --- session ------------------------------------------------------------------------
 
@@ -213,13 +225,22 @@ class Bluesky(SourceBase):
 
     # --- payload ------------------------------------------------------------------------
 
-    def _parse_page(self, body: Any) -> tuple[list[dict[str, Any]], str | None]:
+    def _parse_page(self, body: Any) -> tuple[list[dict[str, Any]], str | None, list[str]]:
+        """The posts of a page that could be read (each with its ``mention``), the page
+        cursor, and one reason per post that could not."""
         if not isinstance(body, dict) or not isinstance(body.get("posts"), list):
             raise BadPayload(self.name, "searchPosts: response has no 'posts' list")
         cursor = body.get("cursor")
         if cursor is not None and not isinstance(cursor, str):
             raise BadPayload(self.name, "searchPosts: 'cursor' is not a string")
-        return [self._check_post(post, f"posts[{i}]") for i, post in enumerate(body["posts"])], cursor or None
+
+        def read(entry: tuple[int, Any]) -> dict[str, Any]:
+            post = self._check_post(entry[1], f"posts[{entry[0]}]")
+            post["mention"] = self._mention(post)
+            return post
+
+        posts, skipped = read_each(self.name, enumerate(body["posts"]), read)
+        return posts, cursor or None, skipped
 
     def _check_post(self, post: Any, where: str) -> dict[str, Any]:
         if not isinstance(post, dict):

@@ -7,7 +7,7 @@ Cursor::
 
     {"published_at": T, "ids": [ids at T],
      "gap": {"page": N, "low": L, "low_ids": [...], "high": H, "high_ids": [...]} | absent,
-     "extra": {id: published_at}}
+     "extra": {id: published_at}, "ahead": {id: published_at} | absent}
 
 ``/latest`` is ordered by ``published_at``, newest first, and paged by page number: it is
 the stream, read until an article at or below T shows up. When the page limit or the time
@@ -16,6 +16,10 @@ down as articles arrive, so going on from the next page number re-reads, never s
 the next cycle reads it first. The tag listings are ordered by hotness, not by date, so
 they are only a net for what ``/latest`` had no room for: what they add is remembered in
 ``extra`` until the stream's watermark has passed it, so nothing is returned twice.
+
+T never passes the cycle's clock: an article dated in the future is returned with its
+claimed date, kept in ``ahead`` so it is not returned again, and moves nothing. An article
+that cannot be read is skipped and counted; the rest of its page comes through.
 """
 
 from __future__ import annotations
@@ -36,13 +40,15 @@ from chalicelib.sources.base import (
     FetchResult,
     SourceBase,
     SourceOptions,
+    read_each,
 )
 
 SITE = "https://dev.to/"
 ACCEPT = "application/vnd.forem.api-v1+json"
 _USERNAME = re.compile(r"^[A-Za-z0-9_]{1,60}$")
-_TAG = re.compile(r"^[a-z0-9]{1,40}$")
+_TAG = re.compile(r"^[a-z0-9]{1,40}\Z")
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+AHEAD_LIMIT = 50  # future-dated articles remembered in the cursor
 _END = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)  # later times are not real: they would break the cursor's arithmetic
 
 
@@ -83,14 +89,22 @@ class DevTo(SourceBase):
                                                         expected_data_hours=24)
     options_model: ClassVar[type[SourceOptions]] = DevToOptions
 
+    def _start(self) -> None:
+        # Articles of this fetch that could not be read: (id, date, reason), id and date None if unreadable.
+        self._skips: list[tuple[int | None, int | None, str]] = []
+        self._unreadable: dict[int, int] = {}  # their ids and dates, where readable
+
     def fetch(self, query: str, cursor: Cursor | None, budget: Budget) -> FetchResult:
         """Every article published since ``cursor`` (``query`` is ignored: no search API).
 
         Returns mentions and the next cursor; raises only ``SourceError``.
         """
+        self._skips, self._unreadable = [], {}
+        now = int(self._clock())
         if cursor is None:
-            cursor = {"published_at": int(self._clock()) - self.options.first_run_lookback_hours * 3600, "ids": []}
-        watermark = int(cursor["published_at"])
+            cursor = {"published_at": now - self.options.first_run_lookback_hours * 3600, "ids": []}
+        # A cursor is never ahead of the cycle's clock, whatever a future-dated article once left in it.
+        watermark = min(int(cursor["published_at"]), now)
         seen_at_watermark = {int(i) for i in cursor.get("ids", [])}
         gap = cursor.get("gap")
         extra = {int(k): int(v) for k, v in cursor.get("extra", {}).items()}
@@ -100,16 +114,24 @@ class DevTo(SourceBase):
                               {int(i) for i in gap["high_ids"]}, extra, budget)
         else:
             walk = self._walk(1, watermark, seen_at_watermark, None, set(), extra, budget)
+        # Articles dated after the clock that were returned already: not new again until the watermark passes them.
+        ahead = {int(k): int(v) for k, v in cursor.get("ahead", {}).items() if int(v) > watermark}
+        for aid in ahead:
+            walk.new.pop(aid, None)
 
         next_cursor: Cursor = {"published_at": watermark, "ids": sorted(seen_at_watermark)}
         times = {aid: self._time(article) for aid, article in walk.new.items()}
-        if gap is None and times:
-            newest = max(times.values())
+        # An article dated in the future is returned with its claimed date but moves nothing; one that
+        # could not be read moves the cursor as any other (it is counted once, not every cycle).
+        dated = {aid: t for aid, t in (self._unreadable | times).items() if watermark <= t <= now}
+        ahead |= {aid: t for aid, t in times.items() if t > now}
+        if gap is None and dated:
+            newest = max(dated.values())
             if newest > watermark:
                 next_cursor["published_at"] = newest
-                next_cursor["ids"] = sorted(aid for aid, t in times.items() if t == newest)
+                next_cursor["ids"] = sorted(aid for aid, t in dated.items() if t == newest)
             else:
-                next_cursor["ids"] = sorted(seen_at_watermark | {aid for aid, t in times.items() if t == newest})
+                next_cursor["ids"] = sorted(seen_at_watermark | {aid for aid, t in dated.items() if t == newest})
         next_gap = self._next_gap(gap, watermark, seen_at_watermark, walk, times) if not walk.complete else None
         if next_gap:
             next_cursor["gap"] = next_gap
@@ -125,8 +147,11 @@ class DevTo(SourceBase):
                 found[aid] = article
                 extra[aid] = self._time(article)
         next_cursor["extra"] = {str(aid): t for aid, t in sorted(extra.items()) if self._still_needed(t, next_cursor)}
-        mentions = [self._mention(article) for article in found.values()]
-        return FetchResult(mentions=mentions, cursor=next_cursor, pages=pages, complete=complete)
+        if ahead:
+            next_cursor["ahead"] = {str(aid): t for aid, t in sorted(ahead.items(), key=lambda kv: kv[1])[:AHEAD_LIMIT]}
+        mentions, unreadable = read_each(self.name, found.values(), self._mention)
+        return FetchResult(mentions=mentions, cursor=next_cursor, pages=pages, complete=complete,
+                           skipped=self._new_skips(watermark, seen_at_watermark, gap) + unreadable)
 
     @staticmethod
     def _still_needed(published: int, cursor: Cursor) -> bool:
@@ -205,11 +230,36 @@ class DevTo(SourceBase):
     def _parse_page(self, body: Any) -> list[dict[str, Any]]:
         if not isinstance(body, list):
             raise BadPayload(self.name, "article list is not a list")
-        for index, article in enumerate(body):
-            self._check_article(article, f"articles[{index}]")
-        return body
+        articles: list[dict[str, Any]] = []
+        for article in body:
+            good, skipped = read_each(self.name, [article], lambda a: self._check_article(a, _where(a)))
+            articles += good
+            if skipped:
+                self._note_unreadable(article, skipped[0])
+        return articles
 
-    def _check_article(self, article: Any, where: str) -> None:
+    def _note_unreadable(self, article: Any, reason: str) -> None:
+        """Remember an article that could not be read with its id and date, when those two can be
+        read: the cursor moves past it as past any other, and it is counted only while it is new."""
+        aid = article.get("id") if isinstance(article, dict) else None
+        try:
+            when = self._parse_time(article.get("published_at"), "") if isinstance(article, dict) else None
+        except BadPayload:
+            when = None
+        if isinstance(aid, int) and not isinstance(aid, bool) and aid > 0 and when is not None:
+            self._unreadable[aid] = when
+            self._skips.append((aid, when, reason))
+        else:
+            self._skips.append((None, None, reason))
+
+    def _new_skips(self, watermark: int, seen: set[int], gap: dict[str, Any] | None) -> list[str]:
+        """The reasons of the unreadable articles that were new: one behind the cursor was counted before."""
+        def new(aid: int | None, when: int | None) -> bool:
+            in_gap = bool(gap and when is not None and int(gap["low"]) <= when <= int(gap["high"]))
+            return aid is None or when is None or when > watermark or (when == watermark and aid not in seen) or in_gap
+        return [reason for aid, when, reason in self._skips if new(aid, when)]
+
+    def _check_article(self, article: Any, where: str) -> dict[str, Any]:
         if not isinstance(article, dict):
             raise BadPayload(self.name, f"{where} is not an object")
         aid = article.get("id")
@@ -235,6 +285,7 @@ class DevTo(SourceBase):
         for name in ("username", "name"):
             if user.get(name) is not None and not isinstance(user[name], str):
                 raise BadPayload(self.name, f"{where}.user.{name} is not a string")
+        return article
 
     def _tag_list(self, article: dict[str, Any], where: str) -> list[str]:
         """``tag_list`` is a list in the list endpoints and a comma-separated string in others (``tags``
@@ -284,3 +335,9 @@ class DevTo(SourceBase):
             tags=tuple(t for t in article["_tags"] if _TAG.match(t)),
             thread={"article_id": str(article["id"]), **({"username": username} if username else {})},
         )
+
+
+def _where(article: Any) -> str:
+    """How a reason names an article: by its id when it has a readable one."""
+    aid = article.get("id") if isinstance(article, dict) else None
+    return f"article {aid}" if isinstance(aid, int) and not isinstance(aid, bool) and aid > 0 else "an article"

@@ -2,8 +2,21 @@
 ``discussions: true``, discussions through GraphQL ``search(type: DISCUSSION)``), newest
 first, fetched incrementally on ``created_at``.
 
+GitHub refuses an issue search without a type ("Query must include 'is:issue' or
+'is:pull-request'", HTTP 422). One search names both types, ``(is:issue OR is:pull-request)``
+with ``advanced_search=true``, so a term costs one request of the 10 (30 with a token) a
+minute. Tokens that may not combine them (GitHub App user tokens) get the same 422 for it:
+the connector then switches, for good (kept in ``SourceState`` and the cursor), to two typed
+searches, ``is:issue`` and ``is:pull-request``, each with its own cursor. A refused query is
+said in words, with GitHub's own message.
+
+Every item is read alone: one that cannot be read is skipped with its reason (and, when its
+id and time can be read, still moves the cursor); no cursor moves past the cycle's clock,
+so an item dated in the future is kept with its date but does not hide later ones.
+
 Cursor: ``{"issues": {"created": T, "ids": [ids at T], "gap": [low, high], "gap_ids": [...]},
-"discussions": {...the same...}, "not_before": unix}``.
+"pulls": {...}, "discussions": {...the same...}, "typed": true, "not_before": unix}``
+(``issues`` holds issues and pull requests while one search covers both).
 Items created at exactly T are asked for again (``created:>=``) and dropped by id. When
 the page limit, the time budget or the rate limit stops a walk, ``gap`` remembers the range
 still to read (``created:low..high``, read first next time) and ``gap_ids`` what was already
@@ -20,6 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
@@ -37,17 +51,22 @@ from chalicelib.sources.base import (
     SourceBase,
     SourceError,
     SourceOptions,
+    read_each,
     require_secret,
 )
 from chalicelib.sources.http import decode_json, parse_retry_after
 
 PROFILE_URL = "https://github.com/"
-_HTML_URL = re.compile(r"^https://github\.com/([A-Za-z0-9-]+)/([A-Za-z0-9._-]+)/(issues|pull|discussions)/(\d+)$")
-_REPOSITORY_URL = re.compile(r"^https://[A-Za-z0-9.-]+(?::\d+)?(?:/api/v3)?/repos/([A-Za-z0-9-]+)/([A-Za-z0-9._-]+)$")
-_NAME_WITH_OWNER = re.compile(r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$")
+_HTML_URL = re.compile(r"^https://github\.com/([A-Za-z0-9-]+)/(?!\.\.?/)([A-Za-z0-9._-]+)/(issues|pull|discussions)/(\d+)\Z")
+_NAME_WITH_OWNER = re.compile(r"^[A-Za-z0-9-]+/(?!\.\.?\Z)[A-Za-z0-9._-]+\Z")
 _LOGIN = re.compile(r"^[A-Za-z0-9-]+(\[bot\])?$")
 _NODE_ID = re.compile(r"^[A-Za-z0-9_=-]{1,100}$")
 _ISO = "%Y-%m-%dT%H:%M:%SZ"
+# The issue searches: cursor key -> the type qualifier GitHub requires. One search for both
+# types, or (for tokens GitHub refuses that for) one search per type.
+COMBINED_SEARCH = (("issues", "(is:issue OR is:pull-request)"),)
+TYPED_SEARCHES = (("issues", "is:issue"), ("pulls", "is:pull-request"))
+UNTYPED_REFUSAL = b"is:issue"  # in GitHub's words when it wants a type it did not get
 SECONDARY_LIMIT_WAIT = 60.0  # GitHub's advice when a secondary limit gives no retry-after
 DISCUSSIONS_QUERY = """
 query($q: String!, $after: String) {
@@ -65,6 +84,13 @@ query($q: String!, $after: String) {
   }
 }
 """
+
+
+class _CombinedRefused(Exception):
+    """GitHub refused one search for both issues and pull requests (this token needs two)."""
+
+
+Read = tuple[str, int, Mention | None]  # (id, created unix, mention; None: skipped but dated)
 
 
 class GitHubOptions(SourceOptions):
@@ -106,31 +132,47 @@ class GitHub(SourceBase):
             if self.options.token_parameter else None
         )
         term = query.replace('"', " ").strip()  # the term is searched as one quoted phrase
-        start = {"created": now - self.options.first_run_lookback_hours * 3600, "ids": []}
-        kinds = ["issues"] + (["discussions"] if token and self.options.discussions else [])
-        mentions: list[Mention] = []
-        next_cursor: Cursor = {}
-        pages = 0
-        complete = True
-        for kind in kinds:
-            sub_cursor = cursor.get(kind) or start
-            if not complete:
-                next_cursor[kind] = sub_cursor
-                continue
-            found, next_cursor[kind], kind_pages, complete = self._fetch_kind(
-                kind, term, sub_cursor, token, pages, budget
-            )
-            mentions.extend(found)
-            pages += kind_pages
+        mode = self._state.get_state(self.name, "search") if self._state is not None else None
+        typed = bool(cursor.get("typed")) or (isinstance(mode, dict) and mode.get("typed") is True)
+        try:
+            result = self._fetch_all(term, cursor, token, typed, now, budget)
+        except _CombinedRefused:
+            # This token may not search both types at once: one search per type from now on. The
+            # pull requests start where the combined search left off.
+            if self._state is not None:
+                self._state.put_state(self.name, "search", {"typed": True})
+            issues = cursor.get("issues")
+            cursor = {**cursor, "typed": True, **({"pulls": issues} if issues and "pulls" not in cursor else {})}
+            result = self._fetch_all(term, cursor, token, True, now, budget)
         if self._not_before:
-            next_cursor["not_before"] = self._not_before
+            result.cursor["not_before"] = self._not_before
             if self._state is not None:
                 self._state.put_state(self.name, "rate", {"not_before": self._not_before})
-        return FetchResult(mentions=mentions, cursor=next_cursor, pages=pages, complete=complete)
+        return result
+
+    def _fetch_all(self, term: str, cursor: Cursor, token: str | None, typed: bool, now: int,
+                   budget: Budget) -> FetchResult:
+        start = {"created": now - self.options.first_run_lookback_hours * 3600, "ids": []}
+        searches = dict(TYPED_SEARCHES if typed else COMBINED_SEARCH)
+        kinds = [*searches, *(["discussions"] if token and self.options.discussions else [])]
+        result = FetchResult(mentions=[], cursor={"typed": True} if typed else {})
+        for kind in kinds:
+            sub_cursor = cursor.get(kind) or start
+            if not result.complete:
+                result.cursor[kind] = sub_cursor
+                continue
+            found, result.cursor[kind], kind_pages, result.complete = self._fetch_kind(
+                kind, term, sub_cursor, token, searches.get(kind, ""), result, budget
+            )
+            result.mentions.extend(found)
+            result.pages += kind_pages
+        return result
 
     def _fetch_kind(
-        self, kind: str, term: str, cursor: dict[str, Any], token: str | None, pages_before: int, budget: Budget
+        self, kind: str, term: str, cursor: dict[str, Any], token: str | None, qualifier: str, so_far: FetchResult,
+        budget: Budget,
     ) -> tuple[list[Mention], dict[str, Any], int, bool]:
+        now = int(self._clock())  # the cycle's clock: no cursor moves past it
         watermark = int(cursor["created"])
         seen_at_watermark = set(cursor.get("ids", []))
         gap = cursor.get("gap")
@@ -140,27 +182,32 @@ class GitHub(SourceBase):
         created = f"created:>={_iso(low)}" if high is None else f"created:{_iso(low)}..{_iso(high)}"
         search = f'"{term}" {created}'
 
-        walk = self._walk_issues if kind == "issues" else self._walk_discussions
-        found, pages, complete = walk(search, token, pages_before, budget)
+        if kind == "discussions":
+            read, pages, complete = self._walk_discussions(search, token, so_far, budget)
+        else:
+            combined = qualifier == dict(COMBINED_SEARCH)["issues"]
+            read, pages, complete = self._walk_issues(f"{search} {qualifier}", token, so_far, budget, combined)
         mentions = [
-            mention for key, at, mention in found
-            if not (at == watermark and key in seen_at_watermark) and not (at == high and key in seen_at_high)
+            mention for key, at, mention in read
+            if mention is not None
+            and not (at == watermark and key in seen_at_watermark) and not (at == high and key in seen_at_high)
         ]
+        found = [(key, min(at, now)) for key, at, _ in read]  # what moves the cursor, clamped to now
         next_cursor: dict[str, Any] = {"created": watermark, "ids": sorted(seen_at_watermark)}
         if gap is None and found:
-            newest = max(at for _, at, _ in found)
+            newest = max(at for _, at in found)
             if newest > watermark:
                 next_cursor = {"created": newest, "ids": []}
             next_cursor["ids"] = sorted(
-                {key for key, at, _ in found if at == next_cursor["created"]}
+                {key for key, at in found if at == next_cursor["created"]}
                 | (seen_at_watermark if newest == watermark else set())
             )
         if not complete and found:
             # Read newest first and stopped early: the older part is still to read.
-            oldest = min(at for _, at, _ in found)
+            oldest = min(at for _, at in found)
             next_cursor["gap"] = [low, oldest]
             next_cursor["gap_ids"] = sorted(
-                {key for key, at, _ in found if at == oldest} | (seen_at_high if oldest == high else set())
+                {key for key, at in found if at == oldest} | (seen_at_high if oldest == high else set())
             )
         elif not complete and gap:
             next_cursor["gap"] = gap
@@ -179,9 +226,10 @@ class GitHub(SourceBase):
         return pages < self.options.max_pages and not budget.exhausted() and self._not_before <= int(self._clock())
 
     def _walk_issues(
-        self, search: str, token: str | None, pages_before: int, budget: Budget
-    ) -> tuple[list[tuple[str, int, Mention]], int, bool]:
-        found: list[tuple[str, int, Mention]] = []
+        self, search: str, token: str | None, so_far: FetchResult, budget: Budget, combined: bool
+    ) -> tuple[list[Read], int, bool]:
+        pages_before = so_far.pages
+        found: list[Read] = []
         url = f"{self.options.base_url}/search/issues"
         params: dict[str, Any] | None = {
             "q": search, "sort": "created", "order": "desc", "per_page": self.options.per_page,
@@ -193,8 +241,12 @@ class GitHub(SourceBase):
                 return found, page, False
             resp = self.http.request("GET", url, params=params, headers=self._headers(token), budget=budget,
                                      accept=(401, 403, 422, 429))
+            if combined and resp.status_code == 422 and UNTYPED_REFUSAL in resp.content:
+                raise _CombinedRefused
             self._check_status(resp)
-            found.extend(self.parse_issues(decode_json(self.name, resp)))
+            read, skipped = self.parse_issues(decode_json(self.name, resp))
+            found.extend(read)
+            so_far.skipped.extend(skipped)
             page += 1
             next_url = self._next_link(resp)
             if next_url is None:
@@ -202,9 +254,10 @@ class GitHub(SourceBase):
             url, params = next_url, None
 
     def _walk_discussions(
-        self, search: str, token: str | None, pages_before: int, budget: Budget
-    ) -> tuple[list[tuple[str, int, Mention]], int, bool]:
-        found: list[tuple[str, int, Mention]] = []
+        self, search: str, token: str | None, so_far: FetchResult, budget: Budget
+    ) -> tuple[list[Read], int, bool]:
+        pages_before = so_far.pages
+        found: list[Read] = []
         after: str | None = None
         page = 0
         while True:
@@ -217,8 +270,9 @@ class GitHub(SourceBase):
                 accept=(401, 403, 422, 429),
             )
             self._check_status(resp)
-            discussions, after = self.parse_discussions(decode_json(self.name, resp))
+            discussions, after, skipped = self.parse_discussions(decode_json(self.name, resp))
             found.extend(discussions)
+            so_far.skipped.extend(skipped)
             page += 1
             if after is None:
                 return found, page, True
@@ -245,7 +299,7 @@ class GitHub(SourceBase):
         if resp.status_code == 401:
             raise CredentialsError(self.name, "token rejected (HTTP 401)")
         if resp.status_code == 422:
-            raise SourceError(self.name, "search query refused (HTTP 422)")
+            raise SourceError(self.name, f"search query refused (HTTP 422): {_refusal(resp)}")
         if remaining == "0" and reset_at is not None:
             self._not_before = max(self._not_before, reset_at)  # no call until the reset, none of them would pass
 
@@ -259,12 +313,21 @@ class GitHub(SourceBase):
             raise BadPayload(self.name, "Link rel=next points outside the search API")
         return link
 
-    def parse_issues(self, body: Any) -> list[tuple[str, int, Mention]]:
-        """Check one ``/search/issues`` page; returns (id, created unix, mention) per item or
-        raises ``BadPayload`` naming the first field not in the documented shape."""
+    def parse_issues(self, body: Any) -> tuple[list[Read], list[str]]:
+        """Read one ``/search/issues`` page, each item alone: (id, created unix, mention) per
+        item (mention None for an item skipped whose id and time could still be read), and
+        one reason per skipped item. A page that is not a search result is ``BadPayload``."""
         if not isinstance(body, dict) or not isinstance(body.get("items"), list):
             raise BadPayload(self.name, "response has no 'items' list")
-        return [self._issue(item, index) for index, item in enumerate(body["items"])]
+        return self._read_items(body["items"], self._issue, _issue_stamp)
+
+    def _read_items(self, items: list[Any], read: Callable[[Any, int], Read],
+                    stamp: Callable[[Any], tuple[str, int] | None]) -> tuple[list[Read], list[str]]:
+        good, skipped = read_each(self.name, enumerate(items), lambda pair: read(pair[1], pair[0]))
+        read_keys = {key for key, _, _ in good}
+        stamps = [mark for item in items if (mark := stamp(item)) is not None and mark[0] not in read_keys]
+        # A skipped item whose id and time can be read still moves the cursor (no mention).
+        return good + [(key, at, None) for key, at in stamps], skipped
 
     def _issue(self, item: Any, index: int) -> tuple[str, int, Mention]:
         where = f"items[{index}]"
@@ -275,9 +338,6 @@ class GitHub(SourceBase):
         html_url = _match(_HTML_URL, item.get("html_url"))
         if html_url is None or html_url.group(4) != str(item["number"]):
             raise BadPayload(self.name, f"{where}.html_url is not a github.com issue or pull request URL")
-        repo = _match(_REPOSITORY_URL, item.get("repository_url"))
-        if repo is None:
-            raise BadPayload(self.name, f"{where}.repository_url is not a repository API URL")
         created = self._created(item.get("created_at"), f"{where}.created_at")
         title, body = self._text(item, "title", where), self._text(item, "body", where)
         login, profile = self._author(item.get("user"), f"{where}.user")
@@ -288,8 +348,12 @@ class GitHub(SourceBase):
         node_id = item.get("node_id", "")
         if node_id and not _match(_NODE_ID, node_id):
             raise BadPayload(self.name, f"{where}.node_id is not a node id")
-        is_pull = item.get("pull_request") is not None
-        community = f"{repo.group(1)}/{repo.group(2)}"
+        # The html_url says which it is: GitHub's older answers give issues a pull_request
+        # object of nulls (PyGithub's recorded 2014 search results).
+        is_pull = html_url.group(3) == "pull"
+        # The repository is read from the checked html_url: GitHub's older answers have no
+        # repository_url (PyGithub's recorded 2014 search results).
+        community = f"{html_url.group(1)}/{html_url.group(2)}"
         return str(item["id"]), created, Mention(
             network=self.name,
             native_id=str(item["id"]),
@@ -307,9 +371,10 @@ class GitHub(SourceBase):
                     "node_id": node_id},
         )
 
-    def parse_discussions(self, body: Any) -> tuple[list[tuple[str, int, Mention]], str | None]:
-        """Check one GraphQL discussions search page; returns (node id, created unix, mention)
-        per discussion and the ``after`` cursor of the next page (None on the last page)."""
+    def parse_discussions(self, body: Any) -> tuple[list[Read], str | None, list[str]]:
+        """Read one GraphQL discussions search page, each node alone: (node id, created unix,
+        mention) per discussion, the ``after`` cursor of the next page (None on the last page)
+        and one reason per skipped node."""
         if isinstance(body, dict) and isinstance(body.get("errors"), list) and body["errors"]:
             first = body["errors"][0] if isinstance(body["errors"][0], dict) else {}
             if first.get("type") == "RATE_LIMITED":
@@ -327,8 +392,8 @@ class GitHub(SourceBase):
         after = info.get("endCursor") if info["hasNextPage"] else None
         if info["hasNextPage"] and not isinstance(after, str):
             raise BadPayload(self.name, "data.search.pageInfo.endCursor is not a string")
-        found = [self._discussion(node, index) for index, node in enumerate(search["nodes"])]
-        return found, after
+        found, skipped = self._read_items(search["nodes"], self._discussion, _discussion_stamp)
+        return found, after, skipped
 
     def _discussion(self, node: Any, index: int) -> tuple[str, int, Mention]:
         where = f"nodes[{index}]"
@@ -363,10 +428,10 @@ class GitHub(SourceBase):
         )
 
     def _created(self, value: Any, where: str) -> int:
-        try:
-            return int(dt.datetime.strptime(value, _ISO).replace(tzinfo=dt.UTC).timestamp())
-        except (TypeError, ValueError):
-            raise BadPayload(self.name, f"{where} is not an ISO time like 2026-01-31T12:00:00Z") from None
+        created = _unix(value)
+        if created is None:
+            raise BadPayload(self.name, f"{where} is not an ISO time like 2026-01-31T12:00:00Z")
+        return created
 
     def _text(self, item: dict[str, Any], field: str, where: str) -> str:
         value = item.get(field)
@@ -383,6 +448,46 @@ class GitHub(SourceBase):
             raise BadPayload(self.name, f"{where}.login is not a GitHub login")
         login: str = user["login"]
         return login, PROFILE_URL + quote(login, safe="")
+
+
+def _unix(value: Any) -> int | None:
+    """Unix seconds of an ISO time like ``2026-01-31T12:00:00Z``, or None."""
+    try:
+        return int(dt.datetime.strptime(value, _ISO).replace(tzinfo=dt.UTC).timestamp())
+    except (TypeError, ValueError):
+        return None
+
+
+def _issue_stamp(item: Any) -> tuple[str, int] | None:
+    """An issue's id and creation time when both can be read, even if the rest cannot."""
+    if not isinstance(item, dict) or not _is_int(item.get("id")):
+        return None
+    created = _unix(item.get("created_at"))
+    return (str(item["id"]), created) if created is not None else None
+
+
+def _discussion_stamp(node: Any) -> tuple[str, int] | None:
+    if not isinstance(node, dict) or not _match(_NODE_ID, node.get("id")):
+        return None
+    created = _unix(node.get("createdAt"))
+    return (node["id"], created) if created is not None else None
+
+
+def _refusal(resp: requests.Response) -> str:
+    """GitHub's own words for a refused search (``message`` and the ``errors[].message``),
+    reduced to plain characters: the text is said to the owner."""
+    try:
+        body: Any = resp.json()
+    except ValueError:
+        body = None
+    words: list[str] = []
+    if isinstance(body, dict):
+        errors = body.get("errors") if isinstance(body.get("errors"), list) else []
+        words = [e["message"] for e in errors if isinstance(e, dict) and isinstance(e.get("message"), str)]
+        if not words and isinstance(body.get("message"), str):
+            words = [body["message"]]
+    text = "; ".join(words) or "GitHub gave no reason"
+    return re.sub(r"[^\w .,:;'()-]", "", text)[:200]
 
 
 def _is_int(value: Any) -> bool:

@@ -8,7 +8,8 @@ Cursor::
     {"created_at": T, "ids": [short_ids at T], "since": first-run start,
      "gap": {"page": N, "low": L, "low_ids": [...], "high": H, "high_ids": [...]} | absent,
      "stories": {short_id: [comment_count read, newest comment time, [comment ids at it]]},
-     "pending": [short_ids of threads to read] | absent}
+     "pending": [short_ids of threads to read] | absent,
+     "ahead": {short_id: T} | absent}
 
 Stories newer than T (or at T and not in ``ids``) are new. When the request cap or the
 time budget stops the walk through the newest pages, ``gap`` remembers where the unread
@@ -16,6 +17,10 @@ older part starts; the next cycle reads it first (pages only shift down as stori
 arrive, so going on from the next page number re-reads, never skips). ``stories`` keeps the
 comment counts of the most recent stories (bounded) so only grown threads are fetched;
 threads the request cap left unread are ``pending`` and read first next cycle.
+
+T never passes the cycle's clock: a story dated in the future is returned with its claimed
+date, kept in ``ahead`` so it is not returned again, and moves nothing. A story, comment or
+thread that cannot be read is skipped and counted; the rest of its page comes through.
 
 The site allows about 30 requests a minute per IP and throttles any User-Agent with
 "axios" in it, so a cycle makes at most ``max_requests`` requests and never sleeps.
@@ -40,6 +45,7 @@ from chalicelib.sources.base import (
     RateLimited,
     SourceBase,
     SourceOptions,
+    read_each,
 )
 from chalicelib.sources.http import decode_json, parse_retry_after
 from chalicelib.text import html_to_text
@@ -86,17 +92,24 @@ class Lobsters(SourceBase):
 
     def _start(self) -> None:
         self._requests = 0
+        self._skipped: list[str] = []
+        self._unreadable: dict[str, float] = {}  # short id -> time of stories that could not be read
+        # Stories of this fetch that could not be read: (short id, time, reason), None where unreadable.
+        self._story_skips: list[tuple[str | None, float | None, str]] = []
+        self._counts: dict[str, int] = {}  # comment_count of every story listed this cycle
 
     def fetch(self, query: str, cursor: Cursor | None, budget: Budget) -> FetchResult:
         """Every story and comment new since ``cursor`` (``query`` is ignored: no search API).
 
         Returns mentions (stories and comments) and the next cursor; raises only ``SourceError``.
         """
-        self._requests = 0
+        self._requests, self._skipped, self._counts, self._unreadable, self._story_skips = 0, [], {}, {}, []
+        now = self._clock()
         if cursor is None:
-            start = self._clock() - self.options.first_run_lookback_hours * 3600
+            start = now - self.options.first_run_lookback_hours * 3600
             cursor = {"created_at": start, "ids": [], "since": start, "stories": {}}
-        watermark = float(cursor["created_at"])
+        # A cursor is never ahead of the cycle's clock, whatever a future-dated story once left in it.
+        watermark = min(float(cursor["created_at"]), now)
         seen_at_watermark = set(cursor.get("ids", []))
         since = float(cursor.get("since", watermark))
         gap = cursor.get("gap")
@@ -106,6 +119,8 @@ class Lobsters(SourceBase):
         pending = [sid for sid in cursor.get("pending", []) if _SHORT_ID.match(sid)]
         pending = self._read_threads(pending, tracked, since, budget, mentions)
 
+        # Stories dated after the clock that were returned already: not new again until the watermark passes them.
+        ahead = {sid: float(t) for sid, t in cursor.get("ahead", {}).items() if float(t) > watermark}
         if gap:
             walk = self._walk(
                 int(gap["page"]), float(gap["low"]), set(gap["low_ids"]), float(gap["high"]), set(gap["high_ids"]),
@@ -113,16 +128,24 @@ class Lobsters(SourceBase):
             )
         else:
             walk = self._walk(1, watermark, seen_at_watermark, None, set(), budget)
+        for sid in ahead:
+            walk.new.pop(sid, None)
 
         next_cursor: Cursor = {"created_at": watermark, "ids": sorted(seen_at_watermark), "since": since}
         times = {sid: self._time(story, "story") for sid, story in walk.new.items()}
-        if gap is None and times:
-            newest = max(times.values())
+        # A story dated in the future is returned with its claimed date but moves nothing; one that
+        # could not be read moves the cursor as any other (it is counted once, not every cycle).
+        dated = {sid: t for sid, t in (self._unreadable | times).items() if watermark <= t <= now}
+        ahead |= {sid: t for sid, t in times.items() if t > now}
+        if ahead:
+            next_cursor["ahead"] = dict(sorted(ahead.items(), key=lambda kv: kv[1])[:PENDING_LIMIT])
+        if gap is None and dated:
+            newest = max(dated.values())
             if newest > watermark:
                 next_cursor["created_at"] = newest
-                next_cursor["ids"] = sorted(sid for sid, t in times.items() if t == newest)
+                next_cursor["ids"] = sorted(sid for sid, t in dated.items() if t == newest)
             else:
-                next_cursor["ids"] = sorted(seen_at_watermark | {sid for sid, t in times.items() if t == newest})
+                next_cursor["ids"] = sorted(seen_at_watermark | {sid for sid, t in dated.items() if t == newest})
         if not walk.complete:
             next_gap = self._next_gap(gap, watermark, seen_at_watermark, walk, times)
             if next_gap:
@@ -130,7 +153,8 @@ class Lobsters(SourceBase):
 
         mentions.extend(self._story_mention(story) for story in walk.new.values())
         for sid, t in times.items():
-            tracked.setdefault(sid, [0, t, []])
+            tracked.setdefault(sid, [0, min(t, now), []])
+        self._counts = {sid: story["comment_count"] for sid, story in walk.listed.items()}
         grown = [sid for sid, story in walk.listed.items()
                  if sid not in pending and story["comment_count"] > (tracked[sid][0] if sid in tracked else 0)]
         pending += self._read_threads(grown, tracked, since, budget, mentions)
@@ -138,7 +162,8 @@ class Lobsters(SourceBase):
         if pending:
             next_cursor["pending"] = pending[:PENDING_LIMIT]
         return FetchResult(mentions=mentions, cursor=next_cursor, pages=self._requests,
-                           complete=walk.complete and not pending)
+                           complete=walk.complete and not pending,
+                           skipped=self._new_skips(watermark, seen_at_watermark, gap) + self._skipped)
 
     def _next_gap(self, gap: dict[str, Any] | None, watermark: float, seen: set[str], walk: _Walk,
                   times: dict[str, float]) -> dict[str, Any] | None:
@@ -184,19 +209,28 @@ class Lobsters(SourceBase):
                       mentions: list[Mention]) -> list[str]:
         """Fetch the threads of ``sids`` and add their new comments to ``mentions``; return the
         short ids left for lack of requests or time (their counts stay as they were)."""
+        now = self._clock()
         for index, sid in enumerate(sids):
             if self._requests >= self.options.max_requests or budget.exhausted():
                 return sids[index:]
-            story, comments = self._parse_thread(self._get(f"/s/{sid}.json", budget), sid)
+            body = self._get(f"/s/{sid}.json", budget)
+            try:
+                story, comments = self._parse_thread(body, sid)
+            except BadPayload as err:
+                # One unreadable thread is skipped and counted; its count moves on so it is not asked again.
+                self._skipped.append(err.message)
+                known = tracked.pop(sid, None) or [0, since, []]
+                tracked[sid] = [self._counts.get(sid, known[0]), known[1], known[2]]
+                continue
             # A thread never read before: every comment since the story (or since listening began) is new.
             known = tracked.get(sid) or [0, max(self._time(story, "story"), since), []]
-            threshold, ids_at = float(known[1]), set(known[2])
+            threshold, ids_at = min(float(known[1]), now), set(known[2])
             newest, newest_ids = threshold, set(ids_at)
             for comment in comments:
                 cid, created = comment["short_id"], self._time(comment, "comment")
                 if created < threshold or (created == threshold and cid in ids_at):
                     continue
-                if created > newest:
+                if newest < created <= now:  # a comment dated in the future is returned but moves nothing
                     newest, newest_ids = created, set()
                 if created == newest:
                     newest_ids.add(cid)
@@ -234,9 +268,34 @@ class Lobsters(SourceBase):
     def _parse_page(self, body: Any) -> list[dict[str, Any]]:
         if not isinstance(body, list):
             raise BadPayload(self.name, "newest page is not a list of stories")
-        for index, story in enumerate(body):
-            self._check_story(story, f"stories[{index}]")
-        return body
+        stories: list[dict[str, Any]] = []
+        for story in body:
+            good, skipped = read_each(self.name, [story], lambda s: self._check_story(s, _where(s, "story")))
+            stories += good
+            if skipped:
+                self._note_unreadable(story, skipped[0])
+        return stories
+
+    def _note_unreadable(self, story: Any, reason: str) -> None:
+        """Remember a story that could not be read with its short id and time, when those two can be
+        read: the cursor moves past it as past any other, and it is counted only while it is new."""
+        sid = story.get("short_id") if isinstance(story, dict) else None
+        try:
+            when = self._time(story, "") if isinstance(story, dict) else None
+        except BadPayload:
+            when = None
+        if isinstance(sid, str) and _SHORT_ID.match(sid) and when is not None:
+            self._unreadable[sid] = when
+            self._story_skips.append((sid, when, reason))
+        else:
+            self._story_skips.append((None, None, reason))
+
+    def _new_skips(self, watermark: float, seen: set[str], gap: dict[str, Any] | None) -> list[str]:
+        """The reasons of the unreadable stories that were new: one behind the cursor was counted before."""
+        def new(sid: str | None, when: float | None) -> bool:
+            in_gap = bool(gap and when is not None and float(gap["low"]) <= when <= float(gap["high"]))
+            return sid is None or when is None or when > watermark or (when == watermark and sid not in seen) or in_gap
+        return [reason for sid, when, reason in self._story_skips if new(sid, when)]
 
     def _parse_thread(self, body: Any, sid: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         self._check_story(body, f"story {sid}")
@@ -245,11 +304,12 @@ class Lobsters(SourceBase):
         comments = body.get("comments", [])
         if not isinstance(comments, list):
             raise BadPayload(self.name, f"story {sid}: comments is not a list")
-        for index, comment in enumerate(comments):
-            self._check_comment(comment, f"story {sid} comments[{index}]")
-        return body, comments
+        good, skipped = read_each(self.name, comments,
+                                  lambda comment: self._check_comment(comment, _where(comment, f"story {sid} comment")))
+        self._skipped += skipped
+        return body, good
 
-    def _check_story(self, story: Any, where: str) -> None:
+    def _check_story(self, story: Any, where: str) -> dict[str, Any]:
         if not isinstance(story, dict):
             raise BadPayload(self.name, f"{where} is not an object")
         if not isinstance(story.get("short_id"), str) or not _SHORT_ID.match(story["short_id"]):
@@ -269,8 +329,9 @@ class Lobsters(SourceBase):
             raise BadPayload(self.name, f"{where}.tags is not a list of strings")
         self._username(story.get("submitter_user"), f"{where}.submitter_user")
         story.setdefault("comment_count", 0)
+        return story
 
-    def _check_comment(self, comment: Any, where: str) -> None:
+    def _check_comment(self, comment: Any, where: str) -> dict[str, Any]:
         if not isinstance(comment, dict):
             raise BadPayload(self.name, f"{where} is not an object")
         if not isinstance(comment.get("short_id"), str) or not _SHORT_ID.match(comment["short_id"]):
@@ -285,6 +346,7 @@ class Lobsters(SourceBase):
         if not isinstance(score, int) or isinstance(score, bool):
             raise BadPayload(self.name, f"{where}.score is not a number")
         self._username(comment.get("commenting_user"), f"{where}.commenting_user")
+        return comment
 
     def _username(self, user: Any, where: str) -> str:
         """A username given as a string (current) or as an object with ``username`` (older versions)."""
@@ -357,3 +419,9 @@ class Lobsters(SourceBase):
             tags=tuple(story.get("tags", [])),
             thread=thread,
         )
+
+
+def _where(item: Any, kind: str) -> str:
+    """How a reason names an item: by its short id when it has a readable one."""
+    sid = item.get("short_id") if isinstance(item, dict) else None
+    return f"{kind} {sid}" if isinstance(sid, str) and _SHORT_ID.match(sid) else f"a {kind}"

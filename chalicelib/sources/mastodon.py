@@ -17,7 +17,15 @@ Ids are per-instance snowflakes: compared as integers and only within one instan
 Reblogs are skipped (the reblogged status is the mention, and it shows up on its own).
 One instance failing (down, rate limited, bad payload) does not stop the others: its
 cursor stays, the result is marked incomplete, and only when every instance fails is the
-first error raised. A rejected token is always raised.
+first error raised. A rejected token is always raised; a 401 from an instance we sent no
+token to is that instance's alone: since Mastodon 4.5 (``timelines_access``) an instance
+may require a signed-in user for its hashtag timelines, said in ``skipped`` once a cycle.
+A hashtag an instance does not know (404) has no statuses there.
+
+A status that cannot be read is skipped alone (its reason in ``FetchResult.skipped``) and
+its id still moves the cursor. No cursor is ever set past the cycle's clock: a status
+whose id claims a later time is returned with its claimed date, but the cursor stays at
+"now" (the snowflake of the clock), so nothing posted after it is lost.
 """
 
 from __future__ import annotations
@@ -42,13 +50,14 @@ from chalicelib.sources.base import (
     SourceBase,
     SourceError,
     SourceOptions,
+    read_each,
     require_secret,
 )
 from chalicelib.sources.http import decode_json
 from chalicelib.text import html_to_text
 
 STATUS_ID = re.compile(r"^[0-9]{1,20}$")
-HASHTAG = re.compile(r"^[^\W][\w]{0,99}$")
+HASHTAG = re.compile(r"^[^\W][\w]{0,99}\Z")
 ACCT = re.compile(r"^[A-Za-z0-9_]+(@[A-Za-z0-9.-]+)?$")
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
 LINK_PREV = re.compile(r'<([^>]*)>\s*;\s*rel="prev"')
@@ -98,6 +107,11 @@ def snowflake_at(unix_seconds: float) -> int:
     return int(unix_seconds * 1000) << 16
 
 
+class TokenRequired(SourceError):
+    """An instance answered 401 to a request that carried no token: its timelines are for
+    signed-in users only (Mastodon 4.5 ``timelines_access``). That instance's alone."""
+
+
 class Mastodon(SourceBase):
     options: MastodonOptions
     name: ClassVar[str] = "mastodon"
@@ -129,17 +143,22 @@ class Mastodon(SourceBase):
         pages = 0
         complete = True
         failures: list[SourceError] = []
+        skipped: list[str] = []
         for instance in self.options.instances:
             try:
                 for tag in self.options.hashtags:
                     since = marks.get(instance, {}).get(tag)
-                    statuses, walked, done, newest = self._walk_tag(instance, tag, since, budget)
+                    statuses, walked, done, newest = self._walk_tag(instance, tag, since, budget, skipped)
                     pages += walked
                     complete = complete and done
                     for status in statuses:
-                        mentions.setdefault(status["uri"], self._mention(instance, status))
+                        mentions.setdefault(status["uri"], status["mention"])
                     if newest is not None:
                         marks.setdefault(instance, {})[tag] = newest
+            except TokenRequired as err:
+                failures.append(err)  # this instance only; the others' statuses are kept
+                skipped.append(err.message)
+                complete = False
             except CredentialsError:
                 raise  # the token is wrong for every cycle, not a passing fault of one instance
             except SourceError as err:
@@ -147,13 +166,15 @@ class Mastodon(SourceBase):
                 complete = False
         if failures and len(failures) == len(self.options.instances):
             raise failures[0]
-        return FetchResult(list(mentions.values()), {"tags": marks}, pages, complete)
+        return FetchResult(list(mentions.values()), {"tags": marks}, pages, complete, skipped)
 
     def _walk_tag(
-        self, instance: str, tag: str, since: str | None, budget: Budget
+        self, instance: str, tag: str, since: str | None, budget: Budget, skipped: list[str]
     ) -> tuple[list[dict[str, Any]], int, bool, str | None]:
-        """Page forward from ``since`` (exclusive) to the newest status of one hashtag."""
+        """Page forward from ``since`` (exclusive) to the newest status of one hashtag; the
+        newest id read comes back clamped to the cycle's clock."""
         first_run = since is None
+        since = self._clamp(since)  # a cursor stored in the future by an older version: back to now
         min_id = since or str(snowflake_at(self._clock() - self.options.first_run_lookback_hours * 3600))
         newest: str | None = since
         statuses: list[dict[str, Any]] = []
@@ -161,26 +182,33 @@ class Mastodon(SourceBase):
         while pages < self.options.max_pages and not budget.exhausted():
             body, resp = self._get(instance, f"/api/v1/timelines/tag/{quote(tag, safe='')}",
                                    {"limit": self.options.limit, "min_id": min_id}, budget,
-                                   with_token=instance == self.options.instances[0])
-            page, page_ids = self._parse_statuses(body, "timeline")
+                                   with_token=instance == self.options.instances[0], missing_is_empty=True)
+            page, page_ids = self._parse_statuses(instance, body, "timeline", skipped)
             pages += 1
-            # Reblogs are skipped but their ids still move the cursor forward.
+            # Reblogs and unreadable statuses are skipped but their ids still move the cursor forward.
             fresh_ids = [i for i in page_ids if i > int(min_id)]
             if fresh_ids and (newest is None or max(fresh_ids) > int(newest)):
                 newest = str(max(fresh_ids))
             statuses.extend(s for s in page if int(s["id"]) > int(min_id))
             prev_min_id = self._prev_min_id(resp)
             if not fresh_ids or len(page_ids) < self.options.limit or prev_min_id is None:
-                return self._recent(statuses, first_run), pages, True, newest
+                return self._recent(statuses, first_run), pages, True, self._clamp(newest)
             min_id = str(max(int(prev_min_id), int(newest or 0)))
-        return self._recent(statuses, first_run), pages, False, newest
+        return self._recent(statuses, first_run), pages, False, self._clamp(newest)
+
+    def _clamp(self, status_id: str | None) -> str | None:
+        """``status_id``, or the id of "now" when it claims a later time: a cursor never
+        passes the cycle's clock (a status from the future would hide everything before it)."""
+        if status_id is None:
+            return None
+        return str(min(int(status_id), snowflake_at(self._clock())))
 
     def _recent(self, statuses: list[dict[str, Any]], first_run: bool) -> list[dict[str, Any]]:
         # On a first run also filter by time, in case the instance's ids are not time-based.
         if not first_run:
             return statuses
         since = self._clock() - self.options.first_run_lookback_hours * 3600
-        return [s for s in statuses if s["created_at"].timestamp() >= since]
+        return [s for s in statuses if s["mention"].created_at.timestamp() >= since]
 
     def _prev_min_id(self, resp: requests.Response) -> str | None:
         match = LINK_PREV.search(resp.headers.get("Link", ""))
@@ -196,10 +224,12 @@ class Mastodon(SourceBase):
         instance = self.options.instances[0]
         if cursor is None or "min_id" not in cursor:
             cursor = {"min_id": str(snowflake_at(self._clock() - self.options.first_run_lookback_hours * 3600))}
+        cursor = {**cursor, "min_id": self._clamp(cursor["min_id"])}
         gap = cursor.get("gap")
         floor = int(gap["min_id"] if gap else cursor["min_id"])
         ceiling = int(gap["max_id"]) if gap else None
         statuses: dict[str, dict[str, Any]] = {}
+        skipped: list[str] = []
         pages = 0
         complete = False
         while pages < self.options.max_pages and not budget.exhausted():
@@ -212,7 +242,7 @@ class Mastodon(SourceBase):
             body, _ = self._get(instance, "/api/v2/search", params, budget, with_token=True)
             if not isinstance(body, dict):
                 raise BadPayload(self.name, "search: response is not an object")
-            page, page_ids = self._parse_statuses(body.get("statuses"), "search.statuses")
+            page, page_ids = self._parse_statuses(instance, body.get("statuses"), "search.statuses", skipped)
             pages += 1
             for status in page:
                 if int(status["id"]) > floor and (ceiling is None or int(status["id"]) < ceiling):
@@ -223,19 +253,22 @@ class Mastodon(SourceBase):
         found = list(statuses.values())
         next_cursor: Cursor = {"min_id": cursor["min_id"]}
         if gap is None and found:
-            next_cursor["min_id"] = str(max(int(s["id"]) for s in found))
+            next_cursor["min_id"] = self._clamp(str(max(int(s["id"]) for s in found)))
         if not complete:
             low = min((int(s["id"]) for s in found), default=ceiling)
             next_cursor["gap"] = {"min_id": str(floor), "max_id": str(low)} if low is not None else gap
             if next_cursor["gap"] is None:
                 # Stopped before reading anything: read the same range again next time.
                 next_cursor = dict(cursor)
-        return FetchResult([self._mention(instance, s) for s in found], next_cursor, pages, complete)
+        return FetchResult([s["mention"] for s in found], next_cursor, pages, complete, skipped)
 
     # --- HTTP ---------------------------------------------------------------------------
 
     def _get(self, instance: str, path: str, params: dict[str, Any], budget: Budget, *,
-             with_token: bool) -> tuple[Any, requests.Response]:
+             with_token: bool, missing_is_empty: bool = False) -> tuple[Any, requests.Response]:
+        """The JSON of one GET. A 401 is ``CredentialsError`` when our token was sent and
+        ``TokenRequired`` (this instance only) when none was; with ``missing_is_empty`` a
+        404 (a hashtag the instance has never seen) is an empty list."""
         now = self._clock()
         if now < self._blocked_until.get(instance, 0.0):
             wait = self._blocked_until[instance] - now
@@ -245,10 +278,15 @@ class Mastodon(SourceBase):
         if token:
             headers["Authorization"] = f"Bearer {token}"
         resp = self.http.request("GET", instance + path, params=params, headers=headers, budget=budget,
-                                 accept=(401,))
+                                 accept=(401, 404) if missing_is_empty else (401,))
         self._note_rate_limit(instance, resp)
+        if resp.status_code == 401 and not token:
+            raise TokenRequired(self.name, f"{_host(instance)}: this instance requires a token for its timelines "
+                                           "(HTTP 401 without one); its statuses are not read")
         if resp.status_code == 401:
             raise CredentialsError(self.name, f"{_host(instance)}: access token rejected (HTTP 401)")
+        if resp.status_code == 404:
+            return [], resp
         return decode_json(self.name, resp), resp
 
     def _access_token(self) -> str | None:
@@ -273,13 +311,27 @@ class Mastodon(SourceBase):
 
     # --- payload ------------------------------------------------------------------------
 
-    def _parse_statuses(self, body: Any, where: str) -> tuple[list[dict[str, Any]], list[int]]:
-        """The original (non-reblog) statuses of a list, validated, with ``created_at`` parsed,
-        and the ids of every entry of the list (reblogs included)."""
+    def _parse_statuses(self, instance: str, body: Any, where: str,
+                        skipped: list[str]) -> tuple[list[dict[str, Any]], list[int]]:
+        """The original (non-reblog) statuses of a list that could be read, each with its
+        ``mention``, and the ids of every entry of the list that has one (reblogs and
+        unreadable statuses included: they move the cursor). One reason per unreadable
+        status is added to ``skipped``; a body that is not a list is ``BadPayload``."""
         if not isinstance(body, list):
             raise BadPayload(self.name, f"{where} is not a list of statuses")
-        checked = [self._check_status(item, f"{where}[{index}]") for index, item in enumerate(body)]
-        return [s for s in checked if s.get("reblog") is None], [int(s["id"]) for s in checked]
+
+        def read(entry: tuple[int, Any]) -> dict[str, Any]:
+            index, item = entry
+            status = self._check_status(item, f"{where}[{index}]")
+            if status.get("reblog") is None:
+                status["mention"] = self._mention(instance, status)
+            return status
+
+        checked, reasons = read_each(self.name, enumerate(body), read)
+        skipped.extend(reasons)
+        ids = [int(item["id"]) for item in body
+               if isinstance(item, dict) and isinstance(item.get("id"), str) and STATUS_ID.match(item["id"])]
+        return [s for s in checked if s.get("reblog") is None], ids
 
     def _check_status(self, status: Any, where: str) -> dict[str, Any]:
         if not isinstance(status, dict):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import re
+from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -36,15 +37,27 @@ from chalicelib.sources.base import (
     SourceBase,
     SourceError,
     SourceOptions,
+    read_each,
     require_secret,
 )
 from chalicelib.sources.http import decode_json
 
 SITE_URL = "https://www.reddit.com"
-USER_AGENT_FORM = re.compile(r"^[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+ \(by /u/[A-Za-z0-9_-]{3,20}\)$")
-SUBREDDIT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]{1,20}$")
-FULLNAME = re.compile(r"^t[13]_[a-z0-9]{1,13}$")
-PERMALINK = re.compile(r"^/r/[A-Za-z0-9_]{2,21}/comments/[a-z0-9]{1,13}/[A-Za-z0-9_%.~-]*/?(?:[a-z0-9]{1,13}/?)?$")
+USER_AGENT_FORM = re.compile(r"^[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+ \(by /u/[A-Za-z0-9_-]{3,20}\)\Z")
+# A subreddit the owner names: a community (2-21 letters, digits, _) or a profile subreddit ``u_<user>``.
+SUBREDDIT_NAME = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9_]{1,20}|u_[A-Za-z0-9_-]{3,20})\Z")
+FULLNAME = re.compile(r"^t[13]_[a-z0-9]{1,13}\Z")
+# A permalink is a path on www.reddit.com: ``/r/<subreddit>/comments/<post id>/<slug>/[<comment id>/]``.
+# Real subreddits include profile subreddits (``u_<user name>``: hyphens, up to 22 characters)
+# and legacy names with a dot (``reddit.com``); the slug is the title lowercased with every
+# character but Unicode word characters dropped (reddit's ``title_to_url``), so Korean or
+# accented titles keep their letters. An old search result may carry ``?ref=search_posts``;
+# the URL is built from the path alone. Anything else (another host, ``..``, spaces, quotes,
+# control characters, a trailing newline) is refused: the whole string must match.
+PERMALINK = re.compile(
+    r"^/r/(?P<sub>[A-Za-z0-9_][A-Za-z0-9_.-]{0,49})/comments/(?P<post>[a-z0-9]{1,13})/(?P<slug>[\w-]*)"
+    r"(?:/(?P<comment>[a-z0-9]{1,13}))?/?(?:\?[A-Za-z0-9_=&]{1,100})?\Z"
+)
 USERNAME = re.compile(r"^[A-Za-z0-9_-]{3,20}$")
 TOKEN_MARGIN_SECONDS = 60  # a token this close to expiry is replaced before use
 # The smallest search window (``t``) that still covers a watermark of that age.
@@ -79,7 +92,8 @@ class RedditOptions(SourceOptions):
         names = [name.removeprefix("r/") for name in value]
         for name in names:
             if not SUBREDDIT_NAME.match(name):
-                raise ValueError(f"{name!r} is not a subreddit name (letters, digits and _; 2-21 characters)")
+                raise ValueError(f"{name!r} is not a subreddit name (letters, digits and _; 2-21 characters) "
+                                 "or a profile subreddit (u_<user name>)")
         return names
 
 
@@ -109,26 +123,25 @@ class Reddit(SourceBase):
         mark = cursor if cursor is not None else self._first_mark()
         window = self._search_window(mark)
         params = {"q": query, "sort": "new", "t": window, "type": "link", "limit": self.options.limit, "raw_json": 1}
-        things, pages, complete, next_mark = self._walk("/search", params, mark, budget)
-        return FetchResult([self._mention(t) for t in things], next_mark, pages, complete)
+        walk = self._walk("/search", params, mark, budget)
+        return FetchResult(walk.mentions, walk.mark, walk.pages, walk.complete, walk.skipped)
 
     def _fetch_stream(self, cursor: Cursor | None, budget: Budget) -> FetchResult:
         if not self.options.subreddits:
             return FetchResult([], cursor or {}, 0, True)
         subs = "+".join(self.options.subreddits)
         cursor = cursor or {}
-        mentions: list[Mention] = []
-        next_cursor: Cursor = {}
-        pages = 0
-        complete = True
+        result = FetchResult([], {}, 0, True)
         for key, path in (("posts", f"/r/{subs}/new"), ("comments", f"/r/{subs}/comments")):
             mark = cursor.get(key) or self._first_mark()
             params = {"limit": self.options.limit, "raw_json": 1}
-            things, walked, done, next_cursor[key] = self._walk(path, params, mark, budget)
-            mentions.extend(self._mention(t) for t in things)
-            pages += walked
-            complete = complete and done
-        return FetchResult(mentions, next_cursor, pages, complete)
+            walk = self._walk(path, params, mark, budget)
+            result.cursor[key] = walk.mark
+            result.mentions.extend(walk.mentions)
+            result.skipped.extend(walk.skipped)
+            result.pages += walk.pages
+            result.complete = result.complete and walk.complete
+        return result
 
     def _first_mark(self) -> Cursor:
         return {"created_utc": float(int(self._clock()) - self.options.first_run_lookback_hours * 3600), "ids": []}
@@ -139,47 +152,55 @@ class Reddit(SourceBase):
         # 5 s of slack: the first-run watermark is exactly one lookback old when it is made.
         return next((name for name, seconds in SEARCH_WINDOWS if age <= seconds + 5), "all")
 
-    def _walk(
-        self, path: str, params: dict[str, Any], mark: Cursor, budget: Budget
-    ) -> tuple[list[dict[str, Any]], int, bool, Cursor]:
-        """Walk one listing newest first down to the watermark (or through the gap)."""
+    def _walk(self, path: str, params: dict[str, Any], mark: Cursor, budget: Budget) -> _Walk:
+        """Walk one listing newest first down to the watermark (or through the gap).
+
+        Each thing is read alone: one that cannot be read is skipped with its reason, and
+        when its fullname and time can still be read it moves the cursor like any other."""
         gap = mark.get("gap")
         floor = gap if gap else mark
         floor_at = float(floor["created_utc"])
         floor_ids = set(floor.get("ids", []))
+        now = float(self._clock())  # the cycle's clock: no cursor moves past it
         after: str | None = gap["after"] if gap else None
-        things: list[dict[str, Any]] = []
-        pages = 0
-        complete = False
-        while pages < self.options.max_pages and not budget.exhausted():
+        walk = _Walk(mentions=[], mark=mark, pages=0, complete=False, skipped=[])
+        seen: dict[str, float] = {}  # fullname -> time for the cursor (clamped to now)
+        while walk.pages < self.options.max_pages and not budget.exhausted():
             page_params = {**params, **({"after": after} if after else {})}
             body = self._api_get(path, page_params, budget)
             children, after = self._parse_listing(body)
-            pages += 1
+            walk.pages += 1
             reached_floor = False
-            for thing in children:
-                created = thing["created_utc"]
-                if created < floor_at:
+            fresh: list[tuple[int, Any]] = []
+            for index, child in enumerate(children):
+                stamp = _stamp(child)
+                if stamp is not None and stamp[1] < floor_at:
                     reached_floor = True
-                elif created > floor_at or thing["name"] not in floor_ids:
-                    things.append(thing)
+                elif stamp is None or stamp[1] > floor_at or stamp[0] not in floor_ids:
+                    fresh.append((index, child))
+                    if stamp is not None and stamp[0] not in seen:
+                        seen[stamp[0]] = min(stamp[1], now)
+            read, skipped = read_each(self.name, fresh, lambda pair: self._read_thing(*pair))
+            walk.skipped.extend(skipped)
+            known = {m.native_id for m in walk.mentions}  # listings can shift while walked
+            walk.mentions.extend(m for m in read if m.native_id not in known)
             if reached_floor or not after or not children:
-                complete = True
+                walk.complete = True
                 break
-        # Listings can shift while walked: never return the same thing twice.
-        unique = list({t["name"]: t for t in things}.values())
-        return unique, pages, complete, self._next_mark(mark, unique, complete, after)
+        walk.mark = self._next_mark(mark, seen, walk.complete, after)
+        return walk
 
-    def _next_mark(self, mark: Cursor, things: list[dict[str, Any]], complete: bool, after: str | None) -> Cursor:
+    def _next_mark(self, mark: Cursor, seen: dict[str, float], complete: bool, after: str | None) -> Cursor:
+        """The cursor after a walk that saw ``seen`` (fullname -> time, never later than now)."""
         gap = mark.get("gap")
         watermark = float(mark["created_utc"])
         ids = set(mark.get("ids", []))
         next_mark: Cursor = {"created_utc": watermark, "ids": sorted(ids)}
-        if gap is None and things:
-            newest = max(t["created_utc"] for t in things)
+        if gap is None and seen:
+            newest = max(seen.values())
             if newest > watermark:
                 next_mark = {"created_utc": newest, "ids": []}
-            at_newest = {t["name"] for t in things if t["created_utc"] == next_mark["created_utc"]}
+            at_newest = {name for name, at in seen.items() if at == next_mark["created_utc"]}
             next_mark["ids"] = sorted(at_newest | (ids if newest <= watermark else set()))
         if not complete and after:
             low = gap if gap else {"created_utc": watermark, "ids": sorted(ids)}
@@ -268,18 +289,22 @@ class Reddit(SourceBase):
             raise BadPayload(self.name, "access_token: 'expires_in' is not a positive number")
         return {"access_token": token, "expires_at": self._clock() + float(expires_in)}
 
-    def _parse_listing(self, body: Any) -> tuple[list[dict[str, Any]], str | None]:
-        """The things of one Listing page (validated) and its ``after`` fullname."""
+    def _parse_listing(self, body: Any) -> tuple[list[Any], str | None]:
+        """The children of one Listing page (each still to be read alone) and its ``after``."""
         if not isinstance(body, dict) or body.get("kind") != "Listing" or not isinstance(body.get("data"), dict):
             raise BadPayload(self.name, "response is not a Listing")
         data = body["data"]
         after = data.get("after")
-        if after is not None and (not isinstance(after, str) or not FULLNAME.match(after)):
+        if after is not None and (not isinstance(after, str) or not FULLNAME.fullmatch(after)):
             raise BadPayload(self.name, "Listing.after is not a fullname")
         children = data.get("children")
         if not isinstance(children, list):
             raise BadPayload(self.name, "Listing has no 'children' list")
-        return [self._check_thing(child, index) for index, child in enumerate(children)], after
+        return children, after
+
+    def _read_thing(self, index: int, child: Any) -> Mention:
+        """One t1 or t3 thing as a mention, or ``BadPayload`` naming the field that is wrong."""
+        return self._mention(self._check_thing(child, index))
 
     def _check_thing(self, child: Any, index: int) -> dict[str, Any]:
         where = f"children[{index}]"
@@ -288,31 +313,32 @@ class Reddit(SourceBase):
             raise BadPayload(self.name, f"{where} is not a t1 or t3 thing")
         kind, data = child["kind"], child["data"]
         name = data.get("name")
-        if not isinstance(name, str) or not FULLNAME.match(name) or not name.startswith(kind + "_"):
+        if not isinstance(name, str) or not FULLNAME.fullmatch(name) or not name.startswith(kind + "_"):
             raise BadPayload(self.name, f"{where}.name is not a {kind} fullname")
         created = data.get("created_utc")
         if not isinstance(created, int | float) or isinstance(created, bool) or not 0 <= created < 1e11:
             raise BadPayload(self.name, f"{where}.created_utc is not a Unix time")
         permalink = data.get("permalink")
-        if not isinstance(permalink, str) or not PERMALINK.match(permalink):
-            raise BadPayload(self.name, f"{where}.permalink is not a /r/ permalink")
+        parts = PERMALINK.fullmatch(permalink) if isinstance(permalink, str) else None
+        if parts is None:
+            raise BadPayload(self.name, f"{where}.permalink is not a /r/<subreddit>/comments/ permalink")
         text_fields = ("title", "selftext", "url") if kind == "t3" else ("body", "link_id", "parent_id", "link_title")
         for field in ("author", "subreddit", *text_fields):
             if data.get(field) is not None and not isinstance(data[field], str):
                 raise BadPayload(self.name, f"{where}.{field} is not a string")
         if kind == "t1":
             for field in ("link_id", "parent_id"):
-                if not isinstance(data.get(field), str) or not FULLNAME.match(data[field]):
+                if not isinstance(data.get(field), str) or not FULLNAME.fullmatch(data[field]):
                     raise BadPayload(self.name, f"{where}.{field} is not a fullname")
         score = data.get("score")
         if score is not None and (not isinstance(score, int) or isinstance(score, bool)):
             raise BadPayload(self.name, f"{where}.score is not a number")
-        return {**data, "kind": kind, "created_utc": float(created)}
+        path = permalink.split("?", 1)[0]
+        return {**data, "kind": kind, "created_utc": float(created), "permalink": path, "community": parts["sub"]}
 
     def _mention(self, thing: dict[str, Any]) -> Mention:
         is_comment = thing["kind"] == "t1"
         author = thing.get("author") or ""
-        subreddit = thing.get("subreddit") or ""
         url = thing.get("url") or ""
         permalink = SITE_URL + thing["permalink"]
         thread = {"fullname": thing["name"]}
@@ -329,9 +355,34 @@ class Reddit(SourceBase):
             kind="comment" if is_comment else "post",
             author_handle=author,
             author_name=author,
-            author_url=f"{SITE_URL}/user/{quote(author, safe='')}" if USERNAME.match(author) else "",
+            author_url=f"{SITE_URL}/user/{quote(author, safe='')}" if USERNAME.fullmatch(author) else "",
             reach=thing.get("score"),
-            community=subreddit if SUBREDDIT_NAME.match(subreddit) else "",
+            community=thing["community"],  # checked as part of the permalink
             links=(url,) if not is_comment and url.startswith(("http://", "https://")) and url != permalink else (),
             thread=thread,
         )
+
+
+@dataclass(slots=True)
+class _Walk:
+    """What walking one listing gave."""
+
+    mentions: list[Mention]
+    mark: Cursor
+    pages: int
+    complete: bool
+    skipped: list[str]
+
+
+def _stamp(child: Any) -> tuple[str, float] | None:
+    """A thing's fullname and creation time when both can be read, even if the rest of it
+    cannot: what lets a thing that is skipped still move the cursor past it."""
+    data = child.get("data") if isinstance(child, dict) else None
+    name = data.get("name") if isinstance(data, dict) else None
+    created = data.get("created_utc") if isinstance(data, dict) else None
+    if not isinstance(name, str) or not FULLNAME.fullmatch(name):
+        return None
+    if not isinstance(created, int | float) or isinstance(created, bool) or not 0 <= created < 1e11:
+        return None
+    return name, float(created)
+

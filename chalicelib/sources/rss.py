@@ -6,11 +6,18 @@ means nothing new. Entries are told apart by their Atom ``id`` / RSS ``guid`` (e
 link, else a hash of link and title) and remembered as short hashes.
 
 Cursor: ``{"feeds": {feed_url: {"etag": str, "modified": str, "seen": [native ids],
-"newest": unix}}, "resume": feed_url | absent}``. ``seen`` always holds every entry of the last
-answer (a feed shows its latest N entries), plus older ones up to ``remembered_ids``.
+"newest": unix, "moved_to": url | absent}}, "resume": feed_url | absent}``. ``seen`` always
+holds every entry of the last answer (a feed shows its latest N entries), plus older ones up to ``remembered_ids``.
 An unseen entry dated more than the lookback before ``newest`` is an old item that came
 back, not news, and is skipped. When the time budget cuts a cycle short, ``resume`` names
 the first feed not read, and the next cycle starts there, so the same feeds are not starved.
+
+``newest`` never passes the cycle's clock: an entry dated in the future is returned with its
+claimed date and remembered by id, but moves nothing. Redirects are followed (at most 3,
+only to http(s), never from https to http); a 301/308 is remembered in ``moved_to`` and
+read there next cycle. Relative links resolve against ``xml:base``, the response's
+``Content-Location`` and the address the feed was read from, as feedparser's rules say. An
+entry that cannot be read is skipped and counted; the rest of the feed comes through.
 """
 
 from __future__ import annotations
@@ -23,9 +30,10 @@ import re
 import time
 import xml.sax
 from typing import Any, ClassVar
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import feedparser
+import requests
 from pydantic import Field, field_validator
 
 from chalicelib.model import Mention
@@ -38,6 +46,7 @@ from chalicelib.sources.base import (
     SourceBase,
     SourceError,
     SourceOptions,
+    read_each,
 )
 from chalicelib.text import html_to_text
 
@@ -45,6 +54,9 @@ _GOOGLE_HOSTS = frozenset({"www.google.com", "google.com"})
 _LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 # Values sent back in If-None-Match / If-Modified-Since: visible ASCII and spaces only.
 _HEADER_VALUE = re.compile(r"^[\x20-\x7e]{1,200}$")
+MAX_REDIRECTS = 3
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_PERMANENT = frozenset({301, 308})
 
 
 class FeedsOptions(SourceOptions):
@@ -85,6 +97,7 @@ class Feeds(SourceBase):
         next_cursor: Cursor = {"feeds": feeds}
         mentions: dict[str, Mention] = {}
         errors: list[SourceError] = []
+        skipped: list[str] = []
         pages = 0
         complete = True
         for url in order:
@@ -93,53 +106,65 @@ class Feeds(SourceBase):
                 complete = False
                 break
             try:
-                found, feeds[url] = self._fetch_feed(url, old.get(url), budget)
+                found, feeds[url], feed_skipped = self._fetch_feed(url, old.get(url), budget)
             except SourceError as err:
                 errors.append(err)
                 complete = False
                 continue
             pages += 1
+            skipped += feed_skipped
             for mention in found:
                 mentions.setdefault(mention.native_id, mention)  # one entry shown by two feeds counts once
         if errors and pages == 0:
             raise errors[0]
-        return FetchResult(mentions=list(mentions.values()), cursor=next_cursor, pages=pages, complete=complete)
+        return FetchResult(mentions=list(mentions.values()), cursor=next_cursor, pages=pages, complete=complete,
+                           skipped=skipped)
 
-    def _fetch_feed(self, url: str, cursor: dict[str, Any] | None, budget: Budget) -> tuple[list[Mention], dict]:
+    def _fetch_feed(self, url: str, cursor: dict[str, Any] | None,
+                    budget: Budget) -> tuple[list[Mention], dict, list[str]]:
         now = int(self._clock())
         headers = {"Accept": "application/atom+xml, application/rss+xml, application/xml;q=0.9, */*;q=0.1"}
         if cursor and _HEADER_VALUE.match(str(cursor.get("etag", ""))):
             headers["If-None-Match"] = cursor["etag"]
         if cursor and _HEADER_VALUE.match(str(cursor.get("modified", ""))):
             headers["If-Modified-Since"] = cursor["modified"]
-        resp = self.http.request("GET", url, headers=headers, budget=budget, accept=(304,))
+        # A feed that answered 301 before is read at its new address (the configured one stays the key).
+        start = str(cursor.get("moved_to", "")) if cursor else ""
+        resp, final_url, moved_to = self._get_following_redirects(url, start if _http_url(start) else url, headers,
+                                                                  budget)
         if resp.status_code == 304:
-            return [], dict(cursor or {})
+            return [], dict(cursor or {}), []
         if resp.status_code != 200:
-            # Redirects are not followed: the new address is the network's word, the owner confirms it.
             raise SourceError(self.name, f"feed {url} answered HTTP {resp.status_code}; check its address")
-        entries, community = self.parse_feed(url, resp.content, resp.headers.get("Content-Type", ""))
+        entries, community, skipped = self.parse_feed(
+            url, resp.content, resp.headers.get("Content-Type", ""),
+            base=final_url, content_location=resp.headers.get("Content-Location", ""))
 
         seen = list(cursor.get("seen", [])) if cursor else []
         known = set(seen)
-        newest = int(cursor["newest"]) if cursor and isinstance(cursor.get("newest"), int) else None
+        # The newest date never passes the cycle's clock: a future-dated entry would hide every later one.
+        newest = min(int(cursor["newest"]), now) if cursor and isinstance(cursor.get("newest"), int) else None
         lookback = self.options.first_run_lookback_hours * 3600
         floor = now - lookback if cursor is None else (newest - lookback if newest is not None else None)
-        mentions = []
-        for entry in entries:
+
+        def wanted(entry: dict[str, Any]) -> Mention | None:
             published = entry["published"]
             if entry["native_id"] in known:
-                continue
+                return None
             if cursor is None and published is None:
-                continue  # first run: an undated entry may be years old
+                return None  # first run: an undated entry may be years old
             if floor is not None and published is not None and published < floor:
-                continue
-            mentions.append(self._mention(url, community, entry, now))
+                return None
+            return self._mention(url, community, entry, now)
+
+        mentions, unreadable = read_each(self.name, entries, wanted)
+        skipped += [f"feed {url}: {reason}" for reason in unreadable]
 
         current = [e["native_id"] for e in entries]
         keep = max(self.options.remembered_ids, len(current))
         next_seen = list(dict.fromkeys(current + seen))[:keep]
-        dates = [e["published"] for e in entries if e["published"] is not None]
+        # A future-dated entry is returned with its claimed date (and remembered by id) but moves nothing.
+        dates = [e["published"] for e in entries if e["published"] is not None and e["published"] <= now]
         next_cursor: dict[str, Any] = {"seen": next_seen}
         if dates or newest is not None:
             next_cursor["newest"] = max(dates + ([newest] if newest is not None else []))
@@ -147,15 +172,52 @@ class Feeds(SourceBase):
             value = resp.headers.get(header, "")
             if _HEADER_VALUE.match(value):
                 next_cursor[name] = value
-        return mentions, next_cursor
+        if moved_to:
+            next_cursor["moved_to"] = moved_to
+        return mentions, next_cursor, skipped
 
-    def parse_feed(self, url: str, body: bytes, content_type: str = "") -> tuple[list[dict[str, Any]], str]:
+    def _get_following_redirects(self, url: str, start: str, headers: dict[str, str],
+                                 budget: Budget) -> tuple[requests.Response, str, str]:
+        """GET ``start``, following at most ``MAX_REDIRECTS`` redirects to http(s) addresses and never
+        from https to http. Returns the last response, its URL, and the address to read next cycle
+        when the feed has moved for good (301/308 from the first request on), else ``start`` if it
+        differs from ``url``, else ""."""
+        current = start
+        moved_to = start if start != url else ""
+        permanent = True
+        for _ in range(MAX_REDIRECTS + 1):
+            resp = self.http.request("GET", current, headers=headers, budget=budget, accept=(304,))
+            if resp.status_code not in _REDIRECTS:
+                return resp, current, moved_to
+            location = resp.headers.get("Location", "")
+            target = _redirect_target(current, location)
+            if not target:
+                raise SourceError(self.name, f"feed {url} redirects to {location[:200]!r}, which is not an http(s) "
+                                             "address; not followed")
+            if urlsplit(current).scheme == "https" and urlsplit(target).scheme == "http":
+                raise SourceError(self.name, f"feed {url} redirects from https to http ({target[:200]}); not "
+                                             "followed")
+            permanent = permanent and resp.status_code in _PERMANENT
+            if permanent:
+                moved_to = target
+            current = target
+        raise SourceError(self.name, f"feed {url} redirects more than {MAX_REDIRECTS} times; check its address")
+
+    def parse_feed(self, url: str, body: bytes, content_type: str = "", *, base: str = "",
+                   content_location: str = "") -> tuple[list[dict[str, Any]], str, list[str]]:
         """The entries of one feed body as plain dicts (native_id, entry_id, link, title, text,
-        published, author, author_url, lang, tags) and the feed's community name.
+        published, author, author_url, lang, tags), the feed's community name, and one reason per
+        entry that could not be read (skipped, never the whole feed). Relative links resolve
+        against ``xml:base``, then ``content_location`` (the response's Content-Location, itself
+        relative to the address read), then ``base`` (the address read; ``url`` when not given).
         Raises ``BadPayload`` naming the feed when the body is not an RSS or Atom feed."""
+        base = _http_url(base or url)
+        location = _redirect_target(base, content_location.strip()) if base and content_location else ""
         try:
             # A file object, never bytes or str: feedparser would open a path or URL given as a string.
             headers = {"content-type": content_type[:200]} if content_type else {}
+            if location or base:
+                headers["content-location"] = location or base
             parsed = feedparser.parse(io.BytesIO(body), response_headers=headers)
         except Exception as err:  # the parser's own failure on hostile input is a bad payload, whatever its type
             raise BadPayload(self.name, f"feed {url}: unreadable ({type(err).__name__})") from None
@@ -167,9 +229,12 @@ class Feeds(SourceBase):
         feed = parsed.get("feed") if isinstance(parsed.get("feed"), dict) else {}
         community = _plain(feed.get("title"), feed.get("title_detail")) or urlsplit(url).hostname or url
         feed_lang = feed.get("language")
-        return [self._entry(entry, feed_lang) for entry in entries if isinstance(entry, dict)], community
+        read, skipped = read_each(self.name, entries, lambda entry: self._entry(entry, feed_lang))
+        return read, community, [f"feed {url}: {reason}" for reason in skipped]
 
-    def _entry(self, entry: dict[str, Any], feed_lang: Any) -> dict[str, Any]:
+    def _entry(self, entry: Any, feed_lang: Any) -> dict[str, Any]:
+        if not isinstance(entry, dict):
+            raise BadPayload(self.name, "an entry is not a mapping")
         link = _str(entry.get("link"))
         title = _plain(entry.get("title"), entry.get("title_detail"))
         entry_id = _str(entry.get("id")) or link or hashlib.sha256(f"{link}\n{title}".encode()).hexdigest()
@@ -227,8 +292,24 @@ def _plain(value: Any, detail: Any) -> str:
 
 
 def _http_url(url: str) -> str:
-    parts = urlsplit(url)
-    return url if parts.scheme in ("http", "https") and parts.hostname else ""
+    try:
+        parts = urlsplit(url)
+        return url if parts.scheme in ("http", "https") and parts.hostname else ""
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return ""
+
+
+def _redirect_target(current: str, location: str) -> str:
+    """The absolute http(s) address a Location or Content-Location header names (relative to
+    ``current``), or "" when it names anything else (another scheme, credentials, no host)."""
+    try:
+        target = urljoin(current, location.strip()) if location.strip() else ""
+        parts = urlsplit(target)
+        if parts.username or parts.password or any(c.isspace() or ord(c) < 0x20 for c in target):
+            return ""
+        return _http_url(target)
+    except ValueError:
+        return ""
 
 
 def _real_link(link: str) -> str:

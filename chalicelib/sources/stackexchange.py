@@ -8,6 +8,11 @@ by id. When the page limit, the time budget, a ``backoff`` or the quota reserve 
 ``gap`` remembers the range still to read (read first next time, with ``todate``) and
 ``gap_ids`` the questions already returned at its upper end.
 
+Every question is read alone: one that cannot be read (a missing field, a link off the
+network, a ``creation_date`` no calendar holds) is skipped with its reason and, when its id
+and time can still be read, moves the cursor like any other. No cursor moves past the
+cycle's clock: a question dated in the future is kept with its date but hides nothing.
+
 The API's own pacing signals are shared by all search terms, so they are also kept in the
 ``SourceState`` (when one is given): ``backoff`` ("do not call this method again for N s")
 and ``quota_remaining`` (daily, reset at midnight UTC).
@@ -36,19 +41,22 @@ from chalicelib.sources.base import (
     SourceError,
     SourceOptions,
     Unavailable,
+    read_each,
     require_secret,
 )
 from chalicelib.sources.http import decode_json
 from chalicelib.text import html_to_text
 
 SEARCH_METHOD = "search/advanced"
-_SITE = re.compile(r"^[a-z0-9][a-z0-9.-]{0,62}$")
+_SITE = re.compile(r"^[a-z0-9][a-z0-9.-]{0,62}\Z")
 # Hosts of the Stack Exchange network: permalinks and profile links must be on one of them.
 _SE_DOMAINS = ("stackoverflow.com", "stackexchange.com", "serverfault.com", "superuser.com", "askubuntu.com",
                "stackapps.com", "mathoverflow.net")
 _SECONDS_IN_MESSAGE = re.compile(r"(\d+)\s+seconds?")
 _CREDENTIAL_ERRORS = {401, 402, 403, 405, 406}  # access token / key errors of the API
 _SERVER_ERRORS = {500, 503}  # internal_error, temporarily_unavailable
+LATEST_DATE = 253_402_300_799  # 9999-12-31T23:59:59Z: the last second a datetime can hold
+Stamped = tuple[int, int, "Mention | None"]  # (question_id, creation_date, mention; None: skipped but dated)
 
 
 class StackExchangeOptions(SourceOptions):
@@ -80,6 +88,7 @@ class StackExchange(SourceBase):
 
     def _start(self) -> None:
         self._pacing: dict[str, Any] = {}
+        self._skipped: list[str] = []
 
     def fetch(self, query: str, cursor: Cursor | None, budget: Budget) -> FetchResult:
         """Questions matching ``query`` on every configured site, created since ``cursor``.
@@ -88,6 +97,7 @@ class StackExchange(SourceBase):
         before calling when a ``backoff`` or the daily quota reserve says not to call now.
         """
         now = int(self._clock())
+        self._skipped = []
         if cursor is None:
             cursor = {"sites": {}}
         self._pacing = self._load_pacing(cursor)
@@ -116,7 +126,8 @@ class StackExchange(SourceBase):
             complete = complete and site_complete
         next_cursor: Cursor = {"sites": next_sites, **self._pacing}
         self._save_pacing()
-        return FetchResult(mentions=mentions, cursor=next_cursor, pages=pages, complete=complete)
+        return FetchResult(mentions=mentions, cursor=next_cursor, pages=pages, complete=complete,
+                           skipped=self._skipped)
 
     def _fetch_site(
         self, site: str, query: str, cursor: dict[str, Any], key: str | None, pages_before: int, budget: Budget
@@ -128,12 +139,17 @@ class StackExchange(SourceBase):
         # todate is inclusive too: questions at the gap's upper end were already returned.
         seen_at_high = {int(i) for i in cursor.get("gap_ids", [])}
 
-        questions, pages, complete = self._walk(site, query, low, high, key, pages_before, budget)
+        stamps, pages, complete = self._walk(site, query, low, high, key, pages_before, budget)
+        now = int(self._clock())  # the cycle's clock: no cursor moves past it
         mentions = [
-            self._mention(site, q) for q in questions
-            if not (q["creation_date"] == watermark and q["question_id"] in seen_at_watermark)
-            and not (q["creation_date"] == high and q["question_id"] in seen_at_high)
+            mention for question_id, created, mention in stamps
+            if mention is not None
+            and not (created == watermark and question_id in seen_at_watermark)
+            and not (created == high and question_id in seen_at_high)
         ]
+        # What moves the cursor: every question whose id and time could be read, clamped to now.
+        questions = [{"question_id": question_id, "creation_date": min(created, now)}
+                     for question_id, created, _ in stamps]
         next_cursor: dict[str, Any] = {"fromdate": watermark, "ids": sorted(seen_at_watermark)}
         if gap is None and questions:
             newest = max(q["creation_date"] for q in questions)
@@ -161,8 +177,8 @@ class StackExchange(SourceBase):
 
     def _walk(
         self, site: str, query: str, low: int, high: int | None, key: str | None, pages_before: int, budget: Budget
-    ) -> tuple[list[dict[str, Any]], int, bool]:
-        questions: list[dict[str, Any]] = []
+    ) -> tuple[list[Stamped], int, bool]:
+        questions: list[Stamped] = []
         page = 0
         while True:
             if pages_before + page >= self.options.max_pages or budget.exhausted() or self._must_pause(
@@ -183,15 +199,18 @@ class StackExchange(SourceBase):
             body = decode_json(self.name, resp)
             if resp.status_code == 400:
                 raise self._api_error(body)
-            page_questions, has_more = self.parse_page(body)
+            page_questions, has_more, skipped = self.parse_page(body, site)
             questions.extend(page_questions)
+            self._skipped.extend(skipped)
             page += 1
             if not has_more or not page_questions:
                 return questions, page, True
 
-    def parse_page(self, body: Any) -> tuple[list[dict[str, Any]], bool]:
-        """Check one response wrapper: returns its questions and ``has_more``, and records
-        ``backoff`` and ``quota_remaining`` for pacing. Raises ``BadPayload`` on any other shape."""
+    def parse_page(self, body: Any, site: str) -> tuple[list[Stamped], bool, list[str]]:
+        """Read one response wrapper: (question_id, creation_date, mention) per question (the
+        mention None for a question skipped whose id and time could still be read),
+        ``has_more`` and one reason per skipped question; records ``backoff`` and
+        ``quota_remaining`` for pacing. A wrapper of any other shape is ``BadPayload``."""
         if not isinstance(body, dict) or not isinstance(body.get("items"), list):
             raise BadPayload(self.name, "response has no 'items' list")
         if "error_id" in body:
@@ -211,9 +230,18 @@ class StackExchange(SourceBase):
                 raise BadPayload(self.name, "'quota_remaining' is not a number")
             self._pacing["quota_remaining"] = quota
             self._pacing["quota_day"] = _utc_day(now)
-        for index, question in enumerate(body["items"]):
-            self._check_question(question, index)
-        return body["items"], has_more
+        items = body["items"]
+        read, skipped = read_each(self.name, enumerate(items), lambda pair: self._read_question(site, *pair))
+        read_ids = {question_id for question_id, _, _ in read}
+        # A question skipped whose id and time can be read still moves the cursor (no mention).
+        dated = [(q["question_id"], q["creation_date"], None) for q in items
+                 if isinstance(q, dict) and _is_int(q.get("question_id")) and _is_int(q.get("creation_date"))
+                 and q["creation_date"] >= 0 and q["question_id"] not in read_ids]
+        return [*read, *dated], has_more, skipped
+
+    def _read_question(self, site: str, index: int, q: Any) -> Stamped:
+        self._check_question(q, index)
+        return q["question_id"], q["creation_date"], self._mention(site, q)
 
     def _check_question(self, q: Any, index: int) -> None:
         where = f"items[{index}]"
@@ -222,6 +250,8 @@ class StackExchange(SourceBase):
         for name in ("question_id", "creation_date"):
             if not _is_int(q.get(name)) or q[name] < 0:
                 raise BadPayload(self.name, f"{where}.{name} is not a non-negative integer")
+        if q["creation_date"] > LATEST_DATE:
+            raise BadPayload(self.name, f"{where}.creation_date {q['creation_date']} is not a date (after year 9999)")
         for name in ("title", "body"):
             if not isinstance(q.get(name, ""), str):
                 raise BadPayload(self.name, f"{where}.{name} is not a string")

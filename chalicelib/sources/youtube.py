@@ -21,6 +21,10 @@ raises ``RateLimited`` until midnight PT without calling the API, and a ``quotaE
 answer marks the day as spent. So that the budget lasts the whole day, each term searches
 only while it is within its share of the budget so far (``pace_through_the_day``);
 otherwise ``fetch`` returns nothing and the cursor unchanged.
+
+A search result that cannot be read is skipped alone (its reason in ``FetchResult.skipped``).
+``published_at`` never passes the cycle's clock: a video dated in the future is returned
+with that date but does not move the watermark (one stored in the future is pulled back).
 """
 
 from __future__ import annotations
@@ -29,9 +33,11 @@ import datetime as dt
 import html
 import re
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import requests
+from pydantic import field_validator, model_validator
 
 from chalicelib.model import Mention
 from chalicelib.sources.base import (
@@ -45,11 +51,13 @@ from chalicelib.sources.base import (
     SourceBase,
     SourceError,
     SourceOptions,
+    read_each,
     require_secret,
 )
 from chalicelib.sources.http import decode_json
 
 WATCH_URL = "https://www.youtube.com/watch?v="
+GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token"  # noqa: S105 - a URL, not a secret
 CHANNEL_URL = "https://www.youtube.com/channel/"
 PACIFIC = ZoneInfo("America/Los_Angeles")
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -75,15 +83,38 @@ class YouTubeOptions(SourceOptions):
     index_lag_minutes: int = 60  # search finds videos late: look back this far again, dropping what was seen
     region_code: str | None = None
     relevance_language: str | None = None
-    oauth_token_parameter: str | None = None  # SSM: an OAuth access token (youtube.force-ssl), for replies
+    # Replies (youtube.force-ssl): an access token lasts an hour, so SSM holds what makes new ones,
+    # as SecureStrings: the owner's OAuth refresh token and the OAuth client's id and secret.
+    oauth_refresh_token_parameter: str | None = None
+    oauth_client_id_parameter: str | None = None
+    oauth_client_secret_parameter: str | None = None
+    oauth_token_url: str = GOOGLE_TOKEN_URL  # Google's token endpoint (the replay server emulates it)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_fixed_access_token(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "oauth_token_parameter" in data:
+            raise ValueError("oauth_token_parameter is no longer read: an OAuth access token expires after an "
+                             "hour. Set oauth_refresh_token_parameter, oauth_client_id_parameter and "
+                             "oauth_client_secret_parameter instead (see `make secrets`)")
+        return data
+
+    @field_validator("oauth_token_url")
+    @classmethod
+    def _token_url_is_https(cls, value: str) -> str:
+        parts = urlsplit(value)
+        local = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost")
+        if not (parts.scheme == "https" or local) or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError(f"{value!r} is not an https token endpoint URL (http only for 127.0.0.1/localhost)")
+        return value
 
 
 class YouTube(SourceBase):
     options: YouTubeOptions
     name: ClassVar[str] = "youtube"
     display_name: ClassVar[str] = "YouTube"
-    capabilities: ClassVar[Capabilities] = Capabilities(server_search=True, replies=True,
-                                                        credentials=("key_parameter", "oauth_token_parameter"))
+    capabilities: ClassVar[Capabilities] = Capabilities(server_search=True, replies=True, credentials=(
+        "key_parameter", "oauth_refresh_token_parameter", "oauth_client_id_parameter", "oauth_client_secret_parameter"))
     options_model: ClassVar[type[SourceOptions]] = YouTubeOptions
 
     def _start(self) -> None:
@@ -104,7 +135,8 @@ class YouTube(SourceBase):
             cursor = {"published_at": start, "since": start, "recent": {}}
         if not self._due(query):
             return FetchResult(mentions=[], cursor=cursor, pages=0, complete=True)
-        watermark = int(cursor["published_at"])
+        now = int(self._clock())
+        watermark = min(int(cursor["published_at"]), now)  # a watermark in the future hides every new video
         since = int(cursor.get("since", watermark))
         recent = {vid: int(t) for vid, t in cursor.get("recent", {}).items()}
         gap = cursor.get("gap")
@@ -114,12 +146,13 @@ class YouTube(SourceBase):
         else:
             low, high, seen_at_high = max(since, watermark - lag), None, set()
 
-        videos, pages, complete = self._walk(key, query, low, high, budget)
+        videos, pages, complete, skipped = self._walk(key, query, low, high, budget)
         new = {
             vid: item for vid, item in videos.items()
             if vid not in recent and not (item["_published"] == high and vid in seen_at_high)
         }
         newest = max([watermark] + [item["_published"] for item in videos.values()]) if gap is None else watermark
+        newest = min(newest, now)  # a video dated in the future is kept with its date, the cursor stays at now
         recent.update((vid, item["_published"]) for vid, item in new.items())
         # Videos inside the lag window are searched again next time: remember them to drop them then.
         kept = sorted(((t, vid) for vid, t in recent.items() if t >= newest - lag), reverse=True)[:RECENT_LIMIT]
@@ -133,11 +166,11 @@ class YouTube(SourceBase):
             next_cursor["gap"] = [low, oldest, sorted(at_oldest)]
         elif not complete and gap:
             next_cursor["gap"] = gap
-        mentions = [self._mention(item) for item in new.values()]
-        return FetchResult(mentions=mentions, cursor=next_cursor, pages=pages, complete=complete)
+        mentions = [item["_mention"] for item in new.values()]
+        return FetchResult(mentions=mentions, cursor=next_cursor, pages=pages, complete=complete, skipped=skipped)
 
     def _walk(self, key: str, query: str, low: int, high: int | None,
-              budget: Budget) -> tuple[dict[str, dict[str, Any]], int, bool]:
+              budget: Budget) -> tuple[dict[str, dict[str, Any]], int, bool, list[str]]:
         params: dict[str, Any] = {
             "part": "snippet",
             "q": f'"{query}"' if " " in query else query,
@@ -153,24 +186,26 @@ class YouTube(SourceBase):
         if self.options.relevance_language:
             params["relevanceLanguage"] = self.options.relevance_language
         videos: dict[str, dict[str, Any]] = {}
+        skipped: list[str] = []
         pages = 0
         token: str | None = None
         while True:
             if pages >= self.options.max_pages or budget.exhausted() or self._calls_left() <= 0:
-                return videos, pages, False
+                return videos, pages, False, skipped
             page_params = {**params, **({"pageToken": token} if token else {}), "key": key}
             try:
                 body = self._search(query, page_params, budget)
             except RateLimited:
                 if not pages:
                     raise
-                return videos, pages, False  # keep what was read; the next cycle starts with the gap
-            items, token = self._parse_page(body)
+                return videos, pages, False, skipped  # keep what was read; the next cycle starts with the gap
+            items, token, unread, listed = self._parse_page(body)
             pages += 1
+            skipped.extend(unread)
             for item in items:
                 videos.setdefault(item["id"]["videoId"], item)
-            if not token or not items:
-                return videos, pages, True
+            if not token or not listed:
+                return videos, pages, True, skipped
 
     def _search(self, query: str, params: dict[str, Any], budget: Budget) -> Any:
         """One search.list call, counted against the day's budget, retries included."""
@@ -208,17 +243,24 @@ class YouTube(SourceBase):
             return CredentialsError(self.name, f"API key rejected (HTTP {status}: {', '.join(sorted(reasons)) or '?'})")
         return SourceError(self.name, f"request refused (HTTP {status}: {', '.join(sorted(reasons)) or '?'})")
 
-    def _parse_page(self, body: Any) -> tuple[list[dict[str, Any]], str | None]:
+    def _parse_page(self, body: Any) -> tuple[list[dict[str, Any]], str | None, list[str], int]:
+        """The videos of a page that could be read (each with its ``_mention``), the next page
+        token, one reason per result that could not be read, and how many results were listed."""
         if not isinstance(body, dict) or not isinstance(body.get("items"), list):
             raise BadPayload(self.name, "response has no 'items' list")
         token = body.get("nextPageToken")
         if token is not None and (not isinstance(token, str) or not token.isascii() or not token.isprintable()):
             raise BadPayload(self.name, "'nextPageToken' is not a token")
-        videos = []
-        for index, item in enumerate(body["items"]):
-            if self._check_item(item, f"items[{index}]"):
-                videos.append(item)
-        return videos, token or None
+
+        def read(entry: tuple[int, Any]) -> dict[str, Any] | None:
+            index, item = entry
+            if not self._check_item(item, f"items[{index}]"):
+                return None
+            item["_mention"] = self._mention(item)
+            return dict(item)
+
+        videos, skipped = read_each(self.name, enumerate(body["items"]), read)
+        return videos, token or None, skipped, len(body["items"])
 
     def _check_item(self, item: Any, where: str) -> bool:
         """Validate one search result; False for a result that is not a video (type=video should prevent it)."""

@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from chalicelib.triage.sentiment import Sentiment, is_sarcastic
+from chalicelib.triage.sentiment import Sentiment, SentimentLabel, is_sarcastic, label_for
+from chalicelib.triage.sentiment import sentiment as score_sentiment
 
 Intent = Literal["question", "recommendation_request", "complaint", "praise", "purchase_intent", "churn"]
 
@@ -26,14 +27,22 @@ INTENTS: tuple[Intent, ...] = (
 
 # How far from neutral a post's sentiment must be to make it a complaint or praise without a telling phrase.
 CLEAR_SENTIMENT = 0.5
+# How far from neutral a post must lean for its tone to count at all; wider than the label's band (VADER's 0.05)
+# because one mild word ("good", "hope") does not make a complaint into praise.
+LEAN = 0.25
+
+
+def _lean(sentiment: Sentiment) -> SentimentLabel:
+    return label_for(sentiment.compound, LEAN)
 
 _QUESTION_SENTENCE = re.compile(r"(?:^|(?<=[.!?\n]))[^.!?\n]*\?")
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 
 # Questions that complain or commiserate instead of asking.
 _RHETORICAL = re.compile(
     r"^\W*(?:who needs|what happened|when did (?:this|that|it)|who is this\b.*\bfor|why (?:is|does|do|are) every"
     r"|seriously|really|are you kidding|how hard is it|anyone else (?:get|have|had|notice|seeing|experienc)"
-    r"|.{0,30}, anyone\?$|.*\?\?|who does that)",
+    r"|.{0,30}, anyone\?$|.*\?\?|who does that|.*\bright\?$)",
     re.I,
 )
 
@@ -41,7 +50,10 @@ _RHETORICAL = re.compile(
 _ASKING = re.compile(
     r"\b(?:does anyone know|anyone know|can (?:someone|anyone) (?:tell|explain|help)|looking for"
     r"|(?:^|(?<=[.!?\n] )|I )need (?:a|an|some)\b"
-    r"|any (?:tips|advice|ideas|suggestions))",
+    r"|any (?:tips|advice|ideas|suggestions|recs?)\b"
+    r"|anyone (?:have|got) (?:a |any )?(?:recs?|recommendations?|suggestions?)"
+    r"|(?:please )?help me (?:find|choose|pick|decide)|point me (?:to|at)|tell me (?:where|which|what)"
+    r"|where (?:can|should|do) (?:I|we) (?:find|get|go)|hit me with|drop (?:your|some) (?:recs?|favou?rites))",
     re.I,
 )
 
@@ -51,7 +63,10 @@ _RECOMMENDATION = re.compile(
     r"|what are (?:other|you) .{0,30}using|somewhere (?:else|better|closer)|anything (?:around|near|similar|like)"
     r"|any \w+(?: \w+)? like|looking for (?:a |an )?(?:library|app|tool|good|great|decent|shoe|bakery|caf[eé]|shop)"
     r"|what should (?:I|we) (?:use|get|try|buy|move to|switch to)|which \w+(?: \w+)? do you (?:all )?use"
-    r"|recomend\w*|empfehl\w*|recommand\w*)",
+    r"|recomend\w*|empfehl\w*|recommand\w*|recs?\b|(?:replacement|substitute) for"
+    r"|(?:something|anything|somewhere|someone|anyone) (?:better|good|decent|reliable|cheaper|closer)"
+    r"|need (?:a|an|some) (?:good|new|decent|reliable|cheap|better)|where (?:should|can|do) (?:I|we) (?:go|find|get)"
+    r"|best \w+(?: \w+)? (?:for|in|near|around)\b)",
     re.I,
 )
 
@@ -89,9 +104,22 @@ _PRAISE = re.compile(
     r"\b(?:shout-?out|thank you|thanks|kudos|highly recommend|love (?:this|their|that|it|the|how)|best \w+"
     r"|(?:is|are|was|were) (?:so |really |absolutely )?(?:great|amazing|excellent|perfect|incredible|fantastic"
     r"|delicious|superb|wonderful)|10/10|no complaints|not bad|worth (?:it|the)|never looked back|me encanta"
-    r"|recomendad[oa]|empfehlenswert|g[ée]niale?|excelente|maravilhos[ao]|beste[n]?"
+        r"|recomendad[oa]|empfehlenswert|g[ée]niale?|excelente|maravilhos[ao]|beste[n]?"
     r"|(?:great|amazing|excellent|lovely|fantastic|wonderful|brilliant) (?:shop|store|service|place|staff|people"
     r"|product|app|coffee|bread|bakery|caf[eé]|team|support))\b",
+    re.I,
+)
+
+# Praise written with words VADER reads as negative or neutral: it is praise whatever the score says.
+_PRAISE_IDIOM = re.compile(
+    r"\b(?:genius|killer (?!whales?|bees?|instinct)\w+|(?:is|are|was|were) killer"
+    r"|(?!(?:I|he|she|we|they|you|kid|son|daughter|wife|husband|partner|dog|cat|mom)\b)\w+"
+    r" (?:is|are|was|were|'s) (?:so |pretty |absolutely |honestly )?sick"
+    r"|on (?:a |an )?(?:whole )?(?:other|another) level|next.level|no questions asked|never miss(?:es)?"
+    r"|(?:dangerously|stupidly|ridiculously|insanely|sinfully|criminally|unreasonably)"
+    r" (?:good|fast|tasty|delicious|cheap)"
+    r"|to die for|comfy|converted|got it right|everyone loved|beautiful work|lasted \d+ years"
+    r"|at (?:a|one) (?:third|half|fraction) of the (?:cost|price)|that'?s how you keep|die beste)",
     re.I,
 )
 
@@ -114,7 +142,9 @@ _CHURN = re.compile(
     r"|switched (?:for good|back)"
     r"|(?:leaving|left) \w+(?: \w+)? (?:after|for)"
     r"|(?:^|(?<=[.!?\n] ))(?:I'?m |we'?re )?done with|going back to|gave up on|giving up on|no longer using"
-    r"|exporting everything|cambi[ée] (?:de|a)|mudei (?:de|para)|gewechselt|j'ai quitt[ée]))",
+    r"|exporting everything|cambi[ée] (?:de|a)|mudei (?:de|para)|gewechselt|j'ai quitt[ée]"
+    r"|moving off|switch(?:ed|ing)? (?:away )?from|(?:I'?m|we'?re|am|are) (?:leaving|done with)"
+    r"|leaving \w+(?: \w+)? (?:because|over|due to)))",
     re.I | re.M,
 )
 
@@ -139,7 +169,8 @@ def intents(text: str, sentiment: Sentiment) -> frozenset[Intent]:
     questions = _questions(text)
     if questions or _ASKING.search(text):
         found.add("question")
-        if _RECOMMENDATION.search(" ".join(questions) if questions else text):
+        asking = [sentence for sentence in _SENTENCE.findall(text) if _ASKING.search(sentence)]
+        if _RECOMMENDATION.search(" ".join([*questions, *asking]) if questions or asking else text):
             found.add("recommendation_request")
     if _PURCHASE.search(text):
         found.add("purchase_intent")
@@ -147,25 +178,49 @@ def intents(text: str, sentiment: Sentiment) -> frozenset[Intent]:
         found.add("churn")
     if _only_questions(text):
         return frozenset(found)
-    if _is_complaint(text, sentiment):
+    if _is_complaint(text, sentiment, churn="churn" in found):
         found.add("complaint")
-    if _is_praise(text, sentiment, asking_or_buying=bool(found & {"question", "purchase_intent"})):
+    if _is_praise(
+        text, sentiment, asking_or_buying=bool(found & {"question", "purchase_intent"}), complaint="complaint" in found
+    ):
         found.add("praise")
     return frozenset(found)
 
 
-def _is_complaint(text: str, sentiment: Sentiment) -> bool:
-    if is_sarcastic(text) or sentiment.compound <= -CLEAR_SENTIMENT or _COMPLAINT_STRONG.search(text):
-        return True
-    return sentiment.label != "positive" and _COMPLAINT.search(text) is not None
+def _statements(text: str) -> str:
+    # What a post says rather than asks: "is it worth it?" praises nothing, "what's the best spot?" neither.
+    return _QUESTION_SENTENCE.sub(" ", text)
 
 
-def _is_praise(text: str, sentiment: Sentiment, *, asking_or_buying: bool) -> bool:
-    if is_sarcastic(text) or sentiment.label == "negative":
-        return False
-    if _PRAISE.search(text):
+def _is_complaint(text: str, sentiment: Sentiment, *, churn: bool = False) -> bool:
+    if is_sarcastic(text) or _COMPLAINT_STRONG.search(text):
         return True
-    # Someone asking or about to buy sounds upbeat without judging anything yet: only a telling phrase counts.
-    if asking_or_buying:
+    if _PRAISE_IDIOM.search(text):
         return False
-    return sentiment.compound >= CLEAR_SENTIMENT or (sentiment.label == "positive" and _OFFER.search(text) is not None)
+    if sentiment.compound <= -CLEAR_SENTIMENT:
+        return True
+    # Someone leaving without a kind word is leaving for a reason.
+    if churn and _lean(sentiment) == "negative" and not _PRAISE.search(_statements(text)):
+        # The reason, not the leaving word ("cancelled" alone scores negative): score the post without it.
+        reason = score_sentiment(_CHURN.sub(" ", text))
+        if _lean(reason) == "negative":
+            return True
+    return _lean(sentiment) != "positive" and _COMPLAINT.search(text) is not None
+
+
+def _is_praise(text: str, sentiment: Sentiment, *, asking_or_buying: bool, complaint: bool) -> bool:
+    if is_sarcastic(text):
+        return False
+    if _PRAISE_IDIOM.search(text):
+        return True
+    if _lean(sentiment) == "negative":
+        return False
+    statements = _statements(text)
+    if _PRAISE.search(statements):
+        return True
+    # Someone asking, buying or complaining sounds upbeat without praising: only a telling phrase counts.
+    if asking_or_buying or complaint:
+        return False
+    return sentiment.compound >= CLEAR_SENTIMENT or (
+        _lean(sentiment) == "positive" and _OFFER.search(statements) is not None
+    )

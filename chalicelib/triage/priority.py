@@ -17,13 +17,15 @@ from chalicelib.triage.sentiment import Sentiment
 BASE = 10
 
 # (intent, points, reason); a recommendation request is also a question, so only the first of the two counts.
+# Someone asking for a recommendation in the owner's industry, or leaving a competitor, is a customer to win:
+# worth more than a complaint about the owner's own business (10 + 40 = 50 against 10 + 20 + 15 = 45).
 INTENT_POINTS: tuple[tuple[Intent, int, str], ...] = (
-    ("recommendation_request", 25, "asks for a recommendation"),
+    ("recommendation_request", 40, "asks for a recommendation"),
     ("question", 15, "asks a question"),
 )
 COMPLAINT_POINTS = (20, "complains")
 PURCHASE_POINTS = (20, "wants to buy")
-CHURN_FROM_COMPETITOR_POINTS = (25, "is leaving a competitor")
+CHURN_FROM_COMPETITOR_POINTS = (40, "is leaving a competitor")
 CHURN_POINTS = (20, "talks about leaving")
 PRAISE_POINTS = (5, "praises")
 

@@ -1,8 +1,11 @@
 """Sentiment of a mention: VADER, plus the adjustments small-business talk needs.
 
-VADER reads "the cold brew is sick" and "killer latte" as negative, sarcasm ("Oh great, they raised
-prices again") as positive, and questions ("is it any good?") as praise. Each adjustment below
-fixes one such measured mistake; docs/triage.md lists them with their tests and the eval figures.
+VADER misses words small-business talk uses ("stale", "soggy"), idioms ("used to be great", "never
+again") and a few non-English words. Each adjustment below fixes one such measured mistake and ships
+only if it lowers plain VADER on no public corpus (bench.triage_eval checks every one of them on the
+VADER paper's four ground-truth sets and TweetEval). Sarcasm is detected (is_sarcastic, for intents)
+but no longer flips the score, and questions are scored like statements: both lowered accuracy on
+the public tweets. docs/triage.md lists the adjustments, the ones dropped and the figures.
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ SentimentLabel = Literal["positive", "neutral", "negative"]
 # VADER slows down badly on some long hostile inputs; the opening of a post carries its tone.
 MAX_SCORED_CHARS = 5_000
 
-# VADER's own cut-off is 0.05; one mild word ("good", "hope") in a short post is still a neutral post.
-NEUTRAL_BAND = 0.25
-VADER_NEUTRAL_BAND = 0.05
+# VADER's own cut-off. A wider band (0.25) scored better on the project's own posts but lowered accuracy on
+# four of the five public corpora (docs/triage.md), so the label keeps VADER's; intents use their own margins.
+NEUTRAL_BAND = 0.05
+VADER_NEUTRAL_BAND = NEUTRAL_BAND
 
 # Words VADER's lexicon lacks that reviews of cafés, shops and apps use all the time (valence on VADER's -4..4 scale).
 DOMAIN_LEXICON: dict[str, float] = {
@@ -31,49 +35,14 @@ DOMAIN_LEXICON: dict[str, float] = {
     "burnt": -1.8,
     "lukewarm": -1.2,
     "soggy": -1.5,
-    "undercooked": -1.8,
-    "overpriced": -2.0,
-    "overrated": -1.8,
-    "overhyped": -1.8,
-    "unreal": 2.0,
-    "comfy": 1.8,
-    "thriving": 2.0,
-    "genius": 2.5,
-    "disappointing": -2.2,
-    # "Support" and "help" are departments here ("customer support is a joke"), not kindness.
-    "support": 0.0,
-    "help": 0.0,
-    # "Honestly" announces a verdict either way ("honestly, it was just okay"); it is not one.
-    "honestly": 0.0,
     "absurd": -1.5,
-    "slow": -1.0,
     # A few Spanish, Portuguese, German and French words, because VADER only knows English.
     "excelente": 3.0,
-    "perfecto": 2.5,
-    "perfeito": 2.5,
-    "perfekt": 2.5,
-    "maravilhosa": 3.0,
-    "maravilhoso": 3.0,
-    "maravilloso": 3.0,
-    "encanta": 2.5,
-    "beste": 2.5,
     "besten": 2.5,
     "empfehlenswert": 2.0,
     "géniale": 2.5,
-    "génial": 2.5,
-    "superbe": 2.5,
     "superbes": 2.5,
     "mal": -2.0,
-    "caro": -1.2,
-    "cara": -1.2,
-    "murcha": -1.8,
-    "falha": -1.8,
-    "altísimos": -1.2,
-    "schlecht": -2.5,
-    "feliz": 2.0,
-    "zufrieden": 2.0,
-    "satisfait": 2.0,
-    "nul": -2.5,
 }
 
 
@@ -86,40 +55,13 @@ class Rewrite:
     replacement: str | Callable[[re.Match[str]], str]
 
 
-# Who can be "sick" in the illness sense; "the cold brew is sick" is praise, "my kid is sick" is not.
-_PEOPLE = frozenset(
-    {"i", "he", "she", "we", "they", "you", "kid", "son", "daughter", "wife", "husband", "partner", "dog", "cat", "mom"}
-)
-
-
-def _sick(match: re.Match[str]) -> str:
-    if match.group(1).lower() in _PEOPLE:
-        return match.group(0)
-    return f"{match.group(1)} {match.group(2)} great"
-
-
 REWRITES: tuple[Rewrite, ...] = (
-    Rewrite(
-        "sick as praise",
-        re.compile(r"\b(\w+)\s+(is|are|was|were|'s)\s+(?:so\s+|pretty\s+|absolutely\s+|honestly\s+)?sick\b", re.I),
-        _sick,
-    ),
-    Rewrite(
-        "killer as praise",
-        re.compile(r"(?<!serial )(?<!silent )(?<!pain )\bkiller\b(?!\s+(?:whales?|bees?|instinct|robots?)\b)", re.I),
-        "excellent",
-    ),
     Rewrite(
         "intensified good",
         re.compile(
             r"\b(?:dangerously|stupidly|ridiculously|insanely|sinfully|criminally)\s+(good|delicious|tasty)\b", re.I
         ),
         r"extremely \1",
-    ),
-    Rewrite(
-        "praise idiom",
-        re.compile(r"\b(?:on (?:a |an )?(?:whole )?(?:other|another) level|next.level|no questions asked)\b", re.I),
-        "excellent",
     ),
     Rewrite(
         "a joke",
@@ -141,11 +83,6 @@ REWRITES: tuple[Rewrite, ...] = (
         re.compile(r"\b(?:nobody|no one)\s+(?:seems to\s+|seemed to\s+)?cared?s?\b", re.I),
         "neglected",
     ),
-    Rewrite(
-        "German article",
-        re.compile(r"\b[Dd]ie\b(?=\s+(?:[A-ZÄÖÜ]|beste|besten|neue|erste|gute)\w*)"),
-        "",
-    ),
     Rewrite("to die for", re.compile(r"\bto die for\b", re.I), "wonderful"),
     Rewrite(
         "satisfied customer",
@@ -163,11 +100,6 @@ REWRITES: tuple[Rewrite, ...] = (
             re.I,
         ),
         "terrible",
-    ),
-    Rewrite(
-        "not recommended",
-        re.compile(r"\b(?:não recomendo|no recomiendo|je ne recommande pas|nicht zu empfehlen)\b", re.I),
-        "do not recommend",
     ),
 )
 
@@ -187,8 +119,6 @@ GRIEVANCE_CUE = re.compile(
     r"|\b\d+\s*(?:minutes|mins|hours|days|weeks)\b|\bstill\b",
     re.I,
 )
-
-_QUESTION_SENTENCE = re.compile(r"(?:^|(?<=[.!?\n]))[^.!?\n]*\?+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,12 +163,6 @@ def is_sarcastic(text: str) -> bool:
     return SARCASTIC_OPENING.search(text) is not None and GRIEVANCE_CUE.search(text) is not None
 
 
-def _without_questions(text: str) -> str:
-    # Asking whether a place is "any good" says nothing about it; only statements carry sentiment.
-    statements = _QUESTION_SENTENCE.sub(" ", text)
-    return statements if statements.strip() else ""
-
-
 def plain_vader(text: str) -> Sentiment:
     """VADER with no adjustment, as the baseline the eval compares against."""
     compound = float(_analyzer(False).polarity_scores(text[:MAX_SCORED_CHARS])["compound"])
@@ -251,10 +175,5 @@ def sentiment(text: str) -> Sentiment:
     In: plain text in any case; only the first MAX_SCORED_CHARS characters are scored.
     Out: VADER's compound score after the domain adjustments, and its label.
     """
-    text = text[:MAX_SCORED_CHARS]
-    scored = _without_questions(rewrite_idioms(text))
-    compound = float(_analyzer(True).polarity_scores(scored)["compound"]) if scored else 0.0
-    if is_sarcastic(text) and compound > -NEUTRAL_BAND:
-        # Sarcasm turns the surface praise into blame; keep its strength, at least a clear negative.
-        compound = -max(abs(compound), NEUTRAL_BAND + 0.05)
+    compound = float(_analyzer(True).polarity_scores(rewrite_idioms(text[:MAX_SCORED_CHARS]))["compound"])
     return Sentiment(round(compound, 4), label_for(compound))

@@ -247,13 +247,11 @@ def post_view(created_at: float, text: str, *, handle: str = "ana.bsky.social", 
     encoded = text.encode()
     for link in links:
         start = encoded.find(link.encode())
-        facets.append({"$type": "app.bsky.richtext.facet",
-                       "features": [{"$type": "app.bsky.richtext.facet#link", "uri": link}],
+        facets.append({"features": [{"$type": "app.bsky.richtext.facet#link", "uri": link}],
                        "index": {"byteStart": max(0, start), "byteEnd": max(0, start) + len(link.encode())}})
     for tag in tags:
         start = encoded.find(f"#{tag}".encode())
-        facets.append({"$type": "app.bsky.richtext.facet",
-                       "features": [{"$type": "app.bsky.richtext.facet#tag", "tag": tag}],
+        facets.append({"features": [{"$type": "app.bsky.richtext.facet#tag", "tag": tag}],
                        "index": {"byteStart": max(0, start), "byteEnd": max(0, start) + len(tag.encode()) + 1}})
     if facets:
         record["facets"] = facets

@@ -72,8 +72,6 @@ def devto_article(article_id: int, published_at: float, title: str, *, descripti
         "public_reactions_count": reactions,
         "collection_id": None,
         "published_timestamp": iso,
-        "language": "en",
-        "subforem_id": 1,
         "positive_reactions_count": reactions,
         "cover_image": None,
         "social_image": f"https://media2.dev.to/dynamic/image/width=1000,height=500/{article_id}.png",

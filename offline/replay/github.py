@@ -8,11 +8,18 @@ words matched case-insensitively in title and body, ``created:>=ISO`` and
 ``page`` with a ``Link`` header (next, last, prev, first) on the public host, the rate-limit
 headers (search: 30 a minute with a token, 10 without; ``x-ratelimit-resource``), 403 when
 that is used up, and 401 for a token it does not know (when ``valid_tokens`` is given).
+An issue search must say its type, as GitHub requires: ``is:issue`` or ``is:pull-request``
+(``type:issue``/``type:pr``, ``is:pr``), or both as ``(is:issue OR is:pull-request)``; one
+without is refused with HTTP 422 "Query must include 'is:issue' or 'is:pull-request'", and
+so is one with both when ``refuse_combined`` is set (GitHub App user tokens).
 
 Replies: ``POST /repos/{owner}/{repo}/issues/{number}/comments`` (token; 404 for an issue not
 in the corpus, 403 "Unable to create comment because issue is locked." for a locked one,
 422 for an empty or over-65536-character body; 201 and the IssueComment) and the GraphQL
-mutation ``addDiscussionComment(input: {discussionId, body})``. What was posted is kept
+mutation ``addDiscussionComment(input: {discussionId, body})``. A fine-grained personal access
+token (``fine_grained``: token -> its resource owner) may comment only on that owner's
+repositories, as on GitHub: elsewhere 403 "Resource not accessible by personal access token"
+(or a GraphQL ``FORBIDDEN`` error). What was posted is kept
 in ``posted``.
 """
 
@@ -44,6 +51,17 @@ def _iso(unix: int) -> str:
     return dt.datetime.fromtimestamp(unix, tz=dt.UTC).strftime(_ISO)
 
 
+_ISSUE_TYPES = {"is:issue": "issue", "type:issue": "issue", "is:pull-request": "pull", "is:pr": "pull",
+                "type:pr": "pull"}
+_UNTYPED = "Query must include 'is:issue' or 'is:pull-request'"
+
+
+def _types(q: str) -> set[str]:
+    """The item types an issue search asks for ("issue", "pull"); empty when it names none."""
+    words = [word.strip("()").lower() for _, word in _TOKEN.findall(q)]
+    return {_ISSUE_TYPES[word] for word in words if word in _ISSUE_TYPES}
+
+
 def _parse_search(q: str) -> tuple[list[str], int, int] | None:
     """(lower-case terms, created low, created high) of a search string, or None if unsupported."""
     terms: list[str] = []
@@ -51,6 +69,8 @@ def _parse_search(q: str) -> tuple[list[str], int, int] | None:
     for phrase, word in _TOKEN.findall(q):
         token = phrase or word
         try:
+            if word.strip("()").lower() in _ISSUE_TYPES or word == "OR":
+                continue
             if word.startswith("created:>="):
                 low = _unix(word[len("created:>="):])
             elif word.startswith("created:") and ".." in word:
@@ -70,8 +90,11 @@ class GitHubAPI:
     one-minute rate-limit windows (real time by default)."""
 
     def __init__(self, *, valid_tokens: set[str] | None = None, public_base: str = "https://api.github.com",
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, fine_grained: dict[str, str] | None = None,
+                 refuse_combined: bool = False) -> None:
+        self.refuse_combined = refuse_combined  # True: one search may name one type only
         self.valid_tokens = valid_tokens
+        self.fine_grained = fine_grained or {}  # fine-grained token -> the one owner it may act on
         self.public_base = public_base
         self.clock = clock
         self.windows: dict[str, tuple[int, int]] = {}  # who -> (window reset unix, requests used)
@@ -103,6 +126,11 @@ class GitHubAPI:
                        and i["repository_url"].endswith(f"/repos/{repo}")), None)
         if target is None:
             return Response.json({"message": "Not Found", "documentation_url": _DOCS, "status": "404"}, 404, headers)
+        owner = self.fine_grained.get(token)
+        if owner is not None and repo.split("/")[0].lower() != owner.lower():
+            return Response.json({"message": "Resource not accessible by personal access token",
+                                  "documentation_url": f"{_DOCS}/issues/comments#create-an-issue-comment",
+                                  "status": "403"}, 403, headers)
         if target.get("locked"):
             return Response.json({"message": "Unable to create comment because issue is locked.",
                                   "documentation_url": _DOCS, "status": "403"}, 403, headers)
@@ -146,6 +174,11 @@ class GitHubAPI:
             return Response.json({"data": {"addDiscussionComment": None}, "errors": [
                 {"type": "NOT_FOUND", "path": ["addDiscussionComment"],
                  "message": f"Could not resolve to a node with the global id of '{node_id}'"}]}, 200, headers)
+        owner = self.fine_grained.get(token)
+        if owner is not None and target["repository"]["nameWithOwner"].split("/")[0].lower() != owner.lower():
+            return Response.json({"data": {"addDiscussionComment": None}, "errors": [
+                {"type": "FORBIDDEN", "path": ["addDiscussionComment"],
+                 "message": "Resource not accessible by personal access token"}]}, 200, headers)
         number = 9_000_000 + len(self.posted)
         comment = {"id": f"DC_kwDO{number:010d}", "url": f"{target['url']}#discussioncomment-{number}",
                    "body": text, "discussionId": node_id}
@@ -182,11 +215,17 @@ class GitHubAPI:
         if parsed is None:
             return Response.json({"message": "Validation Failed", "errors": [{"resource": "Search", "field": "q",
                                   "code": "invalid"}], "documentation_url": _DOCS, "status": "422"}, 422, headers)
+        types = _types(request.param("q") or "")
+        if not types or (self.refuse_combined and len(types) > 1):
+            return Response.json({"message": "Validation Failed", "errors": [
+                {"message": _UNTYPED, "resource": "Search", "field": "q", "code": "invalid"}],
+                "documentation_url": _DOCS, "status": "422"}, 422, headers)
         terms, low, high = parsed
 
         def keep(item: dict[str, Any]) -> bool:
             text = f"{item.get('title') or ''} {item.get('body') or ''}".lower()
-            return ("__typename" not in item and low <= _unix(item["created_at"]) <= high
+            kind = "pull" if item.get("pull_request") is not None else "issue"
+            return ("__typename" not in item and kind in types and low <= _unix(item["created_at"]) <= high
                     and all(t in text for t in terms))
 
         matching = sorted((i for i in items if keep(i)), key=lambda i: i["created_at"], reverse=True)

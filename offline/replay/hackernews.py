@@ -4,6 +4,11 @@ Implements what the connector relies on: ``query`` (words ANDed, a quoted phrase
 together, case-insensitive over title, story_text, comment_text and url), ``tags``
 (comma = AND, parentheses = OR), ``numericFilters`` on ``created_at_i``, newest first,
 ``hitsPerPage`` and 0-based ``page`` with ``nbPages``.
+
+Late-indexing mode (``HackerNewsAPI(clock=...)``): Algolia makes some items searchable
+minutes after their ``created_at_i``. An item is served once the clock reaches its
+``indexed_at_i`` (a replay-only key, never served; ``created_at_i`` when absent);
+``late(hit, seconds)`` marks one indexed late.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import math
 import operator
 import re
+from collections.abc import Callable
 from typing import Any
 
 from offline.replay.server import Request, Response
@@ -36,7 +42,16 @@ def _tag_groups(tags: str) -> list[set[str]]:
 
 
 class HackerNewsAPI:
+    def __init__(self, *, clock: Callable[[], float] | None = None) -> None:
+        self.clock = clock  # set: late-indexing mode (items with ``indexed_at_i`` wait for it)
+
+    def _indexed(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        now = self.clock() if self.clock is not None else None
+        return [{k: v for k, v in item.items() if k != "indexed_at_i"} for item in items
+                if now is None or item.get("indexed_at_i", item.get("created_at_i", 0)) <= now]
+
     def handle(self, request: Request, items: list[dict[str, Any]]) -> Response:
+        items = self._indexed(items)
         if request.path != "/search_by_date":
             return Response.json({"message": "Not Found", "status": 404}, 404)
         try:
@@ -82,6 +97,11 @@ class HackerNewsAPI:
         return Response.json(payload, headers=_HEADERS)
 
 
+def late(hit: dict[str, Any], seconds: int) -> dict[str, Any]:
+    """``hit`` as Algolia indexes it ``seconds`` after its ``created_at_i`` (late-indexing mode)."""
+    return {**hit, "indexed_at_i": hit["created_at_i"] + seconds}
+
+
 def story_hit(object_id: int, created_at_i: int, title: str, *, author: str = "pg", url: str = "",
               story_text: str | None = None, points: int = 1) -> dict[str, Any]:
     """A story hit in the shape Algolia returns."""
@@ -92,7 +112,7 @@ def story_hit(object_id: int, created_at_i: int, title: str, *, author: str = "p
         "title": title, "url": url or None, "author": author, "points": points,
         "story_text": story_text, "comment_text": None, "num_comments": 0,
         "story_id": None, "story_title": None, "story_url": None, "parent_id": None,
-        "created_at_i": created_at_i, "updated_at": None,
+        "created_at_i": created_at_i,
         "_tags": ["story", f"author_{author}", f"story_{object_id}"],
         "objectID": str(object_id),
     }

@@ -11,6 +11,10 @@ search filters on ``min_id``/``max_id``, orders newest first and pages with ``of
 the ``Link`` header with rel="next" (max_id) and rel="prev" (min_id), and
 ``X-RateLimit-Limit/Remaining/Reset`` (ISO time) over 300 requests / 5 min.
 
+An instance in ``token_required`` answers its hashtag timelines only with a token (401
+``{"error": "The access token is invalid"}`` without one, as documented for 4.5's
+``timelines_access``); with ``known_tags`` set, another hashtag is 404 "Record not found".
+
 Replies: ``GET /api/v2/search?q=<status url or uri>&resolve=true`` finds the status on the
 instance (``resolve`` fetches one known only elsewhere into the instance, with a local id;
 without a token it is 401), and ``POST /api/v1/statuses`` (form or JSON: ``status``,
@@ -54,8 +58,13 @@ class MastodonAPI:
     """Any number of instances; ``access_tokens`` maps an instance host to its valid token
     (an instance not listed accepts any bearer token)."""
 
-    def __init__(self, access_tokens: dict[str, str] | None = None, allowance: int = 300) -> None:
+    def __init__(self, access_tokens: dict[str, str] | None = None, allowance: int = 300,
+                 token_required: frozenset[str] = frozenset()) -> None:
         self.access_tokens = access_tokens or {}
+        # Instances whose hashtag timelines are for signed-in users (Mastodon 4.5 timelines_access):
+        # without a token they answer 401 with the body the documentation shows.
+        self.token_required = set(token_required)
+        self.known_tags: set[str] | None = None  # when set, another hashtag is 404 "Record not found"
         self.allowance = allowance
         self._windows: dict[str, tuple[float, int]] = {}
         self.account = "beanthere"  # the token's account (the owner) on every instance
@@ -78,6 +87,8 @@ class MastodonAPI:
             instance not in self.access_tokens or auth[7:] == self.access_tokens[instance])
         if auth is not None and not token_ok:
             return Response.json({"error": "The access token is invalid"}, 401, headers)
+        if tag_match and auth is None and instance in self.token_required:
+            return Response.json({"error": "The access token is invalid"}, 401, headers)
         statuses = [s for s in items if s["_instance"] == instance]
         try:
             limit = max(1, min(40, int(request.param("limit", "20") or 20)))
@@ -86,6 +97,8 @@ class MastodonAPI:
             return Response.json({"error": "Validation failed: limit/offset"}, 422, headers)
         if tag_match:
             tag = unquote(tag_match.group(2)).lower()
+            if self.known_tags is not None and tag not in self.known_tags:
+                return Response.json({"error": "Record not found"}, 404, headers)
             statuses = [s for s in statuses if tag in {t["name"].lower() for t in s["tags"]}]
             page = self._paginate(request, statuses, limit)
             link = self._link(request, instance, page)

@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl
 from offline.replay.server import Request, Response
 
 _WINDOWS = {"hour": 3600, "day": 86400, "week": 7 * 86400, "month": 31 * 86400, "year": 366 * 86400}
-_SUBREDDIT_PATH = re.compile(r"^/r/([A-Za-z0-9_+]+)/(new|comments)$")
+_SUBREDDIT_PATH = re.compile(r"^/r/([A-Za-z0-9_.+-]+)/(new|comments)$")
 _BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
@@ -185,11 +185,27 @@ class RedditAPI:
         return Response.json({"json": {"errors": [], "data": {"things": [thing]}}}, headers=headers)
 
 
+def title_slug(title: str, max_length: int = 50) -> str:
+    """The slug Reddit puts in a permalink: whitespace becomes ``_``, every other character
+    that is not a Unicode word character is dropped, runs of ``_`` become one, the result is
+    lowercased and cut at a word boundary near 50 characters (reddit's ``title_to_url``,
+    reddit-archive/reddit r2/r2/lib/utils/utils.py). Korean, Hindi or accented titles keep
+    their letters; a title with no word character is ``_``."""
+    slug = re.sub(r"\s+", "_", title)
+    slug = re.sub(r"\W+", "", slug)
+    slug = re.sub(r"_+", "_", slug).strip("_").lower()
+    if len(slug) > max_length:
+        slug = slug[:max_length]
+        cut = slug.rfind("_")
+        slug = slug[:cut] if cut > 0 else slug
+    return slug or "_"
+
+
 def post(number: int, created_utc: float, title: str, *, selftext: str = "", subreddit: str = "lisbon",
          author: str = "coffee_fan", score: int = 1, url: str = "") -> dict[str, Any]:
     """A t3 (link/self post) thing in the shape Reddit's listings return."""
     post_id = _base36(number)
-    slug = re.sub(r"[^a-z0-9]+", "_", title.lower()).strip("_")[:50] or "post"
+    slug = title_slug(title)
     permalink = f"/r/{subreddit}/comments/{post_id}/{slug}/"
     return {
         "kind": "t3",
@@ -219,7 +235,7 @@ def comment(number: int, created_utc: float, body: str, *, link_number: int, lin
             "permalink": f"/r/{subreddit}/comments/{link_id}/comment/{comment_id}/",
             "link_permalink": f"https://www.reddit.com/r/{subreddit}/comments/{link_id}/",
             "created": float(created_utc), "created_utc": float(created_utc), "score": score, "ups": score,
-            "controversiality": 0, "depth": 0 if parent is None else 1, "stickied": False,
+            "controversiality": 0, "stickied": False,
         },
     }
 

@@ -72,7 +72,7 @@ class StackExchangeAPI:
             page = int(request.param("page", "1") or 1)
             page_size = int(request.param("pagesize", "30") or 30)
             fromdate = int(request.param("fromdate") or 0)
-            todate = int(request.param("todate") or 2**62)
+            todate = int(request.param("todate")) if request.param("todate") else None  # None: no upper end
         except ValueError:
             return _error(400, "bad_parameter", "page, pagesize, fromdate and todate are integers")
         if not 1 <= page_size <= 100 or page < 1:
@@ -89,7 +89,7 @@ class StackExchangeAPI:
             text = html.unescape(f"{q.get('title', '')} {q.get('body', '')}").lower()
             return (
                 q.get("_site") == site
-                and fromdate <= q["creation_date"] <= todate
+                and fromdate <= q["creation_date"] and (todate is None or q["creation_date"] <= todate)
                 and all(w in text for w in words)
             )
 
@@ -158,7 +158,6 @@ def question(question_id: int, creation_date: int, title: str, body_html: str, *
         "_site": site,
         "tags": tags or [],
         "owner": {
-            "account_id": user_id + 1000,
             "reputation": reputation,
             "user_id": user_id,
             "user_type": "registered",

@@ -14,6 +14,13 @@ or ``/comments`` with ``part=snippet``; a Bearer token in ``oauth_tokens``, else
 ``comments_disabled`` 403 ``commentsDisabled``, an empty text 400 ``commentTextRequired``,
 over 10000 characters 400 ``commentTextTooLong``. Answers the inserted resource; kept in
 ``posted``.
+
+OAuth: ``POST /token`` emulates Google's token endpoint for ``grant_type=refresh_token``
+(form fields ``refresh_token``, ``client_id``, ``client_secret``): a client not in
+``oauth_clients`` is 401 ``invalid_client``, a refresh token not in ``refresh_tokens`` 400
+``invalid_grant``; otherwise a new access token valid ``token_lifetime`` seconds, answered
+as Google documents it (``access_token``, ``expires_in``, ``scope``, ``token_type``).
+``expire_access_tokens()`` ends every token issued so far (an hour passing, server side).
 """
 
 from __future__ import annotations
@@ -25,7 +32,9 @@ import html
 import json
 import re
 import threading
+import time
 from typing import Any
+from urllib.parse import parse_qsl
 
 from offline.replay.server import Request, Response
 
@@ -74,13 +83,19 @@ class YouTubeAPI:
         self.daily_calls = daily_calls
         self.calls = 0
         self._lock = threading.Lock()
-        self.oauth_tokens: set[str] = {"test-oauth-token"}
+        self.oauth_tokens: dict[str, float] = {}  # access token -> when it expires (time.time())
+        self.oauth_clients: dict[str, str] = {"test-client-id": "test-client-secret"}
+        self.refresh_tokens: set[str] = {"test-refresh-token"}
+        self.token_lifetime = 3599
+        self.tokens_issued = 0
         self.comments_disabled: set[str] = set()  # video ids
         self.posted: list[dict[str, Any]] = []  # inserted commentThreads and comments
 
     def handle(self, request: Request, items: list[dict[str, Any]]) -> Response:
         if request.method == "POST" and request.path in ("/youtube/v3/commentThreads", "/youtube/v3/comments"):
             return self._insert(request, items)
+        if request.method == "POST" and request.path == "/token":
+            return self._token(request)
         if request.path != "/youtube/v3/search":
             return _error(404, "Not Found", "notFound", "global")
         if request.param("key") not in self.keys:
@@ -135,9 +150,35 @@ class YouTubeAPI:
         return Response(200, dict(_HEADERS), json.dumps(payload).encode())
 
 
+    def expire_access_tokens(self) -> None:
+        """Every access token issued so far is expired from now on."""
+        with self._lock:
+            self.oauth_tokens = dict.fromkeys(self.oauth_tokens, 0.0)
+
+    def _token(self, request: Request) -> Response:
+        form = dict(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))
+        headers = {**_HEADERS, "Cache-Control": "no-cache, no-store, max-age=0, must-revalidate", "Pragma": "no-cache"}
+
+        def refused(status: int, error: str, description: str) -> Response:
+            return Response(status, headers, json.dumps({"error": error, "error_description": description}).encode())
+
+        if form.get("grant_type") != "refresh_token":
+            return refused(400, "unsupported_grant_type", "Invalid grant_type: ")
+        if self.oauth_clients.get(form.get("client_id", "")) != form.get("client_secret"):
+            return refused(401, "invalid_client", "Unauthorized")
+        if form.get("refresh_token") not in self.refresh_tokens:
+            return refused(400, "invalid_grant", "Token has been expired or revoked.")
+        with self._lock:
+            self.tokens_issued += 1
+            token = "ya29.a0" + hashlib.sha256(f"{self.tokens_issued}{time.time()}".encode()).hexdigest()
+            self.oauth_tokens[token] = time.time() + self.token_lifetime
+        return Response(200, headers, json.dumps({
+            "access_token": token, "expires_in": self.token_lifetime,
+            "scope": "https://www.googleapis.com/auth/youtube.force-ssl", "token_type": "Bearer"}).encode())
+
     def _insert(self, request: Request, items: list[dict[str, Any]]) -> Response:
         auth = request.headers.get("authorization", "")
-        if not auth.startswith("Bearer ") or auth[7:] not in self.oauth_tokens:
+        if not auth.startswith("Bearer ") or self.oauth_tokens.get(auth[7:], 0.0) <= time.time():
             return _error(401, "Request had invalid authentication credentials.", "authError", "global",
                           {"status": "UNAUTHENTICATED"})
         if request.param("part") != "snippet":

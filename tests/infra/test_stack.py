@@ -161,6 +161,15 @@ def test_failed_scheduled_runs_go_to_the_dead_letter_queue_whose_depth_alarms(
 
 
 @pytest.mark.parametrize("stage", STAGES)
+def test_a_delivery_that_failed_or_may_not_have_arrived_alarms(synthesized: Synthesized, stage: str) -> None:
+    template(synthesized, stage).has_resource_properties("AWS::CloudWatch::Alarm", {
+        "Namespace": "SocialListening", "MetricName": "DeliveriesNotConfirmed",
+        "Dimensions": [{"Name": "service", "Value": "social-listening"}], "Statistic": "Sum",
+        "ComparisonOperator": "GreaterThanThreshold", "Threshold": 0,
+    })
+
+
+@pytest.mark.parametrize("stage", STAGES)
 def test_ses_bounces_and_complaints_reach_the_feedback_topic(synthesized: Synthesized, stage: str) -> None:
     feedback_topic = next(name for name, topic in synthesized.resources(stage, "AWS::SNS::Topic").items()
                           if topic["Properties"]["TopicName"] == f"social-listening-{stage}-ses-feedback")

@@ -129,3 +129,94 @@ def test_an_unsubscribe_token_only_unsubscribes_its_own_recipient(client: Client
     token = signer().sign("recipient:Somebody", "unsubscribe", "Maria")
     assert client.http.post(f"/u/{token}", headers=FORM, body="").status_code == 403
     assert store.suppressed() == {}
+
+
+def test_a_store_failure_during_the_action_leaves_the_link_usable(client: Client, store: Store,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from botocore.exceptions import ClientError
+
+    token = signer().sign(KEY, "handled", "Maria")
+    real = Store.set_mention_state
+    failures = iter([ClientError({"Error": {"Code": "InternalServerError", "Message": "boom"}}, "UpdateItem")])
+
+    def flaky(self: Store, key: str, state: str) -> bool:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        return real(self, key, state)
+
+    monkeypatch.setattr(Store, "set_mention_state", flaky)
+    assert client.http.post(f"/a/{token}", headers=FORM, body="").status_code == 500
+    assert store.audit_log(KEY) == []
+    retry = client.http.post(f"/a/{token}", headers=FORM, body="")  # the owner presses again
+    assert retry.status_code == 200 and "<h1>Marked as handled</h1>" in retry.body.decode()
+    stored = store.get_mention(KEY)
+    assert stored is not None and stored.state == "handled"
+    assert [e["result"] for e in store.audit_log(KEY)] == ["done"]
+    assert client.http.post(f"/a/{token}", headers=FORM, body="").status_code == 409
+
+
+def test_concurrent_posts_of_one_link_act_once(client: Client, store: Store) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from chalicelib.actions import ActionService
+
+    service: ActionService = runtime().actions
+    token = signer().sign(KEY, "not_relevant", "Maria")
+    with ThreadPoolExecutor(8) as pool:
+        statuses = sorted(pool.map(lambda _: service.perform(token).status, range(8)))
+    assert statuses == [200] + [409] * 7
+    assert len(store.audit_log(KEY)) == 1
+
+
+@pytest.mark.parametrize(("route", "action", "key"), [
+    ("u", "handled", KEY), ("u", "reply", KEY), ("u", "assign", KEY), ("u", "digest", "digest:2026-11-27"),
+    ("a", "unsubscribe", "recipient:Maria"), ("a", "digest", "digest:2026-11-27"),
+    ("d", "handled", KEY), ("d", "unsubscribe", "recipient:Maria"),
+])
+def test_each_route_takes_only_its_own_token_kinds(client: Client, store: Store, route: str, action: str,
+                                                   key: str) -> None:
+    token = signer().sign(key, action, "Maria")
+    responses = [client.http.get(f"/{route}/{token}")]
+    if route != "d":
+        responses.append(client.http.post(f"/{route}/{token}", headers=FORM, body=""))
+    for response in responses:
+        assert response.status_code == 403 and response.body.decode() == invalid_link().body
+    stored = store.get_mention(KEY)
+    assert stored is not None and stored.state == "new"
+    assert store.suppressed() == {} and store.audit_log(KEY) == []
+
+
+@pytest.mark.parametrize("headers", [
+    {"Origin": "https://evil.example"}, {"Origin": "null"}, {"Sec-Fetch-Site": "cross-site"},
+    {"Sec-Fetch-Site": "same-site", "Origin": "https://other.127.0.0.1"},
+    {"Sec-Fetch-Site": "cross-site", "Origin": "http://127.0.0.1:8000"},
+])
+def test_a_post_from_another_sites_page_is_refused(client: Client, store: Store, headers: dict[str, str]) -> None:
+    token = signer().sign(KEY, "handled", "Maria")
+    refused = client.http.post(f"/a/{token}", headers={**FORM, **headers}, body="")
+    assert refused.status_code == 403 and refused.body.decode() == invalid_link().body
+    unsubscribe = signer().sign("recipient:Maria", "unsubscribe", "Maria")
+    assert client.http.post(f"/u/{unsubscribe}", headers={**FORM, **headers}, body="").status_code == 403
+    stored = store.get_mention(KEY)
+    assert stored is not None and stored.state == "new"
+    assert store.suppressed() == {}
+
+
+@pytest.mark.parametrize("headers", [
+    {}, {"Origin": "http://127.0.0.1:8000"}, {"Sec-Fetch-Site": "same-origin", "Origin": "http://127.0.0.1:8000"},
+    {"Sec-Fetch-Site": "none"},
+])
+def test_a_post_from_the_links_own_page_or_no_browser_page_is_done(client: Client, store: Store,
+                                                                   headers: dict[str, str]) -> None:
+    token = signer().sign(KEY, "handled", "Maria")
+    done = client.http.post(f"/a/{token}", headers={**FORM, **headers}, body="")
+    assert done.status_code == 200 and "<h1>Marked as handled</h1>" in done.body.decode()
+
+
+def test_the_one_click_unsubscribe_post_of_rfc_8058_is_done_from_any_origin(client: Client, store: Store) -> None:
+    token = signer().sign("recipient:Maria", "unsubscribe", "Maria", ttl_seconds=90 * 86400)
+    cross = {**FORM, "Origin": "https://mail.example", "Sec-Fetch-Site": "cross-site"}
+    done = client.http.post(f"/u/{token}", headers=cross, body="List-Unsubscribe=One-Click")
+    assert done.status_code == 200 and "<h1>Unsubscribed</h1>" in done.body.decode()
+    assert store.suppressed() == {"maria@beanthere.example": "unsubscribed"}

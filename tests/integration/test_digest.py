@@ -108,7 +108,8 @@ def test_the_digest_hour_sends_one_digest_with_the_days_numbers(
     assert "Bean There Café: 50% (2)\nFabrica: 50% (2)\n" in text  # the brand group against the competitor rule
     assert "* burr · grinder (asked 2 times)\n" in text
     html = message.get_body(("html",)).get_content()
-    assert ">Fabrica Coffee or Bean There : which roastery wins?</a>" in html  # the connector stripped the tag
+    # A Hacker News title is text, kept whole ("<script>" included) and escaped in the email.
+    assert ">Fabrica Coffee or Bean There &lt;script&gt;alert(1)&lt;/script&gt;: which roastery wins?</a>" in html
     assert "<script" not in html
     assert "&lt;b&gt;eve&lt;/b&gt;" in html
     assert '<td width="50%" class="fill" style="background:#2563eb;' in html

@@ -190,7 +190,8 @@ def test_a_crash_while_sending_never_sends_twice(
     assert len(stack.sent_emails()) == 1
     clock.offset += 121
     report = pipeline_for(config, Store(stack.client("dynamodb"), store.table), clock).run_cycle()
-    assert sorted(report.deliveries) == [("Maria", "sms", "sent", 1)]  # the SMS was never started
+    # the SMS was never started; the email's unknown outcome is counted (and listed in the next digest)
+    assert sorted(report.deliveries) == [("Maria", "email", "unconfirmed", 2), ("Maria", "sms", "sent", 1)]
     assert len(stack.sent_emails()) == 1  # the email whose outcome is unknown is not resent
     assert len(stack.sent_sms()) == 1
     (job,) = [i for i in stack.client("dynamodb").scan(TableName=store.table)["Items"] if i["sk"]["S"] == "JOB"]
@@ -219,6 +220,29 @@ def test_rate_limited_network_keeps_its_cursor_and_backs_off(
     report = pipeline.run_cycle()
     assert report.new_mentions == 2 and report.errors == {}
     assert store.all_health()["hackernews"].consecutive_failures == 0
+
+
+def test_items_a_network_could_not_read_are_counted_on_its_health_and_the_rest_stored(
+    stack: LocalStack, store: Store, replay: ReplayServer, seeded: list[dict], tmp_path: Path
+) -> None:
+    pipeline = pipeline_for(make_config(replay, tmp_path), store, Clock())
+    connector = pipeline.sources["hackernews"]
+    real_fetch = connector.fetch
+
+    def fetch_with_two_bad_items(query, cursor, budget):  # type: ignore[no-untyped-def]
+        result = real_fetch(query, cursor, budget)
+        result.skipped.extend(["KeyError: 'objectID'", "OverflowError: timestamp out of range"])
+        return result
+
+    connector.fetch = fetch_with_two_bad_items  # type: ignore[method-assign]
+    report = pipeline.run_cycle()
+    tasks = report.tasks_run
+    assert report.new_mentions == 2 and report.errors == {}
+    assert report.skipped["hackernews"] == 2 * tasks
+    health = store.all_health()["hackernews"]
+    assert health.items_skipped == 2 * tasks
+    assert health.last_skip == f"{2 * tasks} items skipped: KeyError: 'objectID'"
+    assert health.consecutive_failures == 0
 
 
 def test_server_errors_count_consecutive_failures_and_leave_the_cursor(

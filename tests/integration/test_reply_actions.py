@@ -148,3 +148,25 @@ def test_a_snooze_lasts_the_period_chosen_on_the_page(
     until = snoozed_until(stack, store, "hackernews#5001")
     assert before + seconds <= until <= int(time.time()) + seconds
     assert store.audit_log("hackernews#5001")[0]["result"] == f"done: {title.removeprefix('Snoozed for ')}"
+
+
+def test_a_reply_link_posts_one_reply_and_no_other(alerted: tuple[Client, str], replay: ReplayServer) -> None:
+    client, text = alerted
+    path = link_after(text, "Reply", "charged me twice")
+    keys = [re.search(r'name="key" value="([A-Za-z0-9_-]+)"', client.http.get(path).body.decode()).group(1)  # type: ignore[union-attr]
+            for _ in range(2)]  # the composer opened twice (or by someone holding a leaked alert)
+    first = client.http.post(path, headers=FORM, body=f"text=First&key={keys[0]}")
+    assert first.status_code == 200 and "<h1>Reply posted</h1>" in first.body.decode()
+    for n in range(4):  # other replies through the same link: none is posted
+        other = client.http.post(path, headers=FORM, body=f"text=Another+{n}&key={keys[1]}")
+        assert other.status_code == 409 and "A Reply link posts one reply." in other.body.decode()
+    assert client.http.get(path).status_code == 409  # the composer is not offered again
+    retry = client.http.post(path, headers=FORM, body=f"text=First&key={keys[0]}")  # the first, sent again
+    assert retry.status_code == 200 and "<h1>Reply already posted</h1>" in retry.body.decode()
+    assert [p["body"] for p in replay.apis["github"].posted] == ["First"]  # type: ignore[attr-defined]
+
+
+def test_the_alert_email_says_what_its_links_can_do(alerted: tuple[Client, str]) -> None:
+    _, text = alerted
+    assert ("Anyone holding this email can use its links: each works once and expires in 7 days; "
+            "a Reply link posts one reply as Bean There Café. Do not forward it.") in text

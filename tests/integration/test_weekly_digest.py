@@ -93,7 +93,9 @@ def test_the_fortnight_is_read_in_one_request_and_compared_week_against_week(
 
     store._call = counted  # type: ignore[method-assign]
     digest = build_weekly_digest(fortnight, store, week_start=dt.date(2026, 11, 16), timezone="Europe/Lisbon")
-    assert calls == [("batch_get_item", 14), ("batch_get_item", 3)]  # the 14 days, then the week's opportunities
+    # the 14 days' counters, the opportunity keys of the week's 2 days with mentions (one Query each: they are
+    # items of their own), then the week's opportunities
+    assert calls == [("batch_get_item", 14), ("query", 0), ("query", 0), ("batch_get_item", 3)]
     assert (digest.total, digest.before_total) == (6, 4)
     assert [(c.label, c.count, c.before, c.text) for c in digest.changes] == [
         ("brand", 6, 4, "+50%"), ("product", 0, 0, "same"), ("competitor", 0, 0, "same"), ("industry", 0, 0, "same")]

@@ -99,3 +99,11 @@ def test_a_token_cannot_claim_another_keys_id() -> None:
     forged = f"{body}.{TokenSigner(old)._signature(body)}"  # new key's id, old key's signature
     with pytest.raises(InvalidToken, match="unknown key"):
         TokenSigner(new, previous=[old]).verify(forged)
+
+
+def test_a_token_says_when_it_was_issued_and_one_issued_in_the_future_is_refused() -> None:
+    signer = TokenSigner(KEY, clock=Clock(1_000_000))
+    assert signer.verify(signer.sign("hackernews#42", "handled", "Maria")).issued_at == 1_000_000
+    later = TokenSigner(KEY, clock=Clock(1_000_000 + 301)).sign("hackernews#42", "handled", "Maria")
+    with pytest.raises(InvalidToken, match="issued in the future"):
+        signer.verify(later)

@@ -110,7 +110,7 @@ def test_duplicate_rule_names_are_refused() -> None:
 
 def test_broken_yaml_names_the_line() -> None:
     assert problems("business: {name: x\nrules: [") == [
-        "listen.yaml:2: not valid YAML: expected ',' or '}', but got ':'"
+        "listen.yaml:2:6: not valid YAML: expected ',' or '}', but got ':'"
     ]
 
 

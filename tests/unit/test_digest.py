@@ -75,7 +75,7 @@ class FakeStore:
         self.deliveries: dict[tuple[str, str, str], dict[str, object]] = {}
         self.suppressed_addresses: dict[str, str] = {}
 
-    def digest_days(self, days: Sequence[str]) -> dict[str, DigestDay]:
+    def digest_days(self, days: Sequence[str], *, keys: object = True) -> dict[str, DigestDay]:
         return {day: self.days.get(day, DigestDay(day)) for day in days}
 
     def get_mentions(self, keys: Sequence[str]) -> dict[str, StoredMention]:
@@ -90,6 +90,18 @@ class FakeStore:
     def finish_delivery(self, job_id: str, recipient: str, channel: str, status: str, *,
                         message_id: str | None = None, detail: str | None = None) -> None:
         self.deliveries[(job_id, recipient, channel)].update(status=status, message_id=message_id, detail=detail)
+
+    def retry_delivery_later(self, job_id: str, recipient: str, channel: str, *, attempts: int, retry_at: float,
+                             detail: str) -> bool:
+        self.deliveries[(job_id, recipient, channel)].update(status="retry", attempts=attempts, retry_at=retry_at,
+                                                             detail=detail)
+        return True
+
+    def due_retries(self) -> list:
+        return []  # retries are the store's (tests/integration/test_faults.py)
+
+    def undelivered(self, since: float) -> list:
+        return []
 
     def suppressed(self) -> dict[str, str]:
         return self.suppressed_addresses

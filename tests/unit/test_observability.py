@@ -36,7 +36,7 @@ def test_the_figures_are_one_emf_line_of_at_most_ten_series_with_no_per_network_
         "MentionsAttached": ([1.0], "Count"),
         "MentionsMuted": ([0.0], "Count"),
         "DeliveriesSent": ([1.0], "Count"),
-        "DeliveriesNotSent": ([0.0], "Count"),
+        "DeliveriesNotConfirmed": ([0.0], "Count"),
         "HealthNotices": ([0.0], "Count"),
         "AlertLatency": ([60.0], "Seconds"),
         "DynamoDBRequests": ([17.0], "Count"),
@@ -44,14 +44,15 @@ def test_the_figures_are_one_emf_line_of_at_most_ten_series_with_no_per_network_
     assert set(metrics) == set(METRICS) and len(METRICS) <= 10
 
 
-def test_failed_retried_and_unconfirmed_deliveries_count_as_not_sent(capsys: pytest.CaptureFixture[str]) -> None:
+def test_failed_and_unconfirmed_deliveries_count_as_not_confirmed_and_a_retry_does_not(
+        capsys: pytest.CaptureFixture[str]) -> None:
     busy = report()
     busy.deliveries = [("M", "email", "failed", 1), ("M", "sms", "retry", 1), ("N", "email", "unconfirmed", 1),
                        ("N", "sms", "skipped", 1), ("O", "email", "sent", 2)]
     busy.latency = {"email": [10.0], "sms": [40.0, 20.0]}
     publish_cycle(busy, namespace="Test")
     (blob,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert (blob["DeliveriesSent"], blob["DeliveriesNotSent"], blob["AlertLatency"]) == ([1.0], [3.0], [30.0])
+    assert (blob["DeliveriesSent"], blob["DeliveriesNotConfirmed"], blob["AlertLatency"]) == ([1.0], [2.0], [30.0])
 
 
 def test_the_cycle_log_line_has_counts_and_errors_but_no_mention_text(capsys: pytest.CaptureFixture[str]) -> None:

@@ -52,7 +52,7 @@ def test_more_mentions_are_counted() -> None:
 
 
 def test_control_and_direction_characters_are_removed() -> None:
-    assert compose(bundle("evil\u202etxt.exe\nline"), LINK) == f'URGENT Hacker News: "evil txt.exe line" {LINK}'
+    assert compose(bundle("evil\u202etxt\u2067exe\nline"), LINK) == f'URGENT Hacker News: "evil txt exe line" {LINK}'
 
 
 def test_the_last_sms_an_hourly_cap_allows_says_so() -> None:
@@ -99,3 +99,14 @@ def test_sms_go_out_from_the_two_way_number_when_there_is_one() -> None:
                 "AWS.MM.SMS.OriginationNumber": {"DataType": "String", "StringValue": "+12065550100"}}})
         assert SmsChannel(client, origination_number="+12065550100").send_text("+12065550123", "hello") == "m-1"
         stub.assert_no_pending_responses()
+
+
+def test_the_only_link_in_the_sms_is_the_services_short_link() -> None:
+    text = compose(bundle("Bean There refunds at https://evil.example/x?y=1, www.evil.example, "
+                          "bean-there-refunds.example/claim, javascript:alert(1), help@evil.example"), LINK)
+    assert text == (f'URGENT Hacker News: "Bean There refunds at [link] [link] [link] [link] [link]" {LINK}')
+
+
+def test_words_with_dots_that_are_no_domain_stay() -> None:
+    assert compose(bundle("Bean There v2.0 is rude... really. 3.5 stars"), LINK) == (
+        f'URGENT Hacker News: "Bean There v2.0 is rude... really. 3.5 stars" {LINK}')

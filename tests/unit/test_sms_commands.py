@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from chalicelib.actions import TokenSigner
 from chalicelib.alerts.sms import gsm7_length
+from chalicelib.composer import reply_text
 from chalicelib.config import parse_config
 from chalicelib.model import MatchedMention, Mention, RuleMatch
 from chalicelib.sms_commands import (
@@ -110,7 +111,7 @@ def test_parse_never_raises_and_always_gives_a_command(text: str) -> None:
 codes = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", min_size=8, max_size=8)
 durations = st.sampled_from([(n, "h") for n in range(1, 673)] + [(n, "d") for n in range(1, 29)]
                             + [(n, "w") for n in range(1, 5)])
-reply_texts = st.text(min_size=1, max_size=1000).map(str.strip).filter(bool)
+reply_texts = st.text(min_size=1, max_size=1000).map(reply_text).filter(bool)  # as posted: no control characters
 commands = st.one_of(
     codes.map(Ok),
     codes.map(Mute),
@@ -244,6 +245,7 @@ class FakeStore:
         self.muted: list[tuple[str, str]] = []
         self.replies: list[tuple[str, str, str]] = []
         self.answers: dict[tuple[str, str], int] = {}
+        self.commands: dict[tuple[str, str], int] = {}
 
     def get_short_link(self, code: str) -> str | None:
         return self.links.get(code)
@@ -281,6 +283,10 @@ class FakeStore:
     def count_answers(self, sender: str, hour: str) -> int:
         self.answers[(sender, hour)] = self.answers.get((sender, hour), 0) + 1
         return self.answers[(sender, hour)]
+
+    def count_commands(self, sender: str, hour: str) -> int:
+        self.commands[(sender, hour)] = self.commands.get((sender, hour), 0) + 1
+        return self.commands[(sender, hour)]
 
 
 def stored_mention(author: str = "grumpy_dev") -> StoredMention:
@@ -456,3 +462,24 @@ def test_the_answer_limit_counts_each_sender_apart(rui: Sender, store: FakeStore
     ana = Sender(store, signer, clock, phone=ANA)
     assert ana("HELP").answer == HELP_TEXT
     assert store.answers == {(RUI, "2026-11-27T10"): 6, (ANA, "2026-11-27T10"): 1}
+
+
+def test_at_most_ten_commands_from_a_sender_are_done_in_an_hour(rui: Sender, store: FakeStore, clock: Clock) -> None:
+    outcomes = [rui(f"SNOOZE {CODE} 2h", message_id=f"in-s{n}") for n in range(12)]
+    assert [o.done.startswith("snoozed until") for o in outcomes] == [True] * 10 + [False] * 2
+    assert outcomes[10].done == "refused: hourly command limit; not answered (hourly limit)"
+    assert len(store.audits) == 10
+    clock.now += 3600
+    assert rui(f"OK {CODE}", message_id="in-next-hour").done == "marked handled"
+
+
+def test_reply_text_by_sms_loses_control_and_direction_characters(rui: Sender, store: FakeStore) -> None:
+    outcome = rui(f"REPLY {CODE} Thanks\u202e moc.live\u202c for\x07 waiting\u2067!\u2069\x1b[31m", message_id="in-9")
+    assert outcome.done == "requested a reply"
+    assert store.replies == [(MENTION_KEY, "Thanks moc.live for waiting![31m", "Rui")]
+
+
+def test_a_reply_of_only_control_characters_is_no_reply(rui: Sender, store: FakeStore) -> None:
+    outcome = rui(f"REPLY {CODE} \u202e\u2066\x00", message_id="in-10")
+    assert outcome.command == Invalid("REPLY needs the text to post after the code")
+    assert store.replies == []

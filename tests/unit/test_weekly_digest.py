@@ -73,7 +73,7 @@ class CountingStore(FakeStore):
         super().__init__(days, mentions)
         self.day_requests: list[list[str]] = []
 
-    def digest_days(self, days: Sequence[str]) -> dict[str, DigestDay]:
+    def digest_days(self, days: Sequence[str], *, keys: object = True) -> dict[str, DigestDay]:
         self.day_requests.append(list(days))
         return super().digest_days(days)
 

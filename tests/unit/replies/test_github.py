@@ -100,6 +100,37 @@ def test_wrong_token_is_a_credentials_error(srv: ReplayServer, memory_state: Mem
     assert isinstance(err.value, ReplyError)
 
 
+FINE_GRAINED = "github_pat_11AAAAAAA0fineGrained"  # a test token in the fine-grained shape
+
+
+def test_a_fine_grained_token_on_another_owners_repository_is_said_in_words(
+        srv: ReplayServer, memory_state: MemoryState) -> None:
+    """Defect 5: a fine-grained token acts on its resource owner's repositories only; GitHub
+    answers 403 "Resource not accessible by personal access token" elsewhere. The replier says
+    what works instead of a bare "may not comment here"."""
+    srv.apis["github"] = GitHubAPI(valid_tokens={FINE_GRAINED}, fine_grained={FINE_GRAINED: "someone-else"})
+    srv.add_items("github", [ISSUE, DISCUSSION])
+    expected = ("github: a fine-grained personal access token can comment only on repositories of its own "
+                "resource owner, and this repository is not one; use a classic token with the public_repo "
+                "scope, or a GitHub App installed on this repository")
+    with pytest.raises(CredentialsError) as err:
+        replier(srv, memory_state, token=FINE_GRAINED).post(mention(), "Refunded!", idempotency_key=KEY)
+    assert str(err.value) == expected + " (HTTP 403)"
+    with pytest.raises(CredentialsError) as err:
+        replier(srv, memory_state, token=FINE_GRAINED).post(mention("discussion", DISCUSSION), "Yes!",
+                                                            idempotency_key=KEY + "-d")
+    assert str(err.value) == expected + " (FORBIDDEN)"
+    assert api(srv).posted == []
+
+
+def test_a_fine_grained_token_on_its_owners_repository_comments(srv: ReplayServer,
+                                                                memory_state: MemoryState) -> None:
+    srv.apis["github"] = GitHubAPI(valid_tokens={FINE_GRAINED}, fine_grained={FINE_GRAINED: "beanthere"})
+    srv.add_items("github", [ISSUE])
+    reply = replier(srv, memory_state, token=FINE_GRAINED).post(mention(), "Refunded!", idempotency_key=KEY)
+    assert reply.url.startswith("https://github.com/beanthere/shop/issues/412#issuecomment-")
+
+
 def test_secondary_rate_limit_403_is_rate_limited(srv: ReplayServer, memory_state: MemoryState) -> None:
     srv.inject("github", Fault(status=403, headers={"retry-after": "60"},
                                body=b'{"message": "You have exceeded a secondary rate limit."}'))

@@ -83,7 +83,7 @@ def test_reply_logs_in_and_sends_the_documented_form(srv: ReplayServer, memory_s
     assert posted["data"]["body"] == "Yes! Try the **cold brew** ☕"
     cid = posted["data"]["id"]
     assert reply == Reply(
-        url=f"https://www.reddit.com/r/lisbon/comments/jag1/best_specialty_coffee_in_lisbon_bean_there_caf_vs_/{cid}/",
+        url=f"https://www.reddit.com/r/lisbon/comments/jag1/best_specialty_coffee_in_lisbon_bean_there_café/{cid}/",
         native_id=f"t1_{cid}")
 
 

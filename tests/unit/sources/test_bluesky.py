@@ -238,12 +238,13 @@ def test_invalid_handle_links_the_profile_by_did(srv: ReplayServer, budget: Budg
     assert mention.author_handle == "did:plc:abc123"
 
 
-def test_post_uri_with_unsafe_characters_is_a_bad_payload(srv: ReplayServer, budget: Budget) -> None:
+def test_post_uri_with_unsafe_characters_skips_that_post_alone(srv: ReplayServer, budget: Budget) -> None:
     item = post_view(NOW - 60, "coffee")
     item["uri"] = "at://did:plc:abc/app.bsky.feed.post/../../evil?x=1"
-    srv.add_items("bluesky", [item])
-    with pytest.raises(BadPayload, match=r"posts\[0\]\.uri"):
-        make_bluesky(srv).fetch("coffee", None, budget)
+    srv.add_items("bluesky", [item, post_view(NOW - 50, "good coffee")])
+    result = make_bluesky(srv).fetch("coffee", None, budget)
+    assert [m.text for m in result.mentions] == ["good coffee"]
+    assert result.skipped == ["posts[1].uri is not an app.bsky.feed.post at:// uri"]
 
 
 def test_500_is_unavailable_after_retries(srv: ReplayServer, budget: Budget) -> None:
@@ -291,3 +292,90 @@ def test_any_body_raises_nothing_but_source_error(module_srv: ReplayServer, body
         bsky.fetch("coffee", None, budget)
     except SourceError:
         pass
+
+
+# --- issue 11: defects 7 and 9 -------------------------------------------------------------
+
+
+def test_one_unreadable_post_is_skipped_and_the_page_comes_through(srv: ReplayServer, budget: Budget) -> None:
+    """Defect 9: one post with no CID used to reject the page, so the watermark never moved
+    and the network was blind until the post left the search window."""
+    bad = post_view(NOW - 55, "coffee without cid")
+    del bad["cid"]
+    srv.add_items("bluesky", [post_view(NOW - 60, "coffee one"), bad, post_view(NOW - 50, "coffee two")])
+    result = make_bluesky(srv).fetch("coffee", None, budget)
+    assert sorted(m.text for m in result.mentions) == ["coffee one", "coffee two"]
+    assert result.skipped == ["posts[1].cid is not a CID"]
+    assert dt.datetime.fromisoformat(result.cursor["since"]).timestamp() == pytest.approx(NOW - 50 - 60, abs=0.01)
+
+
+def test_a_post_from_the_future_is_kept_but_the_watermark_stays_at_now(srv: ReplayServer, budget: Budget) -> None:
+    """Defect 7: a post whose createdAt and indexedAt claim next year would move ``since``
+    past now, and every real post until then would be lost."""
+    year = 365 * 86400
+    srv.add_items("bluesky", [post_view(NOW - 60, "coffee now"), post_view(NOW + year, "coffee in a year")])
+    bsky = make_bluesky(srv)
+    first = bsky.fetch("coffee", None, budget)
+    assert {m.text: m.created_at.timestamp() for m in first.mentions} == pytest.approx(
+        {"coffee now": NOW - 60 + 0.0, "coffee in a year": NOW + year + 0.0}, abs=0.01)
+    since = dt.datetime.fromisoformat(first.cursor["since"]).timestamp()
+    assert since <= time.time()
+    srv.add_items("bluesky", [post_view(time.time() + 1, "coffee later")])
+    second = bsky.fetch("coffee", first.cursor, budget)
+    assert [m.text for m in second.mentions] == ["coffee later"]
+
+
+def test_a_watermark_stored_in_the_future_is_pulled_back_to_now(srv: ReplayServer, budget: Budget) -> None:
+    srv.add_items("bluesky", [post_view(NOW - 30, "coffee recent")])
+    cursor = {"since": "2031-01-01T00:00:00.000Z", "seen": {}}
+    result = make_bluesky(srv).fetch("coffee", cursor, budget)
+    [search] = paths(srv, SEARCH)
+    assert dt.datetime.fromisoformat(search.param("since") or "").timestamp() == pytest.approx(time.time(), abs=10)
+    assert result.cursor["since"] < "2031"
+
+
+_CORRUPTIONS: list[tuple[tuple[str, ...], Any]] = [
+    (("uri",), None), (("uri",), "at://did:plc:x/app.bsky.feed.post/../../x"), (("cid",), "Qm-not-a-cid"),
+    (("author",), None), (("author", "did"), "mailto:x"), (("author", "handle"), 5), (("record",), []),
+    (("record", "text"), None), (("record", "text"), "coffee " + "x" * 450_000),
+    (("record", "createdAt"), "2999-01-01T00:00:00.000Z"), (("indexedAt",), "2999-01-01T00:00:00.000Z"),
+    (("indexedAt",), "99999-01-01T00:00:00Z"), (("indexedAt",), None), (("record", "langs"), "en"),
+    (("record", "reply"), {"root": "x"}), (("likeCount",), "many"), (("author", "displayName"), ["x"]),
+]
+PROPERTY_STATE = MemoryState()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(corruption=st.sampled_from(_CORRUPTIONS), position=st.integers(min_value=0, max_value=3),
+       future=st.booleans(), whole=st.sampled_from([None, 42, "post"]))
+def test_one_corrupted_post_never_hides_the_good_ones_and_the_cursor_moves(
+        module_srv: ReplayServer, corruption: tuple[tuple[str, ...], Any], position: int, future: bool,
+        whole: Any) -> None:
+    module_srv.reset()
+    module_srv.apis["bluesky"] = FUZZ_API
+    now = time.time()
+    good = [post_view(now - 300 + 60 * n, f"coffee {n}") for n in range(3)]
+    bad: Any = post_view(now - 100, "coffee bad")
+    path, value = corruption
+    target = bad
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    if future:  # and it claims to come from a later year
+        bad["indexedAt"] = "2031-01-01T00:00:00.000Z"
+        if isinstance(bad.get("record"), dict):
+            bad["record"]["createdAt"] = "2031-01-01T00:00:00.000Z"
+    if whole is not None and position == 3:
+        bad = whole
+    page = list(reversed(good))
+    page.insert(position, bad)
+    bsky = make_bluesky(module_srv, state=PROPERTY_STATE)
+    budget = Budget(deadline=time.monotonic() + 30)
+    if not PROPERTY_STATE.values:
+        bsky.fetch("coffee", None, budget)  # logs in once; later examples reuse the session
+    module_srv.inject("bluesky", Fault(status=200, body=json.dumps({"posts": page}).encode()))
+    result = bsky.fetch("coffee", None, budget)
+    assert {p["uri"] for p in good} <= {m.native_id for m in result.mentions}
+    since = dt.datetime.fromisoformat(result.cursor["since"]).timestamp()
+    newest_good = max(dt.datetime.fromisoformat(p["record"]["createdAt"]).timestamp() for p in good)
+    assert newest_good - 60 - 0.01 <= since <= time.time()

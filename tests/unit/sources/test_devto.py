@@ -133,12 +133,30 @@ def test_article_normalized_with_permalink_author_reach_and_thread(srv: ReplaySe
     assert mention.created_at.isoformat() == "2027-01-15T07:59:00+00:00"
 
 
-def test_url_outside_dev_to_is_bad_payload(srv: ReplayServer) -> None:
+def test_an_article_whose_url_is_outside_dev_to_is_skipped_and_counted(srv: ReplayServer) -> None:
     article = devto_article(12, NOW - 60, "Phishing")
     article["url"] = "https://evil.example/ben/phishing"
-    srv.add_items("devto", [article])
-    with pytest.raises(BadPayload, match=r"articles\[0\].url"):
-        connector(srv).fetch("*", None, budget())
+    srv.add_items("devto", [article, devto_article(13, NOW - 70, "Fine")])
+    result = connector(srv).fetch("*", None, budget())
+    assert [m.native_id for m in result.mentions] == ["13"]
+    assert result.skipped == ["article 12.url is not a dev.to link"]
+    assert result.cursor["published_at"] == NOW - 60
+
+
+def test_a_future_dated_article_is_returned_once_but_never_moves_the_watermark_past_now(srv: ReplayServer) -> None:
+    srv.add_items("devto", [devto_article(20, NOW + 365 * 86400, "From the future"),
+                            devto_article(21, NOW - 60, "Now")])
+    dev = connector(srv)
+    first = dev.fetch("*", None, budget())
+    assert sorted(m.native_id for m in first.mentions) == ["20", "21"]
+    assert first.cursor["published_at"] == NOW - 60
+    srv.add_items("devto", [devto_article(22, NOW - 30, "Later")])
+    assert [m.native_id for m in dev.fetch("*", first.cursor, budget()).mentions] == ["22"]
+
+
+def test_a_cursor_ahead_of_the_clock_is_brought_back_to_now(srv: ReplayServer) -> None:
+    result = connector(srv).fetch("*", {"published_at": NOW + 10**6, "ids": []}, budget())
+    assert result.cursor["published_at"] == NOW
 
 
 def test_429_with_retry_after_raises_rate_limited_without_sleeping(srv: ReplayServer) -> None:
@@ -222,8 +240,9 @@ def test_a_valid_article_shape_with_hostile_values_raises_only_source_error() ->
     article = devto_article(1, NOW, "x")
     for field, value in [("published_at", "2027-13-45T00:00:00Z"), ("published_at", "yesterday"),
                          ("id", True), ("user", None), ("tag_list", [1, 2]), ("url", "https://dev.to/a b")]:
-        with pytest.raises(BadPayload):
-            devto._parse_page([{**article, field: value}])
+        devto._skips = []
+        assert devto._parse_page([{**article, field: value}, article]) == [article]
+        assert len(devto._skips) == 1
 
 
 _hostile = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12) | st.sampled_from(
@@ -244,3 +263,41 @@ def test_documented_shape_with_hostile_values_raises_nothing_but_bad_payload(
             devto._mention(parsed)
     except BadPayload:
         pass
+
+
+def test_the_cursor_moves_past_an_unreadable_article_so_it_is_counted_once(srv: ReplayServer) -> None:
+    bad = devto_article(30, NOW - 40, "Bad title")
+    bad["title"] = 7
+    srv.add_items("devto", [bad, devto_article(31, NOW - 50, "Fine")])
+    dev = connector(srv)
+    first = dev.fetch("*", None, budget())
+    assert first.skipped == ["article 30.title is not a string"]
+    assert first.cursor["published_at"] == NOW - 40 and first.cursor["ids"] == [30]
+    second = dev.fetch("*", first.cursor, budget())
+    assert second.mentions == [] and second.skipped == []
+
+
+_corrupt_articles = st.one_of(
+    st.builds(lambda when: {**devto_article(900, NOW - 5, "Corrupt"), "published_at": when},
+              st.sampled_from(["99999-01-01T00:00:00Z", "2027-01-15T07:59:00", "yesterday", None, 1_800_000_000,
+                               "3027-01-15T07:59:00+00:00"])),
+    st.just({**devto_article(901, NOW - 5, "Huge"), "description": "x" * 450_000}),
+    st.just({**devto_article(902, NOW - 5, "Odd"), "title": "<![ " * 2000}),
+    st.just({**devto_article(903, NOW - 5, "No user"), "user": None}),
+    st.just({"id": 904}),
+    st.just("not an article"),
+)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(corrupt=_corrupt_articles, position=st.integers(min_value=0, max_value=3),
+       ages=st.lists(st.integers(min_value=1, max_value=3000), min_size=1, max_size=3, unique=True))
+def test_one_corrupted_article_never_costs_the_good_ones_or_the_cursor(server: ReplayServer, corrupt: object,
+                                                                       position: int, ages: list[int]) -> None:
+    server.reset()
+    good = [devto_article(100 + i, NOW - age, f"Good {i}") for i, age in enumerate(ages)]
+    page = [*good[:position], corrupt, *good[position:]]
+    server.inject("devto", Fault(200, {"Content-Type": "application/json"}, json.dumps(page).encode()))
+    result = connector(server).fetch("*", {"published_at": NOW - 4000, "ids": []}, budget())
+    assert {str(100 + i) for i in range(len(ages))} <= {m.native_id for m in result.mentions}
+    assert NOW - min(ages) <= result.cursor["published_at"] <= NOW

@@ -82,11 +82,61 @@ def test_exact_request_parameters_and_headers(srv: ReplayServer) -> None:
     authed(srv).fetch("cold brew", None, budget())
     [request] = srv.received["github"]
     assert request.path == "/search/issues"
-    assert request.query == [("q", f'"cold brew" created:>={iso(NOW - 86400)}'), ("sort", "created"),
-                             ("order", "desc"), ("per_page", "100"), ("advanced_search", "true")]
+    assert request.query == [("q", f'"cold brew" created:>={iso(NOW - 86400)} (is:issue OR is:pull-request)'),
+                             ("sort", "created"), ("order", "desc"), ("per_page", "100"), ("advanced_search", "true")]
     assert request.headers["accept"] == "application/vnd.github+json"
     assert request.headers["x-github-api-version"] == "2022-11-28"
     assert request.headers["authorization"] == "Bearer ghp_good"
+
+
+def test_every_search_names_its_types_and_a_refusal_is_said_in_words(srv: ReplayServer) -> None:
+    """Defect 2: GitHub answers 422 "Query must include 'is:issue' or 'is:pull-request'" for an
+    issue search without a type. One search names both; a refusal is said in GitHub's own
+    words (reduced to plain characters)."""
+    srv.add_items("github", [issue(1, 1, "a/b", NOW - 50, "espresso issue", ""),
+                             issue(2, 2, "a/b", NOW - 40, "espresso pull", "", pull=True)])
+    result = authed(srv).fetch("espresso", None, budget())
+    assert [(m.native_id, m.thread["kind"]) for m in result.mentions] == [("2", "pull"), ("1", "issue")]
+    assert [r.param("q").split(" ", 2)[2] for r in srv.received["github"]] == ["(is:issue OR is:pull-request)"]
+
+    srv.inject("github", Fault(status=422, body=json.dumps({
+        "message": "Validation Failed", "errors": [{"message": "Query must include 'is:issue' or 'is:pull-request'",
+                                                    "resource": "Search", "field": "q", "code": "invalid"}],
+        "documentation_url": "https://docs.github.com/rest/search/search#search-issues-and-pull-requests",
+        "status": "422"}).encode()), Fault(status=422, body=b'{"message": "Query must include is:issue"}'))
+    with pytest.raises(SourceError) as err:
+        authed(srv).fetch("espresso", None, budget())
+    assert str(err.value) == "github: search query refused (HTTP 422): Query must include is:issue"
+    srv.inject("github", Fault(status=422, body=rb'{"message": "<b>Bad</b> query\u202e", "status": "422"}'))
+    with pytest.raises(SourceError) as err:
+        authed(srv).fetch("espresso", None, budget())
+    assert str(err.value) == "github: search query refused (HTTP 422): bBadb query"
+
+
+def test_a_token_refused_both_types_at_once_searches_each_type_from_then_on(srv: ReplayServer) -> None:
+    """GitHub App user tokens may not combine issues and pull requests in one search (422):
+    the connector switches to one search per type, remembers it, and loses nothing."""
+    typed_only = GitHubAPI(valid_tokens={"ghp_good"}, clock=lambda: NOW, refuse_combined=True)
+    srv.apis["github"] = typed_only
+    try:
+        srv.add_items("github", [issue(1, 1, "a/b", NOW - 50, "espresso issue", ""),
+                                 issue(2, 2, "a/b", NOW - 40, "espresso pull", "", pull=True)])
+        state = MemoryState()
+        first = authed(srv, state=state).fetch("espresso", None, budget())
+        assert [(m.native_id, m.thread["kind"]) for m in first.mentions] == [("1", "issue"), ("2", "pull")]
+        assert [r.param("q").split(" ", 2)[2] for r in srv.received["github"]] == [
+            "(is:issue OR is:pull-request)", "is:issue", "is:pull-request"]
+        assert first.cursor == {"typed": True, "issues": {"created": NOW - 50, "ids": ["1"]},
+                                "pulls": {"created": NOW - 40, "ids": ["2"]}}
+        assert state.get_state("github", "search") == {"typed": True}
+
+        srv.received["github"].clear()
+        srv.add_items("github", [issue(3, 3, "a/b", NOW - 5, "espresso again", "")])
+        second = authed(srv, state=MemoryState()).fetch("espresso", first.cursor, budget())
+        assert [m.native_id for m in second.mentions] == ["3"]
+        assert [r.param("q").split()[-1] for r in srv.received["github"]] == ["is:issue", "is:pull-request"]
+    finally:
+        srv.apis["github"] = API
 
 
 def test_without_a_token_no_authorization_is_sent(srv: ReplayServer) -> None:
@@ -103,7 +153,7 @@ def test_second_cycle_fetches_nothing_already_seen(srv: ReplayServer) -> None:
     assert [m.native_id for m in second.mentions] == ["901", "900"]
     third = connector(srv, now=NOW + 20).fetch("espresso", second.cursor, budget())
     assert third.mentions == []
-    assert srv.received["github"][-1].param("q") == f'"espresso" created:>={iso(NOW + 5)}'
+    assert srv.received["github"][-1].param("q") == f'"espresso" created:>={iso(NOW + 5)} (is:issue OR is:pull-request)'
 
 
 def test_first_run_fetches_only_the_last_day(srv: ReplayServer) -> None:
@@ -119,7 +169,8 @@ def test_page_limit_leaves_a_gap_read_next_cycle(srv: ReplayServer) -> None:
     assert first.cursor["issues"]["gap"] == [NOW - 86400, NOW - 110]
     second = authed(srv, per_page=2).fetch("espresso", first.cursor, budget())
     assert [m.native_id for m in second.mentions] == ["502", "503", "504"]
-    assert srv.received["github"][1].param("q") == f'"espresso" created:{iso(NOW - 86400)}..{iso(NOW - 110)}'
+    assert srv.received["github"][1].param("q") == (
+        f'"espresso" created:{iso(NOW - 86400)}..{iso(NOW - 110)} (is:issue OR is:pull-request)')
     assert "gap" not in second.cursor["issues"]
 
 
@@ -205,12 +256,31 @@ def test_malformed_json_is_bad_payload(srv: ReplayServer) -> None:
         authed(srv).fetch("espresso", None, budget())
 
 
-def test_html_url_off_github_is_bad_payload(srv: ReplayServer) -> None:
+def test_html_url_off_github_skips_that_item_alone_and_still_moves_the_cursor(srv: ReplayServer) -> None:
     bad = issue(1, 1, "a/b", NOW - 10, "espresso", "")
     bad["html_url"] = "https://evil.example/a/b/issues/1"
-    srv.add_items("github", [bad])
-    with pytest.raises(BadPayload, match=r"items\[0\].html_url is not a github.com issue"):
-        authed(srv).fetch("espresso", None, budget())
+    srv.add_items("github", [bad, issue(2, 2, "a/b", NOW - 20, "espresso good", "")])
+    result = authed(srv).fetch("espresso", None, budget())
+    assert [m.native_id for m in result.mentions] == ["2"]
+    assert result.skipped == ["items[0].html_url is not a github.com issue or pull request URL"]
+    assert result.cursor["issues"] == {"created": NOW - 10, "ids": ["1"]}
+
+
+def test_a_future_dated_issue_is_kept_but_does_not_move_the_cursor_past_now(srv: ReplayServer) -> None:
+    """Defect 7: an issue claiming a date a year ahead is kept with that date; the watermark
+    stays at the cycle's clock, so an issue opened a moment later is still found."""
+    year_ahead = NOW + 366 * 86400
+    srv.add_items("github", [issue(1, 1, "a/b", year_ahead, "espresso from next year", ""),
+                             issue(2, 2, "a/b", NOW - 20, "espresso good", "")])
+    first = authed(srv).fetch("espresso", None, budget())
+    assert [(m.native_id, m.created_at) for m in first.mentions] == [
+        ("1", dt.datetime.fromtimestamp(year_ahead, tz=dt.UTC)), ("2", dt.datetime.fromtimestamp(NOW - 20, tz=dt.UTC))]
+    assert first.cursor["issues"] == {"created": NOW, "ids": ["1"]}
+    srv.add_items("github", [issue(3, 3, "a/b", NOW + 30, "espresso a moment later", "")])
+    second = connector(srv, now=NOW + 60, token_parameter="/listen/github-token", secrets=SECRETS).fetch(
+        "espresso", first.cursor, budget())
+    assert [m.native_id for m in second.mentions] == ["1", "3"]
+    assert second.cursor["issues"] == {"created": NOW + 60, "ids": ["1"]}
 
 
 def test_unicode_emoji_and_markdown_come_out_as_text(srv: ReplayServer) -> None:
@@ -291,3 +361,56 @@ def test_any_body_raises_nothing_but_source_error(srv: ReplayServer, body: bytes
         connector_.fetch("espresso", None, budget())
     except SourceError:
         pass
+
+
+ISSUE_CORRUPTIONS = ("bad_html", "year_99999", "negative_year", "future_time", "no_id", "no_created", "huge_text",
+                     "not_an_object", "off_site_url", "id_as_text")
+
+
+def corrupt_issue(item: dict, how: str) -> object:
+    if how == "bad_html":
+        item["body"] = "<![ espresso <p unclosed <![CDATA[ &#xZZ; </"
+    elif how == "year_99999":
+        item["created_at"] = "99999-01-01T00:00:00Z"
+    elif how == "negative_year":
+        item["created_at"] = "-0001-01-01T00:00:00Z"
+    elif how == "future_time":
+        item["created_at"] = iso(NOW + 10**7)
+    elif how == "no_id":
+        del item["id"]
+    elif how == "no_created":
+        del item["created_at"]
+    elif how == "huge_text":
+        item["body"] = "espresso " * 50_000  # ~450 KB
+    elif how == "not_an_object":
+        return [item["id"]]
+    elif how == "off_site_url":
+        item["html_url"] = "javascript:alert(1)//github.com/a/b/issues/1"
+    elif how == "id_as_text":
+        item["id"] = "99"
+    return item
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(good=st.integers(min_value=1, max_value=4), position=st.integers(min_value=0, max_value=4),
+       how=st.sampled_from(ISSUE_CORRUPTIONS))
+def test_one_corrupted_item_never_hides_the_good_ones_and_the_cursor_moves(
+        srv: ReplayServer, good: int, position: int, how: str) -> None:
+    """Defect 9 (and 7): whatever one item of a page holds, the others come through, the
+    cursor moves at least to the newest good one, and never past the cycle's clock."""
+    items = [issue(100 + i, 10 + i, "beanthere/shop", NOW - 100 - 10 * i, f"Espresso {i}", "espresso")
+             for i in range(good)]
+    page = [*items]
+    page.insert(min(position, good), corrupt_issue(issue(99, 99, "beanthere/shop", NOW - 50, "Espresso bad",
+                                                         "espresso"), how))
+    srv.reset()
+    API.windows.clear()
+    srv.inject("github", Fault(status=200, body=json.dumps(
+        {"total_count": len(page), "incomplete_results": False, "items": page}).encode()))
+    result = authed(srv).fetch("espresso", None, budget())
+
+    got = {m.native_id for m in result.mentions}
+    good_ids = {str(i["id"]) for i in items}
+    assert good_ids <= got <= good_ids | {"99"}
+    assert len(result.skipped) == (0 if "99" in got else 1)
+    assert NOW - 100 <= result.cursor["issues"]["created"] <= NOW

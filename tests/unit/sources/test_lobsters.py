@@ -184,12 +184,14 @@ def test_malformed_json_is_bad_payload(srv: ReplayServer) -> None:
         connector(srv).fetch("*", None, budget())
 
 
-def test_story_without_offset_in_its_time_is_bad_payload(srv: ReplayServer) -> None:
+def test_a_story_without_offset_in_its_time_is_skipped_and_counted(srv: ReplayServer) -> None:
     story = lobsters_story("tz1", NOW - 60, "No offset")
     story["created_at"] = "2027-01-15T07:59:00"
-    srv.add_items("lobsters", [story])
-    with pytest.raises(BadPayload, match=r"stories\[0\].created_at"):
-        connector(srv).fetch("*", None, budget())
+    srv.add_items("lobsters", [story, lobsters_story("ok1", NOW - 50, "Fine")])
+    result = connector(srv).fetch("*", None, budget())
+    assert [m.native_id for m in result.mentions] == ["s/ok1"]
+    assert result.skipped == ["story tz1.created_at is not an ISO time with offset"]
+    assert result.cursor["created_at"] == NOW - 50
 
 
 def test_unicode_emoji_and_entities_come_out_as_plain_text(srv: ReplayServer) -> None:
@@ -230,12 +232,45 @@ def test_foreign_short_id_url_is_not_used_as_permalink(srv: ReplayServer) -> Non
     assert connector(srv).fetch("*", None, budget()).mentions[0].url == "https://lobste.rs/s/ph1"
 
 
-def test_short_id_that_is_not_alphanumeric_is_bad_payload(srv: ReplayServer) -> None:
+def test_a_short_id_that_is_not_alphanumeric_is_skipped_and_counted(srv: ReplayServer) -> None:
     story = lobsters_story("x", NOW - 60, "Bad id")
     story["short_id"] = "../../admin"
-    srv.add_items("lobsters", [story])
-    with pytest.raises(BadPayload, match="short_id"):
-        connector(srv).fetch("*", None, budget())
+    srv.add_items("lobsters", [story, lobsters_story("ok2", NOW - 70, "Fine")])
+    result = connector(srv).fetch("*", None, budget())
+    assert [m.native_id for m in result.mentions] == ["s/ok2"]
+    assert result.skipped == ["a story.short_id is not a short id"]
+
+
+def test_a_future_dated_story_is_returned_but_never_moves_the_watermark_past_now(srv: ReplayServer) -> None:
+    srv.add_items("lobsters", [lobsters_story("fut1", NOW + 365 * 86400, "From the future"),
+                               lobsters_story("now1", NOW - 60, "Now")])
+    lob = connector(srv)
+    first = lob.fetch("*", None, budget())
+    assert sorted(m.native_id for m in first.mentions) == ["s/fut1", "s/now1"]
+    assert first.cursor["created_at"] == NOW - 60
+    srv.add_items("lobsters", [lobsters_story("now2", NOW - 30, "Later")])
+    assert [m.native_id for m in lob.fetch("*", first.cursor, budget()).mentions] == ["s/now2"]
+
+
+def test_a_cursor_ahead_of_the_clock_is_brought_back_to_now(srv: ReplayServer) -> None:
+    srv.add_items("lobsters", [lobsters_story("now3", NOW - 5, "Now")])
+    cursor = {"created_at": NOW + 10**6, "ids": [], "since": NOW - 3600, "stories": {}}
+    result = connector(srv).fetch("*", cursor, budget())
+    assert result.cursor["created_at"] == NOW
+    srv.add_items("lobsters", [lobsters_story("now4", NOW + 30, "A minute later")])
+    later = connector(srv)
+    later._clock = lambda: NOW + 60
+    assert [m.native_id for m in later.fetch("*", result.cursor, budget()).mentions] == ["s/now4"]
+
+
+def test_a_bad_comment_is_skipped_and_its_thread_still_read(srv: ReplayServer) -> None:
+    good = lobsters_comment("c1", NOW - 60, "<p>kept <![ odd</p>", story_short_id="th1")
+    bad = lobsters_comment("c2", NOW - 50, "bad", story_short_id="th1")
+    bad["created_at"] = "99999-01-01T00:00:00Z"
+    srv.add_items("lobsters", [lobsters_story("th1", NOW - 600, "Thread", comments=[good, bad])])
+    result = connector(srv).fetch("*", None, budget())
+    assert sorted((m.native_id, m.text) for m in result.mentions) == [("c/c1", "kept"), ("s/th1", "")]
+    assert result.skipped == ["story th1 comment c2.created_at is not an ISO time with offset"]
 
 
 def test_requests_send_a_user_agent_without_axios_and_ask_for_json(srv: ReplayServer) -> None:
@@ -298,3 +333,42 @@ def test_documented_shape_with_hostile_values_raises_nothing_but_bad_payload(
             lobsters._comment_mention(each, thread)
     except BadPayload:
         pass
+
+
+def test_the_cursor_moves_past_an_unreadable_story_so_it_is_counted_once(srv: ReplayServer) -> None:
+    bad = lobsters_story("bad1", NOW - 40, "Bad title")
+    bad["title"] = None
+    srv.add_items("lobsters", [bad, lobsters_story("ok3", NOW - 50, "Fine")])
+    lob = connector(srv)
+    first = lob.fetch("*", None, budget())
+    assert first.skipped == ["story bad1.title is not a string"]
+    assert first.cursor["created_at"] == NOW - 40 and first.cursor["ids"] == ["bad1"]
+    second = lob.fetch("*", first.cursor, budget())
+    assert second.mentions == [] and second.skipped == []
+
+
+_corrupt_stories = st.one_of(
+    st.builds(lambda when: {**lobsters_story("zz9", NOW - 5, "Corrupt"), "created_at": when},
+              st.sampled_from(["99999-01-01T00:00:00Z", "-0001-01-01T00:00:00Z", "2027-01-15T07:59:00", "yesterday",
+                               None, 1_800_000_000, "3027-01-15T07:59:00+00:00"])),
+    st.just({**lobsters_story("zz8", NOW - 5, "Huge"), "description": "<p>" + "x" * 450_000 + "</p>"}),
+    st.just({**lobsters_story("zz7", NOW - 5, "Odd markup"), "description": "<![ " * 2000}),
+    st.just({**lobsters_story("zz6", NOW - 5, "No title"), "title": None}),
+    st.just({"short_id": "zz5"}),
+    st.just(["not", "a", "story"]),
+)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(corrupt=_corrupt_stories, position=st.integers(min_value=0, max_value=3),
+       ages=st.lists(st.integers(min_value=1, max_value=3000), min_size=1, max_size=3, unique=True))
+def test_one_corrupted_story_never_costs_the_good_ones_or_the_cursor(server: ReplayServer, corrupt: object,
+                                                                     position: int, ages: list[int]) -> None:
+    server.reset()
+    good = [lobsters_story(f"ok{i}", NOW - age, f"Good {i}") for i, age in enumerate(ages)]
+    page = [*good[:position], corrupt, *good[position:]]
+    server.inject("lobsters", Fault(200, {"Content-Type": "application/json"}, json.dumps(page).encode()))
+    result = connector(server, max_requests=1).fetch("*", {"created_at": NOW - 4000, "ids": [], "since": NOW - 4000,
+                                                           "stories": {}}, budget())
+    assert {f"s/ok{i}" for i in range(len(ages))} <= {m.native_id for m in result.mentions}
+    assert NOW - min(ages) <= result.cursor["created_at"] <= NOW

@@ -264,12 +264,13 @@ def test_malformed_json_is_a_bad_payload(srv: ReplayServer, budget: Budget) -> N
         make_mastodon(srv, hashtags=["coffee"]).fetch("*", None, budget)
 
 
-def test_non_https_status_url_is_a_bad_payload(srv: ReplayServer, budget: Budget) -> None:
+def test_non_https_status_url_skips_that_status_alone(srv: ReplayServer, budget: Budget) -> None:
     item = toot(1, 60)
     item["url"] = "javascript:alert(1)"
-    srv.add_items("mastodon", [item])
-    with pytest.raises(BadPayload, match=r"timeline\[0\]\.url is not an https URL"):
-        make_mastodon(srv, hashtags=["coffee"]).fetch("*", None, budget)
+    srv.add_items("mastodon", [item, toot(2, 50)])
+    result = make_mastodon(srv, hashtags=["coffee"]).fetch("*", None, budget)
+    assert [m.thread["id"] for m in result.mentions] == [snowflake(NOW - 50, 2)]
+    assert result.skipped == ["timeline[1].url is not an https URL"]
 
 
 def test_instances_must_be_https_except_on_localhost() -> None:
@@ -316,3 +317,126 @@ def test_token_goes_only_to_the_home_instance(srv: ReplayServer, budget: Budget)
     masto.fetch("*", None, budget)
     sent = [(r.path.split("/")[1], r.headers.get("authorization")) for r in srv.received["mastodon"]]
     assert sent == [("mastodon.social", "Bearer good-token"), ("fosstodon.org", None)]
+
+
+# --- issue 11: defects 3, 7 and 9 ---------------------------------------------------------
+
+
+def test_an_instance_that_requires_a_token_is_skipped_alone(srv: ReplayServer, budget: Budget) -> None:
+    """Defect 3: a 401 from an instance we sent no token to is that instance's; the statuses
+    of the other instances are kept, and the owner is told in words."""
+    srv.apis["mastodon"] = MastodonAPI(access_tokens={"mastodon.social": "good-token"},
+                                       token_required=frozenset({"fosstodon.org"}))
+    srv.add_items("mastodon", [toot(1, 100, instance="mastodon.social"), toot(2, 90, instance="fosstodon.org")])
+    masto = make_mastodon(srv, hosts=("mastodon.social", "fosstodon.org"), hashtags=["coffee"])
+    result = masto.fetch("*", None, budget)
+    assert [m.thread["id"] for m in result.mentions] == [snowflake(NOW - 100, 1)]
+    assert result.cursor == {"tags": {instance(srv): {"coffee": snowflake(NOW - 100, 1)}}}
+    assert result.complete is False
+    assert result.skipped == ["fosstodon.org: this instance requires a token for its timelines "
+                              "(HTTP 401 without one); its statuses are not read"]
+
+
+def test_with_a_token_the_other_instance_requiring_one_is_still_its_alone(srv: ReplayServer,
+                                                                          budget: Budget) -> None:
+    srv.apis["mastodon"] = MastodonAPI(access_tokens={"mastodon.social": "good-token"},
+                                       token_required=frozenset({"mastodon.social", "fosstodon.org"}))
+    srv.add_items("mastodon", [toot(1, 100, instance="mastodon.social"), toot(2, 90, instance="fosstodon.org")])
+    masto = make_mastodon(srv, token="good-token", hosts=("mastodon.social", "fosstodon.org"), hashtags=["coffee"])
+    result = masto.fetch("*", None, budget)
+    assert [m.thread["id"] for m in result.mentions] == [snowflake(NOW - 100, 1)]
+    assert [s.split(":")[0] for s in result.skipped] == ["fosstodon.org"]
+
+
+def test_every_instance_requiring_a_token_is_an_error_in_words(srv: ReplayServer, budget: Budget) -> None:
+    srv.apis["mastodon"] = MastodonAPI(token_required=frozenset({"mastodon.social"}))
+    with pytest.raises(SourceError, match=r"mastodon\.social: this instance requires a token for its timelines") as err:
+        make_mastodon(srv, hashtags=["coffee"]).fetch("*", None, budget)
+    assert not isinstance(err.value, CredentialsError)
+
+
+def test_a_hashtag_an_instance_does_not_know_has_no_statuses_there(srv: ReplayServer, budget: Budget) -> None:
+    srv.apis["mastodon"].known_tags = {"coffee"}
+    srv.add_items("mastodon", [toot(1, 100)])
+    result = make_mastodon(srv, hashtags=["specialtycoffee", "coffee"]).fetch("*", None, budget)
+    assert [m.thread["id"] for m in result.mentions] == [snowflake(NOW - 100, 1)]
+    assert result.cursor == {"tags": {instance(srv): {"coffee": snowflake(NOW - 100, 1)}}}
+
+
+def test_one_unreadable_status_is_skipped_and_the_cursor_moves_past_it(srv: ReplayServer, budget: Budget) -> None:
+    """Defect 9: one odd status (no account) used to reject the whole page, so the cursor
+    never moved and every later status of the hashtag was lost."""
+    bad = toot(3, 40)
+    del bad["account"]
+    srv.add_items("mastodon", [toot(1, 60), toot(2, 50), bad])
+    result = make_mastodon(srv, hashtags=["coffee"]).fetch("*", None, budget)
+    assert sorted(m.thread["id"] for m in result.mentions) == [snowflake(NOW - 60, 1), snowflake(NOW - 50, 2)]
+    assert result.skipped == ["timeline[0].account.acct is missing"]
+    assert result.cursor["tags"][instance(srv)]["coffee"] == snowflake(NOW - 40, 3)
+
+
+def test_a_status_from_the_future_is_kept_but_the_cursor_stays_at_now(srv: ReplayServer, budget: Budget) -> None:
+    """Defect 7: a status whose id claims next year would set min_id past now, and every
+    status posted until then would never be asked for."""
+    future = status(snowflake(NOW + 365 * 86400, 1), NOW + 365 * 86400, "<p>from the future #coffee</p>",
+                    tags=("coffee",))
+    srv.add_items("mastodon", [toot(1, 60), future])
+    masto = make_mastodon(srv, hashtags=["coffee"])
+    first = masto.fetch("*", None, budget)
+    assert {m.text: m.created_at for m in first.mentions}["from the future #coffee"] == dt.datetime.fromtimestamp(
+        NOW + 365 * 86400, tz=dt.UTC)
+    assert first.cursor["tags"][instance(srv)]["coffee"] == str(snowflake_at(NOW))
+    srv.add_items("mastodon", [toot(2, -30)])  # posted after this cycle
+    later = Mastodon(masto.options, http=masto.http, clock=lambda: NOW + 60)
+    second = later.fetch("*", first.cursor, budget)
+    assert snowflake(NOW + 30, 2) in [m.thread["id"] for m in second.mentions]
+    assert int(second.cursor["tags"][instance(srv)]["coffee"]) <= snowflake_at(NOW + 60)
+
+
+def test_search_cursor_never_passes_now(srv: ReplayServer, budget: Budget) -> None:
+    future = status(snowflake(NOW + 86400, 1), NOW + 86400, "<p>bean from tomorrow</p>")
+    srv.add_items("mastodon", [toot(1, 60, "bean today"), future])
+    result = make_mastodon(srv, token="good-token").fetch("bean", None, budget)
+    assert sorted(m.text for m in result.mentions) == ["bean from tomorrow", "bean today"]
+    assert result.cursor == {"min_id": str(snowflake_at(NOW))}
+
+
+def test_a_cursor_stored_in_the_future_is_pulled_back_to_now(srv: ReplayServer, budget: Budget) -> None:
+    srv.add_items("mastodon", [toot(1, 60)])
+    future = str(snowflake_at(NOW + 86400))
+    result = make_mastodon(srv, hashtags=["coffee"]).fetch("*", {"tags": {instance(srv): {"coffee": future}}}, budget)
+    assert srv.received["mastodon"][0].param("min_id") == str(snowflake_at(NOW))
+    assert result.cursor["tags"][instance(srv)]["coffee"] == str(snowflake_at(NOW))
+
+
+_CORRUPTIONS: list[tuple[str, Any]] = [
+    ("content", "<p>broken <![ markup"), ("content", "<p>" + "long words " * 41_000 + "</p>"),
+    ("created_at", "99999-01-01T00:00:00.000Z"), ("created_at", "-0001-01-01T00:00:00Z"),
+    ("created_at", "2999-01-01T00:00:00.000Z"), ("created_at", None), ("id", str(snowflake_at(NOW + 10 * 365 * 86400))),
+    ("id", "99999999999999999999"), ("id", -5), ("uri", None), ("url", "javascript:alert(1)"), ("account", None),
+    ("account", {"acct": 7}), ("tags", "coffee"), ("language", ["en"]), ("in_reply_to_id", 12), ("reblog", "yes"),
+]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(corruption=st.sampled_from(_CORRUPTIONS) | st.sampled_from(["id", "uri", "content", "account", "created_at"]),
+       position=st.integers(min_value=0, max_value=3), whole=st.sampled_from([None, 42, "status", []]))
+def test_one_corrupted_status_never_hides_the_good_ones_and_the_cursor_moves(
+        module_srv: ReplayServer, corruption: Any, position: int, whole: Any) -> None:
+    module_srv.reset()
+    module_srv.apis["mastodon"] = FUZZ_API
+    good = [{k: v for k, v in toot(n, 300 - 60 * n).items() if k[0] != "_"} for n in range(1, 4)]
+    bad: Any = {k: v for k, v in toot(9, 100).items() if k[0] != "_"}
+    if isinstance(corruption, tuple):
+        bad[corruption[0]] = corruption[1]
+    else:
+        del bad[corruption]
+    if whole is not None and position == 3:
+        bad = whole  # not even an object
+    page = sorted(good, key=lambda s: -int(s["id"]))
+    page.insert(position, bad)
+    module_srv.inject("mastodon", Fault(status=200, body=json.dumps(page).encode()))
+    result = make_mastodon(module_srv, hashtags=["coffee"]).fetch("*", None, Budget(deadline=time.monotonic() + 30))
+    assert {s["uri"] for s in good} <= {m.native_id for m in result.mentions}
+    newest = int(result.cursor["tags"][instance(module_srv)]["coffee"])
+    assert max(int(s["id"]) for s in good) <= newest <= snowflake_at(NOW)

@@ -169,7 +169,7 @@ def test_post_is_normalized_with_unicode_emoji_and_literal_ampersands(srv: Repla
 
     assert mention.title == "Café ☕ & pastéis <3"
     assert mention.text == "Bean There Café rocks 🎉 &amp; more"  # raw_json=1: what the author typed
-    assert mention.url == "https://www.reddit.com/r/lisbon/comments/1a/caf_past_is_3/"
+    assert mention.url == "https://www.reddit.com/r/lisbon/comments/1a/café_pastéis_3/"  # Reddit's own slug
     assert mention.author_handle == "lx_local"
     assert mention.author_url == "https://www.reddit.com/user/lx_local"
     assert mention.reach == 42
@@ -179,12 +179,69 @@ def test_post_is_normalized_with_unicode_emoji_and_literal_ampersands(srv: Repla
     assert mention.thread == {"fullname": "t3_1a"}
 
 
-def test_permalink_not_under_r_is_a_bad_payload(srv: ReplayServer, budget: Budget) -> None:
-    item = post(1, NOW - 60, "coffee")
-    item["data"]["permalink"] = "//evil.example/r/x/comments/1/"
-    srv.add_items("reddit", [item])
-    with pytest.raises(BadPayload, match=r"children\[0\].permalink"):
-        make_reddit(srv).fetch("coffee", None, budget)
+def test_real_permalink_shapes_are_read_profile_subreddits_and_unicode_slugs(srv: ReplayServer,
+                                                                             budget: Budget) -> None:
+    """Defect 1: profile subreddits (u_<user>, hyphens, over 21 characters), a legacy dotted
+    subreddit and Unicode title slugs (Reddit keeps word characters of every script) are real
+    permalinks; once one was refused the whole page was, and the cursor never moved."""
+    srv.add_items("reddit", [
+        post(1, NOW - 300, "커피 추천 coffee", subreddit="u_Some-Name-936"),
+        post(2, NOW - 200, "Crème brûlée coffee à Lisboa", subreddit="lisbon"),
+        post(3, NOW - 100, "हिन्दी coffee", subreddit="reddit.com"),
+    ])
+    result = make_reddit(srv).fetch("coffee", None, budget)
+
+    assert [(m.url, m.community) for m in result.mentions] == [
+        # title_to_url drops combining marks (vowel signs are not word characters): "हिन्दी" -> "हनद"
+        ("https://www.reddit.com/r/reddit.com/comments/3/हनद_coffee/", "reddit.com"),
+        ("https://www.reddit.com/r/lisbon/comments/2/crème_brûlée_coffee_à_lisboa/", "lisbon"),
+        ("https://www.reddit.com/r/u_Some-Name-936/comments/1/커피_추천_coffee/", "u_Some-Name-936"),
+    ]
+    assert result.skipped == []
+    assert result.cursor == {"created_utc": float(NOW - 100), "ids": ["t3_3"]}
+
+
+@pytest.mark.parametrize("permalink", [
+    "//evil.example/r/x/comments/1/",
+    "https://evil.example/r/coffee/comments/1/x/",
+    "/r/coffee/comments/1/../../../../evil/",
+    "/r/../comments/1/x/",
+    "/r/coffee/comments/1/slug/\n",
+    "/r/coffee/comments/1/a b/",
+    '/r/coffee/comments/1/"onmouseover=x/',
+    "/r/coffee/comments/1/<script>/",
+    "/r/coffee/comments/1/slug#frag",
+    "/r/coffee/comments/1/slug/?q=<x>",
+    "/r/coffee/comments/1/sl\\ug/",
+    "/r/coffee/comments/1/sl\u0000ug/",
+    "/user/x/comments/1/slug/",
+])
+def test_an_unsafe_permalink_skips_its_item_alone_and_the_cursor_moves_past_it(
+        srv: ReplayServer, budget: Budget, permalink: str) -> None:
+    bad = post(2, NOW - 30, "coffee bad")
+    bad["data"]["permalink"] = permalink
+    srv.add_items("reddit", [post(1, NOW - 60, "coffee good"), bad])
+    result = make_reddit(srv).fetch("coffee", None, budget)
+
+    assert [m.native_id for m in result.mentions] == ["t3_1"]
+    assert result.skipped == ["children[0].permalink is not a /r/<subreddit>/comments/ permalink"]
+    assert result.cursor == {"created_utc": float(NOW - 30), "ids": ["t3_2"]}
+
+
+def test_a_future_dated_post_is_kept_but_does_not_move_the_cursor_past_now(srv: ReplayServer,
+                                                                          budget: Budget) -> None:
+    """Defect 7: a post claiming a date a year ahead is kept with that date; the watermark
+    stays at the cycle's clock, so a post made a moment later is still found."""
+    year_ahead = NOW + 366 * 86400
+    srv.add_items("reddit", [post(1, year_ahead, "coffee from next year"), post(2, NOW - 20, "coffee good")])
+    first = make_reddit(srv).fetch("coffee", None, budget)
+    assert [(m.native_id, m.created_at) for m in first.mentions] == [
+        ("t3_1", dt.datetime.fromtimestamp(year_ahead, tz=dt.UTC)),
+        ("t3_2", dt.datetime.fromtimestamp(NOW - 20, tz=dt.UTC))]
+    assert NOW <= first.cursor["created_utc"] <= time.time() and first.cursor["ids"] == ["t3_1"]
+    srv.add_items("reddit", [post(3, first.cursor["created_utc"] + 0.5, "coffee a moment later")])
+    second = make_reddit(srv).fetch("coffee", first.cursor, budget)
+    assert "t3_3" in [m.native_id for m in second.mentions]
 
 
 def test_two_fetches_in_a_row_log_in_once(srv: ReplayServer, budget: Budget) -> None:
@@ -330,3 +387,61 @@ def test_any_body_raises_nothing_but_source_error(module_srv: ReplayServer, body
         reddit.fetch("coffee", None, budget)
     except SourceError:
         pass
+
+
+CORRUPTIONS = ("bad_html", "huge_time", "negative_time", "future_time", "no_name", "no_permalink", "huge_text",
+               "not_an_object", "nan_time", "unsafe_permalink")
+
+
+def corrupt(thing: dict[str, Any], how: str, now: int) -> Any:
+    data = thing["data"]
+    if how == "bad_html":
+        data["selftext"] = "<![ coffee <p unclosed <![CDATA[ &#xZZ; </"
+    elif how == "huge_time":
+        data["created_utc"] = 1e20
+    elif how == "negative_time":
+        data["created_utc"] = -5.0
+    elif how == "future_time":
+        data["created_utc"] = float(now + 10**7)
+    elif how == "no_name":
+        del data["name"]
+    elif how == "no_permalink":
+        del data["permalink"]
+    elif how == "huge_text":
+        data["selftext"] = "coffee " * 64_000  # ~450 KB
+    elif how == "not_an_object":
+        return ["t3", data["name"]]
+    elif how == "nan_time":
+        data["created_utc"] = float("nan")
+    elif how == "unsafe_permalink":
+        data["permalink"] = "/r/coffee/comments/1/x\n<script>"
+    return thing
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(good=st.integers(min_value=1, max_value=4), position=st.integers(min_value=0, max_value=4),
+       how=st.sampled_from(CORRUPTIONS))
+def test_one_corrupted_thing_never_hides_the_good_ones_and_the_cursor_moves(
+        module_srv: ReplayServer, good: int, position: int, how: str) -> None:
+    """Defect 9 (and 7): whatever one thing of a page holds, the others come through, the
+    cursor moves at least to the newest good one, and never past the cycle's clock."""
+    now = 1_790_000_000
+    things = [post(10 + i, now - 100 - 10 * i, f"coffee {i}") for i in range(good)]
+    bad = post(99, now - 50, "coffee bad")
+    page = [*things]
+    page.insert(min(position, good), corrupt(bad, how, now))
+    module_srv.reset()
+    module_srv.inject("reddit", Fault(status=200, body=json.dumps(
+        {"kind": "Listing", "data": {"after": None, "children": page}}).encode()))
+    state = MemoryState()
+    state.put_state("reddit", "oauth", {"access_token": "token", "expires_at": now + 3600})
+    opts = RedditOptions(base_url=module_srv.base_url("reddit"), auth_base_url=module_srv.base_url("reddit"),
+                         user_agent=UA)
+    reddit = Reddit(opts, http=HttpClient("reddit", timeout=5, sleep=lambda s: None), state=state, clock=lambda: now)
+    result = reddit.fetch("coffee", None, Budget(deadline=time.monotonic() + 30))
+
+    got = {m.native_id for m in result.mentions}
+    good_ids = {t["data"]["name"] for t in things}
+    assert good_ids <= got <= good_ids | {"t3_2r"}
+    assert len(result.skipped) == (0 if "t3_2r" in got else 1)
+    assert max(t["data"]["created_utc"] for t in things) <= result.cursor["created_utc"] <= now

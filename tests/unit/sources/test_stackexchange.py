@@ -205,12 +205,44 @@ def test_malformed_json_is_bad_payload(srv: ReplayServer) -> None:
         connector(srv).fetch("espresso", None, budget())
 
 
-def test_link_off_the_network_is_bad_payload(srv: ReplayServer) -> None:
+def test_link_off_the_network_skips_that_question_alone_and_still_moves_the_cursor(srv: ReplayServer) -> None:
     bad = question(1, NOW - 10, "Espresso", "espresso")
     bad["link"] = "https://evil.example/questions/1/espresso"
-    srv.add_items("stackexchange", [bad])
-    with pytest.raises(BadPayload, match=r"items\[0\].link is not a Stack Exchange question URL"):
-        connector(srv).fetch("espresso", None, budget())
+    srv.add_items("stackexchange", [bad, question(2, NOW - 20, "Espresso good", "espresso")])
+    result = connector(srv).fetch("espresso", None, budget())
+    assert [m.native_id for m in result.mentions] == ["stackoverflow/2"]
+    assert result.skipped == ["items[0].link is not a Stack Exchange question URL"]
+    assert result.cursor["sites"]["stackoverflow"] == {"fromdate": NOW - 10, "ids": [1]}
+
+
+@pytest.mark.parametrize("huge", [10**12, 253_402_300_800, 2**63, 10**30])
+def test_a_huge_unix_time_skips_that_question_alone(srv: ReplayServer, huge: int) -> None:
+    """Defect 9: a creation_date no calendar holds crashed the whole fetch (OverflowError or
+    ValueError out of the connector). It is one question skipped, counted in words; the
+    others come through and the cursor moves, to the cycle's clock and not past it."""
+    srv.add_items("stackexchange", [question(1, huge, "Espresso from the far future", "espresso"),
+                                    question(2, NOW - 20, "Espresso good", "espresso")])
+    result = connector(srv).fetch("espresso", None, budget())
+    assert [m.native_id for m in result.mentions] == ["stackoverflow/2"]
+    assert result.skipped == [f"items[0].creation_date {huge} is not a date (after year 9999)"]
+    assert result.cursor["sites"]["stackoverflow"] == {"fromdate": NOW, "ids": [1]}
+
+
+def test_a_future_dated_question_is_kept_but_does_not_move_the_cursor_past_now(srv: ReplayServer) -> None:
+    """Defect 7: a question claiming a date a year ahead is stored with that date, but the
+    watermark stays at the cycle's clock, so a question asked a moment later is not lost."""
+    year_ahead = NOW + 366 * 86400
+    srv.add_items("stackexchange", [question(1, year_ahead, "Espresso from next year", "espresso"),
+                                    question(2, NOW - 20, "Espresso good", "espresso")])
+    first = connector(srv).fetch("espresso", None, budget())
+    assert [(m.native_id, m.created_at) for m in first.mentions] == [
+        ("stackoverflow/1", dt.datetime.fromtimestamp(year_ahead, tz=dt.UTC)),
+        ("stackoverflow/2", dt.datetime.fromtimestamp(NOW - 20, tz=dt.UTC))]
+    assert first.cursor["sites"]["stackoverflow"] == {"fromdate": NOW, "ids": [1]}
+    srv.add_items("stackexchange", [question(3, NOW + 30, "Espresso asked a moment later", "espresso")])
+    second = connector(srv, now=NOW + 60).fetch("espresso", first.cursor, budget())
+    assert [m.native_id for m in second.mentions] == ["stackoverflow/1", "stackoverflow/3"]
+    assert second.cursor["sites"]["stackoverflow"] == {"fromdate": NOW + 60, "ids": [1]}
 
 
 def test_unicode_emoji_and_entities_come_out_right(srv: ReplayServer) -> None:
@@ -254,3 +286,56 @@ def test_any_body_raises_nothing_but_source_error(srv: ReplayServer, body: bytes
         connector(srv, max_pages=1).fetch("espresso", None, budget())
     except SourceError:
         pass
+
+
+QUESTION_CORRUPTIONS = ("bad_html", "huge_time", "negative_time", "future_time", "no_id", "no_created", "huge_text",
+                        "not_an_object", "off_site_link", "time_as_text", "owner_not_object")
+
+
+def corrupt_question(q: dict, how: str) -> object:
+    if how == "bad_html":
+        q["body"] = "<![ espresso <p unclosed <![CDATA[ &#xZZ; </"
+    elif how == "huge_time":
+        q["creation_date"] = 10**20
+    elif how == "negative_time":
+        q["creation_date"] = -1
+    elif how == "future_time":
+        q["creation_date"] = NOW + 10**7
+    elif how == "no_id":
+        del q["question_id"]
+    elif how == "no_created":
+        del q["creation_date"]
+    elif how == "huge_text":
+        q["body"] = "<p>" + "espresso " * 50_000 + "</p>"  # ~450 KB
+    elif how == "not_an_object":
+        return [q["question_id"]]
+    elif how == "off_site_link":
+        q["link"] = "https://evil.example/questions/99/x"
+    elif how == "time_as_text":
+        q["creation_date"] = "yesterday"
+    elif how == "owner_not_object":
+        q["owner"] = "rosa"
+    return q
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(good=st.integers(min_value=1, max_value=4), position=st.integers(min_value=0, max_value=4),
+       how=st.sampled_from(QUESTION_CORRUPTIONS))
+def test_one_corrupted_question_never_hides_the_good_ones_and_the_cursor_moves(
+        srv: ReplayServer, good: int, position: int, how: str) -> None:
+    """Defect 9 (and 7): whatever one question of a page holds, the others come through, the
+    cursor moves at least to the newest good one, and never past the cycle's clock."""
+    items = [question(100 + i, NOW - 100 - 10 * i, f"Espresso {i}", "<p>espresso</p>") for i in range(good)]
+    page = [{k: v for k, v in q.items() if k != "_site"} for q in items]
+    bad = {k: v for k, v in question(99, NOW - 50, "Espresso bad", "<p>espresso</p>").items() if k != "_site"}
+    page.insert(min(position, good), corrupt_question(bad, how))
+    srv.reset()
+    srv.inject("stackexchange", Fault(status=200, body=json.dumps(
+        {"items": page, "has_more": False, "quota_max": 300, "quota_remaining": 250}).encode()))
+    result = connector(srv).fetch("espresso", None, budget())
+
+    got = {m.native_id for m in result.mentions}
+    good_ids = {f"stackoverflow/{q['question_id']}" for q in items}
+    assert good_ids <= got <= good_ids | {"stackoverflow/99"}
+    assert len(result.skipped) == (0 if "stackoverflow/99" in got else 1)
+    assert NOW - 100 <= result.cursor["sites"]["stackoverflow"]["fromdate"] <= NOW

@@ -148,12 +148,13 @@ def test_video_normalized_with_unescaped_text_permalink_channel_and_thread(srv: 
     assert mention.created_at == dt.datetime(2027, 1, 15, 8, 0, tzinfo=dt.UTC)
 
 
-def test_video_id_that_is_not_a_video_id_is_bad_payload(srv: ReplayServer) -> None:
+def test_video_id_that_is_not_a_video_id_skips_that_result_alone(srv: ReplayServer) -> None:
     item = youtube_video("abcdefghijk", NOW, "Bean There")
     item["id"]["videoId"] = "../evil?x=1"
-    srv.add_items("youtube", [item])
-    with pytest.raises(BadPayload, match=r"items\[0\].id.videoId"):
-        connector(srv).fetch("Bean There", None, budget())
+    srv.add_items("youtube", [item, youtube_video("goodvideo01", NOW - 60, "Bean There")])
+    result = connector(srv).fetch("Bean There", None, budget())
+    assert [m.native_id for m in result.mentions] == ["goodvideo01"]
+    assert result.skipped == ["items[0].id.videoId is not a video id"]
 
 
 def test_daily_budget_is_never_exceeded_and_then_rate_limited_until_midnight_pacific(srv: ReplayServer) -> None:
@@ -330,8 +331,82 @@ def test_documented_shape_with_hostile_values_raises_nothing_but_bad_payload(fie
     else:
         video["snippet"][field] = value
     try:
-        items, _ = youtube._parse_page(body)
-        for item in items:
-            youtube._mention(item)
+        items, _, skipped, listed = youtube._parse_page(body)
     except BadPayload:
-        pass
+        return  # the page itself is not the documented shape
+    assert len(items) + len(skipped) <= listed
+    assert all(item["_mention"].native_id == "abcdefghijk" for item in items)
+
+
+# --- issue 11: defects 7 and 9 -------------------------------------------------------------
+
+
+def test_one_unreadable_result_is_skipped_and_the_page_comes_through(srv: ReplayServer) -> None:
+    """Defect 9: one result with a malformed channel id used to reject the whole page."""
+    bad = youtube_video("badvideo001", NOW - 30, "Bean There bad")
+    bad["snippet"]["channelId"] = "UC/../x"
+    srv.add_items("youtube", [youtube_video("goodvideo01", NOW - 60, "Bean There one"), bad,
+                              youtube_video("goodvideo02", NOW - 10, "Bean There two")])
+    result = connector(srv, clock=NOW).fetch("Bean There", None, budget())
+    assert sorted(m.native_id for m in result.mentions) == ["goodvideo01", "goodvideo02"]
+    assert result.skipped == ["items[1].snippet.channelId is not a channel id"]
+    assert result.cursor["published_at"] == NOW - 10
+
+
+def test_a_video_from_the_future_is_kept_but_the_watermark_stays_at_now(srv: ReplayServer) -> None:
+    """Defect 7: a video dated next year set publishedAfter past now for a year."""
+    year = 365 * 86400
+    srv.add_items("youtube", [youtube_video("futurevid01", NOW + year, "Bean There from the future"),
+                              youtube_video("todayvideo1", NOW - 60, "Bean There today")])
+    first = connector(srv, clock=NOW).fetch("Bean There", None, budget())
+    assert {m.native_id: m.created_at.timestamp() for m in first.mentions} == {
+        "futurevid01": NOW + year, "todayvideo1": NOW - 60}
+    assert first.cursor["published_at"] == NOW
+    srv.add_items("youtube", [youtube_video("latervideo1", NOW + 120, "Bean There later")])
+    second = connector(srv, clock=NOW + 600).fetch("Bean There", first.cursor, budget())
+    assert [m.native_id for m in second.mentions] == ["latervideo1"]
+    assert second.cursor["published_at"] == NOW + 600
+
+
+def test_a_watermark_stored_in_the_future_is_pulled_back_to_now(srv: ReplayServer) -> None:
+    srv.add_items("youtube", [youtube_video("todayvideo1", NOW - 60, "Bean There today")])
+    cursor = {"published_at": NOW + 86400 * 30, "since": NOW - 86400, "recent": {}}
+    result = connector(srv, clock=NOW).fetch("Bean There", cursor, budget())
+    [request] = srv.received["youtube"]
+    assert request.param("publishedAfter") == "2027-01-15T07:00:00Z"  # now minus the 60-minute lag window
+    assert [m.native_id for m in result.mentions] == ["todayvideo1"]
+    assert result.cursor["published_at"] == NOW
+
+
+_CORRUPTIONS: list[tuple[tuple[str, ...], object]] = [
+    (("id",), None), (("id", "videoId"), "../x?y=1"), (("id", "videoId"), None), (("id", "kind"), 7),
+    (("snippet",), "text"), (("snippet", "publishedAt"), "99999-01-01T00:00:00Z"),
+    (("snippet", "publishedAt"), "-0001-01-01T00:00:00Z"), (("snippet", "publishedAt"), "2999-01-01T00:00:00Z"),
+    (("snippet", "publishedAt"), "2031-01-01T00:00:00Z"), (("snippet", "publishedAt"), None),
+    (("snippet", "title"), ["x"]), (("snippet", "title"), "Bean There " + "&amp;" * 90_000),
+    (("snippet", "description"), "<![ " * 100), (("snippet", "channelId"), "UC/../x"), (("snippet", "channelTitle"), 5),
+]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(corruption=st.sampled_from(_CORRUPTIONS), position=st.integers(min_value=0, max_value=3),
+       whole=st.sampled_from([None, 42, "video", []]))
+def test_one_corrupted_result_never_hides_the_good_ones_and_the_cursor_moves(
+        server: ReplayServer, corruption: tuple[tuple[str, ...], object], position: int, whole: object) -> None:
+    server.reset()
+    good = [youtube_video(f"goodvideo{n:02d}", NOW - 3000 + 600 * n, f"Bean There {n}") for n in range(3)]
+    bad: object = youtube_video("corrupted01", NOW - 100, "Bean There bad")
+    path, value = corruption
+    target: dict = bad  # type: ignore[assignment]
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    if whole is not None and position == 3:
+        bad = whole
+    page = list(reversed(good))
+    page.insert(position, bad)
+    server.inject("youtube", Fault(200, {"Content-Type": "application/json"},
+                                   json.dumps({"kind": "youtube#searchListResponse", "items": page}).encode()))
+    result = connector(server, clock=NOW).fetch("Bean There", None, budget())
+    assert {f"goodvideo{n:02d}" for n in range(3)} <= {m.native_id for m in result.mentions}
+    assert NOW - 3000 + 1200 <= result.cursor["published_at"] <= NOW

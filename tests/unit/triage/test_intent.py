@@ -110,3 +110,31 @@ def test_clearly_positive_statement_is_praise_without_a_telling_phrase() -> None
 def test_mildly_positive_statement_needs_something_a_business_offers_to_be_praise() -> None:
     assert intents("The weather held up.", Sentiment(0.3, "positive")) == frozenset()
     assert intents("The staff held up.", Sentiment(0.3, "positive")) == frozenset({"praise"})
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # praise written with words VADER reads as negative
+        ("Their oat latte is killer.", {"praise"}),
+        ("The cold brew at Bean There is sick.", {"praise"}),
+        ("The cardamom buns are insanely good.", {"praise"}),
+        # praise needs a statement: asking whether it is worth it praises nothing
+        ("any freelancers here use tally for bookkeeping? is it worth it?", {"question"}),
+        # a tag question is not a question
+        ("That latte art is from Bean There, right? Beautiful work.", {"praise"}),
+        # a request without a question mark, and the recommendation anywhere in it
+        ("New in Ballard. Anyone have recs for a bakery with real rye.", {"question", "recommendation_request"}),
+        ("Need a good bookkeeping app for my Etsy shop, help me choose.", {"question", "recommendation_request"}),
+        # churn in any position, a complaint only with a reason
+        ("After six years we're moving off QuickBooks.", {"churn"}),
+        ("Cancelled my Sprout box. The plants arrived dead twice and nobody answered.", {"churn", "complaint"}),
+    ],
+)
+def test_intents_by_what_a_sentence_does(text: str, expected: set[str]) -> None:
+    assert intents_of(text) == frozenset(expected)
+
+
+@pytest.mark.parametrize("text", ["My kid is sick so we stayed home.", "Saw a killer whale from the ferry."])
+def test_sick_and_killer_are_praise_only_about_things(text: str) -> None:
+    assert "praise" not in intents_of(text)

@@ -40,7 +40,7 @@ def test_reasons_name_every_contribution_in_order() -> None:
         now=NOW,
     )
     assert result == Priority(
-        score=90,
+        score=100,  # 10 + 40 + 40 + 10 + 10 + 10, clamped
         reasons=(
             "asks for a recommendation",
             "is leaving a competitor",
@@ -50,6 +50,21 @@ def test_reasons_name_every_contribution_in_order() -> None:
         ),
         opportunity=True,
     )
+
+
+def test_a_customer_to_win_outranks_a_complaint_about_the_business() -> None:
+    complaint = priority(mention(), [BRAND], intents=frozenset({"complaint"}), sentiment=NEUTRAL, vip=(), now=NOW)
+    asking = priority(
+        mention(),
+        [RuleMatch("bookkeeping apps", "industry", False)],
+        intents=frozenset({"question", "recommendation_request"}),
+        sentiment=NEUTRAL,
+        vip=(),
+        now=NOW,
+    )
+    leaving = priority(mention(), [COMPETITOR], intents=frozenset({"churn"}), sentiment=NEUTRAL, vip=(), now=NOW)
+    assert (complaint.score, asking.score, leaving.score) == (45, 50, 60)
+    assert leaving.reasons == ("is leaving a competitor", "names a competitor")
 
 
 def test_plain_question_about_the_brand() -> None:
@@ -191,8 +206,8 @@ def test_triage_reads_title_and_text_together() -> None:
     )
     result = triage(post, [COMPETITOR], vip=("mastodon:ALICE",), now=NOW)
     assert result == Triage(
-        sentiment=0.0,
-        sentiment_label="neutral",
+        sentiment=0.3612,  # VADER's own reading: questions are scored like statements
+        sentiment_label="positive",
         intents=frozenset({"question", "recommendation_request", "churn"}),
         priority=100,
         reasons=(

