@@ -34,7 +34,8 @@ def publish_cycle(report: CycleReport, *, namespace: str = NAMESPACE) -> None:
     """One cycle's figures as one CloudWatch embedded-metric-format line on stdout (Lambda ships it to
     CloudWatch Metrics with the logs): mentions fetched (all networks), networks in error, new, attached and
     muted mentions, deliveries sent and not confirmed (failed or unconfirmed: the alarmed figure), health
-    notices, the slowest channel's median alert latency, DynamoDB requests. ``METRICS`` lists them: no per-network dimension."""
+    notices, the slowest channel's median alert latency, DynamoDB requests. ``METRICS`` lists them: no
+    per-network dimension."""
     from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
     metrics = EphemeralMetrics(namespace=namespace, service=SERVICE)
