@@ -92,10 +92,13 @@ def finish(name: str, stack: LocalStack, config: ListenConfig, store: Store, clo
     return record(measure(name, stack, config, store.table, clock, expected, **kwargs))
 
 
-def digest_total(store: Store, clock: Clock) -> int:
-    day = dt.datetime.fromtimestamp(clock(), tz=dt.UTC).date().isoformat()
-    return store.digest_days([day], keys=False)[day].counts.get("total", {}).get("all", 0) if hasattr(
-        store, "count_job") else store.digest_days([day])[day].counts.get("total", {}).get("all", 0)
+def digest_total(store: Store, clock: Clock, cell_seconds: float = 3 * 86400) -> int:
+    """Mentions counted into the digest over every UTC day the cell's clock may have spanned
+    (each cell has its own table; a cell run near midnight UTC counts into two days)."""
+    now = dt.datetime.fromtimestamp(clock(), tz=dt.UTC).date()
+    days = [(now - dt.timedelta(days=back)).isoformat() for back in range(int(cell_seconds // 86400) + 1)]
+    records = store.digest_days(days, keys=False)
+    return sum(records[day].counts.get("total", {}).get("all", 0) for day in days)
 
 
 def check(cell: Cell) -> None:
