@@ -129,7 +129,8 @@ def build(config: ListenConfig, store: Store, *, signing_key: bytes, previous_ke
     }
     connector_state = CycleStateCache(store)
     ssm = _client("ssm")
-    sessions = sessions_path(config.secrets.signing_key_parameter)  # network session tokens: SSM, not the table
+    # network session tokens: SSM beside the stage's signing key, not the table
+    sessions = sessions_path(stage_parameter(config.secrets.signing_key_parameter))
 
     def rules_with(accepted: Mapping[str, Sequence[str]]) -> Any:
         return compiled_rules(config, accepted)  # the one path, the one parse_config validated

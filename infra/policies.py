@@ -20,20 +20,24 @@ FUNCTIONS = (POLL, DIGEST, API, FEEDBACK, INBOUND_SMS)
 # The table actions each function's code calls (store.py, as the integration suite records them; a
 # TransactWriteItems needs the action of each of its items); nothing else is granted on the table.
 TABLE_ACTIONS: dict[str, tuple[str, ...]] = {
-    POLL: ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "BatchGetItem"),  # DeleteItem: end_snooze
+    # DeleteItem: end_snooze; BatchWriteItem: a day's opportunity and question keys (one small item each)
+    POLL: ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "BatchGetItem", "BatchWriteItem"),
     DIGEST: ("PutItem", "UpdateItem", "Query", "BatchGetItem"),
-    API: ("GetItem", "PutItem", "UpdateItem", "Query", "BatchGetItem"),
+    API: ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "BatchGetItem"),  # DeleteItem: a nonce released
     FEEDBACK: ("PutItem",),  # a suppression per bounce or complaint
     INBOUND_SMS: ("GetItem", "PutItem", "UpdateItem"),
 }
 SENDS_EMAIL = {POLL, DIGEST, API}
 SENDS_SMS = {POLL, INBOUND_SMS}
+KEEPS_SESSIONS = {POLL}  # the connectors' session tokens (chalicelib/credentials.py)
 
 # Granted and never called by the code, each for a reason (printed by the call-coverage check).
 NOT_CALLED_BY_THE_CODE = {
     "logs:CreateLogStream": "the Lambda service writes the function's logs with the function's role, not the code",
     "logs:PutLogEvents": "the Lambda service writes the function's logs with the function's role, not the code",
     "sqs:SendMessage": "the Lambda service sends a failed asynchronous invocation to the dead letters as the role",
+    "ssm:PutParameter": "the poll's connectors keep Bluesky and Reddit sessions as SecureStrings; the suite "
+                        "tests that write on SecretState itself (tests/integration/test_sessions_in_ssm.py)",
 }
 
 
@@ -43,6 +47,7 @@ WILDCARD_REASONS = {
     "Logs": "the function's log groups: CloudFormation adds a random suffix to the function names",
     "Table": "the stage table's indexes (queries name one)",
     "Secrets": "the stage's own SSM path: listen.yaml names the parameters",
+    "Sessions": "one parameter per network session, named by the network",
     "SendEmail": "any SES identity of the account and region: listen.yaml names the sender",
     "CheckSmsOptOut": "sns:CheckIfPhoneNumberIsOptedOut has no resource type: '*' is the only form IAM accepts",
 }
@@ -68,6 +73,10 @@ def function_policy(function: str, *, stage: str, partition: str, region: str, a
         {"Sid": "Secrets", "Effect": "Allow", "Action": "ssm:GetParameter",
          "Resource": f"{arn}:ssm:{region}:{account}:parameter{stage_secrets_path(stage)}*"},
     ]
+    if function in KEEPS_SESSIONS:
+        # Network session tokens (Bluesky, Reddit) are SecureStrings beside the stage's secrets, never in the table.
+        statements.append({"Sid": "Sessions", "Effect": "Allow", "Action": "ssm:PutParameter",
+                           "Resource": f"{arn}:ssm:{region}:{account}:parameter{stage_secrets_path(stage)}sessions/*"})
     if function in SENDS_EMAIL:
         # SES v2 SendEmail is authorized as ses:SendEmail on the sender's identity and on the configuration set.
         statements.append({"Sid": "SendEmail", "Effect": "Allow", "Action": "ses:SendEmail",

@@ -67,7 +67,8 @@ HOURS_PER_MONTH = 720
 MEMORY_GB = 0.256  # lambda_memory_size in .chalice/config.json
 # The lines Lambda itself writes per invocation (START, END, REPORT): about 350 bytes (not measured here).
 LAMBDA_PLATFORM_LOG_BYTES = 350
-ALARMS_PER_STAGE = 7  # infra/stack.py: Errors of the 5 functions, Throttles of the API, dead letters (tests/infra)
+# infra/stack.py: Errors of the 5 functions, Throttles of the API, dead letters, deliveries not confirmed
+ALARMS_PER_STAGE = 8
 # SecureString reads (each one KMS request under the aws/ssm key): the connectors read their credentials through
 # a 5-minute cache in a container the every-minute poll keeps warm (12 reads an hour each); every cold start
 # reads the signing key once. Assumed cold starts a month: the poll's container recycled every 2 hours (360),

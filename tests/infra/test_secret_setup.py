@@ -210,15 +210,15 @@ def test_each_stage_gets_its_own_secrets_and_a_shared_one_is_copied_once(aws: st
 
 def test_setup_says_which_github_token_works_and_warns_of_a_fine_grained_one(aws: str, tmp_path: Path) -> None:
     said: list[str] = []
-    fine_grained = {**TYPED, "/social-listening/github/token": "github_pat_11AAAA_typed"}
+    fine_grained = {**TYPED, "/social-listening/prod/github/token": "github_pat_11AAAA_typed"}
     assert main(["--stage", "prod", "--config", str(write_config(tmp_path))], ask=Owner(fine_grained),
                 say=said.append) == 0
     github = said.index("  note      GitHub: a classic personal access token with the public_repo scope replies on "
                         "any public repository; a GitHub App token replies where the app is installed; a "
                         "fine-grained token (github_pat_...) replies only on its own owner's repositories")
     assert said[github + 1:github + 3] == [
-        "  written   /social-listening/github/token  (github token)",
-        "  warning   /social-listening/github/token is a fine-grained token: replies on other owners' "
+        "  written   /social-listening/prod/github/token  (github token)",
+        "  warning   /social-listening/prod/github/token is a fine-grained token: replies on other owners' "
         "repositories will be refused; use a classic token with public_repo for those",
     ]
     assert not any(line.startswith("  warning") for line in said[github + 3:])

@@ -129,7 +129,10 @@ def test_each_function_has_error_and_throttle_alarms_that_notify_the_owner(
     lambda_alarms = {(a["Properties"]["Dimensions"][0]["Value"]["Ref"], a["Properties"]["MetricName"])
                      for a in alarms if a["Properties"].get("Namespace") == "AWS/Lambda"}
     assert lambda_alarms == {(f, "Errors") for f in FUNCTIONS} | {("APIHandler", "Throttles")}
-    assert len(alarms) == 7  # at most 10 a stage: CloudWatch's free alarms (offline/cost.py)
+    service_alarms = {a["Properties"]["MetricName"] for a in alarms
+                      if a["Properties"].get("Namespace") == "SocialListening"}
+    assert service_alarms == {"DeliveriesNotConfirmed"}
+    assert len(alarms) == 8  # at most 10 a stage: CloudWatch's free alarms (offline/cost.py)
     for alarm in alarms:
         properties = alarm["Properties"]
         assert properties["AlarmActions"] == [{"Ref": owner_topic}]
