@@ -17,13 +17,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 from chalicelib.actions import ACTIONS
 from chalicelib.alerts import DIRECTION_CONTROLS, AlertBundle, AlertItem, DeliveryFailed, excerpt, network_name
 from chalicelib.model import MatchedMention
+from chalicelib.reach import reach_label
 
 _CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{DIRECTION_CONTROLS}]")
 PERMANENT_SES_ERRORS = {
     "MessageRejected", "MailFromDomainNotVerifiedException", "AccountSuspendedException",
     "SendingPausedException", "BadRequestException", "NotFoundException",
 }
-REACH_UNITS = {"hackernews": "points"}
 
 
 @functools.cache
@@ -128,8 +128,7 @@ def _item_view(item: AlertItem, timezone: str) -> dict[str, Any]:
         "kind": m.kind,
         "author": one_line(m.author_name or m.author_handle or "someone", 60),
         "author_url": safe_url(m.author_url),
-        "reach": m.reach,
-        "reach_unit": REACH_UNITS.get(m.network, "followers"),
+        "reach": None if m.reach is None else reach_label(m.network, m.reach),
         "when": _when(m.created_at, timezone),
         "title": one_line(m.title, 200),
         "segments": excerpt(m.text if m.title else text, body_spans if m.title else spans),

@@ -1,0 +1,87 @@
+"""What the owner sees is true and in words: greetings by name, reach in the network's unit
+(said one way everywhere), a failed reply with what to do, plain notices."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from chalicelib.alerts import AlertBundle, AlertItem
+from chalicelib.alerts.email import compose
+from chalicelib.composer import draft
+from chalicelib.config import ListenConfig, Recipient, parse_config
+from chalicelib.model import MatchedMention, Mention, RuleMatch
+from chalicelib.reach import reach_label
+from chalicelib.store import StoredMention
+from chalicelib.triage import Triage
+from chalicelib.triage.priority import priority
+from chalicelib.triage.sentiment import Sentiment
+from tests.unit.test_config import VALID
+
+WHEN = dt.datetime(2026, 12, 4, 9, 0, tzinfo=dt.UTC)
+MARIA = Recipient(name="Maria", email="maria@beanthere.example", timezone="Europe/Lisbon")
+
+
+def mention(network: str = "stackexchange", *, handle: str = "4411", name: str = "Jörg Ana",
+            reach: int | None = 2310, text: str = "Where can I buy Bean There beans?") -> Mention:
+    return Mention(network, "coffee/1", "https://coffee.stackexchange.com/questions/1", text, WHEN,
+                   title="Beans", author_handle=handle, author_name=name, reach=reach,
+                   thread={"site": "coffee", "question_id": "1"})
+
+
+def stored(m: Mention, intents: frozenset[str] = frozenset({"question"}), *, sentiment: str = "neutral",
+           reasons: tuple[str, ...] = ()) -> StoredMention:
+    triage = Triage(0.0, sentiment, intents, 50, reasons, False)  # type: ignore[arg-type]
+    return StoredMention(MatchedMention(m, (RuleMatch("brand", "brand", False, ((0, 5),)),), triage), "new", "x")
+
+
+@pytest.fixture(scope="module")
+def config() -> ListenConfig:
+    return parse_config(VALID)
+
+
+# 1. The reply draft greets by name, never by id.
+
+def test_the_draft_greets_a_stack_exchange_author_by_name_not_by_user_id(config: ListenConfig) -> None:
+    assert draft(stored(mention()), config) == "Hi Jörg Ana, happy to help with that: "
+
+
+@pytest.mark.parametrize(("intents", "expected"), [
+    (frozenset({"question"}), "Hi, happy to help with that: "),
+    (frozenset({"praise"}), "Thank you so much! It means a lot to the whole Bean There Café team."),
+    (frozenset(), "Hi, thanks for mentioning Bean There Café!"),
+])
+def test_without_a_display_name_the_draft_greets_without_a_name(config: ListenConfig, intents: frozenset[str],
+                                                                 expected: str) -> None:
+    assert draft(stored(mention(name=""), intents), config) == expected
+    assert draft(stored(mention(name="did:plc:rui7coffee3k"), intents), config) == expected  # an id is no name
+
+
+# 4. Reach labels per network from one place.
+
+@pytest.mark.parametrize(("network", "reach", "label"), [
+    ("stackexchange", 2310, "2.3k reputation"),
+    ("stackexchange", 1, "1 reputation"),
+    ("mastodon", 1, "1 follower"),
+    ("mastodon", 2, "2 followers"),
+    ("hackernews", 1, "1 point"),
+    ("reddit", 12_000, "12k points"),
+    ("bluesky", 3, "3 likes"),
+    ("devto", 1, "1 reaction"),
+])
+def test_reach_labels(network: str, reach: int, label: str) -> None:
+    assert reach_label(network, reach) == label
+
+
+def test_the_email_and_the_priority_reason_say_the_reach_the_same_way() -> None:
+    m = mention()
+    reasons = priority(m, [], intents=frozenset(), sentiment=Sentiment(0.0, "neutral"), vip=(), now=WHEN).reasons
+    assert "2.3k reputation" in reasons
+    bundle = AlertBundle(MARIA, (AlertItem(stored(m)),), 1)
+    message = compose(bundle, business="Bean There Café", from_address="alerts@beanthere.example", reply_to=None)
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert "by Jörg Ana · 2.3k reputation · " in text
+    assert " · 2.3k reputation · " in html
+    assert "followers" not in text + html and "2310" not in text + html
