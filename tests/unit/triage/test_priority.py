@@ -8,8 +8,8 @@ from dataclasses import replace
 import pytest
 
 from chalicelib.model import Mention, RuleMatch
-from chalicelib.triage import Triage, triage
 from chalicelib.reach import short_count
+from chalicelib.triage import Triage, triage
 from chalicelib.triage.priority import Priority, is_vip, priority
 from chalicelib.triage.sentiment import Sentiment
 
