@@ -29,7 +29,7 @@ from typing import Any
 from chalicelib.config import ListenConfig, Recipient, RuleConfig
 from chalicelib.model import Mention
 from chalicelib.pages import Page, cross_site_post, invalid_link, render
-from chalicelib.replies import ReplyError
+from chalicelib.replies import ReplyError, owner_words
 from chalicelib.store import Store, StoredMention
 
 log = logging.getLogger(__name__)
@@ -451,7 +451,7 @@ class ActionService:
             log.warning("reply failed: %s", err)
             self.store.audit(parsed.mention_key, "reply", parsed.recipient, f"not posted: {err.message}", key)
             return self._composer(stored, form_action, text=text, key=key, status=502, title="Reply not posted",
-                                  message=str(err))
+                                  message=owner_words(err))
         except BaseException:
             if claim is not None:
                 self._release(parsed.nonce, claim)

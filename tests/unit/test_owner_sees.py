@@ -85,3 +85,59 @@ def test_the_email_and_the_priority_reason_say_the_reach_the_same_way() -> None:
     assert "by Jörg Ana · 2.3k reputation · " in text
     assert " · 2.3k reputation · " in html
     assert "followers" not in text + html and "2310" not in text + html
+
+
+# 2. A failed reply says what to do, in the owner's words.
+
+def replier(**options: object):
+    from chalicelib.replies.stackexchange import StackExchangeReplier, StackExchangeReplyOptions
+    from chalicelib.sources.http import HttpClient
+
+    class State:
+        def __init__(self) -> None:
+            self.kept: dict[tuple[str, str], object] = {}
+
+        def get_state(self, network: str, name: str) -> object:
+            return self.kept.get((network, name))
+
+        def put_state(self, network: str, name: str, value: object) -> None:
+            self.kept[(network, name)] = value
+
+    def secrets(name: str) -> str:
+        raise LookupError(name)
+
+    return StackExchangeReplier(StackExchangeReplyOptions(**options), http=HttpClient("stackexchange"),  # type: ignore[arg-type]
+                                secrets=secrets, state=State())
+
+
+@pytest.mark.parametrize(("options", "said"), [
+    ({}, "Stack Exchange replies need the Stack Apps key: name the SSM parameter that holds it under "
+         "networks.stackexchange in listen.yaml, then run `make secrets`, then send the reply again."),
+    ({"key_parameter": "/social-listening/se-key"},
+     "Stack Exchange replies need the Stack Apps key: run `make secrets`, then send the reply again."),
+])
+def test_a_reply_without_its_key_says_what_to_do_in_words(options: dict[str, object], said: str) -> None:
+    from chalicelib.replies import ReplyCredentialsError, owner_words
+
+    with pytest.raises(ReplyCredentialsError) as err:
+        replier(**options).post(mention(), "Thanks, we ship beans to Lisbon too!", idempotency_key="key-12345678")
+    assert owner_words(err.value) == said
+    assert "SSM parameter" not in said.replace("the SSM parameter that holds it", "")
+
+
+@pytest.mark.parametrize(("error", "said"), [
+    ("ReplyRateLimited", "Stack Exchange asked us to slow down; nothing was posted. Send the reply again in 30 "
+                         "seconds."),
+    ("ReplyRefused", "Stack Exchange refused the reply: the thread is locked."),
+    ("ReplyUnavailable", "Stack Exchange is failing right now (the thread is locked). Send the reply again in a "
+                         "few minutes."),
+    ("ReplyCredentialsError", "Stack Exchange did not accept our credentials for replying (the thread is locked). "
+                              "Put a new one in its SSM parameter, then send the reply again."),
+])
+def test_each_failed_reply_names_the_network_as_people_know_it(error: str, said: str) -> None:
+    import chalicelib.replies as replies
+
+    cls = getattr(replies, error)
+    err = cls("stackexchange", "the thread is locked", 30.0) if error == "ReplyRateLimited" else cls(
+        "stackexchange", "the thread is locked")
+    assert replies.owner_words(err) == said
