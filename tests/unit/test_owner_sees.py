@@ -141,3 +141,23 @@ def test_each_failed_reply_names_the_network_as_people_know_it(error: str, said:
     err = cls("stackexchange", "the thread is locked", 30.0) if error == "ReplyRateLimited" else cls(
         "stackexchange", "the thread is locked")
     assert replies.owner_words(err) == said
+
+
+# 5. GitHub Markdown read as text.
+
+@pytest.mark.parametrize(("markdown", "text"), [
+    ("**Bean There** is *great*: see [the shop](https://beanthere.example) and `cold brew`.",
+     "Bean There is great: see the shop and cold brew."),
+    ("# Refund?\n\nI was charged\ntwice.", "Refund?\n\nI was charged twice."),
+    ("- one\n- two\n\n1. first\n2. second", "- one\n- two\n\n1. first\n2. second"),
+    ("```sh\ncurl beanthere.example\n  --fail\n```", "curl beanthere.example\n  --fail"),
+    ("| drink | price |\n|---|---|\n| flat white | 3 |", "drink | price\nflat white | 3"),
+    ("~~old~~ new ![Bean There logo](logo.png) <b>bold</b> <script>alert(1)</script>&amp; &mdash;",
+     "old new Bean There logo bold & —"),
+    ("<details><p>hidden</p></details>\n\n> quoted", "hidden\n\nquoted"),
+    ("   ", ""),
+])
+def test_github_markdown_is_read_as_the_page_shows_it(markdown: str, text: str) -> None:
+    from chalicelib.text import markdown_to_text
+
+    assert markdown_to_text(markdown) == text
