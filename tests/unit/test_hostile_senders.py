@@ -39,7 +39,7 @@ def test_an_encoded_word_in_a_title_adds_no_header_to_the_assignment_email(encod
     message = service._assignment_email(parsed, stored(f"Bean There {encoded_words(INJECTED)[encoding]}"), ana)
     received = email.message_from_bytes(message_bytes(message), policy=email.policy.default)
     assert [name.lower() for name in received.keys()] == [
-        "subject", "from", "to", "reply-to", "message-id", "mime-version", "content-type"]
+        "subject", "from", "to", "reply-to", "message-id", "date", "mime-version", "content-type"]
     assert received["Subject"].startswith(
         f"Maria assigned you a mention on Hacker News: Bean There = ?UTF-8?{encoding}?")
     assert received["Reply-To"] == "maria@beanthere.example"

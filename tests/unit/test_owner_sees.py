@@ -161,3 +161,82 @@ def test_github_markdown_is_read_as_the_page_shows_it(markdown: str, text: str) 
     from chalicelib.text import markdown_to_text
 
     assert markdown_to_text(markdown) == text
+
+
+# 5. No repeated triage words; every email has a Date; notices in plain words.
+
+def test_the_triage_line_says_negative_once() -> None:
+    bundle = AlertBundle(MARIA, (AlertItem(stored(mention(), sentiment="negative",
+                                                  reasons=("complains", "very negative"))),), 1)
+    text = compose(bundle, business="Bean There Café", from_address="alerts@beanthere.example",
+                   reply_to=None).get_body(("plain",)).get_content()
+    assert "Priority 50 · complains · very negative\n" in text
+    bundle = AlertBundle(MARIA, (AlertItem(stored(mention(), sentiment="negative", reasons=("complains",))),), 1)
+    text = compose(bundle, business="Bean There Café", from_address="alerts@beanthere.example",
+                   reply_to=None).get_body(("plain",)).get_content()
+    assert "Priority 50 · negative · complains\n" in text
+
+
+def test_every_email_the_outbox_saves_has_a_date(tmp_path) -> None:
+    import email
+    import email.policy
+    import email.utils
+
+    from chalicelib.alerts.email import message_bytes
+    from chalicelib.alerts.notices import compose_health_notice, compose_spike_notice
+    from offline.demo import write_outbox
+
+    alert = compose(AlertBundle(MARIA, (AlertItem(stored(mention())),), 1), business="Bean There Café",
+                    from_address="alerts@beanthere.example", reply_to=None)
+    notice = compose_health_notice(business="Bean There Café", from_address="alerts@beanthere.example",
+                                   to_name="Maria", to_address="maria@beanthere.example", network="github",
+                                   down=True, error="github: server error (HTTP 503)", failures=3)
+    spike = compose_spike_notice(business="Bean There Café", from_address="alerts@beanthere.example",
+                                 to_name="Maria", to_address="maria@beanthere.example", group="brand", count=40,
+                                 usual=3)
+
+    class Stack:  # what write_outbox reads: the raw emails SES accepted, parsed back
+        def sent_emails(self) -> list[object]:
+            return [email.message_from_bytes(message_bytes(m), policy=email.policy.default)
+                    for m in (alert, notice, spike)]
+
+        def sent_sms(self) -> list[tuple[str, str]]:
+            return []
+
+    before = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    paths, _ = write_outbox(Stack(), tmp_path / "outbox")  # type: ignore[arg-type]
+    assert len(paths) == 3
+    for path in paths:
+        saved = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        assert saved["Date"] is not None, path.name
+        assert before <= email.utils.parsedate_to_datetime(str(saved["Date"])) <= dt.datetime.now(dt.UTC)
+
+
+BERLIN_10_14 = dt.datetime(2026, 12, 4, 9, 14, tzinfo=dt.UTC).timestamp()  # 10:14 in Berlin (CET)
+
+
+@pytest.mark.parametrize(("cause", "retry_in", "said"), [
+    ("RateLimited", 60, "Stack Exchange asked us to slow down; we try again at 10:15 (CET)."),
+    ("RateLimited", 86_400, "Stack Exchange asked us to slow down; we try again at Sat 05 Dec 10:14 (CET)."),
+    ("CredentialsError", 900, "Stack Exchange did not accept our credentials, or one is missing: run `make secrets` "
+                              "to add a missing one, or put a new token in its SSM parameter; we try again at "
+                              "10:29 (CET)."),
+    ("Unavailable", 0, "Stack Exchange did not answer, or answered with a server error; we try again every minute."),
+    ("BadPayload", 0, "Stack Exchange answered with something we could not read (it may have changed its API); we "
+                      "try again every minute."),
+])
+def test_a_failing_network_is_told_in_plain_words_with_when_we_try_again(cause: str, retry_in: float,
+                                                                          said: str) -> None:
+    import chalicelib.sources.base as base
+    from chalicelib.alerts.notices import compose_health_notice
+
+    err = getattr(base, cause)("stackexchange", "throttle violation (error 502)")
+    notice = compose_health_notice(business="Bean There Café", from_address="alerts@beanthere.example",
+                                   to_name="Maria", to_address="maria@beanthere.example", network="stackexchange",
+                                   down=True, error=str(err), failures=3, cause=err,
+                                   retry_at=BERLIN_10_14 + retry_in if retry_in else None,
+                                   timezone="Europe/Berlin", now=BERLIN_10_14)
+    body = notice.get_content()
+    assert body.startswith(said + "\n\n")
+    assert "What it said:\n\n    throttle violation (error 502)\n" in body
+    assert "stackexchange:" not in body
