@@ -1181,6 +1181,26 @@ class Store:
         """Count one more SMS command from ``sender`` in ``hour`` (``YYYY-MM-DDTHH``); the count now."""
         return self._count_in_hour(f"SMSCOMMAND#{sender}", hour, "commands")
 
+    def rule_mentions_since(self, rule: str, since: float, limit: int = 5000) -> list[StoredMention]:
+        """Mentions stored (so alerted, or held for the digest) since ``since`` that matched
+        ``rule``, at most ``limit``: for "not relevant", to test a suggested exclusion against
+        the week. No index holds mentions by day yet, so this is a Scan (filtered on the table
+        side: it reads, and costs, the whole table once per "not relevant" click)."""
+        found: list[StoredMention] = []
+        request: dict[str, Any] = {
+            "TableName": self.table, "FilterExpression": "sk = :m AND stored_at >= :since AND contains(#data, :rule)",
+            "ExpressionAttributeNames": {"#data": "data"},
+            "ExpressionAttributeValues": {":m": {"S": "M"}, ":since": {"S": _iso(since)},
+                                          ":rule": {"S": f'"rule":{json.dumps(rule)}'}},
+        }
+        while len(found) < limit:
+            response = self._call("scan", **request)
+            found += [m for m in map(self._stored, response.get("Items", [])) if rule in m.item.rule_names]
+            if "LastEvaluatedKey" not in response:
+                break
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return found[:limit]
+
 
 class CycleStateCache:
     """Connector state (session tokens, quotas, pacing) read once and written once per cycle.

@@ -32,3 +32,45 @@ def test_a_reply_whose_token_is_missing_says_run_make_secrets_on_the_page(
     assert "GitHub replies need the token: run `make secrets`, then send the reply again." in body
     assert "SSM parameter" not in body and "github:" not in body
     assert posted(replay) == []
+
+
+def test_not_relevant_offers_only_exclusions_that_spare_the_weeks_other_mentions(
+    stack: LocalStack, store, replay, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from chalice.test import Client
+
+    from app import app
+    from chalicelib.runtime import runtime
+    from offline.replay.hackernews import story_hit
+    from tests.integration.conftest import make_config
+    from tests.integration.test_pipeline import Clock, pipeline_for
+
+    now = int(time.time())
+    replay.add_items("hackernews", [
+        story_hit(901, now - 600, "Bean There or the Copenhagen roasters: which is better?"),
+        story_hit(902, now - 590, "Bean There concert tickets for sale"),
+    ])
+    config = make_config(replay, tmp_path)
+    clock = Clock()
+    pipeline = pipeline_for(config, store, clock)
+    pipeline.run_cycle()
+    store.set_mention_state("hackernews#902", "not_relevant")  # the owner said so earlier this week
+    replay.add_items("hackernews", [story_hit(903, now - 60, "Bean There opens a concert venue in Copenhagen")])
+    clock.offset += 600
+    pipeline.run_cycle()
+    text = stack.sent_emails()[-1].get_body(("plain",)).get_content()
+    assert "Bean There opens a concert venue in Copenhagen" in text
+    token = re.search(r"Not relevant: http://127\.0\.0\.1:8000/a/(\S+)", text).group(1)  # type: ignore[union-attr]
+
+    monkeypatch.setenv("LISTEN_CONFIG", str(tmp_path / "listen.yaml"))
+    runtime.cache_clear()
+    runtime()
+    with Client(app, stage_name="dev") as client:
+        page = client.http.post(f"/a/{token}", headers={"Content-Type": "application/x-www-form-urlencoded"},
+                                body="").body.decode()
+    runtime.cache_clear()
+    labels = re.findall(r'<button type="submit">([^<]+)</button>', page)
+    assert labels == ["Exclude concert from “brand” (would have removed 1 other mention this week, it marked not "
+                      "relevant)"]  # not copenhagen: it would have removed 901, which is still to answer

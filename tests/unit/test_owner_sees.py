@@ -240,3 +240,35 @@ def test_a_failing_network_is_told_in_plain_words_with_when_we_try_again(cause: 
     assert body.startswith(said + "\n\n")
     assert "What it said:\n\n    throttle violation (error 502)\n" in body
     assert "stackexchange:" not in body
+
+
+# 3. "Not relevant" offers only exclusions that would have removed no other mention alerted this week.
+
+def hn(native_id: str, text: str) -> Mention:
+    return Mention("hackernews", native_id, f"https://news.ycombinator.com/item?id={native_id}", text, WHEN)
+
+
+def test_an_exclusion_that_would_drop_other_mentions_of_the_week_is_not_offered() -> None:
+    from chalicelib.noise import Suggestion, screened_exclusions, suggest_exclusions
+
+    marked = hn("1", "Bean There opens a concert venue in Copenhagen, properly")
+    assert suggest_exclusions(marked, '"Bean There"') == ["concert", "copenhagen", "properly"]  # unscreened
+    week = [
+        (marked, "not_relevant"),  # the mention itself: not counted
+        (hn("2", "Bean There or the Copenhagen roasters: which is better?"), "new"),
+        (hn("3", "Bean There makes coffee properly"), "handled"),
+        (hn("4", "Bean There concert tickets for sale"), "not_relevant"),
+        (hn("5", "Another Bean There concert next week"), "not_relevant"),
+        (hn("6", "Bean There venue is lovely"), "snoozed"),
+    ]
+    assert screened_exclusions(marked, '"Bean There"', week) == [Suggestion("concert", 2)]
+    assert screened_exclusions(marked, '"Bean There"', []) == [
+        Suggestion("concert", 0), Suggestion("copenhagen", 0), Suggestion("properly", 0)]
+
+
+def test_the_not_relevant_buttons_say_how_many_past_mentions_each_would_have_removed() -> None:
+    from chalicelib.actions import _removed
+
+    assert _removed(0) == "would have removed no other mention this week"
+    assert _removed(1) == "would have removed 1 other mention this week, it marked not relevant"
+    assert _removed(3) == "would have removed 3 other mentions this week, each marked not relevant"
