@@ -45,7 +45,7 @@ def draft(stored: StoredMention, config: ListenConfig) -> str:
     return template.format(author=author, business=config.business.name, contact=contact)
 
 
-_NAME_SLOT = re.compile(r",?[ \t]*(?<!\{)\{author\}(?!\})")
+_NAME_SLOT = re.compile(r"^(?<!\{)\{author\}(?!\})[,:!]?[ \t]*|,?[ \t]*(?<!\{)\{author\}(?!\})")
 _NOT_A_NAME = re.compile(r"^(\d+|did:.*)$")  # a numeric user id, a Bluesky DID
 
 

@@ -272,3 +272,13 @@ def test_the_not_relevant_buttons_say_how_many_past_mentions_each_would_have_rem
     assert _removed(0) == "would have removed no other mention this week"
     assert _removed(1) == "would have removed 1 other mention this week, it marked not relevant"
     assert _removed(3) == "would have removed 3 other mentions this week, each marked not relevant"
+
+
+def test_an_owners_draft_that_starts_with_the_name_reads_well_without_one() -> None:
+    from tests.unit.test_reply_drafts import with_drafts
+
+    owned = parse_config(with_drafts('    default: "{author}, thanks for mentioning {business}!"\n'
+                                     '    praise: "Obrigada {author}! {{{{author}}}} stays"\n'))
+    assert draft(stored(mention(name=""), frozenset()), owned) == "thanks for mentioning Bean There Café!"
+    assert draft(stored(mention(name=""), frozenset({"praise"})), owned) == "Obrigada! {{author}} stays"
+    assert draft(stored(mention(), frozenset()), owned) == "Jörg Ana, thanks for mentioning Bean There Café!"
