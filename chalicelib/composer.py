@@ -46,7 +46,7 @@ def draft(stored: StoredMention, config: ListenConfig) -> str:
 
 
 _NAME_SLOT = re.compile(r"^(?<!\{)\{author\}(?!\})[,:!]?[ \t]*|,?[ \t]*(?<!\{)\{author\}(?!\})")
-_NOT_A_NAME = re.compile(r"^(\d+|did:.*)$")  # a numeric user id, a Bluesky DID
+_NOT_A_NAME = re.compile(r"^(\d+|did:.*|\[deleted\])$")  # a numeric user id, a Bluesky DID, Reddit's gone author
 
 
 def greeting_name(name: str) -> str:

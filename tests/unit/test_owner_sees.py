@@ -56,6 +56,7 @@ def test_without_a_display_name_the_draft_greets_without_a_name(config: ListenCo
                                                                  expected: str) -> None:
     assert draft(stored(mention(name=""), intents), config) == expected
     assert draft(stored(mention(name="did:plc:rui7coffee3k"), intents), config) == expected  # an id is no name
+    assert draft(stored(mention(name="[deleted]"), intents), config) == expected
 
 
 # 4. Reach labels per network from one place.
