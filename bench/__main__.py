@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-SUITES = ("bench.pipeline", "bench.matcher", "bench.triage_eval", "bench.attacks")
+SUITES = ("bench.pipeline", "bench.matcher", "bench.triage_eval", "bench.attacks", "bench.not_relevant")
 
 
 def readable(value: float) -> str:
