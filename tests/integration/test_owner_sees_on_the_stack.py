@@ -74,3 +74,27 @@ def test_not_relevant_offers_only_exclusions_that_spare_the_weeks_other_mentions
     labels = re.findall(r'<button type="submit">([^<]+)</button>', page)
     assert labels == ["Exclude concert from “brand” (would have removed 1 other mention this week, it marked not "
                       "relevant)"]  # not copenhagen: it would have removed 901, which is still to answer
+
+
+def test_the_weeks_mentions_of_a_rule_are_those_stored_in_the_last_seven_days_that_matched_it(
+    stack: LocalStack, store
+) -> None:
+    import datetime as dt
+    import time
+
+    from chalicelib.model import MatchedMention, Mention, RuleMatch
+    from chalicelib.store import Store
+
+    def matched(native_id: str, *rules: str) -> MatchedMention:
+        mention = Mention("hackernews", native_id, f"https://news.ycombinator.com/item?id={native_id}",
+                          "Bean There", dt.datetime.now(dt.UTC))
+        return MatchedMention(mention, tuple(RuleMatch(rule, "brand", False) for rule in rules))
+
+    eight_days_ago = Store(stack.client("dynamodb"), store.table, clock=lambda: time.time() - 8 * 86400)
+    eight_days_ago.store_new_mentions([matched("1", "brand")], "old-job", 0)
+    store.store_new_mentions([matched("2", "brand"), matched("3", "brand2"), matched("4", "product", "brand")],
+                             "new-job", 0)
+    week = store.rule_mentions_since("brand", time.time() - 7 * 86400)
+    assert sorted(m.key for m in week) == ["hackernews#2", "hackernews#4"]
+    (first,) = store.rule_mentions_since("brand", time.time() - 7 * 86400, limit=1)
+    assert first.key in {"hackernews#2", "hackernews#4"}
