@@ -6,7 +6,7 @@ import importlib
 import sys
 
 SUITES = ("bench.pipeline", "bench.matcher", "bench.triage_eval", "bench.learning", "bench.attacks",
-          "bench.networks")
+          "bench.networks", "bench.not_relevant")
 
 
 def readable(value: float) -> str:

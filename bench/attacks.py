@@ -277,8 +277,8 @@ def hostile_strings(tally: Tally, config: ListenConfig, store: Store, renderer: 
                            reply_to=config.alerts.reply_to)
     service = ActionService(config, store, signer, email=channel)
     maria, ana = config.recipients
-    alert_headers = ["subject", "from", "to", "reply-to", "message-id", "list-unsubscribe", "list-unsubscribe-post",
-                     "mime-version", "content-type"]
+    alert_headers = ["subject", "from", "to", "reply-to", "message-id", "date", "list-unsubscribe",
+                     "list-unsubscribe-post", "mime-version", "content-type"]
     mentions = [hostile_mention(i, s) for i, s in enumerate(CORPUS)]
     store.store_new_mentions(mentions, f"attack-{uuid.uuid4().hex[:8]}", lease_seconds=-1)
     now = dt.datetime.now(dt.UTC)
@@ -301,12 +301,13 @@ def hostile_strings(tally: Tally, config: ListenConfig, store: Store, renderer: 
                     [h for h in alert_headers if h != "reply-to"], what, None, parts=False)
         parsed = ActionToken(stored.key, "assign", "Maria", int(now.timestamp()) + 60, "n", int(now.timestamp()))
         check_email(tally, "assignment email", service._assignment_email(parsed, stored, ana),
-                    ["subject", "from", "to", "reply-to", "message-id", "mime-version", "content-type"], what,
+                    ["subject", "from", "to", "reply-to", "message-id", "date", "mime-version", "content-type"], what,
                     renderer)
         check_email(tally, "health notice", compose_health_notice(
             business=config.business.name, from_address=config.alerts.from_address, to_name="Maria",
             to_address="maria@beanthere.example", network="hackernews", down=True, error=s, failures=3),
-            ["subject", "from", "to", "message-id", "content-type", "content-transfer-encoding", "mime-version"],
+            ["subject", "from", "to", "message-id", "date", "content-type", "content-transfer-encoding",
+             "mime-version"],
             what, None)
         digest_surfaces(tally, config, stored, now, what, renderer)
         sms = compose_sms(bundle, SHORT)
@@ -326,8 +327,9 @@ def digest_surfaces(tally: Tally, config: ListenConfig, stored: StoredMention, n
     tally.check(len(digest.opportunities) == 1, f"digest: the mention is missing ({what})")
     message = compose_digest(digest, maria, business=config.business.name, from_address=config.alerts.from_address,
                              reply_to=None, web_view_link=f"{BASE}/d/x", unsubscribe=f"{BASE}/u/x")
-    check_email(tally, "digest email", message, ["subject", "from", "to", "message-id", "list-unsubscribe",
-                                                 "list-unsubscribe-post", "mime-version", "content-type"],
+    check_email(tally, "digest email", message, ["subject", "from", "to", "message-id", "date",
+                                                 "list-unsubscribe", "list-unsubscribe-post", "mime-version",
+                                                 "content-type"],
                 what, renderer)
     local = now.astimezone(zoneinfo.ZoneInfo(maria.timezone)).date().isoformat()
     token = ActionToken(f"digest:{local}", "digest", "Maria", int(now.timestamp()) + 60, "n")

@@ -29,7 +29,7 @@ from typing import Any
 from chalicelib.config import ListenConfig, Recipient, RuleConfig
 from chalicelib.model import Mention
 from chalicelib.pages import Page, cross_site_post, invalid_link, render
-from chalicelib.replies import ReplyError
+from chalicelib.replies import ReplyError, owner_words
 from chalicelib.store import Store, StoredMention
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,7 @@ DEFAULT_SNOOZE = "1d"
 # The links under each mention of an alert, in this order (assign only where someone else can take it).
 ALERT_ACTIONS = ("reply", "handled", "snooze", "mute_author", "mute_thread", "assign", "not_relevant")
 EXCLUSION_TERM_MAX_CHARS = 100  # a suggested exclusion travels in its link's token (at most 2,048 characters)
+SUGGESTION_WINDOW_SECONDS = 7 * 86400  # a suggested exclusion is tested against the rule's mentions of this week
 THREAD_ROOT_MAX_CHARS = 400  # a muted thread is a sort key; no conversation id is this long
 
 
@@ -453,7 +454,7 @@ class ActionService:
             log.warning("reply failed: %s", err)
             self.store.audit(parsed.mention_key, "reply", parsed.recipient, f"not posted: {err.message}", key)
             return self._composer(stored, form_action, text=text, key=key, status=502, title="Reply not posted",
-                                  message=str(err))
+                                  message=owner_words(err))
         except BaseException:
             if claim is not None:
                 self._release(parsed.nonce, claim)
@@ -513,19 +514,25 @@ class ActionService:
                       forms=self._suggestions(updated, parsed.recipient, prefix)), "done"
 
     def _suggestions(self, stored: StoredMention, recipient: str, prefix: str) -> list[tuple[str, str]]:
-        """(button label, form action) per suggested exclusion, for each rule the mention matched."""
-        from chalicelib.noise import suggest_exclusions
+        """(button label, form action) per suggested exclusion, for each rule the mention matched:
+        only exclusions that would have removed no other mention of the rule this week but
+        those marked not relevant, each saying how many it would have removed."""
+        from chalicelib.noise import screened_exclusions
 
         forms = []
+        since = self.store.clock() - SUGGESTION_WINDOW_SECONDS
         for match in stored.item.matches:
             rule = self._rule(match.rule)
             if rule is None:
                 continue
-            for term in suggest_exclusions(stored.item.mention, rule.effective_query):
+            past = [(m.item.mention, m.state) for m in self.store.rule_mentions_since(rule.name, since)]
+            for suggestion in screened_exclusions(stored.item.mention, rule.effective_query, past):
+                term = suggestion.term
                 if len(term) > EXCLUSION_TERM_MAX_CHARS:  # no one excludes such a word; its link would be too long
                     continue
                 token = self.signer.sign(f"exclude:{rule.name}:{term}", "exclude", recipient)
-                forms.append((f"Exclude {term} from \u201c{rule.name}\u201d", f"{prefix}/a/{token}"))
+                label = f"Exclude {term} from \u201c{rule.name}\u201d ({_removed(suggestion.would_have_removed)})"
+                forms.append((label, f"{prefix}/a/{token}"))
         return forms
 
     def digest_page(self, token: str) -> Page:
@@ -548,6 +555,14 @@ class ActionService:
         if not code.isascii() or not 4 <= len(code) <= 16 or not all(c.isalnum() or c in "-_" for c in code):
             return None
         return self.store.get_short_link(code)
+
+
+def _removed(count: int) -> str:
+    """How many past mentions an exclusion would have removed, said for its button."""
+    if count == 0:
+        return "would have removed no other mention this week"
+    return (f"would have removed {count} other {'mention' if count == 1 else 'mentions'} this week, "
+            f"{'it' if count == 1 else 'each'} marked not relevant")
 
 
 def _reply_link_used(stored: StoredMention) -> Page:

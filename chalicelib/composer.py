@@ -30,16 +30,30 @@ DEFAULT_DRAFT = "Hi {author}, thanks for mentioning {business}!"
 def draft(stored: StoredMention, config: ListenConfig) -> str:
     """A starting text the owner edits: thanks for praise, help for a complaint, an answer
     for a question; the owner's template for the first intent found (listen.yaml
-    ``replies.drafts``) over the built-in one. Only the author's handle comes from the
-    network, and only as a value: network text is never formatted as a template."""
+    ``replies.drafts``) over the built-in one. Only the author's name comes from the
+    network (its display name, never an id; without one the greeting has no name), and only
+    as a value: network text is never formatted as a template."""
     triage = stored.item.triage
     intents = triage.intents if triage else frozenset()
     owned = config.replies.drafts  # the owner's templates (listen.yaml), checked at load: only our three fields
     drafts = {**DRAFTS, **{k: v for k, v in owned.items() if k in DRAFTS}}
     template = next((drafts[i] for i in DRAFTS if i in intents), owned.get("default", DEFAULT_DRAFT))
-    author = stored.item.mention.author_handle or "there"
+    author = greeting_name(stored.item.mention.author_name)
+    if not author:  # greet without a name: "Hi, ..." / "Thank you so much!"
+        template = _NAME_SLOT.sub("", template)
     contact = config.business.website or config.alerts.reply_to or config.alerts.from_address
-    return template.format(author=author[:60], business=config.business.name, contact=contact)
+    return template.format(author=author, business=config.business.name, contact=contact)
+
+
+_NAME_SLOT = re.compile(r"^(?<!\{)\{author\}(?!\})[,:!]?[ \t]*|,?[ \t]*(?<!\{)\{author\}(?!\})")
+_NOT_A_NAME = re.compile(r"^(\d+|did:.*|\[deleted\])$")  # a numeric user id, a Bluesky DID, Reddit's gone author
+
+
+def greeting_name(name: str) -> str:
+    """The name to greet an author by: the display name the connector set (``author_name``),
+    on one line, at most 60 characters; empty when there is none, or only an id."""
+    name = " ".join(_UNPRINTABLE.sub(" ", name).split())[:60].strip()
+    return "" if _NOT_A_NAME.match(name) else name
 
 
 _UNPRINTABLE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{DIRECTION_CONTROLS}\u200e\u200f\u061c]")

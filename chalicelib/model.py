@@ -29,7 +29,7 @@ class Mention:
     title: str = ""
     kind: MentionKind = "post"
     author_handle: str = ""
-    author_name: str = ""
+    author_name: str = ""  # the name people know them by there (reply drafts greet it); never a numeric id or DID
     author_url: str = ""
     reach: int | None = None  # followers, karma, points... as the network gives it
     lang: str | None = None

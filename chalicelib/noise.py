@@ -559,3 +559,65 @@ def suggest_exclusions(mention: Mention, rule_query: str, *, limit: int = 3) -> 
         if term not in chosen:
             chosen.append(term)
     return chosen[:max(limit, 0)]
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """An exclusion to offer, and how many past mentions of the rule it would have removed
+    (besides the one marked not relevant; each of them marked not relevant too)."""
+
+    term: str
+    would_have_removed: int
+
+
+def screened_exclusions(mention: Mention, rule_query: str, past: Iterable[tuple[Mention, str]], *, limit: int = 3,
+                        fold_accents: bool = True) -> list[Suggestion]:
+    """``suggest_exclusions`` tested against ``past`` (the rule's mentions alerted this week,
+    as (mention, state)): a term that would have removed any of them the owner did not mark
+    ``not_relevant`` is not offered ("Exclude copenhagen" would drop every comparison with a
+    competitor in Copenhagen). Up to ``limit``, in ``suggest_exclusions``' order."""
+    from chalicelib.rules import QueryError, compile_rules
+
+    terms = suggest_exclusions(mention, rule_query, limit=MAX_SCREENED)
+    if not terms:
+        return []
+    others = [(m, state) for m, state in past if m.key != mention.key]
+    specs = [_TermRule(str(i), term) for i, term in enumerate(terms)]
+    try:
+        matcher = compile_rules(specs, fold_accents=fold_accents)
+    except (QueryError, ValueError):  # a term that is no query: test the others alone
+        specs = [spec for spec in specs if _compiles(spec, fold_accents)]
+        matcher = compile_rules(specs, fold_accents=fold_accents)
+    removed: dict[str, int] = defaultdict(int)
+    spoiled: set[str] = set()
+    for other, state in others:
+        for match in matcher.match(other):
+            removed[match.rule] += 1
+            if state != "not_relevant":
+                spoiled.add(match.rule)
+    kept = [Suggestion(spec.query, removed[spec.name]) for spec in specs if spec.name not in spoiled]
+    return kept[:max(limit, 0)]
+
+
+MAX_SCREENED = 30  # candidates tested against the week before the first ``limit`` that pass are offered
+
+
+@dataclass(frozen=True, slots=True)
+class _TermRule:
+    """One candidate exclusion as a rule definition, to match the week's mentions against."""
+
+    name: str
+    query: str
+    group: str = "brand"
+    urgent: bool = False
+    exclude: tuple[str, ...] = ()
+
+
+def _compiles(spec: _TermRule, fold_accents: bool) -> bool:
+    from chalicelib.rules import QueryError, compile_rules
+
+    try:
+        compile_rules([spec], fold_accents=fold_accents)
+    except (QueryError, ValueError):
+        return False
+    return True

@@ -325,7 +325,8 @@ class Pipeline:
             report.errors[network] = str(err)
             log.warning("network failed: %s", err)
             if failures >= self.config.alerts.health_failures and self.store.tell_health(network, "down"):
-                self._tell_owner(network, down=True, error=str(err), failures=failures, report=report)
+                self._tell_owner(network, down=True, error=str(err), failures=failures, report=report, cause=err,
+                                 retry_at=now + retry_after if retry_after else None)
         first_skip: dict[str, str] = {}
         for task, result in results.items():
             report.fetched[task.network] += len(result.mentions)
@@ -423,13 +424,19 @@ class Pipeline:
                 to_address=address, group=spike.group, count=spike.count, usual=spike.usual))
 
     def _tell_owner(self, network: str, *, down: bool, error: str | None, failures: int,
-                    report: CycleReport) -> None:
-        """Email every recipient about a network's health change (told once per change)."""
+                    report: CycleReport, cause: SourceError | None = None, retry_at: float | None = None) -> None:
+        """Email every recipient about a network's health change (told once per change); when
+        it is tried again, in each recipient's time zone."""
         from chalicelib.alerts.notices import compose_health_notice
+
+        def zone(name: str) -> str:
+            recipient = self.config.recipient(name)
+            return recipient.timezone if recipient else "UTC"
 
         sent = self._notify_all(report, lambda name, address: compose_health_notice(
             business=self.config.business.name, from_address=self.config.alerts.from_address, to_name=name,
-            to_address=address, network=network, down=down, error=error, failures=failures))
+            to_address=address, network=network, down=down, error=error, failures=failures, cause=cause,
+            retry_at=retry_at, timezone=zone(name), now=self.clock()))
         report.health_notices.extend((name, network, "down" if down else "up") for name in sent)
 
     def _tell_silence(self, network: str, change: str, *, silent_seconds: float, expected_hours: float | None,

@@ -1327,6 +1327,32 @@ class Store:
         """Count one more SMS command from ``sender`` in ``hour`` (``YYYY-MM-DDTHH``); the count now."""
         return self._count_in_hour(f"SMSCOMMAND#{sender}", hour, "commands")
 
+    def rule_mentions_since(self, rule: str, since: float, limit: int = 5000) -> list[StoredMention]:
+        """Mentions stored (so alerted, or held for the digest) since ``since`` that matched
+        ``rule``, at most ``limit``: for "not relevant", to test a suggested exclusion against
+        the week. No index holds mentions by day yet, so this is a Scan in ``PARALLEL_READS``
+        segments, filtered on the table side: it reads, and costs, the whole table once per
+        "not relevant" click (bench.not_relevant measures it)."""
+        values = {":m": {"S": "M"}, ":since": {"S": _iso(since)}, ":rule": {"S": f'"rule":{json.dumps(rule)}'}}
+
+        def segment(numbers: Sequence[int]) -> list[StoredMention]:
+            found: list[StoredMention] = []
+            request: dict[str, Any] = {
+                "TableName": self.table, "Segment": numbers[0], "TotalSegments": PARALLEL_READS,
+                "FilterExpression": "sk = :m AND stored_at >= :since AND contains(#data, :rule)",
+                "ExpressionAttributeNames": {"#data": "data"}, "ExpressionAttributeValues": values,
+            }
+            while len(found) < limit:
+                response = self._call("scan", **request)
+                found += [m for m in map(self._stored, response.get("Items", [])) if rule in m.item.rule_names]
+                if "LastEvaluatedKey" not in response:
+                    break
+                request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+            return found
+
+        parts = self._in_parallel(segment, [[number] for number in range(PARALLEL_READS)])
+        return [m for part in parts for m in part][:limit]
+
 
 class CycleStateCache:
     """Connector state (session tokens, quotas, pacing) read once and written once per cycle.

@@ -12,8 +12,10 @@ quadratic in nesting depth (400 KB of ``<div>`` took 9.2 s here), so no library 
 
 from __future__ import annotations
 
+import functools
 import html as _html
 import re
+from typing import Any
 
 _BLOCK_TAGS = frozenset({"p", "br", "div", "li", "ul", "ol", "pre", "blockquote", "h1", "h2", "h3", "h4", "h5",
                          "h6", "tr", "hr", "table", "section", "article", "header", "footer", "dd", "dt", "dl"})
@@ -107,3 +109,65 @@ def _tag_end(html: str, i: int) -> int:
 def _bogus_comment(html: str, lt: int) -> int:
     end = html.find(">", lt + 1)
     return len(html) if end < 0 else end + 1
+
+
+@functools.cache
+def _markdown() -> Any:
+    from markdown_it import MarkdownIt
+
+    # CommonMark with GitHub's tables and strikethrough; raw HTML passes to html_to_text, which drops the tags.
+    return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+
+
+def markdown_to_text(markdown: str) -> str:
+    """Visible text of GitHub-flavoured Markdown (an issue or discussion body), as the page
+    shows it: "**Bean** [site](https://x)" -> "Bean site". Parsed by markdown-it-py; its tokens
+    are read here: list items as "- " lines, table cells joined by " | ", code as written, an
+    image as its alt text, HTML (inline or block) through ``html_to_text``."""
+    if not markdown.strip():
+        return ""
+    parts: list[str] = []
+    for token in _markdown().parse(markdown):
+        kind = token.type
+        if kind == "inline":
+            parts.append(_inline_text(token.children or []))
+        elif kind in ("fence", "code_block"):
+            parts.append(token.content.rstrip("\n") + "\n\n")
+        elif kind == "html_block":
+            parts.append(html_to_text(token.content) + "\n\n")
+        elif kind == "list_item_open":  # an ordered item's number is in ``info``, its "." or ")" in ``markup``
+            parts.append(f"{token.info}{token.markup} " if token.info else "- ")
+        elif kind in ("paragraph_close", "heading_close"):
+            parts.append("\n" if token.hidden else "\n\n")  # hidden: a tight list's item
+        elif kind in ("th_close", "td_close"):
+            parts.append(" | ")
+        elif kind == "tr_close":
+            parts[-1:] = ["\n"] if parts and parts[-1] == " | " else [*parts[-1:], "\n"]
+        elif kind in ("table_close", "bullet_list_close", "ordered_list_close", "hr"):
+            parts.append("\n")
+    lines = (line.rstrip() for line in "".join(parts).split("\n"))
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+_DROPPED_INLINE = re.compile(r"<(/?)(script|style|template|noscript)\b", re.IGNORECASE)
+
+
+def _inline_text(children: list[Any]) -> str:
+    out: list[str] = []
+    dropping = 0
+    for child in children:
+        if child.type == "html_inline" and (tag := _DROPPED_INLINE.match(child.content)):
+            dropping = max(0, dropping - 1) if tag.group(1) else dropping + 1
+        elif dropping:
+            continue
+        elif child.type in ("text", "code_inline"):
+            out.append(child.content)
+        elif child.type == "softbreak":
+            out.append(" ")
+        elif child.type == "hardbreak":
+            out.append("\n")
+        elif child.type == "image":
+            out.append(_inline_text(child.children or []))
+        elif child.type == "html_inline":
+            out.append(html_to_text(child.content) if not child.content.startswith("<") else "")
+    return _SPACES.sub(" ", "".join(out))

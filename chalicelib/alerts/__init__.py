@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from chalicelib.config import Recipient
 from chalicelib.sources import source_class
 from chalicelib.store import StoredMention
+
+if TYPE_CHECKING:
+    from chalicelib.triage import Triage
 
 
 class DeliveryFailed(Exception):
@@ -82,6 +85,14 @@ def network_name(network: str) -> str:
         return source_class(network).display_name
     except KeyError:
         return network
+
+
+def triage_words(triage: Triage) -> tuple[str, ...]:
+    """The sentiment and the priority's reasons, each said once: "very negative" stands for
+    "negative" too (no "negative · … · very negative")."""
+    label = triage.sentiment_label
+    said = any(reason == label or reason.endswith(f" {label}") for reason in triage.reasons)
+    return (*(() if said else (label,)), *triage.reasons)
 
 
 DIRECTION_CONTROLS = "\u202a-\u202e\u2066-\u2069"  # overrides and isolates, as a character-class range

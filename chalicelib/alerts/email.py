@@ -8,22 +8,30 @@ import datetime as dt
 import functools
 import re
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.utils import format_datetime, formataddr, make_msgid
 from typing import Any
 
 import jinja2
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.actions import ACTIONS
-from chalicelib.alerts import DIRECTION_CONTROLS, AlertBundle, AlertItem, DeliveryFailed, excerpt, network_name
+from chalicelib.alerts import (
+    DIRECTION_CONTROLS,
+    AlertBundle,
+    AlertItem,
+    DeliveryFailed,
+    excerpt,
+    network_name,
+    triage_words,
+)
 from chalicelib.model import MatchedMention
+from chalicelib.reach import reach_label
 
 _CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{DIRECTION_CONTROLS}]")
 PERMANENT_SES_ERRORS = {
     "MessageRejected", "MailFromDomainNotVerifiedException", "AccountSuspendedException",
     "SendingPausedException", "BadRequestException", "NotFoundException",
 }
-REACH_UNITS = {"hackernews": "points"}
 
 
 @functools.cache
@@ -72,15 +80,17 @@ def display_name(text: str) -> str:
 
 
 def set_headers(message: EmailMessage, *, subject: str, business: str, from_address: str, to: tuple[str, str],
-                reply_to: str | None = None, unsubscribe: str = "") -> EmailMessage:
+                reply_to: str | None = None, unsubscribe: str = "", date: dt.datetime | None = None) -> EmailMessage:
     """The headers every email of the service carries, each value through ``header_text``;
-    ``unsubscribe`` an https URL for RFC 8058 one-click (List-Unsubscribe and -Post)."""
+    ``unsubscribe`` an https URL for RFC 8058 one-click (List-Unsubscribe and -Post). ``Date``
+    (RFC 5322 requires it) is ``date``, else now: SES would add one, a saved ``.eml`` would not."""
     message["Subject"] = header_text(subject)
     message["From"] = formataddr((display_name(f"{one_line(business, 60)} alerts"), header_text(from_address)))
     message["To"] = formataddr((display_name(to[0]), header_text(to[1])))
     if reply_to:
         message["Reply-To"] = header_text(reply_to)
     message["Message-ID"] = make_msgid(domain=from_address.rpartition("@")[2])
+    message["Date"] = format_datetime((date or dt.datetime.now(dt.UTC)).astimezone(dt.UTC), usegmt=True)
     if safe_url(unsubscribe):
         message["List-Unsubscribe"] = f"<{header_text(unsubscribe)}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
@@ -128,8 +138,7 @@ def _item_view(item: AlertItem, timezone: str) -> dict[str, Any]:
         "kind": m.kind,
         "author": one_line(m.author_name or m.author_handle or "someone", 60),
         "author_url": safe_url(m.author_url),
-        "reach": m.reach,
-        "reach_unit": REACH_UNITS.get(m.network, "followers"),
+        "reach": None if m.reach is None else reach_label(m.network, m.reach),
         "when": _when(m.created_at, timezone),
         "title": one_line(m.title, 200),
         "segments": excerpt(m.text if m.title else text, body_spans if m.title else spans),
@@ -149,7 +158,7 @@ def _triage_line(matched: MatchedMention) -> str:
     if matched.triage is None:
         return ""
     t = matched.triage
-    return " · ".join((f"Priority {t.priority}", t.sentiment_label, *t.reasons))
+    return " · ".join((f"Priority {t.priority}", *triage_words(t)))
 
 
 def subject_for(bundle: AlertBundle, business: str) -> str:

@@ -4,10 +4,14 @@ and a spike in a rule group's volume."""
 
 from __future__ import annotations
 
+import datetime as dt
+import time
+import zoneinfo
 from email.message import EmailMessage
 
 from chalicelib.alerts import network_name, shown_text
 from chalicelib.alerts.email import one_line, set_headers, unfolded
+from chalicelib.sources.base import BadPayload, CredentialsError, RateLimited, SourceError, Unavailable
 
 
 def _notice(business: str, from_address: str, to_name: str, to_address: str, subject: str,
@@ -30,19 +34,51 @@ def compose_spike_notice(*, business: str, from_address: str, to_name: str, to_a
 
 
 def compose_health_notice(*, business: str, from_address: str, to_name: str, to_address: str, network: str,
-                          down: bool, error: str | None, failures: int) -> EmailMessage:
-    """The notice for one recipient. ``error`` is the connector's message, already in words."""
+                          down: bool, error: str | None, failures: int, cause: SourceError | None = None,
+                          retry_at: float | None = None, timezone: str = "UTC",
+                          now: float | None = None) -> EmailMessage:
+    """The notice for one recipient: first what happened and what we do, in plain words
+    (``plain_failure``), then the connector's message (``error``) as the detail."""
     name = network_name(network)
     if down:
         subject = f"{one_line(business, 60)} listening: {name} is failing ({failures} times in a row)"
-        body = (f"{name} could not be read {failures} times in a row. The last error was:\n\n"
-                f"    {one_line(error or 'unknown', 300)}\n\n"
+        detail = (error or "unknown").removeprefix(f"{network}: ")
+        body = (f"{plain_failure(name, cause, retry_at, timezone, now)}\n\n"
+                f"{name} could not be read {failures} times in a row. What it said:\n\n"
+                f"    {one_line(detail, 300)}\n\n"
                 f"Mentions on {name} are not lost: the next successful poll fetches everything since the last "
                 f"one. You will get one more email when {name} works again.")
     else:
         subject = f"{one_line(business, 60)} listening: {name} works again"
         body = f"{name} answered again; mentions since the outage are being fetched now."
     return _notice(business, from_address, to_name, to_address, subject, body)
+
+
+def plain_failure(name: str, cause: SourceError | None, retry_at: float | None, timezone: str = "UTC",
+                  now: float | None = None) -> str:
+    """Why a network could not be read and what happens next, as the owner would say it:
+    "Stack Exchange asked us to slow down; we try again at 10:15 (WET)." ``retry_at`` (unix
+    time) is shown in the recipient's ``timezone``, with the day when it is not today."""
+    when = _local_time(retry_at, timezone, now) if retry_at else None
+    again = f"we try again at {when}" if when else "we try again every minute"
+    if isinstance(cause, RateLimited):
+        return f"{name} asked us to slow down; {again}."
+    if isinstance(cause, CredentialsError):
+        return (f"{name} did not accept our credentials, or one is missing: run `make secrets` to add a missing "
+                f"one, or put a new token in its SSM parameter; {again}.")
+    if isinstance(cause, BadPayload):
+        return f"{name} answered with something we could not read (it may have changed its API); {again}."
+    if isinstance(cause, Unavailable):
+        return f"{name} did not answer, or answered with a server error; {again}."
+    return f"{name} could not be read; {again}."
+
+
+def _local_time(at: float, timezone: str, now: float | None) -> str:
+    zone = zoneinfo.ZoneInfo(timezone)
+    local = dt.datetime.fromtimestamp(at, tz=zone)
+    today = dt.datetime.fromtimestamp(time.time() if now is None else now, tz=zone).date()
+    shown = local.strftime("%H:%M") if local.date() == today else local.strftime("%a %d %b %H:%M")
+    return f"{shown} ({local.strftime('%Z')})"
 
 
 def _duration(seconds: float) -> str:

@@ -32,6 +32,7 @@ from chalicelib.sources.base import (
     BadPayload,
     Budget,
     CredentialsError,
+    MissingSecret,
     RateLimited,
     SecretLookup,
     SourceError,
@@ -87,6 +88,15 @@ class NotReplyable(ReplyError):
 
 class ReplyCredentialsError(ReplyError, CredentialsError):
     """A write credential is missing, wrong, expired or lacks the scope to post."""
+
+
+class ReplyMissingSecret(ReplyCredentialsError):
+    """A write credential is not there (not named in listen.yaml, or not in SSM)."""
+
+    def __init__(self, network: str, message: str, *, what: str, configured: bool) -> None:
+        super().__init__(network, message)
+        self.what = what
+        self.configured = configured
 
 
 class ReplyRateLimited(ReplyError, RateLimited):
@@ -314,6 +324,8 @@ def reply_errors(network: str) -> Iterator[None]:
         raise
     except RateLimited as err:
         raise ReplyRateLimited(network, err.message, err.retry_after) from None
+    except MissingSecret as err:
+        raise ReplyMissingSecret(network, err.message, what=err.what, configured=err.configured) from None
     except CredentialsError as err:
         raise ReplyCredentialsError(network, err.message) from None
     except Unavailable as err:
@@ -322,3 +334,39 @@ def reply_errors(network: str) -> Iterator[None]:
         raise ReplyBadPayload(network, err.message) from None
     except SourceError as err:
         raise ReplyError(network, err.message) from None
+
+
+def owner_words(err: ReplyError) -> str:
+    """A failed reply said to the owner: what happened on which network, and what to do
+    ("Stack Exchange replies need the Stack Apps key: run `make secrets`, then send again.");
+    the technical detail (``err.message``) stays in the log and the audit."""
+    from chalicelib.sources import source_class
+
+    try:
+        name = source_class(err.network).display_name
+    except KeyError:
+        name = err.network
+    detail = err.message
+    if isinstance(err, ReplyMissingSecret):
+        where = "" if err.configured else (f"name the SSM parameter that holds it under networks.{err.network} in "
+                                           "listen.yaml, then ")
+        return f"{name} replies need the {err.what}: {where}run `make secrets`, then send the reply again."
+    if isinstance(err, ReplyCredentialsError):
+        return (f"{name} did not accept our credentials for replying ({detail}). Put a new one in its SSM "
+                "parameter, then send the reply again.")
+    if isinstance(err, ReplyRateLimited):
+        wait = f" in {err.retry_after:.0f} seconds" if err.retry_after else " in a few minutes"
+        return f"{name} asked us to slow down; nothing was posted. Send the reply again{wait}."
+    if isinstance(err, ReplyUncertain):
+        return f"{name}: {detail}."
+    if isinstance(err, ReplyUnavailable):
+        return f"{name} is failing right now ({detail}). Send the reply again in a few minutes."
+    if isinstance(err, ReplyTooLong):
+        return f"Not posted to {name}: {detail}."
+    if isinstance(err, ReplyRefused):
+        return f"{name} refused the reply: {detail}."
+    if isinstance(err, NotReplyable):
+        return f"This {name} mention cannot be replied to from here: {detail}."
+    if isinstance(err, ReplyBadPayload):
+        return f"{name} answered with something we could not read ({detail}); look at the thread before sending again."
+    return f"{name}: {detail}."

@@ -186,17 +186,29 @@ class SourceState(Protocol):
     def put_state(self, network: str, name: str, value: dict[str, Any]) -> None: ...
 
 
+class MissingSecret(CredentialsError):
+    """A credential is not there: no SSM parameter named in listen.yaml (``configured``
+    False), or the named one does not exist or is empty. ``what`` says which, in words."""
+
+    def __init__(self, network: str, message: str, *, what: str, configured: bool) -> None:
+        super().__init__(network, message)
+        self.what = what
+        self.configured = configured
+
+
 def require_secret(network: str, secrets: SecretLookup | None, parameter: str | None, what: str) -> str:
     """The decrypted value of an SSM parameter a connector needs, or ``CredentialsError``
-    naming the parameter (never its value)."""
+    naming the parameter (never its value); ``MissingSecret`` when it is not there."""
     if not parameter:
-        raise CredentialsError(network, f"no SSM parameter is configured for the {what}")
+        raise MissingSecret(network, f"no SSM parameter is configured for the {what}", what=what, configured=False)
     if secrets is None:
         raise CredentialsError(network, f"cannot read the {what}: no secret store")
     try:
         value = secrets(parameter)
     except LookupError:
-        raise CredentialsError(network, f"SSM parameter {parameter} for the {what} does not exist") from None
+        raise MissingSecret(network, f"SSM parameter {parameter} for the {what} does not exist", what=what,
+                            configured=True) from None
     if not value:
-        raise CredentialsError(network, f"SSM parameter {parameter} for the {what} is empty")
+        raise MissingSecret(network, f"SSM parameter {parameter} for the {what} is empty", what=what,
+                            configured=True)
     return value

@@ -299,7 +299,7 @@ class Bluesky(SourceBase):
             created_at=post["createdAt"],
             kind="comment" if reply else "post",
             author_handle=handle or author["did"],
-            author_name=author.get("displayName") or handle or author["did"],
+            author_name=author.get("displayName") or handle,  # never the DID: the reply greets by it
             author_url=profile,
             reach=post.get("likeCount"),
             lang=langs[0] if langs else None,

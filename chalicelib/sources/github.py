@@ -55,6 +55,7 @@ from chalicelib.sources.base import (
     require_secret,
 )
 from chalicelib.sources.http import decode_json, parse_retry_after
+from chalicelib.text import markdown_to_text
 
 PROFILE_URL = "https://github.com/"
 _HTML_URL = re.compile(r"^https://github\.com/([A-Za-z0-9-]+)/(?!\.\.?/)([A-Za-z0-9._-]+)/(issues|pull|discussions)/(\d+)\Z")
@@ -358,7 +359,7 @@ class GitHub(SourceBase):
             network=self.name,
             native_id=str(item["id"]),
             url=html_url.group(0),
-            text=body.strip(),
+            text=markdown_to_text(body),
             title=title.strip(),
             created_at=dt.datetime.fromtimestamp(created, tz=dt.UTC),
             kind="post",
@@ -414,7 +415,7 @@ class GitHub(SourceBase):
             network=self.name,
             native_id=node["id"],
             url=url.group(0),
-            text=body.strip(),
+            text=markdown_to_text(body),
             title=title.strip(),
             created_at=dt.datetime.fromtimestamp(created, tz=dt.UTC),
             kind="post",

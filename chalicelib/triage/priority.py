@@ -11,6 +11,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from chalicelib.model import Mention, RuleMatch
+from chalicelib.reach import reach_label
 from chalicelib.triage.intent import Intent
 from chalicelib.triage.sentiment import Sentiment
 
@@ -41,15 +42,6 @@ VERY_NEGATIVE = (-0.5, 10, "very negative")
 
 # (at least this reach, points); the reason shows the reach itself, e.g. "12k followers".
 REACH_STEPS: tuple[tuple[int, int], ...] = ((100_000, 15), (10_000, 10), (1_000, 6))
-# What Mention.reach counts on each network; followers elsewhere.
-REACH_UNITS: dict[str, str] = {
-    "hackernews": "points",
-    "reddit": "points",
-    "lobsters": "points",
-    "stackexchange": "reputation",
-    "devto": "reactions",
-    "bluesky": "likes",
-}
 
 # (younger than, points, reason), first match wins; anything between the steps adds nothing.
 FRESH_STEPS: tuple[tuple[dt.timedelta, int, str], ...] = (
@@ -69,15 +61,6 @@ class Priority:
     score: int
     reasons: tuple[str, ...]
     opportunity: bool
-
-
-def short_count(n: int) -> str:
-    """1234 -> "1.2k", 12000 -> "12k", 2500000 -> "2.5M", 950 -> "950"."""
-    for size, suffix in ((1_000_000, "M"), (1_000, "k")):
-        if n >= size:
-            value = f"{n / size:.1f}".removesuffix(".0") if n < 10 * size else str(n // size)
-            return value + suffix
-    return str(n)
 
 
 def is_vip(mention: Mention, vip: Collection[str]) -> bool:
@@ -102,7 +85,7 @@ def _reach_points(mention: Mention) -> tuple[int, str] | None:
         return None
     for floor, points in REACH_STEPS:
         if mention.reach >= floor:
-            return points, f"{short_count(mention.reach)} {REACH_UNITS.get(mention.network, 'followers')}"
+            return points, reach_label(mention.network, mention.reach)
     return None
 
 

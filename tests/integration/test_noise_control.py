@@ -135,7 +135,9 @@ def test_not_relevant_proposes_exclusions_and_only_an_accepted_one_changes_the_r
         assert "<h1>Marked as not relevant</h1>" in page
         choices = re.findall(r'<form method="post" action="/a/([^"]+)"[^>]*>\s*<button type="submit">([^<]+)</button>',
                              page)
-        assert [label for _, label in choices] == ["Exclude concert from “brand”", "Exclude tickets from “brand”"]
+        assert [label for _, label in choices] == [
+            "Exclude concert from “brand” (would have removed no other mention this week)",
+            "Exclude tickets from “brand” (would have removed no other mention this week)"]
         assert store.exclusions() == {}  # nothing changed silently
         done = client.http.post(f"/a/{choices[0][0]}", headers=form, body="").body.decode()
         assert "<h1>Exclusion added</h1>" in done

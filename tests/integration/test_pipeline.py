@@ -279,7 +279,9 @@ def test_a_failing_network_is_told_once_and_its_recovery_once(
     assert told == [[], [], [("Maria", "hackernews", "down")], []]
     (notice,) = stack.sent_emails()
     assert notice["Subject"] == "Bean There Café listening: Hacker News is failing (3 times in a row)"
-    assert "    hackernews: server error (HTTP 502)\n" in notice.get_content()
+    assert notice.get_content().startswith(
+        "Hacker News did not answer, or answered with a server error; we try again every minute.\n\n")
+    assert "What it said:\n\n    server error (HTTP 502)\n" in notice.get_content()
     report = pipeline.run_cycle()
     assert report.health_notices == [("Maria", "hackernews", "up")] and report.new_mentions == 2
     clock.offset += 600

@@ -94,7 +94,7 @@ def test_triage_reasons_and_badges_are_shown() -> None:
     msg = message(item("Bean There was rude", urgent=True, triage=triage))
     text = msg.get_body(("plain",)).get_content()
     assert "[URGENT] [ANSWER] Hacker News" in text
-    assert "Priority 85 · negative · complains · very negative" in text
+    assert "Priority 85 · complains · very negative" in text  # "negative" said once
     assert msg["Subject"] == "URGENT: New mention on Hacker News: Bean There was rude"
 
 
@@ -119,7 +119,7 @@ def encoded_words(decoded: str) -> dict[str, str]:
 
 
 INJECTED = "\r\nBcc: victim@example.com\r\nReply-To: thief@example.com"
-SENT_HEADERS = ["subject", "from", "to", "reply-to", "message-id", "mime-version", "content-type"]
+SENT_HEADERS = ["subject", "from", "to", "reply-to", "message-id", "date", "mime-version", "content-type"]
 
 
 @pytest.mark.parametrize("encoding", ["B", "Q"])

@@ -76,7 +76,7 @@ def test_a_bad_draft_is_a_positioned_config_error(lines: str, problem: str) -> N
 
 def stored(intents: frozenset[str], author: str = "ines-d") -> StoredMention:
     mention = Mention("github", "1", "https://github.com/beanthere/shop/issues/1", "text",
-                      dt.datetime(2026, 11, 27, tzinfo=dt.UTC), author_handle=author)
+                      dt.datetime(2026, 11, 27, tzinfo=dt.UTC), author_handle=author, author_name=author)
     triage = Triage(0.0, "neutral", intents, 50, (), False)  # type: ignore[arg-type]
     return StoredMention(MatchedMention(mention, (RuleMatch("brand", "brand", False),), triage), "new", "x")
 

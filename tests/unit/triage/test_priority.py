@@ -8,8 +8,9 @@ from dataclasses import replace
 import pytest
 
 from chalicelib.model import Mention, RuleMatch
+from chalicelib.reach import short_count
 from chalicelib.triage import Triage, triage
-from chalicelib.triage.priority import Priority, is_vip, priority, short_count
+from chalicelib.triage.priority import Priority, is_vip, priority
 from chalicelib.triage.sentiment import Sentiment
 
 NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
