@@ -154,6 +154,7 @@ class Pipeline:
         self._accepted_exclusions: dict[str, list[str]] = {}
         self.connector_state = connector_state  # read and written once a cycle (sessions, quotas)
         self._last_runs: dict[tuple[str, str], float] = {}  # when this container last ran each task
+        self._cycle_started = 0.0  # when this cycle was due: the time its tasks count as run
         self._health: dict[str, Health] = {}
 
     # --- the cycle ------------------------------------------------------------------
@@ -214,7 +215,7 @@ class Pipeline:
     def due_tasks(self) -> tuple[list[Task], dict[str, dict[str, TaskState]]]:
         """The (network, query) tasks whose interval has passed (or whose last fetch stopped
         early) and whose network is not backing off, with every network's task states."""
-        now = self.clock()
+        now = self._cycle_started = self.clock()
         schedule = self.config.schedule
         terms = self.matcher.search_terms()
         any_urgent = any(t.urgent for t in terms)
@@ -301,9 +302,13 @@ class Pipeline:
         A network's task states are written only when one of its cursors moved or a fetch
         stopped early (or caught up): a cycle that finds nothing new writes nothing. When
         each task last ran is also remembered by this container, so the schedule holds
-        between writes; a new container at worst polls a task once early.
+        between writes; a new container at worst polls a task once early. A task counts as
+        run when its cycle started, not when fetching and storing ended: intervals are
+        measured from each cycle's start, so a long round never pushes the next run a
+        minute later (a 5-minute task on the 60-second grid stays on every 5th cycle).
         """
         now = self.clock()
+        ran = self._cycle_started or now
         for network in sorted({t.network for t in tasks if t in results}):
             old = states[network]
             new = {q: replace(state) for q, state in old.items()}
@@ -311,8 +316,8 @@ class Pipeline:
             for task in (t for t in tasks if t.network == network and t in results):
                 result = results[task]
                 before = old.get(task.query, TaskState())
-                new[task.query] = TaskState(result.cursor, now, not result.complete)
-                self._last_runs[(network, task.query)] = now
+                new[task.query] = TaskState(result.cursor, ran, not result.complete)
+                self._last_runs[(network, task.query)] = ran
                 changed |= result.cursor != before.cursor or (not result.complete) != before.unfinished
             if changed:
                 self.store.save_task_states(network, new)
