@@ -247,7 +247,9 @@ class Pipeline:
     def _fetch_all(
         self, tasks: Sequence[Task], states: Mapping[str, dict[str, TaskState]], report: CycleReport
     ) -> dict[Task, FetchResult]:
-        """Fetch every due task; networks in parallel, each network's tasks in turn."""
+        """Fetch every due task; networks in parallel, each network's tasks in turn (a connector
+        with ``fetch_many`` gets all its due search terms at once, to combine them into fewer
+        requests; each term's result and cursor come back separately)."""
         budget = Budget(deadline=time.monotonic() + self.fetch_budget_seconds)
         by_network: dict[str, list[Task]] = defaultdict(list)
         for task in tasks:
@@ -257,17 +259,25 @@ class Pipeline:
 
         def fetch_network(network: str) -> None:
             source = self.sources[network]
-            for task in by_network[network]:
-                cursor: Cursor | None = states[task.network].get(task.query, TaskState()).cursor
-                try:
-                    results[task] = source.fetch(task.query, cursor, budget)
-                except SourceError as err:
-                    errors[network] = err
-                    return  # the network's other tasks wait for the next cycle
-                except Exception as err:  # a connector bug must not stop the other networks
-                    log.exception("connector %s crashed", network)
-                    errors[network] = SourceError(network, f"internal error ({type(err).__name__})")
-                    return
+
+            def cursor_of(task: Task) -> Cursor | None:
+                return states[network].get(task.query, TaskState()).cursor
+
+            tasks = by_network[network]
+            many = getattr(source, "fetch_many", None)  # several terms per request (sources.base.BatchedSearch)
+            search = [t for t in tasks if t.query != LOCAL_STREAM] if many is not None else []
+            try:
+                if len(search) > 1:
+                    found = many([t.query for t in search], {t.query: cursor_of(t) for t in search}, budget)
+                    results.update((t, found[t.query]) for t in search if t.query in found)
+                    tasks = [t for t in tasks if t.query == LOCAL_STREAM]
+                for task in tasks:
+                    results[task] = source.fetch(task.query, cursor_of(task), budget)
+            except SourceError as err:
+                errors[network] = err  # the network's other tasks wait for the next cycle
+            except Exception as err:  # a connector bug must not stop the other networks
+                log.exception("connector %s crashed", network)
+                errors[network] = SourceError(network, f"internal error ({type(err).__name__})")
 
         if by_network:
             with ThreadPoolExecutor(max_workers=min(8, len(by_network)), thread_name_prefix="fetch") as pool:
