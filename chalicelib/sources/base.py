@@ -262,7 +262,7 @@ def oldest_cursor(cursors: Sequence[Cursor | None], floor: Callable[[Cursor], fl
 class BatchedSearch:
     """Mixin: ``fetch_many`` searches several terms per request by the network's own OR
     operator. The connector sets ``batching`` and implements ``_render(terms)`` (the terms'
-    part of the query), ``_search(terms, cursor, budget)`` (``fetch`` for a group) and
+    part of the query), ``_fetch_terms(terms, cursor, budget)`` (``fetch`` for a group) and
     ``_cursor_floor``/``_cursor_at`` (see ``oldest_cursor``)."""
 
     batching: ClassVar[SearchBatching]
@@ -273,7 +273,7 @@ class BatchedSearch:
     def _render(self, terms: Sequence[str]) -> str:
         raise NotImplementedError
 
-    def _search(self, terms: Sequence[str], cursor: Cursor | None, budget: Budget) -> FetchResult:
+    def _fetch_terms(self, terms: Sequence[str], cursor: Cursor | None, budget: Budget) -> FetchResult:
         raise NotImplementedError
 
     def _cursor_floor(self, cursor: Cursor) -> float:
@@ -292,7 +292,7 @@ class BatchedSearch:
                 results[group[0]] = self.fetch(group[0], cursors.get(group[0]), budget)
                 continue
             cursor = oldest_cursor([cursors.get(term) for term in group], self._cursor_floor, self._cursor_at)
-            results.update(attribute(self._search(group, cursor, budget), group))
+            results.update(attribute(self._fetch_terms(group, cursor, budget), group))
         return results
 
 

@@ -131,7 +131,7 @@ class Reddit(BatchedSearch, SourceBase):
             raise SourceError(self.name, "options.user_agent is not set; Reddit requires one")
         if query == "*":
             return self._fetch_stream(cursor, budget)
-        return self._search((query,), cursor, budget)
+        return self._fetch_terms((query,), cursor, budget)
 
     def _render(self, terms: Sequence[str]) -> str:
         return " OR ".join(quoted(term) for term in terms)
@@ -142,7 +142,7 @@ class Reddit(BatchedSearch, SourceBase):
     def _cursor_at(self, floor: float) -> Cursor:
         return {"created_utc": floor, "ids": []}
 
-    def _search(self, terms: Sequence[str], cursor: Cursor | None, budget: Budget) -> FetchResult:
+    def _fetch_terms(self, terms: Sequence[str], cursor: Cursor | None, budget: Budget) -> FetchResult:
         """New posts matching any of ``terms`` (one search) since ``cursor``."""
         if self.options.user_agent is None:
             raise SourceError(self.name, "options.user_agent is not set; Reddit requires one")
