@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-SUITES = ("bench.pipeline", "bench.matcher", "bench.triage_eval")
+SUITES = ("bench.pipeline", "bench.matcher", "bench.triage_eval", "bench.requests")
 
 
 def readable(value: float) -> str:
