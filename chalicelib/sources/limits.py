@@ -137,3 +137,8 @@ def describe(allowance: Allowance, poll_minutes: int | None = None) -> str:
     if poll_minutes is not None and poll_minutes < allowance.minutes:
         line += f"; listen.yaml asks every {poll_minutes} min: the network's limits will slow it down"
     return line
+
+
+def statements(config: ListenConfig) -> list[str]:
+    """What `make check` says about polling: one line per enabled network."""
+    return [describe(allowance, config.schedule.poll_minutes) for allowance in allowed_intervals(config)]

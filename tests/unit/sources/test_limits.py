@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chalicelib.config import parse_config
-from chalicelib.sources.limits import Limit, allowed_intervals, allowed_minutes, describe
+from chalicelib.sources.limits import Limit, allowed_intervals, allowed_minutes, describe, statements
 
 CONFIG = """\
 business: {{name: Bean There Café}}
@@ -36,7 +36,7 @@ def intervals(networks: str = NETWORKS, terms: list[str] = TERMS) -> dict[str, t
 
 def test_each_network_gets_the_interval_its_published_limits_allow_for_nine_terms() -> None:
     assert intervals() == {
-        "hackernews": (9, 1),  # 9 x 60 = 540 requests an hour of Algolia's 10,000
+        "hackernews": (1, 1),  # one by-date listing for 9 terms; Algolia allows 10,000 an hour
         "reddit": (3, 1),  # one OR search for 9 terms + new posts and comments of the subreddits; 100 a minute
         "github": (2, 1),  # 5 + 4 terms; 10 searches a minute without a token
         "youtube": (1, 16),  # one | search; 90 of the 100 search calls a day: 1440 / 90 = 16 minutes
@@ -82,3 +82,13 @@ def test_the_terms_default_to_those_the_rules_search_for() -> None:
     config = parse_config(CONFIG.format(networks="  hackernews: {}\n"), "listen.yaml")
     (allowance,) = allowed_intervals(config)
     assert (allowance.terms, allowance.requests_per_poll, allowance.minutes) == (1, 1, 1)
+
+
+def test_make_check_gets_one_line_per_enabled_network_against_the_configured_schedule() -> None:
+    networks = "  youtube: {key_parameter: /yt}\n  hackernews: {}\n"
+    text = CONFIG.format(networks=networks) + "schedule: {poll_minutes: 5}\n"
+    assert statements(parse_config(text, "listen.yaml")) == [
+        "YouTube: every 16 minutes for your 1 term (1 request a poll); listen.yaml asks every 5 min: "
+        "the network's limits will slow it down",
+        "Hacker News: every minute for your 1 term (1 request a poll)",
+    ]
