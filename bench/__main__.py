@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import importlib
+import math
 import sys
 
-SUITES = ("bench.pipeline", "bench.matcher", "bench.triage_eval", "bench.requests")
+SUITES = ("bench.pipeline", "bench.matcher", "bench.triage_eval", "bench.requests", "bench.latency")
 
 
 def readable(value: float) -> str:
     """Whole numbers for rates, four significant digits for ratios and scores."""
+    if not math.isfinite(value):
+        return str(value)  # inf: some never happened within the run (said beside it)
     if isinstance(value, int) or abs(value) >= 100:
         return str(round(value))
     return f"{value:.4g}"

@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from chalicelib.config import ListenConfig, parse_config
+from chalicelib.pipeline import Pipeline
 from chalicelib.runtime import build
 from chalicelib.store import Store
 from offline.demo import DEMO_SECRETS, ROOT, SIGNING_KEY_PARAMETER, DemoClock, network_options, seed
@@ -60,26 +61,45 @@ def config_with_terms(replay: ReplayServer, terms: int) -> ListenConfig:
     return parse_config(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "bench/listen.yaml")
 
 
+def prepare(stack: LocalStack) -> None:
+    """The AWS side as `make demo` sets it up: SES sender, signing key, the emulations' secrets."""
+    os.environ.update(stack.env())
+    stack.prepare_aws(sender="alerts@beanthere.example", signing_key_parameter=SIGNING_KEY_PARAMETER,
+                      signing_key=secrets.token_urlsafe(32))
+    ssm = stack.client("ssm")
+    for name, value in DEMO_SECRETS.items():
+        ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
+
+
+def fresh_pipeline(stack: LocalStack, replay: ReplayServer, config: ListenConfig, *,
+                   batched: bool) -> tuple[DemoClock, Pipeline]:
+    """A pipeline on a new table and simulated clock; the emulations' clocks, YouTube's daily
+    budget and GitHub's rate-limit windows start afresh. ``batched``: False hands each
+    network one term at a time."""
+    clock = DemoClock()
+    for api in replay.apis.values():
+        if hasattr(api, "clock"):
+            api.clock = clock
+        if hasattr(api, "calls"):
+            api.calls = 0
+        if hasattr(api, "windows"):
+            api.windows.clear()
+    table = f"bench-{uuid.uuid4().hex[:8]}"
+    stack.create_table(table)
+    pipeline = build(config, Store(stack.client("dynamodb"), table, clock=clock), signing_key=b"k" * 32,
+                     clock=clock).pipeline
+    if not batched:
+        pipeline.sources = {name: OneTermAtATime(source) for name, source in pipeline.sources.items()}
+    return clock, pipeline
+
+
 def requests_in_ten_minutes(stack: LocalStack, replay: ReplayServer, terms: int, *,
                              batched: bool) -> dict[str, int]:
     """Requests per network the replay server received in ten cycles."""
     replay.reset()
     config = config_with_terms(replay, terms)
-    clock = DemoClock()
+    clock, pipeline = fresh_pipeline(stack, replay, config, batched=batched)
     seed(replay, list(config.networks), int(clock()))
-    for api in replay.apis.values():
-        if hasattr(api, "clock"):
-            api.clock = clock
-        if hasattr(api, "calls"):
-            api.calls = 0  # YouTube's daily search budget starts afresh
-        if hasattr(api, "windows"):
-            api.windows.clear()  # GitHub's rate-limit windows
-    table = f"bench-requests-{uuid.uuid4().hex[:8]}"
-    stack.create_table(table)
-    store = Store(stack.client("dynamodb"), table, clock=clock)
-    pipeline = build(config, store, signing_key=b"k" * 32, clock=clock).pipeline
-    if not batched:
-        pipeline.sources = {name: OneTermAtATime(source) for name, source in pipeline.sources.items()}
     grid = clock.offset
     for minute in range(CYCLES):
         clock.offset = grid + 60 * minute
@@ -91,12 +111,7 @@ def run() -> list[tuple[str, float]]:
     logging.disable(logging.WARNING)  # rate limits and refusals are expected in the naive runs
     try:
         with LocalStack(table_name="bench-unused") as stack, make_server() as replay:
-            os.environ.update(stack.env())
-            stack.prepare_aws(sender="alerts@beanthere.example", signing_key_parameter=SIGNING_KEY_PARAMETER,
-                              signing_key=secrets.token_urlsafe(32))
-            ssm = stack.client("ssm")
-            for name, value in DEMO_SECRETS.items():
-                ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
+            prepare(stack)
             per_network = {(terms, batched): requests_in_ten_minutes(stack, replay, terms, batched=batched)
                            for terms in (5, 100) for batched in (True, False)}
     finally:

@@ -42,6 +42,7 @@ LOCAL_STREAM = "*"
 MAX_MENTIONS_PER_JOB = 5000  # the job record lists its candidates' keys (items hold 400 KB at most)
 DEFAULT_RETRY_AFTER = 60.0  # a 429 that does not say how long
 CREDENTIALS_RETRY_AFTER = 900.0  # a bad credential: try again in 15 minutes, not every minute
+FETCHERS = 16  # every network at once (ten registered): a slow one never waits for a thread
 SCHEDULE_SLACK = 10.0  # seconds: a cycle a little early still counts (EventBridge fires about on the minute)
 HEALTH_REFRESH_SECONDS = 3600.0  # a healthy network's "last success" is written at most this often
 SPIKE_BASELINE_DAYS = 3  # days with mentions among the last seven before spikes are told
@@ -280,7 +281,7 @@ class Pipeline:
                 errors[network] = SourceError(network, f"internal error ({type(err).__name__})")
 
         if by_network:
-            with ThreadPoolExecutor(max_workers=min(8, len(by_network)), thread_name_prefix="fetch") as pool:
+            with ThreadPoolExecutor(max_workers=min(FETCHERS, len(by_network)), thread_name_prefix="fetch") as pool:
                 list(pool.map(fetch_network, by_network))
         now = self.clock()
         for network, err in errors.items():
