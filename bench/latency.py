@@ -21,8 +21,8 @@ rest are counted in the email, not listed), so every alerted mention is timed.
   each task's interval counted from when its cycle's fetching and storing ended (the old
   schedule), in the same run.
 - poll_1min_*: the new way with listen.yaml's ``schedule.poll_minutes: 1`` (every term every
-  minute, which the published limits allow for 20 terms everywhere but YouTube: see
-  ``chalicelib.sources.limits``), in the same run.
+  minute, which the published limits allow for 20 terms everywhere but YouTube, and Stack
+  Exchange only with a Stack Apps key: see ``chalicelib.sources.limits``), in the same run.
 
     python -m bench.latency
 """
