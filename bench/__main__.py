@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import importlib
+import math
 import sys
 
 SUITES = ("bench.pipeline", "bench.matcher", "bench.triage_eval", "bench.learning", "bench.attacks",
-          "bench.networks", "bench.not_relevant")
+          "bench.networks", "bench.not_relevant", "bench.requests", "bench.latency")
 
 
 def readable(value: float) -> str:
     """Whole numbers for rates, four significant digits for ratios and scores."""
+    if not math.isfinite(value):
+        return str(value)  # inf: some never happened within the run (said beside it)
     if isinstance(value, int) or abs(value) >= 100:
         return str(round(value))
     return f"{value:.4g}"

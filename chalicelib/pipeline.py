@@ -48,6 +48,7 @@ MAX_MENTIONS_PER_JOB = 5000  # the job record lists its candidates' keys (items 
 MAX_JOB_KEY_BYTES = 200_000  # ... so a job also holds at most this many bytes of keys (long URIs: more jobs)
 DEFAULT_RETRY_AFTER = 60.0  # a 429 that does not say how long
 CREDENTIALS_RETRY_AFTER = 900.0  # a bad credential: try again in 15 minutes, not every minute
+FETCHERS = 16  # every network at once (ten registered): a slow one never waits for a thread
 SCHEDULE_SLACK = 10.0  # seconds: a cycle a little early still counts (EventBridge fires about on the minute)
 HEALTH_REFRESH_SECONDS = 3600.0  # a healthy network's "last success" is written at most this often
 SPIKE_BASELINE_DAYS = 3  # days with mentions among the last seven before spikes are told
@@ -184,6 +185,7 @@ class Pipeline:
         self._accepted_exclusions: dict[str, list[str]] = {}
         self.connector_state = connector_state  # read and written once a cycle (sessions, quotas)
         self._last_runs: dict[tuple[str, str], float] = {}  # when this container last ran each task
+        self._cycle_started = 0.0  # when this cycle was due: the time its tasks count as run
         self._health: dict[str, Health] = {}
 
     # --- the cycle ------------------------------------------------------------------
@@ -257,7 +259,7 @@ class Pipeline:
     def due_tasks(self) -> tuple[list[Task], dict[str, dict[str, TaskState]]]:
         """The (network, query) tasks whose interval has passed (or whose last fetch stopped
         early) and whose network is not backing off, with every network's task states."""
-        now = self.clock()
+        now = self._cycle_started = self.clock()
         schedule = self.config.schedule
         terms = self.matcher.search_terms()
         any_urgent = any(t.urgent for t in terms)
@@ -289,7 +291,9 @@ class Pipeline:
     def _fetch_all(
         self, tasks: Sequence[Task], states: Mapping[str, dict[str, TaskState]], report: CycleReport
     ) -> dict[Task, FetchResult]:
-        """Fetch every due task; networks in parallel, each network's tasks in turn."""
+        """Fetch every due task; networks in parallel, each network's tasks in turn (a connector
+        with ``fetch_many`` gets all its due search terms at once, to combine them into fewer
+        requests; each term's result and cursor come back separately)."""
         budget = Budget(deadline=time.monotonic() + self.fetch_budget_seconds)
         by_network: dict[str, list[Task]] = defaultdict(list)
         for task in tasks:
@@ -299,20 +303,28 @@ class Pipeline:
 
         def fetch_network(network: str) -> None:
             source = self.sources[network]
-            for task in by_network[network]:
-                cursor: Cursor | None = states[task.network].get(task.query, TaskState()).cursor
-                try:
-                    results[task] = source.fetch(task.query, cursor, budget)
-                except SourceError as err:
-                    errors[network] = err
-                    return  # the network's other tasks wait for the next cycle
-                except Exception as err:  # a connector bug must not stop the other networks
-                    log.exception("connector %s crashed", network)
-                    errors[network] = SourceError(network, f"internal error ({type(err).__name__})")
-                    return
+
+            def cursor_of(task: Task) -> Cursor | None:
+                return states[network].get(task.query, TaskState()).cursor
+
+            tasks = by_network[network]
+            many = getattr(source, "fetch_many", None)  # several terms per request (sources.base.BatchedSearch)
+            search = [t for t in tasks if t.query != LOCAL_STREAM] if many is not None else []
+            try:
+                if len(search) > 1:
+                    found = many([t.query for t in search], {t.query: cursor_of(t) for t in search}, budget)
+                    results.update((t, found[t.query]) for t in search if t.query in found)
+                    tasks = [t for t in tasks if t.query == LOCAL_STREAM]
+                for task in tasks:
+                    results[task] = source.fetch(task.query, cursor_of(task), budget)
+            except SourceError as err:
+                errors[network] = err  # the network's other tasks wait for the next cycle
+            except Exception as err:  # a connector bug must not stop the other networks
+                log.exception("connector %s crashed", network)
+                errors[network] = SourceError(network, f"internal error ({type(err).__name__})")
 
         if by_network:
-            with ThreadPoolExecutor(max_workers=min(8, len(by_network)), thread_name_prefix="fetch") as pool:
+            with ThreadPoolExecutor(max_workers=min(FETCHERS, len(by_network)), thread_name_prefix="fetch") as pool:
                 list(pool.map(fetch_network, by_network))
         now = self.clock()
         for network, err in errors.items():
@@ -345,9 +357,13 @@ class Pipeline:
         A network's task states are written only when one of its cursors moved or a fetch
         stopped early (or caught up): a cycle that finds nothing new writes nothing. When
         each task last ran is also remembered by this container, so the schedule holds
-        between writes; a new container at worst polls a task once early.
+        between writes; a new container at worst polls a task once early. A task counts as
+        run when its cycle started, not when fetching and storing ended: intervals are
+        measured from each cycle's start, so a long round never pushes the next run a
+        minute later (a 5-minute task on the 60-second grid stays on every 5th cycle).
         """
         now = self.clock()
+        ran = self._cycle_started or now
         for network in sorted({t.network for t in tasks if t in results}):
             old = states[network]
             new = {q: replace(state) for q, state in old.items()}
@@ -355,8 +371,8 @@ class Pipeline:
             for task in (t for t in tasks if t.network == network and t in results):
                 result = results[task]
                 before = old.get(task.query, TaskState())
-                new[task.query] = TaskState(result.cursor, now, not result.complete)
-                self._last_runs[(network, task.query)] = now
+                new[task.query] = TaskState(result.cursor, ran, not result.complete)
+                self._last_runs[(network, task.query)] = ran
                 changed |= result.cursor != before.cursor or (not result.complete) != before.unfinished
             if changed:
                 self.store.save_task_states(network, new)

@@ -9,7 +9,7 @@ leaves that network's cursor where it was.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, TypeVar
 
@@ -212,3 +212,104 @@ def require_secret(network: str, secrets: SecretLookup | None, parameter: str | 
         raise MissingSecret(network, f"SSM parameter {parameter} for the {what} is empty", what=what,
                             configured=True)
     return value
+
+
+# --- several terms in one search ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SearchBatching:
+    """How many terms a network's search takes in one query, within its documented limits."""
+
+    max_terms: int  # terms per query (operators the network allows, less those the connector uses)
+    max_chars: int  # characters of the terms' part of the query
+    doc: str  # where the network documents the operator and the limits
+
+
+def pack_terms(terms: Sequence[str], render: Callable[[Sequence[str]], str],
+               batching: SearchBatching) -> list[tuple[str, ...]]:
+    """``terms`` in order, in groups that each render to one query within ``batching``'s
+    limits (a term too long to share a query goes alone)."""
+    groups: list[tuple[str, ...]] = []
+    group: list[str] = []
+    for term in terms:
+        if group and (len(group) >= batching.max_terms or len(render([*group, term])) > batching.max_chars):
+            groups.append(tuple(group))
+            group = []
+        group.append(term)
+    if group:
+        groups.append(tuple(group))
+    return groups
+
+
+def attribute(result: FetchResult, terms: Sequence[str]) -> dict[str, FetchResult]:
+    """One combined search's result as one result per term: every term gets the group's
+    cursor, and each mention goes to the first term its text names (else the first term),
+    so a mention is handed over once. Matching stays local: the rules re-check every mention."""
+    per_term = {term: FetchResult([], result.cursor, 0, result.complete) for term in terms}
+    first = per_term[terms[0]]
+    first.pages, first.skipped = result.pages, result.skipped
+    lowered = [(term, term.lower()) for term in terms]
+    for mention in result.mentions:
+        text = f"{mention.title} {mention.text}".lower()
+        owner = next((term for term, low in lowered if low in text), terms[0])
+        per_term[owner].mentions.append(mention)
+    return per_term
+
+
+def oldest_cursor(cursors: Sequence[Cursor | None], floor: Callable[[Cursor], float],
+                  restart: Callable[[float], Cursor]) -> Cursor | None:
+    """The one cursor a group of terms searches from: theirs when they all hold the same; a
+    first run (None) when any term is new; else a fresh cursor at the oldest floor among them
+    (``floor``: the time below which a cursor has read everything, gaps included;
+    ``restart``: a cursor at that time), so nothing any term still needs is skipped. What is
+    fetched again is dropped as already stored."""
+    if any(c is None for c in cursors):
+        return None
+    if all(c == cursors[0] for c in cursors):
+        return cursors[0]
+    return restart(min(floor(c) for c in cursors if c is not None))
+
+
+class BatchedSearch:
+    """Mixin: ``fetch_many`` searches several terms per request by the network's own OR
+    operator. The connector sets ``batching`` and implements ``_render(terms)`` (the terms'
+    part of the query), ``_fetch_terms(terms, cursor, budget)`` (``fetch`` for a group) and
+    ``_cursor_floor``/``_cursor_at`` (see ``oldest_cursor``)."""
+
+    batching: ClassVar[SearchBatching]
+
+    def fetch(self, query: str, cursor: Cursor | None, budget: Budget) -> FetchResult:
+        raise NotImplementedError
+
+    def _render(self, terms: Sequence[str]) -> str:
+        raise NotImplementedError
+
+    def _fetch_terms(self, terms: Sequence[str], cursor: Cursor | None, budget: Budget) -> FetchResult:
+        raise NotImplementedError
+
+    def _cursor_floor(self, cursor: Cursor) -> float:
+        raise NotImplementedError
+
+    def _cursor_at(self, floor: float) -> Cursor:
+        raise NotImplementedError
+
+    def fetch_many(self, queries: Sequence[str], cursors: Mapping[str, Cursor | None],
+                   budget: Budget) -> dict[str, FetchResult]:
+        """What is new for each of ``queries``, each since its cursor: one request per group
+        of terms instead of one per term. Raises only ``SourceError`` (then nothing is kept)."""
+        results: dict[str, FetchResult] = {}
+        for group in pack_terms(queries, self._render, self.batching):
+            if len(group) == 1:
+                results[group[0]] = self.fetch(group[0], cursors.get(group[0]), budget)
+                continue
+            cursor = oldest_cursor([cursors.get(term) for term in group], self._cursor_floor, self._cursor_at)
+            results.update(attribute(self._fetch_terms(group, cursor, budget), group))
+        return results
+
+
+def quoted(term: str) -> str:
+    """A term as one phrase of a search query: in double quotes when it has a space (a quote
+    inside it would end the phrase, so it is dropped)."""
+    term = term.replace('"', " ").strip()
+    return f'"{term}"' if " " in term else term

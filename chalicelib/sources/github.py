@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
@@ -42,12 +42,14 @@ import requests
 from chalicelib.model import Mention
 from chalicelib.sources.base import (
     BadPayload,
+    BatchedSearch,
     Budget,
     Capabilities,
     CredentialsError,
     Cursor,
     FetchResult,
     RateLimited,
+    SearchBatching,
     SourceBase,
     SourceError,
     SourceOptions,
@@ -102,7 +104,7 @@ class GitHubOptions(SourceOptions):
     first_run_lookback_hours: int = 24
 
 
-class GitHub(SourceBase):
+class GitHub(BatchedSearch, SourceBase):
     options: GitHubOptions
     name: ClassVar[str] = "github"
     display_name: ClassVar[str] = "GitHub"
@@ -110,6 +112,15 @@ class GitHub(SourceBase):
         server_search=True, replies=True, credentials=("token_parameter",)
     )
     options_model: ClassVar[type[SourceOptions]] = GitHubOptions
+    # Several terms in one search: ``("a" OR "b")``. GitHub documents at most five AND/OR/NOT
+    # operators and 256 characters a query
+    # (https://docs.github.com/en/search-github/getting-started-with-searching-on-github/troubleshooting-search-queries);
+    # the type pair ``(is:issue OR is:pull-request)`` uses one operator, so five terms (four ORs),
+    # and the created range and qualifiers take ~90 characters, so the terms get 160.
+    batching: ClassVar[SearchBatching] = SearchBatching(
+        max_terms=5, max_chars=160,
+        doc="https://docs.github.com/en/search-github/getting-started-with-searching-on-github/"
+            "troubleshooting-search-queries")
 
     def _start(self) -> None:
         self._not_before = 0
@@ -118,6 +129,22 @@ class GitHub(SourceBase):
         """Issues, pull requests (and discussions when enabled) that contain ``query`` and
         were created since ``cursor``. Returns them as mentions with the next cursor; raises
         ``RateLimited`` without calling while a rate limit that GitHub announced still runs."""
+        return self._fetch_terms((query,), cursor, budget)
+
+    def _render(self, terms: Sequence[str]) -> str:
+        phrases = ['"' + term.replace('"', " ").strip() + '"' for term in terms]  # each term one quoted phrase
+        return phrases[0] if len(phrases) == 1 else f"({' OR '.join(phrases)})"
+
+    def _cursor_floor(self, cursor: Cursor) -> float:
+        kinds = [cursor[kind] for kind in ("issues", "pulls", "discussions") if isinstance(cursor.get(kind), dict)]
+        return float(min((int(k["gap"][0]) if k.get("gap") else int(k["created"]) for k in kinds),
+                         default=int(self._clock()) - self.options.first_run_lookback_hours * 3600))
+
+    def _cursor_at(self, floor: float) -> Cursor:
+        return {kind: {"created": int(floor), "ids": []} for kind in ("issues", "pulls", "discussions")}
+
+    def _fetch_terms(self, terms: Sequence[str], cursor: Cursor | None, budget: Budget) -> FetchResult:
+        """Items containing any of ``terms`` (one search per type) created since ``cursor``."""
         now = int(self._clock())
         cursor = cursor or {}
         shared = self._state.get_state(self.name, "rate") if self._state is not None else None
@@ -132,7 +159,7 @@ class GitHub(SourceBase):
             require_secret(self.name, self._secrets, self.options.token_parameter, "GitHub token")
             if self.options.token_parameter else None
         )
-        term = query.replace('"', " ").strip()  # the term is searched as one quoted phrase
+        term = self._render(terms)
         mode = self._state.get_state(self.name, "search") if self._state is not None else None
         typed = bool(cursor.get("typed")) or (isinstance(mode, dict) and mode.get("typed") is True)
         try:
@@ -181,7 +208,7 @@ class GitHub(SourceBase):
         # Ranges are inclusive at both ends: what was returned at the gap's upper end is known.
         seen_at_high = set(cursor.get("gap_ids", []))
         created = f"created:>={_iso(low)}" if high is None else f"created:{_iso(low)}..{_iso(high)}"
-        search = f'"{term}" {created}'
+        search = f"{term} {created}"
 
         if kind == "discussions":
             read, pages, complete = self._walk_discussions(search, token, so_far, budget)

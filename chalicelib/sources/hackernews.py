@@ -14,6 +14,7 @@ of its page comes through.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -22,10 +23,12 @@ from pydantic import Field
 from chalicelib.model import Mention
 from chalicelib.sources.base import (
     BadPayload,
+    BatchedSearch,
     Budget,
     Capabilities,
     Cursor,
     FetchResult,
+    SearchBatching,
     SourceBase,
     SourceOptions,
     read_each,
@@ -34,6 +37,8 @@ from chalicelib.text import html_to_text
 
 MAX_REMEMBERED_IDS = 2000  # ids kept in the cursor for the overlap window
 LATEST_UNIX = 253402300799  # 9999-12-31T23:59:59Z: later "times" are not dates
+LIST_LOOKBACK_SECONDS = 3600  # a first by-date listing of all of Hacker News reads the last hour
+
 ITEM_URL = "https://news.ycombinator.com/item?id="
 USER_URL = "https://news.ycombinator.com/user?id="
 
@@ -47,12 +52,32 @@ class HackerNewsOptions(SourceOptions):
     overlap_seconds: int = Field(default=600, ge=0, le=86400)
 
 
-class HackerNews(SourceBase):
+class HackerNews(BatchedSearch, SourceBase):
     options: HackerNewsOptions
     name: ClassVar[str] = "hackernews"
     display_name: ClassVar[str] = "Hacker News"
     capabilities: ClassVar[Capabilities] = Capabilities(server_search=True, replies=False)
     options_model: ClassVar[type[SourceOptions]] = HackerNewsOptions
+    # Several terms: one by-date listing of every new story and comment (``search_by_date`` with
+    # an empty query, https://hn.algolia.com/api), filtered by the rules, instead of a search per
+    # term; all of Hacker News is ~10 items a minute, one page. Algolia allows 10,000 requests an
+    # hour per IP (same page). A first listing reads the last hour, not the whole lookback.
+    batching: ClassVar[SearchBatching] = SearchBatching(max_terms=10**6, max_chars=10**9, doc="https://hn.algolia.com/api")
+
+    def _render(self, terms: Sequence[str]) -> str:
+        return ""  # the listing takes no query
+
+    def _cursor_floor(self, cursor: Cursor) -> float:
+        gap = cursor.get("gap")
+        return float(gap[0] if gap else cursor["created_at_i"])
+
+    def _cursor_at(self, floor: float) -> Cursor:
+        return {"created_at_i": int(floor), "ids": []}
+
+    def _fetch_terms(self, terms: Sequence[str], cursor: Cursor | None, budget: Budget) -> FetchResult:
+        if len(terms) == 1:
+            return self.fetch(terms[0], cursor, budget)
+        return self.fetch("", cursor or self._cursor_at(self._clock() - LIST_LOOKBACK_SECONDS), budget)
 
     def fetch(self, query: str, cursor: Cursor | None, budget: Budget) -> FetchResult:
         now = int(self._clock())

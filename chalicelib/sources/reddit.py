@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -28,15 +29,18 @@ from pydantic import Field, field_validator
 from chalicelib.model import Mention
 from chalicelib.sources.base import (
     BadPayload,
+    BatchedSearch,
     Budget,
     Capabilities,
     CredentialsError,
     Cursor,
     FetchResult,
     RateLimited,
+    SearchBatching,
     SourceBase,
     SourceError,
     SourceOptions,
+    quoted,
     read_each,
     require_secret,
 )
@@ -97,7 +101,7 @@ class RedditOptions(SourceOptions):
         return names
 
 
-class Reddit(SourceBase):
+class Reddit(BatchedSearch, SourceBase):
     options: RedditOptions
     name: ClassVar[str] = "reddit"
     display_name: ClassVar[str] = "Reddit"
@@ -108,6 +112,13 @@ class Reddit(SourceBase):
         credentials=("client_id_parameter", "client_secret_parameter", "username_parameter", "password_parameter"),
     )
     options_model: ClassVar[type[SourceOptions]] = RedditOptions
+    # Several terms in one search: Reddit's search takes ``OR`` between terms and phrases
+    # (https://www.reddit.com/wiki/search, "Boolean operators"; copy at
+    # https://gist.github.com/douira/c2d158f76d41b931787c17d23ea0bb58) and a ``q`` of at most
+    # 512 characters (https://www.reddit.com/dev/api#GET_search). No operator count is
+    # documented; 20 terms a query keeps each answer's 100 newest posts a wide enough window.
+    batching: ClassVar[SearchBatching] = SearchBatching(
+        max_terms=20, max_chars=512, doc="https://www.reddit.com/wiki/search; https://www.reddit.com/dev/api#GET_search")
 
     def _start(self) -> None:
         self._token: dict[str, Any] | None = None
@@ -120,9 +131,25 @@ class Reddit(SourceBase):
             raise SourceError(self.name, "options.user_agent is not set; Reddit requires one")
         if query == "*":
             return self._fetch_stream(cursor, budget)
+        return self._fetch_terms((query,), cursor, budget)
+
+    def _render(self, terms: Sequence[str]) -> str:
+        return " OR ".join(quoted(term) for term in terms)
+
+    def _cursor_floor(self, cursor: Cursor) -> float:
+        return float(cursor.get("gap", cursor)["created_utc"])
+
+    def _cursor_at(self, floor: float) -> Cursor:
+        return {"created_utc": floor, "ids": []}
+
+    def _fetch_terms(self, terms: Sequence[str], cursor: Cursor | None, budget: Budget) -> FetchResult:
+        """New posts matching any of ``terms`` (one search) since ``cursor``."""
+        if self.options.user_agent is None:
+            raise SourceError(self.name, "options.user_agent is not set; Reddit requires one")
         mark = cursor if cursor is not None else self._first_mark()
         window = self._search_window(mark)
-        params = {"q": query, "sort": "new", "t": window, "type": "link", "limit": self.options.limit, "raw_json": 1}
+        q = terms[0] if len(terms) == 1 else self._render(terms)
+        params = {"q": q, "sort": "new", "t": window, "type": "link", "limit": self.options.limit, "raw_json": 1}
         walk = self._walk("/search", params, mark, budget)
         return FetchResult(walk.mentions, walk.mark, walk.pages, walk.complete, walk.skipped)
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+from collections.abc import Sequence
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -42,15 +43,18 @@ from pydantic import field_validator, model_validator
 from chalicelib.model import Mention
 from chalicelib.sources.base import (
     BadPayload,
+    BatchedSearch,
     Budget,
     Capabilities,
     CredentialsError,
     Cursor,
     FetchResult,
     RateLimited,
+    SearchBatching,
     SourceBase,
     SourceError,
     SourceOptions,
+    quoted,
     read_each,
     require_secret,
 )
@@ -109,13 +113,19 @@ class YouTubeOptions(SourceOptions):
         return value
 
 
-class YouTube(SourceBase):
+class YouTube(BatchedSearch, SourceBase):
     options: YouTubeOptions
     name: ClassVar[str] = "youtube"
     display_name: ClassVar[str] = "YouTube"
     capabilities: ClassVar[Capabilities] = Capabilities(server_search=True, replies=True, credentials=(
         "key_parameter", "oauth_refresh_token_parameter", "oauth_client_id_parameter", "oauth_client_secret_parameter"))
     options_model: ClassVar[type[SourceOptions]] = YouTubeOptions
+    # Several terms in one search.list call: ``q`` takes the OR operator ``|`` ("boating|sailing",
+    # https://developers.google.com/youtube/v3/docs/search/list, parameter ``q``), and every call
+    # costs one of the ~100 a day whatever it asks. No length limit is documented: 10 terms and
+    # 256 characters a query is this connector's own conservative choice.
+    batching: ClassVar[SearchBatching] = SearchBatching(
+        max_terms=10, max_chars=256, doc="https://developers.google.com/youtube/v3/docs/search/list")
 
     def _start(self) -> None:
         self._local_quota: dict[str, Any] | None = None  # used when no durable state was given
@@ -127,6 +137,25 @@ class YouTube(SourceBase):
         When the term has had its share of the day's budget so far, nothing is fetched and
         the cursor comes back unchanged (the term is searched again at its next turn).
         """
+        return self._fetch_terms((query,), cursor, budget)
+
+    def _render(self, terms: Sequence[str]) -> str:
+        return "|".join(quoted(term) for term in terms)
+
+    def _cursor_floor(self, cursor: Cursor) -> float:
+        gap = cursor.get("gap")
+        if gap:
+            return float(gap[0])
+        watermark = int(cursor["published_at"])
+        return float(max(int(cursor.get("since", watermark)), watermark - self.options.index_lag_minutes * 60))
+
+    def _cursor_at(self, floor: float) -> Cursor:
+        return {"published_at": int(floor), "since": int(floor), "recent": {}}
+
+    def _fetch_terms(self, terms: Sequence[str], cursor: Cursor | None, budget: Budget) -> FetchResult:
+        """Videos matching any of ``terms`` (one search, its own share of the day's budget)."""
+        query = terms[0] if len(terms) == 1 else self._render(terms)  # the search's name in the quota
+        q = quoted(query) if len(terms) == 1 else query
         key = require_secret(self.name, self._secrets, self.options.key_parameter, "API key")
         if self._calls_left() <= 0:
             raise self._out_of_quota("the daily budget of search calls is used up")
@@ -146,7 +175,7 @@ class YouTube(SourceBase):
         else:
             low, high, seen_at_high = max(since, watermark - lag), None, set()
 
-        videos, pages, complete, skipped = self._walk(key, query, low, high, budget)
+        videos, pages, complete, skipped = self._walk(key, query, q, low, high, budget)
         new = {
             vid: item for vid, item in videos.items()
             if vid not in recent and not (item["_published"] == high and vid in seen_at_high)
@@ -169,11 +198,11 @@ class YouTube(SourceBase):
         mentions = [item["_mention"] for item in new.values()]
         return FetchResult(mentions=mentions, cursor=next_cursor, pages=pages, complete=complete, skipped=skipped)
 
-    def _walk(self, key: str, query: str, low: int, high: int | None,
+    def _walk(self, key: str, query: str, q: str, low: int, high: int | None,
               budget: Budget) -> tuple[dict[str, dict[str, Any]], int, bool, list[str]]:
         params: dict[str, Any] = {
             "part": "snippet",
-            "q": f'"{query}"' if " " in query else query,
+            "q": q,
             "type": "video",
             "order": "date",
             "publishedAfter": _rfc3339(low),

@@ -35,6 +35,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
+from offline.replay.queries import any_of, matches_any
 from offline.replay.server import Request, Response
 
 _ISO = "%Y-%m-%dT%H:%M:%SZ"
@@ -62,8 +63,19 @@ def _types(q: str) -> set[str]:
     return {_ISSUE_TYPES[word] for word in words if word in _ISSUE_TYPES}
 
 
-def _parse_search(q: str) -> tuple[list[str], int, int] | None:
-    """(lower-case terms, created low, created high) of a search string, or None if unsupported."""
+_TERM_GROUP = re.compile(r'\(((?:"[^"]*"|[^()\s"]+)(?: OR (?:"[^"]*"|[^()\s"]+))+)\)')
+
+
+def _parse_search(q: str) -> tuple[list[list[str]], int, int] | None:
+    """(alternatives of lower-case terms, created low, created high) of a search string, or
+    None if unsupported. Terms combined as ``("a b" OR c)`` are alternatives; other words
+    must all appear."""
+    alternatives: list[list[str]] = [[]]
+    for group in _TERM_GROUP.finditer(q):
+        if not all(word.lower() in _ISSUE_TYPES for word in group.group(1).split(" OR ")):
+            alternatives = any_of(group.group(1), " OR ")
+            q = q.replace(group.group(0), " ")
+            break
     terms: list[str] = []
     low, high = 0, 2**62
     for phrase, word in _TOKEN.findall(q):
@@ -82,7 +94,7 @@ def _parse_search(q: str) -> tuple[list[str], int, int] | None:
                 terms.append(token.lower())
         except ValueError:
             return None
-    return terms, low, high
+    return [[*alternative, *terms] for alternative in alternatives], low, high
 
 
 class GitHubAPI:
@@ -226,7 +238,7 @@ class GitHubAPI:
             text = f"{item.get('title') or ''} {item.get('body') or ''}".lower()
             kind = "pull" if item.get("pull_request") is not None else "issue"
             return ("__typename" not in item and kind in types and low <= _unix(item["created_at"]) <= high
-                    and all(t in text for t in terms))
+                    and matches_any(terms, text))
 
         matching = sorted((i for i in items if keep(i)), key=lambda i: i["created_at"], reverse=True)
         last = max(1, math.ceil(len(matching) / per_page))
@@ -266,7 +278,7 @@ class GitHubAPI:
         def keep(node: dict[str, Any]) -> bool:
             text = f"{node['title']} {node['body']}".lower()
             return (node.get("__typename") == "Discussion" and low <= _unix(node["createdAt"]) <= high
-                    and all(t in text for t in terms))
+                    and matches_any(terms, text))
 
         matching = sorted((n for n in items if keep(n)), key=lambda n: n["createdAt"], reverse=True)
         nodes = [{k: v for k, v in n.items() if k != "__typename"} for n in matching[offset : offset + first]]

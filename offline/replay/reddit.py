@@ -24,6 +24,7 @@ import time
 from typing import Any
 from urllib.parse import parse_qsl
 
+from offline.replay.queries import any_of, matches_any
 from offline.replay.server import Request, Response
 
 _WINDOWS = {"hour": 3600, "day": 86400, "week": 7 * 86400, "month": 31 * 86400, "year": 366 * 86400}
@@ -76,11 +77,11 @@ class RedditAPI:
                 return Response.json({"message": "only type=link is emulated", "error": 400}, 400, headers)
             window = _WINDOWS.get(request.param("t") or "all")
             since = time.time() - window if window else 0
-            terms = [t.lower() for t in (request.param("q") or "").split()]
+            alternatives = any_of(request.param("q") or "", " OR ")
             things = [
                 t for t in items
                 if t["kind"] == "t3" and t["data"]["created_utc"] >= since
-                and all(term in (t["data"]["title"] + " " + t["data"]["selftext"]).lower() for term in terms)
+                and matches_any(alternatives, t["data"]["title"] + " " + t["data"]["selftext"])
             ]
             return self._listing(request, things, headers)
         m = _SUBREDDIT_PATH.match(request.path)

@@ -60,7 +60,7 @@ class StackExchangeAPI:
         comment_path = _COMMENT_PATH.match(request.path)
         if request.method == "POST" and comment_path:
             return self._add_comment(request, items, int(comment_path.group(1)))
-        if request.path != "/search/advanced":
+        if request.path not in ("/search/advanced", "/questions"):  # /questions: the site's newest, no q
             return _error(404, "no_method", "no method found with this name")
         key = request.param("key")
         if key is not None and self.valid_keys is not None and key not in self.valid_keys:

@@ -36,6 +36,7 @@ import time
 from typing import Any
 from urllib.parse import parse_qsl
 
+from offline.replay.queries import any_of, matches_any
 from offline.replay.server import Request, Response
 
 _HEADERS = {
@@ -58,10 +59,6 @@ def _error(status: int, message: str, reason: str, domain: str, extra: dict[str,
 
 def _time(value: str) -> float:
     return dt.datetime.fromisoformat(value).timestamp()
-
-
-def _terms(query: str) -> list[str]:
-    return [t.lower() for t in re.findall(r'"([^"]+)"|(\S+)', query) for t in t if t]
 
 
 def _token(offset: int) -> str:
@@ -120,14 +117,14 @@ class YouTubeAPI:
         offset = _offset(token) if token else 0
         if offset is None:
             return _error(400, "The request specifies an invalid page token.", "invalidPageToken", "youtube.parameter")
-        terms = _terms(request.param("q") or "")
+        alternatives = any_of(request.param("q") or "", "|")
 
         def keep(item: dict[str, Any]) -> bool:
             snippet = item["snippet"]
             text = html.unescape(f"{snippet['title']} {snippet['description']}").lower()
             published = _time(snippet["publishedAt"])
             return (
-                all(term in text for term in terms)
+                matches_any(alternatives, text)
                 and (request.param("type") != "video" or item["id"]["kind"] == "youtube#video")
                 and (after is None or published >= after)
                 and (before is None or published <= before)

@@ -222,6 +222,30 @@ def test_rate_limited_network_keeps_its_cursor_and_backs_off(
     assert store.all_health()["hackernews"].consecutive_failures == 0
 
 
+def test_intervals_count_from_each_cycles_start_not_from_when_its_fetching_ended(
+    stack: LocalStack, store: Store, replay: ReplayServer, seeded: list[dict], tmp_path: Path
+) -> None:
+    """A 5-minute task on a 60-second grid runs every 5th cycle however long a round takes
+    (a round that ended 20 s after it started used to push the next run to the 6th)."""
+    clock = Clock()
+    config = make_config(replay, tmp_path, extra="schedule: {poll_minutes: 5, urgent_poll_minutes: 5}\n")
+    pipeline = pipeline_for(config, store, clock)
+    connector = pipeline.sources["hackernews"]
+    real_fetch = connector.fetch
+
+    def slow_fetch(query, cursor, budget):  # type: ignore[no-untyped-def]
+        clock.offset += 20  # a slow network: the round ends 20 s after the cycle started
+        return real_fetch(query, cursor, budget)
+
+    connector.fetch = slow_fetch  # type: ignore[method-assign]
+    grid = clock.offset
+    ran = []
+    for minute in range(11):
+        clock.offset = grid + 60 * minute  # EventBridge: one cycle a minute, on the minute
+        ran.append(pipeline.run_cycle().tasks_run)
+    assert [minute for minute, tasks in enumerate(ran) if tasks] == [0, 5, 10]
+
+
 def test_items_a_network_could_not_read_are_counted_on_its_health_and_the_rest_stored(
     stack: LocalStack, store: Store, replay: ReplayServer, seeded: list[dict], tmp_path: Path
 ) -> None:

@@ -414,3 +414,20 @@ def test_one_corrupted_item_never_hides_the_good_ones_and_the_cursor_moves(
     assert good_ids <= got <= good_ids | {"99"}
     assert len(result.skipped) == (0 if "99" in got else 1)
     assert NOW - 100 <= result.cursor["issues"]["created"] <= NOW
+
+
+def test_several_terms_are_one_search_within_githubs_documented_five_operators(srv: ReplayServer) -> None:
+    srv.add_items("github", [issue(901, 1, "beanthere/shop", NOW - 300, "Bean There app crashes", "help"),
+                             issue(902, 2, "beanthere/shop", NOW - 200, "Refund flow", "asks for a refund"),
+                             issue(903, 3, "beanthere/shop", NOW - 100, "Unrelated", "nothing")])
+    terms = ["Bean There", "refund", "t3", "t4", "t5", "t6"]
+    results = authed(srv).fetch_many(terms, dict.fromkeys(terms), budget())
+
+    queries = [r.param("q") for r in srv.received["github"]]
+    assert len(queries) == 2  # five terms, then one: each query at most five AND/OR/NOT operators
+    assert queries[0].startswith('("Bean There" OR "refund" OR "t3" OR "t4" OR "t5") created:>=')
+    assert queries[1].startswith('"t6" created:>=')
+    assert all(q.count(" OR ") <= 5 and len(q) <= 256 for q in queries)
+    assert {t: [m.native_id for m in r.mentions] for t, r in results.items()} == {
+        "Bean There": ["901"], "refund": ["902"], "t3": [], "t4": [], "t5": [], "t6": []}
+    assert results["Bean There"].cursor == results["t5"].cursor != results["t6"].cursor

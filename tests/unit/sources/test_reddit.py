@@ -445,3 +445,37 @@ def test_one_corrupted_thing_never_hides_the_good_ones_and_the_cursor_moves(
     assert good_ids <= got <= good_ids | {"t3_2r"}
     assert len(result.skipped) == (0 if "t3_2r" in got else 1)
     assert max(t["data"]["created_utc"] for t in things) <= result.cursor["created_utc"] <= now
+
+
+def test_several_terms_are_one_or_search_and_each_term_gets_the_groups_cursor(
+    srv: ReplayServer, budget: Budget
+) -> None:
+    srv.add_items("reddit", [post(1, NOW - 300, "Bean There Café is lovely"), post(2, NOW - 200, "a rude refund"),
+                             post(3, NOW - 100, "nothing to see")])
+    results = make_reddit(srv).fetch_many(["bean there", "refund", "espresso"],
+                                          {"bean there": None, "refund": None, "espresso": None}, budget)
+
+    (search,) = api_requests(srv)
+    assert search.param("q") == '"bean there" OR refund OR espresso'
+    assert {term: [m.native_id for m in r.mentions] for term, r in results.items()} == {
+        "bean there": ["t3_1"], "refund": ["t3_2"], "espresso": []}
+    cursor = {"created_utc": float(NOW - 200), "ids": ["t3_2"]}
+    assert [r.cursor for r in results.values()] == [cursor, cursor, cursor]
+
+
+def test_terms_whose_cursors_differ_search_from_the_oldest_and_miss_nothing(srv: ReplayServer, budget: Budget) -> None:
+    srv.add_items("reddit", [post(1, NOW - 900, "refund asked"), post(2, NOW - 100, "coffee good")])
+    results = make_reddit(srv).fetch_many(
+        ["coffee", "refund"],
+        {"coffee": {"created_utc": float(NOW - 300), "ids": []},
+         "refund": {"created_utc": float(NOW - 1000), "ids": []}},
+        budget)
+    assert sorted(m.native_id for r in results.values() for m in r.mentions) == ["t3_1", "t3_2"]
+
+
+def test_terms_beyond_the_documented_query_length_go_in_another_search(srv: ReplayServer, budget: Budget) -> None:
+    terms = [f"term number {n:03d} " + "x" * 80 for n in range(8)]  # ~100 characters each, quoted
+    make_reddit(srv).fetch_many(terms, dict.fromkeys(terms), budget)
+    queries = [r.param("q") for r in api_requests(srv)]
+    assert [len(q) <= 512 for q in queries] == [True, True]
+    assert sum(q.count(" OR ") + 1 for q in queries) == 8

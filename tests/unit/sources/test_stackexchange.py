@@ -339,3 +339,31 @@ def test_one_corrupted_question_never_hides_the_good_ones_and_the_cursor_moves(
     assert good_ids <= got <= good_ids | {"stackoverflow/99"}
     assert len(result.skipped) == (0 if "stackoverflow/99" in got else 1)
     assert NOW - 100 <= result.cursor["sites"]["stackoverflow"]["fromdate"] <= NOW
+
+
+def test_several_terms_read_each_sites_new_questions_once_instead_of_a_search_per_term_and_site(
+    srv: ReplayServer,
+) -> None:
+    srv.add_items("stackexchange", [
+        question(3001, NOW - 300, "Bean There app", "<p>crashes</p>"),
+        question(3002, NOW - 200, "Refund", "<p>a refund</p>", site="coffee"),
+        question(3003, NOW - 100, "Unrelated", "<p>nothing</p>"),
+    ])
+    terms = ["Bean There", "refund", "espresso"]
+    results = connector(srv, sites=["stackoverflow", "coffee"]).fetch_many(terms, dict.fromkeys(terms), budget())
+
+    calls = srv.received["stackexchange"]
+    assert [(r.path, r.param("site"), r.param("q")) for r in calls] == [
+        ("/questions", "stackoverflow", None), ("/questions", "coffee", None)]  # 2 requests, not 3 x 2
+    assert calls[0].param("fromdate") == str(NOW - 3600)  # a first run of the list reads the last hour
+    assert {t: sorted(m.native_id for m in r.mentions) for t, r in results.items()} == {
+        "Bean There": ["stackoverflow/3001", "stackoverflow/3003"], "refund": ["coffee/3002"], "espresso": []}
+    assert results["Bean There"].cursor["sites"] == results["espresso"].cursor["sites"] == {
+        "stackoverflow": {"fromdate": NOW - 100, "ids": [3003]}, "coffee": {"fromdate": NOW - 200, "ids": [3002]}}
+
+
+def test_fewer_terms_than_list_from_terms_are_still_searched_one_by_one(srv: ReplayServer) -> None:
+    terms = ["Bean There", "refund"]
+    connector(srv, list_from_terms=3).fetch_many(terms, dict.fromkeys(terms), budget())
+    assert [(r.path, r.param("q")) for r in srv.received["stackexchange"]] == [
+        ("/search/advanced", "Bean There"), ("/search/advanced", "refund")]

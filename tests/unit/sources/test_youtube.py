@@ -410,3 +410,26 @@ def test_one_corrupted_result_never_hides_the_good_ones_and_the_cursor_moves(
     result = connector(server, clock=NOW).fetch("Bean There", None, budget())
     assert {f"goodvideo{n:02d}" for n in range(3)} <= {m.native_id for m in result.mentions}
     assert NOW - 3000 + 1200 <= result.cursor["published_at"] <= NOW
+
+
+def test_several_terms_are_one_search_call_with_the_documented_or_operator(srv: ReplayServer) -> None:
+    srv.add_items("youtube", [youtube_video("beanvideo01", NOW - 60, "Bean There review"),
+                              youtube_video("refundvid01", NOW - 30, "asking for a refund"),
+                              youtube_video("othervideo1", NOW - 10, "cats")])
+    state = MemoryState()
+    results = connector(srv, state=state).fetch_many(["Bean There", "refund", "espresso"],
+                                                     dict.fromkeys(["Bean There", "refund", "espresso"]), budget())
+    (call,) = srv.received["youtube"]
+    assert call.param("q") == '"Bean There"|refund|espresso'
+    assert {t: [m.native_id for m in r.mentions] for t, r in results.items()} == {
+        "Bean There": ["beanvideo01"], "refund": ["refundvid01"], "espresso": []}
+    assert results["Bean There"].cursor == results["refund"].cursor == results["espresso"].cursor
+    assert state.get_state("youtube", "quota")["used"] == 1  # one call of the day's budget for three terms
+
+
+def test_terms_whose_cursors_differ_search_from_the_oldest_floor(srv: ReplayServer) -> None:
+    cursors = {"Bean There": {"published_at": NOW, "since": NOW - 86400, "recent": {}},
+               "refund": {"published_at": NOW - 7200, "since": NOW - 86400, "recent": {}}}
+    connector(srv).fetch_many(["Bean There", "refund"], cursors, budget())
+    (call,) = srv.received["youtube"]
+    assert call.param("publishedAfter") == "2027-01-15T05:00:00Z"  # refund's watermark less an hour of index lag

@@ -1,0 +1,135 @@
+"""Requests the poll cycles make per 10 minutes as the number of search terms grows.
+
+- requests_per_10min_5_terms / requests_per_10min_100_terms: every HTTP request (logins
+  included) the replay server receives from ten cycles on a 60-second grid, the example
+  business's ten networks pointed at it (as in `make demo`), with 5 and with 100 search terms
+  (one of them urgent, polled every minute; the others every 5 minutes).
+- requests_growth_100_vs_5: their ratio. Goal <= 4 (20.7 when every term was one request
+  per network and site).
+- naive_*: the same cycles with each network handed one term at a time (no ``fetch_many``),
+  in the same run. Networks that refuse or ration calls (GitHub's 10 searches a minute,
+  YouTube's daily budget) cap the naive counts: they are what the networks let through.
+
+    python -m bench.requests
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import uuid
+from typing import Any
+
+import yaml
+
+from chalicelib.config import ListenConfig, parse_config
+from chalicelib.pipeline import Pipeline
+from chalicelib.runtime import build
+from chalicelib.store import Store
+from offline.demo import DEMO_SECRETS, ROOT, SIGNING_KEY_PARAMETER, DemoClock, network_options, seed
+from offline.replay import make_server
+from offline.replay.server import ReplayServer
+from offline.stack import LocalStack
+
+CYCLES = 10  # ten minutes on the 60-second grid
+URGENT_TERM = "Bean There"
+
+
+class OneTermAtATime:
+    """A connector without ``fetch_many``: the pipeline hands it one term per call (as before)."""
+
+    def __init__(self, source: Any) -> None:
+        self._source = source
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "fetch_many":
+            raise AttributeError(name)
+        return getattr(self._source, name)
+
+
+def config_with_terms(replay: ReplayServer, terms: int) -> ListenConfig:
+    """The example business, its networks on the replay server, with ``terms`` search terms:
+    one urgent, the others one keyword each of a normal rule."""
+    data = yaml.safe_load((ROOT / "listen.example.yaml").read_text(encoding="utf-8"))
+    data["networks"] = network_options(replay)
+    data["secrets"]["signing_key_parameter"] = SIGNING_KEY_PARAMETER
+    data["rules"] = [
+        {"name": "complaints", "group": "brand", "keywords": [URGENT_TERM], "urgent": True},
+        {"name": "brand", "group": "brand", "keywords": [f"beanthere{n:03d}" for n in range(1, terms)]},
+    ]
+    return parse_config(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "bench/listen.yaml")
+
+
+def prepare(stack: LocalStack) -> None:
+    """The AWS side as `make demo` sets it up: SES sender, signing key, the emulations' secrets."""
+    os.environ.update(stack.env())
+    stack.prepare_aws(sender="alerts@beanthere.example", signing_key_parameter=SIGNING_KEY_PARAMETER,
+                      signing_key=secrets.token_urlsafe(32))
+    ssm = stack.client("ssm")
+    for name, value in DEMO_SECRETS.items():
+        ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
+
+
+def fresh_pipeline(stack: LocalStack, replay: ReplayServer, config: ListenConfig, *,
+                   batched: bool) -> tuple[DemoClock, Pipeline]:
+    """A pipeline on a new table and simulated clock; the emulations' clocks, YouTube's daily
+    budget and GitHub's rate-limit windows start afresh. ``batched``: False hands each
+    network one term at a time."""
+    clock = DemoClock()
+    for api in replay.apis.values():
+        if hasattr(api, "clock"):
+            api.clock = clock
+        if hasattr(api, "calls"):
+            api.calls = 0
+        if hasattr(api, "windows"):
+            api.windows.clear()
+    table = f"bench-{uuid.uuid4().hex[:8]}"
+    stack.create_table(table)
+    pipeline = build(config, Store(stack.client("dynamodb"), table, clock=clock), signing_key=b"k" * 32,
+                     clock=clock).pipeline
+    if not batched:
+        pipeline.sources = {name: OneTermAtATime(source) for name, source in pipeline.sources.items()}
+    return clock, pipeline
+
+
+def requests_in_ten_minutes(stack: LocalStack, replay: ReplayServer, terms: int, *,
+                             batched: bool) -> dict[str, int]:
+    """Requests per network the replay server received in ten cycles."""
+    replay.reset()
+    config = config_with_terms(replay, terms)
+    clock, pipeline = fresh_pipeline(stack, replay, config, batched=batched)
+    seed(replay, list(config.networks), int(clock()))
+    grid = clock.offset
+    for minute in range(CYCLES):
+        clock.offset = grid + 60 * minute
+        pipeline.run_cycle()
+    return {network: len(received) for network, received in replay.received.items()}
+
+
+def run() -> list[tuple[str, float]]:
+    logging.disable(logging.WARNING)  # rate limits and refusals are expected in the naive runs
+    try:
+        with LocalStack(table_name="bench-unused") as stack, make_server() as replay:
+            prepare(stack)
+            per_network = {(terms, batched): requests_in_ten_minutes(stack, replay, terms, batched=batched)
+                           for terms in (5, 100) for batched in (True, False)}
+    finally:
+        logging.disable(logging.NOTSET)
+    figures = {key: sum(counts.values()) for key, counts in per_network.items()}
+    networks = sorted({n for counts in per_network.values() for n in counts})
+    return [
+        ("requests_per_10min_5_terms", figures[(5, True)]),
+        ("requests_per_10min_100_terms", figures[(100, True)]),
+        ("requests_growth_100_vs_5", round(figures[(100, True)] / figures[(5, True)], 2)),
+        ("naive_requests_per_10min_5_terms", figures[(5, False)]),
+        ("naive_requests_per_10min_100_terms", figures[(100, False)]),
+        ("naive_requests_growth_100_vs_5", round(figures[(100, False)] / figures[(5, False)], 2)),
+        *((f"requests_per_10min_100_terms_{n}", per_network[(100, True)].get(n, 0)) for n in networks),
+        *((f"naive_requests_per_10min_100_terms_{n}", per_network[(100, False)].get(n, 0)) for n in networks),
+    ]
+
+
+if __name__ == "__main__":
+    for name, value in run():
+        print(f"{name}: {value}", flush=True)
