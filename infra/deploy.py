@@ -38,6 +38,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, PartialCredentialsError
 
 from chalicelib.config import ConfigError, ListenConfig, config_path, load_config
+from chalicelib.log_levels import pin_library_loggers
 from infra import secret_setup as secrets_setup
 from infra.names import APP_NAME
 from infra.synth import synth
@@ -659,6 +660,7 @@ def delete_table(dep: Deployment, dynamodb: Any, name: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line (see the module docstring). Returns the exit status."""
+    pin_library_loggers()  # botocore logs SecureString values at DEBUG
     parser = argparse.ArgumentParser(prog="python -m infra.deploy", description=__doc__.split("\n\n")[0])
     parser.add_argument("--stage", required=True, choices=["dev", "prod"], help="the Chalice stage")
     parser.add_argument("--config", type=Path, help="listen.yaml (default: $LISTEN_CONFIG or ./listen.yaml)")

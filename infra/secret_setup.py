@@ -38,6 +38,7 @@ from secrets import token_urlsafe
 from typing import Any
 
 from chalicelib.config import ConfigError, ListenConfig, config_path, load_config
+from chalicelib.log_levels import pin_library_loggers
 from chalicelib.replies import REPLIERS
 from chalicelib.runtime import stage_parameter
 from chalicelib.sources import source_class
@@ -238,6 +239,7 @@ def rotate_signing_key(ssm: Any, config: ListenConfig, *, stage: str | None = No
 
 def main(argv: list[str] | None = None, *, ssm: Any = None, ask: Ask = getpass.getpass, say: Say = print) -> int:
     """Command line (see the module docstring). Returns the exit status: 0 done, 1 secrets missing, 2 bad config."""
+    pin_library_loggers()  # botocore logs SecureString values at DEBUG
     parser = argparse.ArgumentParser(prog="python -m infra.secret_setup", description=__doc__.split("\n\n")[0])
     parser.add_argument("--stage", default="dev", help="the Chalice stage being prepared (dev, prod)")
     parser.add_argument("--config", type=Path, help="listen.yaml (default: $LISTEN_CONFIG or ./listen.yaml)")

@@ -2,7 +2,8 @@
 
 The same validation ``make deploy``'s preflight and every Lambda run (``load_config``): the YAML,
 every field, and every rule compiled exactly as the runtime compiles it. A valid file gets a
-one-line summary; an invalid one, one line per problem naming file, line (and column for a
+one-line summary and, per enabled network, how often its published limits let it be polled for
+these terms; an invalid one, one line per problem naming file, line (and column for a
 query), field and what was expected, and exit status 1.
 
     python -m offline.check [listen.yaml]
@@ -14,6 +15,7 @@ import sys
 from pathlib import Path
 
 from chalicelib.config import ConfigError, compiled_rules, config_path, load_config
+from chalicelib.sources.limits import statements
 
 
 def check(path: Path) -> tuple[bool, list[str]]:
@@ -28,7 +30,8 @@ def check(path: Path) -> tuple[bool, list[str]]:
     return True, [
         f"{path} is valid: {len(config.rules)} rules ({terms} search terms), {len(enabled)} of "
         f"{len(config.networks)} networks enabled ({', '.join(enabled) or 'none'}), "
-        f"{len(config.recipients)} recipient{plural}"
+        f"{len(config.recipients)} recipient{plural}",
+        *(f"  {line}" for line in statements(config)),  # how often each network's limits let it be polled
     ]
 
 
