@@ -66,6 +66,11 @@ def unexplained(network: str) -> list[str]:
                   + [f"{name}: in expected.json but no such payload" for name in covered - names])
 
 
+def expected_with(network: str, key: str) -> list[str]:
+    """The payload files whose expectation holds ``key`` ("mentions" for pages, "error" for refusals)."""
+    return sorted(name for name, entry in expected(network).items() if key in entry)
+
+
 def shape(value: Any) -> Any:
     """The structure of a JSON value: dicts keep their keys, lists merge their items' shapes,
     scalars become their JSON type name ("string", "number", "boolean", "null")."""

@@ -19,8 +19,8 @@ from tests.contracts import corpus
 
 NETWORK = "github"
 EXPECTED = corpus.expected(NETWORK)
-PAGES = sorted(name for name, entry in EXPECTED.items() if "mentions" in entry)
-ERRORS = sorted(name for name, entry in EXPECTED.items() if "error" in entry)
+PAGES = corpus.expected_with(NETWORK, "mentions")
+ERRORS = corpus.expected_with(NETWORK, "error")
 GRAPHQL_ERRORS = sorted(name for name, entry in EXPECTED.items() if "graphql_error" in entry)
 ISO = "%Y-%m-%dT%H:%M:%SZ"
 # Keys of a pull request item that GitHub's OpenAPI description documents (components/schemas/

@@ -21,8 +21,8 @@ from tests.contracts import corpus
 
 NETWORK = "reddit"
 EXPECTED = corpus.expected(NETWORK)
-PAGES = sorted(name for name, entry in EXPECTED.items() if "mentions" in entry)
-ERRORS = sorted(name for name, entry in EXPECTED.items() if "error" in entry)
+PAGES = corpus.expected_with(NETWORK, "mentions")
+ERRORS = corpus.expected_with(NETWORK, "error")
 SECRETS = {"/r/id": "client-id", "/r/secret": "client-secret", "/r/user": "someone", "/r/password": "pw"}
 
 

@@ -19,8 +19,8 @@ from tests.contracts import corpus
 
 NETWORK = "stackexchange"
 EXPECTED = corpus.expected(NETWORK)
-PAGES = sorted(name for name, entry in EXPECTED.items() if "mentions" in entry)
-ERRORS = sorted(name for name, entry in EXPECTED.items() if "error" in entry)
+PAGES = corpus.expected_with(NETWORK, "mentions")
+ERRORS = corpus.expected_with(NETWORK, "error")
 
 
 @pytest.fixture(scope="module")
