@@ -63,7 +63,7 @@ PRIOR_CLICKS: tuple[tuple[tuple[str, ...], Relevance, int], ...] = (
     (("form:capital",), "relevant", 2),
     (("form:start",), "relevant", 1),
 )
-HOLD_LOG_ODDS = 1.5
+HOLD_LOG_ODDS = 1.0
 # How far above the highest score a kept (relevant) mention got a held one must be.
 CALIBRATION_MARGIN = 0.5
 MAX_SCORES = 32
@@ -92,10 +92,11 @@ def features(matched: MatchedMention) -> set[str]:
     mention = matched.mention
     text = mention.searchable_text
     found = {w for w in (m.group(0).casefold() for m in _WORD.finditer(text)) if w not in _STOP and not w.isdigit()}
+    casual = not any(character.isupper() for character in text)
     for match in matched.matches:
         found.add(f"rule:{match.rule.casefold()}")
         for start, end in match.spans:
-            found.update(_context(text, start, end))
+            found.update(_context(text, start, end, casual=casual))
     found.add(f"network:{mention.network}")
     if mention.community:
         found.add(f"community:{mention.community.casefold()}")
@@ -108,11 +109,17 @@ def features(matched: MatchedMention) -> set[str]:
     return found
 
 
-def _context(text: str, start: int, end: int) -> set[str]:
+def _context(text: str, start: int, end: int, *, casual: bool) -> set[str]:
+    """``before:``/``after:`` words and the ``form:`` of one matched term: "code" inside backticks, "casual" in a
+    post with no capital letter at all (its lower case says nothing), "start" opening a sentence, else its case."""
     term = text[start:end]
     before = _WORD.findall(text[max(0, start - 40) : start])
     after = _WORD.findall(text[end : end + 40])
-    if _SENTENCE_END.search(text[max(0, start - 4) : start]):
+    if text.count("`", 0, start) % 2:
+        form = "code"
+    elif casual:
+        form = "casual"
+    elif _SENTENCE_END.search(text[max(0, start - 4) : start]):
         form = "start"
     elif term.islower():
         form = "lower"
@@ -212,6 +219,8 @@ class FeedbackModel:
         def weight(feature: str) -> float:
             number = bucket(feature)
             in_relevant, in_noise = self.counts["relevant"][number], self.counts["not_relevant"][number]
+            if not in_relevant and not in_noise:
+                return 0.0  # unseen: says nothing
             return math.log((in_noise + 0.5) / (noise + 1)) - math.log((in_relevant + 0.5) / (relevant + 1))
 
         telling = (f for f in features(matched) if kind(f) in RELEVANCE_KINDS - {"rule"})  # every mention has a rule
@@ -346,6 +355,8 @@ def _signature(found: set[str]) -> frozenset[int]:
 
 
 _FORMS = {
+    "code": "the name in code",
+    "casual": "a post in lower case",
     "lower": "the name in lower case",
     "capital": "the name capitalised mid-sentence",
     "upper": "the name in capitals",

@@ -84,9 +84,11 @@ def test_features_name_the_author_community_and_linked_sites() -> None:
         ("Buns from Harbor again.", "form:capital"),
         ("Buns from HARBOR again.", "form:upper"),
         ("Closed today. Harbor reopens Monday.", "form:start"),
+        ("closed today, harbor reopens monday", "form:casual"),
+        ("Run `harbor export` first.", "form:code"),
     ],
 )
-def test_the_form_says_how_the_name_was_written(text: str, form: str) -> None:
+def test_form_says_how_the_name_was_written_lower_case_only_where_the_author_capitalises(text: str, form: str) -> None:
     assert {f for f in features(matched(text)) if f.startswith("form:")} == {form}
 
 
@@ -95,7 +97,7 @@ def test_buckets_are_stable_across_processes() -> None:
 
 
 def test_a_new_model_leans_on_its_prior_but_holds_nothing_back() -> None:
-    model, lower = FeedbackModel(), matched("the harbor was calm")
+    model, lower = FeedbackModel(), matched("We watched the harbor")
     # Prior only: log((2+1)/(3+1)) + log((2.5/3) / (0.5/4)) = log 5; the other features are unseen.
     assert model.noise_log_odds(lower) == pytest.approx(math.log(5))
     assert model.hold_back(lower) is None
@@ -104,8 +106,7 @@ def test_a_new_model_leans_on_its_prior_but_holds_nothing_back() -> None:
 def test_model_holds_back_what_the_owner_called_noise_and_says_why() -> None:
     model = clicked()
     assert model.hold_back(matched("Sailboats in the harbor at dusk.")) == (
-        f'{HOLD_REASON} (like mentions you marked not relevant: the name in lower case, "the" before the name, '
-        '"at" after the name)'
+        f'{HOLD_REASON} (like mentions you marked not relevant: the name in lower case, "the" before the name)'
     )
     assert model.hold_back(matched("Harbor croissants are back!")) is None
     assert model.hold_back(matched("I love Harbor, the rye is great.")) is None
