@@ -72,6 +72,9 @@ SIGNATURE_SIZE = 24
 # Share of hashed features two mentions must have in common for a correction to carry over.
 CORRECTION_SIMILARITY = 0.5
 MAX_STORED_BYTES = 40_000
+# A post naming the business a thousand times (or linking a thousand sites) teaches no more than its first few.
+MAX_SPANS = 20
+MAX_LINKS = 20
 STORED_VERSION = 1
 
 HOLD_REASON = "held back as likely not relevant"
@@ -95,15 +98,18 @@ def features(matched: MatchedMention) -> set[str]:
     casual = not any(character.isupper() for character in text)
     for match in matched.matches:
         found.add(f"rule:{match.rule.casefold()}")
-        for start, end in match.spans:
+        for start, end in match.spans[:MAX_SPANS]:
             found.update(_context(text, start, end, casual=casual))
     found.add(f"network:{mention.network}")
     if mention.community:
         found.add(f"community:{mention.community.casefold()}")
     if mention.author_handle:
         found.add(f"author:{mention.network}:{mention.author_handle.casefold().lstrip('@')}")
-    for link in mention.links:
-        host = urllib.parse.urlsplit(link).hostname or ""
+    for link in mention.links[:MAX_LINKS]:
+        try:
+            host = urllib.parse.urlsplit(link).hostname or ""
+        except ValueError:  # a link from the network that is not a URL ("http://[::1") teaches nothing
+            continue
         if host:
             found.add(f"site:{host.removeprefix('www.')}")
     return found
@@ -367,6 +373,7 @@ _FORMS = {
 def _readable(feature: str) -> str:
     """A feature in the owner's words; quotes words of the mention (untrusted: escape on output)."""
     kind_, _, value = feature.partition(":")
+    value = value[:60]
     if kind_ == "before":
         return f'"{value}" before the name'
     if kind_ == "after":

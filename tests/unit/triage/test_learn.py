@@ -223,3 +223,19 @@ def _stored(**change: object) -> str:
 def test_a_malformed_stored_model_is_refused_naming_the_field(stored: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         FeedbackModel.from_json(stored)
+
+
+def test_a_link_that_is_not_a_url_teaches_nothing_and_breaks_nothing() -> None:
+    mention = matched("Harbor buns.", links=("http://[::1", "https://harborbakery.example/menu"))
+    assert {f for f in features(mention) if f.startswith("site:")} == {"site:harborbakery.example"}
+
+
+def test_only_the_first_twenty_matched_spans_are_read() -> None:
+    text = "harbor " * 30 + "Harbor"
+    spans = tuple((7 * n, 7 * n + 6) for n in range(31))
+    mention = Mention(
+        network="reddit", native_id="1", url="", text=text, created_at=dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    )
+    found = features(MatchedMention(mention, (RuleMatch("Harbor", "brand", False, spans),)))
+    # The capitalised 31st "Harbor" is not read: no "form:capital".
+    assert {f for f in found if f.startswith("form:")} == {"form:start", "form:lower"}
