@@ -115,14 +115,15 @@ def claim_retry(store: Any, delivery: Delivery, lease_seconds: float) -> Deliver
 
 
 def notify(store: Any, mailer: Any, recipients: Iterable[Recipient], job_id: str,
-           compose: Callable[[str, str], EmailMessage], *, clock: Callable[[], float]) -> list[str]:
+           compose: Callable[[str, str], EmailMessage], *, clock: Callable[[], float]) -> list[tuple[str, str]]:
     """Email a notice (``compose(name, address)``) to every recipient with an address, each a
     delivery of job ``job_id`` (a notice is told once: the caller's conditional write decides
     that, the job records how each send went). It is not retried later: a notice that fails is
-    ``failed`` (or ``unconfirmed``) and listed in the next digest. Out: the names it reached."""
+    ``failed`` (or ``unconfirmed``) and listed in the next digest. Out: (name, status) of each
+    send made (none for a delivery recorded before)."""
     if mailer is None or not hasattr(mailer, "send_message"):
         return []
-    reached = []
+    outcomes = []
     for recipient in recipients:
         address = recipient.email
         if not address:
@@ -131,6 +132,6 @@ def notify(store: Any, mailer: Any, recipients: Iterable[Recipient], job_id: str
         outcome = deliver_once(store, job_id, recipient.name, "email", (),
                                lambda message=message, address=address: mailer.send_message(message, address),
                                clock=clock, retry_later=False)
-        if outcome is not None and outcome[0] == "sent":
-            reached.append(recipient.name)
-    return reached
+        if outcome is not None:
+            outcomes.append((recipient.name, outcome[0]))
+    return outcomes

@@ -161,6 +161,9 @@ def tell_silence(cycle: Cycle, network: str, change: str, *, silent_seconds: flo
 
 def notify_all(cycle: Cycle, what: str, compose: Callable[[str, str], EmailMessage]) -> list[str]:
     """Send a notice to every recipient with an email address, as one delivery job
-    (``notice-<what>-<unique>``); the names it reached."""
-    return notify(cycle.store, cycle.channels.get("email"), cycle.config.recipients,
-                  f"notice-{what}-{uuid.uuid4().hex[:12]}", compose, clock=cycle.clock)
+    (``notice-<what>-<unique>``); the names it reached. One that failed or may not have
+    arrived is in ``cycle.report.deliveries`` (0 mentions), so the cycle's metric counts it."""
+    outcomes = notify(cycle.store, cycle.channels.get("email"), cycle.config.recipients,
+                      f"notice-{what}-{uuid.uuid4().hex[:12]}", compose, clock=cycle.clock)
+    cycle.report.deliveries.extend((name, "email", status, 0) for name, status in outcomes if status != "sent")
+    return [name for name, status in outcomes if status == "sent"]

@@ -143,7 +143,9 @@ def test_a_notice_ses_refuses_is_recorded_failed_for_the_digest_and_not_told_aga
     started = clock()
     pipeline.run_cycle()
     clock.offset += 61 * MINUTE
-    assert pipeline.run_cycle().health_notices == []  # told (the silence is recorded), but it did not arrive
+    report = pipeline.run_cycle()
+    assert report.health_notices == []  # told (the silence is recorded), but it did not arrive
+    assert report.deliveries == [("Maria", "email", "failed", 0)]  # counted in DeliveriesNotConfirmed
     assert store.all_health()["hackernews"].silence_told == "silent"
     (lost,) = store.undelivered(started)  # what the next daily digest lists
     assert lost.job_id.startswith("notice-silence-hackernews-")

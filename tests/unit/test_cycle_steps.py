@@ -205,7 +205,7 @@ def test_a_notice_is_a_recorded_delivery_a_failure_is_not_lost_and_it_is_never_s
     mailer = Mailer(throttled)
     reached = notify(store, mailer, recipients, "notice-health-hackernews-down-1", lambda name, address: name,
                      clock=lambda: 1000.0)
-    assert reached == ["Ana"]  # Rui has no email address; Maria's was refused
+    assert reached == [("Maria", "failed"), ("Ana", "sent")]  # Rui has no email address
     assert {k[1]: (d.status, d.detail) for k, d in store.records.items()} == {
         "Maria": ("failed", str(throttled)),  # not retried: listed in the next digest
         "Ana": ("sent", None)}
