@@ -16,6 +16,9 @@ At least once everywhere, idempotent effects everywhere:
   alerts it;
 - a network that answers but returns nothing for longer than expected is told once, and
   once more when data comes again (a failing network is told as failing only).
+
+Each step is a module of ``chalicelib.cycle`` stating its own invariants; ``run_cycle`` is
+their order.
 """
 
 from __future__ import annotations
