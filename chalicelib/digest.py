@@ -25,13 +25,12 @@ from email.message import EmailMessage
 from typing import Any, Literal, Protocol
 
 from chalicelib.actions import ActionToken, TokenSigner
-from chalicelib.alerts import DeliveryFailed, network_name
-from chalicelib.alerts.delivery import STOPPED_DETAIL, send_claimed
+from chalicelib.alerts import UNSUBSCRIBE_TTL, DeliveryFailed, network_name
+from chalicelib.alerts.delivery import claim_retry, deliver_once, due_retries, send_claimed
 from chalicelib.alerts.email import one_line, safe_url, set_headers, template, unfolded
 from chalicelib.config import ListenConfig, Recipient
 from chalicelib.noise import STOPWORDS, words
 from chalicelib.pages import Page
-from chalicelib.pipeline import UNSUBSCRIBE_TTL
 from chalicelib.store import CLAIM_LEASE_SECONDS, DigestDay, StoredMention
 
 log = logging.getLogger(__name__)
@@ -540,12 +539,12 @@ class DigestSender:
         """Compose, claim ``job`` for the recipient (once ever), send, and record how it went
         (the alerts' delivery path: a transient failure is sent again by a later run)."""
         assert recipient.email is not None
-        message = self._message(recipient, digest, view_key)
-        if not self.store.claim_delivery(job, recipient.name, CHANNEL, [m.key for m in digest.opportunities]):
+        message, email = self._message(recipient, digest, view_key), recipient.email
+        outcome = deliver_once(self.store, job, recipient.name, CHANNEL, [m.key for m in digest.opportunities],
+                               lambda: self.mailer.send_message(message, email), clock=self.clock)
+        if outcome is None:
             return "already sent"
-        email = recipient.email
-        status, detail = send_claimed(self.store, job, recipient.name, CHANNEL,
-                                      lambda: self.mailer.send_message(message, email), clock=self.clock)
+        status, detail = outcome
         if status != "sent":
             log.warning("%s digest for %s not sent (%s): %s", digest.period, recipient.name, status, detail)
         return status
@@ -553,17 +552,12 @@ class DigestSender:
     def _retry_due(self, now: dt.datetime, suppressed: Mapping[str, str]) -> list[tuple[str, str]]:
         """Send again, once each, the digests whose transient failure's retry is due (rebuilt as
         at their digest hour); a digest whose run stopped after claiming it is unconfirmed."""
-        outcomes = []
-        for delivery in self.store.due_retries():
-            if delivery.channel != CHANNEL:
-                continue  # an alert: the poll cycle sends it again
+        stopped, due = due_retries(self.store, (CHANNEL,))  # alerts: the poll cycle sends them again
+        outcomes = [(delivery.recipient, "unconfirmed") for delivery in stopped]
+        for delivery in due:
             recipient = self.config.recipient(delivery.recipient)
-            if delivery.status == "sending":
-                if self.store.finish_retry(delivery, delivery.attempts, "unconfirmed", detail=STOPPED_DETAIL):
-                    outcomes.append((delivery.recipient, "unconfirmed"))
-                continue
             named = self._named(delivery.job_id, recipient)
-            if delivery.status != "retry" or recipient is None or not recipient.email or named is None:
+            if recipient is None or not recipient.email or named is None:
                 continue
             if recipient.email.casefold() in suppressed:
                 continue
@@ -571,9 +565,9 @@ class DigestSender:
             at = digest_time(local_date, self.config.alerts.digest_hour, recipient.timezone)
             digest, view_key, _ = self._built(recipient, period, local_date, at)
             message = self._message(recipient, digest, view_key)
-            if not self.store.claim_retry(delivery, CLAIM_LEASE_SECONDS):
+            claimed = claim_retry(self.store, delivery, CLAIM_LEASE_SECONDS)
+            if claimed is None:
                 continue
-            claimed = replace(delivery, status="sending", attempts=delivery.attempts + 1)
             status, _ = send_claimed(self.store, delivery.job_id, recipient.name, CHANNEL,
                                      lambda message=message, to=recipient.email: self.mailer.send_message(message, to),
                                      clock=self.clock, retry=claimed)

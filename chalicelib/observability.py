@@ -8,7 +8,7 @@ import functools
 import statistics
 from typing import Any
 
-from chalicelib.pipeline import CycleReport
+from chalicelib.cycle.context import CycleReport
 
 NAMESPACE = "SocialListening"
 SERVICE = "social-listening"

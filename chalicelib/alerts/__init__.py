@@ -7,6 +7,7 @@ The router decides who gets which mentions on which channel; each channel module
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -16,6 +17,9 @@ from chalicelib.store import StoredMention
 
 if TYPE_CHECKING:
     from chalicelib.triage import Triage
+
+
+UNSUBSCRIBE_TTL = 90 * 86400  # one-click unsubscribe links (alerts, digests) must keep working for a long time
 
 
 class DeliveryFailed(Exception):
@@ -34,6 +38,20 @@ def unanswered(err: Exception) -> bool:
     from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
 
     return isinstance(err, ReadTimeoutError | ConnectionClosedError)
+
+
+def send_failure(err: Exception, service: str, what: str, permanent_codes: Collection[str]) -> DeliveryFailed:
+    """The ``DeliveryFailed`` for an SES or SNS send that raised ``err`` (a botocore error): a
+    refusal names its code and is permanent when the code is in ``permanent_codes``; no answer
+    after the request went out is ambiguous (it may have been sent); no connection is transient."""
+    from botocore.exceptions import ClientError
+
+    if isinstance(err, ClientError):
+        code = err.response["Error"]["Code"]
+        return DeliveryFailed(f"{service} refused the {what} ({code})", permanent=code in permanent_codes)
+    if unanswered(err):
+        return DeliveryFailed(f"{service} did not answer ({type(err).__name__})", permanent=False, ambiguous=True)
+    return DeliveryFailed(f"{service} could not be reached ({type(err).__name__})", permanent=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""The one delivery path of alerts, digests and assignment emails: claim -> send -> record.
+"""The one delivery path of alerts, digests, notices and assignment emails: claim -> send -> record.
 
 - The delivery is claimed first (a conditional write of ``JOB#<job>`` / ``D#<recipient>#<channel>``),
   so a retried, overlapping or resumed run never sends it twice; every write that can fail is made
@@ -17,11 +17,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import replace
+from email.message import EmailMessage
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.alerts import DeliveryFailed
 from chalicelib.store import Delivery
+
+if TYPE_CHECKING:
+    from chalicelib.config import Recipient
 
 log = logging.getLogger(__name__)
 
@@ -66,3 +71,67 @@ def send_claimed(store: Any, job_id: str, recipient: str, channel: str, send: Ca
         return "failed", detail
     finish("sent", message_id=message_id)
     return "sent", message_id
+
+
+def deliver_once(store: Any, job_id: str, recipient: str, channel: str, mention_keys: Iterable[str],
+                 send: Callable[[], str], *, clock: Callable[[], float],
+                 retry_later: bool = True) -> tuple[str, str | None] | None:
+    """Claim the delivery, send it and record how it went (``send_claimed``). None when it was
+    recorded before (sent, failed or skipped by an earlier run): it is never sent twice."""
+    if not store.claim_delivery(job_id, recipient, channel, list(mention_keys)):
+        return None
+    return send_claimed(store, job_id, recipient, channel, send, clock=clock, retry_later=retry_later)
+
+
+def due_retries(store: Any, channels: Collection[str]) -> tuple[list[Delivery], list[Delivery]]:
+    """Of the due deliveries (``store.due_retries``) on ``channels``: (those found still
+    ``sending`` after their lease, now marked ``unconfirmed`` by this call: their run stopped
+    mid-send, so they are never sent again; those whose retry is due, to claim with
+    ``claim_retry``). Another run's deliveries, or ones the index lists late, are left out."""
+    stopped, due = [], []
+    for delivery in store.due_retries():
+        if delivery.channel not in channels:
+            continue
+        if delivery.status == "sending":
+            if unconfirm_stopped(store, delivery):
+                stopped.append(delivery)
+        elif delivery.status == "retry":
+            due.append(delivery)
+    return stopped, due
+
+
+def unconfirm_stopped(store: Any, delivery: Delivery) -> bool:
+    """Mark a delivery found ``sending`` after its run stopped ``unconfirmed`` (sent or not, we
+    cannot know: never risk a duplicate); False when another run recorded it first."""
+    return bool(store.finish_retry(delivery, delivery.attempts, "unconfirmed", detail=STOPPED_DETAIL))
+
+
+def claim_retry(store: Any, delivery: Delivery, lease_seconds: float) -> Delivery | None:
+    """Take a due retry (one more attempt, ``sending``) for this run; None when another run
+    took it first. Everything that can fail before the send is made before this call."""
+    if not store.claim_retry(delivery, lease_seconds):
+        return None
+    return replace(delivery, status="sending", attempts=delivery.attempts + 1)
+
+
+def notify(store: Any, mailer: Any, recipients: Iterable[Recipient], job_id: str,
+           compose: Callable[[str, str], EmailMessage], *, clock: Callable[[], float]) -> list[tuple[str, str]]:
+    """Email a notice (``compose(name, address)``) to every recipient with an address, each a
+    delivery of job ``job_id`` (a notice is told once: the caller's conditional write decides
+    that, the job records how each send went). It is not retried later: a notice that fails is
+    ``failed`` (or ``unconfirmed``) and listed in the next digest. Out: (name, status) of each
+    send made (none for a delivery recorded before)."""
+    if mailer is None or not hasattr(mailer, "send_message"):
+        return []
+    outcomes = []
+    for recipient in recipients:
+        address = recipient.email
+        if not address:
+            continue
+        message = compose(recipient.name, address)
+        outcome = deliver_once(store, job_id, recipient.name, "email", (),
+                               lambda message=message, address=address: mailer.send_message(message, address),
+                               clock=clock, retry_later=False)
+        if outcome is not None:
+            outcomes.append((recipient.name, outcome[0]))
+    return outcomes

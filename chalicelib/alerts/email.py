@@ -22,6 +22,7 @@ from chalicelib.alerts import (
     DeliveryFailed,
     excerpt,
     network_name,
+    send_failure,
     triage_words,
 )
 from chalicelib.model import MatchedMention
@@ -230,14 +231,6 @@ class EmailChannel:
                 Content={"Raw": {"Data": message_bytes(message)}},
                 **extra,
             )
-        except ClientError as err:
-            code = err.response["Error"]["Code"]
-            raise DeliveryFailed(f"SES refused the email ({code})", permanent=code in PERMANENT_SES_ERRORS) from None
-        except BotoCoreError as err:
-            from chalicelib.alerts import unanswered
-
-            if unanswered(err):
-                raise DeliveryFailed(f"SES did not answer ({type(err).__name__})", permanent=False,
-                                     ambiguous=True) from None
-            raise DeliveryFailed(f"SES could not be reached ({type(err).__name__})", permanent=False) from None
+        except (ClientError, BotoCoreError) as err:
+            raise send_failure(err, "SES", "email", PERMANENT_SES_ERRORS) from None
         return str(response["MessageId"])

@@ -9,7 +9,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.alerts import AlertBundle, DeliveryFailed, network_name, unanswered
+from chalicelib.alerts import AlertBundle, DeliveryFailed, network_name, send_failure
 from chalicelib.alerts.email import one_line
 
 GSM7 = frozenset(
@@ -112,12 +112,6 @@ class SmsChannel:
                                                           "StringValue": self.origination_number}
         try:
             response = self.client.publish(PhoneNumber=phone, Message=text, MessageAttributes=attributes)
-        except ClientError as err:
-            code = err.response["Error"]["Code"]
-            raise DeliveryFailed(f"SNS refused the SMS ({code})", permanent=code in PERMANENT_SNS_ERRORS) from None
-        except BotoCoreError as err:
-            if unanswered(err):
-                raise DeliveryFailed(f"SNS did not answer ({type(err).__name__})", permanent=False,
-                                     ambiguous=True) from None
-            raise DeliveryFailed(f"SNS could not be reached ({type(err).__name__})", permanent=False) from None
+        except (ClientError, BotoCoreError) as err:
+            raise send_failure(err, "SNS", "SMS", PERMANENT_SNS_ERRORS) from None
         return str(response["MessageId"])

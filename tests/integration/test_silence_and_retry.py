@@ -119,6 +119,45 @@ def test_a_network_silent_longer_than_expected_is_told_once_and_its_data_again_o
     assert store.all_health()["hackernews"].silence_told == "data again"
 
 
+class RefusedNotices:
+    """The real email channel, with every notice (``send_message``) refused by SES."""
+
+    name = "email"
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+
+    def send(self, bundle: AlertBundle) -> str:
+        return str(self.real.send(bundle))
+
+    def send_message(self, message: Any, to: str) -> str:
+        raise DeliveryFailed("SES refused the email (TooManyRequestsException)", permanent=False)
+
+
+def test_a_notice_ses_refuses_is_recorded_failed_for_the_digest_and_not_told_again(
+    stack: LocalStack, store: Store, replay: ReplayServer, tmp_path: Path
+) -> None:
+    clock = Clock()
+    pipeline = pipeline_for(make_config(replay, tmp_path, networks="    expect_data_within_hours: 1\n"), store, clock)
+    pipeline.channels = {**pipeline.channels, "email": RefusedNotices(pipeline.channels["email"])}
+    started = clock()
+    pipeline.run_cycle()
+    clock.offset += 61 * MINUTE
+    report = pipeline.run_cycle()
+    assert report.health_notices == []  # told (the silence is recorded), but it did not arrive
+    assert report.deliveries == [("Maria", "email", "failed", 0)]  # counted in DeliveriesNotConfirmed
+    assert store.all_health()["hackernews"].silence_told == "silent"
+    (lost,) = store.undelivered(started)  # what the next daily digest lists
+    assert lost.job_id.startswith("notice-silence-hackernews-")
+    assert (lost.recipient, lost.channel, lost.status, lost.mention_keys) == ("Maria", "email", "failed", [])
+    assert lost.detail == "SES refused the email (TooManyRequestsException)"
+    for _ in range(3):  # a notice is not retried: the next digest says it failed
+        clock.offset += 5 * MINUTE
+        assert pipeline.run_cycle().health_notices == []
+    assert store.undelivered(started) == [lost]
+    assert stack.sent_emails() == []
+
+
 def test_a_network_both_failing_and_silent_is_told_as_failing_only(
     stack: LocalStack, store: Store, replay: ReplayServer, tmp_path: Path
 ) -> None:
