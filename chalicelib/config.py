@@ -16,7 +16,6 @@ of MB), and messages stay short whatever the file holds.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import zoneinfo
 from collections.abc import Mapping, Sequence
@@ -334,8 +333,10 @@ def compiled_rules(config: ListenConfig, accepted: Mapping[str, Sequence[str]] |
 
 
 def config_path() -> Path:
-    """Where listen.yaml is: ``LISTEN_CONFIG`` or ./listen.yaml (read when called, not at import)."""
-    return Path(os.environ.get("LISTEN_CONFIG", DEFAULT_CONFIG_PATH))
+    """Where listen.yaml is: ``LISTEN_CONFIG`` or ./listen.yaml (``Settings``, read when called, not at import)."""
+    from chalicelib.settings import Settings
+
+    return Settings.from_environ().listen_config
 
 
 def load_config(path: str | Path | None = None) -> ListenConfig:
