@@ -72,7 +72,7 @@ _VARIABLES = {str(field.alias): field for field in Settings.model_fields.values(
 
 
 def variables() -> frozenset[str]:
-    """The names of the variables the service reads (infra/ sets no other but Powertools')."""
+    """The names of the variables the service reads (the deployed functions get no other but Powertools')."""
     return frozenset(_VARIABLES)
 
 
