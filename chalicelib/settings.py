@@ -25,6 +25,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from chalicelib.text import shown
+
 POLL_TIMEOUT_SECONDS = 60  # the poll Lambda's timeout (.chalice/config.json): fetching must leave time to send
 
 
@@ -79,6 +81,4 @@ def variables() -> frozenset[str]:
 def _problem(error: Any, environ: Mapping[str, str]) -> str:
     """One line: the variable, its value as set (shortened) and what it must be."""
     name = str(error["loc"][0])
-    value = environ.get(name, "")
-    shown = repr(value) if len(value) <= 60 else f"{value[:60]!r}… ({len(value)} characters)"
-    return f"{name}={shown} is not valid: it must be {_VARIABLES[name].description}"
+    return f"{name}={shown(environ.get(name, ''))} is not valid: it must be {_VARIABLES[name].description}"

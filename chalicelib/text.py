@@ -179,6 +179,7 @@ def _inline_text(children: list[Any]) -> str:
 DIRECTION_CONTROLS = "\u202a-\u202e\u2066-\u2069"  # overrides and isolates, as a character-class range
 _CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{DIRECTION_CONTROLS}]")
 _UNSHOWABLE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{DIRECTION_CONTROLS}]")
+_SHOWN_CHARS = 60  # of a value quoted in a message
 _HTTP_URL = re.compile(r"https?://[^\s<>\"']+")  # used with fullmatch: '$' would accept a trailing newline
 
 
@@ -194,6 +195,15 @@ def one_line(text: str, limit: int | None = 120) -> str:
     and line breaks folded to one space, cut to ``limit`` characters with "…" (None: never cut)."""
     text = " ".join(_CONTROL.sub(" ", text).split())
     return text if limit is None or len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def shown(value: object) -> str:
+    """``value`` quoted for an error message, cut to a few dozen characters (a file or a variable
+    may hold anything): ``'abc'``, or ``'abc…'… (600 characters)``."""
+    if isinstance(value, str) and len(value) > _SHOWN_CHARS:
+        return f"{value[:_SHOWN_CHARS]!r}… ({len(value)} characters)"
+    text = repr(value)
+    return text if len(text) <= _SHOWN_CHARS + 2 else f"{text[:_SHOWN_CHARS]}… ({len(text)} characters)"
 
 
 def safe_url(url: str) -> str:
