@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.actions import ActionService, ActionToken, TokenSigner
-from chalicelib.alerts import DIRECTION_CONTROLS, AlertBundle, AlertItem, DeliveryFailed
+from chalicelib.alerts import AlertBundle, AlertItem, DeliveryFailed
 from chalicelib.alerts.email import EmailChannel, compose, message_bytes
 from chalicelib.alerts.notices import compose_health_notice
 from chalicelib.alerts.sms import compose as compose_sms
@@ -53,6 +53,7 @@ from chalicelib.model import MatchedMention, Mention, RuleMatch
 from chalicelib.pages import invalid_link
 from chalicelib.sms_commands import InboundSms, handle
 from chalicelib.store import DigestDay, Store, StoredMention, capped
+from chalicelib.text import DIRECTION_CONTROLS
 from chalicelib.triage import Triage
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")

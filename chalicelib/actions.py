@@ -413,8 +413,9 @@ class ActionService:
     def _assignment_email(self, parsed: ActionToken, stored: StoredMention, to: Recipient) -> EmailMessage:
         """The alert email's look for one mention, with links signed for the assignee."""
         from chalicelib.alerts import AlertBundle, AlertItem, Notice, network_name
-        from chalicelib.alerts.email import compose, header_text, one_line
+        from chalicelib.alerts.email import compose, header_text
         from chalicelib.alerts.router import is_urgent
+        from chalicelib.text import one_line
 
         base = self.config.alerts.action_base_url
         links = {action: f"{base}/a/{self.signer.sign(stored.key, action, to.name)}"
@@ -585,8 +586,8 @@ def snooze_period(form: bytes) -> str:
 
 
 def _mention_view(stored: StoredMention) -> dict[str, str]:
-    from chalicelib.alerts import network_name, shown_text
-    from chalicelib.alerts.email import one_line, safe_url
+    from chalicelib.alerts import network_name
+    from chalicelib.text import one_line, safe_url, shown_text
 
     m = stored.item.mention
     return {

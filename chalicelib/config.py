@@ -16,7 +16,6 @@ of MB), and messages stay short whatever the file holds.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import zoneinfo
 from collections.abc import Mapping, Sequence
@@ -38,6 +37,7 @@ from pydantic import (
 from chalicelib.model import RuleGroup
 from chalicelib.sources import NETWORKS, source_class
 from chalicelib.sources.base import SourceOptions
+from chalicelib.text import shown
 
 if TYPE_CHECKING:
     from chalicelib.rules import RuleSet
@@ -56,7 +56,6 @@ MAX_CONFIG_CHARS = 1_000_000  # listen.yaml is a few KB; a larger file is a mist
 MAX_QUERY_CHARS = 2000
 MAX_PROBLEMS = 50  # problems listed; the rest are counted
 _MAX_PROBLEM_CHARS = 1000
-_SHOWN_CHARS = 60  # of a value quoted in a message
 
 
 class ConfigError(Exception):
@@ -65,14 +64,6 @@ class ConfigError(Exception):
     def __init__(self, problems: Sequence[str]) -> None:
         self.problems = list(problems)
         super().__init__("\n".join(self.problems))
-
-
-def shown(value: object) -> str:
-    """``value`` quoted for a message, cut to a few dozen characters (a file may hold anything)."""
-    if isinstance(value, str) and len(value) > _SHOWN_CHARS:
-        return f"{value[:_SHOWN_CHARS]!r}… ({len(value)} characters)"
-    text = repr(value)
-    return text if len(text) <= _SHOWN_CHARS + 2 else f"{text[:_SHOWN_CHARS]}… ({len(text)} characters)"
 
 
 def _phone(value: str) -> str:
@@ -334,8 +325,10 @@ def compiled_rules(config: ListenConfig, accepted: Mapping[str, Sequence[str]] |
 
 
 def config_path() -> Path:
-    """Where listen.yaml is: ``LISTEN_CONFIG`` or ./listen.yaml (read when called, not at import)."""
-    return Path(os.environ.get("LISTEN_CONFIG", DEFAULT_CONFIG_PATH))
+    """Where listen.yaml is: ``LISTEN_CONFIG`` or ./listen.yaml (``Settings``, read when called, not at import)."""
+    from chalicelib.settings import Settings
+
+    return Settings.from_environ().listen_config
 
 
 def load_config(path: str | Path | None = None) -> ListenConfig:

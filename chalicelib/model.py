@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
-
-if TYPE_CHECKING:  # chalicelib.triage imports this module: a real import would be circular
-    from chalicelib.triage import Triage
+from typing import Any, Literal
 
 RuleGroup = Literal["brand", "product", "competitor", "industry"]
 MentionKind = Literal["post", "comment"]
+# The vocabulary of triage (chalicelib.triage decides them; alerts, digests and the store read them).
+SentimentLabel = Literal["positive", "neutral", "negative"]
+Intent = Literal["question", "recommendation_request", "complaint", "praise", "purchase_intent", "churn"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +76,18 @@ class RuleMatch:
 
 
 @dataclass(frozen=True, slots=True)
+class Triage:
+    """What triage (``chalicelib.triage.triage``) decided about one mention."""
+
+    sentiment: float  # VADER compound after the domain adjustments, in [-1, 1]
+    sentiment_label: SentimentLabel
+    intents: frozenset[Intent]
+    priority: int  # 0-100
+    reasons: tuple[str, ...]  # why the priority is what it is, in words, e.g. "names a competitor"
+    opportunity: bool  # a question, recommendation request, complaint, or someone leaving a competitor
+
+
+@dataclass(frozen=True, slots=True)
 class MatchedMention:
     """A mention that matched at least one rule."""
 
@@ -133,8 +145,6 @@ def matched_from_dict(data: dict[str, Any]) -> MatchedMention:
     )
     triage = None
     if data.get("triage"):
-        from chalicelib.triage import Triage
-
         t = data["triage"]
         triage = Triage(sentiment=t["sentiment"], sentiment_label=t["sentiment_label"],
                         intents=frozenset(t["intents"]), priority=t["priority"], reasons=tuple(t["reasons"]),

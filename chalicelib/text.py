@@ -1,4 +1,5 @@
-"""Plain text out of the HTML that networks send, without trusting any of it.
+"""Text shaping, in one place: plain text out of the HTML and Markdown that networks send, and
+text fit to show (one line, several lines, an excerpt, a link) without trusting any of it.
 
 ``html_to_text`` reads markup the way the HTML5 tokenizer does for the parts that matter to
 text (tags, comments, bogus comments such as ``<![...>``, raw-text elements, character
@@ -171,3 +172,68 @@ def _inline_text(children: list[Any]) -> str:
         elif child.type == "html_inline":
             out.append(html_to_text(child.content) if not child.content.startswith("<") else "")
     return _SPACES.sub(" ", "".join(out))
+
+
+# ---------------------------------------------------------------- text fit to show
+
+DIRECTION_CONTROLS = "\u202a-\u202e\u2066-\u2069"  # overrides and isolates, as a character-class range
+_CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{DIRECTION_CONTROLS}]")
+_UNSHOWABLE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{DIRECTION_CONTROLS}]")
+_SHOWN_CHARS = 60  # of a value quoted in a message
+_HTTP_URL = re.compile(r"https?://[^\s<>\"']+")  # used with fullmatch: '$' would accept a trailing newline
+
+
+def shown_text(text: str) -> str:
+    """Text fit to show on several lines: without direction controls (a U+202E shows the rest of a
+    paragraph reversed and can disguise a link's text) and without control characters but line
+    breaks and tabs (a terminal mail reader would obey an ESC sequence)."""
+    return _UNSHOWABLE.sub("", text)
+
+
+def one_line(text: str, limit: int | None = 120) -> str:
+    """Text fit for a header or a title: control and direction characters removed, runs of spaces
+    and line breaks folded to one space, cut to ``limit`` characters with "…" (None: never cut)."""
+    text = " ".join(_CONTROL.sub(" ", text).split())
+    return text if limit is None or len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def shown(value: object) -> str:
+    """``value`` quoted for an error message, cut to a few dozen characters (a file or a variable
+    may hold anything): ``'abc'``, or ``'abc…'… (600 characters)``."""
+    if isinstance(value, str) and len(value) > _SHOWN_CHARS:
+        return f"{value[:_SHOWN_CHARS]!r}… ({len(value)} characters)"
+    text = repr(value)
+    return text if len(text) <= _SHOWN_CHARS + 2 else f"{text[:_SHOWN_CHARS]}… ({len(text)} characters)"
+
+
+def safe_url(url: str) -> str:
+    """The URL if it is plain http(s), else empty (never a javascript: or data: link)."""
+    return url if _HTTP_URL.fullmatch(url) else ""
+
+
+def excerpt(text: str, spans: list[tuple[int, int]], limit: int = 400) -> list[tuple[str, bool]]:
+    """Text cut to about ``limit`` characters around the first match, as (segment,
+    highlighted) pairs for templates to escape and mark up."""
+    spans = sorted((s, e) for s, e in spans if 0 <= s < e <= len(text))
+    start = 0
+    if len(text) > limit and spans and spans[0][0] > limit // 3:
+        start = spans[0][0] - limit // 3
+    end = min(len(text), start + limit)
+    segments: list[tuple[str, bool]] = []
+    position = start
+    for s, e in spans:
+        s, e = max(s, position), min(e, end)
+        if s >= e:
+            continue
+        if s > position:
+            segments.append((text[position:s], False))
+        segments.append((text[s:e], True))
+        position = e
+    if position < end:
+        segments.append((text[position:end], False))
+    segments = [(clean, marked) for segment, marked in segments if (clean := shown_text(segment))]
+    if start > 0:
+        segments.insert(0, ("…", False))
+    if end < len(text):
+        segments.append(("…", False))
+    return segments

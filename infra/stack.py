@@ -321,8 +321,6 @@ class ServiceStack(cdk.Stack):
             if function.node.id != API_HANDLER:
                 function.add_property_override("DeadLetterQueue", {"Type": "SQS",
                                                                    "TargetArn": self.dead_letters.queue_arn})
-            self.chalice.add_environment_variable("INBOUND_SMS_TOPIC_ARN", self.inbound_sms_topic.topic_arn,
-                                                  function.node.id)
             if self.settings.sms_origination_number:  # replies to it reach the inbound topic (make deploy)
                 self.chalice.add_environment_variable("SMS_ORIGINATION_NUMBER", self.settings.sms_origination_number,
                                                       function.node.id)

@@ -6,7 +6,6 @@ The router decides who gets which mentions on which channel; each channel module
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
@@ -111,50 +110,3 @@ def triage_words(triage: Triage) -> tuple[str, ...]:
     label = triage.sentiment_label
     said = any(reason == label or reason.endswith(f" {label}") for reason in triage.reasons)
     return (*(() if said else (label,)), *triage.reasons)
-
-
-DIRECTION_CONTROLS = "\u202a-\u202e\u2066-\u2069"  # overrides and isolates, as a character-class range
-_DIRECTION_CONTROLS = re.compile(f"[{DIRECTION_CONTROLS}]")
-
-
-_UNSHOWABLE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{DIRECTION_CONTROLS}]")
-
-
-def without_direction_controls(text: str) -> str:
-    """Text with the Unicode direction overrides and isolates removed: a U+202E in a post would
-    otherwise show the rest of the paragraph reversed (and can disguise a link's text)."""
-    return _DIRECTION_CONTROLS.sub("", text)
-
-
-def shown_text(text: str) -> str:
-    """Text fit to show on several lines: without direction controls and without control
-    characters but line breaks and tabs (a terminal mail reader would obey an ESC sequence)."""
-    return _UNSHOWABLE.sub("", text)
-
-
-def excerpt(text: str, spans: list[tuple[int, int]], limit: int = 400) -> list[tuple[str, bool]]:
-    """Text cut to about ``limit`` characters around the first match, as (segment,
-    highlighted) pairs for templates to escape and mark up."""
-    spans = sorted((s, e) for s, e in spans if 0 <= s < e <= len(text))
-    start = 0
-    if len(text) > limit and spans and spans[0][0] > limit // 3:
-        start = spans[0][0] - limit // 3
-    end = min(len(text), start + limit)
-    segments: list[tuple[str, bool]] = []
-    position = start
-    for s, e in spans:
-        s, e = max(s, position), min(e, end)
-        if s >= e:
-            continue
-        if s > position:
-            segments.append((text[position:s], False))
-        segments.append((text[s:e], True))
-        position = e
-    if position < end:
-        segments.append((text[position:end], False))
-    segments = [(clean, marked) for segment, marked in segments if (clean := shown_text(segment))]
-    if start > 0:
-        segments.insert(0, ("…", False))
-    if end < len(text):
-        segments.append(("…", False))
-    return segments

@@ -16,19 +16,17 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.actions import ACTIONS
 from chalicelib.alerts import (
-    DIRECTION_CONTROLS,
     AlertBundle,
     AlertItem,
     DeliveryFailed,
-    excerpt,
     network_name,
     send_failure,
     triage_words,
 )
 from chalicelib.model import MatchedMention
 from chalicelib.reach import reach_label
+from chalicelib.text import excerpt, one_line, safe_url
 
-_CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{DIRECTION_CONTROLS}]")
 PERMANENT_SES_ERRORS = {
     "MessageRejected", "MailFromDomainNotVerifiedException", "AccountSuspendedException",
     "SendingPausedException", "BadRequestException", "NotFoundException",
@@ -51,23 +49,12 @@ def template(name: str) -> jinja2.Template:
     return _templates().get_template(name)
 
 
-def safe_url(url: str) -> str:
-    """The URL if it is plain http(s), else empty (never a javascript: or data: link)."""
-    return url if re.match(r"^https?://[^\s<>\"']+$", url) else ""
-
-
-def one_line(text: str, limit: int = 120) -> str:
-    """Text fit for a header or a title: control and direction characters removed, one line."""
-    text = " ".join(_CONTROL.sub(" ", text).split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
 def header_text(text: str) -> str:
     """A header value no mail parser can turn into more than it shows: one line, no control or
     direction characters, and no RFC 2047 encoded word. ``=?`` opens an encoded word, which
     Python's email package (before CVE-2024-6923 was fixed) and mail clients decode, CR LF
     included, so it becomes ``= ?``."""
-    return " ".join(_CONTROL.sub(" ", text).split()).replace("=?", "= ?")
+    return one_line(text, None).replace("=?", "= ?")
 
 
 _ADDRESS_SPECIALS = re.compile(r'[()<>\[\]:;@\\,."]')

@@ -9,9 +9,10 @@ import time
 import zoneinfo
 from email.message import EmailMessage
 
-from chalicelib.alerts import network_name, shown_text
-from chalicelib.alerts.email import one_line, set_headers, unfolded
+from chalicelib.alerts import network_name
+from chalicelib.alerts.email import set_headers, unfolded
 from chalicelib.sources.base import BadPayload, CredentialsError, RateLimited, SourceError, Unavailable
+from chalicelib.text import one_line, shown_text
 
 
 def _notice(business: str, from_address: str, to_name: str, to_address: str, subject: str,

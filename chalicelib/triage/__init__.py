@@ -8,26 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 
-from chalicelib.model import Mention, RuleMatch
+from chalicelib.model import Mention, RuleMatch, Triage  # Triage is plain data: it lives with the model
 from chalicelib.triage import intent, priority, sentiment
 from chalicelib.triage.intent import INTENTS, Intent
 from chalicelib.triage.sentiment import SentimentLabel
 
 __all__ = ["INTENTS", "Intent", "SentimentLabel", "Triage", "triage"]
-
-
-@dataclass(frozen=True, slots=True)
-class Triage:
-    """What triage decided about one mention."""
-
-    sentiment: float  # VADER compound after the domain adjustments, in [-1, 1]
-    sentiment_label: SentimentLabel
-    intents: frozenset[Intent]
-    priority: int  # 0-100
-    reasons: tuple[str, ...]  # why the priority is what it is, in words, e.g. "names a competitor"
-    opportunity: bool  # a question, recommendation request, complaint, or someone leaving a competitor
 
 
 def triage(mention: Mention, matches: Sequence[RuleMatch], *, vip: Collection[str] = (), now: dt.datetime) -> Triage:

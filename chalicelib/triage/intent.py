@@ -9,12 +9,10 @@ docs/triage.md defines each intent with examples.
 from __future__ import annotations
 
 import re
-from typing import Literal
 
+from chalicelib.model import Intent
 from chalicelib.triage.sentiment import Sentiment, SentimentLabel, is_sarcastic, label_for
 from chalicelib.triage.sentiment import sentiment as score_sentiment
-
-Intent = Literal["question", "recommendation_request", "complaint", "praise", "purchase_intent", "churn"]
 
 INTENTS: tuple[Intent, ...] = (
     "question",

@@ -14,12 +14,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
+
+from chalicelib.model import SentimentLabel
 
 if TYPE_CHECKING:
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
-SentimentLabel = Literal["positive", "neutral", "negative"]
 
 # VADER slows down badly on some long hostile inputs; the opening of a post carries its tone.
 MAX_SCORED_CHARS = 5_000

@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
+from chalicelib.settings import Settings
+from chalicelib.settings import variables as settings_variables
 from chalicelib.table import TTL_ATTRIBUTE, create_table_request
 from infra.stack import (
     chalice_stage_config,
@@ -106,18 +108,19 @@ def test_every_function_waits_for_what_it_finds_by_name(synthesized: Synthesized
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_functions_get_names_and_the_secrets_prefix_never_a_secret(synthesized: Synthesized, stage: str) -> None:
-    topic_id = next(name for name, topic in synthesized.resources(stage, "AWS::SNS::Topic").items()
-                    if topic["Properties"]["TopicName"] == f"social-listening-{stage}-inbound-sms")
     for name, function in synthesized.resources(stage, "AWS::Serverless::Function").items():
-        assert function["Properties"]["Environment"]["Variables"] == {
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert variables == {
             "POWERTOOLS_SERVICE_NAME": "social-listening",
             "FETCH_BUDGET_SECONDS": "40",
             "TABLE_NAME": f"social-listening-{stage}",
             "LISTEN_CONFIG": "chalicelib/listen.yaml",
             "SES_CONFIGURATION_SET": f"social-listening-{stage}",
             "SECRETS_PARAMETER_PREFIX": f"/social-listening/{stage}/",
-            "INBOUND_SMS_TOPIC_ARN": {"Ref": topic_id},
         }, name
+        # every variable is one the code reads (Settings; Powertools its own), and each value is valid
+        assert set(variables) - {"POWERTOOLS_SERVICE_NAME"} <= settings_variables(), name
+        assert Settings.from_environ(variables).required_table() == f"social-listening-{stage}", name
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -299,7 +302,7 @@ def test_synthesis_leaves_no_chalice_out_in_the_repository(synthesized: Synthesi
 def test_synthesis_leaves_no_stage_variable_in_the_process(synthesized: Synthesized) -> None:
     # chalice package sets the stages' variables in os.environ; a later test or the deploy would run as prod
     assert synthesized.outdir.is_dir()
-    for name in ("SECRETS_PARAMETER_PREFIX", "SES_CONFIGURATION_SET", "INBOUND_SMS_TOPIC_ARN"):
+    for name in ("SECRETS_PARAMETER_PREFIX", "SES_CONFIGURATION_SET"):
         assert name not in os.environ, name
 
 

@@ -7,10 +7,11 @@ import datetime as dt
 import pytest
 
 from chalicelib.alerts import AlertBundle, AlertItem
-from chalicelib.alerts.email import compose, safe_url
+from chalicelib.alerts.email import compose
 from chalicelib.config import Recipient
 from chalicelib.model import MatchedMention, Mention, RuleMatch
 from chalicelib.store import StoredMention
+from chalicelib.text import safe_url
 from chalicelib.triage import Triage
 
 WHEN = dt.datetime(2026, 11, 27, 14, 30, tzinfo=dt.UTC)

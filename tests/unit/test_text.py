@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from chalicelib.text import html_to_text
+from chalicelib.text import excerpt, html_to_text, one_line, safe_url, shown_text
 
 
 def test_tags_are_removed_and_entities_decoded() -> None:
@@ -66,3 +66,33 @@ def test_hostile_fragments_of_450_kb_give_text() -> None:
     for fragment in ("<a " * 150_000, "<![ " * 110_000, '<a b="' * 75_000, "<div>" * 90_000):
         assert html_to_text(fragment) == ""
     assert html_to_text("<p>x</p>" * 56_000) == "\n\n".join(["x"] * 56_000)
+
+
+# ---------------------------------------------------------------- text fit to show
+
+
+def test_shown_text_drops_control_and_direction_characters_but_keeps_line_breaks_and_tabs() -> None:
+    assert shown_text("a\x1b[31mb\u202ec\u2066d\te\nf\x00") == "a[31mbcd\te\nf"
+
+
+def test_one_line_folds_breaks_and_controls_and_cuts_with_an_ellipsis() -> None:
+    assert one_line("Bean\n\tThere\u202e  Café\x07!") == "Bean There Café !"
+    assert one_line("espresso " * 20, 20) == "espresso espresso e…"  # 19 characters and the ellipsis
+    assert one_line("x" * 300, None) == "x" * 300
+
+
+def test_safe_url_keeps_plain_http_links_only() -> None:
+    assert safe_url("http://example.com/a?b=c") == "http://example.com/a?b=c"
+    for url in ("javascript:alert(1)", "data:text/html,x", "https://x.example/ space", "//x.example", ""):
+        assert safe_url(url) == "", url
+
+
+def test_safe_url_refuses_a_link_that_ends_in_a_line_break() -> None:
+    assert safe_url("https://x.example/\n") == ""
+
+
+def test_an_excerpt_is_cut_around_the_first_match_and_marks_the_matches() -> None:
+    text = "a" * 300 + " Bean There " + "b" * 300
+    assert excerpt(text, [(301, 311)], limit=40) == [
+        ("…", False), ("a" * 12 + " ", False), ("Bean There", True), (" " + "b" * 16, False), ("…", False)]
+    assert excerpt("short \u202etext", []) == [("short text", False)]
