@@ -263,16 +263,19 @@ class Pipeline:
         schedule = self.config.schedule
         terms = self.matcher.search_terms()
         any_urgent = any(t.urgent for t in terms)
+        from chalicelib.sources.limits import poll_minutes  # each network's limits, for this many terms
+
+        allowed = poll_minutes(self.config, [t.term for t in terms])
         tasks: list[Task] = []
         for network, source in self.sources.items():
             capabilities = source.capabilities
+            every = allowed.get(network, schedule.poll_minutes or 1)
+            urgent_every = min(schedule.urgent_poll_minutes, every)
             if capabilities.server_search:
                 for term in terms:
-                    minutes = schedule.urgent_poll_minutes if term.urgent else schedule.poll_minutes
-                    tasks.append(Task(network, term.term, minutes * 60.0))
+                    tasks.append(Task(network, term.term, (urgent_every if term.urgent else every) * 60.0))
             if capabilities.local_stream or not capabilities.server_search:
-                minutes = schedule.urgent_poll_minutes if any_urgent else schedule.poll_minutes
-                tasks.append(Task(network, LOCAL_STREAM, minutes * 60.0))
+                tasks.append(Task(network, LOCAL_STREAM, (urgent_every if any_urgent else every) * 60.0))
         self._health = self.store.all_health()
         states = self.store.get_task_states(self.sources)
         for network, queries in states.items():  # this container may know of later runs than were written
