@@ -25,6 +25,7 @@ import random
 import time
 from collections.abc import Mapping
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -71,7 +72,16 @@ MENTIONS_PER_DAY = 1000
 WARM_HOURS = 12
 EMAILS_PER_DAY, SMS_PER_DAY = 30, 3
 HOURS_PER_MONTH = 720
-MEMORY_GB = 0.256  # lambda_memory_size in .chalice/config.json
+VCPU_MB = 1769  # Lambda memory that comes with one vCPU (https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html)
+LAMBDA_SIZES_MB = (256, 512, 1024)
+
+
+def poll_memory_mb() -> int:
+    """The poll function's memory, as .chalice/config.json gives it (chosen by `make bench`'s CPU figure)."""
+    chalice = json.loads((Path(__file__).resolve().parents[1] / ".chalice" / "config.json").read_text())
+    return int(chalice["lambda_functions"]["poll"]["lambda_memory_size"])
+
+
 # The lines Lambda itself writes per invocation (START, END, REPORT): about 350 bytes (not measured here).
 LAMBDA_PLATFORM_LOG_BYTES = 350
 # infra/stack.py: Errors of the 5 functions, Throttles of the API, dead letters, deliveries not confirmed
@@ -317,7 +327,13 @@ def monthly(hour: dict[str, float]) -> list[tuple[str, float]]:
     polls = 60 * HOURS_PER_MONTH
     digests = 24 * 30
     invocations = polls + digests + 300  # ~10 action clicks a day
-    lambda_seconds = hour["cpu_seconds"] / 60 * polls
+    memory_gb = poll_memory_mb() / 1024
+    cpu_per_poll = hour["cpu_seconds"] / 60  # a poll's CPU here; at M MB Lambda gives M / 1769 of a vCPU
+
+    def poll_usd(mb: int) -> float:  # CPU-bound part only (the replay server answers at once)
+        return polls * cpu_per_poll * VCPU_MB / mb * mb / 1024 * PRICES["lambda_gb_second"]
+
+    lambda_seconds = cpu_per_poll * VCPU_MB / poll_memory_mb() * polls
     requests = hour["read_units"] * HOURS_PER_MONTH * PRICES["dynamodb_read_unit"] + \
         hour["write_units"] * HOURS_PER_MONTH * PRICES["dynamodb_write_unit"]
     table_gb = hour["table_bytes"] * MENTION_RETENTION_HOURS / 1e9  # the hour's items, kept 90 days
@@ -333,8 +349,8 @@ def monthly(hour: dict[str, float]) -> list[tuple[str, float]]:
     alarms = max(0, ALARMS_PER_STAGE - FREE["alarms"]) * PRICES["alarm"]
     kms_requests = hour["secrets"] * SECRET_READS_PER_HOUR_WARM * HOURS_PER_MONTH + COLD_STARTS_PER_MONTH
     kms = max(0, kms_requests - FREE["kms_requests"]) * PRICES["kms_request"]
-    lambda_list = invocations * PRICES["lambda_request"] + lambda_seconds * MEMORY_GB * PRICES["lambda_gb_second"]
-    pessimistic = invocations * PRICES["lambda_request"] + polls * 10 * MEMORY_GB * PRICES["lambda_gb_second"]
+    lambda_list = invocations * PRICES["lambda_request"] + lambda_seconds * memory_gb * PRICES["lambda_gb_second"]
+    pessimistic = invocations * PRICES["lambda_request"] + polls * 10 * memory_gb * PRICES["lambda_gb_second"]
     total = ddb + ses + api + logs + metrics + alarms + kms  # Lambda, EventBridge and SSM fit their free tiers
     return [
         ("monthly_cost_usd_before_sms", round(total, 2)),
@@ -365,7 +381,10 @@ def monthly(hour: dict[str, float]) -> list[tuple[str, float]]:
         ("lambda_usd_free_tier", 0.0),
         ("lambda_usd_without_free_tier", round(lambda_list, 3)),
         ("lambda_usd_without_free_tier_at_10s_per_poll", round(pessimistic, 3)),
-        ("lambda_gb_seconds_at_10s_per_poll", round(polls * 10 * MEMORY_GB)),
+        ("lambda_gb_seconds_at_10s_per_poll", round(polls * 10 * memory_gb)),
+        ("lambda_memory_mb_poll", poll_memory_mb()),
+        *((f"lambda_poll_cpu_s_at_{mb}mb", round(cpu_per_poll * VCPU_MB / mb, 3)) for mb in LAMBDA_SIZES_MB),
+        *((f"lambda_poll_usd_cpu_at_{mb}mb", round(poll_usd(mb), 3)) for mb in LAMBDA_SIZES_MB),
         ("mentions_in_the_measured_hour", hour["mentions"]),
         ("emails_in_the_measured_hour", hour["emails_measured"]),
     ]
@@ -388,7 +407,8 @@ def main() -> int:
         figures = dict(monthly(measure_one_hour(per_day)))
         print(f"monthly_cost_usd_{label}: {figures['monthly_cost_usd_before_sms']}")
         for part in ("cost_dynamodb_usd", "dynamodb_transactions_usd", "dynamodb_write_units_per_hour",
-                     "dynamodb_read_units_per_hour", "mentions_in_the_measured_hour"):
+                     "dynamodb_read_units_per_hour", "mentions_in_the_measured_hour", "lambda_usd_without_free_tier",
+                     *(f"lambda_poll_cpu_s_at_{mb}mb" for mb in LAMBDA_SIZES_MB)):
             print(f"{part}_{label}: {figures[part]}")
     print("# transactional writes are billed at 2 units per item per KB; not needed as transactions: "
           + "; ".join(TRANSACTIONS_NOT_NEEDED))

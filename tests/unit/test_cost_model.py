@@ -100,3 +100,14 @@ def test_failed_writes_are_billed_though_no_response_reports_them() -> None:
     with pytest.raises(ClientError):
         client.put_item(TableName="t", Item=put(1, 10)["Put"]["Item"], ConditionExpression="attribute_not_exists(pk)")
     assert client.unreported_write_units == 6 + 2
+
+
+def test_the_poll_memory_keeps_a_10k_item_cycle_within_half_its_budget() -> None:
+    from bench.pipeline import lambda_memory_figures
+
+    figures = dict(lambda_memory_figures(3.6, 160))  # CPU seconds and DynamoDB requests measured (make bench)
+    assert figures["cycle_after_fetch_budget_s"] == 20.0  # 60 s timeout less the 40 s fetch budget
+    assert figures["lambda_cycle_s_10k_items_at_256mb"] == round(3.6 * 1769 / 256 + 0.8, 1)  # 25.7: too slow
+    assert figures["lambda_memory_mb_needed_10k_items"] == round(1769 * 3.6 / (10 - 0.8))  # 692
+    assert figures["lambda_memory_mb_poll"] == 768 and figures["lambda_memory_ok"] == 1.0
+    assert dict(lambda_memory_figures(7.2, 160))["lambda_memory_ok"] == 0.0  # twice the CPU would not fit
