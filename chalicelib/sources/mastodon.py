@@ -17,7 +17,10 @@ and, when an access token is configured, full-text status search on the home ins
   clauses only in recent versions (``app/lib/search_query_transformer.rb`` @5dbda99e, "must"
   @00084581), so combining terms would mean AND on older instances and lose mentions.
   Hashtag timelines do document ``any[]`` (``content/en/methods/timelines.md`` @00478975, since
-  2.7.0, "4 total tags" a query): not used yet, one request per hashtag (not measured).
+  2.7.0, "4 total tags" a query), but not used: when an instance does not know the path's
+  hashtag the answer is empty (or 404) whatever ``any[]`` holds (``app/controllers/api/v1/
+  timelines/tag_controller.rb`` @0486db9f: ``@tag.nil? ? []``), so a group would silently lose
+  the other hashtags' statuses there. One request per hashtag and instance.
 
 Ids are per-instance snowflakes: compared as integers and only within one instance.
 Reblogs are skipped (the reblogged status is the mention, and it shows up on its own).
