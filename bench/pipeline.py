@@ -9,6 +9,16 @@
   After one warm-up cycle; the batched way is the median of three runs, the naive way one.
 - ddb_requests_per_item: DynamoDB requests per fetched item of that cycle, alerting included
   (job, claims, delivery records). Goal <= 0.05.
+- cycle_cpu_s_10k_items: CPU seconds of this process for the batched cycle with the triage of its
+  5,000 new mentions (DynamoDB Local's own CPU not counted: Lambda does not run it), and
+  lambda_memory_mb_needed_10k_items: the poll function's memory that keeps that cycle within half
+  of what the Lambda timeout leaves after the fetch budget (see ``lambda_memory_figures``);
+  lambda_memory_mb_poll: the memory .chalice/config.json gives the poll function.
+- pipeline_speedup_vs_naive_rtt_5ms: the same two cycles, in the same run, through a proxy on
+  127.0.0.1 that adds 5 ms to each DynamoDB request (bench.rtt_proxy; the in-region round trip
+  class DynamoDB Local on the same machine lacks). Goal >= 25x. The naive way runs in five
+  interleaved parts (every fifth item), each beside one batched cycle (the median of five), so
+  that a busy machine slows both alike.
 
     python -m bench.pipeline
 """
@@ -25,6 +35,7 @@ import time
 import uuid
 from pathlib import Path
 
+from bench.rtt_proxy import DelayProxy
 from chalicelib.actions import TokenSigner
 from chalicelib.alerts import AlertBundle
 from chalicelib.config import load_config
@@ -36,6 +47,10 @@ from offline.stack import LocalStack
 
 ROOT = Path(__file__).resolve().parents[1]
 ITEMS = 10_000
+RTT_S = 0.005  # added to each DynamoDB request for the *_rtt_5ms figures
+RTT_PARTS = 5  # the naive way through the proxy in fifths, each beside one batched cycle
+VCPU_MB = 1769  # Lambda memory that comes with one full vCPU
+LAMBDA_SIZES_MB = (256, 512, 1024, 1769)
 WORDS = ("coffee espresso latte roast beans morning queue barista price shop lisbon friends service "
          "great slow cold brew oat milk pastry terrace wifi music").split()
 BRANDS = ("Bean There Café", "Fábrica Coffee", "Copenhagen Coffee Lab", "Beanbag subscription")
@@ -91,7 +106,8 @@ def _seed(store: Store, matched: list[MatchedMention]) -> None:
     store.close_job("seed-job")
 
 
-def optimized_cycle(stack: LocalStack, matched_seen: list[MatchedMention], items: list[Mention]) -> tuple[float, int]:
+def optimized_cycle(stack: LocalStack, matched_seen: list[MatchedMention],
+                    items: list[Mention]) -> tuple[float, int, float]:
     config = load_config(ROOT / "listen.example.yaml")
     table = f"bench-{uuid.uuid4().hex[:8]}"
     stack.create_table(table)
@@ -101,13 +117,16 @@ def optimized_cycle(stack: LocalStack, matched_seen: list[MatchedMention], items
     channel = NullChannel()
     pipeline = Pipeline(config, store, {}, rules, {"email": channel, "sms": channel}, TokenSigner(b"b" * 32))
     store.requests = 0
+    cpu_started = time.process_time()
     started = time.perf_counter()
     new = store.store_new_mentions(store.unseen(rules.match_many(items)), "bench-job", 120)
     elapsed = time.perf_counter() - started
     pipeline.alert("bench-job", new, CycleReport())
+    pipeline._triaged(new)  # the cycle triages each new mention too: CPU only, here for the CPU figure
+    cpu_seconds = time.process_time() - cpu_started
     assert len(new) == len(items) - len(matched_seen), "half of the items must be new"
     assert channel.sent == 1, "one bundled email for the one recipient (no urgent mention)"
-    return elapsed, store.requests
+    return elapsed, store.requests, cpu_seconds
 
 
 def naive_cycle(stack: LocalStack, matched_seen: list[MatchedMention], items: list[Mention]) -> tuple[float, int]:
@@ -134,6 +153,31 @@ def naive_cycle(stack: LocalStack, matched_seen: list[MatchedMention], items: li
     return time.perf_counter() - started, requests
 
 
+def lambda_memory_figures(cpu_seconds: float, requests: int) -> list[tuple[str, float]]:
+    """The poll function's memory from the measured CPU seconds of a 10,000-item cycle: Lambda gives CPU in
+    proportion to memory, one vCPU at 1,769 MB (https://docs.aws.amazon.com/lambda/latest/dg/configuration-
+    memory.html), so the cycle's work after fetching takes ``cpu_seconds * 1769 / MB`` plus its DynamoDB
+    round trips (5 ms each, as if none overlapped). It must fit in the Lambda timeout less the fetch budget
+    (.chalice/config.json), with half of that to spare (Lambda's CPU may be slower than this machine's, and
+    parsing the fetched items takes CPU inside the fetch budget)."""
+    chalice = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
+    budget = chalice["lambda_timeout"] - float(chalice["environment_variables"]["FETCH_BUDGET_SECONDS"])
+    chosen = chalice["lambda_functions"]["poll"]["lambda_memory_size"]
+
+    def cycle_s(mb: int) -> float:
+        return cpu_seconds * VCPU_MB / mb + requests * RTT_S
+
+    needed = VCPU_MB * cpu_seconds / max(budget / 2 - requests * RTT_S, 1e-9)  # chosen: next 128 MB up
+    return [
+        ("cycle_cpu_s_10k_items", round(cpu_seconds, 2)),
+        ("cycle_after_fetch_budget_s", budget),
+        *((f"lambda_cycle_s_10k_items_at_{mb}mb", round(cycle_s(mb), 1)) for mb in LAMBDA_SIZES_MB),
+        ("lambda_memory_mb_needed_10k_items", round(needed)),
+        ("lambda_memory_mb_poll", chosen),
+        ("lambda_memory_ok", float(cycle_s(chosen) <= budget / 2)),
+    ]
+
+
 def run() -> list[tuple[str, float]]:
     ratio, app_s, boto3_s = cold_import_ratio()
     items = fetched_items(ITEMS)
@@ -145,6 +189,19 @@ def run() -> list[tuple[str, float]]:
         naive_seconds, naive_requests = naive_cycle(stack, seen, items)
         runs = [optimized_cycle(stack, seen, items) for _ in range(3)]
         seconds, requests = statistics.median(r[0] for r in runs), runs[0][1]
+        cpu_seconds = statistics.median(r[2] for r in runs)
+        direct_url = stack.dynamodb_url
+        host, port = direct_url.removeprefix("http://").split(":")
+        with DelayProxy((host, int(port)), RTT_S) as proxy:
+            stack.dynamodb_url = proxy.url  # every client of these cycles goes through the proxy
+            try:
+                naive_rtt_seconds, rtt_runs = 0.0, []
+                for part in range(RTT_PARTS):  # interleaved, so load swings on the machine reach both ways alike
+                    naive_rtt_seconds += naive_cycle(stack, seen, items[part::RTT_PARTS])[0]
+                    rtt_runs.append(optimized_cycle(stack, seen, items)[0])
+                rtt_seconds = statistics.median(rtt_runs)
+            finally:
+                stack.dynamodb_url = direct_url
     return [
         ("cold_import_app_s", round(app_s, 3)),
         ("cold_import_boto3_s", round(boto3_s, 3)),
@@ -153,6 +210,10 @@ def run() -> list[tuple[str, float]]:
         ("naive_pipeline_items_per_s", round(ITEMS / naive_seconds)),
         ("pipeline_speedup_vs_naive", round(naive_seconds / seconds, 1)),
         ("ddb_requests_per_item", round(requests / ITEMS, 4)),
+        ("pipeline_items_per_s_rtt_5ms", round(ITEMS / rtt_seconds)),
+        ("naive_pipeline_items_per_s_rtt_5ms", round(ITEMS / naive_rtt_seconds)),
+        ("pipeline_speedup_vs_naive_rtt_5ms", round(naive_rtt_seconds / rtt_seconds, 1)),
+        *lambda_memory_figures(cpu_seconds, requests),
         ("naive_ddb_requests_per_item", round(naive_requests / ITEMS, 4)),
     ]
 

@@ -3,9 +3,12 @@
 - requests_per_10min_5_terms / requests_per_10min_100_terms: every HTTP request (logins
   included) the replay server receives from ten cycles on a 60-second grid, the example
   business's ten networks pointed at it (as in `make demo`), with 5 and with 100 search terms
-  (one of them urgent, polled every minute; the others every 5 minutes).
+  (one of them urgent, polled every minute; the others as often as each network's published
+  limits allow for that many terms: ``chalicelib.sources.limits.poll_minutes``).
 - requests_growth_100_vs_5: their ratio. Goal <= 4 (20.7 when every term was one request
   per network and site).
+- *_poll_5min: the same with listen.yaml's ``schedule.poll_minutes: 5`` (the schedule before
+  the limits chose it), in the same run.
 - naive_*: the same cycles with each network handed one term at a time (no ``fetch_many``),
   in the same run. Networks that refuse or ration calls (GitHub's 10 searches a minute,
   YouTube's daily budget) cap the naive counts: they are what the networks let through.
@@ -48,10 +51,13 @@ class OneTermAtATime:
         return getattr(self._source, name)
 
 
-def config_with_terms(replay: ReplayServer, terms: int) -> ListenConfig:
+def config_with_terms(replay: ReplayServer, terms: int, poll_minutes: int | None = None) -> ListenConfig:
     """The example business, its networks on the replay server, with ``terms`` search terms:
-    one urgent, the others one keyword each of a normal rule."""
+    one urgent, the others one keyword each of a normal rule; ``poll_minutes`` as listen.yaml's
+    (None: each network as often as its limits allow)."""
     data = yaml.safe_load((ROOT / "listen.example.yaml").read_text(encoding="utf-8"))
+    if poll_minutes is not None:
+        data["schedule"]["poll_minutes"] = poll_minutes
     data["networks"] = network_options(replay)
     data["secrets"]["signing_key_parameter"] = SIGNING_KEY_PARAMETER
     data["rules"] = [
@@ -94,10 +100,10 @@ def fresh_pipeline(stack: LocalStack, replay: ReplayServer, config: ListenConfig
 
 
 def requests_in_ten_minutes(stack: LocalStack, replay: ReplayServer, terms: int, *,
-                             batched: bool) -> dict[str, int]:
+                             batched: bool, poll_minutes: int | None = None) -> dict[str, int]:
     """Requests per network the replay server received in ten cycles."""
     replay.reset()
-    config = config_with_terms(replay, terms)
+    config = config_with_terms(replay, terms, poll_minutes)
     clock, pipeline = fresh_pipeline(stack, replay, config, batched=batched)
     seed(replay, list(config.networks), int(clock()))
     grid = clock.offset
@@ -114,6 +120,8 @@ def run() -> list[tuple[str, float]]:
             prepare(stack)
             per_network = {(terms, batched): requests_in_ten_minutes(stack, replay, terms, batched=batched)
                            for terms in (5, 100) for batched in (True, False)}
+            every_5 = {terms: sum(requests_in_ten_minutes(stack, replay, terms, batched=True, poll_minutes=5).values())
+                       for terms in (5, 100)}
     finally:
         logging.disable(logging.NOTSET)
     figures = {key: sum(counts.values()) for key, counts in per_network.items()}
@@ -122,6 +130,9 @@ def run() -> list[tuple[str, float]]:
         ("requests_per_10min_5_terms", figures[(5, True)]),
         ("requests_per_10min_100_terms", figures[(100, True)]),
         ("requests_growth_100_vs_5", round(figures[(100, True)] / figures[(5, True)], 2)),
+        ("requests_per_10min_5_terms_poll_5min", every_5[5]),
+        ("requests_per_10min_100_terms_poll_5min", every_5[100]),
+        ("requests_growth_100_vs_5_poll_5min", round(every_5[100] / every_5[5], 2)),
         ("naive_requests_per_10min_5_terms", figures[(5, False)]),
         ("naive_requests_per_10min_100_terms", figures[(100, False)]),
         ("naive_requests_growth_100_vs_5", round(figures[(100, False)] / figures[(5, False)], 2)),

@@ -227,7 +227,7 @@ class Mutes(_Strict):
 
 
 class Schedule(_Strict):
-    poll_minutes: int = Field(default=5, ge=1, le=1440)
+    poll_minutes: int | None = Field(default=None, ge=1, le=1440)  # None: as often as the limits allow
     urgent_poll_minutes: int = Field(default=1, ge=1, le=1440)
 
 

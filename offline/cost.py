@@ -19,12 +19,17 @@ import contextlib
 import io
 import json
 import logging
+import math
 import os
 import random
 import time
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import yaml
+from botocore.exceptions import ClientError
 
 from chalicelib.config import parse_config
 from chalicelib.observability import log_cycle, publish_cycle
@@ -62,9 +67,21 @@ OTHER_TOOLS = (  # monthly entry prices a small business would otherwise pay (ve
 )
 NETWORKS = ("hackernews", "stackexchange", "github", "rss", "lobsters", "devto", "mastodon", "reddit")
 MENTIONS_PER_DAY = 1000
+# Hours of mentions stored before the measured hour (one cycle an hour, not counted): the measured hour is then
+# the day's 13th, and the items that grow with the day (stories, digest keys) are as large as on an average hour.
+WARM_HOURS = 12
 EMAILS_PER_DAY, SMS_PER_DAY = 30, 3
 HOURS_PER_MONTH = 720
-MEMORY_GB = 0.256  # lambda_memory_size in .chalice/config.json
+VCPU_MB = 1769  # Lambda memory that comes with one vCPU (https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html)
+LAMBDA_SIZES_MB = (256, 512, 1024)
+
+
+def poll_memory_mb() -> int:
+    """The poll function's memory, as .chalice/config.json gives it (chosen by `make bench`'s CPU figure)."""
+    chalice = json.loads((Path(__file__).resolve().parents[1] / ".chalice" / "config.json").read_text())
+    return int(chalice["lambda_functions"]["poll"]["lambda_memory_size"])
+
+
 # The lines Lambda itself writes per invocation (START, END, REPORT): about 350 bytes (not measured here).
 LAMBDA_PLATFORM_LOG_BYTES = 350
 # infra/stack.py: Errors of the 5 functions, Throttles of the API, dead letters, deliveries not confirmed
@@ -76,6 +93,119 @@ ALARMS_PER_STAGE = 8
 SECRET_READS_PER_HOUR_WARM = 12
 COLD_STARTS_PER_MONTH = 360 + 720 + 300
 MENTION_RETENTION_HOURS = 90 * 24  # store.MENTION_TTL_DAYS: the table holds about this many hours of items
+
+
+# How on-demand DynamoDB bills (DynamoDB Local reports 4 units for a 100-item transaction that is billed 200):
+# transactional reads and writes are two underlying reads or writes of every item ("Capacity Management for
+# Transactions", https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis.html, in
+# awsdocs/amazon-dynamodb-developer-guide doc_source/transaction-apis.md @53f0682fdf81f0cf792a3673bd61af12fc2cd4c5);
+# a write is billed on the larger of the item's sizes before and after, rounded up to 1 KB, and a failed
+# conditional write is billed too ("Item Sizes and Capacity Unit Consumption", doc_source/CapacityUnitCalculations.md
+# @21cfcaf78daf2919709dd4df421bf220c537e363). Measured here: DynamoDB Local reports plain requests right.
+TRANSACTION_FACTOR = 2
+WRITE_UNIT_BYTES = 1024
+KEY_ATTRIBUTES = ("pk", "sk")
+
+
+def _number_size(text: str) -> int:
+    """A number's size: 1 byte per two significant digits, plus 1 (leading and trailing zeroes trimmed)."""
+    digits = format(abs(Decimal(text)), "f").replace(".", "").strip("0") or "0"
+    return (len(digits) + 1) // 2 + 1
+
+
+def attribute_size(value: Mapping[str, Any]) -> int:
+    """The size DynamoDB counts for one typed attribute value (``{"S": ...}``, ``{"M": ...}``...), name excluded."""
+    (kind, data), = value.items()
+    if kind == "S":
+        return len(data.encode())
+    if kind == "N":
+        return _number_size(data)
+    if kind == "B":
+        return len(data)
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "SS":
+        return sum(len(s.encode()) for s in data)
+    if kind == "NS":
+        return sum(_number_size(n) for n in data)
+    if kind == "BS":
+        return sum(len(b) for b in data)
+    if kind == "L":
+        return 3 + sum(attribute_size(v) for v in data)
+    if kind == "M":
+        return 3 + item_size(data)
+    raise ValueError(f"unknown DynamoDB attribute type {kind!r}")
+
+
+def item_size(item: Mapping[str, Mapping[str, Any]]) -> int:
+    """An item's size as DynamoDB bills it: the lengths of its attribute names and values."""
+    return sum(len(name.encode()) + attribute_size(value) for name, value in item.items())
+
+
+def write_units(size: int) -> int:
+    """Write request units of one plain write of an item of ``size`` bytes (at least one)."""
+    return max(1, math.ceil(size / WRITE_UNIT_BYTES))
+
+
+class BilledClient:
+    """A DynamoDB client whose ``transact_write_items`` reports the units on-demand bills: two write
+    units per item per KB of the larger of its sizes before and after (DynamoDB Local reports a few
+    for the whole transaction). Failed conditional writes, which DynamoDB bills but the Store cannot
+    count (it counts what responses report), are added up in ``unreported_write_units``. The items'
+    sizes are read through the wrapped client, which the Store does not count."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.unreported_write_units = 0.0
+        self.transaction_items = 0
+        self.transaction_units = 0.0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def _stored_size(self, table: str, key: Mapping[str, Any]) -> int:
+        item = self._client.get_item(TableName=table, Key=dict(key), ConsistentRead=True).get("Item")
+        return item_size(item) if item else 0
+
+    @staticmethod
+    def _target(part: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+        (action, spec), = part.items()
+        key = spec["Key"] if action != "Put" else {k: spec["Item"][k] for k in KEY_ATTRIBUTES}
+        return spec["TableName"], key
+
+    def transact_write_items(self, **kwargs: Any) -> Any:
+        targets = [self._target(part) for part in kwargs["TransactItems"]]
+        before = [self._stored_size(table, key) for table, key in targets]
+        try:
+            response = self._client.transact_write_items(**kwargs)
+        except ClientError:
+            self.unreported_write_units += sum(TRANSACTION_FACTOR * write_units(size) for size in before)
+            raise
+        after = [self._stored_size(table, key) for table, key in targets]
+        units = float(sum(TRANSACTION_FACTOR * write_units(max(b, a)) for b, a in zip(before, after, strict=True)))
+        self.transaction_items += len(targets)
+        self.transaction_units += units
+        if "ReturnConsumedCapacity" in kwargs:
+            response["ConsumedCapacity"] = [{"TableName": targets[0][0], "CapacityUnits": units}]
+        return response
+
+    def _plain_write(self, operation: str, **kwargs: Any) -> Any:
+        try:
+            return getattr(self._client, operation)(**kwargs)
+        except ClientError as err:
+            if err.response["Error"]["Code"] == "ConditionalCheckFailedException":  # billed all the same
+                key = kwargs.get("Key") or {k: kwargs["Item"][k] for k in KEY_ATTRIBUTES}
+                self.unreported_write_units += write_units(self._stored_size(kwargs["TableName"], key))
+            raise
+
+    def put_item(self, **kwargs: Any) -> Any:
+        return self._plain_write("put_item", **kwargs)
+
+    def update_item(self, **kwargs: Any) -> Any:
+        return self._plain_write("update_item", **kwargs)
+
+    def delete_item(self, **kwargs: Any) -> Any:
+        return self._plain_write("delete_item", **kwargs)
 
 
 def reference_config(replay: Any) -> Any:
@@ -95,7 +225,20 @@ def reference_config(replay: Any) -> Any:
     return parse_config(yaml.safe_dump(data), "reference.yaml")
 
 
-def measure_one_hour() -> dict[str, float]:
+def _add_mentions(replay: Any, rng: random.Random, count: int, first_id: int, now: int) -> int:
+    """``count`` new Hacker News items naming a random rule's keyword; the next free item id."""
+    for item_id in range(first_id, first_id + count):
+        rule = rng.randrange(20)
+        replay.add_items("hackernews", [story_hit(item_id, now - 5, f"Talking about Beanword{rule} today")
+                                        if item_id % 3 else
+                                        comment_hit(item_id, now - 5, f"Beanword{rule} again", story_id=1,
+                                                    story_title="x")])
+    return first_id + count
+
+
+def measure_one_hour(mentions_per_day: float = MENTIONS_PER_DAY, warm_hours: int = WARM_HOURS) -> dict[str, float]:
+    """One measured hour of cycles a minute apart, after ``warm_hours`` hours of mentions stored by one
+    cycle an hour (not counted): the day's items are then as large as on an average hour of the day."""
     rng = random.Random(5)
     with LocalStack(table_name="cost-reference") as stack, make_server() as replay:
         os.environ.update(stack.env())
@@ -108,26 +251,30 @@ def measure_one_hour() -> dict[str, float]:
         for api in replay.apis.values():
             if hasattr(api, "clock"):
                 api.clock = clock
-        store = Store(stack.client("dynamodb"), "cost-reference", clock=clock)
-        store.units_by_caller = {}
+        billed = BilledClient(stack.client("dynamodb"))
+        store = Store(billed, "cost-reference", clock=clock)
         pipeline = build(config, store, signing_key=b"k" * 40, clock=clock).pipeline
         from offline.replay.rss import demo_items as feed_items
 
         replay.add_items("rss", feed_items(int(clock()) - 86400, {}))  # the feeds exist (their items match nothing)
-        per_minute = MENTIONS_PER_DAY / 1440
-        cpu_seconds, item_id = 0.0, 1
+        item_id = 1
+        for _ in range(warm_hours):
+            item_id = _add_mentions(replay, rng, round(mentions_per_day / 24), item_id, int(clock()))
+            pipeline.run_cycle()
+            clock.offset += 3600
+        warm_mentions, warm_bytes = item_id - 1, table_size_bytes(stack.client("dynamodb"), "cost-reference")
+        store.read_units = store.write_units = 0.0
+        store.requests = 0
+        store.units_by_caller = {}
+        billed.unreported_write_units = billed.transaction_units = 0.0
+        billed.transaction_items = 0
+        per_minute = mentions_per_day / 1440
+        cpu_seconds = 0.0
         errors: set[str] = set()
         emitted = io.StringIO()  # what the poll handler writes to its log: the cycle line and the EMF metrics
         for minute in range(60):
-            now = int(clock())
-            arriving = int(per_minute) + (rng.random() < per_minute % 1)  # on average 1,000 a day
-            for _ in range(arriving if minute else 0):
-                rule = rng.randrange(20)
-                replay.add_items("hackernews", [story_hit(item_id, now - 5, f"Talking about Beanword{rule} today")
-                                                if item_id % 3 else
-                                                comment_hit(item_id, now - 5, f"Beanword{rule} again", story_id=1,
-                                                            story_title="x")])
-                item_id += 1
+            arriving = int(per_minute) + (rng.random() < per_minute % 1)  # on average mentions_per_day a day
+            item_id = _add_mentions(replay, rng, arriving if minute else 0, item_id, int(clock()))
             started = time.process_time()
             report = pipeline.run_cycle()
             cpu_seconds += time.process_time() - started
@@ -137,15 +284,16 @@ def measure_one_hour() -> dict[str, float]:
             errors.update(report.errors.values())
             clock.offset += 60
         emails = len(stack.sent_emails())
-        table_bytes = table_size_bytes(stack.client("dynamodb"), "cost-reference")
+        table_bytes = table_size_bytes(stack.client("dynamodb"), "cost-reference") - warm_bytes
         secrets = len(needed_secrets(config))
-    print("# network errors in the measured hour (rate limits a real account meets with 20 search terms):",
-          sorted(errors) or "none")
+    print(f"# {mentions_per_day:g} mentions a day: network errors in the measured hour:", sorted(errors) or "none")
     print("# capacity units by store method in the hour:", {k: round(v) for k, v in
           sorted((store.units_by_caller or {}).items(), key=lambda kv: -kv[1])})
     text = emitted.getvalue()
-    return {"read_units": store.read_units, "write_units": store.write_units, "requests": store.requests,
-            "cpu_seconds": cpu_seconds, "emails_measured": emails, "mentions": item_id - 1,
+    return {"read_units": store.read_units, "write_units": store.write_units + billed.unreported_write_units,
+            "transaction_write_units": billed.transaction_units, "transaction_items": billed.transaction_items,
+            "requests": store.requests, "cpu_seconds": cpu_seconds, "emails_measured": emails,
+            "mentions": item_id - 1 - warm_mentions, "mentions_before": warm_mentions,
             "log_bytes_per_poll": len(text.encode()) / 60 + LAMBDA_PLATFORM_LOG_BYTES,
             "metric_series": len(metric_series(text)), "table_bytes": table_bytes, "secrets": secrets}
 
@@ -165,17 +313,11 @@ def metric_series(emf_and_logs: str) -> set[tuple[str, str, tuple[str, ...]]]:
 
 
 def table_size_bytes(dynamodb: Any, table: str) -> int:
-    """The table's size as DynamoDB counts it (attribute names and values), from a scan of every item."""
-    from boto3.dynamodb.types import TypeDeserializer
-
+    """The table's size as DynamoDB counts it (``item_size`` plus 100 bytes of overhead an item), from a scan."""
     size, start = 0, None
-    deserialize = TypeDeserializer().deserialize
     while True:
         page = dynamodb.scan(TableName=table, **({"ExclusiveStartKey": start} if start else {}))
-        for item in page["Items"]:
-            size += 100  # DynamoDB's per-item overhead (indexed items)
-            for name, value in item.items():
-                size += len(name.encode()) + len(str(deserialize(value)).encode())
+        size += sum(100 + item_size(item) for item in page["Items"])
         start = page.get("LastEvaluatedKey")
         if not start:
             return size
@@ -185,7 +327,13 @@ def monthly(hour: dict[str, float]) -> list[tuple[str, float]]:
     polls = 60 * HOURS_PER_MONTH
     digests = 24 * 30
     invocations = polls + digests + 300  # ~10 action clicks a day
-    lambda_seconds = hour["cpu_seconds"] / 60 * polls
+    memory_gb = poll_memory_mb() / 1024
+    cpu_per_poll = hour["cpu_seconds"] / 60  # a poll's CPU here; at M MB Lambda gives M / 1769 of a vCPU
+
+    def poll_usd(mb: int) -> float:  # CPU-bound part only (the replay server answers at once)
+        return polls * cpu_per_poll * VCPU_MB / mb * mb / 1024 * PRICES["lambda_gb_second"]
+
+    lambda_seconds = cpu_per_poll * VCPU_MB / poll_memory_mb() * polls
     requests = hour["read_units"] * HOURS_PER_MONTH * PRICES["dynamodb_read_unit"] + \
         hour["write_units"] * HOURS_PER_MONTH * PRICES["dynamodb_write_unit"]
     table_gb = hour["table_bytes"] * MENTION_RETENTION_HOURS / 1e9  # the hour's items, kept 90 days
@@ -201,8 +349,8 @@ def monthly(hour: dict[str, float]) -> list[tuple[str, float]]:
     alarms = max(0, ALARMS_PER_STAGE - FREE["alarms"]) * PRICES["alarm"]
     kms_requests = hour["secrets"] * SECRET_READS_PER_HOUR_WARM * HOURS_PER_MONTH + COLD_STARTS_PER_MONTH
     kms = max(0, kms_requests - FREE["kms_requests"]) * PRICES["kms_request"]
-    lambda_list = invocations * PRICES["lambda_request"] + lambda_seconds * MEMORY_GB * PRICES["lambda_gb_second"]
-    pessimistic = invocations * PRICES["lambda_request"] + polls * 10 * MEMORY_GB * PRICES["lambda_gb_second"]
+    lambda_list = invocations * PRICES["lambda_request"] + lambda_seconds * memory_gb * PRICES["lambda_gb_second"]
+    pessimistic = invocations * PRICES["lambda_request"] + polls * 10 * memory_gb * PRICES["lambda_gb_second"]
     total = ddb + ses + api + logs + metrics + alarms + kms  # Lambda, EventBridge and SSM fit their free tiers
     return [
         ("monthly_cost_usd_before_sms", round(total, 2)),
@@ -224,21 +372,46 @@ def monthly(hour: dict[str, float]) -> list[tuple[str, float]]:
         ("dynamodb_table_gb_after_90_days", round(table_gb, 3)),
         ("dynamodb_read_units_per_hour", round(hour["read_units"], 1)),
         ("dynamodb_write_units_per_hour", round(hour["write_units"], 1)),
+        ("dynamodb_transaction_write_units_per_hour", round(hour["transaction_write_units"], 1)),
+        ("dynamodb_transaction_items_per_hour", hour["transaction_items"]),
+        ("dynamodb_transactions_usd", round(hour["transaction_write_units"] * HOURS_PER_MONTH
+                                            * PRICES["dynamodb_write_unit"], 3)),
         ("dynamodb_requests_per_hour", hour["requests"]),
         ("ses_usd_at_the_measured_email_rate", round(ses_measured, 3)),
         ("lambda_usd_free_tier", 0.0),
         ("lambda_usd_without_free_tier", round(lambda_list, 3)),
         ("lambda_usd_without_free_tier_at_10s_per_poll", round(pessimistic, 3)),
-        ("lambda_gb_seconds_at_10s_per_poll", round(polls * 10 * MEMORY_GB)),
+        ("lambda_gb_seconds_at_10s_per_poll", round(polls * 10 * memory_gb)),
+        ("lambda_memory_mb_poll", poll_memory_mb()),
+        *((f"lambda_poll_cpu_s_at_{mb}mb", round(cpu_per_poll * VCPU_MB / mb, 3)) for mb in LAMBDA_SIZES_MB),
+        *((f"lambda_poll_usd_cpu_at_{mb}mb", round(poll_usd(mb), 3)) for mb in LAMBDA_SIZES_MB),
         ("mentions_in_the_measured_hour", hour["mentions"]),
         ("emails_in_the_measured_hour", hour["emails_measured"]),
     ]
+
+
+SCALES = (("100_per_day", 100), ("10k_per_day", 10_000))  # besides the reference business's 1,000 a day
+# Transactions the store runs, and whether the guarantee needs one (helper "store" may act on it; its code is
+# chalicelib/store.py): the mentions' conditional puts (_put_absent) do not: each put is conditional on its own
+# item and the job already lists every key, so plain conditional puts (one write unit each, not two) or a
+# BatchWriteItem after the existence check would do; count_job's job mark + the day's counters do (exactly once);
+# snooze's two items do, but it runs once per owner action (not measured here).
+TRANSACTIONS_NOT_NEEDED = ("store_new_mentions (Store._put_absent): conditional puts of 100 mentions",)
 
 
 def main() -> int:
     logging.basicConfig(level=logging.ERROR)
     for name, value in monthly(measure_one_hour()):
         print(f"{name}: {value}")
+    for label, per_day in SCALES:
+        figures = dict(monthly(measure_one_hour(per_day)))
+        print(f"monthly_cost_usd_{label}: {figures['monthly_cost_usd_before_sms']}")
+        for part in ("cost_dynamodb_usd", "dynamodb_transactions_usd", "dynamodb_write_units_per_hour",
+                     "dynamodb_read_units_per_hour", "mentions_in_the_measured_hour", "lambda_usd_without_free_tier",
+                     *(f"lambda_poll_cpu_s_at_{mb}mb" for mb in LAMBDA_SIZES_MB)):
+            print(f"{part}_{label}: {figures[part]}")
+    print("# transactional writes are billed at 2 units per item per KB; not needed as transactions: "
+          + "; ".join(TRANSACTIONS_NOT_NEEDED))
     print(f"# prices as of {PRICES_AS_OF}; SMS fees are extra and depend on the country")
     print("# what a small business would otherwise pay a month: " + "; ".join(f"{n} {p}" for n, p in OTHER_TOOLS))
     return 0

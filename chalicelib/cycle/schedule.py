@@ -34,25 +34,33 @@ class Task:
     interval_seconds: float
 
 
-def interval_seconds(config: ListenConfig, network: str, *, urgent: bool) -> float:
-    """How often a task of ``network`` is polled: ``schedule.urgent_poll_minutes`` for a term of
-    an urgent rule (or a stream carrying one), else ``schedule.poll_minutes``."""
-    schedule = config.schedule
-    return (schedule.urgent_poll_minutes if urgent else schedule.poll_minutes) * 60.0
+def interval_seconds(config: ListenConfig, network: str, *, urgent: bool, allowed: Mapping[str, int]) -> float:
+    """How often a task of ``network`` is polled: as often as the network's published limits
+    allow for the configured terms (``allowed``: minutes per network, from
+    ``sources.limits.poll_minutes``; listen.yaml's ``schedule.poll_minutes`` can only slow it),
+    and for a term of an urgent rule (or a stream carrying one) ``schedule.urgent_poll_minutes``
+    when that is sooner."""
+    every = allowed.get(network, config.schedule.poll_minutes or 1)
+    return (min(config.schedule.urgent_poll_minutes, every) if urgent else every) * 60.0
 
 
 def planned_tasks(config: ListenConfig, sources: Mapping[str, Source], terms: Iterable[Any]) -> list[Task]:
     """Every task of every network, due or not (``terms``: the rules' search terms, each with
     ``term`` and ``urgent``)."""
+    from chalicelib.sources.limits import poll_minutes  # each network's limits, for this many terms
+
     terms = list(terms)
+    allowed = poll_minutes(config, [t.term for t in terms])
     any_urgent = any(t.urgent for t in terms)
     tasks: list[Task] = []
     for network, source in sources.items():
         capabilities = source.capabilities
         if capabilities.server_search:
-            tasks.extend(Task(network, t.term, interval_seconds(config, network, urgent=t.urgent)) for t in terms)
+            tasks.extend(Task(network, t.term, interval_seconds(config, network, urgent=t.urgent, allowed=allowed))
+                         for t in terms)
         if capabilities.local_stream or not capabilities.server_search:
-            tasks.append(Task(network, LOCAL_STREAM, interval_seconds(config, network, urgent=any_urgent)))
+            tasks.append(Task(network, LOCAL_STREAM,
+                              interval_seconds(config, network, urgent=any_urgent, allowed=allowed)))
     return tasks
 
 

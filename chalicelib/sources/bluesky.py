@@ -10,7 +10,12 @@ Search: ``sort=latest&since=<watermark>&limit=100`` with ``cursor`` paging, newe
 ``since`` is matched against the post's ``sortAt`` (the earlier of ``record.createdAt`` and
 ``indexedAt``), so the watermark is the newest sortAt read, and each cycle asks again
 from ``overlap_seconds`` before it (a post indexed late can carry an older sortAt),
-dropping the uris it already returned. Cursor: ``{"since": ISO, "seen": {uri: sortAt
+dropping the uris it already returned. One request per term: the lexicon leaves the ``q``
+syntax, boolean operators included, "unspecified" (bluesky-social/atproto
+``lexicons/app/bsky/feed/searchPosts.json`` @7a4e4355), so terms are not combined with OR (a
+query the AppView read literally would match nothing and lose mentions silently); the rate
+limit (3,000 requests per 5 minutes) allows a poll a minute for hundreds of terms anyway.
+Cursor: ``{"since": ISO, "seen": {uri: sortAt
 seconds}, "gap": {"since": ISO, "until": ISO, "seen": [uris]} | absent}``; ``gap`` is the
 older part a walk stopped by the page limit or the budget did not read (read first).
 

@@ -126,6 +126,15 @@ def allowed_intervals(config: ListenConfig, terms: Sequence[str] | None = None) 
     return allowances
 
 
+def poll_minutes(config: ListenConfig, terms: Sequence[str]) -> dict[str, int]:
+    """Minutes between polls of each enabled network for ``terms``: what the scheduler uses. As often
+    as the network's published limits allow (every minute where they do); listen.yaml's
+    ``schedule.poll_minutes``, when given, overrides it to poll less often, never more often than the
+    limits allow."""
+    asked = config.schedule.poll_minutes or 1
+    return {allowance.network: max(allowance.minutes, asked) for allowance in allowed_intervals(config, terms)}
+
+
 def describe(allowance: Allowance, poll_minutes: int | None = None) -> str:
     """One line for ``make check``; ``poll_minutes``: what listen.yaml asks, said when the
     limits allow less often."""
@@ -136,6 +145,8 @@ def describe(allowance: Allowance, poll_minutes: int | None = None) -> str:
     line += ")" if allowance.limits else "; no published limit)"
     if poll_minutes is not None and poll_minutes < allowance.minutes:
         line += f"; listen.yaml asks every {poll_minutes} min: the network's limits will slow it down"
+    elif poll_minutes is not None and poll_minutes > allowance.minutes:
+        line += f"; polled every {poll_minutes} minutes, as listen.yaml asks"
     return line
 
 

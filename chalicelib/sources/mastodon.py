@@ -12,6 +12,15 @@ and, when an access token is configured, full-text status search on the home ins
   status search needs a user token, so without ``access_token_parameter`` it is skipped:
   no request, no mentions, the cursor unchanged. ``server_search=True`` only has an
   effect when a token is set. Cursor: ``{"min_id": "<id>", "gap": {"min_id", "max_id"} | absent}``.
+  One request per term: the search method documents no OR operator (mastodon/documentation
+  ``content/en/methods/search.md``); Mastodon's query parser treats bare words as "should"
+  clauses only in recent versions (``app/lib/search_query_transformer.rb`` @5dbda99e, "must"
+  @00084581), so combining terms would mean AND on older instances and lose mentions.
+  Hashtag timelines do document ``any[]`` (``content/en/methods/timelines.md`` @00478975, since
+  2.7.0, "4 total tags" a query), but not used: when an instance does not know the path's
+  hashtag the answer is empty (or 404) whatever ``any[]`` holds (``app/controllers/api/v1/
+  timelines/tag_controller.rb`` @0486db9f: ``@tag.nil? ? []``), so a group would silently lose
+  the other hashtags' statuses there. One request per hashtag and instance.
 
 Ids are per-instance snowflakes: compared as integers and only within one instance.
 Reblogs are skipped (the reblogged status is the mention, and it shows up on its own).

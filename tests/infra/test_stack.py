@@ -270,6 +270,15 @@ def test_every_function_runs_on_the_newest_supported_python(synthesized: Synthes
     assert f"python{sys.version_info.major}.{sys.version_info.minor}" == LAMBDA_RUNTIME  # chalice follows it
 
 
+def test_the_poll_function_gets_the_memory_its_measured_cpu_needs(synthesized: Synthesized) -> None:
+    from offline.cost import poll_memory_mb  # what make cost prices; make bench derives it (bench.pipeline)
+
+    for stage in STAGES:
+        memory = {name: f["Properties"]["MemorySize"]
+                  for name, f in synthesized.resources(stage, "AWS::Serverless::Function").items()}
+        assert memory == {**dict.fromkeys(FUNCTIONS, 256), "Poll": poll_memory_mb()} and poll_memory_mb() == 768
+
+
 def test_every_compiled_library_in_the_layer_is_built_for_the_runtime_and_architecture(
         synthesized: Synthesized) -> None:
     _, layer = synthesized.only("prod", "AWS::Serverless::LayerVersion")

@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalicelib.config import parse_config
-from chalicelib.sources.limits import Limit, allowed_intervals, allowed_minutes, describe, statements
+from chalicelib.pipeline import Pipeline
+from chalicelib.rules import compile_rules
+from chalicelib.sources import source_class
+from chalicelib.sources.limits import (
+    Limit,
+    allowed_intervals,
+    allowed_minutes,
+    describe,
+    poll_minutes,
+    statements,
+)
 
 CONFIG = """\
 business: {{name: Bean There Café}}
@@ -90,5 +102,52 @@ def test_make_check_gets_one_line_per_enabled_network_against_the_configured_sch
     assert statements(parse_config(text, "listen.yaml")) == [
         "YouTube: every 16 minutes for your 1 term (1 request a poll); listen.yaml asks every 5 min: "
         "the network's limits will slow it down",
-        "Hacker News: every minute for your 1 term (1 request a poll)",
+        "Hacker News: every minute for your 1 term (1 request a poll); polled every 5 minutes, as listen.yaml asks",
     ]
+    assert statements(parse_config(CONFIG.format(networks=networks), "listen.yaml"))[1] == (
+        "Hacker News: every minute for your 1 term (1 request a poll)")  # no poll_minutes: as the limits allow
+
+
+def test_the_scheduler_polls_as_often_as_the_limits_allow_unless_listen_yaml_says_less_often() -> None:
+    config = parse_config(CONFIG.format(networks=NETWORKS), "listen.yaml")
+    assert poll_minutes(config, TERMS) == {"hackernews": 1, "reddit": 1, "github": 1, "youtube": 16,
+                                           "stackexchange": 12, "mastodon": 1, "devto": 1}
+    slower = parse_config(CONFIG.format(networks=NETWORKS) + "schedule: {poll_minutes: 5}\n", "listen.yaml")
+    assert poll_minutes(slower, TERMS) == {"hackernews": 5, "reddit": 5, "github": 5, "youtube": 16,
+                                           "stackexchange": 12, "mastodon": 5, "devto": 5}
+
+
+class NoTaskRunYet:
+    """The store as the due-task computation reads it: no task ever ran, every network healthy."""
+
+    def all_health(self) -> dict[str, Any]:
+        return {}
+
+    def get_task_states(self, sources: Any) -> dict[str, dict[str, Any]]:
+        return {network: {} for network in sources}
+
+
+def due_intervals(schedule: str = "") -> dict[tuple[str, str], float]:
+    rules = """  - {name: complaints, group: brand, keywords: ["Bean Urgent"], urgent: true}
+"""
+    config = parse_config(CONFIG.format(networks=NETWORKS).replace("rules:\n", "rules:\n" + rules) + schedule,
+                          "listen.yaml")
+    matcher = compile_rules(config.rule_specs(), exclude=config.exclude)
+    sources = {network: source_class(network) for network in config.enabled_networks()}
+    pipeline = Pipeline(config, NoTaskRunYet(), sources, matcher, {}, None, clock=lambda: 1e9)  # type: ignore[arg-type]
+    due, _ = pipeline.due_tasks()
+    return {(t.network, t.query): t.interval_seconds for t in due}
+
+
+def test_the_due_tasks_take_each_networks_interval_from_its_limits() -> None:
+    got = due_intervals()
+    assert got[("hackernews", "bean there")] == got[("reddit", "bean there")] == 60.0  # limits allow a minute
+    assert got[("youtube", "bean there")] == 16 * 60.0  # one | search, 90 a day
+    assert got[("stackexchange", "bean there")] == 12 * 60.0  # each site's new questions, 250 a day
+    assert got[("devto", "*")] == 60.0  # no published limit
+    assert got[("youtube", "bean urgent")] == got[("stackexchange", "bean urgent")] == 60.0  # urgent_poll_minutes
+    slower = due_intervals("schedule: {poll_minutes: 5}\n")
+    assert slower[("hackernews", "bean there")] == 300.0
+    assert slower[("devto", "*")] == 60.0  # a stream read for urgent terms too: urgent_poll_minutes
+    assert slower[("youtube", "bean there")] == 16 * 60.0  # the limits still win
+    assert slower[("hackernews", "bean urgent")] == 60.0
