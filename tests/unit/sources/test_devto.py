@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chalicelib.sources.base import BadPayload, Budget, RateLimited, SourceError, Unavailable
+from chalicelib.sources.base import BadPayload, Budget, RateLimited, SkipLedger, SourceError, Unavailable
 from chalicelib.sources.devto import DevTo, DevToOptions
 from chalicelib.sources.http import HttpClient
 from offline.replay.devto import DevToAPI, demo_items, devto_article
@@ -240,9 +240,9 @@ def test_a_valid_article_shape_with_hostile_values_raises_only_source_error() ->
     article = devto_article(1, NOW, "x")
     for field, value in [("published_at", "2027-13-45T00:00:00Z"), ("published_at", "yesterday"),
                          ("id", True), ("user", None), ("tag_list", [1, 2]), ("url", "https://dev.to/a b")]:
-        devto._skips = []
+        devto._skips = SkipLedger("devto", devto._id_and_time)
         assert devto._parse_page([{**article, field: value}, article]) == [article]
-        assert len(devto._skips) == 1
+        assert len(devto._skips.reasons()) == 1
 
 
 _hostile = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12) | st.sampled_from(
