@@ -59,6 +59,7 @@ class ConnectorCase:
     unreadable: Callable[[Item], tuple[Item, str]] | None = None
     payload_keys: tuple[str, ...] = ()  # keys of the network's JSON, for bodies made up of them
     fault_statuses: tuple[int, ...] = (200,)  # statuses a made-up body comes with
+    page_of: Callable[[list[Any]], Any] = list  # made-up items in the envelope of the network's page
     malformed_body: bytes = b'{"items": [{"id": '
     malformed_match: str = "not valid JSON"
 
@@ -98,6 +99,7 @@ CASES: dict[str, ConnectorCase] = {case.network: case for case in [
         unreadable=lambda hit: (_set(hit, "author", 5), "hit 10{n}: author is not a string"),
         payload_keys=("hits", "nbPages", "page", "objectID", "created_at_i", "title", "url", "author",
                       "comment_text", "story_id", "_tags"),
+        page_of=lambda v: {"hits": v, "nbPages": 1},
     ),
     ConnectorCase(
         "rss", lambda clock: FeedsAPI(window=50),
@@ -117,6 +119,7 @@ CASES: dict[str, ConnectorCase] = {case.network: case for case in [
                              "items[{n}].link is not a Stack Exchange question URL"),
         payload_keys=("items", "has_more", "backoff", "quota_remaining", "question_id", "creation_date", "link",
                       "owner", "title", "body", "tags", "error_id", "score", "user_id", "display_name"),
+        page_of=lambda v: {"items": v, "has_more": False, "quota_remaining": 9000},
         fault_statuses=(200, 400),
     ),
     ConnectorCase(
@@ -132,6 +135,7 @@ CASES: dict[str, ConnectorCase] = {case.network: case for case in [
                              "items[{n}].html_url is not a github.com issue or pull request URL"),
         payload_keys=("items", "total_count", "incomplete_results", "id", "number", "html_url", "title", "body",
                       "user", "login", "created_at", "pull_request", "message", "errors", "data"),
+        page_of=lambda v: {"total_count": len(v), "incomplete_results": False, "items": v},
         fault_statuses=(200, 403, 422),
     ),
     ConnectorCase(
@@ -151,6 +155,7 @@ CASES: dict[str, ConnectorCase] = {case.network: case for case in [
                              "children[{n}].permalink is not a /r/<subreddit>/comments/ permalink"),
         payload_keys=("kind", "data", "children", "after", "name", "id", "permalink", "created_utc", "title",
                       "selftext", "body", "author", "subreddit", "link_id", "access_token", "expires_in"),
+        page_of=lambda v: {"kind": "Listing", "data": {"children": v, "after": None}},
     ),
     ConnectorCase(
         "mastodon", lambda clock: MastodonAPI(access_tokens={"mastodon.social": "good-token"}),
@@ -180,6 +185,7 @@ CASES: dict[str, ConnectorCase] = {case.network: case for case in [
         unreadable=lambda p: (_set(p, "cid", None), "posts[{n}].cid is not a CID"),
         payload_keys=("posts", "cursor", "uri", "cid", "author", "did", "handle", "record", "text", "createdAt",
                       "indexedAt", "accessJwt", "refreshJwt", "error", "message"),
+        page_of=lambda v: {"posts": v},
     ),
     ConnectorCase(
         "lobsters", lambda clock: LobstersAPI(),
@@ -211,6 +217,7 @@ CASES: dict[str, ConnectorCase] = {case.network: case for case in [
                              "items[{n}].snippet.channelId is not a channel id"),
         payload_keys=("items", "id", "kind", "videoId", "snippet", "publishedAt", "title", "channelId",
                       "nextPageToken", "error", "errors", "reason"),
+        page_of=lambda v: {"kind": "youtube#searchListResponse", "items": v},
         fault_statuses=(200, 400, 403),
     ),
 ]}

@@ -17,7 +17,6 @@ from chalicelib.sources.base import (
     CredentialsError,
     RateLimited,
     SourceError,
-    Unavailable,
 )
 from chalicelib.sources.github import GitHub, GitHubOptions
 from chalicelib.sources.http import HttpClient
@@ -212,58 +211,10 @@ def test_secondary_limit_with_retry_after_is_rate_limited(srv: ReplayServer) -> 
     assert err.value.retry_after == 17
 
 
-def test_429_with_retry_after_is_rate_limited(srv: ReplayServer) -> None:
-    srv.inject("github", Fault(status=429, headers={"Retry-After": "30"}))
-    with pytest.raises(RateLimited) as err:
-        authed(srv).fetch("espresso", None, budget())
-    assert err.value.retry_after == 30
-
-
-def test_wrong_token_is_a_credentials_error(srv: ReplayServer) -> None:
-    with pytest.raises(CredentialsError, match=r"token rejected \(HTTP 401\)") as err:
-        connector(srv, token_parameter="/t", secrets={"/t": "ghp_expired"}).fetch("espresso", None, budget())
-    assert "ghp_expired" not in str(err.value)
-
-
 def test_plain_403_is_a_credentials_error(srv: ReplayServer) -> None:
     srv.inject("github", Fault(status=403, body=b'{"message": "Resource not accessible by integration"}'))
     with pytest.raises(CredentialsError, match="HTTP 403"):
         authed(srv).fetch("espresso", None, budget())
-
-
-def test_missing_ssm_parameter_is_a_credentials_error(srv: ReplayServer) -> None:
-    with pytest.raises(CredentialsError, match="SSM parameter /listen/github-token for the GitHub token does not"):
-        connector(srv, token_parameter="/listen/github-token", secrets={}).fetch("espresso", None, budget())
-
-
-def test_500_is_unavailable_after_retries(srv: ReplayServer) -> None:
-    srv.inject("github", Fault(status=502), Fault(status=502), Fault(status=502))
-    with pytest.raises(Unavailable, match="HTTP 502"):
-        authed(srv).fetch("espresso", None, budget())
-    assert len(srv.received["github"]) == 3
-
-
-def test_timeout_is_unavailable(srv: ReplayServer) -> None:
-    # The client never waits less than 0.5 s when a budget is given.
-    srv.inject("github", *[Fault(delay_seconds=0.8, passthrough=True)] * 3)
-    with pytest.raises(Unavailable, match="no answer within"):
-        authed(srv, timeout_seconds=0.1).fetch("espresso", None, budget())
-
-
-def test_malformed_json_is_bad_payload(srv: ReplayServer) -> None:
-    srv.inject("github", Fault(status=200, body=b'{"items": [}'))
-    with pytest.raises(BadPayload, match="not valid JSON"):
-        authed(srv).fetch("espresso", None, budget())
-
-
-def test_html_url_off_github_skips_that_item_alone_and_still_moves_the_cursor(srv: ReplayServer) -> None:
-    bad = issue(1, 1, "a/b", NOW - 10, "espresso", "")
-    bad["html_url"] = "https://evil.example/a/b/issues/1"
-    srv.add_items("github", [bad, issue(2, 2, "a/b", NOW - 20, "espresso good", "")])
-    result = authed(srv).fetch("espresso", None, budget())
-    assert [m.native_id for m in result.mentions] == ["2"]
-    assert result.skipped == ["items[0].html_url is not a github.com issue or pull request URL"]
-    assert result.cursor["issues"] == {"created": NOW - 10, "ids": ["1"]}
 
 
 def test_a_future_dated_issue_is_kept_but_does_not_move_the_cursor_past_now(srv: ReplayServer) -> None:
