@@ -10,6 +10,8 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import yaml
+
 from chalicelib.config import ListenConfig, parse_config
 from chalicelib.model import Mention
 
@@ -44,9 +46,20 @@ def mention(text: str = "Bean There", **fields: Any) -> Mention:
     return Mention(**values)
 
 
-def config(yaml_text: str) -> ListenConfig:
-    """A ListenConfig parsed (and validated) from listen.yaml text."""
-    return parse_config(yaml_text)
+CONFIG: dict[str, Any] = {  # the smallest listen.yaml the tests start from
+    "business": {"name": "Bean There Café"},
+    "rules": [{"name": "brand", "group": "brand", "keywords": ["Bean There"]}],
+    "networks": {"hackernews": {"base_url": "http://127.0.0.1:9/hackernews"}},
+    "recipients": [{"name": "Maria", "email": "maria@beanthere.example", "phone": "+351 912 345 678",
+                    "timezone": "Europe/Lisbon", "quiet_hours": {"start": "22:00", "end": "07:30"}}],
+    "alerts": {"from_address": "alerts@beanthere.example"},
+}
+
+
+def config(**sections: Any) -> ListenConfig:
+    """A ListenConfig validated by the real parser: ``CONFIG`` with the given top-level
+    sections replaced (``networks={...}``, ``alerts={...}``...)."""
+    return parse_config(yaml.safe_dump({**CONFIG, **sections}, allow_unicode=True, sort_keys=False))
 
 
 def secrets(table: Mapping[str, str]) -> Callable[[str], str]:

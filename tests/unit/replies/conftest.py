@@ -14,6 +14,9 @@ from offline.replay.reddit import RedditAPI
 from offline.replay.server import NetworkAPI, ReplayServer, Request
 from offline.replay.stackexchange import StackExchangeAPI
 from offline.replay.youtube import YouTubeAPI
+from tests.builders import secrets
+
+__all__ = ["NOW", "eventually", "posts", "secrets"]  # secrets: the one builder, re-exported for the replier tests
 
 NOW = int(time.time())
 
@@ -41,16 +44,6 @@ def srv(module_srv: ReplayServer) -> ReplayServer:
     module_srv.reset()
     module_srv.apis.update(fresh_apis())
     return module_srv
-
-
-def secrets(table: dict[str, str]) -> Callable[[str], str]:
-    """An SSM lookup over ``table`` (a missing name is a LookupError, as the real one)."""
-    def lookup(name: str) -> str:
-        if name not in table:
-            raise LookupError(name)
-        return table[name]
-
-    return lookup
 
 
 def posts(srv: ReplayServer, network: str) -> list[Request]:

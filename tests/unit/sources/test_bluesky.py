@@ -17,6 +17,7 @@ from chalicelib.sources.bluesky import Bluesky, BlueskyOptions
 from chalicelib.sources.http import HttpClient
 from offline.replay.bluesky import BlueskyAPI, post_view
 from offline.replay.server import Fault, ReplayServer
+from tests.builders import secrets as lookup_in
 from tests.conftest import MemoryState
 
 NOW = int(time.time())
@@ -51,13 +52,8 @@ def make_bluesky(srv: ReplayServer, state: MemoryState | None = None, secrets: d
                           app_password_parameter="/listen/bluesky/app_password", **options)
     table = SECRETS if secrets is None else secrets
 
-    def lookup(name: str) -> str:
-        if name not in table:
-            raise LookupError(name)
-        return table[name]
-
     return Bluesky(opts, http=HttpClient("bluesky", timeout=opts.timeout_seconds, sleep=lambda s: None),
-                   secrets=lookup, state=state if state is not None else MemoryState())
+                   secrets=lookup_in(table), state=state if state is not None else MemoryState())
 
 
 def paths(srv: ReplayServer, path: str) -> list[Any]:

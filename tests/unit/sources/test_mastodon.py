@@ -18,6 +18,7 @@ from chalicelib.sources.http import HttpClient
 from chalicelib.sources.mastodon import Mastodon, MastodonOptions, snowflake_at
 from offline.replay.mastodon import MastodonAPI, hashtag_link, snowflake, status
 from offline.replay.server import Fault, ReplayServer
+from tests.builders import secrets as lookup_in
 
 NOW = int(time.time())
 TOKEN_PARAMETER = "/listen/mastodon/token"
@@ -47,13 +48,8 @@ def make_mastodon(srv: ReplayServer, *, token: str | None = None, hosts: tuple[s
                            **({"access_token_parameter": TOKEN_PARAMETER} if token or secrets is not None else {}))
     table = secrets if secrets is not None else {TOKEN_PARAMETER: token or ""}
 
-    def lookup(name: str) -> str:
-        if name not in table:
-            raise LookupError(name)
-        return table[name]
-
     return Mastodon(opts, http=HttpClient("mastodon", timeout=opts.timeout_seconds, sleep=lambda s: None),
-                    secrets=lookup, clock=lambda: NOW)
+                    secrets=lookup_in(table), clock=lambda: NOW)
 
 
 def toot(n: int, age: int, text: str = "good #coffee", **kwargs: Any) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from chalicelib.sources.http import HttpClient
 from chalicelib.sources.reddit import Reddit, RedditOptions
 from offline.replay.reddit import RedditAPI, comment, post
 from offline.replay.server import Fault, ReplayServer
+from tests.builders import secrets as lookup_in
 from tests.conftest import MemoryState
 
 UA = "python:bean-there-listening:0.1 (by /u/beanthere)"
@@ -66,13 +67,8 @@ def make_reddit(srv: ReplayServer, state: MemoryState | None = None, secrets: di
     )
     table = SECRETS if secrets is None else secrets
 
-    def lookup(name: str) -> str:
-        if name not in table:
-            raise LookupError(name)
-        return table[name]
-
     return Reddit(opts, http=HttpClient("reddit", timeout=opts.timeout_seconds, sleep=lambda s: None),
-                  secrets=lookup, state=state if state is not None else MemoryState())
+                  secrets=lookup_in(table), state=state if state is not None else MemoryState())
 
 
 def api_requests(srv: ReplayServer, path_start: str = "/") -> list[Any]:

@@ -16,6 +16,7 @@ from chalicelib.sources.http import HttpClient
 from chalicelib.sources.youtube import YouTube, YouTubeOptions
 from offline.replay.server import Fault, ReplayServer
 from offline.replay.youtube import YouTubeAPI, demo_items, youtube_video
+from tests.builders import secrets
 from tests.conftest import MemoryState
 
 NOW = 1_800_000_000  # 2027-01-15T08:00:00Z = 2027-01-15T00:00:00-08:00 (midnight in Los Angeles)
@@ -41,10 +42,7 @@ def srv(server: ReplayServer, api: YouTubeAPI) -> ReplayServer:
     return server
 
 
-def lookup(name: str) -> str:
-    if name not in SECRETS:
-        raise LookupError(name)
-    return SECRETS[name]
+lookup = secrets(SECRETS)
 
 
 def connector(srv: ReplayServer, *, state: MemoryState | None = None, sleeps: list[float] | None = None,
