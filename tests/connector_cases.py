@@ -60,12 +60,18 @@ class ConnectorCase:
     payload_keys: tuple[str, ...] = ()  # keys of the network's JSON, for bodies made up of them
     fault_statuses: tuple[int, ...] = (200,)  # statuses a made-up body comes with
     page_of: Callable[[list[Any]], Any] = list  # made-up items in the envelope of the network's page
+    fields: tuple[str, ...] = ()  # an item's fields (dots between keys) a hostile value may replace
     malformed_body: bytes = b'{"items": [{"id": '
     malformed_match: str = "not valid JSON"
 
 
 def _base(network: str) -> Callable[[ReplayServer], dict[str, Any]]:
     return lambda srv: {"base_url": srv.base_url(network)}
+
+
+def _served(item: Any, emulator_key: str) -> Any:
+    """``item`` as the network serves it: without the key only the emulator reads."""
+    return {k: v for k, v in item.items() if k != emulator_key} if isinstance(item, dict) else item
 
 
 def _set(item: Item, path: str, value: Any) -> Item:
@@ -100,6 +106,7 @@ CASES: dict[str, ConnectorCase] = {case.network: case for case in [
         payload_keys=("hits", "nbPages", "page", "objectID", "created_at_i", "title", "url", "author",
                       "comment_text", "story_id", "_tags"),
         page_of=lambda v: {"hits": v, "nbPages": 1},
+        fields=("objectID", "created_at_i", "title", "author", "url", "story_text", "points", "_tags"),
     ),
     ConnectorCase(
         "rss", lambda clock: FeedsAPI(window=50),
@@ -119,8 +126,10 @@ CASES: dict[str, ConnectorCase] = {case.network: case for case in [
                              "items[{n}].link is not a Stack Exchange question URL"),
         payload_keys=("items", "has_more", "backoff", "quota_remaining", "question_id", "creation_date", "link",
                       "owner", "title", "body", "tags", "error_id", "score", "user_id", "display_name"),
-        page_of=lambda v: {"items": v, "has_more": False, "quota_remaining": 9000},
+        page_of=lambda v: {"items": [_served(q, "_site") for q in v], "has_more": False, "quota_remaining": 9000},
         fault_statuses=(200, 400),
+        fields=("question_id", "creation_date", "link", "title", "body", "owner", "owner.display_name", "owner.user_id",
+                "tags", "score"),
     ),
     ConnectorCase(
         "github", lambda clock: GitHubAPI(valid_tokens={"ghp_good"}, clock=clock),
@@ -137,6 +146,7 @@ CASES: dict[str, ConnectorCase] = {case.network: case for case in [
                       "user", "login", "created_at", "pull_request", "message", "errors", "data"),
         page_of=lambda v: {"total_count": len(v), "incomplete_results": False, "items": v},
         fault_statuses=(200, 403, 422),
+        fields=("id", "number", "html_url", "title", "body", "user", "user.login", "created_at", "labels", "state"),
     ),
     ConnectorCase(
         "reddit", lambda clock: RedditAPI(),
@@ -156,6 +166,8 @@ CASES: dict[str, ConnectorCase] = {case.network: case for case in [
         payload_keys=("kind", "data", "children", "after", "name", "id", "permalink", "created_utc", "title",
                       "selftext", "body", "author", "subreddit", "link_id", "access_token", "expires_in"),
         page_of=lambda v: {"kind": "Listing", "data": {"children": v, "after": None}},
+        fields=("kind", "data", "data.name", "data.id", "data.permalink", "data.created_utc", "data.title",
+                "data.selftext", "data.author", "data.subreddit", "data.score"),
     ),
     ConnectorCase(
         "mastodon", lambda clock: MastodonAPI(access_tokens={"mastodon.social": "good-token"}),
@@ -171,6 +183,9 @@ CASES: dict[str, ConnectorCase] = {case.network: case for case in [
         unreadable=lambda s: (_set(s, "url", "javascript:alert(1)"), "timeline[{n}].url is not an https URL"),
         payload_keys=("id", "created_at", "content", "url", "uri", "account", "acct", "statuses", "reblog",
                       "tags", "language", "in_reply_to_id", "followers_count", "error"),
+        page_of=lambda v: [_served(s, "_instance") for s in v],
+        fields=("id", "created_at", "content", "url", "uri", "account", "account.acct", "account.url", "tags",
+                "language", "in_reply_to_id"),
     ),
     ConnectorCase(
         "bluesky", lambda clock: BlueskyAPI(),
@@ -186,6 +201,8 @@ CASES: dict[str, ConnectorCase] = {case.network: case for case in [
         payload_keys=("posts", "cursor", "uri", "cid", "author", "did", "handle", "record", "text", "createdAt",
                       "indexedAt", "accessJwt", "refreshJwt", "error", "message"),
         page_of=lambda v: {"posts": v},
+        fields=("uri", "cid", "author", "author.did", "author.handle", "record", "record.text", "record.createdAt",
+                "indexedAt", "likeCount"),
     ),
     ConnectorCase(
         "lobsters", lambda clock: LobstersAPI(),
@@ -194,6 +211,8 @@ CASES: dict[str, ConnectorCase] = {case.network: case for case in [
         unreadable=lambda s: (_set(s, "title", None), "story s{n}.title is not a string"),
         payload_keys=("short_id", "short_id_url", "created_at", "title", "url", "score", "comment_count",
                       "description", "comments_url", "submitter_user", "tags", "comments"),
+        fields=("short_id", "short_id_url", "created_at", "title", "url", "description", "submitter_user", "tags",
+                "score", "comment_count"),
     ),
     ConnectorCase(
         "devto", lambda clock: DevToAPI(),
@@ -202,6 +221,8 @@ CASES: dict[str, ConnectorCase] = {case.network: case for case in [
         unreadable=lambda a: (_set(a, "title", 7), "article 100{n}.title is not a string"),
         payload_keys=("id", "url", "title", "published_at", "user", "tag_list", "tags", "username",
                       "description", "public_reactions_count"),
+        fields=("id", "url", "title", "description", "published_at", "tag_list", "tags", "user", "user.username",
+                "user.name", "public_reactions_count"),
     ),
     ConnectorCase(
         "youtube", lambda clock: YouTubeAPI(keys=("test-api-key",), daily_calls=10**9),
@@ -219,6 +240,8 @@ CASES: dict[str, ConnectorCase] = {case.network: case for case in [
                       "nextPageToken", "error", "errors", "reason"),
         page_of=lambda v: {"kind": "youtube#searchListResponse", "items": v},
         fault_statuses=(200, 400, 403),
+        fields=("id", "id.videoId", "id.kind", "snippet", "snippet.publishedAt", "snippet.title", "snippet.channelId",
+                "snippet.description", "snippet.channelTitle"),
     ),
 ]}
 

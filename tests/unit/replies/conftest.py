@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -16,7 +16,7 @@ from offline.replay.stackexchange import StackExchangeAPI
 from offline.replay.youtube import YouTubeAPI
 from tests.builders import secrets
 
-__all__ = ["NOW", "eventually", "posts", "secrets"]  # secrets: the one builder, re-exported for the replier tests
+__all__ = ["NOW", "posts", "secrets"]  # secrets: the one builder, re-exported for the replier tests
 
 NOW = int(time.time())
 
@@ -49,13 +49,3 @@ def srv(module_srv: ReplayServer) -> ReplayServer:
 def posts(srv: ReplayServer, network: str) -> list[Request]:
     """The POST requests the network received."""
     return [r for r in srv.received[network] if r.method == "POST"]
-
-
-def eventually(condition: Callable[[], bool], seconds: float = 3.0) -> bool:
-    """True once ``condition`` holds (a delayed fault answers after the client gave up)."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True

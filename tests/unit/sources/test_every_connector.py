@@ -263,3 +263,64 @@ def test_any_body_raises_nothing_but_source_error(srv: ReplayServer, network: st
             pass
 
     any_body()
+
+
+DELETED = object()  # the field is not there at all
+HOSTILE = st.one_of(
+    st.just(DELETED), st.none(), st.booleans(), st.integers(min_value=-(2**63), max_value=10**30), st.floats(),
+    st.text(max_size=12), st.lists(st.integers(), max_size=2), st.just({}),
+    st.sampled_from(["9999-12-31T23:59:59Z", "2031-01-01T00:00:00.000Z", "2027-01-15T07:59:00", "yesterday",
+                     "https://evil.example/x", "javascript:alert(1)", "../x", "<![ " * 1000, "x" * 450_000]),
+)
+
+
+def corrupted(item: dict[str, Any], path: str, value: object) -> object:
+    """``item`` with the field at ``path`` replaced by ``value`` (or removed)."""
+    *parents, last = path.split(".")
+    node = item
+    for key in parents:
+        node = node[key]
+    if value is DELETED:
+        node.pop(last, None)
+    else:
+        node[last] = value
+    return item
+
+
+@pytest.mark.parametrize("network", [n for n in every_network() if CASES[n].fields])
+def test_one_corrupted_item_never_costs_the_good_ones_or_moves_the_cursor_past_now(srv: ReplayServer,
+                                                                                   network: str) -> None:
+    """Whatever one item of a page holds, the others come through, none of them comes again, and
+    the cursor never passes the clock: an item published after the cycle is read next cycle."""
+    case = CASES[network]
+    harness = Harness(case, srv)
+    signed_in = MemoryState()
+    harness.state = signed_in
+    harness.warm()
+
+    @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture],
+              database=None)
+    @given(path=st.sampled_from(case.fields), value=HOSTILE, position=st.integers(min_value=0, max_value=3),
+           whole=st.sampled_from([None, None, None, "not an item", [1, 2], "from the future"]))
+    def one_corrupted(path: str, value: object, position: int, whole: object) -> None:
+        srv.reset()
+        harness.clock.now = NOW
+        good = [case.item(n, NOW - 600 + 60 * n, f"Bean There review number {n}") for n in range(3)]
+        if whole == "from the future":  # well formed, but dated a year after the clock
+            bad: object = case.item(9, NOW + 365 * 86400, "Bean There review number 9")
+        else:
+            bad = whole if whole is not None else corrupted(
+                case.item(9, NOW - 30, "Bean There review number 9"), path, value)
+        page: list[Any] = list(reversed(good))
+        page.insert(position, bad)
+        srv.inject(network, Fault(200, dict(JSON_CT), json.dumps(case.page_of(page)).encode()))
+        source = harness.connector()
+        first = harness.fetch(source)
+        assert {0, 1, 2} <= set(numbers(first))
+        srv.add_items(network, good)
+        harness.clock.advance(600)
+        harness.add(5, age=600)  # item 5: 600 s before the clock plus 5 minutes, after the first cycle's clock
+        second = harness.fetch(source, first.cursor)
+        assert numbers(second) == [5]
+
+    one_corrupted()

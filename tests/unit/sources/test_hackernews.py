@@ -7,8 +7,6 @@ import json
 import time
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from chalicelib.sources.base import BadPayload, Budget
 from chalicelib.sources.hackernews import HackerNews, HackerNewsOptions
@@ -205,35 +203,5 @@ def test_the_replay_late_indexing_mode_serves_an_item_from_its_indexing_time(bud
                           .body)
         assert [h["objectID"] for h in body["hits"]] == ["31", "30"]
         assert all("indexed_at_i" not in h for h in body["hits"])
-
-
-_corrupt_hits = st.one_of(
-    st.builds(lambda t: {"objectID": "900", "created_at_i": t, "title": "beanthere"},
-              st.one_of(st.integers(min_value=10**11, max_value=10**30), st.integers(max_value=-1),
-                        st.integers(min_value=NOW + 1, max_value=NOW + 10**9))),
-    st.just({"objectID": "901", "created_at_i": NOW - 7, "_tags": ["comment"], "comment_text": "<![ " * 1000}),
-    st.just({"objectID": "902", "created_at_i": NOW - 7, "title": None, "story_text": "x" * 450_000}),
-    st.just({"objectID": "903"}),
-    st.just({"created_at_i": NOW - 7}),
-    st.just({"objectID": "904", "created_at_i": NOW - 7, "author": ["not", "a", "name"]}),
-    st.just("not an object"),
-)
-
-
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(corrupt=_corrupt_hits, position=st.integers(min_value=0, max_value=3),
-       ages=st.lists(st.integers(min_value=1, max_value=900), min_size=1, max_size=3))
-def test_one_corrupted_hit_never_costs_the_good_ones_or_the_cursor(replay_server: ReplayServer, corrupt: object,
-                                                                   position: int, ages: list[int]) -> None:
-    replay_server.reset()
-    good = [story_hit(100 + i, NOW - age, "beanthere") for i, age in enumerate(ages)]
-    hits = [*good[:position], corrupt, *good[position:]]
-    replay_server.inject("hackernews", Fault(200, {"Content-Type": "application/json"},
-                                             json.dumps({"hits": hits, "nbPages": 1}).encode()))
-    result = source(replay_server).fetch("beanthere", {"created_at_i": NOW - 1000, "ids": []},
-                                         Budget(time.monotonic() + 10))
-    assert {str(100 + i) for i in range(len(ages))} <= {m.native_id for m in result.mentions}
-    assert NOW - 1000 < result.cursor["created_at_i"] <= NOW
-    assert result.cursor["created_at_i"] >= NOW - min(ages)
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chalicelib.sources.base import BadPayload, Budget, RateLimited
@@ -263,28 +262,3 @@ def test_documented_shape_with_hostile_values_raises_nothing_but_bad_payload(
         pass
 
 
-_corrupt_stories = st.one_of(
-    st.builds(lambda when: {**lobsters_story("zz9", NOW - 5, "Corrupt"), "created_at": when},
-              st.sampled_from(["99999-01-01T00:00:00Z", "-0001-01-01T00:00:00Z", "2027-01-15T07:59:00", "yesterday",
-                               None, 1_800_000_000, "3027-01-15T07:59:00+00:00"])),
-    st.just({**lobsters_story("zz8", NOW - 5, "Huge"), "description": "<p>" + "x" * 450_000 + "</p>"}),
-    st.just({**lobsters_story("zz7", NOW - 5, "Odd markup"), "description": "<![ " * 2000}),
-    st.just({**lobsters_story("zz6", NOW - 5, "No title"), "title": None}),
-    st.just({"short_id": "zz5"}),
-    st.just(["not", "a", "story"]),
-)
-
-
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(corrupt=_corrupt_stories, position=st.integers(min_value=0, max_value=3),
-       ages=st.lists(st.integers(min_value=1, max_value=3000), min_size=1, max_size=3, unique=True))
-def test_one_corrupted_story_never_costs_the_good_ones_or_the_cursor(server: ReplayServer, corrupt: object,
-                                                                     position: int, ages: list[int]) -> None:
-    server.reset()
-    good = [lobsters_story(f"ok{i}", NOW - age, f"Good {i}") for i, age in enumerate(ages)]
-    page = [*good[:position], corrupt, *good[position:]]
-    server.inject("lobsters", Fault(200, {"Content-Type": "application/json"}, json.dumps(page).encode()))
-    result = connector(server, max_requests=1).fetch("*", {"created_at": NOW - 4000, "ids": [], "since": NOW - 4000,
-                                                           "stories": {}}, budget())
-    assert {f"s/ok{i}" for i in range(len(ages))} <= {m.native_id for m in result.mentions}
-    assert NOW - min(ages) <= result.cursor["created_at"] <= NOW

@@ -10,8 +10,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from chalicelib.sources.base import (
@@ -296,64 +294,6 @@ def test_user_agent_must_have_reddits_form() -> None:
 def test_subreddit_names_are_validated() -> None:
     with pytest.raises(ValidationError, match="is not a subreddit name"):
         RedditOptions(subreddits=["lisbon/../x"])
-
-
-CORRUPTIONS = ("bad_html", "huge_time", "negative_time", "future_time", "no_name", "no_permalink", "huge_text",
-               "not_an_object", "nan_time", "unsafe_permalink")
-
-
-def corrupt(thing: dict[str, Any], how: str, now: int) -> Any:
-    data = thing["data"]
-    if how == "bad_html":
-        data["selftext"] = "<![ coffee <p unclosed <![CDATA[ &#xZZ; </"
-    elif how == "huge_time":
-        data["created_utc"] = 1e20
-    elif how == "negative_time":
-        data["created_utc"] = -5.0
-    elif how == "future_time":
-        data["created_utc"] = float(now + 10**7)
-    elif how == "no_name":
-        del data["name"]
-    elif how == "no_permalink":
-        del data["permalink"]
-    elif how == "huge_text":
-        data["selftext"] = "coffee " * 64_000  # ~450 KB
-    elif how == "not_an_object":
-        return ["t3", data["name"]]
-    elif how == "nan_time":
-        data["created_utc"] = float("nan")
-    elif how == "unsafe_permalink":
-        data["permalink"] = "/r/coffee/comments/1/x\n<script>"
-    return thing
-
-
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(good=st.integers(min_value=1, max_value=4), position=st.integers(min_value=0, max_value=4),
-       how=st.sampled_from(CORRUPTIONS))
-def test_one_corrupted_thing_never_hides_the_good_ones_and_the_cursor_moves(
-        module_srv: ReplayServer, good: int, position: int, how: str) -> None:
-    """Defect 9 (and 7): whatever one thing of a page holds, the others come through, the
-    cursor moves at least to the newest good one, and never past the cycle's clock."""
-    now = 1_790_000_000
-    things = [post(10 + i, now - 100 - 10 * i, f"coffee {i}") for i in range(good)]
-    bad = post(99, now - 50, "coffee bad")
-    page = [*things]
-    page.insert(min(position, good), corrupt(bad, how, now))
-    module_srv.reset()
-    module_srv.inject("reddit", Fault(status=200, body=json.dumps(
-        {"kind": "Listing", "data": {"after": None, "children": page}}).encode()))
-    state = MemoryState()
-    state.put_state("reddit", "oauth", {"access_token": "token", "expires_at": now + 3600})
-    opts = RedditOptions(base_url=module_srv.base_url("reddit"), auth_base_url=module_srv.base_url("reddit"),
-                         user_agent=UA)
-    reddit = Reddit(opts, http=HttpClient("reddit", timeout=5, sleep=lambda s: None), state=state, clock=lambda: now)
-    result = reddit.fetch("coffee", None, Budget(deadline=time.monotonic() + 30))
-
-    got = {m.native_id for m in result.mentions}
-    good_ids = {t["data"]["name"] for t in things}
-    assert good_ids <= got <= good_ids | {"t3_2r"}
-    assert len(result.skipped) == (0 if "t3_2r" in got else 1)
-    assert max(t["data"]["created_utc"] for t in things) <= result.cursor["created_utc"] <= now
 
 
 def test_several_terms_are_one_or_search_and_each_term_gets_the_groups_cursor(
