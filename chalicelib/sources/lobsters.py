@@ -214,8 +214,10 @@ class Lobsters(SourceBase):
         for index, sid in enumerate(sids):
             if self._requests >= self.options.max_requests or budget.exhausted():
                 return sids[index:]
-            body = self._get(f"/s/{sid}.json", budget)
+            body = self._get(f"/s/{sid}.json", budget, may_be_gone=True)
             try:
+                if body is None:  # deleted or removed since it was listed
+                    raise BadPayload(self.name, f"story {sid}: its thread is gone (HTTP 404)")
                 story, comments = self._parse_thread(body, sid)
             except BadPayload as err:
                 # One unreadable thread is skipped and counted; its count moves on so it is not asked again.
@@ -249,12 +251,15 @@ class Lobsters(SourceBase):
         chosen = (others + listed)[-keep:] if keep > 0 else []
         return {sid: tracked[sid] for sid in chosen}
 
-    def _get(self, path: str, budget: Budget) -> Any:
+    def _get(self, path: str, budget: Budget, *, may_be_gone: bool = False) -> Any:
+        """The JSON at ``path``; None when ``may_be_gone`` and the site answers 404."""
         self._requests += 1
-        resp = self.http.request("GET", self.options.base_url + path, budget=budget, accept=(429,),
-                                 headers={"Accept": "application/json"})
+        resp = self.http.request("GET", self.options.base_url + path, budget=budget,
+                                 accept=(429, 404) if may_be_gone else (429,), headers={"Accept": "application/json"})
         if resp.status_code == 429:
             raise self._rate_limited(resp)
+        if resp.status_code == 404:
+            return None
         return decode_json(self.name, resp)
 
     def _rate_limited(self, resp: requests.Response) -> RateLimited:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 
@@ -208,6 +209,22 @@ def test_a_cursor_ahead_of_the_clock_is_brought_back_to_now(srv: ReplayServer) -
     later = connector(srv)
     later._clock = lambda: NOW + 60
     assert [m.native_id for m in later.fetch("*", result.cursor, budget()).mentions] == ["s/now4"]
+
+
+def test_a_story_whose_thread_is_gone_is_skipped_and_the_page_still_read(srv: ReplayServer) -> None:
+    """Found by the connector suite: a story deleted between the listing and its thread (the
+    site answers 404) used to fail the whole cycle, every cycle while it stayed listed."""
+    gone = lobsters_story("gone1", NOW - 60, "Deleted soon")
+    gone["comment_count"] = 2
+    srv.inject("lobsters", Fault(200, {"Content-Type": "application/json"},
+                                 json.dumps([gone, lobsters_story("ok9", NOW - 90, "Fine")]).encode()))
+    lob = connector(srv)
+    first = lob.fetch("*", None, budget())
+    second = lob.fetch("*", first.cursor, budget())
+    assert sorted(m.native_id for m in first.mentions) == ["s/gone1", "s/ok9"]
+    assert first.skipped == ["story gone1: its thread is gone (HTTP 404)"]
+    assert [r.path for r in srv.received["lobsters"]] == ["/newest.json", "/s/gone1.json", "/newest.json"]
+    assert second.mentions == [] and second.skipped == []
 
 
 def test_a_bad_comment_is_skipped_and_its_thread_still_read(srv: ReplayServer) -> None:
