@@ -7,6 +7,8 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
+import requests
+from requests.adapters import HTTPAdapter
 
 from chalicelib.model import Mention
 from chalicelib.replies import (
@@ -148,13 +150,24 @@ def test_500_is_unavailable_sent_once_and_a_later_call_may_post(srv: ReplayServe
     assert len(srv.apis["mastodon"].posted) == 1  # type: ignore[attr-defined]
 
 
+class AnswerLost(HTTPAdapter):
+    """A transport that delivers a POST and then loses the answer, as a timeout does (no waiting)."""
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        response = super().send(request, *args, **kwargs)
+        if request.method == "POST":
+            raise requests.ReadTimeout("read timed out", request=request)
+        return response
+
+
 def test_timeout_is_not_retried_and_the_resend_reuses_the_idempotency_key(
         srv: ReplayServer, memory_state: MemoryState) -> None:
     seed_local(srv)
-    # The instance posts, but answers too late for the client.
-    srv.inject("mastodon", Fault(delay_seconds=0.6, passthrough=True))
+    # The instance posts, but its answer is lost (the transport delivers the request, then times out).
+    first_replier = replier(srv, memory_state)
+    first_replier.http.session.mount("http://", AnswerLost())
     with pytest.raises(ReplyUncertain, match="may have been posted") as err:
-        replier(srv, memory_state, timeout=0.2).post(local_mention(srv), "Thanks!", idempotency_key=KEY)
+        first_replier.post(local_mention(srv), "Thanks!", idempotency_key=KEY)
     assert isinstance(err.value, Unavailable)
     assert len(posts(srv, "mastodon")) == 1
     reply = replier(srv, memory_state).post(local_mention(srv), "Thanks!", idempotency_key=KEY)
