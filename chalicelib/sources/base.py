@@ -9,7 +9,7 @@ leaves that network's cursor where it was.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, TypeVar
 
@@ -114,6 +114,53 @@ def read_each(network: str, items: Iterable[Any], read: Callable[[Any], T | None
         if value is not None:
             good.append(value)
     return good, skipped
+
+
+class SkipLedger:
+    """The items of one fetch that could not be read, each with its id and time where those
+    can be read (``identify``; None where not). The cursor moves past an unreadable item as
+    past any other, so it is counted only while it is new (``reasons``), and a connector may
+    remember its id (``unreadable``) beside the ids it read."""
+
+    def __init__(self, network: str, identify: Callable[[Any], tuple[Any, float | None]]) -> None:
+        self.network = network
+        self.identify = identify
+        self.unreadable: dict[Any, float] = {}  # id -> time, of the unreadable items whose both are readable
+        self._skips: list[tuple[Any, float | None, str]] = []
+
+    def read(self, items: Iterable[Any], read: Callable[[Any], T | None]) -> list[T]:
+        """``read_each`` over ``items``, noting each item it could not read."""
+        good: list[T] = []
+        for item in items:
+            value, skipped = read_each(self.network, [item], read)
+            good += value
+            if skipped:
+                self.note(item, skipped[0])
+        return good
+
+    def note(self, item: Any, reason: str) -> None:
+        try:
+            key, when = self.identify(item)
+        except SourceError:
+            key, when = None, None
+        if key is not None and when is not None:
+            self.unreadable[key] = when
+            self._skips.append((key, when, reason))
+        else:
+            self._skips.append((None, None, reason))
+
+    def reasons(self, is_new: Callable[[Any, float], bool] = lambda key, when: True) -> list[str]:
+        """The reasons of the unreadable items that are new (all by default); one without a
+        readable id or time always is."""
+        return [reason for key, when, reason in self._skips if key is None or when is None or is_new(key, when)]
+
+    def reasons_since(self, watermark: float, seen: Collection[Any], gap: Mapping[str, Any] | None) -> list[str]:
+        """``reasons`` for a walk from ``watermark`` (``seen``: the ids read at it) or through a
+        ``gap`` (its ``low`` and ``high`` times): one behind the cursor was counted before."""
+        def new(key: Any, when: float) -> bool:
+            in_gap = bool(gap and float(gap["low"]) <= when <= float(gap["high"]))
+            return when > watermark or (when == watermark and key not in seen) or in_gap
+        return self.reasons(new)
 
 
 @dataclass(slots=True)

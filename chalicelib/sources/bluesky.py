@@ -43,10 +43,10 @@ from chalicelib.sources.base import (
     Cursor,
     FetchResult,
     RateLimited,
+    SkipLedger,
     SourceBase,
     SourceError,
     SourceOptions,
-    read_each,
     require_secret,
 )
 from chalicelib.sources.http import decode_json
@@ -83,6 +83,7 @@ class Bluesky(SourceBase):
     def _start(self) -> None:
         self._session: dict[str, str] | None = None
         self._blocked_until = 0.0  # ratelimit-remaining hit 0: no request before ratelimit-reset
+        self._skips = SkipLedger(self.name, _post_uri)  # posts of this fetch that could not be read
 
     def fetch(self, query: str, cursor: Cursor | None, budget: Budget) -> FetchResult:
         """Posts matching ``query`` whose sortAt is new since ``cursor``, newest first."""
@@ -96,15 +97,19 @@ class Bluesky(SourceBase):
         gap = cursor.get("gap")
         since, until = (gap["since"], gap["until"]) if gap else (cursor["since"], None)
         skip = set(seen) | set(gap.get("seen", []) if gap else [])
-        posts, pages, complete, skipped = self._walk(query, since, until, skip, budget)
+        self._skips = SkipLedger(self.name, _post_uri)
+        posts, pages, complete = self._walk(query, since, until, skip, budget)
+        # An unreadable post is counted once: its uri is remembered like a read one's.
+        skipped = self._skips.reasons(lambda uri, _: uri not in skip)
+        unread = {uri: now for uri in self._skips.unreadable if uri not in skip}
 
         next_cursor: Cursor = {"since": cursor["since"], "seen": seen}
-        if gap is None and posts:
+        if gap is None and (posts or unread):
             # A post dated in the future is returned with its date but moves the watermark to now at most.
-            newest = min(max(p["sortAt"] for p in posts), now)
+            newest = min(max((p["sortAt"] for p in posts), default=0.0), now)
             watermark = max(newest, _seconds(cursor["since"]) + self.options.overlap_seconds)
             next_since = watermark - self.options.overlap_seconds
-            recent = {**seen, **{p["uri"]: p["sortAt"] for p in posts}}
+            recent = {**seen, **unread, **{p["uri"]: p["sortAt"] for p in posts}}
             kept = sorted(((at, uri) for uri, at in recent.items() if at >= next_since), reverse=True)[:MAX_SEEN]
             next_cursor = {"since": _iso(next_since), "seen": {uri: at for at, uri in kept}}
         if not complete and posts:
@@ -123,9 +128,8 @@ class Bluesky(SourceBase):
 
     def _walk(
         self, query: str, since: str, until: str | None, skip: set[str], budget: Budget
-    ) -> tuple[list[dict[str, Any]], int, bool, list[str]]:
+    ) -> tuple[list[dict[str, Any]], int, bool]:
         posts: dict[str, dict[str, Any]] = {}
-        skipped: list[str] = []
         page_cursor: str | None = None
         pages = 0
         while pages < self.options.max_pages and not budget.exhausted():
@@ -135,15 +139,14 @@ class Bluesky(SourceBase):
             if page_cursor:
                 params["cursor"] = page_cursor
             body = self._xrpc_get("app.bsky.feed.searchPosts", params, budget)
-            page, page_cursor, unread = self._parse_page(body)
+            page, page_cursor, listed = self._parse_page(body)
             pages += 1
-            skipped.extend(unread)
             for post in page:
                 if post["uri"] not in skip:
                     posts.setdefault(post["uri"], post)
-            if not (page or unread) or not page_cursor:
-                return list(posts.values()), pages, True, skipped
-        return list(posts.values()), pages, False, skipped
+            if not listed or not page_cursor:
+                return list(posts.values()), pages, True
+        return list(posts.values()), pages, False
 
     # --- session ------------------------------------------------------------------------
 
@@ -230,9 +233,9 @@ class Bluesky(SourceBase):
 
     # --- payload ------------------------------------------------------------------------
 
-    def _parse_page(self, body: Any) -> tuple[list[dict[str, Any]], str | None, list[str]]:
+    def _parse_page(self, body: Any) -> tuple[list[dict[str, Any]], str | None, int]:
         """The posts of a page that could be read (each with its ``mention``), the page
-        cursor, and one reason per post that could not."""
+        cursor and how many posts it listed; the others are noted in ``self._skips``."""
         if not isinstance(body, dict) or not isinstance(body.get("posts"), list):
             raise BadPayload(self.name, "searchPosts: response has no 'posts' list")
         cursor = body.get("cursor")
@@ -244,8 +247,8 @@ class Bluesky(SourceBase):
             post["mention"] = self._mention(post)
             return post
 
-        posts, skipped = read_each(self.name, enumerate(body["posts"]), read)
-        return posts, cursor or None, skipped
+        posts = self._skips.read(enumerate(body["posts"]), read)
+        return posts, cursor or None, len(body["posts"])
 
     def _check_post(self, post: Any, where: str) -> dict[str, Any]:
         if not isinstance(post, dict):
@@ -372,3 +375,11 @@ def _iso(unix: float) -> str:
 
 def _seconds(iso: str) -> float:
     return dt.datetime.fromisoformat(iso).timestamp()
+
+
+def _post_uri(entry: Any) -> tuple[str | None, float | None]:
+    """The at:// uri of a ``(index, post)`` entry where it can be read (the time is not needed)."""
+    post = entry[1]
+    uri = post.get("uri") if isinstance(post, dict) else None
+    good = isinstance(uri, str) and (match := POST_URI.match(uri)) is not None and match.group(2) not in (".", "..")
+    return (uri, 0.0) if good else (None, None)

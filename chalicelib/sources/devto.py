@@ -38,6 +38,7 @@ from chalicelib.sources.base import (
     Capabilities,
     Cursor,
     FetchResult,
+    SkipLedger,
     SourceBase,
     SourceOptions,
     read_each,
@@ -90,16 +91,14 @@ class DevTo(SourceBase):
     options_model: ClassVar[type[SourceOptions]] = DevToOptions
 
     def _start(self) -> None:
-        # Articles of this fetch that could not be read: (id, date, reason), id and date None if unreadable.
-        self._skips: list[tuple[int | None, int | None, str]] = []
-        self._unreadable: dict[int, int] = {}  # their ids and dates, where readable
+        self._skips = SkipLedger(self.name, self._id_and_time)  # articles of this fetch that could not be read
 
     def fetch(self, query: str, cursor: Cursor | None, budget: Budget) -> FetchResult:
         """Every article published since ``cursor`` (``query`` is ignored: no search API).
 
         Returns mentions and the next cursor; raises only ``SourceError``.
         """
-        self._skips, self._unreadable = [], {}
+        self._skips = SkipLedger(self.name, self._id_and_time)
         now = int(self._clock())
         if cursor is None:
             cursor = {"published_at": now - self.options.first_run_lookback_hours * 3600, "ids": []}
@@ -123,7 +122,7 @@ class DevTo(SourceBase):
         times = {aid: self._time(article) for aid, article in walk.new.items()}
         # An article dated in the future is returned with its claimed date but moves nothing; one that
         # could not be read moves the cursor as any other (it is counted once, not every cycle).
-        dated = {aid: t for aid, t in (self._unreadable | times).items() if watermark <= t <= now}
+        dated = {aid: t for aid, t in (self._skips.unreadable | times).items() if watermark <= t <= now}
         ahead |= {aid: t for aid, t in times.items() if t > now}
         if gap is None and dated:
             newest = max(dated.values())
@@ -151,7 +150,7 @@ class DevTo(SourceBase):
             next_cursor["ahead"] = {str(aid): t for aid, t in sorted(ahead.items(), key=lambda kv: kv[1])[:AHEAD_LIMIT]}
         mentions, unreadable = read_each(self.name, found.values(), self._mention)
         return FetchResult(mentions=mentions, cursor=next_cursor, pages=pages, complete=complete,
-                           skipped=self._new_skips(watermark, seen_at_watermark, gap) + unreadable)
+                           skipped=self._skips.reasons_since(watermark, seen_at_watermark, gap) + unreadable)
 
     @staticmethod
     def _still_needed(published: int, cursor: Cursor) -> bool:
@@ -230,34 +229,13 @@ class DevTo(SourceBase):
     def _parse_page(self, body: Any) -> list[dict[str, Any]]:
         if not isinstance(body, list):
             raise BadPayload(self.name, "article list is not a list")
-        articles: list[dict[str, Any]] = []
-        for article in body:
-            good, skipped = read_each(self.name, [article], lambda a: self._check_article(a, _where(a)))
-            articles += good
-            if skipped:
-                self._note_unreadable(article, skipped[0])
-        return articles
+        return self._skips.read(body, lambda a: self._check_article(a, _where(a)))
 
-    def _note_unreadable(self, article: Any, reason: str) -> None:
-        """Remember an article that could not be read with its id and date, when those two can be
-        read: the cursor moves past it as past any other, and it is counted only while it is new."""
+    def _id_and_time(self, article: Any) -> tuple[int | None, int | None]:
+        """An article's id and date where both can be read (for an article that could not be)."""
         aid = article.get("id") if isinstance(article, dict) else None
-        try:
-            when = self._parse_time(article.get("published_at"), "") if isinstance(article, dict) else None
-        except BadPayload:
-            when = None
-        if isinstance(aid, int) and not isinstance(aid, bool) and aid > 0 and when is not None:
-            self._unreadable[aid] = when
-            self._skips.append((aid, when, reason))
-        else:
-            self._skips.append((None, None, reason))
-
-    def _new_skips(self, watermark: int, seen: set[int], gap: dict[str, Any] | None) -> list[str]:
-        """The reasons of the unreadable articles that were new: one behind the cursor was counted before."""
-        def new(aid: int | None, when: int | None) -> bool:
-            in_gap = bool(gap and when is not None and int(gap["low"]) <= when <= int(gap["high"]))
-            return aid is None or when is None or when > watermark or (when == watermark and aid not in seen) or in_gap
-        return [reason for aid, when, reason in self._skips if new(aid, when)]
+        when = self._parse_time(article.get("published_at"), "") if isinstance(article, dict) else None
+        return (aid if isinstance(aid, int) and not isinstance(aid, bool) and aid > 0 else None), when
 
     def _check_article(self, article: Any, where: str) -> dict[str, Any]:
         if not isinstance(article, dict):

@@ -91,8 +91,9 @@ class HackerNews(BatchedSearch, SourceBase):
         low, high = (int(gap[0]), int(gap[1])) if gap else (max(0, watermark - window), None)
 
         raw, pages, complete = self._walk(query, low, high, budget)
-        read, skipped = read_each(self.name, raw, self._read)
-        mentions = [mention for mention in read if mention.native_id not in seen]
+        # A hit already read in the overlap window is neither returned nor counted as unreadable again.
+        fresh = [hit for hit in raw if _id_and_time(hit)[0] not in seen]
+        mentions, skipped = read_each(self.name, fresh, self._read)
 
         # Only items dated up to now move the watermark: a future-dated one is returned with its
         # claimed date, and re-read (and recognised by id) until the clock reaches it.

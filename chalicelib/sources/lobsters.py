@@ -43,6 +43,7 @@ from chalicelib.sources.base import (
     Cursor,
     FetchResult,
     RateLimited,
+    SkipLedger,
     SourceBase,
     SourceOptions,
     read_each,
@@ -93,9 +94,8 @@ class Lobsters(SourceBase):
     def _start(self) -> None:
         self._requests = 0
         self._skipped: list[str] = []
-        self._unreadable: dict[str, float] = {}  # short id -> time of stories that could not be read
         # Stories of this fetch that could not be read: (short id, time, reason), None where unreadable.
-        self._story_skips: list[tuple[str | None, float | None, str]] = []
+        self._story_skips = SkipLedger(self.name, self._id_and_time)  # stories of this fetch that could not be read
         self._counts: dict[str, int] = {}  # comment_count of every story listed this cycle
 
     def fetch(self, query: str, cursor: Cursor | None, budget: Budget) -> FetchResult:
@@ -103,7 +103,8 @@ class Lobsters(SourceBase):
 
         Returns mentions (stories and comments) and the next cursor; raises only ``SourceError``.
         """
-        self._requests, self._skipped, self._counts, self._unreadable, self._story_skips = 0, [], {}, {}, []
+        self._requests, self._skipped, self._counts = 0, [], {}
+        self._story_skips = SkipLedger(self.name, self._id_and_time)
         now = self._clock()
         if cursor is None:
             start = now - self.options.first_run_lookback_hours * 3600
@@ -135,7 +136,7 @@ class Lobsters(SourceBase):
         times = {sid: self._time(story, "story") for sid, story in walk.new.items()}
         # A story dated in the future is returned with its claimed date but moves nothing; one that
         # could not be read moves the cursor as any other (it is counted once, not every cycle).
-        dated = {sid: t for sid, t in (self._unreadable | times).items() if watermark <= t <= now}
+        dated = {sid: t for sid, t in (self._story_skips.unreadable | times).items() if watermark <= t <= now}
         ahead |= {sid: t for sid, t in times.items() if t > now}
         if ahead:
             next_cursor["ahead"] = dict(sorted(ahead.items(), key=lambda kv: kv[1])[:PENDING_LIMIT])
@@ -163,7 +164,7 @@ class Lobsters(SourceBase):
             next_cursor["pending"] = pending[:PENDING_LIMIT]
         return FetchResult(mentions=mentions, cursor=next_cursor, pages=self._requests,
                            complete=walk.complete and not pending,
-                           skipped=self._new_skips(watermark, seen_at_watermark, gap) + self._skipped)
+                           skipped=self._story_skips.reasons_since(watermark, seen_at_watermark, gap) + self._skipped)
 
     def _next_gap(self, gap: dict[str, Any] | None, watermark: float, seen: set[str], walk: _Walk,
                   times: dict[str, float]) -> dict[str, Any] | None:
@@ -213,8 +214,10 @@ class Lobsters(SourceBase):
         for index, sid in enumerate(sids):
             if self._requests >= self.options.max_requests or budget.exhausted():
                 return sids[index:]
-            body = self._get(f"/s/{sid}.json", budget)
+            body = self._get(f"/s/{sid}.json", budget, may_be_gone=True)
             try:
+                if body is None:  # deleted or removed since it was listed
+                    raise BadPayload(self.name, f"story {sid}: its thread is gone (HTTP 404)")
                 story, comments = self._parse_thread(body, sid)
             except BadPayload as err:
                 # One unreadable thread is skipped and counted; its count moves on so it is not asked again.
@@ -248,12 +251,15 @@ class Lobsters(SourceBase):
         chosen = (others + listed)[-keep:] if keep > 0 else []
         return {sid: tracked[sid] for sid in chosen}
 
-    def _get(self, path: str, budget: Budget) -> Any:
+    def _get(self, path: str, budget: Budget, *, may_be_gone: bool = False) -> Any:
+        """The JSON at ``path``; None when ``may_be_gone`` and the site answers 404."""
         self._requests += 1
-        resp = self.http.request("GET", self.options.base_url + path, budget=budget, accept=(429,),
-                                 headers={"Accept": "application/json"})
+        resp = self.http.request("GET", self.options.base_url + path, budget=budget,
+                                 accept=(429, 404) if may_be_gone else (429,), headers={"Accept": "application/json"})
         if resp.status_code == 429:
             raise self._rate_limited(resp)
+        if resp.status_code == 404:
+            return None
         return decode_json(self.name, resp)
 
     def _rate_limited(self, resp: requests.Response) -> RateLimited:
@@ -268,34 +274,13 @@ class Lobsters(SourceBase):
     def _parse_page(self, body: Any) -> list[dict[str, Any]]:
         if not isinstance(body, list):
             raise BadPayload(self.name, "newest page is not a list of stories")
-        stories: list[dict[str, Any]] = []
-        for story in body:
-            good, skipped = read_each(self.name, [story], lambda s: self._check_story(s, _where(s, "story")))
-            stories += good
-            if skipped:
-                self._note_unreadable(story, skipped[0])
-        return stories
+        return self._story_skips.read(body, lambda s: self._check_story(s, _where(s, "story")))
 
-    def _note_unreadable(self, story: Any, reason: str) -> None:
-        """Remember a story that could not be read with its short id and time, when those two can be
-        read: the cursor moves past it as past any other, and it is counted only while it is new."""
+    def _id_and_time(self, story: Any) -> tuple[str | None, float | None]:
+        """A story's short id and time where both can be read (for a story that could not be)."""
         sid = story.get("short_id") if isinstance(story, dict) else None
-        try:
-            when = self._time(story, "") if isinstance(story, dict) else None
-        except BadPayload:
-            when = None
-        if isinstance(sid, str) and _SHORT_ID.match(sid) and when is not None:
-            self._unreadable[sid] = when
-            self._story_skips.append((sid, when, reason))
-        else:
-            self._story_skips.append((None, None, reason))
-
-    def _new_skips(self, watermark: float, seen: set[str], gap: dict[str, Any] | None) -> list[str]:
-        """The reasons of the unreadable stories that were new: one behind the cursor was counted before."""
-        def new(sid: str | None, when: float | None) -> bool:
-            in_gap = bool(gap and when is not None and float(gap["low"]) <= when <= float(gap["high"]))
-            return sid is None or when is None or when > watermark or (when == watermark and sid not in seen) or in_gap
-        return [reason for sid, when, reason in self._story_skips if new(sid, when)]
+        when = self._time(story, "") if isinstance(story, dict) else None
+        return (sid if isinstance(sid, str) and _SHORT_ID.match(sid) else None), when
 
     def _parse_thread(self, body: Any, sid: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         self._check_story(body, f"story {sid}")

@@ -51,11 +51,11 @@ from chalicelib.sources.base import (
     FetchResult,
     RateLimited,
     SearchBatching,
+    SkipLedger,
     SourceBase,
     SourceError,
     SourceOptions,
     quoted,
-    read_each,
     require_secret,
 )
 from chalicelib.sources.http import decode_json
@@ -129,6 +129,7 @@ class YouTube(BatchedSearch, SourceBase):
 
     def _start(self) -> None:
         self._local_quota: dict[str, Any] | None = None  # used when no durable state was given
+        self._skips = SkipLedger(self.name, _video_id)  # results of this fetch that could not be read
 
     def fetch(self, query: str, cursor: Cursor | None, budget: Budget) -> FetchResult:
         """Videos matching ``query`` published since ``cursor``; raises only ``SourceError``
@@ -175,7 +176,8 @@ class YouTube(BatchedSearch, SourceBase):
         else:
             low, high, seen_at_high = max(since, watermark - lag), None, set()
 
-        videos, pages, complete, skipped = self._walk(key, query, q, low, high, budget)
+        self._skips = SkipLedger(self.name, _video_id)
+        videos, pages, complete = self._walk(key, query, q, low, high, budget)
         new = {
             vid: item for vid, item in videos.items()
             if vid not in recent and not (item["_published"] == high and vid in seen_at_high)
@@ -183,6 +185,9 @@ class YouTube(BatchedSearch, SourceBase):
         newest = max([watermark] + [item["_published"] for item in videos.values()]) if gap is None else watermark
         newest = min(newest, now)  # a video dated in the future is kept with its date, the cursor stays at now
         recent.update((vid, item["_published"]) for vid, item in new.items())
+        # An unreadable result is counted once: its id is remembered like a read one's, from now.
+        skipped = self._skips.reasons(lambda vid, _: vid not in recent)
+        recent.update((vid, newest) for vid in self._skips.unreadable if vid not in recent)
         # Videos inside the lag window are searched again next time: remember them to drop them then.
         kept = sorted(((t, vid) for vid, t in recent.items() if t >= newest - lag), reverse=True)[:RECENT_LIMIT]
         next_cursor: Cursor = {"published_at": newest, "since": since, "recent": {vid: t for t, vid in kept}}
@@ -199,7 +204,7 @@ class YouTube(BatchedSearch, SourceBase):
         return FetchResult(mentions=mentions, cursor=next_cursor, pages=pages, complete=complete, skipped=skipped)
 
     def _walk(self, key: str, query: str, q: str, low: int, high: int | None,
-              budget: Budget) -> tuple[dict[str, dict[str, Any]], int, bool, list[str]]:
+              budget: Budget) -> tuple[dict[str, dict[str, Any]], int, bool]:
         params: dict[str, Any] = {
             "part": "snippet",
             "q": q,
@@ -215,26 +220,24 @@ class YouTube(BatchedSearch, SourceBase):
         if self.options.relevance_language:
             params["relevanceLanguage"] = self.options.relevance_language
         videos: dict[str, dict[str, Any]] = {}
-        skipped: list[str] = []
         pages = 0
         token: str | None = None
         while True:
             if pages >= self.options.max_pages or budget.exhausted() or self._calls_left() <= 0:
-                return videos, pages, False, skipped
+                return videos, pages, False
             page_params = {**params, **({"pageToken": token} if token else {}), "key": key}
             try:
                 body = self._search(query, page_params, budget)
             except RateLimited:
                 if not pages:
                     raise
-                return videos, pages, False, skipped  # keep what was read; the next cycle starts with the gap
-            items, token, unread, listed = self._parse_page(body)
+                return videos, pages, False  # keep what was read; the next cycle starts with the gap
+            items, token, listed = self._parse_page(body)
             pages += 1
-            skipped.extend(unread)
             for item in items:
                 videos.setdefault(item["id"]["videoId"], item)
             if not token or not listed:
-                return videos, pages, True, skipped
+                return videos, pages, True
 
     def _search(self, query: str, params: dict[str, Any], budget: Budget) -> Any:
         """One search.list call, counted against the day's budget, retries included."""
@@ -272,9 +275,9 @@ class YouTube(BatchedSearch, SourceBase):
             return CredentialsError(self.name, f"API key rejected (HTTP {status}: {', '.join(sorted(reasons)) or '?'})")
         return SourceError(self.name, f"request refused (HTTP {status}: {', '.join(sorted(reasons)) or '?'})")
 
-    def _parse_page(self, body: Any) -> tuple[list[dict[str, Any]], str | None, list[str], int]:
+    def _parse_page(self, body: Any) -> tuple[list[dict[str, Any]], str | None, int]:
         """The videos of a page that could be read (each with its ``_mention``), the next page
-        token, one reason per result that could not be read, and how many results were listed."""
+        token and how many results were listed; the others are noted in ``self._skips``."""
         if not isinstance(body, dict) or not isinstance(body.get("items"), list):
             raise BadPayload(self.name, "response has no 'items' list")
         token = body.get("nextPageToken")
@@ -288,8 +291,8 @@ class YouTube(BatchedSearch, SourceBase):
             item["_mention"] = self._mention(item)
             return dict(item)
 
-        videos, skipped = read_each(self.name, enumerate(body["items"]), read)
-        return videos, token or None, skipped, len(body["items"])
+        videos = self._skips.read(enumerate(body["items"]), read)
+        return videos, token or None, len(body["items"])
 
     def _check_item(self, item: Any, where: str) -> bool:
         """Validate one search result; False for a result that is not a video (type=video should prevent it)."""
@@ -400,3 +403,11 @@ class YouTube(BatchedSearch, SourceBase):
 
 def _rfc3339(unix: int) -> str:
     return dt.datetime.fromtimestamp(unix, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _video_id(entry: Any) -> tuple[str | None, float | None]:
+    """The video id of an ``(index, result)`` entry where it can be read (the time is not needed)."""
+    item = entry[1]
+    ids = item.get("id") if isinstance(item, dict) else None
+    video_id = ids.get("videoId") if isinstance(ids, dict) else None
+    return (video_id, 0.0) if isinstance(video_id, str) and _VIDEO_ID.match(video_id) else (None, None)

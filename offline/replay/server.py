@@ -88,7 +88,8 @@ class ReplayServer:
         return f"http://127.0.0.1:{self.port}/{network}"
 
     def start(self) -> ReplayServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="replay", daemon=True)
+        # A short poll interval: stop() waits for it (0.5 s by default, once per test module).
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.02,), name="replay", daemon=True)
         self._thread.start()
         return self
 

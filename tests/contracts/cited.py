@@ -11,7 +11,7 @@ def uncited_or_unexpected(network: str, at_least: int = 10) -> list[str]:
     readme = (corpus.ROOT / network / "README.md").read_text(encoding="utf-8")
     names = [path.name for path in corpus.payloads(network)]
     expected = corpus.expected(network)
-    problems = [f"{name}: not cited in README.md" for name in names if f"`{name}`" not in readme]
+    problems = [f"{name}: not cited in README.md" for name in names if name not in readme]
     problems += [f"{name}: no entry in expected.json" for name in names if name not in expected]
     problems += [f"expected.json names {name}, which is not in the folder" for name in expected if name not in names]
     if len(names) < at_least:

@@ -13,6 +13,9 @@ _failures: Counter[str] = Counter()
 
 def _network_of(nodeid: str) -> str | None:
     name = nodeid.split("::", 1)[0].rsplit("/", 1)[-1]
+    if name.startswith("test_every_"):  # a test over every corpus: the network is its parameter
+        param = nodeid.rpartition("[")[2].rstrip("]") if nodeid.endswith("]") else ""
+        return param if param in corpus.networks() else None
     if name.startswith("test_") and name.endswith(".py"):
         return name[len("test_"):-len(".py")]
     return None

@@ -26,16 +26,11 @@ def connector() -> Lobsters:
     return Lobsters(LobstersOptions(), http=HttpClient("lobsters"), clock=lambda: NOW)
 
 
-def test_every_payload_has_its_expectations_written_by_hand() -> None:
-    assert sorted(p.name for p in PAYLOADS) == sorted(EXPECTED)
-    assert len(PAYLOADS) >= 10
-
-
 @pytest.mark.parametrize("path", PAGES, ids=lambda p: p.name)
 def test_a_story_page_reads_into_the_stories_it_holds(path: Path) -> None:
     lob = connector()
     stories = lob._parse_page(corpus.load_json(path))
-    assert lob._story_skips == []
+    assert lob._story_skips.reasons() == []
     wanted = EXPECTED[path.name]
     assert len(stories) == wanted["count"]
     mentions = {m.native_id: m for m in (lob._story_mention(s) for s in stories)}

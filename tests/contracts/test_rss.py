@@ -40,10 +40,6 @@ def _fetch(name: str) -> tuple[str, list]:
     return feed_url, result.mentions
 
 
-def test_every_payload_has_its_expectations_written_by_hand() -> None:
-    assert sorted(p.name for p in corpus.payloads("rss")) == sorted(EXPECTED)
-
-
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_the_connector_reads_what_the_file_holds(name: str) -> None:
     feed_url, mentions = _fetch(name)

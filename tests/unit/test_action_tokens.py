@@ -8,20 +8,13 @@ import json
 import pytest
 
 from chalicelib.actions import InvalidToken, TokenSigner
+from tests.builders import FakeClock
 
 KEY = b"k" * 32
 
 
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_a_signed_token_verifies_to_what_was_signed() -> None:
-    signer = TokenSigner(KEY, clock=Clock(1_000_000))
+    signer = TokenSigner(KEY, clock=FakeClock(1_000_000))
     token = signer.verify(signer.sign("hackernews#42", "handled", "Maria", ttl_seconds=60))
     assert (token.mention_key, token.action, token.recipient, token.expires_at) == (
         "hackernews#42", "handled", "Maria", 1_000_060)
@@ -59,7 +52,7 @@ def test_altered_signature_is_refused() -> None:
 
 
 def test_expired_token_is_refused() -> None:
-    clock = Clock(1_000_000)
+    clock = FakeClock(1_000_000)
     signer = TokenSigner(KEY, clock=clock)
     token = signer.sign("hackernews#42", "handled", "Maria", ttl_seconds=60)
     clock.now = 1_000_060
@@ -102,8 +95,8 @@ def test_a_token_cannot_claim_another_keys_id() -> None:
 
 
 def test_a_token_says_when_it_was_issued_and_one_issued_in_the_future_is_refused() -> None:
-    signer = TokenSigner(KEY, clock=Clock(1_000_000))
+    signer = TokenSigner(KEY, clock=FakeClock(1_000_000))
     assert signer.verify(signer.sign("hackernews#42", "handled", "Maria")).issued_at == 1_000_000
-    later = TokenSigner(KEY, clock=Clock(1_000_000 + 301)).sign("hackernews#42", "handled", "Maria")
+    later = TokenSigner(KEY, clock=FakeClock(1_000_000 + 301)).sign("hackernews#42", "handled", "Maria")
     with pytest.raises(InvalidToken, match="issued in the future"):
         signer.verify(later)

@@ -1,17 +1,7 @@
 from __future__ import annotations
 
-import datetime as dt
-
-from chalicelib.model import Mention
 from chalicelib.mutes import MuteList
-
-WHEN = dt.datetime(2026, 11, 27, tzinfo=dt.UTC)
-
-
-def mention(**kwargs: object) -> Mention:
-    base = {"network": "hackernews", "native_id": "5", "url": "https://news.ycombinator.com/item?id=5",
-            "text": "Bean There", "created_at": WHEN}
-    return Mention(**{**base, **kwargs})  # type: ignore[arg-type]
+from tests.builders import mention
 
 
 def test_author_is_muted_by_handle_or_network_handle_ignoring_case_and_at() -> None:

@@ -17,7 +17,7 @@ from chalicelib.store import StoredMention
 from chalicelib.triage import Triage
 from chalicelib.triage.priority import priority
 from chalicelib.triage.sentiment import Sentiment
-from tests.unit.test_config import VALID
+from tests import builders
 
 WHEN = dt.datetime(2026, 12, 4, 9, 0, tzinfo=dt.UTC)
 MARIA = Recipient(name="Maria", email="maria@beanthere.example", timezone="Europe/Lisbon")
@@ -38,7 +38,7 @@ def stored(m: Mention, intents: frozenset[str] = frozenset({"question"}), *, sen
 
 @pytest.fixture(scope="module")
 def config() -> ListenConfig:
-    return parse_config(VALID)
+    return builders.config()
 
 
 # 1. The reply draft greets by name, never by id.

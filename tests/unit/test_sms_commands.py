@@ -34,6 +34,7 @@ from chalicelib.sms_commands import (
     parse,
 )
 from chalicelib.store import StoredMention
+from tests.builders import FakeClock
 
 CODE = "Ab3dE5gH"
 
@@ -225,14 +226,6 @@ KEY = b"unit-test-signing-key-0123456789abcdef"
 MENTION_KEY = "hackernews#4242"
 
 
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 class FakeStore:
     """The CommandStore in dicts, recording what was written."""
 
@@ -296,12 +289,12 @@ def stored_mention(author: str = "grumpy_dev") -> StoredMention:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(NOW)
+def clock() -> FakeClock:
+    return FakeClock(NOW)
 
 
 @pytest.fixture
-def signer(clock: Clock) -> TokenSigner:
+def signer(clock: FakeClock) -> TokenSigner:
     return TokenSigner(KEY, clock=clock)
 
 
@@ -317,7 +310,7 @@ def store(signer: TokenSigner) -> FakeStore:
 class Sender:
     """Sends SMS texts from one phone, each with a new inbound message id."""
 
-    def __init__(self, store: FakeStore, signer: TokenSigner, clock: Clock, phone: str = RUI) -> None:
+    def __init__(self, store: FakeStore, signer: TokenSigner, clock: FakeClock, phone: str = RUI) -> None:
         self.store, self.signer, self.clock, self.phone = store, signer, clock, phone
         self.sent = 0
 
@@ -328,12 +321,12 @@ class Sender:
 
 
 @pytest.fixture
-def rui(store: FakeStore, signer: TokenSigner, clock: Clock) -> Sender:
+def rui(store: FakeStore, signer: TokenSigner, clock: FakeClock) -> Sender:
     return Sender(store, signer, clock)
 
 
 def test_sms_from_a_number_of_no_recipient_is_ignored_unanswered_and_writes_nothing(
-        store: FakeStore, signer: TokenSigner, clock: Clock, caplog: pytest.LogCaptureFixture) -> None:
+        store: FakeStore, signer: TokenSigner, clock: FakeClock, caplog: pytest.LogCaptureFixture) -> None:
     stranger = Sender(store, signer, clock, phone="+14155550100")
     with caplog.at_level(logging.INFO, logger="chalicelib.sms_commands"):
         outcome = stranger(f"OK {CODE}")
@@ -366,7 +359,7 @@ def test_the_same_inbound_message_delivered_twice_is_done_once(rui: Sender, stor
 
 
 def test_a_code_sent_to_another_recipient_is_refused_as_unknown(store: FakeStore, signer: TokenSigner,
-                                                                 clock: Clock) -> None:
+                                                                 clock: FakeClock) -> None:
     ana = Sender(store, signer, clock, phone=ANA)
     outcome = ana(f"OK {CODE}")
     assert (outcome.answer, outcome.done) == (f"Unknown code {CODE}. Send HELP for the commands.",
@@ -378,9 +371,9 @@ def test_a_code_with_no_short_link_is_unknown(rui: Sender) -> None:
     assert rui("OK Zz9yY8xX").answer == "Unknown code Zz9yY8xX. Send HELP for the commands."
 
 
-def test_a_code_whose_token_is_forged_or_expired_is_unknown(rui: Sender, store: FakeStore, clock: Clock) -> None:
+def test_a_code_whose_token_is_forged_or_expired_is_unknown(rui: Sender, store: FakeStore, clock: FakeClock) -> None:
     store.links["Forged00"] = TokenSigner(b"f" * 32).sign(MENTION_KEY, "handled", "Rui")
-    store.links["Expired0"] = TokenSigner(KEY, clock=Clock(NOW - 8 * 86400)).sign(MENTION_KEY, "handled", "Rui")
+    store.links["Expired0"] = TokenSigner(KEY, clock=FakeClock(NOW - 8 * 86400)).sign(MENTION_KEY, "handled", "Rui")
     assert rui("OK Forged00").done == rui("OK Expired0").done == "refused: unknown code"
     assert store.mentions[MENTION_KEY].state == "new"
 
@@ -446,7 +439,7 @@ def test_carrier_keywords_are_ignored_unanswered_and_uncounted(rui: Sender, stor
     assert store.answers == {}
 
 
-def test_at_most_five_answers_go_to_a_sender_in_an_hour(rui: Sender, store: FakeStore, clock: Clock) -> None:
+def test_at_most_five_answers_go_to_a_sender_in_an_hour(rui: Sender, store: FakeStore, clock: FakeClock) -> None:
     answers = [rui("HELP").answer for _ in range(7)]
     assert answers == [HELP_TEXT] * 5 + [None] * 2
     assert rui(f"OK {CODE}").done == "marked handled; not answered (hourly limit)"
@@ -456,7 +449,7 @@ def test_at_most_five_answers_go_to_a_sender_in_an_hour(rui: Sender, store: Fake
 
 
 def test_the_answer_limit_counts_each_sender_apart(rui: Sender, store: FakeStore, signer: TokenSigner,
-                                                   clock: Clock) -> None:
+                                                   clock: FakeClock) -> None:
     for _ in range(6):
         rui("HELP")
     ana = Sender(store, signer, clock, phone=ANA)
@@ -464,7 +457,8 @@ def test_the_answer_limit_counts_each_sender_apart(rui: Sender, store: FakeStore
     assert store.answers == {(RUI, "2026-11-27T10"): 6, (ANA, "2026-11-27T10"): 1}
 
 
-def test_at_most_ten_commands_from_a_sender_are_done_in_an_hour(rui: Sender, store: FakeStore, clock: Clock) -> None:
+def test_at_most_ten_commands_from_a_sender_are_done_in_an_hour(rui: Sender, store: FakeStore,
+                                                                clock: FakeClock) -> None:
     outcomes = [rui(f"SNOOZE {CODE} 2h", message_id=f"in-s{n}") for n in range(12)]
     assert [o.done.startswith("snoozed until") for o in outcomes] == [True] * 10 + [False] * 2
     assert outcomes[10].done == "refused: hourly command limit; not answered (hourly limit)"

@@ -13,7 +13,8 @@ from chalicelib.replies import Reply as PostedReply
 from chalicelib.replies import ReplyRateLimited
 from chalicelib.sms_commands import InboundSms, Invalid, Mute, Outcome, handle, parse
 from chalicelib.store import StoredMention
-from tests.unit.test_sms_commands import CODE, CONFIG, KEY, MENTION_KEY, NOW, RUI, Clock, FakeStore, stored_mention
+from tests.builders import FakeClock
+from tests.unit.test_sms_commands import CODE, CONFIG, KEY, MENTION_KEY, NOW, RUI, FakeStore, stored_mention
 
 GITHUB_KEY = "github#5000001"
 GITHUB_CODE = "Gh5zz0Aa"
@@ -61,7 +62,7 @@ def github_mention(thread: dict[str, str] | None = None) -> StoredMention:
 
 @pytest.fixture
 def store() -> RecordingStore:
-    signer = TokenSigner(KEY, clock=Clock(NOW))
+    signer = TokenSigner(KEY, clock=FakeClock(NOW))
     store = RecordingStore()
     store.mentions[MENTION_KEY] = stored_mention()
     store.mentions[GITHUB_KEY] = github_mention()
@@ -72,7 +73,7 @@ def store() -> RecordingStore:
 
 def send(store: RecordingStore, body: str, message_id: str, poster: FakePoster | None) -> Outcome:
     sms = InboundSms(RUI, "+12065550142", "", body, message_id)
-    return handle(sms, config=CONFIG, store=store, signer=TokenSigner(KEY, clock=Clock(NOW)), clock=Clock(NOW),
+    return handle(sms, config=CONFIG, store=store, signer=TokenSigner(KEY, clock=FakeClock(NOW)), clock=FakeClock(NOW),
                   poster=poster)
 
 

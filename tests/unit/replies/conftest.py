@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -14,6 +14,9 @@ from offline.replay.reddit import RedditAPI
 from offline.replay.server import NetworkAPI, ReplayServer, Request
 from offline.replay.stackexchange import StackExchangeAPI
 from offline.replay.youtube import YouTubeAPI
+from tests.builders import secrets
+
+__all__ = ["NOW", "posts", "secrets"]  # secrets: the one builder, re-exported for the replier tests
 
 NOW = int(time.time())
 
@@ -43,26 +46,6 @@ def srv(module_srv: ReplayServer) -> ReplayServer:
     return module_srv
 
 
-def secrets(table: dict[str, str]) -> Callable[[str], str]:
-    """An SSM lookup over ``table`` (a missing name is a LookupError, as the real one)."""
-    def lookup(name: str) -> str:
-        if name not in table:
-            raise LookupError(name)
-        return table[name]
-
-    return lookup
-
-
 def posts(srv: ReplayServer, network: str) -> list[Request]:
     """The POST requests the network received."""
     return [r for r in srv.received[network] if r.method == "POST"]
-
-
-def eventually(condition: Callable[[], bool], seconds: float = 3.0) -> bool:
-    """True once ``condition`` holds (a delayed fault answers after the client gave up)."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True

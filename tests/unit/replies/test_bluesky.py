@@ -9,15 +9,15 @@ from typing import Any
 import pytest
 
 from chalicelib.model import Mention
-from chalicelib.replies import Reply, ReplyError, ReplyTooLong, ReplyUncertain
+from chalicelib.replies import Reply, ReplyError, ReplyTooLong
 from chalicelib.replies.bluesky import BlueskyReplier
-from chalicelib.sources.base import CredentialsError, RateLimited, Unavailable
+from chalicelib.sources.base import CredentialsError, RateLimited
 from chalicelib.sources.bluesky import BlueskyOptions
 from chalicelib.sources.http import HttpClient
 from offline.replay.bluesky import BlueskyAPI, post_view
 from offline.replay.server import Fault, ReplayServer
 from tests.conftest import MemoryState
-from tests.unit.replies.conftest import NOW, eventually, posts, secrets
+from tests.unit.replies.conftest import NOW, posts, secrets
 
 HANDLE, PASSWORD = "/listen/bluesky/handle", "/listen/bluesky/app-password"
 OWNER_DID = "did:plc:beantherecafe7x2kq3m4w5v"
@@ -176,30 +176,3 @@ def test_429_is_rate_limited(srv: ReplayServer, memory_state: MemoryState) -> No
     assert len(posts(srv, "bluesky")) == 1
 
 
-def test_503_is_unavailable_and_sent_once(srv: ReplayServer, memory_state: MemoryState) -> None:
-    logged_in(srv, memory_state)
-    srv.inject("bluesky", Fault(status=503))
-    with pytest.raises(Unavailable, match="HTTP 503"):
-        replier(srv, memory_state).post(mention_of(QUESTION), "Thanks!", idempotency_key=KEY)
-    assert len(posts(srv, "bluesky")) == 1
-
-
-def test_timeout_is_not_retried_and_the_same_key_then_refuses_to_send(
-        srv: ReplayServer, memory_state: MemoryState) -> None:
-    logged_in(srv, memory_state)
-    srv.inject("bluesky", Fault(delay_seconds=0.6, passthrough=True))
-    with pytest.raises(ReplyUncertain, match="may have been posted"):
-        replier(srv, memory_state, timeout=0.2).post(mention_of(QUESTION), "Thanks!", idempotency_key=KEY)
-    assert len(posts(srv, "bluesky")) == 1
-    with pytest.raises(ReplyUncertain, match="look at the thread"):
-        replier(srv, memory_state).post(mention_of(QUESTION), "Thanks!", idempotency_key=KEY)
-    assert len(posts(srv, "bluesky")) == 1
-    assert eventually(lambda: len(api(srv).posted) == 1)  # the PDS did post, after the client gave up
-
-
-def test_second_call_with_the_same_key_posts_nothing(srv: ReplayServer, memory_state: MemoryState) -> None:
-    logged_in(srv, memory_state)
-    first = replier(srv, memory_state).post(mention_of(QUESTION), "Thanks!", idempotency_key=KEY)
-    again = replier(srv, memory_state).post(mention_of(QUESTION), "Thanks!", idempotency_key=KEY)
-    assert again.url == first.url and again.already_posted
-    assert len(posts(srv, "bluesky")) == 1

@@ -9,15 +9,15 @@ from urllib.parse import parse_qsl
 import pytest
 
 from chalicelib.model import Mention
-from chalicelib.replies import Reply, ReplyError, ReplyRefused, ReplyTooLong, ReplyUncertain
+from chalicelib.replies import Reply, ReplyError, ReplyRefused, ReplyTooLong
 from chalicelib.replies.reddit import RedditReplier
-from chalicelib.sources.base import CredentialsError, RateLimited, Unavailable
+from chalicelib.sources.base import CredentialsError, RateLimited
 from chalicelib.sources.http import HttpClient
 from chalicelib.sources.reddit import RedditOptions
 from offline.replay.reddit import RedditAPI, comment, post
-from offline.replay.server import Fault, ReplayServer
+from offline.replay.server import ReplayServer
 from tests.conftest import MemoryState
-from tests.unit.replies.conftest import NOW, eventually, posts, secrets
+from tests.unit.replies.conftest import NOW, posts, secrets
 
 USER_AGENT = "python:bean-there-listening:0.1 (by /u/beanthere)"
 PARAMS = {"client_id_parameter": "/r/id", "client_secret_parameter": "/r/secret", "username_parameter": "/r/user",
@@ -132,44 +132,6 @@ def test_wrong_password_is_a_credentials_error(srv: ReplayServer, memory_state: 
     with pytest.raises(CredentialsError, match="username or password rejected"):
         replier(srv, memory_state, password="wrong").post(mention_of(QUESTION), "Thanks!", idempotency_key=KEY)
     assert comment_requests(srv) == []
-
-
-def test_429_is_rate_limited(srv: ReplayServer, memory_state: MemoryState) -> None:
-    logged_in(srv, memory_state)
-    srv.inject("reddit", Fault(status=429, headers={"Retry-After": "7"}))
-    with pytest.raises(RateLimited) as err:
-        replier(srv, memory_state).post(mention_of(QUESTION), "Thanks!", idempotency_key=KEY)
-    assert err.value.retry_after == 7
-    assert len(comment_requests(srv)) == 1
-
-
-def test_500_is_unavailable_and_sent_once(srv: ReplayServer, memory_state: MemoryState) -> None:
-    logged_in(srv, memory_state)
-    srv.inject("reddit", Fault(status=500))
-    with pytest.raises(Unavailable, match="HTTP 500"):
-        replier(srv, memory_state).post(mention_of(QUESTION), "Thanks!", idempotency_key=KEY)
-    assert len(comment_requests(srv)) == 1
-
-
-def test_timeout_is_not_retried(srv: ReplayServer, memory_state: MemoryState) -> None:
-    logged_in(srv, memory_state)
-    srv.add_items("reddit", [QUESTION])
-    srv.inject("reddit", Fault(delay_seconds=0.6, passthrough=True))
-    with pytest.raises(ReplyUncertain):
-        replier(srv, memory_state, timeout=0.2).post(mention_of(QUESTION), "Thanks!", idempotency_key=KEY)
-    assert len(comment_requests(srv)) == 1
-    assert eventually(lambda: len(api(srv).posted) == 1)
-    with pytest.raises(ReplyUncertain):
-        replier(srv, memory_state).post(mention_of(QUESTION), "Thanks!", idempotency_key=KEY)
-    assert len(comment_requests(srv)) == 1
-
-
-def test_second_call_with_the_same_key_posts_nothing(srv: ReplayServer, memory_state: MemoryState) -> None:
-    logged_in(srv, memory_state)
-    srv.add_items("reddit", [QUESTION])
-    first = replier(srv, memory_state).post(mention_of(QUESTION), "Thanks!", idempotency_key=KEY)
-    assert replier(srv, memory_state).post(mention_of(QUESTION), "Thanks!", idempotency_key=KEY).url == first.url
-    assert len(comment_requests(srv)) == 1
 
 
 def test_over_10000_characters_is_refused_before_any_request(srv: ReplayServer, memory_state: MemoryState) -> None:

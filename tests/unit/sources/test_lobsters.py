@@ -7,10 +7,10 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.sources.base import BadPayload, Budget, RateLimited, SourceError, Unavailable
+from chalicelib.sources.base import BadPayload, Budget, RateLimited
 from chalicelib.sources.http import HttpClient
 from chalicelib.sources.lobsters import Lobsters, LobstersOptions
 from offline.replay.lobsters import LobstersAPI, demo_items, lobsters_comment, lobsters_story
@@ -55,27 +55,6 @@ def test_two_pages_followed_and_cursor_advanced(srv: ReplayServer) -> None:
     assert result.cursor["created_at"] == NOW - 10
     assert result.cursor["ids"] == ["s0"]
     assert "gap" not in result.cursor
-
-
-def test_second_cycle_fetches_nothing_already_seen(srv: ReplayServer) -> None:
-    srv.add_items("lobsters", stories(5, NOW - 100))
-    lobsters = connector(srv)
-    first = lobsters.fetch("*", None, budget())
-    srv.add_items("lobsters", [lobsters_story("fresh1", NOW - 5, "Something new")])
-    second = lobsters.fetch("*", first.cursor, budget())
-    third = lobsters.fetch("*", second.cursor, budget())
-    assert len(first.mentions) == 5
-    assert [m.native_id for m in second.mentions] == ["s/fresh1"]
-    assert third.mentions == []
-
-
-def test_story_at_the_same_instant_as_the_watermark_is_not_lost(srv: ReplayServer) -> None:
-    srv.add_items("lobsters", [lobsters_story("a1", NOW - 30, "First")])
-    lobsters = connector(srv)
-    first = lobsters.fetch("*", None, budget())
-    srv.add_items("lobsters", [lobsters_story("a2", NOW - 30, "Same second")])
-    second = lobsters.fetch("*", first.cursor, budget())
-    assert [m.native_id for m in second.mentions] == ["s/a2"]
 
 
 def test_first_run_fetches_only_the_last_day(srv: ReplayServer) -> None:
@@ -146,42 +125,11 @@ def test_thread_left_for_lack_of_requests_is_fetched_next_cycle(srv: ReplayServe
     assert [r.path for r in srv.received["lobsters"]] == ["/newest.json", "/s/wt1.json", "/newest.json"]
 
 
-def test_429_with_retry_after_raises_rate_limited_without_sleeping(srv: ReplayServer) -> None:
-    sleeps: list[float] = []
-    srv.inject("lobsters", Fault(429, {"Retry-After": "37", "RateLimit-Limit": "60", "RateLimit-Remaining": "0",
-                                       "RateLimit-Reset": str(NOW + 37)}, b"Throttled"))
-    with pytest.raises(RateLimited) as err:
-        connector(srv, sleeps).fetch("*", None, budget())
-    assert err.value.retry_after == 37
-    assert sleeps == []
-
-
 def test_429_with_only_ratelimit_reset_waits_until_that_epoch(srv: ReplayServer) -> None:
     srv.inject("lobsters", Fault(429, {"RateLimit-Reset": str(NOW + 12)}, b"Throttled"))
     with pytest.raises(RateLimited) as err:
         connector(srv).fetch("*", None, budget())
     assert err.value.retry_after == 12
-
-
-def test_500_is_unavailable_after_the_retries(srv: ReplayServer) -> None:
-    sleeps: list[float] = []
-    srv.inject("lobsters", *[Fault(500)] * 3)
-    with pytest.raises(Unavailable):
-        connector(srv, sleeps).fetch("*", None, budget())
-    assert len(srv.received["lobsters"]) == 3
-    assert sleeps == [0.5, 1.0]
-
-
-def test_timeout_is_unavailable(srv: ReplayServer) -> None:
-    srv.inject("lobsters", *[Fault(delay_seconds=0.7, passthrough=True)] * 3)
-    with pytest.raises(Unavailable, match="no answer"):
-        connector(srv, timeout_seconds=0.2).fetch("*", None, budget())
-
-
-def test_malformed_json_is_bad_payload(srv: ReplayServer) -> None:
-    srv.inject("lobsters", Fault(200, {"Content-Type": "application/json"}, b'[{"short_id": "ab'))
-    with pytest.raises(BadPayload, match="not valid JSON"):
-        connector(srv).fetch("*", None, budget())
 
 
 def test_a_story_without_offset_in_its_time_is_skipped_and_counted(srv: ReplayServer) -> None:
@@ -263,6 +211,22 @@ def test_a_cursor_ahead_of_the_clock_is_brought_back_to_now(srv: ReplayServer) -
     assert [m.native_id for m in later.fetch("*", result.cursor, budget()).mentions] == ["s/now4"]
 
 
+def test_a_story_whose_thread_is_gone_is_skipped_and_the_page_still_read(srv: ReplayServer) -> None:
+    """Found by the connector suite: a story deleted between the listing and its thread (the
+    site answers 404) used to fail the whole cycle, every cycle while it stayed listed."""
+    gone = lobsters_story("gone1", NOW - 60, "Deleted soon")
+    gone["comment_count"] = 2
+    srv.inject("lobsters", Fault(200, {"Content-Type": "application/json"},
+                                 json.dumps([gone, lobsters_story("ok9", NOW - 90, "Fine")]).encode()))
+    lob = connector(srv)
+    first = lob.fetch("*", None, budget())
+    second = lob.fetch("*", first.cursor, budget())
+    assert sorted(m.native_id for m in first.mentions) == ["s/gone1", "s/ok9"]
+    assert first.skipped == ["story gone1: its thread is gone (HTTP 404)"]
+    assert [r.path for r in srv.received["lobsters"]] == ["/newest.json", "/s/gone1.json", "/newest.json"]
+    assert second.mentions == [] and second.skipped == []
+
+
 def test_a_bad_comment_is_skipped_and_its_thread_still_read(srv: ReplayServer) -> None:
     good = lobsters_comment("c1", NOW - 60, "<p>kept <![ odd</p>", story_short_id="th1")
     bad = lobsters_comment("c2", NOW - 50, "bad", story_short_id="th1")
@@ -290,26 +254,6 @@ def test_demo_items_parse_and_include_comments(srv: ReplayServer) -> None:
                                                                                   "c/c0ffee3"]
 
 
-_json = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(
-        st.sampled_from(["short_id", "created_at", "title", "comment_count", "submitter_user", "tags", "comments",
-                         "url", "description", "score", "username"]), children, max_size=6),
-    max_leaves=12,
-)
-
-
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(body=st.binary(max_size=60) | _json.map(lambda v: json.dumps(v).encode()))
-def test_any_body_raises_nothing_but_source_error(server: ReplayServer, body: bytes) -> None:
-    server.reset()
-    server.inject("lobsters", *[Fault(200, {"Content-Type": "application/json"}, body)] * 6)
-    try:
-        connector(server).fetch("*", None, budget())
-    except SourceError:
-        pass
-
-
 _hostile = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12) | st.sampled_from(
     ["9999-12-31T23:59:59-01:00", "2027-01-15T07:59:00", "../x", "ABC", "https://evil.example/s/abc", [], {}])
 
@@ -335,40 +279,3 @@ def test_documented_shape_with_hostile_values_raises_nothing_but_bad_payload(
         pass
 
 
-def test_the_cursor_moves_past_an_unreadable_story_so_it_is_counted_once(srv: ReplayServer) -> None:
-    bad = lobsters_story("bad1", NOW - 40, "Bad title")
-    bad["title"] = None
-    srv.add_items("lobsters", [bad, lobsters_story("ok3", NOW - 50, "Fine")])
-    lob = connector(srv)
-    first = lob.fetch("*", None, budget())
-    assert first.skipped == ["story bad1.title is not a string"]
-    assert first.cursor["created_at"] == NOW - 40 and first.cursor["ids"] == ["bad1"]
-    second = lob.fetch("*", first.cursor, budget())
-    assert second.mentions == [] and second.skipped == []
-
-
-_corrupt_stories = st.one_of(
-    st.builds(lambda when: {**lobsters_story("zz9", NOW - 5, "Corrupt"), "created_at": when},
-              st.sampled_from(["99999-01-01T00:00:00Z", "-0001-01-01T00:00:00Z", "2027-01-15T07:59:00", "yesterday",
-                               None, 1_800_000_000, "3027-01-15T07:59:00+00:00"])),
-    st.just({**lobsters_story("zz8", NOW - 5, "Huge"), "description": "<p>" + "x" * 450_000 + "</p>"}),
-    st.just({**lobsters_story("zz7", NOW - 5, "Odd markup"), "description": "<![ " * 2000}),
-    st.just({**lobsters_story("zz6", NOW - 5, "No title"), "title": None}),
-    st.just({"short_id": "zz5"}),
-    st.just(["not", "a", "story"]),
-)
-
-
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(corrupt=_corrupt_stories, position=st.integers(min_value=0, max_value=3),
-       ages=st.lists(st.integers(min_value=1, max_value=3000), min_size=1, max_size=3, unique=True))
-def test_one_corrupted_story_never_costs_the_good_ones_or_the_cursor(server: ReplayServer, corrupt: object,
-                                                                     position: int, ages: list[int]) -> None:
-    server.reset()
-    good = [lobsters_story(f"ok{i}", NOW - age, f"Good {i}") for i, age in enumerate(ages)]
-    page = [*good[:position], corrupt, *good[position:]]
-    server.inject("lobsters", Fault(200, {"Content-Type": "application/json"}, json.dumps(page).encode()))
-    result = connector(server, max_requests=1).fetch("*", {"created_at": NOW - 4000, "ids": [], "since": NOW - 4000,
-                                                           "stories": {}}, budget())
-    assert {f"s/ok{i}" for i in range(len(ages))} <= {m.native_id for m in result.mentions}
-    assert NOW - min(ages) <= result.cursor["created_at"] <= NOW
