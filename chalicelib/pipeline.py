@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import secrets
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -31,11 +30,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from chalicelib.actions import DEFAULT_TTL_SECONDS, TokenSigner, alert_actions
 from chalicelib.alerts import AlertBundle, AlertItem, Channel, DeliveryFailed, Notice
 from chalicelib.alerts.delivery import STOPPED_DETAIL, send_claimed
 from chalicelib.alerts.router import PlannedDelivery, by_importance, is_urgent, plan_deliveries
 from chalicelib.config import ListenConfig
+from chalicelib.links import DEFAULT_TTL_SECONDS, TokenSigner, alert_actions, new_short_code
 from chalicelib.model import MatchedMention, Mention
 from chalicelib.mutes import MuteList
 from chalicelib.sources.base import Budget, CredentialsError, Cursor, FetchResult, RateLimited, Source, SourceError
@@ -545,7 +544,7 @@ class Pipeline:
         sent_this_hour = self.store.count_sms(name, now.strftime("%Y-%m-%dT%H"))
         if sent_this_hour > plan.recipient.sms_per_hour:
             return replace(plan, held="hourly SMS cap"), False, ""
-        code = secrets.token_urlsafe(6)
+        code = new_short_code()
         first = plan.mentions[0]
         token = self.signer.sign(first.key, "handled", name)
         self.store.put_short_link(code, token, int(self.clock()) + DEFAULT_TTL_SECONDS)

@@ -14,7 +14,6 @@ from typing import Any
 import jinja2
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.actions import ACTIONS
 from chalicelib.alerts import (
     DIRECTION_CONTROLS,
     AlertBundle,
@@ -24,6 +23,7 @@ from chalicelib.alerts import (
     network_name,
     triage_words,
 )
+from chalicelib.links import ACTIONS
 from chalicelib.model import MatchedMention
 from chalicelib.reach import reach_label
 

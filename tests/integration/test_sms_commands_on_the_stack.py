@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.actions import TokenSigner
+from chalicelib.links import TokenSigner
 from chalicelib.sms_commands import handle, inbound
 from chalicelib.store import Store
 from offline.replay.server import ReplayServer
