@@ -290,8 +290,7 @@ class ActionService:
                 view = mention_view(stored) if parsed.action == "mute_thread" else None
                 return outcome, lambda: render(200, "Nothing to mute", mention=view, message=outcome.detail)
             title = "Author muted" if parsed.action == "mute_author" else "Thread muted"
-            return replace(outcome, said="done"), lambda: render(200, title, mention=mention_view(stored),
-                                                                 message=outcome.detail)
+            return _as_done(outcome), lambda: render(200, title, mention=mention_view(stored), message=outcome.detail)
         if parsed.action == "handled":
             outcome = _as_done(mark_handled(stored, actor, store=self.store))
             return outcome, lambda: render(200, "Marked as handled", mention=mention_view(outcome.mention or stored))
