@@ -11,7 +11,7 @@ pin_library_loggers()  # before any AWS call: botocore's and urllib3's DEBUG lin
 
 
 def _page(page: object) -> Response:
-    from chalicelib.pages import Page
+    from chalicelib.web.pages import Page
 
     assert isinstance(page, Page)
     return Response(body=page.body, status_code=page.status, headers=page.headers)
@@ -76,8 +76,8 @@ def perform_action(token: str) -> Response:
 @app.route("/s/{code}", methods=["GET"])
 def short_link(code: str) -> Response:
     """A short link from an SMS: the same confirmation page as the long link."""
-    from chalicelib.pages import invalid_link
     from chalicelib.runtime import runtime
+    from chalicelib.web.pages import invalid_link
 
     token = runtime().actions.token_for_short_code(code)
     if token is None:

@@ -42,19 +42,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.actions import ActionService, ActionToken, TokenSigner
+from chalicelib.actions.assign import assignment_email
 from chalicelib.alerts import AlertBundle, AlertItem, DeliveryFailed
 from chalicelib.alerts.email import EmailChannel, compose, message_bytes
 from chalicelib.alerts.notices import compose_health_notice
 from chalicelib.alerts.sms import compose as compose_sms
 from chalicelib.config import ListenConfig, parse_config
 from chalicelib.digest import build_digest, compose_digest, digest_page, render_html
+from chalicelib.links import ActionToken, TokenSigner
 from chalicelib.model import MatchedMention, Mention, RuleMatch
-from chalicelib.pages import invalid_link
 from chalicelib.sms_commands import InboundSms, handle
 from chalicelib.store import DigestDay, Store, StoredMention, capped
 from chalicelib.text import DIRECTION_CONTROLS
 from chalicelib.triage import Triage
+from chalicelib.web.pages import invalid_link
+from chalicelib.web.service import ActionService
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 KEY = b"attack-suite-signing-key-0123456789abcdef"
@@ -300,8 +302,8 @@ def hostile_strings(tally: Tally, config: ListenConfig, store: Store, renderer: 
         check_email(tally, "instant email, hostile business name",  # its headers (the name is the owner's)
                     compose(bundle, business=s, from_address=config.alerts.from_address, reply_to=None),
                     [h for h in alert_headers if h != "reply-to"], what, None, parts=False)
-        parsed = ActionToken(stored.key, "assign", "Maria", int(now.timestamp()) + 60, "n", int(now.timestamp()))
-        check_email(tally, "assignment email", service._assignment_email(parsed, stored, ana),
+        check_email(tally, "assignment email", assignment_email(stored, maria, ana, config=config, signer=signer,
+                                                                mailer=channel),
                     ["subject", "from", "to", "reply-to", "message-id", "date", "mime-version", "content-type"], what,
                     renderer)
         check_email(tally, "health notice", compose_health_notice(

@@ -36,9 +36,9 @@ import uuid
 from pathlib import Path
 
 from bench.rtt_proxy import DelayProxy
-from chalicelib.actions import TokenSigner
 from chalicelib.alerts import AlertBundle
 from chalicelib.config import load_config
+from chalicelib.links import TokenSigner
 from chalicelib.model import MatchedMention, Mention, matched_to_dict
 from chalicelib.pipeline import CycleReport, Pipeline
 from chalicelib.rules import compile_rules

@@ -24,15 +24,15 @@ from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from typing import Any, Literal, Protocol
 
-from chalicelib.actions import ActionToken, TokenSigner
 from chalicelib.alerts import UNSUBSCRIBE_TTL, DeliveryFailed, network_name
 from chalicelib.alerts.delivery import claim_retry, deliver_once, due_retries, send_claimed
 from chalicelib.alerts.email import set_headers, template, unfolded
 from chalicelib.config import ListenConfig, Recipient
+from chalicelib.links import ActionToken, TokenSigner
 from chalicelib.noise import STOPWORDS, words
-from chalicelib.pages import Page
 from chalicelib.store import CLAIM_LEASE_SECONDS, DigestDay, StoredMention
 from chalicelib.text import one_line, safe_url
+from chalicelib.web.pages import Page
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
-from chalicelib.actions import TokenSigner
 from chalicelib.alerts import Channel
 from chalicelib.config import ListenConfig
 from chalicelib.cycle import fetch, health, jobs, retries, schedule, snoozes, spikes
@@ -37,6 +36,7 @@ from chalicelib.cycle.context import Cycle, CycleReport
 from chalicelib.cycle.health import silence_change
 from chalicelib.cycle.jobs import MAX_JOB_KEY_BYTES, MAX_MENTIONS_PER_JOB, job_chunks, job_time
 from chalicelib.cycle.schedule import LOCAL_STREAM, Task
+from chalicelib.links import TokenSigner
 from chalicelib.model import MatchedMention, Mention
 from chalicelib.sources.base import FetchResult, Source
 from chalicelib.store import CycleStateCache, Health, Store, TaskState

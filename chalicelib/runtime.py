@@ -13,17 +13,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.actions import ActionService, TokenSigner
-from chalicelib.composer import ReplyPoster
+from chalicelib.actions.reply import ReplyPoster
 from chalicelib.config import ListenConfig, compiled_rules, load_config
 from chalicelib.credentials import SecretState, sessions_path
 from chalicelib.digest import DigestSender
+from chalicelib.links import TokenSigner
 from chalicelib.pipeline import Pipeline
 from chalicelib.settings import Settings
 from chalicelib.sources import source_class
 from chalicelib.sources.base import Source, SourceState
 from chalicelib.sources.http import HttpClient
 from chalicelib.store import CycleStateCache, Store
+from chalicelib.web.service import ActionService
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ A recipient answers an alert SMS with a command that quotes the alert's short li
 STOP, START and the other carrier keywords belong to the carrier and AWS (opt-out lists):
 they are recognised and ignored. AWS End User Messaging publishes each inbound SMS to an
 SNS topic; ``inbound`` reads that message, ``parse`` reads the text, ``handle`` checks the
-sender and the code and does the command through a ``CommandStore``.
+sender and the code and does the command through the same action modules as the web pages
+(``chalicelib.actions``), as done by the recipient the code was sent to, over a ``CommandStore``.
 """
 
 from __future__ import annotations
@@ -28,22 +29,28 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from chalicelib.actions import InvalidToken, TokenSigner, thread_to_mute
+from chalicelib.actions.handled import mark_handled
+from chalicelib.actions.mute_author import mute_author
+from chalicelib.actions.mute_thread import mute_thread
+from chalicelib.actions.reply import Poster, can_post, manual_link, post_reply, reply_text, request_reply
+from chalicelib.actions.snooze import MAX_SECONDS, MIN_SECONDS, snooze
 from chalicelib.alerts import network_name
 from chalicelib.config import ListenConfig, Recipient
+from chalicelib.links import SHORT_CODE_LENGTH, InvalidToken, TokenSigner
+from chalicelib.replies import ReplyError
 from chalicelib.store import StoredMention
 
 log = logging.getLogger(__name__)
 
-CODE_LENGTH = 8  # secrets.token_urlsafe(6), as the pipeline makes short links
+CODE_LENGTH = SHORT_CODE_LENGTH
 REPLY_MAX_CHARS = 1000
 ANSWERS_PER_HOUR = 5  # per sender: a loop with another auto-responder stops here
 COMMANDS_PER_HOUR = 10  # per sender: OK, SNOOZE, MUTE and REPLY done in an hour; the rest are refused
 INBOUND_MEMORY_SECONDS = 7 * 86400  # SNS may deliver a message again; remember ids this long
 BODY_MAX_CHARS = 5000  # far beyond any concatenated SMS; longer is not an SMS
 UNIT_SECONDS = {"h": 3600, "d": 86400, "w": 7 * 86400}
-SNOOZE_MIN_SECONDS = 3600
-SNOOZE_MAX_SECONDS = 4 * 7 * 86400
+SNOOZE_MIN_SECONDS = MIN_SECONDS
+SNOOZE_MAX_SECONDS = MAX_SECONDS
 # AWS End User Messaging's required opt-out keywords, and the opt-in ones
 CARRIER_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "ARRET", "OPTOUT", "OPT-OUT",
                               "REMOVE", "TD", "START", "UNSTOP"})
@@ -139,7 +146,7 @@ def parse(text: str) -> Command:
     if not _CODE.fullmatch(code):
         return Invalid(f"{code[:20]!r} is not a code: a code is the {CODE_LENGTH} characters after /s/ in the alert")
     if keyword == "REPLY":
-        return _reply(code, rest)
+        return _reply_command(code, rest)
     if keyword == "SNOOZE":
         return _snooze(code, rest)
     if keyword == "MUTE" and rest.upper() == "THREAD":
@@ -161,9 +168,7 @@ def _snooze(code: str, rest: str) -> Snooze | Invalid:
     return command
 
 
-def _reply(code: str, rest: str) -> Reply | Invalid:
-    from chalicelib.composer import reply_text
-
+def _reply_command(code: str, rest: str) -> Reply | Invalid:
     rest = reply_text(rest)
     if not rest:
         return Invalid("REPLY needs the text to post after the code")
@@ -256,8 +261,8 @@ class CommandStore(Protocol):
         """Snooze the stored mention until ``until`` (Unix seconds); False if no such mention."""
         ...
 
-    def mute_author(self, network: str, handle: str) -> None:
-        """Never alert on this author of this network again."""
+    def mute_author(self, network: str, handle: str, by: str) -> None:
+        """Never alert on this author of this network again (muted ``by`` this recipient)."""
         ...
 
     def mute_thread(self, thread_root: str, by: str) -> None:
@@ -278,14 +283,6 @@ class CommandStore(Protocol):
 
     def count_commands(self, sender: str, hour: str) -> int:
         """Count one more command from ``sender`` in ``hour`` (``YYYY-MM-DDTHH``, UTC); the count now."""
-        ...
-
-
-class Poster(Protocol):
-    """What posts a reply (``chalicelib.composer.ReplyPoster`` in production)."""
-
-    def post(self, stored: StoredMention, text: str, key: str) -> Any:
-        """Post ``text`` as a reply; the same ``key`` never posts twice. Raises ``ReplyError``."""
         ...
 
 
@@ -329,87 +326,83 @@ def handle(sms: InboundSms, *, config: ListenConfig, store: CommandStore, signer
 
 def _do(command: CodeCommand, sms: InboundSms, phones: list[Recipient], store: CommandStore, signer: TokenSigner,
         clock: Callable[[], float], poster: Poster | None) -> Outcome:
+    """Resolve the code and do the command through its action module, as done by the recipient
+    the code was sent to; audit it once, under the inbound message's id."""
     found = _resolve(command.code, phones, store, signer)
     if found is None:
         return Outcome(f"Unknown code {command.code}. Send HELP for the commands.", "refused: unknown code", command)
     recipient, stored = found
-    key, mention = stored.key, stored.item.mention
-    code, network = command.code, network_name(mention.network)
+    outcome, action, audited = _act(command, sms.message_id, recipient, stored, store, clock, poster)
+    if audited:
+        store.audit(stored.key, action, recipient.name, audited, sms.message_id)
+    return outcome
+
+
+def _act(command: CodeCommand, message_id: str, recipient: Recipient, stored: StoredMention, store: CommandStore,
+         clock: Callable[[], float], poster: Poster | None) -> tuple[Outcome, str, str]:
+    """(The outcome, the action's name, the audit's result: empty when nothing was done)."""
+    code, network = command.code, network_name(stored.item.mention.network)
+    gone = Outcome(f"Unknown code {code}. Send HELP for the commands.", "refused: mention gone", command)
     if isinstance(command, Ok):
-        if stored.state == "handled":
-            return Outcome(f"{code} was already handled.", "nothing: already handled", command)
-        if not store.set_mention_state(key, "handled"):
-            return Outcome(f"Unknown code {code}. Send HELP for the commands.", "refused: mention gone", command)
-        store.audit(key, "handled", recipient.name, "done by SMS", sms.message_id)
-        return Outcome(f"{code} marked handled.", "marked handled", command)
+        done = mark_handled(stored, recipient, store=store)
+        if done.status == "nothing":
+            return Outcome(f"{code} was already handled.", "nothing: already handled", command), "handled", ""
+        if done.status == "gone":
+            return gone, "handled", ""
+        return Outcome(f"{code} marked handled.", "marked handled", command), "handled", "done by SMS"
     if isinstance(command, Snooze):
-        until = int(clock()) + command.seconds
-        if not store.snooze(key, until):
-            return Outcome(f"Unknown code {code}. Send HELP for the commands.", "refused: mention gone", command)
-        store.audit(key, "snooze", recipient.name, "done by SMS", sms.message_id)
-        local = dt.datetime.fromtimestamp(until, zoneinfo.ZoneInfo(recipient.timezone))
-        return Outcome(f"{code} snoozed until {local:%a %d %b %H:%M}.", f"snoozed until {until}", command)
+        done = snooze(stored, recipient, seconds=command.seconds, store=store, clock=clock)
+        if not done.done:
+            return gone, "snooze", ""
+        local = dt.datetime.fromtimestamp(done.until, zoneinfo.ZoneInfo(recipient.timezone))
+        return (Outcome(f"{code} snoozed until {local:%a %d %b %H:%M}.", f"snoozed until {done.until}", command),
+                "snooze", "done by SMS")
     if isinstance(command, Mute) and command.thread:
-        root = thread_to_mute(mention)
-        if root is None:
-            return Outcome(f"{code} is in no conversation to mute.", "nothing: no thread", command)
-        store.mute_thread(root, by=recipient.name)
-        store.audit(key, "mute_thread", recipient.name, "done by SMS", sms.message_id)
-        return Outcome(f"{code}: its thread is muted on {network}.", "muted the thread", command)
+        if not mute_thread(stored, recipient, store=store).done:
+            return Outcome(f"{code} is in no conversation to mute.", "nothing: no thread", command), "mute_thread", ""
+        return (Outcome(f"{code}: its thread is muted on {network}.", "muted the thread", command), "mute_thread",
+                "done by SMS")
     if isinstance(command, Mute):
-        if not mention.author_handle:
-            return Outcome(f"{code} has no author to mute.", "nothing: no author", command)
-        store.mute_author(mention.network, mention.author_handle)
-        store.audit(key, "mute_author", recipient.name, "done by SMS", sms.message_id)
-        return Outcome(f"{code}: its author is muted on {network}.", "muted the author", command)
+        if not mute_author(stored, recipient, store=store).done:
+            return Outcome(f"{code} has no author to mute.", "nothing: no author", command), "mute_author", ""
+        return (Outcome(f"{code}: its author is muted on {network}.", "muted the author", command), "mute_author",
+                "done by SMS")
     if poster is None:
-        store.request_reply(key, command.text, recipient.name)
-        store.audit(key, "reply", recipient.name, "requested by SMS", sms.message_id)
-        return Outcome(f"{code}: reply requested on {network}.", "requested a reply", command)
-    return _post_reply(command, sms, recipient, stored, store, poster)
+        request_reply(stored, recipient, text=command.text, store=store)
+        return Outcome(f"{code}: reply requested on {network}.", "requested a reply", command), "reply", \
+            "requested by SMS"
+    outcome, audited = _reply(command, message_id, recipient, stored, store, poster)
+    return outcome, "reply", audited
 
 
-def _post_reply(command: Reply, sms: InboundSms, recipient: Recipient, stored: StoredMention, store: CommandStore,
-                poster: Poster) -> Outcome:
+def _reply(command: Reply, message_id: str, recipient: Recipient, stored: StoredMention, store: CommandStore,
+           poster: Poster) -> tuple[Outcome, str]:
     """Post the SMS's reply now, keyed by the inbound message (a redelivered message never
-    posts twice); networks without a write API get the link to paste it at."""
-    from chalicelib.composer import can_post
-    from chalicelib.replies import ReplyError
-    from chalicelib.replies.manual import compose_link
-
-    key, mention, name = stored.key, stored.item.mention, recipient.name
-    network = network_name(mention.network)
-    if not can_post(mention.network):
+    posts twice); networks without a write API get the link to paste it at. Every attempt is
+    recorded with ``record_reply``. (The outcome, the audit's result.)"""
+    key, name, network = stored.key, recipient.name, network_name(stored.item.mention.network)
+    if not can_post(stored.item.mention.network):
         try:
-            link = compose_link(mention)
+            link = manual_link(stored)
         except ReplyError as err:
             store.record_reply(key, command.text, name, status="failed", detail=err.message)
-            store.audit(key, "reply", name, "not posted by SMS: no link to reply at", sms.message_id)
-            return Outcome(f"Not posted: {network} has no API for replies and {err.message}.", "reply failed",
-                           command)
+            return (Outcome(f"Not posted: {network} has no API for replies and {err.message}.", "reply failed",
+                            command), "not posted by SMS: no link to reply at")
         store.record_reply(key, command.text, name, status="manual", detail=link)
-        store.audit(key, "reply", name, "link to reply by hand sent by SMS", sms.message_id)
-        return Outcome(f"Not posted: {network} has no API for replies. Paste your reply there: {link}",
-                       "sent the link to reply by hand", command)
-    idempotency_key = "sms-" + hashlib.sha256(sms.message_id.encode("utf-8")).hexdigest()[:40]
+        return (Outcome(f"Not posted: {network} has no API for replies. Paste your reply there: {link}",
+                        "sent the link to reply by hand", command), "link to reply by hand sent by SMS")
+    idempotency_key = "sms-" + hashlib.sha256(message_id.encode("utf-8")).hexdigest()[:40]
     try:
-        reply = poster.post(stored, command.text, idempotency_key)
-    except ReplyError as err:  # said in words; nothing was posted, or the owner is told to look
-        return _not_posted(command, sms, name, key, store, err.message)
+        posted = post_reply(stored, recipient, text=command.text, key=idempotency_key, store=store, poster=poster)
+        reason = "" if posted.done else posted.said  # said in words; nothing was posted, or the owner is told to look
     except Exception:  # the SNS retry is ignored (the message is spent): the owner must hear of it now
         log.exception("posting a reply by SMS failed")
-        return _not_posted(command, sms, name, key, store, "an unexpected error; try again from the alert email")
-    store.record_reply(key, command.text, name, status="posted", detail=reply.url)
-    store.set_mention_state(key, "handled")
-    store.audit(key, "reply", name, "posted by SMS", sms.message_id)
-    return Outcome(f"Posted: {reply.url}", "posted a reply", command)
-
-
-def _not_posted(command: Reply, sms: InboundSms, recipient: str, key: str, store: CommandStore,
-                reason: str) -> Outcome:
-    store.record_reply(key, command.text, recipient, status="failed", detail=reason)
-    store.audit(key, "reply", recipient, f"not posted by SMS: {reason}", sms.message_id)
-    return Outcome(f"Not posted: {reason}", "reply failed", command)
+        posted, reason = None, "an unexpected error; try again from the alert email"
+    if posted is None or not posted.done:
+        store.record_reply(key, command.text, name, status="failed", detail=reason)
+        return Outcome(f"Not posted: {reason}", "reply failed", command), f"not posted by SMS: {reason}"
+    store.record_reply(key, command.text, name, status="posted", detail=posted.reply.url)
+    return Outcome(f"Posted: {posted.reply.url}", "posted a reply", command), "posted by SMS"
 
 
 def _resolve(code: str, phones: list[Recipient], store: CommandStore,

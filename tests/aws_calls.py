@@ -42,7 +42,7 @@ ENTRY_POINTS: dict[tuple[str, str], tuple[str, ...]] = {
     ("chalicelib.digest", "run"): ("Digest",),
     ("chalicelib.feedback", "handle_sns_event"): ("SesFeedback",),
     ("chalicelib.sms_commands", "handle_sns_event"): ("InboundSms",),
-    **{("chalicelib.actions", method): ("APIHandler",) for method in (
+    **{("chalicelib.web.service", method): ("APIHandler",) for method in (
         "confirm_page", "perform", "token_for_short_code", "digest_page")},
     ("chalicelib.runtime", "runtime"): ALL_FUNCTIONS,
 }

@@ -14,7 +14,6 @@ from typing import Any
 import jinja2
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.actions import ACTIONS
 from chalicelib.alerts import (
     AlertBundle,
     AlertItem,
@@ -23,6 +22,7 @@ from chalicelib.alerts import (
     send_failure,
     triage_words,
 )
+from chalicelib.links import ACTIONS
 from chalicelib.model import MatchedMention
 from chalicelib.reach import reach_label
 from chalicelib.text import excerpt, one_line, safe_url

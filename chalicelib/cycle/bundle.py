@@ -14,15 +14,14 @@ Invariants:
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from chalicelib.actions import DEFAULT_TTL_SECONDS, alert_actions
 from chalicelib.alerts import UNSUBSCRIBE_TTL, AlertBundle, AlertItem, Notice
 from chalicelib.alerts.router import PlannedDelivery, is_urgent
 from chalicelib.cycle.context import Cycle
 from chalicelib.cycle.screen import daily_caps
+from chalicelib.links import DEFAULT_TTL_SECONDS, alert_actions, new_short_code
 from chalicelib.store import StoredMention
 
 
@@ -44,7 +43,7 @@ def prepare(cycle: Cycle, plan: PlannedDelivery, now: dt.datetime) -> Prepared:
     sent_this_hour = cycle.store.count_sms(name, now.strftime("%Y-%m-%dT%H"))
     if sent_this_hour > plan.recipient.sms_per_hour:
         return Prepared(replace(plan, held="hourly SMS cap"))
-    code = secrets.token_urlsafe(6)
+    code = new_short_code()
     token = cycle.signer.sign(plan.mentions[0].key, "handled", name)
     cycle.store.put_short_link(code, token, int(cycle.clock()) + DEFAULT_TTL_SECONDS)
     return Prepared(plan, sent_this_hour == plan.recipient.sms_per_hour,

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from chalicelib.actions import TokenSigner
     from chalicelib.alerts import Channel
     from chalicelib.config import ListenConfig
+    from chalicelib.links import TokenSigner
     from chalicelib.sources.base import Source
     from chalicelib.store import Store
 

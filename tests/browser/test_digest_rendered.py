@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page
 
-from chalicelib.pages import SECURITY_HEADERS
+from chalicelib.web.pages import SECURITY_HEADERS
 from offline.replay.hackernews import story_hit
 from offline.replay.server import ReplayServer
 from offline.stack import LocalStack

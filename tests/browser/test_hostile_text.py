@@ -15,8 +15,8 @@ import pytest
 from playwright.sync_api import Page
 
 from chalicelib.model import MatchedMention, Mention, RuleMatch
-from chalicelib.pages import SECURITY_HEADERS
 from chalicelib.store import Store
+from chalicelib.web.pages import SECURITY_HEADERS
 from offline.stack import LocalStack
 from tests.browser.conftest import Site, Watched, anchors, link_for, overflow_x, screenshot
 

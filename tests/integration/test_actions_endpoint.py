@@ -11,11 +11,11 @@ import pytest
 from chalice.test import Client
 
 from app import app
-from chalicelib.actions import TokenSigner
+from chalicelib.links import TokenSigner
 from chalicelib.model import MatchedMention, Mention, RuleMatch
-from chalicelib.pages import invalid_link
 from chalicelib.runtime import runtime
 from chalicelib.store import Store
+from chalicelib.web.pages import invalid_link
 from offline.replay.server import ReplayServer
 from tests.integration.conftest import SIGNING_KEY, make_config
 
@@ -159,7 +159,7 @@ def test_a_store_failure_during_the_action_leaves_the_link_usable(client: Client
 def test_concurrent_posts_of_one_link_act_once(client: Client, store: Store) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from chalicelib.actions import ActionService
+    from chalicelib.web.service import ActionService
 
     service: ActionService = runtime().actions
     token = signer().sign(KEY, "not_relevant", "Maria")

@@ -16,9 +16,9 @@ import pytest
 from chalice.test import Client
 
 from app import app
-from chalicelib.pages import invalid_link
 from chalicelib.runtime import runtime
 from chalicelib.store import Store
+from chalicelib.web.pages import invalid_link
 from offline.replay.hackernews import comment_hit, story_hit
 from offline.replay.server import ReplayServer
 from offline.stack import LocalStack
@@ -118,7 +118,7 @@ def test_mute_thread_stops_alerts_from_that_conversation_in_the_next_cycle(
 def test_a_comment_without_a_known_conversation_has_nothing_to_mute(alerted: Alerted, store: Store) -> None:
     import datetime as dt
 
-    from chalicelib.actions import TokenSigner
+    from chalicelib.links import TokenSigner
     from chalicelib.model import MatchedMention, Mention, RuleMatch
     from tests.integration.conftest import SIGNING_KEY
 

@@ -14,11 +14,11 @@ import pytest
 from chalice.test import Client
 
 from app import app
-from chalicelib.actions import TokenSigner
 from chalicelib.config import ListenConfig, parse_config
-from chalicelib.pages import invalid_link
+from chalicelib.links import TokenSigner
 from chalicelib.runtime import Runtime, build, runtime
 from chalicelib.store import Store
+from chalicelib.web.pages import invalid_link
 from offline.replay.hackernews import comment_hit, story_hit
 from offline.replay.server import ReplayServer
 from offline.stack import LocalStack

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.actions import TokenSigner
+from chalicelib.links import TokenSigner
 from chalicelib.sms_commands import handle, inbound
 from chalicelib.store import Store
 from offline.replay.server import ReplayServer
@@ -50,6 +50,9 @@ def test_ok_mute_and_reply_by_sms_change_the_store(
 
     handle(inbound(sms(f"MUTE {code}", message_id="abc-3")), config=config, store=store, signer=signer, clock=clock)
     assert store.muted_authors() == ["hackernews:angry_ana"]
+    item = store.client.get_item(TableName=store.table, Key={"pk": {"S": "MUTES"},
+                                                             "sk": {"S": "author#hackernews:angry_ana"}})["Item"]
+    assert item["by"] == {"S": "Maria"}  # the recipient the code was sent to, as a muting link records it
     stranger = handle(inbound(sms(f"OK {code}", sender="+14155550199", message_id="abc-4")), config=config,
                       store=store, signer=signer, clock=clock)
     assert stranger.answer is None  # not a recipient: ignored

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from chalicelib.actions import InvalidToken, TokenSigner
+from chalicelib.links import InvalidToken, TokenSigner
 from tests.builders import FakeClock
 
 KEY = b"k" * 32

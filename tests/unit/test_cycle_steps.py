@@ -10,7 +10,6 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from chalicelib.actions import TokenSigner
 from chalicelib.alerts import DeliveryFailed
 from chalicelib.alerts.delivery import STOPPED_DETAIL, deliver_once, due_retries, notify
 from chalicelib.alerts.router import PlannedDelivery
@@ -19,6 +18,7 @@ from chalicelib.cycle.bundle import bundle, prepare
 from chalicelib.cycle.context import Cycle, CycleReport
 from chalicelib.cycle.schedule import LOCAL_STREAM, Task, due, planned_tasks
 from chalicelib.cycle.screen import apply_caps, daily_caps
+from chalicelib.links import TokenSigner
 from chalicelib.model import MatchedMention, Mention, RuleMatch
 from chalicelib.sources.base import Capabilities
 from chalicelib.store import Delivery, Health, StoredMention, TaskState

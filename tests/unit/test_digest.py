@@ -9,7 +9,6 @@ from email.message import EmailMessage
 
 import pytest
 
-from chalicelib.actions import ActionToken, TokenSigner
 from chalicelib.alerts import DeliveryFailed
 from chalicelib.config import parse_config
 from chalicelib.digest import (
@@ -25,6 +24,7 @@ from chalicelib.digest import (
     render_html,
     topic_words,
 )
+from chalicelib.links import ActionToken, TokenSigner
 from chalicelib.model import MatchedMention, Mention, RuleMatch
 from chalicelib.store import DigestDay, StoredMention
 from chalicelib.triage import Triage

@@ -11,11 +11,13 @@ import email.policy
 import pytest
 
 from bench.attacks import CONFIG_TEXT
-from chalicelib.actions import ActionService, ActionToken, TokenSigner
+from chalicelib.actions.assign import assignment_email
 from chalicelib.alerts.email import EmailChannel, message_bytes
 from chalicelib.config import parse_config
+from chalicelib.links import TokenSigner
 from chalicelib.model import MatchedMention, Mention, RuleMatch
 from chalicelib.store import StoredMention
+from chalicelib.web.service import ActionService
 from tests.unit.test_email import INJECTED, encoded_words
 
 CONFIG = parse_config(CONFIG_TEXT, "listen.yaml")  # Maria and Ana, both with email; the attack suite's
@@ -30,13 +32,11 @@ def stored(title: str, text: str = "Bean There is fine") -> StoredMention:
 
 @pytest.mark.parametrize("encoding", ["B", "Q"])
 def test_an_encoded_word_in_a_title_adds_no_header_to_the_assignment_email(encoding: str) -> None:
-    service = ActionService(CONFIG, store=None, signer=TokenSigner(b"k" * 32),  # type: ignore[arg-type]
-                            email=EmailChannel(None, business="Bean There Café",
-                                               from_address="alerts@beanthere.example"))
-    parsed = ActionToken("hackernews#7", "assign", "Maria", 2_000_000_000, "nonce")
-    ana = CONFIG.recipient("Ana")
-    assert ana is not None
-    message = service._assignment_email(parsed, stored(f"Bean There {encoded_words(INJECTED)[encoding]}"), ana)
+    mailer = EmailChannel(None, business="Bean There Café", from_address="alerts@beanthere.example")
+    maria, ana = CONFIG.recipient("Maria"), CONFIG.recipient("Ana")
+    assert maria is not None and ana is not None
+    message = assignment_email(stored(f"Bean There {encoded_words(INJECTED)[encoding]}"), maria, ana, config=CONFIG,
+                               signer=TokenSigner(b"k" * 32), mailer=mailer)
     received = email.message_from_bytes(message_bytes(message), policy=email.policy.default)
     assert [name.lower() for name in received.keys()] == [
         "subject", "from", "to", "reply-to", "message-id", "date", "mime-version", "content-type"]
@@ -58,7 +58,7 @@ class ReadCounter:
 
 
 def test_every_refusal_takes_the_same_path_one_read() -> None:
-    from chalicelib.pages import invalid_link
+    from chalicelib.web.pages import invalid_link
 
     signer = TokenSigner(b"k" * 32)
     good = signer.sign("hackernews#404", "handled", "Maria")
@@ -89,7 +89,7 @@ def test_a_health_notice_quoting_a_network_error_carries_no_control_character() 
 
 
 def test_no_exclusion_is_suggested_whose_link_would_not_work() -> None:
-    from chalicelib.actions import EXCLUSION_TERM_MAX_CHARS
+    from chalicelib.actions.not_relevant import EXCLUSION_TERM_MAX_CHARS
 
     signer = TokenSigner(b"k" * 32)
 

@@ -9,7 +9,6 @@ import pytest
 
 from chalicelib.alerts import AlertBundle, AlertItem
 from chalicelib.alerts.email import compose
-from chalicelib.composer import draft
 from chalicelib.config import ListenConfig, Recipient, parse_config
 from chalicelib.model import MatchedMention, Mention, RuleMatch
 from chalicelib.reach import reach_label
@@ -17,6 +16,7 @@ from chalicelib.store import StoredMention
 from chalicelib.triage import Triage
 from chalicelib.triage.priority import priority
 from chalicelib.triage.sentiment import Sentiment
+from chalicelib.web.composer import draft
 from tests import builders
 
 WHEN = dt.datetime(2026, 12, 4, 9, 0, tzinfo=dt.UTC)
@@ -268,7 +268,7 @@ def test_an_exclusion_that_would_drop_other_mentions_of_the_week_is_not_offered(
 
 
 def test_the_not_relevant_buttons_say_how_many_past_mentions_each_would_have_removed() -> None:
-    from chalicelib.actions import _removed
+    from chalicelib.web.views import removed as _removed
 
     assert _removed(0) == "would have removed no other mention this week"
     assert _removed(1) == "would have removed 1 other mention this week, it marked not relevant"

@@ -7,11 +7,11 @@ import datetime as dt
 
 import pytest
 
-from chalicelib.composer import DEFAULT_DRAFT, DRAFTS, draft
 from chalicelib.config import ConfigError, ListenConfig, parse_config
 from chalicelib.model import MatchedMention, Mention, RuleMatch
 from chalicelib.store import StoredMention
 from chalicelib.triage import INTENTS, Triage
+from chalicelib.web.composer import DEFAULT_DRAFT, DRAFTS, draft
 from tests.unit.test_config import VALID
 
 VALID_KEYS = "question, recommendation_request, complaint, praise, purchase_intent, churn, default"

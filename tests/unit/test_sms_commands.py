@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.actions import TokenSigner
+from chalicelib.actions.reply import reply_text
 from chalicelib.alerts.sms import gsm7_length
-from chalicelib.composer import reply_text
 from chalicelib.config import parse_config
+from chalicelib.links import TokenSigner
 from chalicelib.model import MatchedMention, Mention, RuleMatch
 from chalicelib.sms_commands import (
     HELP_TEXT,
@@ -235,7 +235,7 @@ class FakeStore:
         self.audits: list[tuple[str, str, str, str, str]] = []
         self.nonces: set[str] = set()
         self.snoozed: dict[str, int] = {}
-        self.muted: list[tuple[str, str]] = []
+        self.muted: list[tuple[str, str, str]] = []  # (network, handle, muted by)
         self.replies: list[tuple[str, str, str]] = []
         self.answers: dict[tuple[str, str], int] = {}
         self.commands: dict[tuple[str, str], int] = {}
@@ -267,8 +267,8 @@ class FakeStore:
         self.snoozed[key] = until
         return True
 
-    def mute_author(self, network: str, handle: str) -> None:
-        self.muted.append((network, handle))
+    def mute_author(self, network: str, handle: str, by: str) -> None:
+        self.muted.append((network, handle, by))
 
     def request_reply(self, key: str, text: str, recipient: str) -> None:
         self.replies.append((key, text, recipient))
@@ -398,10 +398,11 @@ def test_snooze_stores_until_when_and_answers_in_the_recipients_time(rui: Sender
     assert store.audits == [(MENTION_KEY, "snooze", "Rui", "done by SMS", "in-2")]
 
 
-def test_mute_mutes_the_mentions_author_on_its_network(rui: Sender, store: FakeStore) -> None:
+def test_mute_mutes_the_mentions_author_on_its_network_as_muted_by_the_recipient(rui: Sender,
+                                                                                 store: FakeStore) -> None:
     outcome = rui(f"MUTE {CODE}", message_id="in-3")
     assert (outcome.answer, outcome.done) == (f"{CODE}: its author is muted on Hacker News.", "muted the author")
-    assert store.muted == [("hackernews", "grumpy_dev")]
+    assert store.muted == [("hackernews", "grumpy_dev", "Rui")]  # the recipient the code resolved to, not "sms"
     assert store.audits == [(MENTION_KEY, "mute_author", "Rui", "done by SMS", "in-3")]
 
 

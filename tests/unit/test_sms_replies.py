@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from chalicelib.actions import TokenSigner
+from chalicelib.links import TokenSigner
 from chalicelib.model import MatchedMention, Mention, RuleMatch
 from chalicelib.replies import Reply as PostedReply
 from chalicelib.replies import ReplyRateLimited

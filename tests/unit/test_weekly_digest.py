@@ -12,7 +12,6 @@ from collections.abc import Sequence
 
 import pytest
 
-from chalicelib.actions import ActionToken, TokenSigner
 from chalicelib.config import ConfigError, ListenConfig, parse_config
 from chalicelib.digest import (
     Bar,
@@ -28,6 +27,7 @@ from chalicelib.digest import (
     iso_week,
     render_html,
 )
+from chalicelib.links import ActionToken, TokenSigner
 from chalicelib.store import DigestDay
 from tests.unit.test_digest import FakeMailer, FakeStore, day, stored
 

@@ -1,4 +1,5 @@
-"""Small server-rendered pages for the action links: escaped, no script, strict headers."""
+"""Small server-rendered pages for the action links: escaped, no script, strict headers; and the
+refusal of a POST another site's page sent."""
 
 from __future__ import annotations
 

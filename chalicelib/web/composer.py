@@ -1,19 +1,20 @@
-"""Replying from an alert: a suggested draft by intent, and posting through the network's
-replier (exactly once per composed reply, however often the page is sent again)."""
+"""The reply page of a Reply link: the mention, a suggested draft by intent the owner edits,
+the network's limit; for networks without a write API, the draft to copy and a link that opens
+the thread. Posting is ``chalicelib.actions.reply``'s."""
 
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
-from chalicelib.config import ListenConfig
-from chalicelib.replies import REPLIERS, Reply, ReplyError, limits, replier_class, units
-from chalicelib.sources.base import SecretLookup, SourceState
-from chalicelib.sources.http import HttpClient
-from chalicelib.store import StoredMention
-from chalicelib.text import DIRECTION_CONTROLS
+from chalicelib.actions.reply import can_post, limit_text, manual_link, unprintable_to_spaces
+from chalicelib.replies import ReplyError
+from chalicelib.web.pages import Page, render
+from chalicelib.web.views import mention_view
+
+if TYPE_CHECKING:
+    from chalicelib.config import ListenConfig
+    from chalicelib.store import StoredMention
 
 DRAFTS = {  # by the first intent found, most specific first
     "complaint": "Hi {author}, we're sorry to hear this. Could you send us the details at {contact}? "
@@ -52,45 +53,24 @@ _NOT_A_NAME = re.compile(r"^(\d+|did:.*|\[deleted\])$")  # a numeric user id, a 
 def greeting_name(name: str) -> str:
     """The name to greet an author by: the display name the connector set (``author_name``),
     on one line, at most 60 characters; empty when there is none, or only an id."""
-    name = " ".join(_UNPRINTABLE.sub(" ", name).split())[:60].strip()
+    name = " ".join(unprintable_to_spaces(name).split())[:60].strip()
     return "" if _NOT_A_NAME.match(name) else name
 
 
-_UNPRINTABLE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{DIRECTION_CONTROLS}\u200e\u200f\u061c]")
-
-
-def reply_text(text: str) -> str:
-    """A reply as the owner typed it, fit to post as the business: line breaks as ``\n``, no
-    other control character and no direction override, isolate or mark (which would make the
-    post read otherwise than it looks), no spaces around it. The composer page and SMS REPLY
-    both post through this."""
-    return _UNPRINTABLE.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).strip()
-
-
-def can_post(network: str) -> bool:
-    return network in REPLIERS
-
-
-def limit_text(network: str) -> str:
-    return f"at most {limits[network]} {units.get(network, 'characters')}" if network in limits else ""
-
-
-class ReplyPoster:
-    """Builds the network's replier from listen.yaml and posts with it."""
-
-    def __init__(self, config: ListenConfig, state: SourceState, secrets: SecretLookup,
-                 clock: Callable[[], float] = time.time) -> None:
-        self.config = config
-        self.state = state
-        self.secrets = secrets
-        self.clock = clock
-
-    def post(self, stored: StoredMention, text: str, key: str) -> Reply:
-        """Post ``text`` as a reply; the same ``key`` never posts twice. Raises ``ReplyError``."""
-        network = stored.item.mention.network
-        options: Any = self.config.networks.get(network)
-        if options is None or not can_post(network):
-            raise ReplyError(network, "replies cannot be posted to this network from here")
-        replier = replier_class(network)(options, http=HttpClient(network, timeout=options.timeout_seconds),
-                                         secrets=self.secrets, state=self.state)  # type: ignore[call-arg]
-        return replier.post(stored.item.mention, text, idempotency_key=key)
+def composer_page(stored: StoredMention, config: ListenConfig, form_action: str, *, text: str | None, key: str,
+                  status: int = 200, title: str = "Reply", message: str = "") -> Page:
+    """The reply page: ``text`` in the editable box (None: the draft), ``key`` the idempotency
+    key its form posts with."""
+    network = stored.item.mention.network
+    body = draft(stored, config) if text is None else text
+    if can_post(network):
+        composer = {"text": body, "key": key, "limit": limit_text(network), "manual_link": ""}
+        return render(status, title, message=message, mention=mention_view(stored), form_action=form_action,
+                      button="Post the reply", composer=composer)
+    try:
+        link = manual_link(stored)
+    except ReplyError:
+        link = ""
+    return render(status, title, mention=mention_view(stored), message=message or
+                  "This network has no API for replies: copy the draft and reply there.",
+                  composer={"text": body, "key": "", "limit": "", "manual_link": link})

@@ -1,0 +1,114 @@
+"""Reply to a mention: post the owner's text through the network's replier (exactly once per
+idempotency key, however often it is sent again), or, for networks with no write API, the link
+that opens the place to paste it. A posted reply leaves the mention handled."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from chalicelib.actions.common import Outcome
+from chalicelib.replies import REPLIERS, Reply, ReplyError, limits, owner_words, replier_class, units
+from chalicelib.text import DIRECTION_CONTROLS
+
+if TYPE_CHECKING:
+    from chalicelib.config import ListenConfig, Recipient
+    from chalicelib.sources.base import SecretLookup, SourceState
+    from chalicelib.store import StoredMention
+
+log = logging.getLogger(__name__)
+
+_UNPRINTABLE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{DIRECTION_CONTROLS}\u200e\u200f\u061c]")
+
+
+def reply_text(text: str) -> str:
+    """A reply as the owner typed it, fit to post as the business: line breaks as ``\n``, no
+    other control character and no direction override, isolate or mark (which would make the
+    post read otherwise than it looks), no spaces around it. The composer page and SMS REPLY
+    both post through this."""
+    return _UNPRINTABLE.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).strip()
+
+
+def unprintable_to_spaces(text: str) -> str:
+    """``text`` with every character ``reply_text`` drops turned into a space."""
+    return _UNPRINTABLE.sub(" ", text)
+
+
+def can_post(network: str) -> bool:
+    return network in REPLIERS
+
+
+def limit_text(network: str) -> str:
+    return f"at most {limits[network]} {units.get(network, 'characters')}" if network in limits else ""
+
+
+def manual_link(stored: StoredMention) -> str:
+    """The link that opens the mention's thread to paste a reply by hand (networks with no
+    write API); raises ``ReplyError`` when no safe link can be made."""
+    from chalicelib.replies.manual import compose_link
+
+    return compose_link(stored.item.mention)
+
+
+class Poster(Protocol):
+    """What posts a reply (``ReplyPoster`` in production)."""
+
+    def post(self, stored: StoredMention, text: str, key: str) -> Any:
+        """Post ``text`` as a reply; the same ``key`` never posts twice. Raises ``ReplyError``."""
+        ...
+
+
+class ReplyPoster:
+    """Builds the network's replier from listen.yaml and posts with it."""
+
+    def __init__(self, config: ListenConfig, state: SourceState, secrets: SecretLookup,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.state = state
+        self.secrets = secrets
+        self.clock = clock
+
+    def post(self, stored: StoredMention, text: str, key: str) -> Reply:
+        """Post ``text`` as a reply; the same ``key`` never posts twice. Raises ``ReplyError``."""
+        from chalicelib.sources.http import HttpClient
+
+        network = stored.item.mention.network
+        options: Any = self.config.networks.get(network)
+        if options is None or not can_post(network):
+            raise ReplyError(network, "replies cannot be posted to this network from here")
+        replier = replier_class(network)(options, http=HttpClient(network, timeout=options.timeout_seconds),
+                                         secrets=self.secrets, state=self.state)  # type: ignore[call-arg]
+        return replier.post(stored.item.mention, text, idempotency_key=key)
+
+
+class StateStore(Protocol):
+    def set_mention_state(self, key: str, state: str) -> bool: ...
+
+
+class RequestStore(Protocol):
+    def request_reply(self, key: str, text: str, recipient: str) -> None: ...
+
+
+def post_reply(stored: StoredMention, actor: Recipient, *, text: str, key: str, store: StateStore,
+               poster: Poster) -> Outcome:
+    """Post ``text`` (already ``reply_text``) for ``actor`` under the idempotency ``key``. ``done``
+    with the reply (``reply.already_posted`` when this key had posted it before), and the
+    mention marked handled; ``failed`` when the network refused (``said`` the detail for the
+    audit, ``detail`` the owner's words). Any other error is raised: nothing is known posted."""
+    try:
+        reply = poster.post(stored, text, key)
+    except ReplyError as err:  # nothing was posted, or the owner is told to look; the same key may be sent again
+        log.warning("reply failed: %s", err)
+        return Outcome("failed", err.message, owner_words(err), mention=stored)
+    if not reply.already_posted:
+        store.set_mention_state(stored.key, "handled")
+    return Outcome("done", "posted", "Posted. The mention is marked handled.", mention=stored, reply=reply)
+
+
+def request_reply(stored: StoredMention, actor: Recipient, *, text: str, store: RequestStore) -> Outcome:
+    """Record ``text`` as a reply ``actor`` asked for, to be posted later (no poster here)."""
+    store.request_reply(stored.key, text, actor.name)
+    return Outcome("done", "requested", mention=stored)
