@@ -288,7 +288,7 @@ class ActionService:
         """The reply page: the mention, an editable draft, the network's limit; for networks
         without a write API, the draft to copy and a link that opens the thread."""
         from chalicelib.composer import can_post, draft, limit_text
-        from chalicelib.replies.manual import compose_link
+        from chalicelib.networks import compose_link
 
         network = stored.item.mention.network
         body = draft(stored, self.config) if text is None else text

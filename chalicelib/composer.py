@@ -10,7 +10,8 @@ from typing import Any
 
 from chalicelib.alerts import DIRECTION_CONTROLS
 from chalicelib.config import ListenConfig
-from chalicelib.replies import REPLIERS, Reply, ReplyError, limits, replier_class, units
+from chalicelib.networks import can_reply, reply_limit_text
+from chalicelib.replies import Reply, ReplyError, replier_class
 from chalicelib.sources.base import SecretLookup, SourceState
 from chalicelib.sources.http import HttpClient
 from chalicelib.store import StoredMention
@@ -68,11 +69,11 @@ def reply_text(text: str) -> str:
 
 
 def can_post(network: str) -> bool:
-    return network in REPLIERS
+    return can_reply(network)
 
 
 def limit_text(network: str) -> str:
-    return f"at most {limits[network]} {units.get(network, 'characters')}" if network in limits else ""
+    return reply_limit_text(network)
 
 
 class ReplyPoster:

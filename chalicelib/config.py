@@ -36,7 +36,7 @@ from pydantic import (
 )
 
 from chalicelib.model import RuleGroup
-from chalicelib.sources import NETWORKS, source_class
+from chalicelib.networks import NETWORKS, source_class
 from chalicelib.sources.base import SourceOptions
 
 if TYPE_CHECKING:

@@ -45,16 +45,11 @@ class Mention:
 
     @property
     def thread_root(self) -> str:
-        """``network:root`` of the conversation this item belongs to (for muting a thread)."""
-        t = self.thread
-        if self.network == "github" and "repo" in t and "number" in t:
-            root = f"{t['repo']}#{t['number']}"
-        elif self.network == "stackexchange" and "site" in t and "question_id" in t:
-            root = f"{t['site']}#{t['question_id']}"
-        else:
-            names = ("root_uri", "link_id", "story_id", "article_id", "video_id")
-            root = next((t[name] for name in names if t.get(name)), self.native_id)
-        return f"{self.network}:{root}"
+        """``network:root`` of the conversation this item belongs to (for muting a thread), as
+        the network's spec forms it (``NetworkSpec.thread_keys``)."""
+        from chalicelib.networks import thread_root
+
+        return thread_root(self)
 
     @property
     def searchable_text(self) -> str:

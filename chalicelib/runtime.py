@@ -21,8 +21,8 @@ from chalicelib.composer import ReplyPoster
 from chalicelib.config import ListenConfig, compiled_rules, load_config
 from chalicelib.credentials import SecretState, sessions_path
 from chalicelib.digest import DigestSender
+from chalicelib.networks import source_class
 from chalicelib.pipeline import Pipeline
-from chalicelib.sources import source_class
 from chalicelib.sources.base import Source, SourceState
 from chalicelib.sources.http import HttpClient
 from chalicelib.store import CycleStateCache, Store

@@ -374,8 +374,8 @@ def _post_reply(command: Reply, sms: InboundSms, recipient: Recipient, stored: S
     """Post the SMS's reply now, keyed by the inbound message (a redelivered message never
     posts twice); networks without a write API get the link to paste it at."""
     from chalicelib.composer import can_post
+    from chalicelib.networks import compose_link
     from chalicelib.replies import ReplyError
-    from chalicelib.replies.manual import compose_link
 
     key, mention, name = stored.key, stored.item.mention, recipient.name
     network = network_name(mention.network)

@@ -25,7 +25,7 @@ from chalicelib.alerts import (
     triage_words,
 )
 from chalicelib.model import MatchedMention
-from chalicelib.reach import reach_label
+from chalicelib.networks import reach_label
 
 _CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{DIRECTION_CONTROLS}]")
 PERMANENT_SES_ERRORS = {

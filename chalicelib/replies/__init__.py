@@ -1,5 +1,6 @@
-"""Posting the owner's reply to a mention on its network: the result, the errors, the
-registry of repliers (one module per network with a write API), and what they share.
+"""Posting the owner's reply to a mention on its network: the result, the errors, and what the
+repliers share (each is ``chalicelib/networks/<name>/replier.py``, named by the network's spec,
+which also holds its reply limit and unit).
 
 A replier is constructed as ``Cls(options, http=HttpClient, secrets=SecretLookup,
 state=SourceState)`` and has one method, ``post(mention, text, *, idempotency_key) -> Reply``.
@@ -16,7 +17,6 @@ owner looks at the thread first) unless the network itself deduplicates on the k
 
 from __future__ import annotations
 
-import importlib
 import re
 import time
 import unicodedata
@@ -28,6 +28,8 @@ from typing import Any, ClassVar, Protocol
 import requests
 
 from chalicelib.model import Mention
+from chalicelib.networks import label, spec
+from chalicelib.networks import replier_class as replier_class  # where the repliers' callers ask for it
 from chalicelib.sources.base import (
     BadPayload,
     Budget,
@@ -41,26 +43,6 @@ from chalicelib.sources.base import (
     Unavailable,
 )
 from chalicelib.sources.http import DEFAULT_USER_AGENT, HttpClient
-
-REPLIERS: dict[str, str] = {
-    "mastodon": "chalicelib.replies.mastodon:MastodonReplier",
-    "bluesky": "chalicelib.replies.bluesky:BlueskyReplier",
-    "reddit": "chalicelib.replies.reddit:RedditReplier",
-    "github": "chalicelib.replies.github:GitHubReplier",
-    "youtube": "chalicelib.replies.youtube:YouTubeReplier",
-    "stackexchange": "chalicelib.replies.stackexchange:StackExchangeReplier",
-}
-
-# The most a reply may hold, in the network's own unit (see ``units``).
-limits: dict[str, int] = {
-    "mastodon": 500,
-    "bluesky": 300,
-    "reddit": 10000,
-    "github": 65536,
-    "youtube": 10000,
-    "stackexchange": 600,  # a comment
-}
-units: dict[str, str] = {"mastodon": "characters", "bluesky": "graphemes"}  # the others: characters
 
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{8,128}$")
 UNCERTAIN_STATUSES = frozenset({502, 504})  # a gateway gave up: the network behind it may have posted
@@ -125,7 +107,7 @@ class Reply:
 
 
 class Replier(Protocol):
-    """Posts replies on one network. One module per network under chalicelib/replies/."""
+    """Posts replies on one network: ``chalicelib/networks/<name>/replier.py``, named by its spec."""
 
     network: ClassVar[str]
     options_model: ClassVar[type[SourceOptions]]
@@ -133,13 +115,6 @@ class Replier(Protocol):
     def post(self, mention: Mention, text: str, *, idempotency_key: str) -> Reply:
         """Post ``text`` as a reply to ``mention``; the same key never posts twice."""
         ...
-
-
-def replier_class(network: str) -> type[Replier]:
-    """The replier class registered for ``network``; KeyError if it has no write API."""
-    module_name, _, class_name = REPLIERS[network].partition(":")
-    cls: type[Replier] = getattr(importlib.import_module(module_name), class_name)
-    return cls
 
 
 def grapheme_count(text: str) -> int:
@@ -268,9 +243,9 @@ class BaseReplier:
 
     def check_length(self, text: str) -> None:
         """``ReplyTooLong`` naming the limit when ``text`` does not fit the network."""
-        limit = limits[self.network]
+        network = spec(self.network)
+        limit, unit = network.reply_limit or 0, network.reply_unit
         length = self._length(text)
-        unit = units.get(self.network, "characters")
         if not text.strip():
             raise ReplyTooLong(self.network, "the reply is empty", limit)
         if length > limit:
@@ -340,12 +315,7 @@ def owner_words(err: ReplyError) -> str:
     """A failed reply said to the owner: what happened on which network, and what to do
     ("Stack Exchange replies need the Stack Apps key: run `make secrets`, then send again.");
     the technical detail (``err.message``) stays in the log and the audit."""
-    from chalicelib.sources import source_class
-
-    try:
-        name = source_class(err.network).display_name
-    except KeyError:
-        name = err.network
+    name = label(err.network)
     detail = err.message
     if isinstance(err, ReplyMissingSecret):
         where = "" if err.configured else (f"name the SSM parameter that holds it under networks.{err.network} in "

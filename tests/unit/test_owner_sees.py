@@ -12,7 +12,7 @@ from chalicelib.alerts.email import compose
 from chalicelib.composer import draft
 from chalicelib.config import ListenConfig, Recipient, parse_config
 from chalicelib.model import MatchedMention, Mention, RuleMatch
-from chalicelib.reach import reach_label
+from chalicelib.networks import reach_label
 from chalicelib.store import StoredMention
 from chalicelib.triage import Triage
 from chalicelib.triage.priority import priority
@@ -91,7 +91,7 @@ def test_the_email_and_the_priority_reason_say_the_reach_the_same_way() -> None:
 # 2. A failed reply says what to do, in the owner's words.
 
 def replier(**options: object):
-    from chalicelib.replies.stackexchange import StackExchangeReplier, StackExchangeReplyOptions
+    from chalicelib.networks.stackexchange.replier import StackExchangeReplier, StackExchangeReplyOptions
     from chalicelib.sources.http import HttpClient
 
     class State:

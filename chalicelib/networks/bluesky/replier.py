@@ -3,7 +3,7 @@ owner's repo, with ``reply.root`` (the thread's root, or the post itself when it
 reply) and ``reply.parent`` (the post), ``createdAt``, and rich-text facets for links and
 @mentions (byte offsets into the UTF-8 text, as the lexicon says).
 
-The session is the connector's (``chalicelib.sources.bluesky``): cached in the state under
+The session is the connector's (``chalicelib.networks.bluesky.source``): cached in the state under
 "session", refreshed when expired. A mention facet needs the DID of the handle: the
 replied-to author's comes from the post's uri, any other is resolved with
 ``com.atproto.identity.resolveHandle``; a handle that does not resolve stays plain text.
@@ -23,18 +23,7 @@ from typing import Any, ClassVar
 import requests
 
 from chalicelib.model import Mention
-from chalicelib.replies import (
-    BaseReplier,
-    NotReplyable,
-    Reply,
-    ReplyCredentialsError,
-    ReplyRateLimited,
-    ReplyRefused,
-    ReplyTooLong,
-    grapheme_count,
-)
-from chalicelib.sources.base import BadPayload, SecretLookup, SourceError, SourceOptions, SourceState
-from chalicelib.sources.bluesky import (
+from chalicelib.networks.bluesky.source import (
     APP_URL,
     CID,
     DID_FORM,
@@ -46,6 +35,17 @@ from chalicelib.sources.bluesky import (
     _number,
     _token_expired,
 )
+from chalicelib.replies import (
+    BaseReplier,
+    NotReplyable,
+    Reply,
+    ReplyCredentialsError,
+    ReplyRateLimited,
+    ReplyRefused,
+    ReplyTooLong,
+    grapheme_count,
+)
+from chalicelib.sources.base import BadPayload, SecretLookup, SourceError, SourceOptions, SourceState
 from chalicelib.sources.http import HttpClient, decode_json
 
 MAX_BYTES = 3000

@@ -30,6 +30,7 @@ from urllib.parse import quote
 import requests
 
 from chalicelib.model import Mention
+from chalicelib.networks.bluesky import SPEC
 from chalicelib.sources.base import (
     BadPayload,
     Budget,
@@ -68,11 +69,9 @@ class BlueskyOptions(SourceOptions):
 
 class Bluesky(SourceBase):
     options: BlueskyOptions
-    name: ClassVar[str] = "bluesky"
-    display_name: ClassVar[str] = "Bluesky"
-    capabilities: ClassVar[Capabilities] = Capabilities(
-        server_search=True, replies=True, credentials=("handle_parameter", "app_password_parameter")
-    )
+    name: ClassVar[str] = SPEC.name
+    display_name: ClassVar[str] = SPEC.label
+    capabilities: ClassVar[Capabilities] = Capabilities(server_search=True, replies=True)
     options_model: ClassVar[type[SourceOptions]] = BlueskyOptions
 
     def _start(self) -> None:

@@ -32,6 +32,7 @@ from urllib.parse import quote
 from pydantic import field_validator
 
 from chalicelib.model import Mention
+from chalicelib.networks.devto import SPEC
 from chalicelib.sources.base import (
     BadPayload,
     Budget,
@@ -82,8 +83,8 @@ class _Walk:
 
 class DevTo(SourceBase):
     options: DevToOptions
-    name: ClassVar[str] = "devto"
-    display_name: ClassVar[str] = "DEV"
+    name: ClassVar[str] = SPEC.name
+    display_name: ClassVar[str] = SPEC.label
     # DEV publishes hundreds of articles a day: a day without one means the feed broke.
     capabilities: ClassVar[Capabilities] = Capabilities(server_search=False, replies=False, local_stream=True,
                                                         expected_data_hours=24)

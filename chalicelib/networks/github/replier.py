@@ -25,6 +25,7 @@ from urllib.parse import quote
 import requests
 
 from chalicelib.model import Mention
+from chalicelib.networks.github.source import _NAME_WITH_OWNER, _NODE_ID, SECONDARY_LIMIT_WAIT, GitHubOptions
 from chalicelib.replies import (
     BaseReplier,
     NotReplyable,
@@ -34,7 +35,6 @@ from chalicelib.replies import (
     ReplyRefused,
 )
 from chalicelib.sources.base import BadPayload, SourceOptions, require_secret
-from chalicelib.sources.github import _NAME_WITH_OWNER, _NODE_ID, SECONDARY_LIMIT_WAIT, GitHubOptions
 from chalicelib.sources.http import decode_json, parse_retry_after
 
 ADD_DISCUSSION_COMMENT = """

@@ -40,6 +40,7 @@ from urllib.parse import quote, urlsplit
 import requests
 
 from chalicelib.model import Mention
+from chalicelib.networks.github import SPEC
 from chalicelib.sources.base import (
     BadPayload,
     BatchedSearch,
@@ -106,11 +107,9 @@ class GitHubOptions(SourceOptions):
 
 class GitHub(BatchedSearch, SourceBase):
     options: GitHubOptions
-    name: ClassVar[str] = "github"
-    display_name: ClassVar[str] = "GitHub"
-    capabilities: ClassVar[Capabilities] = Capabilities(
-        server_search=True, replies=True, credentials=("token_parameter",)
-    )
+    name: ClassVar[str] = SPEC.name
+    display_name: ClassVar[str] = SPEC.label
+    capabilities: ClassVar[Capabilities] = Capabilities(server_search=True, replies=True)
     options_model: ClassVar[type[SourceOptions]] = GitHubOptions
     # Several terms in one search: ``("a" OR "b")``. GitHub documents at most five AND/OR/NOT
     # operators and 256 characters a query

@@ -21,6 +21,7 @@ from urllib.parse import quote
 from pydantic import Field
 
 from chalicelib.model import Mention
+from chalicelib.networks.hackernews import SPEC
 from chalicelib.sources.base import (
     BadPayload,
     BatchedSearch,
@@ -54,8 +55,8 @@ class HackerNewsOptions(SourceOptions):
 
 class HackerNews(BatchedSearch, SourceBase):
     options: HackerNewsOptions
-    name: ClassVar[str] = "hackernews"
-    display_name: ClassVar[str] = "Hacker News"
+    name: ClassVar[str] = SPEC.name
+    display_name: ClassVar[str] = SPEC.label
     capabilities: ClassVar[Capabilities] = Capabilities(server_search=True, replies=False)
     options_model: ClassVar[type[SourceOptions]] = HackerNewsOptions
     # Several terms: one by-date listing of every new story and comment (``search_by_date`` with

@@ -36,6 +36,7 @@ from urllib.parse import quote
 import requests
 
 from chalicelib.model import Mention
+from chalicelib.networks.lobsters import SPEC
 from chalicelib.sources.base import (
     BadPayload,
     Budget,
@@ -83,8 +84,8 @@ class _Walk:
 
 class Lobsters(SourceBase):
     options: LobstersOptions
-    name: ClassVar[str] = "lobsters"
-    display_name: ClassVar[str] = "Lobsters"
+    name: ClassVar[str] = SPEC.name
+    display_name: ClassVar[str] = SPEC.label
     # Lobsters gets dozens of stories a day: two days without one means the feed broke.
     capabilities: ClassVar[Capabilities] = Capabilities(server_search=False, replies=False, local_stream=True,
                                                         expected_data_hours=48)

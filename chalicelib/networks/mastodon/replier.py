@@ -18,6 +18,7 @@ import re
 from typing import Any, ClassVar
 
 from chalicelib.model import Mention
+from chalicelib.networks.mastodon.source import ACCT, STATUS_ID, MastodonOptions, _host
 from chalicelib.replies import (
     BaseReplier,
     NotReplyable,
@@ -28,7 +29,6 @@ from chalicelib.replies import (
 )
 from chalicelib.sources.base import BadPayload, SourceOptions, require_secret
 from chalicelib.sources.http import decode_json
-from chalicelib.sources.mastodon import ACCT, STATUS_ID, MastodonOptions, _host
 
 URL_LENGTH = 23  # Mastodon counts every link as 23 characters, however long
 _URL = re.compile(r"https?://[^\s<>\"]+")

@@ -39,6 +39,7 @@ import requests
 from pydantic import Field, field_validator, model_validator
 
 from chalicelib.model import Mention
+from chalicelib.networks.mastodon import SPEC
 from chalicelib.sources.base import (
     BadPayload,
     Budget,
@@ -114,11 +115,9 @@ class TokenRequired(SourceError):
 
 class Mastodon(SourceBase):
     options: MastodonOptions
-    name: ClassVar[str] = "mastodon"
-    display_name: ClassVar[str] = "Mastodon"
-    capabilities: ClassVar[Capabilities] = Capabilities(
-        server_search=True, replies=True, local_stream=True, credentials=("access_token_parameter",)
-    )
+    name: ClassVar[str] = SPEC.name
+    display_name: ClassVar[str] = SPEC.label
+    capabilities: ClassVar[Capabilities] = Capabilities(server_search=True, replies=True, local_stream=True)
     options_model: ClassVar[type[SourceOptions]] = MastodonOptions
 
     def _start(self) -> None:

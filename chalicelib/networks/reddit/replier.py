@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import requests
 
 from chalicelib.model import Mention
+from chalicelib.networks.reddit.source import FULLNAME, PERMALINK, SITE_URL, Reddit, RedditOptions
 from chalicelib.replies import (
     BaseReplier,
     NotReplyable,
@@ -29,7 +30,6 @@ from chalicelib.replies import (
 )
 from chalicelib.sources.base import BadPayload, Budget, SecretLookup, SourceOptions, SourceState
 from chalicelib.sources.http import HttpClient, decode_json
-from chalicelib.sources.reddit import FULLNAME, PERMALINK, SITE_URL, Reddit, RedditOptions
 
 _WAIT = re.compile(r"(\d+)\s+(second|minute|hour)s?")
 _ERROR_CODE = re.compile(r"[^A-Z_]")

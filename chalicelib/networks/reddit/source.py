@@ -27,6 +27,7 @@ import requests
 from pydantic import Field, field_validator
 
 from chalicelib.model import Mention
+from chalicelib.networks.reddit import SPEC
 from chalicelib.sources.base import (
     BadPayload,
     BatchedSearch,
@@ -103,14 +104,9 @@ class RedditOptions(SourceOptions):
 
 class Reddit(BatchedSearch, SourceBase):
     options: RedditOptions
-    name: ClassVar[str] = "reddit"
-    display_name: ClassVar[str] = "Reddit"
-    capabilities: ClassVar[Capabilities] = Capabilities(
-        server_search=True,
-        replies=True,
-        local_stream=True,
-        credentials=("client_id_parameter", "client_secret_parameter", "username_parameter", "password_parameter"),
-    )
+    name: ClassVar[str] = SPEC.name
+    display_name: ClassVar[str] = SPEC.label
+    capabilities: ClassVar[Capabilities] = Capabilities(server_search=True, replies=True, local_stream=True)
     options_model: ClassVar[type[SourceOptions]] = RedditOptions
     # Several terms in one search: Reddit's search takes ``OR`` between terms and phrases
     # (https://www.reddit.com/wiki/search, "Boolean operators"; copy at

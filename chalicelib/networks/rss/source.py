@@ -37,6 +37,7 @@ import requests
 from pydantic import Field, field_validator
 
 from chalicelib.model import Mention
+from chalicelib.networks.rss import SPEC
 from chalicelib.sources.base import (
     BadPayload,
     Budget,
@@ -77,8 +78,8 @@ class FeedsOptions(SourceOptions):
 
 class Feeds(SourceBase):
     options: FeedsOptions
-    name: ClassVar[str] = "rss"
-    display_name: ClassVar[str] = "RSS / Google Alerts"
+    name: ClassVar[str] = SPEC.name
+    display_name: ClassVar[str] = SPEC.label
     # Google Alerts of a small brand can be quiet for days; a week of nothing is worth a look.
     capabilities: ClassVar[Capabilities] = Capabilities(server_search=False, replies=False, local_stream=True,
                                                         expected_data_hours=168)

@@ -19,6 +19,14 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 
 from chalicelib.model import Mention
+from chalicelib.networks.stackexchange.source import (
+    _CREDENTIAL_ERRORS,
+    _SECONDS_IN_MESSAGE,
+    _SERVER_ERRORS,
+    _SITE,
+    StackExchangeOptions,
+    _on_se_network,
+)
 from chalicelib.replies import (
     BaseReplier,
     NotReplyable,
@@ -31,14 +39,6 @@ from chalicelib.replies import (
 )
 from chalicelib.sources.base import BadPayload, SourceOptions, require_secret
 from chalicelib.sources.http import decode_json
-from chalicelib.sources.stackexchange import (
-    _CREDENTIAL_ERRORS,
-    _SECONDS_IN_MESSAGE,
-    _SERVER_ERRORS,
-    _SITE,
-    StackExchangeOptions,
-    _on_se_network,
-)
 
 MIN_COMMENT = 15
 SECONDS_BETWEEN_WRITES = 5

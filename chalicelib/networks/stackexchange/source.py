@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator
 
 from chalicelib.model import Mention
+from chalicelib.networks.stackexchange import SPEC
 from chalicelib.sources.base import (
     BadPayload,
     BatchedSearch,
@@ -90,11 +91,9 @@ class StackExchangeOptions(SourceOptions):
 
 class StackExchange(BatchedSearch, SourceBase):
     options: StackExchangeOptions
-    name: ClassVar[str] = "stackexchange"
-    display_name: ClassVar[str] = "Stack Exchange"
-    capabilities: ClassVar[Capabilities] = Capabilities(
-        server_search=True, replies=True, credentials=("key_parameter", "access_token_parameter")
-    )
+    name: ClassVar[str] = SPEC.name
+    display_name: ClassVar[str] = SPEC.label
+    capabilities: ClassVar[Capabilities] = Capabilities(server_search=True, replies=True)
     options_model: ClassVar[type[SourceOptions]] = StackExchangeOptions
     batching: ClassVar[SearchBatching] = SearchBatching(  # any number of terms: the list is not a search
         max_terms=10**6, max_chars=10**9, doc="https://api.stackexchange.com/docs/questions")

@@ -33,6 +33,15 @@ from typing import Any, ClassVar
 import requests
 
 from chalicelib.model import Mention
+from chalicelib.networks.youtube.source import (
+    _CHANNEL_ID,
+    _QUOTA_REASONS,
+    _RATE_REASONS,
+    _REASON,
+    _VIDEO_ID,
+    WATCH_URL,
+    YouTubeOptions,
+)
 from chalicelib.replies import (
     BaseReplier,
     NotReplyable,
@@ -43,15 +52,6 @@ from chalicelib.replies import (
 )
 from chalicelib.sources.base import BadPayload, CredentialsError, SourceOptions, require_secret
 from chalicelib.sources.http import decode_json
-from chalicelib.sources.youtube import (
-    _CHANNEL_ID,
-    _QUOTA_REASONS,
-    _RATE_REASONS,
-    _REASON,
-    _VIDEO_ID,
-    WATCH_URL,
-    YouTubeOptions,
-)
 
 COMMENT_ID = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 _OAUTH_ERROR = re.compile(r"^[a-z_]{1,40}$")

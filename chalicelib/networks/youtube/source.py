@@ -41,6 +41,7 @@ import requests
 from pydantic import field_validator, model_validator
 
 from chalicelib.model import Mention
+from chalicelib.networks.youtube import SPEC
 from chalicelib.sources.base import (
     BadPayload,
     BatchedSearch,
@@ -115,10 +116,9 @@ class YouTubeOptions(SourceOptions):
 
 class YouTube(BatchedSearch, SourceBase):
     options: YouTubeOptions
-    name: ClassVar[str] = "youtube"
-    display_name: ClassVar[str] = "YouTube"
-    capabilities: ClassVar[Capabilities] = Capabilities(server_search=True, replies=True, credentials=(
-        "key_parameter", "oauth_refresh_token_parameter", "oauth_client_id_parameter", "oauth_client_secret_parameter"))
+    name: ClassVar[str] = SPEC.name
+    display_name: ClassVar[str] = SPEC.label
+    capabilities: ClassVar[Capabilities] = Capabilities(server_search=True, replies=True)
     options_model: ClassVar[type[SourceOptions]] = YouTubeOptions
     # Several terms in one search.list call: ``q`` takes the OR operator ``|`` ("boating|sailing",
     # https://developers.google.com/youtube/v3/docs/search/list, parameter ``q``), and every call

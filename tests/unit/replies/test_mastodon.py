@@ -9,6 +9,8 @@ from urllib.parse import parse_qsl
 import pytest
 
 from chalicelib.model import Mention
+from chalicelib.networks.mastodon.emulator import snowflake, status
+from chalicelib.networks.mastodon.replier import MastodonReplier, MastodonReplyOptions
 from chalicelib.replies import (
     NotReplyable,
     Reply,
@@ -18,10 +20,8 @@ from chalicelib.replies import (
     ReplyTooLong,
     ReplyUncertain,
 )
-from chalicelib.replies.mastodon import MastodonReplier, MastodonReplyOptions
 from chalicelib.sources.base import CredentialsError, RateLimited, Unavailable
 from chalicelib.sources.http import HttpClient
-from offline.replay.mastodon import snowflake, status
 from offline.replay.server import Fault, ReplayServer
 from tests.conftest import MemoryState
 from tests.unit.replies.conftest import NOW, posts, secrets

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from chalicelib.networks.bluesky.emulator import BlueskyAPI, post_view
+from chalicelib.networks.bluesky.source import Bluesky, BlueskyOptions
 from chalicelib.sources.base import BadPayload, Budget, CredentialsError, RateLimited, SourceError, Unavailable
-from chalicelib.sources.bluesky import Bluesky, BlueskyOptions
 from chalicelib.sources.http import HttpClient
-from offline.replay.bluesky import BlueskyAPI, post_view
 from offline.replay.server import Fault, ReplayServer
 from tests.conftest import MemoryState
 

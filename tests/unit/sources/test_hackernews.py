@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from chalicelib.networks.hackernews.emulator import HackerNewsAPI, comment_hit, late, story_hit
+from chalicelib.networks.hackernews.source import HackerNews, HackerNewsOptions
 from chalicelib.sources.base import BadPayload, Budget, RateLimited, SourceError, Unavailable
-from chalicelib.sources.hackernews import HackerNews, HackerNewsOptions
 from chalicelib.sources.http import HttpClient
-from offline.replay.hackernews import HackerNewsAPI, comment_hit, late, story_hit
 from offline.replay.server import Fault, ReplayServer
 
 NOW = 1_800_000_000

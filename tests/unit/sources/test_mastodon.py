@@ -13,10 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from chalicelib.networks.mastodon.emulator import MastodonAPI, hashtag_link, snowflake, status
+from chalicelib.networks.mastodon.source import Mastodon, MastodonOptions, snowflake_at
 from chalicelib.sources.base import BadPayload, Budget, CredentialsError, RateLimited, SourceError, Unavailable
 from chalicelib.sources.http import HttpClient
-from chalicelib.sources.mastodon import Mastodon, MastodonOptions, snowflake_at
-from offline.replay.mastodon import MastodonAPI, hashtag_link, snowflake, status
 from offline.replay.server import Fault, ReplayServer
 
 NOW = int(time.time())

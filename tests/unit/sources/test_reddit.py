@@ -14,6 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from chalicelib.networks.reddit.emulator import RedditAPI, comment, post
+from chalicelib.networks.reddit.source import Reddit, RedditOptions
 from chalicelib.sources.base import (
     BadPayload,
     Budget,
@@ -23,8 +25,6 @@ from chalicelib.sources.base import (
     Unavailable,
 )
 from chalicelib.sources.http import HttpClient
-from chalicelib.sources.reddit import Reddit, RedditOptions
-from offline.replay.reddit import RedditAPI, comment, post
 from offline.replay.server import Fault, ReplayServer
 from tests.conftest import MemoryState
 

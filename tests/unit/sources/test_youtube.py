@@ -11,11 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from chalicelib.networks.youtube.emulator import YouTubeAPI, demo_items, youtube_video
+from chalicelib.networks.youtube.source import YouTube, YouTubeOptions
 from chalicelib.sources.base import BadPayload, Budget, CredentialsError, RateLimited, SourceError, Unavailable
 from chalicelib.sources.http import HttpClient
-from chalicelib.sources.youtube import YouTube, YouTubeOptions
 from offline.replay.server import Fault, ReplayServer
-from offline.replay.youtube import YouTubeAPI, demo_items, youtube_video
 from tests.conftest import MemoryState
 
 NOW = 1_800_000_000  # 2027-01-15T08:00:00Z = 2027-01-15T00:00:00-08:00 (midnight in Los Angeles)
