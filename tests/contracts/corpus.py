@@ -18,24 +18,28 @@ conftest beside this file prints ``contract_<network>_payloads`` and
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
 
-NETWORKS_ROOT = Path(__file__).parents[2] / "chalicelib" / "networks"
+from chalicelib.networks import NETWORKS
+
 NOT_PAYLOADS = frozenset({"README.md", "expected.json"})
 # Further figures a contract test measured (e.g. feed_corpus_crashes), printed by the conftest as "name: value".
 FIGURES: dict[str, int] = {}
 
 
 def folder(network: str) -> Path:
-    """The corpus folder of ``network``: ``contract/`` in the network's own folder."""
-    return NETWORKS_ROOT / network / "contract"
+    """The corpus folder of ``network``: ``contract/`` in the network's own folder (its registry package)."""
+    found = importlib.util.find_spec(NETWORKS[network])
+    assert found is not None and found.origin is not None, network
+    return Path(found.origin).parent / "contract"
 
 
 def networks() -> list[str]:
-    """Every network that has a corpus folder (one with a README.md naming its sources)."""
-    return sorted(p.name for p in NETWORKS_ROOT.iterdir() if (p / "contract" / "README.md").exists())
+    """Every registered network that has a corpus folder (one with a README.md naming its sources)."""
+    return sorted(name for name in NETWORKS if (folder(name) / "README.md").exists())
 
 
 def payloads(network: str, suffix: str | None = None) -> list[Path]:

@@ -29,11 +29,15 @@ def test_the_registry_names_every_network_folder_and_nothing_else() -> None:
 
 @pytest.mark.parametrize("name", list(NETWORKS))
 def test_the_spec_is_complete_and_consistent(name: str) -> None:
+    spec_is_complete(name)
+
+
+def spec_is_complete(name: str) -> None:
     network = spec(name)
     assert isinstance(network, NetworkSpec) and network.name == name and network.label
     for target, part in ((network.source, "source"), (network.emulator, "emulator"), (network.replier, "replier")):
         if target is not None:
-            assert target.startswith(f"chalicelib.networks.{name}.{part}:"), target
+            assert target.startswith(f"{NETWORKS[name]}.{part}:"), target
     assert all(len(unit) > 0 for unit in network.reach_unit) and len(network.reach_unit) == 2
     assert network.sites is None or all(HOST.match(site) for site in network.sites)
     assert (network.replier is None) == (network.reply_limit is None)
@@ -46,6 +50,10 @@ def test_the_spec_is_complete_and_consistent(name: str) -> None:
 
 @pytest.mark.parametrize("name", list(NETWORKS))
 def test_the_source_is_a_connector_named_by_its_spec(name: str) -> None:
+    source_is_consistent(name)
+
+
+def source_is_consistent(name: str) -> None:
     network, cls = spec(name), source_class(name)
     assert (cls.name, cls.display_name) == (name, network.label)
     assert isinstance(cls.capabilities, Capabilities) and issubclass(cls.options_model, SourceOptions)
@@ -88,8 +96,12 @@ def test_every_emulator_is_served_by_the_replay_server() -> None:
 
 @pytest.mark.parametrize("name", list(NETWORKS))
 def test_the_contract_corpus_is_in_the_folder_and_cites_its_sources(name: str) -> None:
-    folder = ROOT / name / "contract"
-    assert corpus.folder(name) == folder
+    assert corpus.folder(name) == ROOT / name / "contract"
+    corpus_is_cited(name)
+
+
+def corpus_is_cited(name: str) -> None:
+    folder = corpus.folder(name)
     assert (folder / "README.md").is_file() and (folder / "expected.json").is_file()
     readme = (folder / "README.md").read_text(encoding="utf-8")
     assert re.search(r"https://|\b[0-9a-f]{40}\b", readme)  # a URL or a commit
