@@ -74,8 +74,6 @@ class NetworkSpec:
     # search queries when the network searches, else one listing.
     requests_per_poll: RequestCount | None = None
     credentials: tuple[Credential, ...] = ()
-    # Minutes between polls; None: listen.yaml's ``schedule.poll_minutes`` (no network sets its own yet).
-    poll_minutes: int | None = None
     # The link that opens the thread to reply by hand (networks with no write API), built only from
     # checked ids; raises ``chalicelib.replies.NotReplyable`` when no safe link can be made.
     manual_reply: Callable[[Mention], str] | None = None

@@ -45,7 +45,6 @@ def spec_is_complete(name: str) -> None:
     limits = network.limits({})
     assert all(isinstance(limit, Limit) and limit.requests > 0 and limit.seconds > 0
                and limit.doc.startswith("https://") for limit in limits)
-    assert network.poll_minutes is None or network.poll_minutes >= 1
 
 
 @pytest.mark.parametrize("name", list(NETWORKS))
