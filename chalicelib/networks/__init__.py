@@ -16,7 +16,7 @@ import importlib
 from functools import cache
 from typing import TYPE_CHECKING
 
-from chalicelib.networks.spec import NetworkSpec
+from chalicelib.networks.spec import NetworkSpec, reach_words
 
 if TYPE_CHECKING:
     from chalicelib.model import Mention
@@ -107,9 +107,7 @@ def thread_root(mention: Mention) -> str:
 
 def reach_label(network: str, reach: int) -> str:
     """The reach with its network's unit: "1 follower", "2.3k reputation", "12 points"."""
-    if network in NETWORKS:
-        return spec(network).reach_label(reach)
-    return NetworkSpec(network, network, "").reach_label(reach)
+    return spec(network).reach_label(reach) if network in NETWORKS else reach_words(reach)
 
 
 def compose_link(mention: Mention) -> str:

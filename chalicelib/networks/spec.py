@@ -84,8 +84,7 @@ class NetworkSpec:
 
     def reach_label(self, reach: int) -> str:
         """The reach with the network's unit: "1 follower", "2.3k reputation", "12 points"."""
-        one, many = self.reach_unit
-        return f"{short_count(reach)} {one if reach == 1 else many}"
+        return reach_words(reach, self.reach_unit)
 
 
 def thread_root_id(mention: Mention, keys: Sequence[str]) -> str:
@@ -94,6 +93,12 @@ def thread_root_id(mention: Mention, keys: Sequence[str]) -> str:
     if keys and all(values):
         return "#".join(str(v) for v in values)
     return mention.native_id
+
+
+def reach_words(reach: int, unit: tuple[str, str] = FOLLOWERS) -> str:
+    """``reach`` in ``unit`` (one, many): "1 follower", "2.3k reputation", "12 points"."""
+    one, many = unit
+    return f"{short_count(reach)} {one if reach == 1 else many}"
 
 
 def short_count(n: int) -> str:
