@@ -32,7 +32,7 @@ from typing import Any
 import yaml
 
 from chalicelib.config import ListenConfig, parse_config
-from chalicelib.networks import NETWORKS
+from chalicelib.networks import NETWORKS, emulator_class
 from chalicelib.pipeline import CycleReport
 from chalicelib.runtime import build
 from chalicelib.store import Store
@@ -105,7 +105,7 @@ def demo_config(replay: ReplayServer, action_base_url: str) -> tuple[str, Listen
 
 def seed(replay: ReplayServer, networks: list[str], now: int) -> None:
     for network in networks:
-        module = importlib.import_module(f"offline.replay.{network}")
+        module = importlib.import_module(emulator_class(network).__module__)  # its folder's emulator.py
         replay.add_items(network, module.demo_items(now, BUSINESS))
 
 
