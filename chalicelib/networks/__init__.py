@@ -86,7 +86,7 @@ def can_reply(name: str) -> bool:
 
 
 def reply_limit_text(name: str) -> str:
-    """"at most 300 graphemes": the network's reply limit in words; "" when it has none."""
+    """The network's reply limit in words ("at most 300 graphemes"); "" when it has none."""
     found = spec(name) if name in NETWORKS else None
     if found is None or found.reply_limit is None:
         return ""
