@@ -70,7 +70,7 @@ corpora: $(STAMP)
 test: install browser-deps corpora lint
 	CHROMIUM=$(CHROMIUM) $(PY) -m pytest -q
 
-# Every connector over its network's own published payloads (tests/contracts/<network>/README.md cites them).
+# Every connector over its network's own published payloads (chalicelib/networks/<network>/contract/README.md cites them).
 contracts: install
 	$(PY) -m pytest -q tests/contracts
 

@@ -48,21 +48,21 @@ import yaml
 from bench.requests import fresh_pipeline, prepare
 from chalicelib.alerts import AlertBundle
 from chalicelib.config import ListenConfig, parse_config
-from chalicelib.sources import source_class
+from chalicelib.networks import source_class
+from chalicelib.networks.bluesky.emulator import post_view
+from chalicelib.networks.devto.emulator import devto_article
+from chalicelib.networks.github.emulator import issue
+from chalicelib.networks.hackernews.emulator import story_hit
+from chalicelib.networks.lobsters.emulator import lobsters_story
+from chalicelib.networks.mastodon.emulator import hashtag_link, snowflake, status
+from chalicelib.networks.reddit.emulator import post
+from chalicelib.networks.rss.emulator import rss_item
+from chalicelib.networks.stackexchange.emulator import question
+from chalicelib.networks.youtube.emulator import youtube_video
 from chalicelib.sources.limits import poll_minutes
 from offline.demo import ROOT, SIGNING_KEY_PARAMETER, network_options
 from offline.replay import make_server
-from offline.replay.bluesky import post_view
-from offline.replay.devto import devto_article
-from offline.replay.github import issue
-from offline.replay.hackernews import story_hit
-from offline.replay.lobsters import lobsters_story
-from offline.replay.mastodon import hashtag_link, snowflake, status
-from offline.replay.reddit import post
-from offline.replay.rss import rss_item
 from offline.replay.server import ReplayServer
-from offline.replay.stackexchange import question
-from offline.replay.youtube import youtube_video
 from offline.stack import LocalStack
 
 DELAY = (0.2, 0.8)  # seconds per request

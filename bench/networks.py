@@ -20,11 +20,11 @@ import time
 from collections.abc import Callable
 from html.parser import HTMLParser
 
+from chalicelib.networks.hackernews.emulator import HackerNewsAPI, late, story_hit
+from chalicelib.networks.hackernews.source import HackerNews, HackerNewsOptions
 from chalicelib.sources.base import Budget
-from chalicelib.sources.hackernews import HackerNews, HackerNewsOptions
 from chalicelib.sources.http import HttpClient
 from chalicelib.text import html_to_text
-from offline.replay.hackernews import HackerNewsAPI, late, story_hit
 from offline.replay.server import ReplayServer
 
 HOSTILE_CHARS = 40_000

@@ -35,7 +35,7 @@ from pydantic import (
 )
 
 from chalicelib.model import RuleGroup
-from chalicelib.sources import NETWORKS, source_class
+from chalicelib.networks import NETWORKS, source_class
 from chalicelib.sources.base import SourceOptions
 from chalicelib.text import shown
 

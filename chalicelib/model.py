@@ -44,19 +44,6 @@ class Mention:
         return f"{self.network}#{self.native_id}"
 
     @property
-    def thread_root(self) -> str:
-        """``network:root`` of the conversation this item belongs to (for muting a thread)."""
-        t = self.thread
-        if self.network == "github" and "repo" in t and "number" in t:
-            root = f"{t['repo']}#{t['number']}"
-        elif self.network == "stackexchange" and "site" in t and "question_id" in t:
-            root = f"{t['site']}#{t['question_id']}"
-        else:
-            names = ("root_uri", "link_id", "story_id", "article_id", "video_id")
-            root = next((t[name] for name in names if t.get(name)), self.native_id)
-        return f"{self.network}:{root}"
-
-    @property
     def searchable_text(self) -> str:
         """The text rules are matched against and match spans refer to: title, blank line, text."""
         return f"{self.title}\n\n{self.text}" if self.title else self.text

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from chalicelib.model import Mention
+from chalicelib.networks import thread_root
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +31,7 @@ class MuteList:
             return "author"
         if self.domains and any(_in_domains(url, self.domains) for url in (*mention.links, mention.url)):
             return "domain"
-        if mention.thread_root in self.threads:
+        if thread_root(mention) in self.threads:
             return "thread"
         return None
 

@@ -21,6 +21,7 @@ from types import MappingProxyType
 from urllib.parse import parse_qs, unquote_plus, urlsplit
 
 from chalicelib.model import MatchedMention, Mention
+from chalicelib.networks import NETWORKS, spec
 from chalicelib.rules.normalize import fold
 
 # ---------------------------------------------------------------- canonical URLs
@@ -193,24 +194,11 @@ def _normalize_escapes(text: str, safe: frozenset[str]) -> str:
 
 # ---------------------------------------------------------------- story URLs
 
-# Hosts (and their subdomains) of each network's own site: links there are the network talking about itself
-NETWORK_SITES: Mapping[str, tuple[str, ...]] = MappingProxyType({
-    "hackernews": ("news.ycombinator.com",),
-    "reddit": ("reddit.com", "redd.it", "redditmedia.com"),
-    "lobsters": ("lobste.rs",),
-    "bluesky": ("bsky.app",),
-    "devto": ("dev.to",),
-    "github": ("github.com",),
-    "youtube": ("youtube.com", "youtu.be"),
-    "rss": (),  # a feed item is the article itself: its own link is the story
-})
-
-
 def story_urls(mention: Mention) -> tuple[str, ...]:
     """Canonical URLs of the stories ``mention`` is about: its ``links``, canonicalized, without
-    links to the network's own site (``NETWORK_SITES``, else the host of ``mention.url``), without
-    duplicates, in the order linked."""
-    own_sites = NETWORK_SITES.get(mention.network)
+    links to the network's own site (its spec's ``sites``, else the host of ``mention.url``),
+    without duplicates, in the order linked."""
+    own_sites = spec(mention.network).sites if mention.network in NETWORKS else None
     if own_sites is None:
         own = canonical_url(mention.url)
         own_sites = (urlsplit(own).hostname or "",) if own else ()

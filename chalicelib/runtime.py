@@ -18,9 +18,9 @@ from chalicelib.config import ListenConfig, compiled_rules, load_config
 from chalicelib.credentials import SecretState, sessions_path
 from chalicelib.digest import DigestSender
 from chalicelib.links import TokenSigner
+from chalicelib.networks import source_class
 from chalicelib.pipeline import Pipeline
 from chalicelib.settings import Settings
-from chalicelib.sources import source_class
 from chalicelib.sources.base import Source, SourceState
 from chalicelib.sources.http import HttpClient
 from chalicelib.store import CycleStateCache, Store

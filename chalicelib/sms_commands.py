@@ -32,11 +32,12 @@ from typing import Any, Protocol
 from chalicelib.actions.handled import mark_handled
 from chalicelib.actions.mute_author import mute_author
 from chalicelib.actions.mute_thread import mute_thread
-from chalicelib.actions.reply import Poster, can_post, manual_link, post_reply, reply_text, request_reply
+from chalicelib.actions.reply import Poster, manual_link, post_reply, reply_text, request_reply
 from chalicelib.actions.snooze import MAX_SECONDS, MIN_SECONDS, snooze
 from chalicelib.alerts import network_name
 from chalicelib.config import ListenConfig, Recipient
 from chalicelib.links import SHORT_CODE_LENGTH, InvalidToken, TokenSigner
+from chalicelib.networks import can_reply
 from chalicelib.replies import ReplyError
 from chalicelib.store import StoredMention
 
@@ -381,7 +382,7 @@ def _reply(command: Reply, message_id: str, recipient: Recipient, stored: Stored
     posts twice); networks without a write API get the link to paste it at. Every attempt is
     recorded with ``record_reply``. (The outcome, the audit's result.)"""
     key, name, network = stored.key, recipient.name, network_name(stored.item.mention.network)
-    if not can_post(stored.item.mention.network):
+    if not can_reply(stored.item.mention.network):
         try:
             link = manual_link(stored)
         except ReplyError as err:

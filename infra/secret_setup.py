@@ -39,9 +39,8 @@ from typing import Any
 
 from chalicelib.config import ConfigError, ListenConfig, config_path, load_config
 from chalicelib.log_levels import pin_library_loggers
-from chalicelib.replies import REPLIERS
+from chalicelib.networks import spec
 from chalicelib.runtime import stage_parameter
-from chalicelib.sources import source_class
 from infra.names import SECRETS_PREFIX
 from infra.policies import stage_secrets_path
 
@@ -89,16 +88,9 @@ def check_parameter_name(parameter: str, field: str) -> None:
 
 
 def credential_options(network: str) -> tuple[str, ...]:
-    """Names of the network's options that hold SSM parameter names: its connector's declared
-    credentials, then any ``*_parameter`` option of its replier (reply tokens)."""
-    names = list(source_class(network).capabilities.credentials)
-    if network in REPLIERS:
-        import importlib
-
-        module_name, _, class_name = REPLIERS[network].partition(":")
-        replier = getattr(importlib.import_module(module_name), class_name)
-        names += [n for n in replier.options_model.model_fields if n.endswith("_parameter") and n not in names]
-    return tuple(names)
+    """Names of the network's options that hold SSM parameter names, as its spec lists them
+    (reading credentials, then those only replies need)."""
+    return tuple(c.option for c in spec(network).credentials)
 
 
 def needed_secrets(config: ListenConfig, stage: str | None = None) -> list[Secret]:

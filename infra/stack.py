@@ -9,6 +9,8 @@ throttling. Secrets are never in the template: the functions only get the SSM pa
 from __future__ import annotations
 
 import json
+import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,32 @@ INBOUND_SMS = "InboundSms"  # ... and for inbound_sms
 API_HANDLER = "APIHandler"  # Chalice's name for the REST API function, the only one invoked synchronously
 SES_FEEDBACK_EVENTS = ["bounce", "complaint"]
 EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[^@\s]+"
+
+
+# Offline-only parts of each network's folder (the replay server's emulation, compiled or not, and
+# the contract corpus): never in the Lambda's package.
+NOT_DEPLOYED = re.compile(r"^chalicelib/networks/[^/]+/(emulator\.py|__pycache__/emulator\.[^/]*\.pyc|contract/.*)$")
+
+
+def strip_not_deployed(package: Path) -> list[str]:
+    """Rewrite the deployment zip ``chalice package`` made without what ``NOT_DEPLOYED`` names;
+    returns the names dropped."""
+    with zipfile.ZipFile(package) as zipped:
+        entries = [(info, zipped.read(info)) for info in zipped.infolist()]
+    dropped = [info.filename for info, _ in entries if NOT_DEPLOYED.search(info.filename)]
+    with zipfile.ZipFile(package, "w", zipfile.ZIP_DEFLATED) as rewritten:
+        for info, data in entries:
+            if info.filename not in dropped:
+                rewritten.writestr(info, data)
+    return dropped
+
+
+class LambdaChalice(Chalice):
+    """The Chalice construct, with the offline-only files dropped from the package it makes."""
+
+    def _package_app(self) -> None:
+        super()._package_app()
+        strip_not_deployed(Path(self._sam_package_dir) / "deployment.zip")
 
 
 @dataclass(frozen=True)
@@ -194,7 +222,7 @@ class ServiceStack(cdk.Stack):
                 "this is the dead-letter queue itself (the SAM functions' DeadLetterQueue, which cdk-nag does not "
                 "read): its messages are kept 14 days and its depth alarms"))
 
-        self.chalice = Chalice(self, "Chalice", source_dir=str(REPO_ROOT), stage_config={
+        self.chalice = LambdaChalice(self, "Chalice", source_dir=str(REPO_ROOT), stage_config={
             "environment_variables": {
                 "TABLE_NAME": prefix,
                 "SES_CONFIGURATION_SET": prefix,

@@ -32,13 +32,13 @@ import yaml
 from botocore.exceptions import ClientError
 
 from chalicelib.config import parse_config
+from chalicelib.networks.hackernews.emulator import comment_hit, story_hit
 from chalicelib.observability import log_cycle, publish_cycle
 from chalicelib.runtime import build
 from chalicelib.store import Store
 from infra.secret_setup import needed_secrets
 from offline.demo import DEMO_SECRETS, DemoClock, network_options
 from offline.replay import make_server
-from offline.replay.hackernews import comment_hit, story_hit
 from offline.stack import LocalStack
 
 PRICES_AS_OF = "2026-11 (AWS us-east-1 list prices, on-demand; check the pricing pages before quoting)"
@@ -254,7 +254,7 @@ def measure_one_hour(mentions_per_day: float = MENTIONS_PER_DAY, warm_hours: int
         billed = BilledClient(stack.client("dynamodb"))
         store = Store(billed, "cost-reference", clock=clock)
         pipeline = build(config, store, signing_key=b"k" * 40, clock=clock).pipeline
-        from offline.replay.rss import demo_items as feed_items
+        from chalicelib.networks.rss.emulator import demo_items as feed_items
 
         replay.add_items("rss", feed_items(int(clock()) - 86400, {}))  # the feeds exist (their items match nothing)
         item_id = 1

@@ -32,9 +32,9 @@ from typing import Any
 import yaml
 
 from chalicelib.config import ListenConfig, parse_config
+from chalicelib.networks import NETWORKS, emulator_class
 from chalicelib.pipeline import CycleReport
 from chalicelib.runtime import build
-from chalicelib.sources import NETWORKS
 from chalicelib.store import Store
 from offline.replay import make_server
 from offline.replay.server import Fault, ReplayServer
@@ -105,7 +105,7 @@ def demo_config(replay: ReplayServer, action_base_url: str) -> tuple[str, Listen
 
 def seed(replay: ReplayServer, networks: list[str], now: int) -> None:
     for network in networks:
-        module = importlib.import_module(f"offline.replay.{network}")
+        module = importlib.import_module(emulator_class(network).__module__)  # its folder's emulator.py
         replay.add_items(network, module.demo_items(now, BUSINESS))
 
 
@@ -134,7 +134,7 @@ class SesThrottle:
 def scenario(replay: ReplayServer, networks: list[str], clock: DemoClock,
              ses: SesThrottle | None = None) -> list[tuple[str, Callable[[], None]]]:
     """What happens before each cycle, in words and in deeds."""
-    from offline.replay.hackernews import demo_late_complaint
+    from chalicelib.networks.hackernews.emulator import demo_late_complaint
 
     def first() -> None:
         seed(replay, networks, int(clock()))
@@ -147,7 +147,7 @@ def scenario(replay: ReplayServer, networks: list[str], clock: DemoClock,
                                                  b'available in 600 seconds"}'))
         replay.add_items("hackernews", demo_late_complaint(int(clock())))
         if "lobsters" in networks:  # the Time Out review from the Google Alert, shared again: one story
-            from offline.replay.lobsters import lobsters_story
+            from chalicelib.networks.lobsters.emulator import lobsters_story
 
             replay.add_items("lobsters", [lobsters_story(
                 "tmout1", clock() - 30, "Why Bean There Café is Lisbon's best new roastery", user="rita",

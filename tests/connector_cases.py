@@ -13,20 +13,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.sources import NETWORKS, source_class
+from chalicelib.networks import NETWORKS, source_class
+from chalicelib.networks.bluesky.emulator import BlueskyAPI, post_view
+from chalicelib.networks.devto.emulator import DevToAPI, devto_article
+from chalicelib.networks.github.emulator import GitHubAPI, issue
+from chalicelib.networks.hackernews.emulator import HackerNewsAPI, story_hit
+from chalicelib.networks.lobsters.emulator import LobstersAPI, lobsters_story
+from chalicelib.networks.mastodon.emulator import MastodonAPI, snowflake, status
+from chalicelib.networks.reddit.emulator import RedditAPI, post
+from chalicelib.networks.rss.emulator import FeedsAPI, rss_item
+from chalicelib.networks.stackexchange.emulator import StackExchangeAPI, question
+from chalicelib.networks.youtube.emulator import YouTubeAPI, youtube_video
 from chalicelib.sources.base import Source, SourceState
 from chalicelib.sources.http import HttpClient
-from offline.replay.bluesky import BlueskyAPI, post_view
-from offline.replay.devto import DevToAPI, devto_article
-from offline.replay.github import GitHubAPI, issue
-from offline.replay.hackernews import HackerNewsAPI, story_hit
-from offline.replay.lobsters import LobstersAPI, lobsters_story
-from offline.replay.mastodon import MastodonAPI, snowflake, status
-from offline.replay.reddit import RedditAPI, post
-from offline.replay.rss import FeedsAPI, rss_item
 from offline.replay.server import NetworkAPI, ReplayServer
-from offline.replay.stackexchange import StackExchangeAPI, question
-from offline.replay.youtube import YouTubeAPI, youtube_video
 from tests.builders import FakeClock, secrets
 
 Item = dict[str, Any]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 from chalicelib.actions.common import Outcome
+from chalicelib.networks import thread_root
 
 if TYPE_CHECKING:
     from chalicelib.config import Recipient
@@ -23,7 +24,7 @@ def thread_to_mute(mention: Mention) -> str | None:
     mute: a comment whose conversation the network did not tell."""
     if mention.kind == "comment" and not mention.thread:
         return None
-    root = mention.thread_root
+    root = thread_root(mention)
     return root if len(root) <= THREAD_ROOT_MAX_CHARS else None
 
 

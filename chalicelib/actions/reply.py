@@ -11,7 +11,20 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.actions.common import Outcome
-from chalicelib.replies import REPLIERS, Reply, ReplyError, limits, owner_words, replier_class, units
+from chalicelib.networks import can_reply, compose_link, label, replier_class
+from chalicelib.replies import (
+    NotReplyable,
+    Reply,
+    ReplyBadPayload,
+    ReplyCredentialsError,
+    ReplyError,
+    ReplyMissingSecret,
+    ReplyRateLimited,
+    ReplyRefused,
+    ReplyTooLong,
+    ReplyUnavailable,
+    ReplyUncertain,
+)
 from chalicelib.text import DIRECTION_CONTROLS
 
 if TYPE_CHECKING:
@@ -37,19 +50,9 @@ def unprintable_to_spaces(text: str) -> str:
     return _UNPRINTABLE.sub(" ", text)
 
 
-def can_post(network: str) -> bool:
-    return network in REPLIERS
-
-
-def limit_text(network: str) -> str:
-    return f"at most {limits[network]} {units.get(network, 'characters')}" if network in limits else ""
-
-
 def manual_link(stored: StoredMention) -> str:
     """The link that opens the mention's thread to paste a reply by hand (networks with no
     write API); raises ``ReplyError`` when no safe link can be made."""
-    from chalicelib.replies.manual import compose_link
-
     return compose_link(stored.item.mention)
 
 
@@ -77,7 +80,7 @@ class ReplyPoster:
 
         network = stored.item.mention.network
         options: Any = self.config.networks.get(network)
-        if options is None or not can_post(network):
+        if options is None or not can_reply(network):
             raise ReplyError(network, "replies cannot be posted to this network from here")
         replier = replier_class(network)(options, http=HttpClient(network, timeout=options.timeout_seconds),
                                          secrets=self.secrets, state=self.state)  # type: ignore[call-arg]
@@ -112,3 +115,34 @@ def request_reply(stored: StoredMention, actor: Recipient, *, text: str, store: 
     """Record ``text`` as a reply ``actor`` asked for, to be posted later (no poster here)."""
     store.request_reply(stored.key, text, actor.name)
     return Outcome("done", "requested", mention=stored)
+
+
+def owner_words(err: ReplyError) -> str:
+    """A failed reply said to the owner: what happened on which network, and what to do
+    ("Stack Exchange replies need the Stack Apps key: run `make secrets`, then send again.");
+    the technical detail (``err.message``) stays in the log and the audit."""
+    name = label(err.network)
+    detail = err.message
+    if isinstance(err, ReplyMissingSecret):
+        where = "" if err.configured else (f"name the SSM parameter that holds it under networks.{err.network} in "
+                                           "listen.yaml, then ")
+        return f"{name} replies need the {err.what}: {where}run `make secrets`, then send the reply again."
+    if isinstance(err, ReplyCredentialsError):
+        return (f"{name} did not accept our credentials for replying ({detail}). Put a new one in its SSM "
+                "parameter, then send the reply again.")
+    if isinstance(err, ReplyRateLimited):
+        wait = f" in {err.retry_after:.0f} seconds" if err.retry_after else " in a few minutes"
+        return f"{name} asked us to slow down; nothing was posted. Send the reply again{wait}."
+    if isinstance(err, ReplyUncertain):
+        return f"{name}: {detail}."
+    if isinstance(err, ReplyUnavailable):
+        return f"{name} is failing right now ({detail}). Send the reply again in a few minutes."
+    if isinstance(err, ReplyTooLong):
+        return f"Not posted to {name}: {detail}."
+    if isinstance(err, ReplyRefused):
+        return f"{name} refused the reply: {detail}."
+    if isinstance(err, NotReplyable):
+        return f"This {name} mention cannot be replied to from here: {detail}."
+    if isinstance(err, ReplyBadPayload):
+        return f"{name} answered with something we could not read ({detail}); look at the thread before sending again."
+    return f"{name}: {detail}."

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from chalicelib.config import Recipient
-from chalicelib.sources import source_class
+from chalicelib.networks import label
 from chalicelib.store import StoredMention
 
 if TYPE_CHECKING:
@@ -97,11 +97,8 @@ class Channel(Protocol):
 
 
 def network_name(network: str) -> str:
-    """The network's name as people know it (from its connector)."""
-    try:
-        return source_class(network).display_name
-    except KeyError:
-        return network
+    """The network's name as people know it (from its spec)."""
+    return label(network)
 
 
 def triage_words(triage: Triage) -> tuple[str, ...]:

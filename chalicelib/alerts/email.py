@@ -24,7 +24,7 @@ from chalicelib.alerts import (
 )
 from chalicelib.links import ACTIONS
 from chalicelib.model import MatchedMention
-from chalicelib.reach import reach_label
+from chalicelib.networks import reach_label
 from chalicelib.text import excerpt, one_line, safe_url
 
 PERMANENT_SES_ERRORS = {

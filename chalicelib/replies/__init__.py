@@ -1,5 +1,6 @@
-"""Posting the owner's reply to a mention on its network: the result, the errors, the
-registry of repliers (one module per network with a write API), and what they share.
+"""Posting the owner's reply to a mention on its network: the result, the errors, and what the
+repliers share (each is ``chalicelib/networks/<name>/replier.py``, named by the network's spec,
+which also holds its reply limit and unit).
 
 A replier is constructed as ``Cls(options, http=HttpClient, secrets=SecretLookup,
 state=SourceState)`` and has one method, ``post(mention, text, *, idempotency_key) -> Reply``.
@@ -16,7 +17,6 @@ owner looks at the thread first) unless the network itself deduplicates on the k
 
 from __future__ import annotations
 
-import importlib
 import re
 import time
 import unicodedata
@@ -41,26 +41,6 @@ from chalicelib.sources.base import (
     Unavailable,
 )
 from chalicelib.sources.http import DEFAULT_USER_AGENT, HttpClient
-
-REPLIERS: dict[str, str] = {
-    "mastodon": "chalicelib.replies.mastodon:MastodonReplier",
-    "bluesky": "chalicelib.replies.bluesky:BlueskyReplier",
-    "reddit": "chalicelib.replies.reddit:RedditReplier",
-    "github": "chalicelib.replies.github:GitHubReplier",
-    "youtube": "chalicelib.replies.youtube:YouTubeReplier",
-    "stackexchange": "chalicelib.replies.stackexchange:StackExchangeReplier",
-}
-
-# The most a reply may hold, in the network's own unit (see ``units``).
-limits: dict[str, int] = {
-    "mastodon": 500,
-    "bluesky": 300,
-    "reddit": 10000,
-    "github": 65536,
-    "youtube": 10000,
-    "stackexchange": 600,  # a comment
-}
-units: dict[str, str] = {"mastodon": "characters", "bluesky": "graphemes"}  # the others: characters
 
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{8,128}$")
 UNCERTAIN_STATUSES = frozenset({502, 504})  # a gateway gave up: the network behind it may have posted
@@ -125,7 +105,7 @@ class Reply:
 
 
 class Replier(Protocol):
-    """Posts replies on one network. One module per network under chalicelib/replies/."""
+    """Posts replies on one network: ``chalicelib/networks/<name>/replier.py``, named by its spec."""
 
     network: ClassVar[str]
     options_model: ClassVar[type[SourceOptions]]
@@ -133,13 +113,6 @@ class Replier(Protocol):
     def post(self, mention: Mention, text: str, *, idempotency_key: str) -> Reply:
         """Post ``text`` as a reply to ``mention``; the same key never posts twice."""
         ...
-
-
-def replier_class(network: str) -> type[Replier]:
-    """The replier class registered for ``network``; KeyError if it has no write API."""
-    module_name, _, class_name = REPLIERS[network].partition(":")
-    cls: type[Replier] = getattr(importlib.import_module(module_name), class_name)
-    return cls
 
 
 def grapheme_count(text: str) -> int:
@@ -192,11 +165,14 @@ class BaseReplier:
     """What every replier shares: the length check, the at-most-once record, error mapping
     and a client that never retries a POST. Subclasses set ``network``, implement
     ``_length`` and ``_send`` (which posts through ``self.post_http``) and may set
-    ``resend_is_safe`` when the network deduplicates on the idempotency key."""
+    ``resend_is_safe`` when the network deduplicates on the idempotency key; ``reply_limit`` and
+    ``reply_unit`` come from the network's spec."""
 
     network: ClassVar[str] = ""
     options_model: ClassVar[type[SourceOptions]] = SourceOptions
     resend_is_safe: ClassVar[float] = 0.0  # seconds during which the network deduplicates a resend
+    reply_limit: ClassVar[int] = 0  # the most a reply may hold, in ``reply_unit``: each replier takes
+    reply_unit: ClassVar[str] = "characters"  # both from its folder's spec (this framework reads no registry)
 
     def __init__(
         self,
@@ -268,9 +244,8 @@ class BaseReplier:
 
     def check_length(self, text: str) -> None:
         """``ReplyTooLong`` naming the limit when ``text`` does not fit the network."""
-        limit = limits[self.network]
+        limit, unit = self.reply_limit, self.reply_unit
         length = self._length(text)
-        unit = units.get(self.network, "characters")
         if not text.strip():
             raise ReplyTooLong(self.network, "the reply is empty", limit)
         if length > limit:
@@ -334,39 +309,3 @@ def reply_errors(network: str) -> Iterator[None]:
         raise ReplyBadPayload(network, err.message) from None
     except SourceError as err:
         raise ReplyError(network, err.message) from None
-
-
-def owner_words(err: ReplyError) -> str:
-    """A failed reply said to the owner: what happened on which network, and what to do
-    ("Stack Exchange replies need the Stack Apps key: run `make secrets`, then send again.");
-    the technical detail (``err.message``) stays in the log and the audit."""
-    from chalicelib.sources import source_class
-
-    try:
-        name = source_class(err.network).display_name
-    except KeyError:
-        name = err.network
-    detail = err.message
-    if isinstance(err, ReplyMissingSecret):
-        where = "" if err.configured else (f"name the SSM parameter that holds it under networks.{err.network} in "
-                                           "listen.yaml, then ")
-        return f"{name} replies need the {err.what}: {where}run `make secrets`, then send the reply again."
-    if isinstance(err, ReplyCredentialsError):
-        return (f"{name} did not accept our credentials for replying ({detail}). Put a new one in its SSM "
-                "parameter, then send the reply again.")
-    if isinstance(err, ReplyRateLimited):
-        wait = f" in {err.retry_after:.0f} seconds" if err.retry_after else " in a few minutes"
-        return f"{name} asked us to slow down; nothing was posted. Send the reply again{wait}."
-    if isinstance(err, ReplyUncertain):
-        return f"{name}: {detail}."
-    if isinstance(err, ReplyUnavailable):
-        return f"{name} is failing right now ({detail}). Send the reply again in a few minutes."
-    if isinstance(err, ReplyTooLong):
-        return f"Not posted to {name}: {detail}."
-    if isinstance(err, ReplyRefused):
-        return f"{name} refused the reply: {detail}."
-    if isinstance(err, NotReplyable):
-        return f"This {name} mention cannot be replied to from here: {detail}."
-    if isinstance(err, ReplyBadPayload):
-        return f"{name} answered with something we could not read ({detail}); look at the thread before sending again."
-    return f"{name}: {detail}."

@@ -73,7 +73,6 @@ class Capabilities:
     server_search: bool  # True: fetch(term) is called per search term and the network searches
     replies: bool  # an API exists to post a reply
     local_stream: bool = False  # True: fetch("*") is also called once a cycle; filtered locally
-    credentials: tuple[str, ...] = ()  # names of options that hold SSM parameter names
     # Hours without a single item after which the network is probably broken, not quiet. Busy
     # streams (a Mastodon local timeline, DEV's or Lobsters' newest list) say ~24-72; search-only
     # networks, where a small brand may be quiet for weeks, say None: no silence alert unless the
@@ -178,7 +177,7 @@ class Budget:
 
 
 class Source(Protocol):
-    """A network connector. One module per network under chalicelib/sources/.
+    """A network connector: ``chalicelib/networks/<name>/source.py``, named by the network's spec.
 
     Constructed as ``Cls(options, http=HttpClient, secrets=SecretLookup, state=SourceState)``.
     """
@@ -360,3 +359,11 @@ def quoted(term: str) -> str:
     inside it would end the phrase, so it is dropped)."""
     term = term.replace('"', " ").strip()
     return f'"{term}"' if " " in term else term
+
+
+def search_requests(terms: Sequence[str], batching: SearchBatching | None, separator: str) -> int:
+    """How many queries ``terms`` take when combined with ``separator`` (" OR ", "|") within
+    ``batching`` (one a term without it)."""
+    if batching is None:
+        return len(terms)
+    return len(pack_terms(terms, lambda group: separator.join(quoted(t) for t in group), batching)) if terms else 0

@@ -6,7 +6,9 @@ network's own limits, from the requests one poll makes for this configuration (t
 combined as the connectors combine them: ``sources.base.BatchedSearch``). ``describe`` puts
 it in words for ``make check``: "YouTube: every 16 minutes for your 9 terms".
 
-Each limit cites where the network publishes it (see also ../shared/reference/source-apis.md).
+Each network's spec (``chalicelib/networks/<name>/__init__.py``) says its published limits, each
+citing where the network publishes it (see also ../shared/reference/source-apis.md), and how many
+requests a poll makes.
 Networks that publish no limit are said as such and allowed every minute.
 """
 
@@ -17,19 +19,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from chalicelib.config import ListenConfig
-from chalicelib.sources import source_class
-from chalicelib.sources.base import SearchBatching, SourceOptions, pack_terms, quoted
+from chalicelib.networks import source_class, spec
+from chalicelib.networks.spec import Limit
+from chalicelib.sources.base import SourceOptions, search_requests
 
-DAY = 86400.0
-
-
-@dataclass(frozen=True, slots=True)
-class Limit:
-    """At most ``requests`` requests per ``seconds``, as ``doc`` publishes it."""
-
-    requests: float
-    seconds: float
-    doc: str
+__all__ = ["Allowance", "Limit", "allowed_intervals", "allowed_minutes", "describe", "published_limits",
+           "requests_per_poll", "statements"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,62 +39,20 @@ class Allowance:
     limits: tuple[Limit, ...]  # empty: the network publishes none
 
 
-def _groups(terms: Sequence[str], batching: SearchBatching, render: str) -> int:
-    """How many requests ``terms`` take when combined with ``render`` (" OR ", "|")."""
-    return len(pack_terms(terms, lambda group: render.join(quoted(t) for t in group), batching)) if terms else 0
-
-
 def requests_per_poll(network: str, options: SourceOptions, terms: Sequence[str]) -> int:
     """Requests one poll of every term (and the local stream) makes, first pages only."""
-    n = len(terms)
     cls = source_class(network)
-    batching: SearchBatching | None = getattr(cls, "batching", None)
-    extra = dict(options)
-    if network == "reddit":
-        return _groups(terms, batching, " OR ") + (2 if extra.get("subreddits") else 0)  # type: ignore[arg-type]
-    if network == "youtube":
-        return _groups(terms, batching, "|")  # type: ignore[arg-type]
-    if network == "github":
-        searches = _groups(terms, batching, " OR ")  # type: ignore[arg-type]
-        return searches * (2 if extra.get("token_parameter") and extra.get("discussions") else 1)
-    if network == "stackexchange":
-        sites = len(extra.get("sites") or [])
-        return sites * (n if n < int(extra.get("list_from_terms", 2)) else 1)
-    if network == "hackernews":
-        return 1 if batching is not None and n >= 2 else n
-    if network == "mastodon":
-        return len(extra.get("instances") or []) * n + len(extra.get("hashtags") or [])
-    if network == "lobsters":
-        return int(extra.get("max_requests", 1))
-    if network == "rss":
-        return len(extra.get("feeds") or []) or 1
-    return n if cls.capabilities.server_search else 1  # one request a term, or one listing
+    network_spec = spec(network)
+    batching = getattr(cls, "batching", None) if network_spec.query_separator else None
+    searches = search_requests(terms, batching, network_spec.query_separator or " OR ")
+    if network_spec.requests_per_poll is None:  # the searches, or one listing
+        return searches if cls.capabilities.server_search else 1
+    return network_spec.requests_per_poll(dict(options), terms, searches)
 
 
 def published_limits(network: str, options: SourceOptions) -> tuple[Limit, ...]:
     """The network's published request limits that bound polling (none: not published)."""
-    extra = dict(options)
-    if network == "youtube":  # search.list has its own bucket of 100 calls a day; the connector keeps slack
-        return (Limit(float(extra.get("daily_search_calls", 90)), DAY,
-                      "https://developers.google.com/youtube/v3/determine_quota_cost"),)
-    if network == "github":
-        per_minute = 30.0 if extra.get("token_parameter") else 10.0
-        return (Limit(per_minute, 60.0, "https://docs.github.com/en/rest/search/search#rate-limit"),)
-    if network == "stackexchange":
-        daily = 10000.0 if extra.get("key_parameter") else 300.0
-        return (Limit(daily - float(extra.get("quota_reserve", 50)), DAY, "https://api.stackexchange.com/docs/throttle"),)
-    if network == "reddit":
-        return (Limit(100.0, 60.0, "https://support.reddithelp.com/hc/en-us/articles/16160319875092-Reddit-Data-API-Wiki"),)
-    if network == "hackernews":
-        return (Limit(10000.0, 3600.0, "https://hn.algolia.com/api"),)
-    if network == "mastodon":
-        return (Limit(300.0, 300.0, "https://docs.joinmastodon.org/api/rate-limits/"),)
-    if network == "bluesky":
-        return (Limit(3000.0, 300.0, "https://docs.bsky.app/docs/advanced-guides/rate-limits"),)
-    if network == "lobsters":  # rack-attack throttles of lobsters/lobsters config/initializers/rack_attack.rb
-        rack = "https://github.com/lobsters/lobsters/blob/main/config/initializers/rack_attack.rb"
-        return (Limit(30.0, 60.0, rack), Limit(100.0, 600.0, rack), Limit(400.0, 3600.0, rack))
-    return ()  # DEV (Forem) and feeds publish no request limit
+    return spec(network).limits(dict(options))
 
 
 def allowed_minutes(requests: int, limits: Sequence[Limit]) -> int:

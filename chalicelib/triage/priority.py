@@ -11,7 +11,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from chalicelib.model import Mention, RuleMatch
-from chalicelib.reach import reach_label
+from chalicelib.networks import reach_label
 from chalicelib.triage.intent import Intent
 from chalicelib.triage.sentiment import Sentiment
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from chalicelib.actions.reply import can_post, limit_text, manual_link, unprintable_to_spaces
+from chalicelib.actions.reply import manual_link, unprintable_to_spaces
+from chalicelib.networks import can_reply, reply_limit_text
 from chalicelib.replies import ReplyError
 from chalicelib.web.pages import Page, render
 from chalicelib.web.views import mention_view
@@ -63,8 +64,8 @@ def composer_page(stored: StoredMention, config: ListenConfig, form_action: str,
     key its form posts with."""
     network = stored.item.mention.network
     body = draft(stored, config) if text is None else text
-    if can_post(network):
-        composer = {"text": body, "key": key, "limit": limit_text(network), "manual_link": ""}
+    if can_reply(network):
+        composer = {"text": body, "key": key, "limit": reply_limit_text(network), "manual_link": ""}
         return render(status, title, message=message, mention=mention_view(stored), form_action=form_action,
                       button="Post the reply", composer=composer)
     try:

@@ -1,37 +1,21 @@
-"""The replay server and one emulation per network (one registry line each)."""
+"""The replay server and one emulation per network, found through the network registry
+(``chalicelib/networks/<name>/emulator.py``, named by the network's spec)."""
 
 from __future__ import annotations
 
-from offline.replay.bluesky import BlueskyAPI
-from offline.replay.devto import DevToAPI
-from offline.replay.github import GitHubAPI
-from offline.replay.hackernews import HackerNewsAPI
-from offline.replay.lobsters import LobstersAPI
-from offline.replay.mastodon import MastodonAPI
-from offline.replay.reddit import RedditAPI
-from offline.replay.rss import FeedsAPI
+from chalicelib.networks import NETWORKS, emulator_class
 from offline.replay.server import NetworkAPI, ReplayServer
-from offline.replay.stackexchange import StackExchangeAPI
-from offline.replay.youtube import YouTubeAPI
 
 
 def all_apis() -> dict[str, NetworkAPI]:
-    return {
-        "hackernews": HackerNewsAPI(),
-        "rss": FeedsAPI(),
-        "stackexchange": StackExchangeAPI(),
-        "github": GitHubAPI(),
-        "reddit": RedditAPI(),
-        "mastodon": MastodonAPI(),
-        "bluesky": BlueskyAPI(),
-        "lobsters": LobstersAPI(),
-        "devto": DevToAPI(),
-        "youtube": YouTubeAPI(),
-    }
+    """A fresh emulation of every registered network."""
+    return {name: emulator_class(name)() for name in NETWORKS}
 
 
 def make_server() -> ReplayServer:
     apis = all_apis()
     server = ReplayServer(apis)
-    apis["github"].public_base = server.base_url("github")  # type: ignore[attr-defined]  # Link headers
+    for name, api in apis.items():
+        if hasattr(api, "public_base"):  # an API whose answers link to itself (GitHub's Link headers)
+            api.public_base = server.base_url(name)
     return server

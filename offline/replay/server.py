@@ -1,8 +1,8 @@
 """A local HTTP server that speaks each network's API over a corpus of items in the
 network's real payload shape, with the real headers, and faults that tests inject.
 
-Each network is served under ``/<network>/`` by an emulation class registered in
-``offline/replay/__init__.py``; it implements the API's own filtering and paging so that
+Each network is served under ``/<network>/`` by the emulation class its spec names
+(``chalicelib/networks/<network>/emulator.py``); it implements the API's own filtering and paging so that
 connectors are exercised exactly as against the real thing.
 """
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
+from chalicelib.networks.hackernews.emulator import comment_hit, story_hit
 from chalicelib.store import Store
 from offline.demo import write_outbox
-from offline.replay.hackernews import comment_hit, story_hit
 from offline.replay.server import ReplayServer
 from offline.stack import LocalStack
 from tests.browser.conftest import Site, Watched, anchors, link_for, screenshot

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page
 
+from chalicelib.networks.hackernews.emulator import story_hit
 from chalicelib.web.pages import SECURITY_HEADERS
-from offline.replay.hackernews import story_hit
 from offline.replay.server import ReplayServer
 from offline.stack import LocalStack
 from tests.browser.conftest import Site, Watched, low_contrast, overflow_x, screenshot

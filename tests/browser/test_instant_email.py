@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from offline.replay.hackernews import comment_hit, story_hit
+from chalicelib.networks.hackernews.emulator import comment_hit, story_hit
 from offline.replay.server import ReplayServer
 from offline.stack import LocalStack
 from tests.browser.conftest import Site, Watched, low_contrast, overflow_x, screenshot

@@ -8,7 +8,7 @@ from tests.contracts import corpus
 
 def uncited_or_unexpected(network: str, at_least: int = 10) -> list[str]:
     """What is wrong with ``network``'s corpus folder, in words (empty when nothing is)."""
-    readme = (corpus.ROOT / network / "README.md").read_text(encoding="utf-8")
+    readme = (corpus.folder(network) / "README.md").read_text(encoding="utf-8")
     names = [path.name for path in corpus.payloads(network)]
     expected = corpus.expected(network)
     problems = [f"{name}: not cited in README.md" for name in names if name not in readme]

@@ -1,6 +1,7 @@
 """The contract corpus: each network's own published payloads, as test data.
 
-Layout, one folder per network (``tests/contracts/<network>/``):
+Layout, one folder per network, in the network's own folder (``chalicelib/networks/<network>/contract/``,
+never deployed):
 
 - payload files (``.json``, ``.xml``, ``.txt``...) taken from public material no one on this
   project wrote: the network's API documentation, its official schemas or lexicons, recorded
@@ -17,32 +18,40 @@ conftest beside this file prints ``contract_<network>_payloads`` and
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).parent
+from chalicelib.networks import NETWORKS
+
 NOT_PAYLOADS = frozenset({"README.md", "expected.json"})
 # Further figures a contract test measured (e.g. feed_corpus_crashes), printed by the conftest as "name: value".
 FIGURES: dict[str, int] = {}
 
 
+def folder(network: str) -> Path:
+    """The corpus folder of ``network``: ``contract/`` in the network's own folder (its registry package)."""
+    found = importlib.util.find_spec(NETWORKS[network])
+    assert found is not None and found.origin is not None, network
+    return Path(found.origin).parent / "contract"
+
+
 def networks() -> list[str]:
-    """Every network that has a corpus folder (one with a README.md naming its sources)."""
-    return sorted(p.name for p in ROOT.iterdir() if p.is_dir() and (p / "README.md").exists())
+    """Every registered network that has a corpus folder (one with a README.md naming its sources)."""
+    return sorted(name for name in NETWORKS if (folder(name) / "README.md").exists())
 
 
 def payloads(network: str, suffix: str | None = None) -> list[Path]:
     """The payload files of ``network``'s corpus, sorted by name (optionally one suffix only)."""
-    folder = ROOT / network
-    return sorted(p for p in folder.iterdir()
+    return sorted(p for p in folder(network).iterdir()
                   if p.is_file() and p.name not in NOT_PAYLOADS and not p.name.startswith(".")
                   and (suffix is None or p.suffix == suffix))
 
 
 def raw(network: str, name: str) -> bytes:
     """The bytes of one payload file of ``network``'s corpus."""
-    return (ROOT / network / name).read_bytes()
+    return (folder(network) / name).read_bytes()
 
 
 def load_json(path: Path) -> Any:
@@ -51,14 +60,14 @@ def load_json(path: Path) -> Any:
 
 def expected(network: str) -> dict[str, Any]:
     """``expected.json`` of ``network``: file name -> what the connector must read from it."""
-    path = ROOT / network / "expected.json"
+    path = folder(network) / "expected.json"
     return load_json(path) if path.exists() else {}
 
 
 def unexplained(network: str) -> list[str]:
     """What of ``network``'s corpus is not accounted for: a payload its README.md does not name
     (as `file`) or expected.json does not cover, and an expectation with no payload."""
-    readme = (ROOT / network / "README.md").read_text(encoding="utf-8")
+    readme = (folder(network) / "README.md").read_text(encoding="utf-8")
     names = {path.name for path in payloads(network)}
     covered = set(expected(network))
     return sorted([f"{name}: not named in README.md" for name in names if f"`{name}`" not in readme]

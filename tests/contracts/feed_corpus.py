@@ -20,9 +20,9 @@ from urllib.parse import urljoin, urlsplit
 import feedparser
 import requests
 
+from chalicelib.networks.rss.source import Feeds, FeedsOptions
 from chalicelib.sources.base import Budget, SourceError
 from chalicelib.sources.http import HttpClient
-from chalicelib.sources.rss import Feeds, FeedsOptions
 
 ORIGIN = "http://127.0.0.1:8097/"
 NOW = 1_800_000_000

@@ -1,4 +1,4 @@
-"""The Bluesky connector over Bluesky's own material (tests/contracts/bluesky/README.md): the
+"""The Bluesky connector over Bluesky's own material (chalicelib/networks/bluesky/contract/README.md): the
 official lexicons and the reference AppView's answers recorded by its test suite."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 import requests
 
+from chalicelib.networks.bluesky.emulator import BlueskyAPI, post_view
+from chalicelib.networks.bluesky.source import Bluesky, BlueskyOptions
 from chalicelib.sources.base import Budget, RateLimited
-from chalicelib.sources.bluesky import Bluesky, BlueskyOptions
 from chalicelib.sources.http import HttpClient
-from offline.replay.bluesky import BlueskyAPI, post_view
 from offline.replay.server import Fault, ReplayServer
 from tests.conftest import MemoryState
 from tests.contracts import corpus
@@ -27,7 +27,7 @@ RECORD_FILES = sorted(name for name, spec in EXPECTED.items() if spec["kind"] ==
 
 
 def load(name: str) -> Any:
-    return corpus.load_json(corpus.ROOT / NETWORK / name)
+    return corpus.load_json(corpus.folder(NETWORK) / name)
 
 
 def lexicon(name: str, definition: str = "main") -> dict[str, Any]:
@@ -178,7 +178,7 @@ def test_error_answers_are_said_for_what_they_are(srv: ReplayServer, name: str) 
     headers = {"Content-Type": "application/json; charset=utf-8", **spec.get("headers", {})}
     if "reset_in_seconds" in spec:
         headers["RateLimit-Reset"] = str(int(now + spec["reset_in_seconds"]))
-    body = (corpus.ROOT / NETWORK / name).read_bytes()
+    body = (corpus.folder(NETWORK) / name).read_bytes()
     bsky = connector(srv.base_url(NETWORK))
     budget = Budget(deadline=time.monotonic() + 30)
     srv.inject(NETWORK, Fault(passthrough=True), Fault(status=spec["status"], headers=headers, body=body))

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from chalicelib.networks.devto.emulator import DevToAPI, demo_items
+from chalicelib.networks.devto.source import DevTo, DevToOptions
 from chalicelib.sources.base import Budget, SourceError
-from chalicelib.sources.devto import DevTo, DevToOptions
 from chalicelib.sources.http import HttpClient
-from offline.replay.devto import DevToAPI, demo_items
 from offline.replay.server import Fault, ReplayServer, Request
 from tests.contracts import corpus
 

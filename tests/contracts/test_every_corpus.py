@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.sources import NETWORKS
+from chalicelib.networks import NETWORKS
 from tests.contracts import corpus
 from tests.contracts.cited import uncited_or_unexpected
 

@@ -1,4 +1,4 @@
-"""The GitHub connector over GitHub's own recorded answers (tests/contracts/github/README.md
+"""The GitHub connector over GitHub's own recorded answers (chalicelib/networks/github/contract/README.md
 cites each one), and the emulator held to their shape."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from chalicelib.networks.github.emulator import GitHubAPI, demo_items
+from chalicelib.networks.github.source import GitHub, GitHubOptions
 from chalicelib.sources.base import Budget, SourceError
-from chalicelib.sources.github import GitHub, GitHubOptions
 from chalicelib.sources.http import HttpClient
-from offline.replay.github import GitHubAPI, demo_items
 from offline.replay.server import Fault, ReplayServer, Request
 from tests.contracts import corpus
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from chalicelib.networks.hackernews.emulator import HackerNewsAPI, comment_hit, demo_items, story_hit
+from chalicelib.networks.hackernews.source import HackerNews, HackerNewsOptions
 from chalicelib.sources.base import Budget
-from chalicelib.sources.hackernews import HackerNews, HackerNewsOptions
 from chalicelib.sources.http import HttpClient
-from offline.replay.hackernews import HackerNewsAPI, comment_hit, demo_items, story_hit
 from offline.replay.server import Fault, ReplayServer, Request
 from tests.contracts import corpus
 

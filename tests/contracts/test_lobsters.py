@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from chalicelib.networks.lobsters.emulator import LobstersAPI, demo_items, lobsters_comment, lobsters_story
+from chalicelib.networks.lobsters.source import Lobsters, LobstersOptions
 from chalicelib.sources.http import HttpClient
-from chalicelib.sources.lobsters import Lobsters, LobstersOptions
-from offline.replay.lobsters import LobstersAPI, demo_items, lobsters_comment, lobsters_story
 from offline.replay.server import Request
 from tests.contracts import corpus
 

@@ -1,4 +1,4 @@
-"""The Mastodon connector over Mastodon's own published payloads (tests/contracts/mastodon/README.md):
+"""The Mastodon connector over Mastodon's own published payloads (chalicelib/networks/mastodon/contract/README.md):
 the documentation's entities and error bodies, and Mastodon.py's recorded server answers."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 import requests
 
+from chalicelib.networks.mastodon.emulator import MastodonAPI, demo_items
+from chalicelib.networks.mastodon.source import Mastodon, MastodonOptions, TokenRequired
 from chalicelib.sources.base import Budget, CredentialsError, SourceError
 from chalicelib.sources.http import HttpClient
-from chalicelib.sources.mastodon import Mastodon, MastodonOptions, TokenRequired
-from offline.replay.mastodon import MastodonAPI, demo_items
 from offline.replay.server import Fault, ReplayServer
 from tests.contracts import corpus
 
@@ -42,7 +42,7 @@ def statuses_of(spec: dict[str, Any], body: Any) -> Any:
 @pytest.mark.parametrize("name", STATUS_FILES)
 def test_statuses_give_the_mentions_read_by_hand_from_the_source(name: str) -> None:
     spec = EXPECTED[name]
-    body = corpus.load_json(corpus.ROOT / NETWORK / name)
+    body = corpus.load_json(corpus.folder(NETWORK) / name)
     skipped: list[str] = []
     page, ids = connector(spec["instance"])._parse_statuses(spec["instance"], statuses_of(spec, body), name, skipped)
     assert skipped == []
@@ -77,7 +77,7 @@ def srv() -> Iterator[ReplayServer]:
 def test_error_answers_are_said_for_what_they_are(srv: ReplayServer, name: str, token: str | None) -> None:
     spec = EXPECTED[name]
     srv.reset()
-    srv.inject(NETWORK, Fault(status=spec["status"], body=(corpus.ROOT / NETWORK / name).read_bytes(),
+    srv.inject(NETWORK, Fault(status=spec["status"], body=(corpus.folder(NETWORK) / name).read_bytes(),
                               headers={"Content-Type": "application/json; charset=utf-8"}))
     masto = connector(f"{srv.base_url(NETWORK)}/mastodon.example", token=token)
     outcome = spec["with_token" if token else "without_token"]
@@ -99,7 +99,7 @@ def test_the_emulator_stays_inside_the_documented_shape(srv: ReplayServer) -> No
     assert served, "the emulator served no statuses"
     documented = corpus.shapes_of([s for name in STATUS_FILES
                                    for s in statuses_of(EXPECTED[name],
-                                                        corpus.load_json(corpus.ROOT / NETWORK / name))])
+                                                        corpus.load_json(corpus.folder(NETWORK) / name))])
     # Status by status: corpus.shape() of a whole list merges equal scalar types into sets.
     assert [problem for status in served for problem in corpus.drift(corpus.shape(status), documented)] == []
 
@@ -109,12 +109,12 @@ def test_the_emulators_error_bodies_are_the_documented_ones(srv: ReplayServer) -
     srv.apis[NETWORK] = MastodonAPI(token_required=frozenset({"mastodon.example"}))
     answer = requests.get(f"{srv.base_url(NETWORK)}/mastodon.example/api/v1/timelines/tag/coffee", timeout=5)
     assert (answer.status_code, answer.json()) == (401, json.loads(
-        (corpus.ROOT / NETWORK / "tag_timeline_401_docs.json").read_text(encoding="utf-8")))
+        (corpus.folder(NETWORK) / "tag_timeline_401_docs.json").read_text(encoding="utf-8")))
     srv.apis[NETWORK] = MastodonAPI()
     srv.apis[NETWORK].known_tags = {"coffee"}  # type: ignore[attr-defined]
     answer = requests.get(f"{srv.base_url(NETWORK)}/mastodon.example/api/v1/timelines/tag/tea", timeout=5)
     assert (answer.status_code, answer.json()) == (404, json.loads(
-        (corpus.ROOT / NETWORK / "tag_timeline_404_docs.json").read_text(encoding="utf-8")))
+        (corpus.folder(NETWORK) / "tag_timeline_404_docs.json").read_text(encoding="utf-8")))
     srv.apis[NETWORK] = MastodonAPI()
 
 
@@ -126,11 +126,11 @@ def test_the_emulators_search_answer_has_the_documented_keys(srv: ReplayServer) 
                           params={"q": "Bean There", "type": "statuses"},
                           headers={"Authorization": "Bearer good-token"}).json()
     assert answer["statuses"], "the emulator found no statuses"
-    documented = corpus.shapes_of([corpus.load_json(corpus.ROOT / NETWORK / name) for name in STATUS_FILES
+    documented = corpus.shapes_of([corpus.load_json(corpus.folder(NETWORK) / name) for name in STATUS_FILES
                                    if EXPECTED[name]["kind"] == "search"])
     answer_drift = corpus.drift(corpus.shape({**answer, "statuses": []}), documented)
     statuses = corpus.shapes_of([s for name in STATUS_FILES
-                                 for s in statuses_of(EXPECTED[name], corpus.load_json(corpus.ROOT / NETWORK / name))])
+                                 for s in statuses_of(EXPECTED[name], corpus.load_json(corpus.folder(NETWORK) / name))])
     status_drift = [p for status in answer["statuses"] for p in corpus.drift(corpus.shape(status), statuses)]
     assert (answer_drift, status_drift) == ([], [])
     srv.apis[NETWORK] = MastodonAPI()

@@ -1,4 +1,4 @@
-"""The Reddit connector over Reddit's own recorded answers (tests/contracts/reddit/README.md
+"""The Reddit connector over Reddit's own recorded answers (chalicelib/networks/reddit/contract/README.md
 cites each one), and the emulator held to their shape."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 
+from chalicelib.networks.reddit.emulator import RedditAPI, demo_items
+from chalicelib.networks.reddit.source import Reddit, RedditOptions
 from chalicelib.sources.base import Budget, SourceError
 from chalicelib.sources.http import HttpClient
-from chalicelib.sources.reddit import Reddit, RedditOptions
-from offline.replay.reddit import RedditAPI, demo_items
 from offline.replay.server import Fault, ReplayServer, Request
 from tests.conftest import MemoryState
 from tests.contracts import corpus

@@ -1,6 +1,6 @@
 """RSS/Atom: the connector over feeds no one on this project wrote.
 
-1. ``tests/contracts/rss/``: twelve files of feedparser's own test corpus (README.md cites
+1. ``chalicelib/networks/rss/contract/``: twelve files of feedparser's own test corpus (README.md cites
    them), each served as feedparser's harness serves it (its address, its ``Header:`` lines),
    read by the whole connector (HTTP, redirects, parsing); ids, permalinks, authors and
    times checked against values written by hand from the files.
@@ -17,11 +17,11 @@ import hashlib
 
 import pytest
 
+from chalicelib.networks.rss.emulator import FeedsAPI, demo_items
+from chalicelib.networks.rss.source import Feeds, FeedsOptions
 from chalicelib.sources.base import Budget
 from chalicelib.sources.http import HttpClient
-from chalicelib.sources.rss import Feeds, FeedsOptions
 from offline.feed_corpus import corpus_dir
-from offline.replay.rss import FeedsAPI, demo_items
 from offline.replay.server import ReplayServer
 from tests.contracts import corpus
 from tests.contracts.feed_corpus import NOW, ORIGIN, CorpusSession, permalink_problems, run_corpus
@@ -32,7 +32,7 @@ EXPECTED = corpus.expected("rss")
 def _fetch(name: str) -> tuple[str, list]:
     source = EXPECTED[name]["source"]
     feed_url = ORIGIN + "tests/" + source
-    session = CorpusSession(corpus.ROOT / "rss", files={source: corpus.ROOT / "rss" / name})
+    session = CorpusSession(corpus.folder("rss"), files={source: corpus.folder("rss") / name})
     feeds = Feeds(FeedsOptions(feeds=[feed_url]), http=HttpClient("rss", session=session, retries=0),
                   clock=lambda: NOW)
     result = feeds.fetch("*", {"feeds": {feed_url: {"seen": []}}}, Budget(deadline=float("inf")))

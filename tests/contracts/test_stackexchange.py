@@ -1,4 +1,4 @@
-"""The Stack Exchange connector over real Stack Exchange answers (tests/contracts/stackexchange/
+"""The Stack Exchange connector over real Stack Exchange answers (chalicelib/networks/stackexchange/contract/
 README.md cites each one), and the emulator held to their shape."""
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from chalicelib.networks.stackexchange.emulator import StackExchangeAPI, demo_items
+from chalicelib.networks.stackexchange.source import StackExchange, StackExchangeOptions
 from chalicelib.sources.base import Budget, SourceError
 from chalicelib.sources.http import HttpClient
-from chalicelib.sources.stackexchange import StackExchange, StackExchangeOptions
 from offline.replay.server import Fault, ReplayServer, Request
-from offline.replay.stackexchange import StackExchangeAPI, demo_items
 from tests.conftest import MemoryState
 from tests.contracts import corpus
 

@@ -1,5 +1,5 @@
 """The YouTube connector and replier over YouTube Data API answers recorded by the
-python-youtube client library (tests/contracts/youtube/README.md)."""
+python-youtube client library (chalicelib/networks/youtube/contract/README.md)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 import requests
 
-from chalicelib.replies.youtube import YouTubeReplier
+from chalicelib.networks.youtube.emulator import YouTubeAPI, demo_items
+from chalicelib.networks.youtube.replier import YouTubeReplier
+from chalicelib.networks.youtube.source import YouTube, YouTubeOptions
 from chalicelib.sources.base import Budget, CredentialsError, RateLimited, SourceError
 from chalicelib.sources.http import HttpClient
-from chalicelib.sources.youtube import YouTube, YouTubeOptions
 from offline.replay.server import Fault, ReplayServer
-from offline.replay.youtube import YouTubeAPI, demo_items
 from tests.conftest import MemoryState
 from tests.contracts import corpus
 
@@ -29,7 +29,7 @@ NOW = dt.datetime(2026, 12, 1, tzinfo=dt.UTC).timestamp()
 
 
 def load(name: str) -> Any:
-    return corpus.load_json(corpus.ROOT / NETWORK / name)
+    return corpus.load_json(corpus.folder(NETWORK) / name)
 
 
 def connector(base_url: str = "https://www.googleapis.com") -> YouTube:
@@ -66,7 +66,7 @@ def srv() -> Iterator[ReplayServer]:
 def test_error_answers_are_said_for_what_they_are(srv: ReplayServer, name: str) -> None:
     spec = EXPECTED[name]
     srv.reset()
-    srv.inject(NETWORK, Fault(status=spec["status"], body=(corpus.ROOT / NETWORK / name).read_bytes(),
+    srv.inject(NETWORK, Fault(status=spec["status"], body=(corpus.folder(NETWORK) / name).read_bytes(),
                               headers={"Content-Type": "application/json; charset=UTF-8"}))
     with pytest.raises(SourceError) as err:
         connector(srv.base_url(NETWORK)).fetch("surfing", None, Budget(deadline=time.monotonic() + 30))

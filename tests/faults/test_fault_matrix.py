@@ -19,10 +19,10 @@ import pytest
 from chalicelib.alerts import DeliveryFailed
 from chalicelib.config import ListenConfig
 from chalicelib.model import MatchedMention, Mention, RuleMatch
+from chalicelib.networks.hackernews.emulator import comment_hit, story_hit
 from chalicelib.pipeline import Pipeline
 from chalicelib.sources.base import Capabilities, FetchResult
 from chalicelib.store import Store
-from offline.replay.hackernews import comment_hit, story_hit
 from offline.replay.server import Fault, ReplayServer
 from offline.stack import LocalStack
 from tests.faults.harness import (

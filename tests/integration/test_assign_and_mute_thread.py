@@ -16,10 +16,10 @@ import pytest
 from chalice.test import Client
 
 from app import app
+from chalicelib.networks.hackernews.emulator import comment_hit, story_hit
 from chalicelib.runtime import runtime
 from chalicelib.store import Store
 from chalicelib.web.pages import invalid_link
-from offline.replay.hackernews import comment_hit, story_hit
 from offline.replay.server import ReplayServer
 from offline.stack import LocalStack
 from tests.integration.conftest import make_config

@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, Phase, event, given, reject, settings
 from hypothesis import strategies as st
 
 from chalicelib.config import ConfigError, parse_config
+from chalicelib.networks.hackernews.emulator import story_hit
 from chalicelib.runtime import build
 from chalicelib.store import Store
-from offline.replay.hackernews import story_hit
 from offline.replay.server import ReplayServer
 from offline.stack import LocalStack
 from tests.config_strategies import SENDER, configs, texts_to_find

@@ -16,10 +16,10 @@ from chalice.test import Client
 from app import app
 from chalicelib.config import ListenConfig, parse_config
 from chalicelib.links import TokenSigner
+from chalicelib.networks.hackernews.emulator import comment_hit, story_hit
 from chalicelib.runtime import Runtime, build, runtime
 from chalicelib.store import Store
 from chalicelib.web.pages import invalid_link
-from offline.replay.hackernews import comment_hit, story_hit
 from offline.replay.server import ReplayServer
 from offline.stack import LocalStack
 from tests.integration.conftest import SIGNING_KEY, SIGNING_KEY_PARAMETER

@@ -10,11 +10,11 @@ import pytest
 from chalice.test import Client
 
 from app import app
+from chalicelib.networks.hackernews.emulator import comment_hit, story_hit
+from chalicelib.networks.lobsters.emulator import lobsters_story
+from chalicelib.networks.rss.emulator import alert_entry
 from chalicelib.runtime import runtime
 from chalicelib.store import Store
-from offline.replay.hackernews import comment_hit, story_hit
-from offline.replay.lobsters import lobsters_story
-from offline.replay.rss import alert_entry
 from offline.replay.server import ReplayServer
 from offline.stack import LocalStack
 from tests.integration.conftest import make_config

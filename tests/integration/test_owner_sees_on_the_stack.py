@@ -42,8 +42,8 @@ def test_not_relevant_offers_only_exclusions_that_spare_the_weeks_other_mentions
     from chalice.test import Client
 
     from app import app
+    from chalicelib.networks.hackernews.emulator import story_hit
     from chalicelib.runtime import runtime
-    from offline.replay.hackernews import story_hit
     from tests.integration.conftest import make_config
     from tests.integration.test_pipeline import Clock, pipeline_for
 

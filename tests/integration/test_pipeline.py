@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from chalicelib.config import ListenConfig
+from chalicelib.networks.hackernews.emulator import comment_hit, story_hit
 from chalicelib.pipeline import Pipeline
 from chalicelib.runtime import build
 from chalicelib.store import Store
-from offline.replay.hackernews import comment_hit, story_hit
 from offline.replay.server import Fault, ReplayServer
 from offline.stack import LocalStack
 from tests.integration.conftest import SIGNING_KEY, make_config

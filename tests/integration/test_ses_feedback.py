@@ -10,9 +10,9 @@ import pytest
 from chalice.test import Client
 
 from app import app
+from chalicelib.networks.hackernews.emulator import story_hit
 from chalicelib.runtime import runtime
 from chalicelib.store import Store
-from offline.replay.hackernews import story_hit
 from offline.replay.server import ReplayServer
 from offline.stack import LocalStack
 from tests.integration.conftest import make_config

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from chalicelib.credentials import MOVED
+from chalicelib.networks.bluesky.emulator import post_view
+from chalicelib.networks.reddit.emulator import post
 from chalicelib.store import Store
-from offline.replay.bluesky import post_view
-from offline.replay.reddit import post
 from offline.replay.server import ReplayServer
 from offline.stack import LocalStack
 from tests.integration.conftest import make_config

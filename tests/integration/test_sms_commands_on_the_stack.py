@@ -29,7 +29,7 @@ def sms(body: str, sender: str = "+351912345678", message_id: str = "abc-1") -> 
 def test_ok_mute_and_reply_by_sms_change_the_store(
     stack: LocalStack, store: Store, replay: ReplayServer, tmp_path: Path
 ) -> None:
-    from offline.replay.hackernews import comment_hit
+    from chalicelib.networks.hackernews.emulator import comment_hit
 
     replay.add_items("hackernews", [comment_hit(77, int(time.time()) - 30, "Bean There was rude, refund me",
                                                 story_id=70, story_title="x", author="angry_ana")])
@@ -70,8 +70,8 @@ def test_the_inbound_sms_lambda_handles_a_command_and_answers(
     from chalice.test import Client
 
     from app import app
+    from chalicelib.networks.hackernews.emulator import comment_hit
     from chalicelib.runtime import runtime
-    from offline.replay.hackernews import comment_hit
 
     replay.add_items("hackernews", [comment_hit(88, int(time.time()) - 30, "Bean There was rude, refund me",
                                                 story_id=80, story_title="x", author="angry_ana")])

@@ -15,10 +15,10 @@ import pytest
 from chalice.test import Client
 
 from app import app
+from chalicelib.networks.github.emulator import issue
+from chalicelib.networks.hackernews.emulator import comment_hit
 from chalicelib.runtime import runtime
 from chalicelib.store import Store
-from offline.replay.github import issue
-from offline.replay.hackernews import comment_hit
 from offline.replay.server import Fault, ReplayServer
 from offline.stack import LocalStack
 from tests.integration.conftest import make_config

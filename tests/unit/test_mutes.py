@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from chalicelib.mutes import MuteList
+from chalicelib.networks import thread_root
 from tests.builders import mention
 
 
@@ -26,8 +27,8 @@ def test_thread_mute_uses_the_conversation_root() -> None:
 
 
 def test_thread_roots_per_network() -> None:
-    assert mention(network="github", thread={"repo": "a/b", "number": "4"}).thread_root == "github:a/b#4"
-    assert mention(network="stackexchange", thread={"site": "coffee", "question_id": "9"}).thread_root == (
+    assert thread_root(mention(network="github", thread={"repo": "a/b", "number": "4"})) == "github:a/b#4"
+    assert thread_root(mention(network="stackexchange", thread={"site": "coffee", "question_id": "9"})) == (
         "stackexchange:coffee#9")
-    assert mention(network="bluesky", thread={"root_uri": "at://x/post/1"}).thread_root == "bluesky:at://x/post/1"
-    assert mention(network="reddit", native_id="t1_x", thread={"link_id": "t3_y"}).thread_root == "reddit:t3_y"
+    assert thread_root(mention(network="bluesky", thread={"root_uri": "at://x/post/1"})) == "bluesky:at://x/post/1"
+    assert thread_root(mention(network="reddit", native_id="t1_x", thread={"link_id": "t3_y"})) == "reddit:t3_y"

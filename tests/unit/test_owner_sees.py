@@ -11,7 +11,7 @@ from chalicelib.alerts import AlertBundle, AlertItem
 from chalicelib.alerts.email import compose
 from chalicelib.config import ListenConfig, Recipient, parse_config
 from chalicelib.model import MatchedMention, Mention, RuleMatch
-from chalicelib.reach import reach_label
+from chalicelib.networks import reach_label
 from chalicelib.store import StoredMention
 from chalicelib.triage import Triage
 from chalicelib.triage.priority import priority
@@ -91,7 +91,7 @@ def test_the_email_and_the_priority_reason_say_the_reach_the_same_way() -> None:
 # 2. A failed reply says what to do, in the owner's words.
 
 def replier(**options: object):
-    from chalicelib.replies.stackexchange import StackExchangeReplier, StackExchangeReplyOptions
+    from chalicelib.networks.stackexchange.replier import StackExchangeReplier, StackExchangeReplyOptions
     from chalicelib.sources.http import HttpClient
 
     class State:
@@ -118,7 +118,8 @@ def replier(**options: object):
      "Stack Exchange replies need the Stack Apps key: run `make secrets`, then send the reply again."),
 ])
 def test_a_reply_without_its_key_says_what_to_do_in_words(options: dict[str, object], said: str) -> None:
-    from chalicelib.replies import ReplyCredentialsError, owner_words
+    from chalicelib.actions.reply import owner_words
+    from chalicelib.replies import ReplyCredentialsError
 
     with pytest.raises(ReplyCredentialsError) as err:
         replier(**options).post(mention(), "Thanks, we ship beans to Lisbon too!", idempotency_key="key-12345678")
@@ -137,11 +138,12 @@ def test_a_reply_without_its_key_says_what_to_do_in_words(options: dict[str, obj
 ])
 def test_each_failed_reply_names_the_network_as_people_know_it(error: str, said: str) -> None:
     import chalicelib.replies as replies
+    from chalicelib.actions.reply import owner_words
 
     cls = getattr(replies, error)
     err = cls("stackexchange", "the thread is locked", 30.0) if error == "ReplyRateLimited" else cls(
         "stackexchange", "the thread is locked")
-    assert replies.owner_words(err) == said
+    assert owner_words(err) == said
 
 
 # 5. GitHub Markdown read as text.

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.actions.reply import can_post, limit_text, post_reply, reply_text, request_reply
+from chalicelib.actions.reply import post_reply, reply_text, request_reply
+from chalicelib.networks import can_reply, reply_limit_text
 from chalicelib.replies import Reply, ReplyRateLimited
 from tests.unit.actions.fakes import FakeStore, recipient, stored_mention
 
@@ -76,5 +77,5 @@ def test_reply_text_keeps_line_breaks_and_drops_controls_and_direction_marks() -
 
 
 def test_only_networks_with_a_replier_can_be_posted_to_and_say_their_limit() -> None:
-    assert (can_post("github"), can_post("hackernews")) == (True, False)
-    assert limit_text("bluesky") == "at most 300 graphemes" and limit_text("hackernews") == ""
+    assert (can_reply("github"), can_reply("hackernews")) == (True, False)
+    assert reply_limit_text("bluesky") == "at most 300 graphemes" and reply_limit_text("hackernews") == ""

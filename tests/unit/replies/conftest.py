@@ -7,13 +7,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from offline.replay.bluesky import BlueskyAPI
-from offline.replay.github import GitHubAPI
-from offline.replay.mastodon import MastodonAPI
-from offline.replay.reddit import RedditAPI
+from chalicelib.networks.bluesky.emulator import BlueskyAPI
+from chalicelib.networks.github.emulator import GitHubAPI
+from chalicelib.networks.mastodon.emulator import MastodonAPI
+from chalicelib.networks.reddit.emulator import RedditAPI
+from chalicelib.networks.stackexchange.emulator import StackExchangeAPI
+from chalicelib.networks.youtube.emulator import YouTubeAPI
 from offline.replay.server import NetworkAPI, ReplayServer, Request
-from offline.replay.stackexchange import StackExchangeAPI
-from offline.replay.youtube import YouTubeAPI
 from tests.builders import secrets
 
 __all__ = ["NOW", "posts", "secrets"]  # secrets: the one builder, re-exported for the replier tests

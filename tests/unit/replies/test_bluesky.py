@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from chalicelib.model import Mention
+from chalicelib.networks.bluesky.emulator import BlueskyAPI, post_view
+from chalicelib.networks.bluesky.replier import BlueskyReplier
+from chalicelib.networks.bluesky.source import BlueskyOptions
 from chalicelib.replies import Reply, ReplyError, ReplyTooLong
-from chalicelib.replies.bluesky import BlueskyReplier
 from chalicelib.sources.base import CredentialsError, RateLimited
-from chalicelib.sources.bluesky import BlueskyOptions
 from chalicelib.sources.http import HttpClient
-from offline.replay.bluesky import BlueskyAPI, post_view
 from offline.replay.server import Fault, ReplayServer
 from tests.conftest import MemoryState
 from tests.unit.replies.conftest import NOW, posts, secrets

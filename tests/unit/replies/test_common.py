@@ -7,8 +7,10 @@ import datetime as dt
 import pytest
 
 from chalicelib.model import Mention
+from chalicelib.networks import NETWORKS, replier_class, source_class, spec
+from chalicelib.networks.github.replier import GitHubReplier
+from chalicelib.networks.github.source import GitHubOptions
 from chalicelib.replies import (
-    REPLIERS,
     ReplyCredentialsError,
     ReplyError,
     ReplyRateLimited,
@@ -16,31 +18,27 @@ from chalicelib.replies import (
     ReplyUnavailable,
     ReplyUncertain,
     grapheme_count,
-    limits,
-    replier_class,
 )
-from chalicelib.replies.github import GitHubReplier
-from chalicelib.sources import NETWORKS, source_class
 from chalicelib.sources.base import CredentialsError, RateLimited, SourceError, Unavailable
-from chalicelib.sources.github import GitHubOptions
 from chalicelib.sources.http import HttpClient
 from tests.conftest import MemoryState
 
 
 def test_every_network_with_a_reply_api_has_a_replier_and_a_limit() -> None:
-    writable = {name for name in NETWORKS if name in REPLIERS}
+    writable = {name for name in NETWORKS if spec(name).replier}
     assert writable == {"mastodon", "bluesky", "reddit", "github", "youtube", "stackexchange"}
-    assert set(limits) == writable
+    assert {name for name in NETWORKS if spec(name).reply_limit} == writable
     for name in writable:
         assert replier_class(name).network == name
 
 
 def test_connectors_that_say_they_can_reply_are_all_registered() -> None:
     claiming = {name for name in NETWORKS if source_class(name).capabilities.replies}
-    assert claiming <= set(REPLIERS)
+    assert claiming <= {name for name in NETWORKS if spec(name).replier}
 
 
 def test_limits_per_network() -> None:
+    limits = {name: spec(name).reply_limit for name in NETWORKS if spec(name).reply_limit}
     assert limits == {"mastodon": 500, "bluesky": 300, "reddit": 10000, "github": 65536, "youtube": 10000,
                       "stackexchange": 600}
 

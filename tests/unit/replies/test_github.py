@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from chalicelib.model import Mention
+from chalicelib.networks.github.emulator import GitHubAPI, discussion, issue
+from chalicelib.networks.github.replier import ADD_DISCUSSION_COMMENT, GitHubReplier
+from chalicelib.networks.github.source import GitHubOptions
 from chalicelib.replies import Reply, ReplyError, ReplyRefused, ReplyTooLong, ReplyUncertain
-from chalicelib.replies.github import ADD_DISCUSSION_COMMENT, GitHubReplier
 from chalicelib.sources.base import CredentialsError, RateLimited
-from chalicelib.sources.github import GitHubOptions
 from chalicelib.sources.http import HttpClient
-from offline.replay.github import GitHubAPI, discussion, issue
 from offline.replay.server import Fault, ReplayServer
 from tests.conftest import MemoryState
 from tests.unit.replies.conftest import NOW, posts, secrets

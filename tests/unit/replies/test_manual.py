@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from chalicelib.model import Mention, MentionKind
+from chalicelib.networks import compose_link
 from chalicelib.replies import NotReplyable
-from chalicelib.replies.manual import compose_link
 
 
 def mention(network: str, native_id: str, url: str = "", kind: MentionKind = "post") -> Mention:

@@ -11,6 +11,8 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from chalicelib.model import Mention
+from chalicelib.networks.mastodon.emulator import snowflake, status
+from chalicelib.networks.mastodon.replier import MastodonReplier, MastodonReplyOptions
 from chalicelib.replies import (
     NotReplyable,
     Reply,
@@ -19,10 +21,8 @@ from chalicelib.replies import (
     ReplyTooLong,
     ReplyUncertain,
 )
-from chalicelib.replies.mastodon import MastodonReplier, MastodonReplyOptions
 from chalicelib.sources.base import CredentialsError, Unavailable
 from chalicelib.sources.http import HttpClient
-from offline.replay.mastodon import snowflake, status
 from offline.replay.server import Fault, ReplayServer
 from tests.conftest import MemoryState
 from tests.unit.replies.conftest import NOW, posts, secrets

@@ -9,12 +9,12 @@ from urllib.parse import parse_qsl
 import pytest
 
 from chalicelib.model import Mention
+from chalicelib.networks.reddit.emulator import RedditAPI, comment, post
+from chalicelib.networks.reddit.replier import RedditReplier
+from chalicelib.networks.reddit.source import RedditOptions
 from chalicelib.replies import Reply, ReplyError, ReplyRefused, ReplyTooLong
-from chalicelib.replies.reddit import RedditReplier
 from chalicelib.sources.base import CredentialsError, RateLimited
 from chalicelib.sources.http import HttpClient
-from chalicelib.sources.reddit import RedditOptions
-from offline.replay.reddit import RedditAPI, comment, post
 from offline.replay.server import ReplayServer
 from tests.conftest import MemoryState
 from tests.unit.replies.conftest import NOW, posts, secrets

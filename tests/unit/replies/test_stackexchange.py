@@ -9,12 +9,12 @@ from urllib.parse import parse_qsl
 import pytest
 
 from chalicelib.model import Mention
+from chalicelib.networks.stackexchange.emulator import StackExchangeAPI, question
+from chalicelib.networks.stackexchange.replier import StackExchangeReplier, StackExchangeReplyOptions
 from chalicelib.replies import Reply, ReplyError, ReplyRefused, ReplyTooLong
-from chalicelib.replies.stackexchange import StackExchangeReplier, StackExchangeReplyOptions
 from chalicelib.sources.base import CredentialsError, RateLimited
 from chalicelib.sources.http import HttpClient
 from offline.replay.server import Fault, ReplayServer
-from offline.replay.stackexchange import StackExchangeAPI, question
 from tests.conftest import MemoryState
 from tests.unit.replies.conftest import NOW, posts, secrets
 

@@ -13,13 +13,13 @@ from pydantic import ValidationError
 
 from chalicelib.config import load_config
 from chalicelib.model import Mention
+from chalicelib.networks.youtube.emulator import YouTubeAPI, youtube_video
+from chalicelib.networks.youtube.replier import YouTubeReplier, YouTubeReplyOptions, forget_access_tokens
 from chalicelib.replies import Reply, ReplyCredentialsError, ReplyError, ReplyRefused, ReplyTooLong
-from chalicelib.replies.youtube import YouTubeReplier, YouTubeReplyOptions, forget_access_tokens
 from chalicelib.sources.base import CredentialsError, RateLimited
 from chalicelib.sources.http import HttpClient
 from infra.secret_setup import needed_secrets
 from offline.replay.server import Fault, ReplayServer, Request
-from offline.replay.youtube import YouTubeAPI, youtube_video
 from tests.conftest import MemoryState
 from tests.unit.replies.conftest import NOW, secrets
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
+from chalicelib.networks.bluesky.emulator import BlueskyAPI, post_view
+from chalicelib.networks.bluesky.source import Bluesky, BlueskyOptions
 from chalicelib.sources.base import Budget, RateLimited
-from chalicelib.sources.bluesky import Bluesky, BlueskyOptions
 from chalicelib.sources.http import HttpClient
-from offline.replay.bluesky import BlueskyAPI, post_view
 from offline.replay.server import Fault, ReplayServer
 from tests.builders import secrets as lookup_in
 from tests.conftest import MemoryState

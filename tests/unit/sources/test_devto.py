@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from chalicelib.networks.devto.emulator import DevToAPI, demo_items, devto_article
+from chalicelib.networks.devto.source import DevTo, DevToOptions
 from chalicelib.sources.base import BadPayload, Budget, SkipLedger
-from chalicelib.sources.devto import DevTo, DevToOptions
 from chalicelib.sources.http import HttpClient
-from offline.replay.devto import DevToAPI, demo_items, devto_article
 from offline.replay.server import ReplayServer
 
 NOW = 1_800_000_000  # 2027-01-15T08:00:00Z

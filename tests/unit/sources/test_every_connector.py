@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from requests.adapters import HTTPAdapter
 
-from chalicelib.sources import NETWORKS, source_class
+from chalicelib.networks import NETWORKS, source_class, spec
 from chalicelib.sources.base import (
     BadPayload,
     Budget,
@@ -196,7 +196,7 @@ def test_an_unreadable_item_is_skipped_with_its_reason_and_never_read_again(net:
 def test_credentials_missing_from_ssm_stop_before_any_request(net: Harness) -> None:
     creds = net.case.credentials
     if creds is None:
-        assert source_class(net.case.network).capabilities.credentials == ()
+        assert spec(net.case.network).credentials == ()
         net.add(0)
         net.fetch(net.connector())
         sent = {name for r in net.srv.received[net.case.network] for name in r.headers}

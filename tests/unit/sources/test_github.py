@@ -11,6 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from chalicelib.networks.github.emulator import GitHubAPI, demo_items, discussion, issue
+from chalicelib.networks.github.source import GitHub, GitHubOptions
 from chalicelib.sources.base import (
     BadPayload,
     Budget,
@@ -18,9 +20,7 @@ from chalicelib.sources.base import (
     RateLimited,
     SourceError,
 )
-from chalicelib.sources.github import GitHub, GitHubOptions
 from chalicelib.sources.http import HttpClient
-from offline.replay.github import GitHubAPI, demo_items, discussion, issue
 from offline.replay.server import Fault, ReplayServer
 from tests.conftest import MemoryState
 

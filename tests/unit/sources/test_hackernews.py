@@ -8,10 +8,10 @@ import time
 
 import pytest
 
+from chalicelib.networks.hackernews.emulator import HackerNewsAPI, comment_hit, late, story_hit
+from chalicelib.networks.hackernews.source import HackerNews, HackerNewsOptions
 from chalicelib.sources.base import BadPayload, Budget
-from chalicelib.sources.hackernews import HackerNews, HackerNewsOptions
 from chalicelib.sources.http import HttpClient
-from offline.replay.hackernews import HackerNewsAPI, comment_hit, late, story_hit
 from offline.replay.server import Fault, ReplayServer
 
 NOW = 1_800_000_000

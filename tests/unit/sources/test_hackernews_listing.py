@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from chalicelib.networks.hackernews.emulator import comment_hit, story_hit
+from chalicelib.networks.hackernews.source import HackerNews, HackerNewsOptions
 from chalicelib.sources.base import Budget
-from chalicelib.sources.hackernews import HackerNews, HackerNewsOptions
 from chalicelib.sources.http import HttpClient
-from offline.replay.hackernews import comment_hit, story_hit
 from offline.replay.server import ReplayServer
 
 NOW = 1_800_000_000

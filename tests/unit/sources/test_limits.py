@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.config import parse_config
+from chalicelib.networks import source_class
 from chalicelib.pipeline import Pipeline
 from chalicelib.rules import compile_rules
-from chalicelib.sources import source_class
 from chalicelib.sources.limits import (
     Limit,
     allowed_intervals,

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from chalicelib.networks.lobsters.emulator import LobstersAPI, demo_items, lobsters_comment, lobsters_story
+from chalicelib.networks.lobsters.source import Lobsters, LobstersOptions
 from chalicelib.sources.base import BadPayload, Budget, RateLimited
 from chalicelib.sources.http import HttpClient
-from chalicelib.sources.lobsters import Lobsters, LobstersOptions
-from offline.replay.lobsters import LobstersAPI, demo_items, lobsters_comment, lobsters_story
 from offline.replay.server import Fault, ReplayServer
 
 NOW = 1_800_000_000  # 2027-01-15T08:00:00Z

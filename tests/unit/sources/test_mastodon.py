@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from chalicelib.networks.mastodon.emulator import MastodonAPI, hashtag_link, snowflake, status
+from chalicelib.networks.mastodon.source import Mastodon, MastodonOptions, snowflake_at
 from chalicelib.sources.base import Budget, CredentialsError, RateLimited, SourceError
 from chalicelib.sources.http import HttpClient
-from chalicelib.sources.mastodon import Mastodon, MastodonOptions, snowflake_at
-from offline.replay.mastodon import MastodonAPI, hashtag_link, snowflake, status
 from offline.replay.server import Fault, ReplayServer
 from tests.builders import secrets as lookup_in
 

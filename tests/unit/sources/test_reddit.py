@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from chalicelib.networks.reddit.emulator import RedditAPI, comment, post
+from chalicelib.networks.reddit.source import Reddit, RedditOptions
 from chalicelib.sources.base import (
     Budget,
     CredentialsError,
@@ -19,8 +21,6 @@ from chalicelib.sources.base import (
     SourceError,
 )
 from chalicelib.sources.http import HttpClient
-from chalicelib.sources.reddit import Reddit, RedditOptions
-from offline.replay.reddit import RedditAPI, comment, post
 from offline.replay.server import Fault, ReplayServer
 from tests.builders import secrets as lookup_in
 from tests.conftest import MemoryState

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from chalicelib.networks.rss.emulator import FeedsAPI, alert_entry, demo_items, rss_item
+from chalicelib.networks.rss.source import Feeds, FeedsOptions
 from chalicelib.sources.base import BadPayload, Budget, SourceError
 from chalicelib.sources.http import HttpClient
-from chalicelib.sources.rss import Feeds, FeedsOptions
-from offline.replay.rss import FeedsAPI, alert_entry, demo_items, rss_item
 from offline.replay.server import Fault, ReplayServer
 
 NOW = 1_790_000_000  # 2026-09-21T14:13:20Z

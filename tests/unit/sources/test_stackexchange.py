@@ -9,6 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from chalicelib.networks.stackexchange.emulator import StackExchangeAPI, demo_items, question
+from chalicelib.networks.stackexchange.source import StackExchange, StackExchangeOptions
 from chalicelib.sources.base import (
     Budget,
     CredentialsError,
@@ -16,9 +18,7 @@ from chalicelib.sources.base import (
     SourceError,
 )
 from chalicelib.sources.http import HttpClient
-from chalicelib.sources.stackexchange import StackExchange, StackExchangeOptions
 from offline.replay.server import Fault, ReplayServer
-from offline.replay.stackexchange import StackExchangeAPI, demo_items, question
 from tests.conftest import MemoryState
 
 NOW = 1_790_000_000  # 2026-09-21T14:13:20Z

@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from chalicelib.networks.youtube.emulator import YouTubeAPI, demo_items, youtube_video
+from chalicelib.networks.youtube.source import YouTube, YouTubeOptions
 from chalicelib.sources.base import BadPayload, Budget, CredentialsError, RateLimited, Unavailable
 from chalicelib.sources.http import HttpClient
-from chalicelib.sources.youtube import YouTube, YouTubeOptions
 from offline.replay.server import Fault, ReplayServer
-from offline.replay.youtube import YouTubeAPI, demo_items, youtube_video
 from tests.builders import secrets
 from tests.conftest import MemoryState
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from chalicelib.model import Mention, RuleMatch
-from chalicelib.reach import short_count
+from chalicelib.networks.spec import short_count
 from chalicelib.triage import Triage, triage
 from chalicelib.triage.priority import Priority, is_vip, priority
 from chalicelib.triage.sentiment import Sentiment

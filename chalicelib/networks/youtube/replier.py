@@ -1,0 +1,201 @@
+"""Replying on YouTube with an OAuth 2.0 access token of the owner's channel (scope
+``youtube.force-ssl``).
+
+An access token lasts an hour, so SSM holds what makes new ones (SecureStrings): the
+owner's refresh token (``oauth_refresh_token_parameter``) and the OAuth client's id and
+secret (``oauth_client_id_parameter``, ``oauth_client_secret_parameter``). The replier
+asks Google's token endpoint (``oauth_token_url``; ``grant_type=refresh_token``) for an
+access token when it has none or the one it has expires within a minute, and keeps it in
+this process's memory only, never in SSM, the table or a log. A 401 on the insert (a
+token revoked early) gets one new token and one more try: a 401 posted nothing.
+``invalid_grant`` (the refresh token expired or was revoked; a Google Cloud app left in
+"Testing" gets refresh tokens that expire after 7 days) and ``invalid_client`` are said
+in words as ``ReplyCredentialsError``.
+
+- on a video: ``commentThreads.insert`` (``POST /youtube/v3/commentThreads?part=snippet``,
+  ``snippet.videoId`` + ``snippet.topLevelComment.snippet.textOriginal``);
+- on a comment (``thread["comment_id"]``): ``comments.insert`` with ``snippet.parentId``.
+
+Each insert costs 50 units of the 10,000-unit daily quota (not the search bucket). Errors
+come as Google's ``error.errors[].reason``: ``commentsDisabled``/``videoNotFound`` are
+``ReplyRefused``, ``quotaExceeded``/``rateLimitExceeded`` ``ReplyRateLimited``, an expired
+token (401) ``ReplyCredentialsError``. The POST is never retried (a timeout may have posted;
+the API has no idempotency key): ``ReplyUncertain``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from typing import Any, ClassVar
+
+import requests
+
+from chalicelib.model import Mention
+from chalicelib.networks.youtube import SPEC
+from chalicelib.networks.youtube.source import (
+    _CHANNEL_ID,
+    _QUOTA_REASONS,
+    _RATE_REASONS,
+    _REASON,
+    _VIDEO_ID,
+    WATCH_URL,
+    YouTubeOptions,
+)
+from chalicelib.replies import (
+    BaseReplier,
+    NotReplyable,
+    Reply,
+    ReplyCredentialsError,
+    ReplyRateLimited,
+    ReplyRefused,
+)
+from chalicelib.sources.base import BadPayload, CredentialsError, SourceOptions, require_secret
+from chalicelib.sources.http import decode_json
+
+COMMENT_ID = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+_OAUTH_ERROR = re.compile(r"^[a-z_]{1,40}$")
+_ACCESS_TOKEN = re.compile(r"^[\x21-\x7e]{1,4096}$")
+EXPIRY_MARGIN_SECONDS = 60  # a token that expires sooner than this is replaced before use
+
+# Access tokens made in this process, by a digest of (token endpoint, client id, refresh token):
+# (token, expires at). Never written anywhere: a cold start asks Google again.
+_access_tokens: dict[str, tuple[str, float]] = {}
+_tokens_lock = threading.Lock()
+
+_REFUSED_REASONS = frozenset({"commentsDisabled", "videoNotFound", "commentNotFound", "parentCommentIsPrivate",
+                              "processingFailure", "commentTextTooLong", "invalidCommentMetadata",
+                              "operationNotSupported", "ineligibleAccount"})
+
+
+YouTubeReplyOptions = YouTubeOptions  # the oauth_* options live with the network's options
+
+
+def forget_access_tokens() -> None:
+    """Drop every access token this process holds (tests; a cold start does the same)."""
+    with _tokens_lock:
+        _access_tokens.clear()
+
+
+class YouTubeReplier(BaseReplier):
+    reply_limit, reply_unit = SPEC.reply_limit or 0, SPEC.reply_unit
+    network: ClassVar[str] = "youtube"
+    options_model: ClassVar[type[SourceOptions]] = YouTubeReplyOptions
+
+    def _send(self, mention: Mention, text: str, idempotency_key: str) -> Reply:
+        assert isinstance(self.options, YouTubeReplyOptions)
+        (video_id,) = self._thread(mention, "video_id")
+        if not _VIDEO_ID.match(video_id):
+            raise NotReplyable(self.network, "the mention's video id is not a YouTube video id")
+        parent = mention.thread.get("comment_id")
+        if parent:
+            if not COMMENT_ID.match(parent):
+                raise NotReplyable(self.network, "the mention's comment id is not a YouTube comment id")
+            resp = self._insert("comments", {"snippet": {"parentId": parent, "textOriginal": text}})
+            return self._reply(decode_json(self.network, resp), video_id, "youtube#comment")
+        snippet: dict[str, Any] = {"videoId": video_id, "topLevelComment": {"snippet": {"textOriginal": text}}}
+        channel = mention.thread.get("channel_id", "")
+        if channel and _CHANNEL_ID.match(channel):
+            snippet["channelId"] = channel
+        resp = self._insert("commentThreads", {"snippet": snippet})
+        return self._reply(decode_json(self.network, resp), video_id, "youtube#commentThread")
+
+    def _insert(self, resource: str, body: dict[str, Any]) -> requests.Response:
+        """POST the insert with a live access token; a 401 (the token died early) is sent
+        once more with a new one. Any other refusal is raised in words."""
+        url = f"{self.options.base_url}/youtube/v3/{resource}"
+        resp = None
+        for fresh in (False, True):
+            headers = {"Authorization": f"Bearer {self._access_token(fresh=fresh)}"}
+            resp = self._post(url, params={"part": "snippet"}, headers=headers, json_body=body,
+                              accept=(400, 401, 403, 404))
+            if resp.status_code != 401:
+                break
+        assert resp is not None
+        self._check_status(resp)
+        return resp
+
+    def _access_token(self, *, fresh: bool = False) -> str:
+        """An access token that is good for at least another minute: the one this process
+        holds, else a new one from the token endpoint (``fresh``: always a new one)."""
+        assert isinstance(self.options, YouTubeReplyOptions)
+        options = self.options
+        refresh = require_secret(self.network, self._secrets, options.oauth_refresh_token_parameter,
+                                 "OAuth refresh token")
+        client_id = require_secret(self.network, self._secrets, options.oauth_client_id_parameter, "OAuth client id")
+        client_secret = require_secret(self.network, self._secrets, options.oauth_client_secret_parameter,
+                                       "OAuth client secret")
+        key = hashlib.sha256("\n".join((options.oauth_token_url, client_id, refresh)).encode()).hexdigest()
+        now = self._clock()
+        with _tokens_lock:
+            held = _access_tokens.get(key)
+        if held and not fresh and held[1] - EXPIRY_MARGIN_SECONDS > now:
+            return held[0]
+        resp = self.http.request("POST", options.oauth_token_url, budget=self._budget(), accept=(400, 401, 403),
+                                 data={"grant_type": "refresh_token", "refresh_token": refresh,
+                                       "client_id": client_id, "client_secret": client_secret})
+        if resp.status_code >= 400:
+            raise self._token_refusal(resp)
+        body = decode_json(self.network, resp)
+        token = body.get("access_token") if isinstance(body, dict) else None
+        if not isinstance(token, str) or not _ACCESS_TOKEN.match(token):
+            raise BadPayload(self.network, "token endpoint: the answer has no 'access_token'")
+        lifetime = body.get("expires_in")
+        if isinstance(lifetime, int) and not isinstance(lifetime, bool) and lifetime > 0:
+            with _tokens_lock:
+                _access_tokens[key] = (token, now + lifetime)
+        return token
+
+    def _token_refusal(self, resp: requests.Response) -> CredentialsError:
+        """The token endpoint's refusal in words (its ``error`` code only; never a secret)."""
+        try:
+            error = resp.json().get("error")
+        except (ValueError, AttributeError):
+            error = None
+        code = error if isinstance(error, str) and _OAUTH_ERROR.match(error) else "?"
+        opts = self.options
+        assert isinstance(opts, YouTubeReplyOptions)
+        if code == "invalid_grant":
+            return CredentialsError(self.network, f"Google refused the OAuth refresh token (HTTP {resp.status_code}: "
+                                                  "invalid_grant): it expired or was revoked (a Google Cloud app in "
+                                                  "'Testing' gets refresh tokens that last 7 days); authorise again "
+                                                  f"and store the new one in {opts.oauth_refresh_token_parameter}")
+        if code in ("invalid_client", "unauthorized_client"):
+            return CredentialsError(self.network, f"Google refused the OAuth client (HTTP {resp.status_code}: "
+                                                  f"{code}); check {opts.oauth_client_id_parameter} and "
+                                                  f"{opts.oauth_client_secret_parameter}")
+        return CredentialsError(self.network, f"Google's token endpoint refused a new access token "
+                                              f"(HTTP {resp.status_code}: {code})")
+
+    def _reply(self, body: Any, video_id: str, kind: str) -> Reply:
+        if not isinstance(body, dict) or body.get("kind") != kind:
+            raise BadPayload(self.network, f"insert: response is not a {kind}")
+        comment_id = body.get("id")
+        if not isinstance(comment_id, str) or not COMMENT_ID.match(comment_id):
+            raise BadPayload(self.network, "insert: 'id' is not a comment id")
+        return Reply(url=f"{WATCH_URL}{video_id}&lc={comment_id}", native_id=comment_id)
+
+    def _check_status(self, resp: requests.Response) -> None:
+        status = resp.status_code
+        if status < 400:
+            return
+        reasons: set[str] = set()
+        try:
+            error = resp.json().get("error", {})
+            reasons = {str(e.get("reason")) for e in error.get("errors", []) if isinstance(e, dict)}
+        except (ValueError, AttributeError, TypeError):
+            pass  # not Google's error shape: the status alone decides
+        reasons = {r for r in reasons if _REASON.match(r)}  # said to the owner: Google's codes only
+        said = ", ".join(sorted(reasons)) or "?"
+        if reasons & _QUOTA_REASONS:
+            raise ReplyRateLimited(self.network, f"the daily API quota is used up (HTTP {status}: {said})", None)
+        if reasons & _RATE_REASONS:
+            raise ReplyRateLimited(self.network, f"YouTube asks to slow down (HTTP {status}: {said})", None)
+        if reasons & _REFUSED_REASONS or status == 404:
+            raise ReplyRefused(self.network, f"YouTube refused the comment (HTTP {status}: {said})")
+        if status in (401, 403):
+            raise ReplyCredentialsError(self.network, f"OAuth token rejected (HTTP {status}: {said}), even one just "
+                                                      "made from the refresh token: the owner must authorise the "
+                                                      "youtube.force-ssl scope")
+        raise ReplyRefused(self.network, f"YouTube refused the comment (HTTP {status}: {said})")
