@@ -49,10 +49,10 @@ from chalicelib.alerts.notices import compose_health_notice
 from chalicelib.alerts.sms import compose as compose_sms
 from chalicelib.config import ListenConfig, parse_config
 from chalicelib.digest import build_digest, compose_digest, digest_page, render_html
-from chalicelib.model import MatchedMention, Mention, RuleMatch
+from chalicelib.model import DigestDay, MatchedMention, Mention, RuleMatch, StoredMention
 from chalicelib.pages import invalid_link
 from chalicelib.sms_commands import InboundSms, handle
-from chalicelib.store import DigestDay, Store, StoredMention, capped
+from chalicelib.store import Store, capped
 from chalicelib.triage import Triage
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")

@@ -27,10 +27,10 @@ from email.message import EmailMessage
 from typing import Any
 
 from chalicelib.config import ListenConfig, Recipient, RuleConfig
-from chalicelib.model import Mention
+from chalicelib.model import Mention, StoredMention
 from chalicelib.pages import Page, cross_site_post, invalid_link, render
 from chalicelib.replies import ReplyError, owner_words
-from chalicelib.store import Store, StoredMention
+from chalicelib.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -10,10 +10,10 @@ from typing import Any
 
 from chalicelib.alerts import DIRECTION_CONTROLS
 from chalicelib.config import ListenConfig
+from chalicelib.model import StoredMention
 from chalicelib.replies import REPLIERS, Reply, ReplyError, limits, replier_class, units
 from chalicelib.sources.base import SecretLookup, SourceState
 from chalicelib.sources.http import HttpClient
-from chalicelib.store import StoredMention
 
 DRAFTS = {  # by the first intent found, most specific first
     "complaint": "Hi {author}, we're sorry to hear this. Could you send us the details at {contact}? "

@@ -29,10 +29,11 @@ from chalicelib.alerts import DeliveryFailed, network_name
 from chalicelib.alerts.delivery import STOPPED_DETAIL, send_claimed
 from chalicelib.alerts.email import one_line, safe_url, set_headers, template, unfolded
 from chalicelib.config import ListenConfig, Recipient
+from chalicelib.model import DigestDay, StoredMention
 from chalicelib.noise import STOPWORDS, words
 from chalicelib.pages import Page
 from chalicelib.pipeline import UNSUBSCRIBE_TTL
-from chalicelib.store import CLAIM_LEASE_SECONDS, DigestDay, StoredMention
+from chalicelib.store import CLAIM_LEASE_SECONDS
 
 log = logging.getLogger(__name__)
 

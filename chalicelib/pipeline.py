@@ -36,10 +36,10 @@ from chalicelib.alerts import AlertBundle, AlertItem, Channel, DeliveryFailed, N
 from chalicelib.alerts.delivery import STOPPED_DETAIL, send_claimed
 from chalicelib.alerts.router import PlannedDelivery, by_importance, is_urgent, plan_deliveries
 from chalicelib.config import ListenConfig
-from chalicelib.model import MatchedMention, Mention
+from chalicelib.model import Delivery, Health, Job, MatchedMention, Mention, StoredMention, TaskState
 from chalicelib.mutes import MuteList
 from chalicelib.sources.base import Budget, CredentialsError, Cursor, FetchResult, RateLimited, Source, SourceError
-from chalicelib.store import CycleStateCache, Delivery, Health, Job, Store, StoredMention, TaskState
+from chalicelib.store import CycleStateCache, Store
 
 log = logging.getLogger(__name__)
 

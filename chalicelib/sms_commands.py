@@ -31,7 +31,7 @@ from typing import Any, Protocol
 from chalicelib.actions import InvalidToken, TokenSigner, thread_to_mute
 from chalicelib.alerts import network_name
 from chalicelib.config import ListenConfig, Recipient
-from chalicelib.store import StoredMention
+from chalicelib.model import StoredMention
 
 log = logging.getLogger(__name__)
 

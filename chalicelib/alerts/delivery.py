@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib.alerts import DeliveryFailed
-from chalicelib.store import Delivery
+from chalicelib.model import Delivery
 
 log = logging.getLogger(__name__)
 

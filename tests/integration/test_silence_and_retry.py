@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from chalicelib.alerts import AlertBundle, DeliveryFailed
+from chalicelib.model import Delivery
 from chalicelib.pipeline import CycleReport, Pipeline
-from chalicelib.store import Delivery, Store
+from chalicelib.store import Store
 from offline.replay.hackernews import comment_hit, story_hit
 from offline.replay.server import Fault, ReplayServer
 from offline.stack import LocalStack

@@ -9,8 +9,7 @@ import pytest
 from chalicelib.alerts import AlertBundle, AlertItem
 from chalicelib.alerts.email import compose, safe_url
 from chalicelib.config import Recipient
-from chalicelib.model import MatchedMention, Mention, RuleMatch
-from chalicelib.store import StoredMention
+from chalicelib.model import MatchedMention, Mention, RuleMatch, StoredMention
 from chalicelib.triage import Triage
 
 WHEN = dt.datetime(2026, 11, 27, 14, 30, tzinfo=dt.UTC)

@@ -14,8 +14,7 @@ from bench.attacks import CONFIG_TEXT
 from chalicelib.actions import ActionService, ActionToken, TokenSigner
 from chalicelib.alerts.email import EmailChannel, message_bytes
 from chalicelib.config import parse_config
-from chalicelib.model import MatchedMention, Mention, RuleMatch
-from chalicelib.store import StoredMention
+from chalicelib.model import MatchedMention, Mention, RuleMatch, StoredMention
 from tests.unit.test_email import INJECTED, encoded_words
 
 CONFIG = parse_config(CONFIG_TEXT, "listen.yaml")  # Maria and Ana, both with email; the attack suite's

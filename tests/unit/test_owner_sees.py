@@ -11,9 +11,8 @@ from chalicelib.alerts import AlertBundle, AlertItem
 from chalicelib.alerts.email import compose
 from chalicelib.composer import draft
 from chalicelib.config import ListenConfig, Recipient, parse_config
-from chalicelib.model import MatchedMention, Mention, RuleMatch
+from chalicelib.model import MatchedMention, Mention, RuleMatch, StoredMention
 from chalicelib.reach import reach_label
-from chalicelib.store import StoredMention
 from chalicelib.triage import Triage
 from chalicelib.triage.priority import priority
 from chalicelib.triage.sentiment import Sentiment

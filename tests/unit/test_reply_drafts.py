@@ -9,8 +9,7 @@ import pytest
 
 from chalicelib.composer import DEFAULT_DRAFT, DRAFTS, draft
 from chalicelib.config import ConfigError, ListenConfig, parse_config
-from chalicelib.model import MatchedMention, Mention, RuleMatch
-from chalicelib.store import StoredMention
+from chalicelib.model import MatchedMention, Mention, RuleMatch, StoredMention
 from chalicelib.triage import INTENTS, Triage
 from tests.unit.test_config import VALID
 

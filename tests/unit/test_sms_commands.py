@@ -16,7 +16,7 @@ from chalicelib.actions import TokenSigner
 from chalicelib.alerts.sms import gsm7_length
 from chalicelib.composer import reply_text
 from chalicelib.config import parse_config
-from chalicelib.model import MatchedMention, Mention, RuleMatch
+from chalicelib.model import MatchedMention, Mention, RuleMatch, StoredMention
 from chalicelib.sms_commands import (
     HELP_TEXT,
     Carrier,
@@ -33,7 +33,6 @@ from chalicelib.sms_commands import (
     inbound,
     parse,
 )
-from chalicelib.store import StoredMention
 
 CODE = "Ab3dE5gH"
 
