@@ -2,8 +2,8 @@
 alerted, and the digest's day counts and keys.
 
 Items: ``SMSCOUNT#|SMSANSWER#|SMSCOMMAND#<who>`` / ``<hour>`` (kept two days), ``SPIKE`` / ``<group>``,
-``CAPS#<day>`` / ``CAPS`` (``c#<rule>`` sent, ``r#<rule>`` raised), ``STORIES#<day>`` / ``S``
-(fingerprints, optimistic locking), ``DIGEST#<day>`` / ``D`` (``n#<dimension>#<value>`` and
+``CAPS#<day>`` / ``CAPS`` (``c#<rule>`` sent, ``r#<rule>`` raised), ``STORIES#<day>`` /
+``<fingerprint>`` (the lead's key), ``DIGEST#<day>`` / ``D`` (``n#<dimension>#<value>`` and
 ``h#<hour>#<group>`` counters) with ``O#<key>`` / ``Q#<key>`` items for the day's opportunities
 and questions. ``count_job`` lives here although it marks the job item: the mark and the day's
 counters are one transaction, and what it decides is "counted once".
@@ -12,7 +12,6 @@ counters are one transaction, and what it decides is "counted once".
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Collection, Sequence
 from typing import Any
 
@@ -24,7 +23,7 @@ DIGEST_TTL_DAYS = 40
 HOUR_COUNT_TTL_DAYS = 2
 CAPS_TTL_DAYS = 3
 STORIES_TTL_DAYS = 3
-MAX_STORIES_BODY = 300_000  # characters of a day's fingerprints as JSON (items hold 400 KB)
+MAX_FINGERPRINT_BYTES = 1024  # DynamoDB's limit on a sort key
 
 
 def utc_day(at: float) -> str:
@@ -78,10 +77,16 @@ def caps_from(counters: dict[str, int]) -> tuple[dict[str, int], dict[str, int]]
             {k[2:]: n for k, n in counters.items() if k.startswith("r#")})
 
 
-def stories_body(fingerprints: dict[str, str]) -> str | None:
-    """The day's fingerprints as stored; None when they no longer fit (``MAX_STORIES_BODY``)."""
-    body = json.dumps(fingerprints, separators=(",", ":"))
-    return body if len(body) <= MAX_STORIES_BODY else None
+def rememberable(fingerprints: dict[str, str]) -> dict[str, str]:
+    """The fingerprints that can be a sort key: 1 to ``MAX_FINGERPRINT_BYTES`` bytes of UTF-8
+    (a URL from a network may be longer, or hold a lone surrogate that UTF-8 cannot encode)."""
+    def fits(fp: str) -> bool:
+        try:
+            return 0 < len(fp.encode()) <= MAX_FINGERPRINT_BYTES
+        except UnicodeEncodeError:
+            return False
+
+    return {fp: lead for fp, lead in fingerprints.items() if fits(fp)}
 
 
 def _numbers(item: Item) -> dict[str, int]:
@@ -148,36 +153,22 @@ class Counters(Table):
     # --- stories already alerted (cross-network and near-duplicate collapse)
 
     def known_stories(self, days: Sequence[str]) -> dict[str, str]:
-        """Fingerprints of stories alerted on these days -> the key of each story's lead."""
-        known: dict[str, str] = {}
-        for day in days:
-            response = self._call("get_item", TableName=self.table, Key=pk_sk(f"STORIES#{day}", "S"),
-                                  ConsistentRead=True)
-            if "Item" in response:
-                known.update(json.loads(response["Item"]["fingerprints"]["S"]))
-        return known
+        """Fingerprints of stories alerted on these days -> the key of each story's lead (one
+        Query per day, paged)."""
+        return {item["sk"]["S"]: item["lead"]["S"] for day in days
+                for item in self._query("pk = :pk", {":pk": {"S": f"STORIES#{day}"}})}
 
     def remember_stories(self, day: str, fingerprints: dict[str, str], attempts: int = 5) -> bool:
-        """Add fingerprints to the day's record (optimistic locking on a version number).
-
-        False when the record is full (~300 KB of fingerprints, several thousand stories):
-        later stories that day are still alerted, just not collapsed across cycles.
-        """
-        key = pk_sk(f"STORIES#{day}", "S")
-        for _ in range(attempts):
-            item = self._call("get_item", TableName=self.table, Key=key, ConsistentRead=True).get("Item")
-            version = int(item["version"]["N"]) if item else 0
-            body = stories_body({**(json.loads(item["fingerprints"]["S"]) if item else {}), **fingerprints})
-            if body is None:
-                return False
-            condition: dict[str, Any] = ({"ConditionExpression": "version = :v",
-                                          "ExpressionAttributeValues": {":v": {"N": str(version)}}} if item else
-                                         {"ConditionExpression": "attribute_not_exists(pk)"})
-            if self._conditional("put_item", Item={
-                    **key, "fingerprints": {"S": body}, "version": {"N": str(version + 1)},
-                    TTL_ATTRIBUTE: {"N": str(int(self.clock()) + STORIES_TTL_DAYS * 86400)}}, **condition):
-                return True
-        raise RuntimeError("the day's story record kept changing under us; giving up for this cycle")
+        """Add fingerprints to the day's stories: one small item each (``STORIES#<day>`` /
+        ``<fingerprint>`` -> lead, kept three days), put in batches of 25, so a busy day's
+        record never grows into one item rewritten whole every cycle (issue 19). A fingerprint
+        told again points to its latest lead; one too long for a sort key (``MAX_FINGERPRINT_BYTES``:
+        a hostile URL) is not remembered, so its story is collapsed within a cycle only. Always
+        True (the day can no longer be full); ``attempts`` is kept for the callers."""
+        expires = {"N": str(int(self.clock()) + STORIES_TTL_DAYS * 86400)}
+        self._batch_write([{**pk_sk(f"STORIES#{day}", fp), "lead": {"S": lead}, TTL_ATTRIBUTE: expires}
+                           for fp, lead in rememberable(fingerprints).items()])
+        return True
 
     # --- daily digest aggregates
 

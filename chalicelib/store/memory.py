@@ -40,7 +40,7 @@ from chalicelib.store.counters import (
     digest_counters,
     digest_day_from,
     digest_key_items,
-    stories_body,
+    rememberable,
     utc_day,
 )
 from chalicelib.store.deliveries import (
@@ -433,16 +433,10 @@ class MemoryStore:
         _add(self._caps, day, caps_counters(counts, raised))
 
     def known_stories(self, days: Sequence[str]) -> dict[str, str]:
-        known: dict[str, str] = {}
-        for day in days:
-            known.update(self._stories.get(day, {}))
-        return known
+        return {fp: lead for day in days for fp, lead in sorted(self._stories.get(day, {}).items())}
 
     def remember_stories(self, day: str, fingerprints: dict[str, str], attempts: int = 5) -> bool:
-        merged = {**self._stories.get(day, {}), **fingerprints}
-        if stories_body(merged) is None:
-            return False
-        self._stories[day] = merged
+        self._stories.setdefault(day, {}).update(rememberable(fingerprints))
         return True
 
     def add_to_digest(self, day: str, items: Sequence[MatchedMention], *, at: float | None = None) -> None:

@@ -262,7 +262,7 @@ class Mentions(Table):
         "not relevant" click (bench.not_relevant measures it)."""
         values = {":m": {"S": "M"}, ":since": {"S": iso(since)}, ":rule": {"S": f'"rule":{json.dumps(rule)}'}}
 
-        def segment(numbers: Sequence[int]) -> list[StoredMention]:
+        def _segment(numbers: Sequence[int]) -> list[StoredMention]:
             found: list[StoredMention] = []
             request: dict[str, Any] = {
                 "TableName": self.table, "Segment": numbers[0], "TotalSegments": PARALLEL_READS,
@@ -277,5 +277,5 @@ class Mentions(Table):
                 request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
             return found
 
-        parts = self._in_parallel(segment, [[number] for number in range(PARALLEL_READS)])
+        parts = self._in_parallel(_segment, [[number] for number in range(PARALLEL_READS)])
         return [m for part in parts for m in part][:limit]

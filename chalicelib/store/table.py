@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from types import FrameType
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -75,6 +76,13 @@ def refused_item(err: ClientError) -> bool:
         code == "TransactionCanceledException" and any(r.get("Code") == "ValidationError" for r in reasons))
 
 
+def _public_caller(frame: FrameType) -> str:
+    """The name of the innermost function on the stack from ``frame`` out that is not ``_``-named."""
+    while frame.f_back is not None and frame.f_code.co_name.startswith("_"):
+        frame = frame.f_back
+    return frame.f_code.co_name
+
+
 class Table:
     """The table's client and name, the clock items are stamped with, and what requests cost.
     ``client`` is a boto3 DynamoDB client (tests may swap it, or ``_call``, on a live store)."""
@@ -88,6 +96,7 @@ class Table:
         self.write_units = 0.0
         self.units_by_caller: dict[str, float] | None = None  # {}: also count capacity per Store method
         self._count_lock = threading.Lock()
+        self._worker = threading.local()  # in an _in_parallel worker: .caller, the method that started it
 
     def _call(self, operation: str, **kwargs: Any) -> Any:
         with self._count_lock:
@@ -105,14 +114,14 @@ class Table:
                 self.units_by_caller[caller] = self.units_by_caller.get(caller, 0.0) + units
         return response
 
-    @staticmethod
-    def _caller() -> str:
+    def _caller(self) -> str:
         """The Store method that made the request (for the cost breakdown): the innermost
-        frame whose function is public (the helpers here and in the aggregates are ``_``-named)."""
-        frame = sys._getframe(2)
-        while frame.f_back is not None and frame.f_code.co_name.startswith("_"):
-            frame = frame.f_back
-        return frame.f_code.co_name
+        frame whose function is public (the helpers here and in the aggregates are ``_``-named);
+        in a worker of ``_in_parallel``, the method that started the work."""
+        started_by = getattr(self._worker, "caller", None)
+        if started_by is not None:
+            return str(started_by)
+        return _public_caller(sys._getframe(2))
 
     def _conditional(self, operation: str, **kwargs: Any) -> bool:
         """A put, update or delete with a ``ConditionExpression``; False if the condition failed."""
@@ -124,13 +133,18 @@ class Table:
             raise
         return True
 
-    @staticmethod
-    def _in_parallel(work: Callable[[Sequence[Any]], Any], parts: list[Sequence[Any]]) -> list[Any]:
+    def _in_parallel(self, work: Callable[[Sequence[Any]], Any], parts: list[Sequence[Any]]) -> list[Any]:
         """Run ``work`` on each part, several at once; results in part order."""
         if len(parts) <= 1:
             return [work(part) for part in parts]
+        caller = _public_caller(sys._getframe(1)) if self.units_by_caller is not None else None
+
+        def _attributed(part: Sequence[Any]) -> Any:
+            self._worker.caller = caller
+            return work(part)
+
         with ThreadPoolExecutor(max_workers=PARALLEL_READS, thread_name_prefix="ddb") as pool:
-            return list(pool.map(work, parts))
+            return list(pool.map(_attributed, parts))
 
     def _batch_get(self, keys: Sequence[Item], *, consistent: bool = True,
                    projection: str | None = None) -> list[Item]:
@@ -140,7 +154,7 @@ class Table:
         if projection:
             options["ProjectionExpression"] = projection
 
-        def get(chunk: Sequence[Item]) -> list[Item]:
+        def _get(chunk: Sequence[Item]) -> list[Item]:
             found: list[Item] = []
             request: dict[str, Any] = {self.table: {"Keys": list(chunk), **options}}
             while request:
@@ -149,7 +163,7 @@ class Table:
                 request = response.get("UnprocessedKeys") or {}
             return found
 
-        return [item for part in self._in_parallel(get, list(chunks(keys, BATCH_GET_KEYS))) for item in part]
+        return [item for part in self._in_parallel(_get, list(chunks(keys, BATCH_GET_KEYS))) for item in part]
 
     def _batch_write(self, puts: Sequence[Item]) -> None:
         """Put these items (idempotent overwrites): one BatchWriteItem per 25, unprocessed ones sent again."""

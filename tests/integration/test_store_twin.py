@@ -365,15 +365,19 @@ def test_daily_caps_add_up_per_rule(store: Any) -> None:
     assert store.daily_caps("2030-03-18") == ({}, {})
 
 
-def test_stories_are_remembered_per_day_until_the_record_is_full(store: Any) -> None:
+def test_stories_are_remembered_per_day_one_small_item_each(store: Any) -> None:
+    assert store.known_stories([DAY]) == {}
     assert store.remember_stories(DAY, {"fp1": "hackernews:1"}) is True
     assert store.remember_stories(DAY, {"fp2": "hackernews:2", "fp1": "hackernews:9"}) is True
-    assert store.remember_stories("2030-03-16", {"fp0": "reddit:0"}) is True
+    assert store.remember_stories("2030-03-16", {"fp0": "reddit:0", "fp1": "reddit:1"}) is True
     assert store.known_stories([DAY]) == {"fp1": "hackernews:9", "fp2": "hackernews:2"}
     assert store.known_stories(["2030-03-16", DAY, "2030-03-15"]) == {
-        "fp0": "reddit:0", "fp1": "hackernews:9", "fp2": "hackernews:2"}
-    assert store.remember_stories(DAY, {f"big{i}": "x" * 1000 for i in range(300)}) is False
-    assert store.known_stories([DAY]) == {"fp1": "hackernews:9", "fp2": "hackernews:2"}
+        "fp0": "reddit:0", "fp1": "hackernews:9", "fp2": "hackernews:2"}  # the later day's lead wins
+    many = {f"url:https://news.example/{i:04d}/" + "x" * 980: f"hackernews:{i}" for i in range(400)}
+    hostile = {"url:https://news.example/" + "y" * 1100: "hackernews:long", "url:\ud800": "hackernews:surrogate",
+               "": "hackernews:empty"}
+    assert store.remember_stories(DAY, {**many, **hostile}) is True  # 400 KB of fingerprints: no day is full
+    assert store.known_stories([DAY]) == {"fp1": "hackernews:9", "fp2": "hackernews:2", **many}
 
 
 def test_the_digest_counts_each_job_once_and_keeps_its_keys_in_order(store: Any, clock: Clock) -> None:
@@ -424,3 +428,19 @@ def test_the_pure_parts_of_a_mention_survive_the_round_trip(store: Any) -> None:
                                          RuleMatch("rival", "competitor", False, ((1, 2), (3, 4)))))
     store.store_new_mentions([odd], "job-1", 60)
     assert store.get_mention(odd.mention.key).item == odd
+
+
+def test_capacity_is_counted_per_public_store_method_also_from_parallel_reads(stack: Any) -> None:
+    name = f"twin-{uuid.uuid4().hex[:12]}"
+    stack.create_table(name)
+    store = Store(stack.client("dynamodb"), name, clock=Clock())
+    store.store_new_mentions([mention("1")], "job-1", 60)
+    store.units_by_caller = {}
+    keys = [mention("1").mention.key] + [f"hackernews#{i}" for i in range(150)]  # two batches, read at once
+    assert list(store.get_mentions(keys)) == [mention("1").mention.key]
+    store.unseen([mention(str(i)) for i in range(150)])
+    store.get_mention(mention("1").mention.key)
+    store.known_stories([DAY])
+    assert set(store.units_by_caller) == {"get_mentions", "unseen", "get_mention", "known_stories"}
+    assert store.requests == 2 + 6  # the job and the mention; then two batch gets twice, one get, one query
+    stack.client("dynamodb").delete_table(TableName=name)
