@@ -3,7 +3,7 @@ alerted, and the digest's day counts and keys.
 
 Items: ``SMSCOUNT#|SMSANSWER#|SMSCOMMAND#<who>`` / ``<hour>`` (kept two days), ``SPIKE`` / ``<group>``,
 ``CAPS#<day>`` / ``CAPS`` (``c#<rule>`` sent, ``r#<rule>`` raised), ``STORIES#<day>`` /
-``<fingerprint>`` (the lead's key), ``DIGEST#<day>`` / ``D`` (``n#<dimension>#<value>`` and
+``<at>#<random>#<n>`` (a cycle's fingerprints -> leads), ``DIGEST#<day>`` / ``D`` (``n#<dimension>#<value>`` and
 ``h#<hour>#<group>`` counters) with ``O#<key>`` / ``Q#<key>`` items for the day's opportunities
 and questions. ``count_job`` lives here although it marks the job item: the mark and the day's
 counters are one transaction, and what it decides is "counted once".
@@ -12,18 +12,21 @@ counters are one transaction, and what it decides is "counted once".
 from __future__ import annotations
 
 import datetime as dt
+import json
+import secrets
 from collections.abc import Collection, Sequence
 from typing import Any
 
 from chalicelib.model import DigestDay, MatchedMention
-from chalicelib.store.table import Item, Table, pk_sk
+from chalicelib.store.table import Item, Table, iso, pk_sk
 from chalicelib.table import TTL_ATTRIBUTE
 
 DIGEST_TTL_DAYS = 40
 HOUR_COUNT_TTL_DAYS = 2
 CAPS_TTL_DAYS = 3
 STORIES_TTL_DAYS = 3
-MAX_FINGERPRINT_BYTES = 1024  # DynamoDB's limit on a sort key
+MAX_STORIES_BODY = 300_000  # characters of fingerprints (as JSON) in one record (items hold 400 KB)
+MAX_FINGERPRINT_BYTES = 1024  # a longer fingerprint (a URL) is not remembered
 
 
 def utc_day(at: float) -> str:
@@ -77,16 +80,30 @@ def caps_from(counters: dict[str, int]) -> tuple[dict[str, int], dict[str, int]]
             {k[2:]: n for k, n in counters.items() if k.startswith("r#")})
 
 
-def rememberable(fingerprints: dict[str, str]) -> dict[str, str]:
-    """The fingerprints that can be a sort key: 1 to ``MAX_FINGERPRINT_BYTES`` bytes of UTF-8
-    (a URL from a network may be longer, or hold a lone surrogate that UTF-8 cannot encode)."""
+def story_records(fingerprints: dict[str, str], now: float) -> list[tuple[str, str]]:
+    """One cycle's stories as the day's records: (sort key, fingerprints -> lead as JSON), each
+    body at most ``MAX_STORIES_BODY`` characters. The sort key starts with the time, so reading
+    the records in key order lets a later lead of a fingerprint win. A fingerprint over
+    ``MAX_FINGERPRINT_BYTES`` of UTF-8 (a hostile URL), or one UTF-8 cannot encode, is left out."""
     def fits(fp: str) -> bool:
         try:
             return 0 < len(fp.encode()) <= MAX_FINGERPRINT_BYTES
         except UnicodeEncodeError:
             return False
 
-    return {fp: lead for fp, lead in fingerprints.items() if fits(fp)}
+    parts: list[dict[str, str]] = []
+    size = MAX_STORIES_BODY
+    for fp, lead in fingerprints.items():
+        if not fits(fp):
+            continue
+        entry = len(json.dumps({fp: lead}, separators=(",", ":")))
+        if size + entry > MAX_STORIES_BODY:
+            parts.append({})
+            size = 2
+        parts[-1][fp] = lead
+        size += entry
+    stamp = f"{iso(now)}#{secrets.token_hex(4)}"
+    return [(f"{stamp}#{i:03d}", json.dumps(part, separators=(",", ":"))) for i, part in enumerate(parts)]
 
 
 def _numbers(item: Item) -> dict[str, int]:
@@ -154,20 +171,22 @@ class Counters(Table):
 
     def known_stories(self, days: Sequence[str]) -> dict[str, str]:
         """Fingerprints of stories alerted on these days -> the key of each story's lead (one
-        Query per day, paged)."""
-        return {item["sk"]["S"]: item["lead"]["S"] for day in days
-                for item in self._query("pk = :pk", {":pk": {"S": f"STORIES#{day}"}})}
+        paged Query per day; a later record's lead wins)."""
+        known: dict[str, str] = {}
+        for day in days:
+            for item in self._query("pk = :pk", {":pk": {"S": f"STORIES#{day}"}}):
+                known.update(json.loads(item["fingerprints"]["S"]))
+        return known
 
     def remember_stories(self, day: str, fingerprints: dict[str, str], attempts: int = 5) -> bool:
-        """Add fingerprints to the day's stories: one small item each (``STORIES#<day>`` /
-        ``<fingerprint>`` -> lead, kept three days), put in batches of 25, so a busy day's
-        record never grows into one item rewritten whole every cycle (issue 19). A fingerprint
-        told again points to its latest lead; one too long for a sort key (``MAX_FINGERPRINT_BYTES``:
-        a hostile URL) is not remembered, so its story is collapsed within a cycle only. Always
-        True (the day can no longer be full); ``attempts`` is kept for the callers."""
+        """Add one cycle's fingerprints to the day's stories as records of their own
+        (``STORIES#<day>`` / ``<at>#<random>#<n>``, at most 300 KB each, kept three days), so a
+        day's stories never grow into one item read and rewritten whole every cycle (issue 19):
+        a cycle writes only what it adds, in one request however busy the day. Always True (a
+        day is never full); ``attempts`` is kept for the callers."""
         expires = {"N": str(int(self.clock()) + STORIES_TTL_DAYS * 86400)}
-        self._batch_write([{**pk_sk(f"STORIES#{day}", fp), "lead": {"S": lead}, TTL_ATTRIBUTE: expires}
-                           for fp, lead in rememberable(fingerprints).items()])
+        self._batch_write([{**pk_sk(f"STORIES#{day}", sk), "fingerprints": {"S": body}, TTL_ATTRIBUTE: expires}
+                           for sk, body in story_records(fingerprints, self.clock())])
         return True
 
     # --- daily digest aggregates

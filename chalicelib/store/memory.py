@@ -40,7 +40,7 @@ from chalicelib.store.counters import (
     digest_counters,
     digest_day_from,
     digest_key_items,
-    rememberable,
+    story_records,
     utc_day,
 )
 from chalicelib.store.deliveries import (
@@ -96,7 +96,7 @@ class MemoryStore:
         self._hours: dict[tuple[str, str], int] = {}
         self._spikes: dict[str, float] = {}
         self._caps: dict[str, dict[str, int]] = {}
-        self._stories: dict[str, dict[str, str]] = {}
+        self._stories: dict[str, dict[str, str]] = {}  # day -> record key -> fingerprints (JSON)
         self._digest: dict[str, dict[str, int]] = {}
         self._digest_keys: dict[str, dict[str, float]] = {}  # day -> O#<key> / Q#<key> -> stored at
         self._suppressed: dict[str, str] = {}
@@ -433,10 +433,14 @@ class MemoryStore:
         _add(self._caps, day, caps_counters(counts, raised))
 
     def known_stories(self, days: Sequence[str]) -> dict[str, str]:
-        return {fp: lead for day in days for fp, lead in sorted(self._stories.get(day, {}).items())}
+        known: dict[str, str] = {}
+        for day in days:
+            for _, body in sorted(self._stories.get(day, {}).items()):
+                known.update(json.loads(body))
+        return known
 
     def remember_stories(self, day: str, fingerprints: dict[str, str], attempts: int = 5) -> bool:
-        self._stories.setdefault(day, {}).update(rememberable(fingerprints))
+        self._stories.setdefault(day, {}).update(story_records(fingerprints, self.clock()))
         return True
 
     def add_to_digest(self, day: str, items: Sequence[MatchedMention], *, at: float | None = None) -> None:

@@ -365,14 +365,17 @@ def test_daily_caps_add_up_per_rule(store: Any) -> None:
     assert store.daily_caps("2030-03-18") == ({}, {})
 
 
-def test_stories_are_remembered_per_day_one_small_item_each(store: Any) -> None:
+def test_stories_are_remembered_per_day_and_a_later_lead_wins(store: Any, clock: Clock) -> None:
     assert store.known_stories([DAY]) == {}
     assert store.remember_stories(DAY, {"fp1": "hackernews:1"}) is True
+    clock.now += 60
     assert store.remember_stories(DAY, {"fp2": "hackernews:2", "fp1": "hackernews:9"}) is True
     assert store.remember_stories("2030-03-16", {"fp0": "reddit:0", "fp1": "reddit:1"}) is True
+    assert store.remember_stories(DAY, {}) is True
     assert store.known_stories([DAY]) == {"fp1": "hackernews:9", "fp2": "hackernews:2"}
     assert store.known_stories(["2030-03-16", DAY, "2030-03-15"]) == {
         "fp0": "reddit:0", "fp1": "hackernews:9", "fp2": "hackernews:2"}  # the later day's lead wins
+    clock.now += 60
     many = {f"url:https://news.example/{i:04d}/" + "x" * 980: f"hackernews:{i}" for i in range(400)}
     hostile = {"url:https://news.example/" + "y" * 1100: "hackernews:long", "url:\ud800": "hackernews:surrogate",
                "": "hackernews:empty"}
@@ -441,6 +444,7 @@ def test_capacity_is_counted_per_public_store_method_also_from_parallel_reads(st
     store.unseen([mention(str(i)) for i in range(150)])
     store.get_mention(mention("1").mention.key)
     store.known_stories([DAY])
-    assert set(store.units_by_caller) == {"get_mentions", "unseen", "get_mention", "known_stories"}
-    assert store.requests == 2 + 6  # the job and the mention; then two batch gets twice, one get, one query
+    assert store.remember_stories(DAY, {"fp1": "hackernews#1"}) is True
+    assert set(store.units_by_caller) == {"get_mentions", "unseen", "get_mention", "known_stories", "remember_stories"}
+    assert store.requests == 2 + 7  # the job and the mention; then two batch gets twice, a get, a query, a write
     stack.client("dynamodb").delete_table(TableName=name)
