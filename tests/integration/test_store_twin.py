@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -448,3 +449,21 @@ def test_capacity_is_counted_per_public_store_method_also_from_parallel_reads(st
     assert set(store.units_by_caller) == {"get_mentions", "unseen", "get_mention", "known_stories", "remember_stories"}
     assert store.requests == 2 + 7  # the job and the mention; then two batch gets twice, a get, a query, a write
     stack.client("dynamodb").delete_table(TableName=name)
+
+
+def test_cycles_racing_for_the_same_mentions_store_each_once(store: Any) -> None:
+    candidates = [mention(str(i)) for i in range(150)]  # two transactions' worth
+    results: dict[str, list[MatchedMention]] = {}
+
+    def cycle(job_id: str) -> None:
+        results[job_id] = store.store_new_mentions(store.unseen(candidates), job_id, 60)
+
+    threads = [threading.Thread(target=cycle, args=(f"job-{n}",)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stored = [m.mention.key for part in results.values() for m in part]
+    assert sorted(stored) == sorted(m.mention.key for m in candidates)  # each once, by one of the jobs
+    owners = {key: s.job for key, s in store.get_mentions(stored).items()}
+    assert all(owners[m.mention.key] == job for job, part in results.items() for m in part)
