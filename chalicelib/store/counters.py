@@ -111,19 +111,16 @@ def _numbers(item: Item) -> dict[str, int]:
 
 
 class Counters(Table):
-    def _add(self, key: Item, counters: dict[str, int], ttl_days: int, **kwargs: Any) -> Any:
-        """One UpdateItem (or, with ``request=True``, its transaction body) adding ``counters``
-        to the item at ``key`` and setting its expiry ``ttl_days`` from now."""
+    def _adding(self, key: Item, counters: dict[str, int], ttl_days: int) -> Item:
+        """The UpdateItem (also a transaction's Update) adding ``counters`` to the item at ``key``
+        and setting its expiry ``ttl_days`` from now."""
         names = {f"#c{i}": name for i, name in enumerate(counters)}
         values: dict[str, Any] = {f":c{i}": {"N": str(n)} for i, n in enumerate(counters.values())}
         values[":ttl"] = {"N": str(int(self.clock()) + ttl_days * 86400)}
-        body = {"TableName": self.table, "Key": key,
+        return {"TableName": self.table, "Key": key,
                 "UpdateExpression": "ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(counters)))
                 + " SET #ttl = :ttl",
                 "ExpressionAttributeNames": {**names, "#ttl": TTL_ATTRIBUTE}, "ExpressionAttributeValues": values}
-        if kwargs.pop("request", False):
-            return body
-        return self._call("update_item", **body, **kwargs)
 
     # --- SMS per recipient per hour
 
@@ -141,7 +138,8 @@ class Counters(Table):
 
     def _count_in_hour(self, partition: str, hour: str, counter: str) -> int:
         """Add one to ``counter`` of the hour's item (kept two days); the count now."""
-        response = self._add(pk_sk(partition, hour), {counter: 1}, HOUR_COUNT_TTL_DAYS, ReturnValues="UPDATED_NEW")
+        response = self._call("update_item", **self._adding(pk_sk(partition, hour), {counter: 1}, HOUR_COUNT_TTL_DAYS),
+                              ReturnValues="UPDATED_NEW")
         return int(response["Attributes"][counter]["N"])
 
     def tell_spike(self, group: str, cooldown_seconds: float) -> bool:
@@ -165,7 +163,7 @@ class Counters(Table):
         """Add alerts sent (``counts``) or allowance granted (``raised``) per rule for the day."""
         counters = caps_counters(counts, raised)
         if counters:
-            self._add(pk_sk(f"CAPS#{day}", "CAPS"), counters, CAPS_TTL_DAYS)
+            self._call("update_item", **self._adding(pk_sk(f"CAPS#{day}", "CAPS"), counters, CAPS_TTL_DAYS))
 
     # --- stories already alerted (cross-network and near-duplicate collapse)
 
@@ -203,7 +201,8 @@ class Counters(Table):
             return
         at = self.clock() if at is None else at
         self._put_digest_keys(day, items, at)
-        self._add(pk_sk(f"DIGEST#{day}", "D"), digest_counters(items, at), DIGEST_TTL_DAYS)
+        self._call("update_item", **self._adding(pk_sk(f"DIGEST#{day}", "D"), digest_counters(items, at),
+                                                 DIGEST_TTL_DAYS))
 
     def count_job(self, job_id: str, at: float, items: Sequence[MatchedMention]) -> bool:
         """Count alert job ``job_id``'s mentions (stored at ``at``) into the digest of that UTC
@@ -220,8 +219,8 @@ class Counters(Table):
             "ExpressionAttributeValues": {":yes": {"BOOL": True}},
         }}]
         if items:
-            transact.append({"Update": self._add(pk_sk(f"DIGEST#{day}", "D"), digest_counters(items, at),
-                                                 DIGEST_TTL_DAYS, request=True)})
+            transact.append({"Update": self._adding(pk_sk(f"DIGEST#{day}", "D"), digest_counters(items, at),
+                                                    DIGEST_TTL_DAYS)})
         return self._transact(transact) is None
 
     def _put_digest_keys(self, day: str, items: Sequence[MatchedMention], at: float) -> None:
