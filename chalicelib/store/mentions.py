@@ -190,7 +190,7 @@ class Mentions(Table):
     def audit_log(self, key: str) -> list[dict[str, str]]:
         """What was done to a mention (at, action, recipient, result), oldest first."""
         items = self._query("pk = :pk AND begins_with(sk, :a)",
-                            {":pk": {"S": mention_pk(key)}, ":a": {"S": "A#"}})
+                            {":pk": {"S": mention_pk(key)}, ":a": {"S": "A#"}}, consistent=False)
         return [{"at": i["sk"]["S"].split("#")[1], "action": i["action"]["S"], "recipient": i["recipient"]["S"],
                  "result": i["result"]["S"]} for i in items]
 
