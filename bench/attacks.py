@@ -50,9 +50,9 @@ from chalicelib.alerts.sms import compose as compose_sms
 from chalicelib.config import ListenConfig, parse_config
 from chalicelib.digest import build_digest, compose_digest, digest_page, render_html
 from chalicelib.links import ActionToken, TokenSigner
-from chalicelib.model import MatchedMention, Mention, RuleMatch
+from chalicelib.model import DigestDay, MatchedMention, Mention, RuleMatch, StoredMention
 from chalicelib.sms_commands import InboundSms, handle
-from chalicelib.store import DigestDay, Store, StoredMention, capped
+from chalicelib.store import Store, capped
 from chalicelib.text import DIRECTION_CONTROLS
 from chalicelib.triage import Triage
 from chalicelib.web.pages import invalid_link

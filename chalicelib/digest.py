@@ -29,8 +29,9 @@ from chalicelib.alerts.delivery import claim_retry, deliver_once, due_retries, s
 from chalicelib.alerts.email import set_headers, template, unfolded
 from chalicelib.config import ListenConfig, Recipient
 from chalicelib.links import ActionToken, TokenSigner
+from chalicelib.model import DigestDay, StoredMention
 from chalicelib.noise import STOPWORDS, words
-from chalicelib.store import CLAIM_LEASE_SECONDS, DigestDay, StoredMention
+from chalicelib.store import CLAIM_LEASE_SECONDS
 from chalicelib.text import one_line, safe_url
 from chalicelib.web.pages import Page
 

@@ -137,3 +137,79 @@ def matched_from_dict(data: dict[str, Any]) -> MatchedMention:
                         intents=frozenset(t["intents"]), priority=t["priority"], reasons=tuple(t["reasons"]),
                         opportunity=t["opportunity"])
     return MatchedMention(mention, matches, triage)
+
+
+# --- what the store keeps (chalicelib.store reads and writes these) ---
+
+@dataclass(frozen=True, slots=True)
+class StoredMention:
+    item: MatchedMention
+    state: str  # new | handled
+    stored_at: str
+    job: str | None = None
+
+    @property
+    def key(self) -> str:
+        return self.item.mention.key
+
+
+@dataclass(slots=True)
+class DigestDay:
+    """One UTC day of new mentions, counted for the digest."""
+
+    day: str
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)  # dimension -> value -> mentions
+    opportunities: list[str] = field(default_factory=list)  # mention keys, in the order they were stored
+    questions: list[str] = field(default_factory=list)
+    hourly: dict[str, dict[str, int]] = field(default_factory=dict)  # UTC hour "HH" -> rule group -> mentions
+
+
+@dataclass(slots=True)
+class TaskState:
+    """Where one (network, query) task is: its cursor, when it last ran, and whether its
+    last fetch stopped early (then it runs again at the next cycle)."""
+
+    cursor: dict[str, Any] | None = None
+    last_run: float = 0.0  # Unix seconds
+    unfinished: bool = False
+
+
+@dataclass(slots=True)
+class Health:
+    network: str
+    consecutive_failures: int = 0
+    last_success_at: str | None = None
+    last_error: str | None = None
+    last_error_at: str | None = None
+    retry_not_before: float = 0.0
+    mentions_fetched: int = 0
+    last_data_at: str | None = None  # last poll that returned at least one item (written at most hourly)
+    watching_since: str | None = None  # the silence clock's start: first successful poll, or the one after an outage
+    silence_told: str | None = None  # "silent" | "data again": what the owner was last told about silence
+    silence_told_at: str | None = None
+    items_skipped: int = 0  # items a network sent that could not be read, in all (each skipped alone)
+    last_skip: str | None = None  # "N items skipped: reason", the latest cycle that skipped any
+    last_skip_at: str | None = None
+
+
+@dataclass(slots=True)
+class Job:
+    job_id: str
+    created_at: str
+    lease_until: float
+    candidate_keys: list[str]
+    status: str
+
+
+@dataclass(slots=True)
+class Delivery:
+    job_id: str
+    recipient: str
+    channel: str
+    status: str  # sending | sent | failed | skipped | unconfirmed | retry (a transient failure, tried again later)
+    mention_keys: list[str] = field(default_factory=list)
+    message_id: str | None = None
+    detail: str | None = None
+    sent_at: str | None = None
+    attempts: int = 1  # sends tried so far (transient failures are retried later)
+    retry_at: float | None = None  # Unix seconds of the next try while status is "retry"

@@ -37,9 +37,9 @@ from chalicelib.cycle.health import silence_change
 from chalicelib.cycle.jobs import MAX_JOB_KEY_BYTES, MAX_MENTIONS_PER_JOB, job_chunks, job_time
 from chalicelib.cycle.schedule import LOCAL_STREAM, Task
 from chalicelib.links import TokenSigner
-from chalicelib.model import MatchedMention, Mention
+from chalicelib.model import Health, MatchedMention, Mention, TaskState
 from chalicelib.sources.base import FetchResult, Source
-from chalicelib.store import CycleStateCache, Health, Store, TaskState
+from chalicelib.store import CycleStateCache, Store
 
 __all__ = ["LOCAL_STREAM", "MAX_JOB_KEY_BYTES", "MAX_MENTIONS_PER_JOB", "CycleReport", "Matcher", "Pipeline", "Task",
            "job_chunks", "job_time", "silence_change"]

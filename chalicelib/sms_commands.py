@@ -37,9 +37,9 @@ from chalicelib.actions.snooze import MAX_SECONDS, MIN_SECONDS, snooze
 from chalicelib.alerts import network_name
 from chalicelib.config import ListenConfig, Recipient
 from chalicelib.links import SHORT_CODE_LENGTH, InvalidToken, TokenSigner
+from chalicelib.model import StoredMention
 from chalicelib.networks import can_reply
 from chalicelib.replies import ReplyError
-from chalicelib.store import StoredMention
 
 log = logging.getLogger(__name__)
 

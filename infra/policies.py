@@ -17,7 +17,7 @@ from infra.names import APP_NAME
 POLL, DIGEST, API, FEEDBACK, INBOUND_SMS = "Poll", "Digest", "APIHandler", "SesFeedback", "InboundSms"
 FUNCTIONS = (POLL, DIGEST, API, FEEDBACK, INBOUND_SMS)
 
-# The table actions each function's code calls (store.py, as the integration suite records them; a
+# The table actions each function's code calls (chalicelib/store/, as the integration suite records them; a
 # TransactWriteItems needs the action of each of its items); nothing else is granted on the table.
 TABLE_ACTIONS: dict[str, tuple[str, ...]] = {
     # DeleteItem: end_snooze; BatchWriteItem: a day's opportunity and question keys (one small item each)

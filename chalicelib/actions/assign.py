@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from email.message import EmailMessage
 
     from chalicelib.config import ListenConfig, Recipient
-    from chalicelib.store import StoredMention
+    from chalicelib.model import StoredMention
 
 __all__ = ["assign", "assignees"]
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from chalicelib.store import StoredMention
+    from chalicelib.model import StoredMention
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from chalicelib.actions.common import GONE, Outcome
 
 if TYPE_CHECKING:
     from chalicelib.config import Recipient
-    from chalicelib.store import StoredMention
+    from chalicelib.model import StoredMention
 
 
 class StateStore(Protocol):

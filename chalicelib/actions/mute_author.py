@@ -8,7 +8,7 @@ from chalicelib.actions.common import Outcome
 
 if TYPE_CHECKING:
     from chalicelib.config import Recipient
-    from chalicelib.store import StoredMention
+    from chalicelib.model import StoredMention
 
 
 class MuteStore(Protocol):

@@ -9,8 +9,7 @@ from chalicelib.networks import thread_root
 
 if TYPE_CHECKING:
     from chalicelib.config import Recipient
-    from chalicelib.model import Mention
-    from chalicelib.store import StoredMention
+    from chalicelib.model import Mention, StoredMention
 
 THREAD_ROOT_MAX_CHARS = 400  # a muted thread is a sort key; no conversation id is this long
 

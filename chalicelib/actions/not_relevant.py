@@ -14,7 +14,7 @@ from chalicelib.actions.handled import StateStore, set_state
 
 if TYPE_CHECKING:
     from chalicelib.config import ListenConfig, Recipient
-    from chalicelib.store import StoredMention
+    from chalicelib.model import StoredMention
 
 EXCLUSION_TERM_MAX_CHARS = 100  # a suggested exclusion travels in its link's token (at most 2,048 characters)
 SUGGESTION_WINDOW_SECONDS = 7 * 86400  # a suggested exclusion is tested against the rule's mentions of this week

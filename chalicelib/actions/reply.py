@@ -29,8 +29,8 @@ from chalicelib.text import DIRECTION_CONTROLS
 
 if TYPE_CHECKING:
     from chalicelib.config import ListenConfig, Recipient
+    from chalicelib.model import StoredMention
     from chalicelib.sources.base import SecretLookup, SourceState
-    from chalicelib.store import StoredMention
 
 log = logging.getLogger(__name__)
 

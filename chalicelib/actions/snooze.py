@@ -9,7 +9,7 @@ from chalicelib.actions.common import GONE, Outcome
 
 if TYPE_CHECKING:
     from chalicelib.config import Recipient
-    from chalicelib.store import StoredMention
+    from chalicelib.model import StoredMention
 
 # What a snooze link offers: the form's ``for`` field -> (seconds, label, when it alerts again).
 PERIODS = {

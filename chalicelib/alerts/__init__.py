@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from chalicelib.config import Recipient
+from chalicelib.model import StoredMention
 from chalicelib.networks import label
-from chalicelib.store import StoredMention
 
 if TYPE_CHECKING:
     from chalicelib.triage import Triage

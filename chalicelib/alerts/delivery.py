@@ -23,7 +23,7 @@ from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.alerts import DeliveryFailed
-from chalicelib.store import Delivery
+from chalicelib.model import Delivery
 
 if TYPE_CHECKING:
     from chalicelib.config import Recipient

@@ -9,7 +9,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from chalicelib.config import ListenConfig, Recipient
-from chalicelib.store import StoredMention
+from chalicelib.model import StoredMention
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from chalicelib.alerts.router import PlannedDelivery, is_urgent
 from chalicelib.cycle.context import Cycle
 from chalicelib.cycle.screen import daily_caps
 from chalicelib.links import DEFAULT_TTL_SECONDS, alert_actions, new_short_code
-from chalicelib.store import StoredMention
+from chalicelib.model import StoredMention
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,8 +25,8 @@ from dataclasses import replace
 
 from chalicelib.cycle.context import Cycle
 from chalicelib.cycle.schedule import LOCAL_STREAM, Task
+from chalicelib.model import TaskState
 from chalicelib.sources.base import Budget, Cursor, FetchResult, Source, SourceError
-from chalicelib.store import TaskState
 
 log = logging.getLogger(__name__)
 

@@ -23,8 +23,8 @@ from email.message import EmailMessage
 
 from chalicelib.alerts.delivery import notify
 from chalicelib.cycle.context import Cycle
+from chalicelib.model import Health
 from chalicelib.sources.base import CredentialsError, RateLimited, SourceError
-from chalicelib.store import Health
 
 log = logging.getLogger(__name__)
 

@@ -23,8 +23,7 @@ from collections.abc import Sequence
 from chalicelib.alerts.delivery import unconfirm_stopped
 from chalicelib.cycle.context import Cycle
 from chalicelib.cycle.send import deliver
-from chalicelib.model import MatchedMention
-from chalicelib.store import Job, StoredMention
+from chalicelib.model import Job, MatchedMention, StoredMention
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.store import Health, TaskState
+from chalicelib.model import Health, TaskState
 
 if TYPE_CHECKING:
     from chalicelib.config import ListenConfig

@@ -20,8 +20,8 @@ from collections.abc import Mapping, Sequence
 from chalicelib.alerts.router import by_importance
 from chalicelib.config import ListenConfig
 from chalicelib.cycle.context import Cycle
+from chalicelib.model import StoredMention
 from chalicelib.mutes import MuteList
-from chalicelib.store import StoredMention
 
 
 def mute_list(cycle: Cycle) -> MuteList:

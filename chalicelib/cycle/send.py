@@ -17,7 +17,7 @@ from chalicelib.alerts.router import plan_deliveries
 from chalicelib.cycle.bundle import Prepared, bundle, prepare
 from chalicelib.cycle.context import Cycle
 from chalicelib.cycle.screen import screen
-from chalicelib.store import Delivery, StoredMention
+from chalicelib.model import Delivery, StoredMention
 
 
 def deliver(cycle: Cycle, job_id: str, mentions: Sequence[StoredMention]) -> None:

@@ -15,7 +15,7 @@ from chalicelib.web.views import mention_view
 
 if TYPE_CHECKING:
     from chalicelib.config import ListenConfig
-    from chalicelib.store import StoredMention
+    from chalicelib.model import StoredMention
 
 DRAFTS = {  # by the first intent found, most specific first
     "complaint": "Hi {author}, we're sorry to hear this. Could you send us the details at {contact}? "

@@ -38,7 +38,8 @@ from chalicelib.links import (
     assignees,
     is_short_code,
 )
-from chalicelib.store import Store, StoredMention
+from chalicelib.model import StoredMention
+from chalicelib.store import Store
 from chalicelib.web.composer import composer_page
 from chalicelib.web.forms import chosen_assignee, form_fields, snooze_period
 from chalicelib.web.pages import Page, cross_site_post, invalid_link, render

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from chalicelib.web.pages import Page, render
 
 if TYPE_CHECKING:
-    from chalicelib.store import StoredMention
+    from chalicelib.model import StoredMention
 
 
 def mention_view(stored: StoredMention) -> dict[str, str]:

@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 
 from chalicelib.alerts import AlertBundle, DeliveryFailed
+from chalicelib.model import Delivery
 from chalicelib.networks.hackernews.emulator import comment_hit, story_hit
 from chalicelib.pipeline import CycleReport, Pipeline
-from chalicelib.store import Delivery, Store
+from chalicelib.store import Store
 from offline.replay.server import Fault, ReplayServer
 from offline.stack import LocalStack
 from tests.integration.conftest import make_config

@@ -19,9 +19,8 @@ from chalicelib.cycle.context import Cycle, CycleReport
 from chalicelib.cycle.schedule import LOCAL_STREAM, Task, due, planned_tasks
 from chalicelib.cycle.screen import apply_caps, daily_caps
 from chalicelib.links import TokenSigner
-from chalicelib.model import MatchedMention, Mention, RuleMatch
+from chalicelib.model import Delivery, Health, MatchedMention, Mention, RuleMatch, StoredMention, TaskState
 from chalicelib.sources.base import Capabilities
-from chalicelib.store import Delivery, Health, StoredMention, TaskState
 from chalicelib.triage import Triage
 
 CONFIG = parse_config("""\

@@ -14,10 +14,10 @@ from chalicelib.alerts import AlertBundle, DeliveryFailed
 from chalicelib.alerts.delivery import send_claimed
 from chalicelib.alerts.email import EmailChannel, subject_for
 from chalicelib.alerts.sms import SmsChannel
-from chalicelib.model import MatchedMention, Mention, RuleMatch
+from chalicelib.model import Delivery, MatchedMention, Mention, RuleMatch
 from chalicelib.pipeline import MAX_JOB_KEY_BYTES, job_chunks
 from chalicelib.runtime import send_client_config
-from chalicelib.store import MAX_STORED_TEXT, MAX_STORED_TITLE, Delivery, capped
+from chalicelib.store import MAX_STORED_TEXT, MAX_STORED_TITLE, capped
 from tests.unit.test_email import MARIA, item
 
 WHEN = dt.datetime(2026, 11, 27, 14, 30, tzinfo=dt.UTC)

@@ -25,8 +25,7 @@ from chalicelib.digest import (
     topic_words,
 )
 from chalicelib.links import ActionToken, TokenSigner
-from chalicelib.model import MatchedMention, Mention, RuleMatch
-from chalicelib.store import DigestDay, StoredMention
+from chalicelib.model import DigestDay, MatchedMention, Mention, RuleMatch, StoredMention
 from chalicelib.triage import Triage
 
 CONFIG = parse_config("""\

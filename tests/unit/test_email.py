@@ -9,8 +9,7 @@ import pytest
 from chalicelib.alerts import AlertBundle, AlertItem
 from chalicelib.alerts.email import compose
 from chalicelib.config import Recipient
-from chalicelib.model import MatchedMention, Mention, RuleMatch
-from chalicelib.store import StoredMention
+from chalicelib.model import MatchedMention, Mention, RuleMatch, StoredMention
 from chalicelib.text import safe_url
 from chalicelib.triage import Triage
 

@@ -15,8 +15,7 @@ from chalicelib.actions.assign import assignment_email
 from chalicelib.alerts.email import EmailChannel, message_bytes
 from chalicelib.config import parse_config
 from chalicelib.links import TokenSigner
-from chalicelib.model import MatchedMention, Mention, RuleMatch
-from chalicelib.store import StoredMention
+from chalicelib.model import MatchedMention, Mention, RuleMatch, StoredMention
 from chalicelib.web.service import ActionService
 from tests.unit.test_email import INJECTED, encoded_words
 

@@ -10,9 +10,8 @@ import pytest
 from chalicelib.alerts import AlertBundle, AlertItem
 from chalicelib.alerts.email import compose
 from chalicelib.config import ListenConfig, Recipient, parse_config
-from chalicelib.model import MatchedMention, Mention, RuleMatch
+from chalicelib.model import MatchedMention, Mention, RuleMatch, StoredMention
 from chalicelib.networks import reach_label
-from chalicelib.store import StoredMention
 from chalicelib.triage import Triage
 from chalicelib.triage.priority import priority
 from chalicelib.triage.sentiment import Sentiment

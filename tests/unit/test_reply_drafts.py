@@ -8,8 +8,7 @@ import datetime as dt
 import pytest
 
 from chalicelib.config import ConfigError, ListenConfig, parse_config
-from chalicelib.model import MatchedMention, Mention, RuleMatch
-from chalicelib.store import StoredMention
+from chalicelib.model import MatchedMention, Mention, RuleMatch, StoredMention
 from chalicelib.triage import INTENTS, Triage
 from chalicelib.web.composer import DEFAULT_DRAFT, DRAFTS, draft
 from tests.unit.test_config import VALID

@@ -6,8 +6,7 @@ import datetime as dt
 
 from chalicelib.alerts.router import plan_deliveries
 from chalicelib.config import parse_config
-from chalicelib.model import MatchedMention, Mention, RuleMatch
-from chalicelib.store import StoredMention
+from chalicelib.model import MatchedMention, Mention, RuleMatch, StoredMention
 from chalicelib.triage import Triage
 
 CONFIG = """\

@@ -11,8 +11,7 @@ from botocore.stub import Stubber
 from chalicelib.alerts import AlertBundle, AlertItem, DeliveryFailed
 from chalicelib.alerts.sms import SmsChannel, compose, fits_one_sms, gsm7_length
 from chalicelib.config import Recipient
-from chalicelib.model import MatchedMention, Mention, RuleMatch
-from chalicelib.store import StoredMention
+from chalicelib.model import MatchedMention, Mention, RuleMatch, StoredMention
 
 LINK = "https://abc123defg.execute-api.eu-west-1.amazonaws.com/api/s/Ab3dE5gH"
 

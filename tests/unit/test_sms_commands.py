@@ -16,7 +16,7 @@ from chalicelib.actions.reply import reply_text
 from chalicelib.alerts.sms import gsm7_length
 from chalicelib.config import parse_config
 from chalicelib.links import TokenSigner
-from chalicelib.model import MatchedMention, Mention, RuleMatch
+from chalicelib.model import MatchedMention, Mention, RuleMatch, StoredMention
 from chalicelib.sms_commands import (
     HELP_TEXT,
     Carrier,
@@ -33,7 +33,6 @@ from chalicelib.sms_commands import (
     inbound,
     parse,
 )
-from chalicelib.store import StoredMention
 from tests.builders import FakeClock
 
 CODE = "Ab3dE5gH"

@@ -8,11 +8,10 @@ import logging
 import pytest
 
 from chalicelib.links import TokenSigner
-from chalicelib.model import MatchedMention, Mention, RuleMatch
+from chalicelib.model import MatchedMention, Mention, RuleMatch, StoredMention
 from chalicelib.replies import Reply as PostedReply
 from chalicelib.replies import ReplyRateLimited
 from chalicelib.sms_commands import InboundSms, Invalid, Mute, Outcome, handle, parse
-from chalicelib.store import StoredMention
 from tests.builders import FakeClock
 from tests.unit.test_sms_commands import CODE, CONFIG, KEY, MENTION_KEY, NOW, RUI, FakeStore, stored_mention
 

@@ -28,7 +28,7 @@ from chalicelib.digest import (
     render_html,
 )
 from chalicelib.links import ActionToken, TokenSigner
-from chalicelib.store import DigestDay
+from chalicelib.model import DigestDay
 from tests.unit.test_digest import FakeMailer, FakeStore, day, stored
 
 CONFIG_TEXT = """\

@@ -11,8 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from chalicelib.config import parse_config
-from chalicelib.model import MatchedMention, Mention, RuleMatch
-from chalicelib.store import StoredMention
+from chalicelib.model import MatchedMention, Mention, RuleMatch, StoredMention
 
 CONFIG = parse_config("""\
 business:

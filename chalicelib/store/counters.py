@@ -1,0 +1,250 @@
+"""Counters and per-day records: SMS/answer/command hour counts, spikes told, daily caps, stories
+alerted, and the digest's day counts and keys.
+
+Items: ``SMSCOUNT#|SMSANSWER#|SMSCOMMAND#<who>`` / ``<hour>`` (kept two days), ``SPIKE`` / ``<group>``,
+``CAPS#<day>`` / ``CAPS`` (``c#<rule>`` sent, ``r#<rule>`` raised), ``STORIES#<day>`` /
+``<at>#<random>#<n>`` (a cycle's fingerprints -> leads), ``DIGEST#<day>`` / ``D`` (``n#<dimension>#<value>`` and
+``h#<hour>#<group>`` counters) with ``O#<key>`` / ``Q#<key>`` items for the day's opportunities
+and questions. ``count_job`` lives here although it marks the job item: the mark and the day's
+counters are one transaction, and what it decides is "counted once".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from chalicelib.model import DigestDay, MatchedMention
+from chalicelib.store.table import Item, Table, iso, pk_sk
+from chalicelib.table import TTL_ATTRIBUTE
+
+DIGEST_TTL_DAYS = 40
+HOUR_COUNT_TTL_DAYS = 2
+CAPS_TTL_DAYS = 3
+STORIES_TTL_DAYS = 3
+MAX_STORIES_BODY = 300_000  # characters of fingerprints (as JSON) in one record (items hold 400 KB)
+MAX_FINGERPRINT_BYTES = 1024  # a longer fingerprint (a URL) is not remembered
+
+
+def utc_day(at: float) -> str:
+    return dt.datetime.fromtimestamp(at, tz=dt.UTC).date().isoformat()
+
+
+def digest_counters(items: Sequence[MatchedMention], at: float) -> dict[str, int]:
+    """The day-record counters the items add: ``n#<dimension>#<value>`` (dimensions: total,
+    group, rule, network, sentiment, intent) and ``h#<hour stored>#<group>`` (for spikes)."""
+    hour = dt.datetime.fromtimestamp(at, tz=dt.UTC).strftime("%H")
+    counts: dict[str, int] = {}
+    for item in items:
+        dims = [("total", "all"), ("network", item.mention.network)]
+        dims += [("group", g) for g in sorted({m.group for m in item.matches})]
+        dims += [("rule", m.rule) for m in item.matches]
+        if item.triage is not None:
+            dims.append(("sentiment", item.triage.sentiment_label))
+            dims += [("intent", i) for i in sorted(item.triage.intents)]
+        for dim, value in dims:
+            counts[f"n#{dim}#{value}"] = counts.get(f"n#{dim}#{value}", 0) + 1
+        for group in {m.group for m in item.matches}:
+            counts[f"h#{hour}#{group}"] = counts.get(f"h#{hour}#{group}", 0) + 1
+    return counts
+
+
+def digest_day_from(day: str, counters: dict[str, int]) -> DigestDay:
+    """A day's record from its counters (keys still empty)."""
+    counts: dict[str, dict[str, int]] = {}
+    hourly: dict[str, dict[str, int]] = {}
+    for name, value in counters.items():
+        if name.startswith(("n#", "h#")):
+            kind, dim, key = name.split("#", 2)
+            (counts if kind == "n" else hourly).setdefault(dim, {})[key] = value
+    return DigestDay(day, counts, [], [], hourly)
+
+
+def digest_key_items(items: Sequence[MatchedMention]) -> list[str]:
+    """The day's key items the mentions add: ``O#<key>`` per opportunity, ``Q#<key>`` per question."""
+    return [f"{kind}#{i.mention.key}" for i in items if i.triage is not None
+            for kind, yes in (("O", i.triage.opportunity), ("Q", "question" in i.triage.intents)) if yes]
+
+
+def caps_counters(counts: dict[str, int] | None, raised: dict[str, int] | None) -> dict[str, int]:
+    """The caps-record counters to add: ``c#<rule>`` alerts sent, ``r#<rule>`` allowance granted."""
+    return {**{f"c#{rule}": n for rule, n in (counts or {}).items() if n},
+            **{f"r#{rule}": n for rule, n in (raised or {}).items() if n}}
+
+
+def caps_from(counters: dict[str, int]) -> tuple[dict[str, int], dict[str, int]]:
+    return ({k[2:]: n for k, n in counters.items() if k.startswith("c#")},
+            {k[2:]: n for k, n in counters.items() if k.startswith("r#")})
+
+
+def story_records(fingerprints: dict[str, str], now: float) -> list[tuple[str, str]]:
+    """One cycle's stories as the day's records: (sort key, fingerprints -> lead as JSON), each
+    body at most ``MAX_STORIES_BODY`` characters. The sort key starts with the time, so reading
+    the records in key order lets a later lead of a fingerprint win. A fingerprint over
+    ``MAX_FINGERPRINT_BYTES`` of UTF-8 (a hostile URL), or one UTF-8 cannot encode, is left out."""
+    def fits(fp: str) -> bool:
+        try:
+            return 0 < len(fp.encode()) <= MAX_FINGERPRINT_BYTES
+        except UnicodeEncodeError:
+            return False
+
+    parts: list[dict[str, str]] = []
+    size = MAX_STORIES_BODY
+    for fp, lead in fingerprints.items():
+        if not fits(fp):
+            continue
+        entry = len(json.dumps({fp: lead}, separators=(",", ":")))
+        if size + entry > MAX_STORIES_BODY:
+            parts.append({})
+            size = 2
+        parts[-1][fp] = lead
+        size += entry
+    stamp = f"{iso(now)}#{secrets.token_hex(4)}"
+    return [(f"{stamp}#{i:03d}", json.dumps(part, separators=(",", ":"))) for i, part in enumerate(parts)]
+
+
+def _numbers(item: Item) -> dict[str, int]:
+    return {name: int(value["N"]) for name, value in item.items() if "N" in value}
+
+
+class Counters(Table):
+    def _adding(self, key: Item, counters: dict[str, int], ttl_days: int) -> Item:
+        """The UpdateItem (also a transaction's Update) adding ``counters`` to the item at ``key``
+        and setting its expiry ``ttl_days`` from now."""
+        names = {f"#c{i}": name for i, name in enumerate(counters)}
+        values: dict[str, Any] = {f":c{i}": {"N": str(n)} for i, n in enumerate(counters.values())}
+        values[":ttl"] = {"N": str(int(self.clock()) + ttl_days * 86400)}
+        return {"TableName": self.table, "Key": key,
+                "UpdateExpression": "ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(counters)))
+                + " SET #ttl = :ttl",
+                "ExpressionAttributeNames": {**names, "#ttl": TTL_ATTRIBUTE}, "ExpressionAttributeValues": values}
+
+    # --- SMS per recipient per hour
+
+    def count_sms(self, recipient: str, hour: str) -> int:
+        """Count one more SMS to the recipient in this hour (``YYYY-MM-DDTHH``); the count now."""
+        return self._count_in_hour(f"SMSCOUNT#{recipient}", hour, "sent")
+
+    def count_answers(self, sender: str, hour: str) -> int:
+        """Count one more SMS answer to ``sender`` in ``hour`` (``YYYY-MM-DDTHH``); the count now."""
+        return self._count_in_hour(f"SMSANSWER#{sender}", hour, "answered")
+
+    def count_commands(self, sender: str, hour: str) -> int:
+        """Count one more SMS command from ``sender`` in ``hour`` (``YYYY-MM-DDTHH``); the count now."""
+        return self._count_in_hour(f"SMSCOMMAND#{sender}", hour, "commands")
+
+    def _count_in_hour(self, partition: str, hour: str, counter: str) -> int:
+        """Add one to ``counter`` of the hour's item (kept two days); the count now."""
+        response = self._call("update_item", **self._adding(pk_sk(partition, hour), {counter: 1}, HOUR_COUNT_TTL_DAYS),
+                              ReturnValues="UPDATED_NEW")
+        return int(response["Attributes"][counter]["N"])
+
+    def tell_spike(self, group: str, cooldown_seconds: float) -> bool:
+        """Record that a spike of ``group`` is told now; False within the cooldown of the last one."""
+        now = self.clock()
+        return self._conditional(
+            "put_item", Item={**pk_sk("SPIKE", group), "told_at": {"N": repr(now)}},
+            ConditionExpression="attribute_not_exists(pk) OR told_at < :cutoff",
+            ExpressionAttributeValues={":cutoff": {"N": repr(now - cooldown_seconds)}},
+        )
+
+    # --- daily caps
+
+    def daily_caps(self, day: str) -> tuple[dict[str, int], dict[str, int]]:
+        """(instant alerts sent today per rule, extra allowance granted today per rule)."""
+        response = self._call("get_item", TableName=self.table, Key=pk_sk(f"CAPS#{day}", "CAPS"), ConsistentRead=True)
+        return caps_from(_numbers(response.get("Item", {})))
+
+    def add_to_daily_caps(self, day: str, *, counts: dict[str, int] | None = None,
+                          raised: dict[str, int] | None = None) -> None:
+        """Add alerts sent (``counts``) or allowance granted (``raised``) per rule for the day."""
+        counters = caps_counters(counts, raised)
+        if counters:
+            self._call("update_item", **self._adding(pk_sk(f"CAPS#{day}", "CAPS"), counters, CAPS_TTL_DAYS))
+
+    # --- stories already alerted (cross-network and near-duplicate collapse)
+
+    def known_stories(self, days: Sequence[str]) -> dict[str, str]:
+        """Fingerprints of stories alerted on these days -> the key of each story's lead (one
+        paged Query per day; a later record's lead wins)."""
+        known: dict[str, str] = {}
+        for day in days:
+            for item in self._query("pk = :pk", {":pk": {"S": f"STORIES#{day}"}}):
+                known.update(json.loads(item["fingerprints"]["S"]))
+        return known
+
+    def remember_stories(self, day: str, fingerprints: dict[str, str], attempts: int = 5) -> bool:
+        """Add one cycle's fingerprints to the day's stories as records of their own
+        (``STORIES#<day>`` / ``<at>#<random>#<n>``, at most 300 KB each, kept three days), so a
+        day's stories never grow into one item read and rewritten whole every cycle (issue 19):
+        a cycle writes only what it adds, in one request however busy the day. Always True (a
+        day is never full); ``attempts`` is kept for the callers."""
+        expires = {"N": str(int(self.clock()) + STORIES_TTL_DAYS * 86400)}
+        self._batch_write([{**pk_sk(f"STORIES#{day}", sk), "fingerprints": {"S": body}, TTL_ATTRIBUTE: expires}
+                           for sk, body in story_records(fingerprints, self.clock())])
+        return True
+
+    # --- daily digest aggregates
+
+    def add_to_digest(self, day: str, items: Sequence[MatchedMention], *, at: float | None = None) -> None:
+        """Count new mentions (stored at ``at``, default now) into the day's digest record.
+
+        Counters ``n#<dimension>#<value>`` (dimensions: total, group, rule, network,
+        sentiment, intent) and ``h#<hour>#<group>``; the keys of opportunities and of
+        questions are items of their own (``O#<key>``, ``Q#<key>``), so the record stays small
+        however busy the day. Not idempotent: the pipeline counts through ``count_job``.
+        """
+        if not items:
+            return
+        at = self.clock() if at is None else at
+        self._put_digest_keys(day, items, at)
+        self._call("update_item", **self._adding(pk_sk(f"DIGEST#{day}", "D"), digest_counters(items, at),
+                                                 DIGEST_TTL_DAYS))
+
+    def count_job(self, job_id: str, at: float, items: Sequence[MatchedMention]) -> bool:
+        """Count alert job ``job_id``'s mentions (stored at ``at``) into the digest of that UTC
+        day, exactly once: the counters and the job's ``counted`` mark are one transaction, so
+        whichever path alerts the job (its own cycle, or the one resuming it after a crash)
+        counts it, and a second try counts nothing. False if it was counted before (or there
+        is no such job)."""
+        day = utc_day(at)
+        if items:
+            self._put_digest_keys(day, items, at)  # idempotent puts: before the mark, so a crash loses none
+        transact: list[Item] = [{"Update": {
+            "TableName": self.table, "Key": pk_sk(f"JOB#{job_id}", "JOB"), "UpdateExpression": "SET counted = :yes",
+            "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(counted)",
+            "ExpressionAttributeValues": {":yes": {"BOOL": True}},
+        }}]
+        if items:
+            transact.append({"Update": self._adding(pk_sk(f"DIGEST#{day}", "D"), digest_counters(items, at),
+                                                    DIGEST_TTL_DAYS)})
+        return self._transact(transact) is None
+
+    def _put_digest_keys(self, day: str, items: Sequence[MatchedMention], at: float) -> None:
+        """One small item per opportunity (``O#<key>``) and per question (``Q#<key>``) of the day."""
+        expires = {"N": str(int(self.clock()) + DIGEST_TTL_DAYS * 86400)}
+        self._batch_write([{**pk_sk(f"DIGEST#{day}", sk), "at": {"N": repr(at)}, TTL_ATTRIBUTE: expires}
+                           for sk in digest_key_items(items)])
+
+    def digest_days(self, days: Sequence[str], *, keys: bool | Collection[str] = True) -> dict[str, DigestDay]:
+        """The digest records of these UTC days (a day with nothing stored is empty), with
+        their opportunity and question keys in the order they were stored (``keys``: of every
+        day, or of the days named; one more Query per such day that has a record)."""
+        result = {day: DigestDay(day) for day in days}
+        for item in self._batch_get([pk_sk(f"DIGEST#{d}", "D") for d in dict.fromkeys(days)]):
+            day = item["pk"]["S"].removeprefix("DIGEST#")
+            result[day] = digest_day_from(day, _numbers(item))
+        for day, record in result.items():
+            if record.counts and (keys is True or (not isinstance(keys, bool) and day in keys)):
+                record.opportunities, record.questions = self._digest_keys(day)
+        return result
+
+    def _digest_keys(self, day: str) -> tuple[list[str], list[str]]:
+        """The day's opportunity and question keys, oldest first (one Query, paged)."""
+        items = self._query("pk = :pk AND sk BETWEEN :o AND :q",
+                            {":pk": {"S": f"DIGEST#{day}"}, ":o": {"S": "O#"}, ":q": {"S": "Q$"}})
+        found = sorted((float(i["at"]["N"]), i["sk"]["S"]) for i in items)
+        return ([sk[2:] for _, sk in found if sk.startswith("O#")], [sk[2:] for _, sk in found if sk.startswith("Q#")])

@@ -1,0 +1,469 @@
+"""One behaviour suite for the store and its in-memory twin: every public method of ``Store`` (on
+DynamoDB Local) and of ``MemoryStore`` gives the same results and the same conditional
+semantics (absent puts, leases, claims, nonces, counters). Each test runs on both and asserts
+one exact expected outcome, so a twin that drifts from the table fails here.
+
+The ``memory`` half needs no DynamoDB Local: ``-k memory`` runs it alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from chalicelib.model import (
+    Delivery,
+    DigestDay,
+    Health,
+    Job,
+    MatchedMention,
+    Mention,
+    RuleMatch,
+    StoredMention,
+    TaskState,
+)
+from chalicelib.store import MAX_STORED_TEXT, Store, StoreProtocol, capped
+from chalicelib.store.memory import MemoryStore
+from chalicelib.store.table import iso
+from chalicelib.triage import Triage
+
+pytestmark = pytest.mark.integration
+
+START = 1_899_993_600.25  # 2030-03-17T16:00:00.250Z: later than now, so DynamoDB Local's TTL deletes nothing
+DAY = "2030-03-17"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def store(kind: str, clock: Clock, request: pytest.FixtureRequest) -> Iterator[Any]:
+    if kind == "memory":
+        yield MemoryStore(clock=clock)
+        return
+    stack = request.getfixturevalue("stack")
+    name = f"twin-{uuid.uuid4().hex[:12]}"
+    stack.create_table(name)
+    yield Store(stack.client("dynamodb"), name, clock=clock)
+    stack.client("dynamodb").delete_table(TableName=name)
+
+
+def mention(native_id: str, *, rule: str = "brand-name", group: str = "brand", text: str = "Beanthere rocks",
+            triage: Triage | None = None, network: str = "hackernews", **fields: Any) -> MatchedMention:
+    m = Mention(network=network, native_id=native_id, url=f"https://news.example/{native_id}", text=text,
+                created_at=dt.datetime(2025, 11, 24, 15, 0, tzinfo=dt.UTC), author_handle="ana", **fields)
+    return MatchedMention(m, (RuleMatch(rule, group, False, ((0, 9),)),), triage)  # type: ignore[arg-type]
+
+
+def triaged(*, opportunity: bool = False, question: bool = False, label: str = "neutral") -> Triage:
+    intents = frozenset({"question"}) if question else frozenset()
+    return Triage(sentiment=0.0, sentiment_label=label, intents=intents, priority=40, reasons=(),  # type: ignore[arg-type]
+                  opportunity=opportunity)
+
+
+# --- the twin has what the store has ---------------------------------------------
+
+def public_methods(cls: type) -> dict[str, inspect.Signature]:
+    return {name: inspect.signature(getattr(cls, name)) for name in dir(cls)
+            if not name.startswith("_") and callable(getattr(cls, name))}
+
+
+def test_store_twin_and_protocol_have_the_same_public_methods_and_signatures() -> None:
+    protocol = public_methods(StoreProtocol)
+    assert len(protocol) == 65
+    assert public_methods(Store) == protocol
+    assert public_methods(MemoryStore) == protocol
+
+
+# --- mentions ------------------------------------------------------------------------
+
+def test_a_mention_is_stored_once_by_the_first_job_and_read_back_as_stored(store: Any, clock: Clock) -> None:
+    a, b = mention("1"), mention("2", text="x" * (MAX_STORED_TEXT + 5))
+    assert store.unseen([a, b, a]) == [a, b]
+    assert store.store_new_mentions([a, b], "job-1", 60) == [a, capped(b)]
+    clock.now += 10
+    assert store.unseen([a, b, mention("3")]) == [mention("3")]
+    assert store.store_new_mentions([a, mention("3")], "job-2", 60) == [mention("3")]  # a is job-1's
+    first = StoredMention(a, "new", iso(START), "job-1")
+    assert store.get_mention(a.mention.key) == first
+    assert store.get_mention("hackernews:404") is None
+    assert store.get_mentions([a.mention.key, "hackernews:404", b.mention.key, a.mention.key]) == {
+        a.mention.key: first, b.mention.key: StoredMention(capped(b), "new", iso(START), "job-1")}
+    assert store.store_new_mentions([], "job-3", 60) == []
+    assert [j.job_id for j in store.stale_jobs()] == []  # job-3 was never opened: nothing to store
+
+
+def test_a_mention_too_large_for_an_item_is_skipped_alone_with_its_reason(store: Any) -> None:
+    big = mention("big", links=("https://links.example/" + "a" * 420_000,))
+    skipped: list[tuple[MatchedMention, str]] = []
+    assert store.store_new_mentions([mention("1"), big], "job-1", 60, skipped) == [mention("1")]
+    assert [(m.mention.key, reason.startswith("hackernews#big could not be stored (")) for m, reason in skipped] == [
+        ("hackernews#big", True)]
+    assert store.get_mention("hackernews#big") is None
+
+
+def test_state_audit_assignment_and_snoozes_need_the_mention(store: Any, clock: Clock) -> None:
+    key = mention("1").mention.key
+    assert store.set_mention_state(key, "handled") is False
+    assert store.assign_mention(key, "rui@beanthere.example", "ana@beanthere.example") is False
+    assert store.snooze(key, int(START) + 3600) is False
+    assert store.assigned_to(key) is None
+    assert store.snoozes_ended() == []
+    store.store_new_mentions([mention("1")], "job-1", 60)
+    assert store.set_mention_state(key, "handled") is True
+    assert store.get_mention(key).state == "handled"
+    assert store.assign_mention(key, "rui@beanthere.example", "ana@beanthere.example") is True
+    assert store.assigned_to(key) == "rui@beanthere.example"
+    assert store.get_mention(key).state == "handled"  # assigning keeps the state
+
+    store.audit(key, "handled", "ana@beanthere.example", "ok", "n1")
+    clock.now += 1.5
+    store.audit(key, "assign", "ana@beanthere.example", "to rui", "n2")
+    assert store.audit_log(key) == [
+        {"at": iso(START), "action": "handled", "recipient": "ana@beanthere.example", "result": "ok"},
+        {"at": iso(START + 1.5), "action": "assign", "recipient": "ana@beanthere.example", "result": "to rui"}]
+    assert store.audit_log("hackernews:404") == []
+
+    until = int(clock.now) + 3600
+    assert store.snooze(key, until) is True
+    assert store.get_mention(key).state == "snoozed"
+    assert store.snoozes_ended() == []
+    clock.now = until
+    assert store.snoozes_ended() == [(f"{until:012d}#{key}", key)]
+    store.end_snooze(f"{until:012d}#{key}", key)
+    assert store.snoozes_ended() == []
+    assert store.get_mention(key).state == "new"
+
+
+def test_replies_are_listed_oldest_first(store: Any, clock: Clock) -> None:
+    store.request_reply("hackernews:2", "Thanks!", "ana@beanthere.example")
+    clock.now += 2
+    store.record_reply("hackernews:1", "Glad to help", "+351912345678", status="posted",
+                       detail="https://news.example/r1")
+    clock.now += 2
+    store.record_reply("hackernews:1", "Again", "+351912345678", status="failed")
+    assert store.replies() == [
+        {"at": iso(START), "mention": "hackernews:2", "text": "Thanks!", "recipient": "ana@beanthere.example",
+         "status": "requested", "detail": ""},
+        {"at": iso(START + 2), "mention": "hackernews:1", "text": "Glad to help", "recipient": "+351912345678",
+         "status": "posted", "detail": "https://news.example/r1"},
+        {"at": iso(START + 4), "mention": "hackernews:1", "text": "Again", "recipient": "+351912345678",
+         "status": "failed", "detail": ""}]
+
+
+def test_rule_mentions_since_finds_the_rules_mentions_stored_since(store: Any, clock: Clock) -> None:
+    store.store_new_mentions([mention("old")], "job-1", 60)
+    clock.now += 100
+    store.store_new_mentions([mention("1"), mention("2", rule="brand-name-2"), mention("3")], "job-2", 60)
+    found = store.rule_mentions_since("brand-name", START + 50)
+    assert sorted(m.key for m in found) == ["hackernews#1", "hackernews#3"]
+    assert len(store.rule_mentions_since("brand-name", START, limit=2)) == 2
+    assert store.rule_mentions_since("nothing", START) == []
+
+
+# --- alert jobs and deliveries -------------------------------------------------------
+
+def test_a_stale_job_is_taken_over_once_and_a_closed_one_is_not_stale(store: Any, clock: Clock) -> None:
+    job = store.open_job("job-1", ["hackernews:1"], 60)
+    assert job == Job("job-1", iso(START), START + 60, ["hackernews:1"], "open")
+    with pytest.raises(Exception):  # the table's ClientError, the twin's ItemExists
+        store.open_job("job-1", [], 60)
+    clock.now += 1
+    store.open_job("job-2", ["hackernews:2"], 600)
+    assert store.stale_jobs() == []
+    clock.now = START + 61
+    assert store.stale_jobs() == [job]
+    assert store.take_over_job(job, 120) is True
+    assert store.take_over_job(job, 120) is False  # its lease moved: another cycle's job now
+    assert store.stale_jobs() == []
+    clock.now = START + 61 + 121
+    (taken,) = store.stale_jobs()
+    assert taken.lease_until == START + 61 + 120
+    store.close_job("job-1")
+    assert store.stale_jobs() == []
+    clock.now = START + 601
+    assert [j.job_id for j in store.stale_jobs()] == ["job-2"]
+
+
+def test_a_delivery_is_claimed_once_and_its_end_recorded(store: Any, clock: Clock) -> None:
+    assert store.claim_delivery("job-1", "ana@beanthere.example", "email", ["hackernews:1"]) is True
+    assert store.claim_delivery("job-1", "ana@beanthere.example", "email", ["hackernews:9"]) is False
+    assert store.claim_delivery("job-1", "+351912345678", "sms", ["hackernews:1", "hackernews:2"]) is True
+    clock.now += 3
+    store.finish_delivery("job-1", "ana@beanthere.example", "email", "sent", message_id="m-1")
+    store.finish_delivery("job-1", "+351912345678", "sms", "failed", detail="opted out")
+    assert store.deliveries("job-1") == [
+        Delivery("job-1", "+351912345678", "sms", "failed", ["hackernews:1", "hackernews:2"], None, "opted out",
+                 iso(START + 3)),
+        Delivery("job-1", "ana@beanthere.example", "email", "sent", ["hackernews:1"], "m-1", None, iso(START + 3))]
+    assert store.deliveries("job-404") == []
+    assert store.undelivered(START) == [store.deliveries("job-1")[0]]
+    assert store.undelivered(START + 4) == []
+    clock.now = START + 900 + 3
+    assert store.due_retries() == []  # finished deliveries left the retry index
+
+
+def test_a_transient_failure_is_retried_once_when_due(store: Any, clock: Clock) -> None:
+    store.claim_delivery("job-1", "ana@beanthere.example", "email", ["hackernews:1"], lease_seconds=30)
+    assert store.due_retries() == []
+    clock.now += 31  # the sending run stopped: its claim is due, still "sending"
+    (stopped,) = store.due_retries()
+    assert (stopped.status, stopped.attempts, stopped.retry_at) == ("sending", 1, None)
+    assert store.retry_delivery_later("job-1", "ana@beanthere.example", "email", attempts=1, retry_at=START + 300,
+                                      detail="throttled") is True
+    assert store.retry_delivery_later("job-1", "ana@beanthere.example", "email", attempts=1, retry_at=START + 300,
+                                      detail="throttled") is False  # no longer "sending"
+    assert store.retry_delivery_later("job-9", "x", "email", attempts=1, retry_at=START, detail="") is False
+    assert store.due_retries() == []
+    clock.now = START + 300
+    (due,) = store.due_retries()
+    assert due == Delivery("job-1", "ana@beanthere.example", "email", "retry", ["hackernews:1"], None, "throttled",
+                           iso(START + 31), 1, START + 300)
+    assert store.claim_retry(due, 60) is True
+    assert store.claim_retry(due, 60) is False  # another cycle took it
+    assert store.finish_retry(due, 1, "sent") is False  # not with the attempts it has now
+    assert store.finish_retry(due, 2, "unconfirmed", detail="timed out") is True
+    assert store.finish_retry(due, 2, "sent") is False
+    (lost,) = store.deliveries("job-1")
+    assert (lost.status, lost.attempts, lost.retry_at, lost.detail, lost.sent_at) == (
+        "unconfirmed", 2, None, "timed out", iso(START + 300))
+    assert store.undelivered(START) == [lost]
+    clock.now += 3600
+    assert store.due_retries() == []
+
+
+# --- nonces and short links ------------------------------------------------------------
+
+def test_nonces_are_spent_once_and_a_claim_lapses_after_its_lease(store: Any, clock: Clock) -> None:
+    expires = int(START) + 86400
+    assert store.use_nonce("n1", expires) is True
+    assert store.use_nonce("n1", expires) is False
+    assert store.spent_nonce("n1") == ""
+    assert store.spent_nonce("n2") is None
+    claim = store.claim_nonce("n2", expires, 30)
+    assert isinstance(claim, str) and len(claim) == 16
+    assert store.claim_nonce("n2", expires, 30) is None  # held
+    assert store.spent_nonce("n2") is None  # held, not spent
+    assert store.spend_nonce("n2", "not-the-claim") is False
+    store.release_nonce("n2", "not-the-claim")  # nothing: not this claim
+    assert store.claim_nonce("n2", expires, 30) is None
+    store.release_nonce("n2", claim)
+    again = store.claim_nonce("n2", expires, 30)
+    assert again is not None and again != claim
+    clock.now += 31
+    lapsed = store.claim_nonce("n2", expires, 30)  # the holder crashed: its claim lapsed
+    assert lapsed is not None
+    assert store.spend_nonce("n2", again) is False
+    assert store.spend_nonce("n2", lapsed, bound_to="hackernews:1#reply") is True
+    assert store.spent_nonce("n2") == "hackernews:1#reply"
+    clock.now += 3600
+    assert store.claim_nonce("n2", expires, 30) is None  # spent for good
+    assert store.claim_nonce("n1", expires, 30) is None
+
+
+def test_a_short_link_is_its_token_until_it_expires(store: Any, clock: Clock) -> None:
+    store.put_short_link("abc123", "token-1", int(START) + 60)
+    with pytest.raises(Exception):  # a code in use is refused
+        store.put_short_link("abc123", "token-2", int(START) + 60)
+    assert store.get_short_link("abc123") == "token-1"
+    assert store.get_short_link("zzz") is None
+    clock.now = int(START) + 60
+    assert store.get_short_link("abc123") is None
+
+
+# --- poll state ----------------------------------------------------------------------------
+
+def test_task_states_round_trip_per_network(store: Any) -> None:
+    states = {"q2": TaskState({"after": "t3_x", "n": [1, 2]}, 1_764_000_000.26, True), "q1": TaskState(None, 5.0)}
+    store.save_task_states("reddit", states)
+    assert store.get_task_states(["reddit", "bluesky", "reddit"]) == {
+        "reddit": {"q1": TaskState(None, 5.0), "q2": TaskState({"after": "t3_x", "n": [1, 2]}, 1_764_000_000.3, True)},
+        "bluesky": {}}
+
+
+def test_health_counts_failures_and_tells_each_change_once(store: Any, clock: Clock) -> None:
+    store.record_skipped("reddit", 2, "no id")  # before any poll was recorded: a record all the same
+    assert store.all_health() == {"reddit": Health("reddit", items_skipped=2, last_skip="2 items skipped: no id",
+                                                   last_skip_at=iso(START))}
+    assert store.record_failure("hackernews", "HTTP 503", retry_not_before=START + 60) == 1
+    clock.now += 1
+    assert store.record_failure("hackernews", "timeout") == 2
+    assert store.tell_health("hackernews", "down") is True
+    assert store.tell_health("hackernews", "down") is False
+    clock.now += 1
+    assert store.record_success("hackernews", 3, data=True) == "down"
+    assert store.tell_health("hackernews", "up") is True
+    assert store.tell_silence("hackernews", "silent") is True
+    assert store.tell_silence("hackernews", "silent") is False
+    clock.now += 1
+    assert store.record_success("hackernews", 2, restart_watch=True) == "up"
+    store.record_skipped("hackernews", 1, "bad date")
+    assert store.all_health() == {
+        "hackernews": Health("hackernews", 0, iso(START + 3), "timeout", iso(START + 1), 0.0, 5, iso(START + 2),
+                             iso(START + 3), "silent", iso(START + 2), 1, "1 item skipped: bad date", iso(START + 3)),
+        "reddit": Health("reddit", items_skipped=2, last_skip="2 items skipped: no id", last_skip_at=iso(START))}
+    assert store.record_success("bluesky", 0) is None
+
+
+def test_connector_state_round_trips(store: Any) -> None:
+    assert store.get_state("bluesky", "session") is None
+    store.put_state("bluesky", "session", {"jwt": "a", "exp": 1.5, "n": None})
+    store.put_state("bluesky", "session", {"jwt": "b"})
+    assert store.get_state("bluesky", "session") == {"jwt": "b"}
+    assert store.get_state("reddit", "session") is None
+
+
+# --- counters ----------------------------------------------------------------------------
+
+def test_hour_counters_count_per_kind_and_who(store: Any) -> None:
+    hour = "2030-03-17T16"
+    assert [store.count_sms("+351912345678", hour) for _ in range(3)] == [1, 2, 3]
+    assert store.count_sms("+351912345678", "2030-03-17T17") == 1
+    assert store.count_answers("+351912345678", hour) == 1
+    assert store.count_commands("+351912345678", hour) == 1
+    assert store.count_commands("+351900000000", hour) == 1
+    assert store.count_commands("+351912345678", hour) == 2
+
+
+def test_a_spike_is_told_once_per_cooldown(store: Any, clock: Clock) -> None:
+    assert store.tell_spike("brand", 3600) is True
+    assert store.tell_spike("brand", 3600) is False
+    assert store.tell_spike("product", 3600) is True
+    clock.now += 3600
+    assert store.tell_spike("brand", 3600) is False  # the cooldown is not yet over
+    clock.now += 1
+    assert store.tell_spike("brand", 3600) is True
+
+
+def test_daily_caps_add_up_per_rule(store: Any) -> None:
+    assert store.daily_caps(DAY) == ({}, {})
+    store.add_to_daily_caps(DAY, counts={"brand-name": 2, "rival": 0})
+    store.add_to_daily_caps(DAY, counts={"brand-name": 1}, raised={"brand-name": 10})
+    store.add_to_daily_caps(DAY)
+    assert store.daily_caps(DAY) == ({"brand-name": 3}, {"brand-name": 10})
+    assert store.daily_caps("2030-03-18") == ({}, {})
+
+
+def test_stories_are_remembered_per_day_and_a_later_lead_wins(store: Any, clock: Clock) -> None:
+    assert store.known_stories([DAY]) == {}
+    assert store.remember_stories(DAY, {"fp1": "hackernews:1"}) is True
+    clock.now += 60
+    assert store.remember_stories(DAY, {"fp2": "hackernews:2", "fp1": "hackernews:9"}) is True
+    assert store.remember_stories("2030-03-16", {"fp0": "reddit:0", "fp1": "reddit:1"}) is True
+    assert store.remember_stories(DAY, {}) is True
+    assert store.known_stories([DAY]) == {"fp1": "hackernews:9", "fp2": "hackernews:2"}
+    assert store.known_stories(["2030-03-16", DAY, "2030-03-15"]) == {
+        "fp0": "reddit:0", "fp1": "hackernews:9", "fp2": "hackernews:2"}  # the later day's lead wins
+    clock.now += 60
+    many = {f"url:https://news.example/{i:04d}/" + "x" * 980: f"hackernews:{i}" for i in range(400)}
+    hostile = {"url:https://news.example/" + "y" * 1100: "hackernews:long", "url:\ud800": "hackernews:surrogate",
+               "": "hackernews:empty"}
+    assert store.remember_stories(DAY, {**many, **hostile}) is True  # 400 KB of fingerprints: no day is full
+    assert store.known_stories([DAY]) == {"fp1": "hackernews:9", "fp2": "hackernews:2", **many}
+
+
+def test_the_digest_counts_each_job_once_and_keeps_its_keys_in_order(store: Any, clock: Clock) -> None:
+    question = mention("q", triage=triaged(question=True, label="negative"))
+    chance = mention("o", rule="rival", group="competitor", triage=triaged(opportunity=True))
+    store.store_new_mentions([question, chance], "job-1", 60)
+    assert store.count_job("job-1", START, [chance]) is True
+    assert store.count_job("job-1", START, [chance]) is False
+    assert store.count_job("job-404", START, [question]) is False  # no such job: counted nowhere
+    store.add_to_digest(DAY, [question], at=START + 3600)
+    store.add_to_digest(DAY, [])
+    record = store.digest_days([DAY, "2030-03-18"])
+    assert record == {
+        DAY: DigestDay(DAY, {"total": {"all": 2}, "network": {"hackernews": 2}, "group": {"competitor": 1, "brand": 1},
+                             "rule": {"rival": 1, "brand-name": 1}, "sentiment": {"neutral": 1, "negative": 1},
+                             "intent": {"question": 1}},
+                       ["hackernews#o"], ["hackernews#q"], {"16": {"competitor": 1},
+                                                                              "17": {"brand": 1}}),
+        "2030-03-18": DigestDay("2030-03-18")}
+    assert store.digest_days([DAY], keys=False)[DAY].opportunities == []
+    assert store.digest_days([DAY], keys=["2030-03-18"])[DAY].questions == []
+    assert store.digest_days([DAY], keys=[DAY])[DAY].questions == ["hackernews#q"]
+
+
+# --- lists -------------------------------------------------------------------------------
+
+def test_lists_of_mutes_suppressions_and_exclusions(store: Any) -> None:
+    assert (store.muted(), store.suppressed(), store.exclusions()) == (([], []), {}, {})
+    store.mute_author("reddit", "SpamBot", by="ana@beanthere.example")
+    store.mute_author("hackernews", "troll", by="Maria")
+    store.mute_thread("reddit:t3_abc", by="sms")
+    assert store.muted() == (["hackernews:troll", "reddit:spambot"], ["reddit:t3_abc"])
+    assert store.muted_authors() == ["hackernews:troll", "reddit:spambot"]
+    assert store.muted_threads() == ["reddit:t3_abc"]
+    store.suppress("Ana@BeanThere.example", "unsubscribed")
+    store.suppress("rui@beanthere.example", "bounced")
+    store.suppress("ana@beanthere.example", "complained")
+    assert store.suppressed() == {"ana@beanthere.example": "complained", "rui@beanthere.example": "bounced"}
+    store.add_exclusion("brand-name", "recipe")
+    store.add_exclusion("brand-name", "coffee table")
+    store.add_exclusion("brand-name", "recipe")
+    store.add_exclusion("rival", "job")
+    assert store.exclusions() == {"brand-name": ["coffee table", "recipe"], "rival": ["job"]}
+
+
+def test_the_pure_parts_of_a_mention_survive_the_round_trip(store: Any) -> None:
+    odd = replace(mention("ü"), matches=(RuleMatch("brand-name", "brand", True, ()),
+                                         RuleMatch("rival", "competitor", False, ((1, 2), (3, 4)))))
+    store.store_new_mentions([odd], "job-1", 60)
+    assert store.get_mention(odd.mention.key).item == odd
+
+
+def test_capacity_is_counted_per_public_store_method_also_from_parallel_reads(stack: Any) -> None:
+    name = f"twin-{uuid.uuid4().hex[:12]}"
+    stack.create_table(name)
+    store = Store(stack.client("dynamodb"), name, clock=Clock())
+    store.store_new_mentions([mention("1")], "job-1", 60)
+    store.units_by_caller = {}
+    keys = [mention("1").mention.key] + [f"hackernews#{i}" for i in range(150)]  # two batches, read at once
+    assert list(store.get_mentions(keys)) == [mention("1").mention.key]
+    store.unseen([mention(str(i)) for i in range(150)])
+    store.get_mention(mention("1").mention.key)
+    store.known_stories([DAY])
+    assert store.remember_stories(DAY, {"fp1": "hackernews#1"}) is True
+    assert set(store.units_by_caller) == {"get_mentions", "unseen", "get_mention", "known_stories", "remember_stories"}
+    assert store.requests == 2 + 7  # the job and the mention; then two batch gets twice, a get, a query, a write
+    stack.client("dynamodb").delete_table(TableName=name)
+
+
+def test_cycles_racing_for_the_same_mentions_store_each_once(store: Any) -> None:
+    candidates = [mention(str(i)) for i in range(150)]  # two transactions' worth
+    results: dict[str, list[MatchedMention]] = {}
+
+    def cycle(job_id: str) -> None:
+        results[job_id] = store.store_new_mentions(store.unseen(candidates), job_id, 60)
+
+    threads = [threading.Thread(target=cycle, args=(f"job-{n}",)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stored = [m.mention.key for part in results.values() for m in part]
+    assert sorted(stored) == sorted(m.mention.key for m in candidates)  # each once, by one of the jobs
+    owners = {key: s.job for key, s in store.get_mentions(stored).items()}
+    assert all(owners[m.mention.key] == job for job, part in results.items() for m in part)
