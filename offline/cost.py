@@ -34,7 +34,7 @@ from infra.secret_setup import needed_secrets
 from offline.demo import DEMO_SECRETS, DemoClock, network_options
 from offline.replay import make_server
 from offline.replay.hackernews import comment_hit, story_hit
-from offline.stack import LocalStack
+from offline.stack import LocalStack, StackError
 
 PRICES_AS_OF = "2026-11 (AWS us-east-1 list prices, on-demand; check the pricing pages before quoting)"
 PRICES = {
@@ -140,9 +140,9 @@ def measure_one_hour() -> dict[str, float]:
         table_bytes = table_size_bytes(stack.client("dynamodb"), "cost-reference")
         secrets = len(needed_secrets(config))
     print("# network errors in the measured hour (rate limits a real account meets with 20 search terms):",
-          sorted(errors) or "none")
-    print("# capacity units by store method in the hour:", {k: round(v) for k, v in
-          sorted((store.units_by_caller or {}).items(), key=lambda kv: -kv[1])})
+          "; ".join(sorted(errors)) or "none")
+    print("# capacity units by store method in the hour:", ", ".join(
+        f"{k} {round(v)}" for k, v in sorted((store.units_by_caller or {}).items(), key=lambda kv: -kv[1])))
     text = emitted.getvalue()
     return {"read_units": store.read_units, "write_units": store.write_units, "requests": store.requests,
             "cpu_seconds": cpu_seconds, "emails_measured": emails, "mentions": item_id - 1,
@@ -237,7 +237,12 @@ def monthly(hour: dict[str, float]) -> list[tuple[str, float]]:
 
 def main() -> int:
     logging.basicConfig(level=logging.ERROR)
-    for name, value in monthly(measure_one_hour()):
+    try:
+        measured = measure_one_hour()
+    except StackError as err:  # no Java or DynamoDB Local: said, not a traceback
+        print(f"make cost needs the local stack (DynamoDB Local and moto): {err}. Run make install first.")
+        return 1
+    for name, value in monthly(measured):
         print(f"{name}: {value}")
     print(f"# prices as of {PRICES_AS_OF}; SMS fees are extra and depend on the country")
     print("# what a small business would otherwise pay a month: " + "; ".join(f"{n} {p}" for n, p in OTHER_TOOLS))
