@@ -80,6 +80,12 @@ bench: install browser-deps corpora
 cost: install
 	$(PY) -m offline.cost
 
+# One read-only pass of listen.yaml (or $$LISTEN_CONFIG, or CONFIG=path) against the real networks from this
+# machine: what would have been alerted in the last 24 hours, per rule and network. No AWS; nothing is sent.
+.PHONY: preview
+preview: install
+	$(PY) -m offline.preview $(CONFIG)
+
 # Validates listen.yaml (or $$LISTEN_CONFIG, or CONFIG=path) as deploy and the Lambdas do; no AWS needed.
 check: $(STAMP)
 	$(PY) -m offline.check $(CONFIG)
