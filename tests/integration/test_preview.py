@@ -18,6 +18,7 @@ from offline.preview import main, one_line, run_preview
 from offline.replay import github, hackernews
 from offline.replay.server import Fault, ReplayServer
 from offline.stack import LocalStack
+from tests.integration.conftest import make_config
 
 pytestmark = pytest.mark.integration
 THROTTLE = Fault(400, {"Content-Type": "application/json"},
@@ -26,24 +27,10 @@ THROTTLE = Fault(400, {"Content-Type": "application/json"},
 BUSINESS = {"name": "Bean There Café", "competitors": ["Fábrica Coffee", "Copenhagen Coffee Lab"]}
 
 
-def owner_config(replay: ReplayServer) -> str:
-    return f"""\
-business:
-  name: Bean There Café
-rules:
-  - name: brand
-    group: brand
-    keywords: ["Bean There"]
-  - name: complaints
-    group: brand
-    query: '"Bean There" AND (refund OR rude OR "food poisoning" OR "charged twice")'
-    urgent: true
-  - name: espresso-machines
-    group: industry
-    keywords: ["La Marzocco"]
-networks:
-  hackernews:
-    base_url: {replay.base_url("hackernews")}
+def owner_config(replay: ReplayServer, tmp_path: Path) -> str:
+    """The integration tests' example configuration, with a rule nothing matches and more networks: one
+    throttled, one down, one that needs credentials, one disabled."""
+    networks = f"""\
   stackexchange:
     base_url: {replay.base_url("stackexchange")}
     sites: [coffee]
@@ -60,25 +47,22 @@ networks:
     password_parameter: /social-listening/reddit/password
   lobsters:
     enabled: false
-recipients:
-  - name: Maria
-    email: maria@beanthere.example
-    phone: "+351912345678"
-    timezone: Europe/Lisbon
-alerts:
-  from_address: alerts@beanthere.example
 """
+    make_config(replay, tmp_path, networks=networks)
+    text = (tmp_path / "listen.yaml").read_text(encoding="utf-8")
+    rule = '  - name: espresso-machines\n    group: industry\n    keywords: ["La Marzocco"]\n'
+    return text.replace("networks:\n", rule + "networks:\n", 1)
 
 
 def test_a_preview_prints_what_would_have_been_alerted_per_rule_and_network_and_sends_nothing(
-        replay: ReplayServer, stack: LocalStack, table: str) -> None:
+        replay: ReplayServer, stack: LocalStack, table: str, tmp_path: Path) -> None:
     now = int(time.time())
     replay.add_items("hackernews", hackernews.demo_items(now, BUSINESS) + hackernews.demo_late_complaint(now))
     replay.add_items("hackernews", [hackernews.story_hit(41239999, now - 2 * 86400, "Bean There Café opens",
                                                          author="old_news")])  # two days old
     replay.inject("stackexchange", THROTTLE)
     replay.inject("github", *[Fault(503)] * 3)  # the first request and its two retries
-    config = parse_config(owner_config(replay), "listen.yaml")
+    config = parse_config(owner_config(replay, tmp_path), "listen.yaml")
     lines: list[str] = []
     tables_before = stack.client("dynamodb").list_tables()["TableNames"]
 
@@ -145,10 +129,11 @@ def test_an_invalid_file_is_reported_as_make_check_does(tmp_path: Path, capsys: 
         "with spaces, lining each setting up with the ones next to it\n")
 
 
-def test_github_items_are_found_when_it_answers(replay: ReplayServer, stack: LocalStack, table: str) -> None:
+def test_github_items_are_found_when_it_answers(replay: ReplayServer, stack: LocalStack, table: str,
+                                               tmp_path: Path) -> None:
     now = int(time.time())
     replay.add_items("github", github.demo_items(now, BUSINESS))
-    text = owner_config(replay).replace("    sites: [coffee]\n", "    sites: [coffee]\n    enabled: false\n")
+    text = owner_config(replay, tmp_path).replace("    sites: [coffee]\n", "    sites: [coffee]\n    enabled: false\n")
     lines: list[str] = []
     run_preview(parse_config(text, "listen.yaml"), Store(stack.client("dynamodb"), table), say=lines.append)
     assert "  complaints (brand, urgent): 1" in lines
@@ -160,8 +145,9 @@ def test_the_command_runs_on_its_own_local_stack_and_leaves_the_environment_as_i
         replay: ReplayServer, tmp_path: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
     replay.add_items("hackernews", hackernews.demo_items(int(time.time()), BUSINESS))
+    text = owner_config(replay, tmp_path)
     path = tmp_path / "listen.yaml"
-    path.write_text(owner_config(replay), encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     monkeypatch.setenv("AWS_PROFILE", "the-owners-real-account")
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     before = dict(os.environ)
