@@ -46,7 +46,7 @@ browser-deps:
 	fi
 
 demo: install
-	$(PY) -m offline.demo $(if $(filter 0,$(SERVE)),--no-serve,)
+	$(PY) -m offline.demo $(if $(filter 0,$(SERVE)),--no-serve,) $(if $(LISTEN_CONFIG),--config $(LISTEN_CONFIG),)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

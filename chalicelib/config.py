@@ -457,9 +457,9 @@ def _yaml_problem(err: yaml.YAMLError, text: str, filename: str) -> str:
                                 f"{line_of(problem_mark)}): close it with '{closing}' and separate its items with ','")
     if "expected <block end>" in problem and context_mark is not None:
         if "block collection" in context:  # a line at a list's indentation that is not a '- ' item
-            return at(problem_mark, f"this line is lined up with the '- ' items of the list at line "
-                                    f"{context_mark.line + 1} but does not start with '- ': indent it to line up with "
-                                    "the settings of the item above it, or start a new item with '- '")
+            return at(problem_mark, f"this line is inside the list that starts at line {context_mark.line + 1} "
+                                    "but is neither a new item ('- ') nor lined up with the settings of the item "
+                                    "above it: indent it like those settings, or start a new item with '- '")
         return at(problem_mark, f"this line is not lined up with the settings of the section that starts at line "
                                 f"{context_mark.line + 1}: {_INDENT_ADVICE}")
     if "single document" in context:

@@ -41,8 +41,9 @@ YAML_MISTAKES = {
     ),
     "a rule's setting lined up with its '- '": (
         "rules:\n  - name: brand\n  group: brand\n",
-        "listen.yaml:3:3: this line is lined up with the '- ' items of the list at line 2 but does not start with "
-        "'- ': indent it to line up with the settings of the item above it, or start a new item with '- '",
+        "listen.yaml:3:3: this line is inside the list that starts at line 2 but is neither a new item ('- ') nor "
+        "lined up with the settings of the item above it: indent it like those settings, or start a new item with "
+        "'- '",
     ),
     "': ' inside a value": (
         "business:\n  name: Bean: There\n",
