@@ -639,9 +639,6 @@ _EXPECTED = {
     "model_type": "expected settings, one 'name: value' per line below it",
     "time_parsing": 'expected a time of day such as "07:30" (24-hour, in quotes)',
     "time_type": 'expected a time of day such as "07:30" (24-hour, in quotes)',
-    "too_short": "expected at least {min_length} item(s)", "too_long": "expected at most {max_length} items",
-    "string_too_short": "expected at least {min_length} character(s)",
-    "string_too_long": "expected at most {max_length} characters",
     "greater_than_equal": "expected {ge} or more", "greater_than": "expected more than {gt}",
     "less_than_equal": "expected {le} or less", "less_than": "expected less than {lt}",
 }
@@ -658,9 +655,15 @@ def _message(error: Any) -> str:
         return f"expected {expected}, got {shown(error['input'])}"
     if kind in ("value_error", "assertion_error"):
         return str(msg).removeprefix("Value error, ")
+    context = {key: shown(value) if isinstance(value, str) else value
+               for key, value in (error.get("ctx") or {}).items()}
+    if kind in ("too_short", "too_long", "string_too_short", "string_too_long"):  # a list's items, a text's length
+        size = context.get("min_length", context.get("max_length"))
+        unit = "character" if kind.startswith("string") else "item"
+        expected = "expected some text" if kind == "string_too_short" and size == 1 else \
+            f"expected {'at least' if kind.endswith('short') else 'at most'} {size} {unit}{'' if size == 1 else 's'}"
+        return f"{expected}, got {shown(error['input'])}" if "input" in error else expected
     if kind in _EXPECTED:
-        context = {key: shown(value) if isinstance(value, str) else value
-                   for key, value in (error.get("ctx") or {}).items()}
         expected = _EXPECTED[kind].format_map(context) if "{" in _EXPECTED[kind] else _EXPECTED[kind]
         if "input" not in error:
             return expected

@@ -140,7 +140,16 @@ WRONG_TYPES = {
     ),
     "no rules": (
         ('rules:\n  - name: brand\n    group: brand\n    keywords: ["Bean There"]\n', "rules: []\n"),
-        "listen.yaml:3: rules: expected at least 1 item(s), got []",
+        "listen.yaml:3: rules: expected at least 1 item, got []",
+    ),
+    "an empty name": (
+        ("  name: Bean There Café", '  name: ""'),
+        "listen.yaml:2: business.name: expected some text, got ''",
+    ),
+    "a draft too long": (
+        ("alerts:", "replies:\n  drafts:\n    praise: " + "x" * 2001 + "\nalerts:"),
+        "listen.yaml:18: replies.drafts.praise: expected at most 2000 characters, got " + repr("x" * 60) +
+        "… (2001 characters)",
     ),
 }
 
