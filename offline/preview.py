@@ -156,7 +156,8 @@ def run_preview(config: ListenConfig, store: Store, *, clock: Callable[[], float
         found[rule.name] = sorted(recent, key=lambda m: m.item.mention.created_at, reverse=True)
 
     say("")
-    say("Would have alerted (each mention under every rule it matched), by rule and network:")
+    say("Found by your rules in the last 24 hours, by rule and network (a mention counts under every rule it "
+        "matched):")
     for rule in config.rules:
         mentions = found[rule.name]
         kind = f"{rule.group}{', urgent' if rule.urgent else ''}"

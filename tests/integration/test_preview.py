@@ -71,7 +71,8 @@ def test_a_preview_prints_what_would_have_been_alerted_per_rule_and_network_and_
     output = "\n".join(lines)
     assert lines[0] == ("Preview of listen.yaml: the last 24 hours on 4 network(s), read-only (nothing is sent, "
                         "nothing is written to AWS)...")
-    start = lines.index("Would have alerted (each mention under every rule it matched), by rule and network:")
+    start = lines.index("Found by your rules in the last 24 hours, by rule and network (a mention counts under every "
+                        "rule it matched):")
     networks = lines.index("Networks:")
     by_rule = [line for line in lines[start + 1: networks] if not line.startswith("    -")
                and not line.startswith("      ")]
