@@ -37,6 +37,5 @@ def stage_problem(argv: Sequence[str], command: str, stages: Sequence[str]) -> s
         return (f"Which stage? Run {command} STAGE=<stage>, where the stage is {listed('or')} "
                 f"(the stages in .chalice/config.json).")
     shown = stage if len(stage) <= 40 else stage[:40] + "…"
-    return (f"There is no stage {shown!r}: the stages are {listed('and')} (from .chalice/config.json). "
-            f"Run {command} STAGE={stages[-1]}, for example; a new stage needs its own section in "
-            ".chalice/config.json first.")
+    return (f"There is no stage {shown!r}: run {command} STAGE=<stage>, where the stage is {listed('or')} "
+            "(the stages in .chalice/config.json; a new stage needs its own section there first).")

@@ -27,12 +27,12 @@ WHICH = ("Which stage? Run {command} STAGE=<stage>, where the stage is dev or pr
         (["--stage"], WHICH.format(command="make deploy")),  # make deploy STAGE=
         (["--stage", "--yes"], WHICH.format(command="make deploy")),  # make deploy STAGE= YES=1
         (["--stage=", "--destroy"], WHICH.format(command="make destroy")),
-        (["--stage", "staging"], "There is no stage 'staging': the stages are dev and prod (from "
-                                 ".chalice/config.json). Run make deploy STAGE=prod, for example; a new stage needs "
-                                 "its own section in .chalice/config.json first.\n"),
-        (["--stage", "local"], "There is no stage 'local': the stages are dev and prod (from .chalice/config.json). "
-                               "Run make deploy STAGE=prod, for example; a new stage needs its own section in "
-                               ".chalice/config.json first.\n"),
+        (["--stage", "staging"], "There is no stage 'staging': run make deploy STAGE=<stage>, where the stage is "
+                                 "dev or prod (the stages in .chalice/config.json; a new stage needs its own section "
+                                 "there first).\n"),
+        (["--stage", "local", "--destroy"], "There is no stage 'local': run make destroy STAGE=<stage>, where the "
+                                            "stage is dev or prod (the stages in .chalice/config.json; a new stage "
+                                            "needs its own section there first).\n"),
     ],
     ids=["no --stage", "STAGE empty", "STAGE empty then a flag", "destroy", "unknown", "the local stage"],
 )
