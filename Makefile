@@ -46,7 +46,7 @@ browser-deps:
 	fi
 
 demo: install
-	$(PY) -m offline.demo $(if $(filter 0,$(SERVE)),--no-serve,)
+	$(PY) -m offline.demo $(if $(filter 0,$(SERVE)),--no-serve,) $(if $(LISTEN_CONFIG),--config $(LISTEN_CONFIG),)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -79,6 +79,12 @@ bench: install browser-deps corpora
 
 cost: install
 	$(PY) -m offline.cost
+
+# One read-only pass of listen.yaml (or $$LISTEN_CONFIG, or CONFIG=path) against the real networks from this
+# machine: what would have been alerted in the last 24 hours, per rule and network. No AWS; nothing is sent.
+.PHONY: preview
+preview: install
+	$(PY) -m offline.preview $(CONFIG)
 
 # Validates listen.yaml (or $$LISTEN_CONFIG, or CONFIG=path) as deploy and the Lambdas do; no AWS needed.
 check: $(STAMP)

@@ -279,7 +279,8 @@ class Replies(_Strict):
 
 
 class ListenConfig(_Strict):
-    """The whole validated configuration."""
+    """The whole validated configuration (``parse_config`` also refuses a rule or recipient name
+    used twice, at the line of the second use)."""
 
     business: Business
     rules: list[RuleConfig] = Field(min_length=1)
@@ -292,14 +293,6 @@ class ListenConfig(_Strict):
     vip: list[str] = Field(default_factory=list)
     mute: Mutes = Mutes()
     replies: Replies = Replies()
-
-    @model_validator(mode="after")
-    def _unique_names(self) -> ListenConfig:
-        for kind, names in (("rule", [r.name for r in self.rules]), ("recipient", [r.name for r in self.recipients])):
-            duplicates = sorted({n for n in names if names.count(n) > 1})
-            if duplicates:
-                raise ValueError(f"{kind} names must be unique; repeated: {', '.join(duplicates)}")
-        return self
 
     def recipient(self, name: str) -> Recipient | None:
         return next((r for r in self.recipients if r.name == name), None)
@@ -350,8 +343,8 @@ def parse_config(text: str, filename: str = DEFAULT_CONFIG_PATH) -> ListenConfig
         raise ConfigError([f"{filename}: {len(text)} characters: a configuration holds at most {MAX_CONFIG_CHARS}"])
     root, data = _load_yaml(text, filename)
     if not isinstance(data, dict):
-        raise ConfigError([f"{filename}: expected a mapping of settings at the top level"])
-    errors: list[Any] = []
+        raise ConfigError([_not_settings(filename, root)])
+    errors: list[Any] = _repeated_names(root, data)
     if isinstance(data.get("networks"), dict):
         data = {**data, "networks": _parse_networks(data["networks"], errors)}
     try:
@@ -384,22 +377,118 @@ class _Loader(yaml.SafeLoader):
 
 def _load_yaml(text: str, filename: str) -> tuple[yaml.Node | None, Any]:
     """The document's node tree (for line numbers) and its value."""
-    loader = _Loader(text)
+    loader = None
     try:
+        loader = _Loader(text)  # reads the first characters already: a control character fails here
         root = loader.get_single_node()
         duplicates = _duplicate_keys(filename, root)
         if duplicates:
             raise ConfigError(_bounded(filename, duplicates))
         return root, (loader.construct_document(root) if root is not None else None)
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
-        problem = getattr(err, "problem", None) or str(err)
-        raise ConfigError(_bounded(filename, [f"{filename}{where}: not valid YAML: {problem}"])) from None
+        raise ConfigError([_bounded(filename, [_yaml_problem(err, text, filename)])[0]]) from None
     except RecursionError:
         raise ConfigError([f"{filename}: nested too deeply to be a configuration"]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
+
+
+_INDENT_ADVICE = "indent with spaces, lining each setting up with the ones next to it"
+
+
+def _yaml_problem(err: yaml.YAMLError, text: str, filename: str) -> str:
+    """A YAML parser error in the owner's words: file, line and column to look at, what is wrong
+    there and what to do (the parser's own words, such as "expected <block end>, but found '?'",
+    name its internals)."""
+    if isinstance(err, yaml.reader.ReaderError):  # a character YAML does not allow anywhere
+        line = text.count("\n", 0, err.position) + 1
+        column = err.position - (text.rfind("\n", 0, err.position) + 1) + 1
+        code = err.character if isinstance(err.character, int) else ord(str(err.character)[:1] or "?")
+        return (f"{filename}:{line}:{column}: the file holds the invisible control character U+{code:04X}, "
+                "which YAML does not allow: delete it")
+    problem, context = str(getattr(err, "problem", "") or ""), str(getattr(err, "context", "") or "")
+    problem_mark, context_mark = getattr(err, "problem_mark", None), getattr(err, "context_mark", None)
+
+    def at(mark: Any, what: str) -> str:
+        return f"{filename}:{mark.line + 1}:{mark.column + 1}: {what}" if mark is not None else f"{filename}: {what}"
+
+    def line_of(mark: Any) -> str:
+        return f"line {mark.line + 1}, column {mark.column + 1}"
+
+    if "anchors and aliases are not allowed" in problem:  # _Loader's refusal
+        sign = "*" if problem.startswith("an alias") else "&"
+        kind = "an alias" if sign == "*" else "an anchor"
+        return at(problem_mark, f"a value starting with '{sign}' is {kind} in YAML, which listen.yaml does not "
+                                f"allow: write the value out, or put it in quotes if the '{sign}' belongs to it")
+    if "that cannot start any token" in problem:
+        if "'\\t'" in problem:
+            return at(problem_mark, f"a tab character: YAML does not allow tabs for indentation; {_INDENT_ADVICE}")
+        char = problem.split("'")[1] if problem.count("'") >= 2 else "this character"
+        return at(problem_mark, f"a value cannot start with '{char}' unless it is in quotes: put the whole value "
+                                "in quotes, such as \"...\"")
+    if "quoted scalar" in context and ("end of stream" in problem or "document separator" in problem):
+        quote = text[context_mark.index] if context_mark is not None and context_mark.index < len(text) else '"'
+        return at(context_mark, f"the quote {quote} that starts here is never closed (the file ends inside it): "
+                                f"add the closing {quote} at the end of the value")
+    if "escape character" in problem or "escape sequence" in problem:  # at the backslash, before the mark
+        backslash = text.rfind("\\", 0, problem_mark.index) if problem_mark is not None else -1
+        if problem_mark is not None and backslash >= 0:
+            back = problem_mark.index - backslash
+            problem_mark = yaml.Mark("", backslash, problem_mark.line, problem_mark.column - back, None, None)
+        return at(problem_mark, "a backslash in double quotes starts an escape such as \\n, and this one is not "
+                                "known: write \\\\ for a backslash, or put the value in single quotes ('...') instead")
+    if "simple key" in context and "could not find expected ':'" in problem:
+        return at(context_mark, "this line is neither a setting ('name: value') nor a list item ('- value'): add "
+                                f"': ' after the setting's name, or '- ' before the item; {_INDENT_ADVICE}")
+    if "mapping values are not allowed here" in problem:
+        return at(problem_mark, "a ':' that cannot start a setting here: if this is a setting, start it on its "
+                                f"own line ({_INDENT_ADVICE}); if the value holds ': ', put the value in quotes")
+    if "flow mapping" in context or "flow sequence" in context:
+        opening, closing = ("{", "}") if "mapping" in context else ("[", "]")
+        return at(context_mark, f"the '{opening}' that starts here is not closed where expected (at "
+                                f"{line_of(problem_mark)}): close it with '{closing}' and separate its items with ','")
+    if "expected <block end>" in problem and context_mark is not None:
+        if "block collection" in context:  # a line at a list's indentation that is not a '- ' item
+            return at(problem_mark, f"this line is inside the list that starts at line {context_mark.line + 1} "
+                                    "but is neither a new item ('- ') nor lined up with the settings of the item "
+                                    "above it: indent it like those settings, or start a new item with '- '")
+        return at(problem_mark, f"this line is not lined up with the settings of the section that starts at line "
+                                f"{context_mark.line + 1}: {_INDENT_ADVICE}")
+    if "single document" in context:
+        return at(problem_mark, "a second document starts here ('---'): listen.yaml holds one; remove the line")
+    return at(problem_mark or context_mark,
+              f"the file cannot be read from here on: check this line and the one above: {_INDENT_ADVICE}, "
+              "and close every quote and bracket")
+
+
+def _not_settings(filename: str, root: yaml.Node | None) -> str:
+    """The file holds no settings at the top level (empty, a list, or a single value)."""
+    if root is None:
+        return f"{filename}: the file holds no settings: start from a copy of listen.example.yaml"
+    found = "a list" if isinstance(root, yaml.SequenceNode) else f"the single value {shown(root.value)}"
+    return (f"{filename}:{root.start_mark.line + 1}: expected settings such as 'business:' and 'rules:' at the "
+            f"top level, found {found}: start from a copy of listen.example.yaml")
+
+
+def _repeated_names(root: yaml.Node | None, data: dict[Any, Any]) -> list[dict[str, Any]]:
+    """A rule or recipient name used again, at the line of the second use (alerts, mutes and
+    accepted exclusions find a rule by its name)."""
+    errors = []
+    for section, kind in (("rules", "rule"), ("recipients", "recipient")):
+        items = data.get(section)
+        first: dict[str, int] = {}
+        for i, item in enumerate(items if isinstance(items, list) else []):
+            name = item.get("name") if isinstance(item, dict) else None
+            if not isinstance(name, str):
+                continue
+            if name in first:
+                message = (f"the {kind} name {shown(name)} is already used by the {kind} at line "
+                           f"{_line_of(root, (section, first[name]))}: give each {kind} its own name")
+                errors.append({"loc": (section, i, "name"), "type": "value_error", "msg": message})
+            else:
+                first[name] = i
+    return errors
 
 
 def _valid_rules(data: dict[Any, Any]) -> tuple[list[tuple[int, RuleConfig]], list[str]]:
@@ -515,13 +604,43 @@ def _describe(filename: str, text: str, root: yaml.Node | None, error: Any) -> s
     elif node is not None and error.get("at_start"):  # a keyword: where it starts
         where = f"{filename}:{node.start_mark.line + 1}:{node.start_mark.column + 1}"
     message = _message(error)
+    owner = _owner_of(root, loc)
+    if owner and owner not in message:  # which rule or recipient, by the name the owner gave it
+        path += f" ({owner})"
     return f"{where}: {path}: {message}" if path else f"{where}: {message}"
+
+
+def _owner_of(root: yaml.Node | None, loc: Sequence[Any]) -> str:
+    """'rule "brand"' for a problem inside rules[i] whose name is brand ('' when it has none)."""
+    if len(loc) < 3 or loc[0] not in ("rules", "recipients") or not isinstance(loc[1], int) or loc[2] == "name":
+        return ""
+    node = _node_at(root, (*loc[:2], "name"))
+    if not isinstance(node, yaml.ScalarNode) or not _NAME.fullmatch(str(node.value)):
+        return ""
+    return f'{"rule" if loc[0] == "rules" else "recipient"} "{node.value}"'
+
+
+# pydantic's wording of a wrong type or size, in the owner's words ({...}: the error's context)
+_EXPECTED = {
+    "int_parsing": "expected a whole number such as 5", "int_type": "expected a whole number such as 5",
+    "int_from_float": "expected a whole number such as 5",
+    "float_parsing": "expected a number such as 4.5", "float_type": "expected a number such as 4.5",
+    "bool_parsing": "expected true or false", "bool_type": "expected true or false",
+    "string_type": "expected text (put it in quotes)",
+    "list_type": "expected a list, such as [a, b] or lines starting with '- '",
+    "dict_type": "expected settings, one 'name: value' per line below it",
+    "model_type": "expected settings, one 'name: value' per line below it",
+    "time_parsing": 'expected a time of day such as "07:30" (24-hour, in quotes)',
+    "time_type": 'expected a time of day such as "07:30" (24-hour, in quotes)',
+    "greater_than_equal": "expected {ge} or more", "greater_than": "expected more than {gt}",
+    "less_than_equal": "expected {le} or less", "less_than": "expected less than {lt}",
+}
 
 
 def _message(error: Any) -> str:
     kind, msg = error["type"], error["msg"]
     if kind == "missing":
-        return "required field is missing"
+        return "required field is missing (see listen.example.yaml)"
     if kind == "extra_forbidden":
         return "unknown field (check the spelling against listen.example.yaml)"
     if kind == "literal_error":
@@ -529,6 +648,19 @@ def _message(error: Any) -> str:
         return f"expected {expected}, got {shown(error['input'])}"
     if kind in ("value_error", "assertion_error"):
         return str(msg).removeprefix("Value error, ")
+    context = {key: shown(value) if isinstance(value, str) else value
+               for key, value in (error.get("ctx") or {}).items()}
+    if kind in ("too_short", "too_long", "string_too_short", "string_too_long"):  # a list's items, a text's length
+        size = context.get("min_length", context.get("max_length"))
+        unit = "character" if kind.startswith("string") else "item"
+        expected = "expected some text" if kind == "string_too_short" and size == 1 else \
+            f"expected {'at least' if kind.endswith('short') else 'at most'} {size} {unit}{'' if size == 1 else 's'}"
+        return f"{expected}, got {shown(error['input'])}" if "input" in error else expected
+    if kind in _EXPECTED:
+        expected = _EXPECTED[kind].format_map(context) if "{" in _EXPECTED[kind] else _EXPECTED[kind]
+        if "input" not in error:
+            return expected
+        return f"{expected}, got {'nothing' if error['input'] is None else shown(error['input'])}"
     return f"{msg[0].lower()}{msg[1:]}, got {shown(error['input'])}" if "input" in error else msg
 
 

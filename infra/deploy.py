@@ -40,7 +40,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, 
 from chalicelib.config import ConfigError, ListenConfig, config_path, load_config
 from chalicelib.log_levels import pin_library_loggers
 from infra import secret_setup as secrets_setup
-from infra.names import APP_NAME
+from infra.names import APP_NAME, deployable_stages, stage_problem
 from infra.synth import synth
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -661,8 +661,14 @@ def delete_table(dep: Deployment, dynamodb: Any, name: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Command line (see the module docstring). Returns the exit status."""
     pin_library_loggers()  # botocore logs SecureString values at DEBUG
+    args_given = sys.argv[1:] if argv is None else argv
+    stages = deployable_stages()
+    problem = stage_problem(args_given, "make destroy" if "--destroy" in args_given else "make deploy", stages)
+    if problem:  # in words, with the stages there are (argparse would say "expected one argument")
+        print(problem)
+        return 2
     parser = argparse.ArgumentParser(prog="python -m infra.deploy", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--stage", required=True, choices=["dev", "prod"], help="the Chalice stage")
+    parser.add_argument("--stage", required=True, choices=stages, help="the Chalice stage")
     parser.add_argument("--config", type=Path, help="listen.yaml (default: $LISTEN_CONFIG or ./listen.yaml)")
     parser.add_argument("--owner-email", help="who gets the alarms (default: the first recipient's email)")
     parser.add_argument("--yes", action="store_true", help="answer yes to every question (not to --delete-data)")

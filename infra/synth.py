@@ -12,14 +12,18 @@ Usage: ``python -m infra.synth [--stages dev,prod] [--outdir DIR] [--owner-email
 from __future__ import annotations
 
 import argparse
+import ast
 import hashlib
+import io
 import os
+import re
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TextIO
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REQUIREMENTS = REPO_ROOT / "requirements.txt"
@@ -85,15 +89,62 @@ def offline_environment(wheelhouse: Path) -> Iterator[None]:
                 os.environ[name] = value
 
 
+_BYTES_REPR = re.compile(r"""b(['"]).*\1""", re.DOTALL)
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+class PlainNodeNotices(io.TextIOBase):
+    """stderr while the CDK's Node process (the jsii kernel) runs: jsii's Python runtime prints each line
+    Node writes outside its protocol as a bytes repr, so the CDK's Node end-of-life banner arrived as
+    ``b'!!  Node 20 is end-of-life and not supported anymore ...  !!\\n'`` lines in a box of '!'. Such a
+    line is written as its text, without the box or colour codes; everything else passes unchanged."""
+
+    def __init__(self, target: TextIO) -> None:
+        self.target = target
+        self._after_repr = False  # print() writes the repr, then "\n" on its own
+        self._named = False  # the first line says who speaks ("this software" in the banner is the CDK)
+
+    def write(self, text: str) -> int:
+        if self._after_repr and text == "\n":
+            self._after_repr = False
+            return len(text)
+        self._after_repr = bool(_BYTES_REPR.fullmatch(text))
+        if not self._after_repr:
+            return self.target.write(text)
+        line = _ANSI.sub("", ast.literal_eval(text).decode("utf-8", "replace")).strip().strip("!").strip()
+        if line:
+            self.target.write(("" if self._named else "AWS CDK: ") + line + "\n")
+            self._named = True
+        return len(text)
+
+    def flush(self) -> None:
+        self.target.flush()
+
+    @property
+    def buffer(self) -> Any:  # jsii writes the kernel's own console messages to sys.stderr.buffer
+        return self.target.buffer
+
+
+@contextmanager
+def plain_node_notices() -> Iterator[None]:
+    """``sys.stderr`` is a PlainNodeNotices while the block runs (jsii's thread looks it up per line)."""
+    before = sys.stderr
+    sys.stderr = PlainNodeNotices(before)
+    try:
+        yield
+    finally:
+        sys.stderr = before
+
+
 def synth(outdir: Path, context: dict[str, object] | None = None) -> Path:
     """Synthesize every stage into a fresh ``outdir`` offline (after the wheelhouse is filled). Returns outdir."""
-    from infra.app import build_app
-
     wheelhouse = ensure_wheelhouse()
     shutil.rmtree(outdir, ignore_errors=True)
     before = dict(os.environ)
     try:
-        with offline_environment(wheelhouse):
+        with offline_environment(wheelhouse), plain_node_notices():
+            from infra.app import build_app  # starts the CDK's Node process, which may print a banner
+
             app, _ = build_app(outdir, context)
             app.synth()
     finally:  # chalice package sets the stages' environment variables in this process: never keep them

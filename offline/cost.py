@@ -39,7 +39,7 @@ from chalicelib.store import Store
 from infra.secret_setup import needed_secrets
 from offline.demo import DEMO_SECRETS, DemoClock, network_options
 from offline.replay import make_server
-from offline.stack import LocalStack
+from offline.stack import LocalStack, StackError
 
 PRICES_AS_OF = "2026-11 (AWS us-east-1 list prices, on-demand; check the pricing pages before quoting)"
 PRICES = {
@@ -286,9 +286,10 @@ def measure_one_hour(mentions_per_day: float = MENTIONS_PER_DAY, warm_hours: int
         emails = len(stack.sent_emails())
         table_bytes = table_size_bytes(stack.client("dynamodb"), "cost-reference") - warm_bytes
         secrets = len(needed_secrets(config))
-    print(f"# {mentions_per_day:g} mentions a day: network errors in the measured hour:", sorted(errors) or "none")
-    print("# capacity units by store method in the hour:", {k: round(v) for k, v in
-          sorted((store.units_by_caller or {}).items(), key=lambda kv: -kv[1])})
+    print(f"# {mentions_per_day:g} mentions a day: network errors in the measured hour:",
+          "; ".join(sorted(errors)) or "none")
+    print("# capacity units by store method in the hour:", ", ".join(
+        f"{k} {round(v)}" for k, v in sorted((store.units_by_caller or {}).items(), key=lambda kv: -kv[1])))
     text = emitted.getvalue()
     return {"read_units": store.read_units, "write_units": store.write_units + billed.unreported_write_units,
             "transaction_write_units": billed.transaction_units, "transaction_items": billed.transaction_items,
@@ -392,7 +393,7 @@ def monthly(hour: dict[str, float]) -> list[tuple[str, float]]:
 
 SCALES = (("100_per_day", 100), ("10k_per_day", 10_000))  # besides the reference business's 1,000 a day
 # Transactions the store runs, and whether the guarantee needs one (helper "store" may act on it; its code is
-# chalicelib/store.py): the mentions' conditional puts (_put_absent) do not: each put is conditional on its own
+# chalicelib/store/mentions.py): the mentions' conditional puts (_put_absent) do not: each put is conditional on its own
 # item and the job already lists every key, so plain conditional puts (one write unit each, not two) or a
 # BatchWriteItem after the existence check would do; count_job's job mark + the day's counters do (exactly once);
 # snooze's two items do, but it runs once per owner action (not measured here).
@@ -401,7 +402,12 @@ TRANSACTIONS_NOT_NEEDED = ("store_new_mentions (Store._put_absent): conditional 
 
 def main() -> int:
     logging.basicConfig(level=logging.ERROR)
-    for name, value in monthly(measure_one_hour()):
+    try:
+        measured = measure_one_hour()
+    except StackError as err:  # no Java or DynamoDB Local: said, not a traceback
+        print(f"make cost needs the local stack (DynamoDB Local and moto): {err}. Run make install first.")
+        return 1
+    for name, value in monthly(measured):
         print(f"{name}: {value}")
     for label, per_day in SCALES:
         figures = dict(monthly(measure_one_hour(per_day)))

@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from chalicelib.config import ListenConfig, parse_config
+from chalicelib.config import ConfigError, ListenConfig, load_config, parse_config
 from chalicelib.networks import NETWORKS, emulator_class
 from chalicelib.pipeline import CycleReport
 from chalicelib.runtime import build
@@ -93,12 +93,16 @@ def network_options(replay: ReplayServer) -> dict[str, dict[str, Any]]:
     return {name: opts for name, opts in options.items() if name in NETWORKS}
 
 
-def demo_config(replay: ReplayServer, action_base_url: str) -> tuple[str, ListenConfig]:
-    """listen.example.yaml with the networks pointed at the replay server."""
-    data = yaml.safe_load((ROOT / "listen.example.yaml").read_text(encoding="utf-8"))
-    data["networks"] = network_options(replay)
+def demo_config(replay: ReplayServer, action_base_url: str, source: Path | None = None) -> tuple[str, ListenConfig]:
+    """listen.example.yaml with every network pointed at the replay server; or the owner's ``source``
+    (validated first: ConfigError names its lines) with the networks it enables."""
+    path = source or ROOT / "listen.example.yaml"
+    enabled = load_config(path).enabled_networks() if source is not None else None
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["networks"] = {name: options for name, options in network_options(replay).items()
+                        if enabled is None or name in enabled}
     data["alerts"]["action_base_url"] = action_base_url
-    data["secrets"]["signing_key_parameter"] = SIGNING_KEY_PARAMETER
+    data.setdefault("secrets", {})["signing_key_parameter"] = SIGNING_KEY_PARAMETER
     text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
     return text, parse_config(text, ".local/demo/listen.yaml")
 
@@ -305,7 +309,7 @@ def serve(stack: LocalStack, config_path: Path, port: int, first_link: str | Non
             process.wait(timeout=5)
 
 
-def run(serve_links: bool) -> int:
+def run(serve_links: bool, source: Path | None = None) -> int:
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
     faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` prints where a stuck demo is
     port = free_port()
@@ -315,7 +319,7 @@ def run(serve_links: bool) -> int:
     with LocalStack(table_name=TABLE) as stack, make_server() as replay:
         os.environ.update(stack.env())
         key = secrets.token_urlsafe(32)
-        text, config = demo_config(replay, f"http://127.0.0.1:{port}")
+        text, config = demo_config(replay, f"http://127.0.0.1:{port}", source)
         stack.prepare_aws(sender=config.alerts.from_address, signing_key_parameter=SIGNING_KEY_PARAMETER,
                           signing_key=key)
         ssm = stack.client("ssm")
@@ -353,8 +357,18 @@ def run(serve_links: bool) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--no-serve", action="store_true", help="exit after the summary (SERVE=0)")
+    parser.add_argument("--config", type=Path, help="your listen.yaml: its rules against the replay streams, "
+                                                    "which talk about the example café (LISTEN_CONFIG=...)")
     args = parser.parse_args(argv)
-    return run(serve_links=not args.no_serve)
+    if args.config is not None:
+        try:
+            load_config(args.config)
+        except ConfigError as err:
+            print(f"{args.config} is not valid:\n" + "\n".join(f"  {problem}" for problem in err.problems))
+            return 2
+        print(f"Your rules from {args.config}, against the replay streams (which talk about Bean There Café, a "
+              "coffee shop in Lisbon: rules for another business may find little here).")
+    return run(serve_links=not args.no_serve, source=args.config)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ class Lists(Table):
         self._mute(f"author#{network}:{handle.casefold()}", by)
 
     def mute_thread(self, thread_root: str, by: str) -> None:
-        """Never alert on this conversation again (``network:root``, as ``Mention.thread_root``)."""
+        """Never alert on this conversation again (``network:root``, as ``networks.thread_root``)."""
         self._mute(f"thread#{thread_root}", by)
 
     def _mute(self, sort_key: str, by: str) -> None:

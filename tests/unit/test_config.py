@@ -58,14 +58,15 @@ def test_valid_config_normalizes_phone_and_builds_keyword_query() -> None:
 
 def test_missing_field_is_named_with_its_line() -> None:
     text = VALID.replace("    group: brand\n", "")
-    assert problems(text) == ["listen.yaml:4: rules[0].group: required field is missing"]
+    assert problems(text) == [
+        'listen.yaml:4: rules[0].group (rule "brand"): required field is missing (see listen.example.yaml)'
+    ]
 
 
 def test_wrong_type_names_what_was_given() -> None:
     text = VALID.replace("    base_url: http://127.0.0.1:9/hackernews", "    max_pages: lots")
     assert problems(text) == [
-        "listen.yaml:9: networks.hackernews.max_pages: input should be a valid integer, "
-        "unable to parse string as an integer, got 'lots'"
+        "listen.yaml:9: networks.hackernews.max_pages: expected a whole number such as 5, got 'lots'"
     ]
 
 
@@ -78,23 +79,26 @@ def test_unknown_network_lists_the_known_ones() -> None:
 def test_bad_phone_number_says_the_expected_form() -> None:
     text = VALID.replace('"+351 912 345 678"', '"555-1234"')
     assert problems(text) == [
-        "listen.yaml:13: recipients[0].phone: expected a phone number in E.164 form such as +14155550100, "
-        "got '555-1234'"
+        'listen.yaml:13: recipients[0].phone (recipient "Maria"): expected a phone number in E.164 form such as '
+        "+14155550100, got '555-1234'"
     ]
 
 
 def test_all_problems_are_reported_at_once_in_file_order() -> None:
     text = VALID.replace("group: brand", "group: brandz").replace("Europe/Lisbon", "Mars/Olympus")
     assert problems(text) == [
-        "listen.yaml:5: rules[0].group: expected 'brand', 'product', 'competitor' or 'industry', got 'brandz'",
-        "listen.yaml:14: recipients[0].timezone: expected an IANA time zone such as Europe/Lisbon, got 'Mars/Olympus'",
+        "listen.yaml:5: rules[0].group (rule \"brand\"): expected 'brand', 'product', 'competitor' or 'industry', "
+        "got 'brandz'",
+        "listen.yaml:14: recipients[0].timezone (recipient \"Maria\"): expected an IANA time zone such as "
+        "Europe/Lisbon, got 'Mars/Olympus'",
     ]
 
 
 def test_misspelled_field_is_refused() -> None:
     text = VALID.replace("    urgent", "").replace("    keywords:", "    keywrods:")
     assert problems(text) == [
-        "listen.yaml:6: rules[0].keywrods: unknown field (check the spelling against listen.example.yaml)",
+        'listen.yaml:6: rules[0].keywrods (rule "brand"): unknown field '
+        "(check the spelling against listen.example.yaml)",
     ]
 
 
@@ -105,12 +109,24 @@ def test_recipient_needs_a_way_to_be_reached() -> None:
 
 def test_duplicate_rule_names_are_refused() -> None:
     text = VALID.replace("networks:", '  - name: brand\n    group: product\n    keywords: ["x"]\nnetworks:')
-    assert problems(text) == ["listen.yaml:1: rule names must be unique; repeated: brand"]
+    assert problems(text) == [  # at the second definition, not at the top of the file (issue 18)
+        "listen.yaml:7: rules[1].name: the rule name 'brand' is already used by the rule at line 4: "
+        "give each rule its own name"
+    ]
+
+
+def test_duplicate_recipient_names_are_refused_at_the_second() -> None:
+    text = VALID.replace("alerts:", "  - name: Maria\n    email: other@beanthere.example\nalerts:")
+    assert problems(text) == [
+        "listen.yaml:16: recipients[1].name: the recipient name 'Maria' is already used by the recipient at "
+        "line 11: give each recipient its own name"
+    ]
 
 
 def test_broken_yaml_names_the_line() -> None:
     assert problems("business: {name: x\nrules: [") == [
-        "listen.yaml:2:6: not valid YAML: expected ',' or '}', but got ':'"
+        "listen.yaml:1:11: the '{' that starts here is not closed where expected (at line 2, column 6): "
+        "close it with '}' and separate its items with ','"
     ]
 
 

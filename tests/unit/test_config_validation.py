@@ -79,11 +79,11 @@ def test_operators_in_a_keyword_are_words() -> None:
 def test_a_keyword_without_a_letter_or_digit_is_an_error_where_it_is(keyword: str) -> None:
     text = BASE.replace('"spokeandchain.example"', "'" + keyword + "'")
     assert problems(text) == [
-        "listen.yaml:6:33: rules[0].keywords[1]: the keyword "
+        'listen.yaml:6:33: rules[0].keywords[1] (rule "brand"): the keyword '
         f"{keyword!r} cannot be matched: expected a word or phrase with a letter or digit"
         if keyword != '"' else
-        "listen.yaml:6:33: rules[0].keywords[1]: the keyword '\"' cannot be matched: expected a word or phrase "
-        "between \" and \""
+        "listen.yaml:6:33: rules[0].keywords[1] (rule \"brand\"): the keyword '\"' cannot be matched: expected a "
+        "word or phrase between \" and \""
     ]
 
 
@@ -131,8 +131,8 @@ def test_bad_excludes_are_errors_where_they_are_and_every_bad_rule_is_listed() -
     assert problems(text) == [
         "listen.yaml:9:49: rules[1].query: rule \"complaints\": query \"\"Spoke & Chain\" AND (refund OR rude))\" at "
         "column 37: expected a '(' before it but found ')'",
-        "listen.yaml:10:31: rules[1].exclude[1]: query \"NOT\" at column 4: expected a word, \"phrase\", "
-        "field:value, NOT or '(' but the query ended",
+        "listen.yaml:10:31: rules[1].exclude[1] (rule \"complaints\"): query \"NOT\" at column 4: expected a word, "
+        "\"phrase\", field:value, NOT or '(' but the query ended",
         "listen.yaml:11:20: exclude[0]: query \"spam AND\" at column 9: expected a word, \"phrase\", "
         "field:value, NOT or '(' but the query ended",
     ]
@@ -144,7 +144,7 @@ def test_query_errors_are_listed_with_the_other_problems() -> None:
     assert problems(text) == [
         "listen.yaml:9:48: rules[1].query: rule \"complaints\": query \"\"Spoke & Chain\" AND (refund OR rude\" at "
         "column 36: expected ')' but the query ended",
-        "listen.yaml:20: alerts: input should be a valid dictionary or instance of Alerts, got None",
+        "listen.yaml:20: alerts: expected settings, one 'name: value' per line below it, got nothing",
     ]
 
 
@@ -163,8 +163,8 @@ def test_a_rule_no_mention_could_be_found_by_is_an_error() -> None:
 def test_a_bad_time_zone_is_an_error_at_its_line(zone: str) -> None:
     text = BASE.replace("timezone: Europe/Lisbon", "timezone: " + quoted(zone))
     (problem,) = problems(text)
-    assert problem.startswith("listen.yaml:19: recipients[0].timezone: expected an IANA time zone such as "
-                              "Europe/Lisbon, got ")
+    assert problem.startswith("listen.yaml:19: recipients[0].timezone (recipient \"Maria\"): expected an IANA time "
+                              "zone such as Europe/Lisbon, got ")
     assert len(problem) < 200
 
 
@@ -192,8 +192,8 @@ def test_an_alias_bomb_is_one_short_error() -> None:
     assert len(text) < 3000
     started = time.perf_counter()
     assert problems(text) == [
-        "listen.yaml:1:5: not valid YAML: an anchor (&name): anchors and aliases are not allowed here, "
-        "write the value out"
+        "listen.yaml:1:5: a value starting with '&' is an anchor in YAML, which listen.yaml does not allow: "
+        "write the value out, or put it in quotes if the '&' belongs to it"
     ]
     assert time.perf_counter() - started < 1
 
@@ -201,8 +201,8 @@ def test_an_alias_bomb_is_one_short_error() -> None:
 def test_an_alias_is_refused_where_it_is() -> None:
     text = BASE.replace('exclude: ["spam"]', "exclude: *spam")
     assert problems(text) == [
-        "listen.yaml:11:10: not valid YAML: an alias (*name): anchors and aliases are not allowed here, "
-        "write the value out"
+        "listen.yaml:11:10: a value starting with '*' is an alias in YAML, which listen.yaml does not allow: "
+        "write the value out, or put it in quotes if the '*' belongs to it"
     ]
 
 
@@ -232,9 +232,9 @@ def test_a_huge_file_is_refused_before_parsing() -> None:
     ("old", "new", "where"),
     [
         ('phone: "+351912345678"', 'phone: "+351912345678\\n"',
-         "listen.yaml:18: recipients[0].phone: expected a phone"),
+         'listen.yaml:18: recipients[0].phone (recipient "Maria"): expected a phone'),
         ("email: maria@spokeandchain.example", 'email: "maria@spokeandchain.example\\n"',
-         "listen.yaml:17: recipients[0].email: expected an email"),
+         'listen.yaml:17: recipients[0].email (recipient "Maria"): expected an email'),
         ("- name: Maria", '- name: "Maria\\n"', "listen.yaml:16: recipients[0].name: expected 1-64"),
         ("  from_address: alerts@spokeandchain.example",
          '  from_address: alerts@spokeandchain.example\n  action_base_url: "https://x.example/api\\n"',

@@ -67,7 +67,7 @@ def test_no_replies_section_means_the_built_in_drafts() -> None:
     ('    complaint: "Sorry :}"\n',
      f"listen.yaml:21: replies.drafts.complaint: a stray '{{' or '}}' in the draft: write {{{{ or }}}} for a brace, "
      f"or use {ALLOWED}"),
-    ('    praise: ""\n', "listen.yaml:21: replies.drafts.praise: string should have at least 1 character, got ''"),
+    ('    praise: ""\n', "listen.yaml:21: replies.drafts.praise: expected some text, got ''"),
 ])
 def test_a_bad_draft_is_a_positioned_config_error(lines: str, problem: str) -> None:
     assert problems(with_drafts(lines)) == [problem]

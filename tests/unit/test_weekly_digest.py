@@ -348,8 +348,8 @@ def test_a_weekday_that_is_not_a_weekday_is_refused_with_the_line() -> None:
     with pytest.raises(ConfigError) as refused:
         config("  - {name: Maria, email: maria@beanthere.example, weekly_digest: mon}")
     assert refused.value.problems == [
-        "listen.yaml:12: recipients[0].weekly_digest: expected 'monday', 'tuesday', 'wednesday', 'thursday', "
-        "'friday', 'saturday' or 'sunday', got 'mon'"]
+        "listen.yaml:12: recipients[0].weekly_digest (recipient \"Maria\"): expected 'monday', 'tuesday', "
+        "'wednesday', 'thursday', 'friday', 'saturday' or 'sunday', got 'mon'"]
 
 
 # ---------------------------------------------------------------- the web view
