@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from chalicelib.config import parse_config
+from chalicelib.networks.github import emulator as github
+from chalicelib.networks.hackernews import emulator as hackernews
 from chalicelib.store import Store
 from offline.preview import main, one_line, run_preview
-from offline.replay import github, hackernews
 from offline.replay.server import Fault, ReplayServer
 from offline.stack import LocalStack
 from tests.integration.conftest import make_config
