@@ -8,6 +8,7 @@ leaves that network's cursor where it was.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -94,6 +95,30 @@ class FetchResult:
 
 
 SKIP_REASON_CHARS = 200  # a skip reason is said to the owner; keep it short
+TIME_FLOOR = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+TIME_CEILING = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)  # later times are not real: they would break cursor arithmetic
+
+
+def zoned_time(value: Any) -> dt.datetime | None:
+    """An ISO 8601 time with a zone offset (``value`` from a payload), in UTC; None if it is
+    not a string, not ISO 8601, or has no offset."""
+    if not isinstance(value, str):
+        return None
+    try:
+        when = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return when.astimezone(dt.UTC) if when.tzinfo else None
+
+
+def payload_time(network: str, value: Any, what: str) -> float:
+    """``zoned_time(value)`` as Unix seconds between 1970 and 2200, else ``BadPayload`` saying
+    ``what`` is not that (e.g. "items[3].created_at is not an ISO time with offset")."""
+    when = zoned_time(value)
+    if when is None or not TIME_FLOOR <= when <= TIME_CEILING:
+        raise BadPayload(network, what)
+    return when.timestamp()
+
 
 
 def read_each(network: str, items: Iterable[Any], read: Callable[[Any], T | None]) -> tuple[list[T], list[str]]:

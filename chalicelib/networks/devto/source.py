@@ -42,6 +42,7 @@ from chalicelib.sources.base import (
     SkipLedger,
     SourceBase,
     SourceOptions,
+    payload_time,
     read_each,
 )
 
@@ -49,9 +50,7 @@ SITE = "https://dev.to/"
 ACCEPT = "application/vnd.forem.api-v1+json"
 _USERNAME = re.compile(r"^[A-Za-z0-9_]{1,60}$")
 _TAG = re.compile(r"^[a-z0-9]{1,40}\Z")
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 AHEAD_LIMIT = 50  # future-dated articles remembered in the cursor
-_END = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)  # later times are not real: they would break the cursor's arithmetic
 
 
 class DevToOptions(SourceOptions):
@@ -282,13 +281,7 @@ class DevTo(SourceBase):
         return []
 
     def _parse_time(self, value: Any, where: str) -> int:
-        try:
-            when = dt.datetime.fromisoformat(value) if isinstance(value, str) else None
-        except ValueError:
-            when = None
-        if when is None or when.tzinfo is None or not _EPOCH <= when <= _END:
-            raise BadPayload(self.name, f"{where}.published_at is not an ISO time with a zone")
-        return int(when.timestamp())
+        return int(payload_time(self.name, value, f"{where}.published_at is not an ISO time with a zone"))
 
     @staticmethod
     def _time(article: dict[str, Any]) -> int:

@@ -47,6 +47,7 @@ from chalicelib.sources.base import (
     SkipLedger,
     SourceBase,
     SourceOptions,
+    payload_time,
     read_each,
 )
 from chalicelib.sources.http import decode_json, parse_retry_after
@@ -56,8 +57,6 @@ SITE = "https://lobste.rs"
 STORY_URL = SITE + "/s/"
 COMMENT_URL = SITE + "/c/"
 USER_URL = SITE + "/~"
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_END = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)  # later times are not real: they would break the cursor's arithmetic
 STORIES_PER_PAGE = 25  # StoriesPaginator::STORIES_PER_PAGE
 PENDING_LIMIT = 50  # threads waiting for a request, kept in the cursor
 _SHORT_ID = re.compile(r"^[a-z0-9]{1,12}$")
@@ -345,14 +344,7 @@ class Lobsters(SourceBase):
         return user
 
     def _time(self, item: dict[str, Any], where: str) -> float:
-        value = item.get("created_at")
-        try:
-            when = dt.datetime.fromisoformat(value) if isinstance(value, str) else None
-        except ValueError:
-            when = None
-        if when is None or when.tzinfo is None or not _EPOCH <= when <= _END:
-            raise BadPayload(self.name, f"{where}.created_at is not an ISO time with offset")
-        return when.timestamp()
+        return payload_time(self.name, item.get("created_at"), f"{where}.created_at is not an ISO time with offset")
 
     def _author(self, user: Any, where: str) -> tuple[str, str]:
         name = self._username(user, where)
