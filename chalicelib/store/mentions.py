@@ -102,7 +102,8 @@ class Mentions(Table):
         if not candidates:
             return []
         self.open_job(job_id, [m.mention.key for m in candidates], lease_seconds)
-        stored_at, expires = iso(self.clock()), str(int(self.clock()) + MENTION_TTL_DAYS * 86400)
+        now = self.clock()
+        stored_at, expires = iso(now), str(int(now) + MENTION_TTL_DAYS * 86400)
 
         def put(m: MatchedMention) -> dict[str, Any]:
             return {
@@ -119,7 +120,11 @@ class Mentions(Table):
 
         items = [capped(m) for m in candidates]
         parts = list(chunks(items, -(-len(items) // PARALLEL_READS)))  # bounded: a worker a part
-        results = self._in_parallel(lambda part: self._put_absent(part, put), parts)
+
+        def _put_part(part: Sequence[MatchedMention]) -> tuple[list[MatchedMention], list[tuple[MatchedMention, str]]]:
+            return self._put_absent(part, put)  # named with _: the units count as store_new_mentions'
+
+        results = self._in_parallel(_put_part, parts)
         if skipped is not None:
             skipped.extend(r for _, refused in results for r in refused)
         return [m for stored, _ in results for m in stored]

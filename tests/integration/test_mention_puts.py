@@ -46,7 +46,9 @@ def recorded(stack: Any) -> Iterator[tuple[Store, Recording]]:
 
 def test_new_mentions_are_plain_conditional_puts_one_unit_each(recorded: tuple[Store, Recording]) -> None:
     store, client = recorded
-    store.store_new_mentions([mention("0")], "job-0", 60)
+    store.units_by_caller = {}
+    assert store.store_new_mentions([mention("0")], "job-0", 60) == [mention("0")]
+    assert store.units_by_caller["store_new_mentions"] == 1  # counted as the method's, not a helper's
     candidates = [mention(str(i)) for i in range(150)]  # one already stored by job-0
     client.operations.clear()
     store.units_by_caller = {}
