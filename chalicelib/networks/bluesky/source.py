@@ -75,8 +75,7 @@ class BlueskyOptions(SourceOptions):
 
 class Bluesky(SourceBase):
     options: BlueskyOptions
-    name: ClassVar[str] = SPEC.name
-    display_name: ClassVar[str] = SPEC.label
+    spec = SPEC
     capabilities: ClassVar[Capabilities] = Capabilities(server_search=True, replies=True)
     options_model: ClassVar[type[SourceOptions]] = BlueskyOptions
 

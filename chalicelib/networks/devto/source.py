@@ -39,11 +39,14 @@ from chalicelib.sources.base import (
     Capabilities,
     Cursor,
     FetchResult,
+    PageWalk,
     SkipLedger,
     SourceBase,
     SourceOptions,
+    next_gap,
     payload_time,
     read_each,
+    walk_newest,
 )
 
 SITE = "https://dev.to/"
@@ -71,20 +74,9 @@ class DevToOptions(SourceOptions):
         return lowered
 
 
-class _Walk:
-    """What one pass over ``/api/articles/latest`` gave."""
-
-    def __init__(self) -> None:
-        self.new: dict[int, dict[str, Any]] = {}
-        self.pages = 0
-        self.complete = True
-        self.next_page = 1
-
-
 class DevTo(SourceBase):
     options: DevToOptions
-    name: ClassVar[str] = SPEC.name
-    display_name: ClassVar[str] = SPEC.label
+    spec = SPEC
     # DEV publishes hundreds of articles a day: a day without one means the feed broke.
     capabilities: ClassVar[Capabilities] = Capabilities(server_search=False, replies=False, local_stream=True,
                                                         expected_data_hours=24)
@@ -131,9 +123,10 @@ class DevTo(SourceBase):
                 next_cursor["ids"] = sorted(aid for aid, t in dated.items() if t == newest)
             else:
                 next_cursor["ids"] = sorted(seen_at_watermark | {aid for aid, t in dated.items() if t == newest})
-        next_gap = self._next_gap(gap, watermark, seen_at_watermark, walk, times) if not walk.complete else None
-        if next_gap:
-            next_cursor["gap"] = next_gap
+        left = (next_gap(gap, watermark, seen_at_watermark, walk.next_page, times, number=int, key=int)
+                if not walk.complete else None)
+        if left:
+            next_cursor["gap"] = left
 
         found = dict(walk.new)
         pages = walk.pages
@@ -159,42 +152,18 @@ class DevTo(SourceBase):
         in_gap = bool(gap and int(gap["low"]) <= published <= int(gap["high"]))
         return published >= int(cursor["published_at"]) or in_gap
 
-    def _next_gap(self, gap: dict[str, Any] | None, watermark: int, seen: set[int], walk: _Walk,
-                  times: dict[int, int]) -> dict[str, Any] | None:
-        """The range still to read after a walk that stopped early, and the page to start it at."""
-        if not times:
-            # Nothing in range was read: an old gap moves on by the pages read; without one, redo the walk.
-            return {**gap, "page": walk.next_page} if gap else None
-        low, low_ids = (int(gap["low"]), list(gap["low_ids"])) if gap else (watermark, sorted(seen))
-        oldest = min(times.values())
-        high_ids = {aid for aid, t in times.items() if t == oldest}
-        if gap and int(gap["high"]) == oldest:
-            high_ids |= {int(i) for i in gap["high_ids"]}
-        return {"page": walk.next_page, "low": low, "low_ids": low_ids, "high": oldest, "high_ids": sorted(high_ids)}
-
     def _walk(self, first_page: int, low: int, low_ids: set[int], high: int | None, high_ids: set[int],
-              extra: dict[int, int], budget: Budget) -> _Walk:
+              extra: dict[int, int], budget: Budget) -> PageWalk[int]:
         """Read ``/latest`` pages from ``first_page`` until an article at or below ``low`` shows up."""
-        walk = _Walk()
-        page = first_page
-        while True:
-            if walk.pages >= self.options.max_pages or budget.exhausted():
-                walk.complete, walk.next_page = False, page
-                return walk
-            articles = self._get_page("/api/articles/latest", {"per_page": self.options.per_page, "page": page}, budget)
-            walk.pages += 1
-            reached_old = len(articles) < self.options.per_page  # a short page is the last one
-            for article in articles:
-                aid, published = article["id"], self._time(article)
-                if published < low:
-                    reached_old = True
-                is_new = published > low or (published == low and aid not in low_ids)
-                below_high = high is None or published < high or (published == high and aid not in high_ids)
-                if is_new and below_high and aid not in extra:
-                    walk.new.setdefault(aid, article)  # pages shift while articles arrive: keep the first copy
-            page += 1
-            if reached_old:
-                return walk
+        def _page(page: int) -> list[dict[str, Any]]:
+            return self._get_page("/api/articles/latest", {"per_page": self.options.per_page, "page": page}, budget)
+
+        walk = walk_newest(_page, lambda a: (a["id"], self._time(a)), first_page=first_page,
+                           page_size=self.options.per_page, low=low, low_ids=low_ids, high=high, high_ids=high_ids,
+                           more=lambda w: w.pages < self.options.max_pages and not budget.exhausted())
+        for aid in extra:
+            walk.new.pop(aid, None)
+        return walk
 
     def _tag_walk(self, tag: str, cursor: Cursor, extra: dict[int, int], found: dict[int, dict[str, Any]],
                   budget: Budget) -> tuple[dict[int, dict[str, Any]], int, bool]:

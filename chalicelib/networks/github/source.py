@@ -107,8 +107,7 @@ class GitHubOptions(SourceOptions):
 
 class GitHub(BatchedSearch, SourceBase):
     options: GitHubOptions
-    name: ClassVar[str] = SPEC.name
-    display_name: ClassVar[str] = SPEC.label
+    spec = SPEC
     capabilities: ClassVar[Capabilities] = Capabilities(server_search=True, replies=True)
     options_model: ClassVar[type[SourceOptions]] = GitHubOptions
     # Several terms in one search: ``("a" OR "b")``. GitHub documents at most five AND/OR/NOT

@@ -125,8 +125,7 @@ class TokenRequired(SourceError):
 
 class Mastodon(SourceBase):
     options: MastodonOptions
-    name: ClassVar[str] = SPEC.name
-    display_name: ClassVar[str] = SPEC.label
+    spec = SPEC
     capabilities: ClassVar[Capabilities] = Capabilities(server_search=True, replies=True, local_stream=True)
     options_model: ClassVar[type[SourceOptions]] = MastodonOptions
 

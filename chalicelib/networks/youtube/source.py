@@ -115,8 +115,7 @@ class YouTubeOptions(SourceOptions):
 
 class YouTube(BatchedSearch, SourceBase):
     options: YouTubeOptions
-    name: ClassVar[str] = SPEC.name
-    display_name: ClassVar[str] = SPEC.label
+    spec = SPEC
     capabilities: ClassVar[Capabilities] = Capabilities(server_search=True, replies=True)
     options_model: ClassVar[type[SourceOptions]] = YouTubeOptions
     # Several terms in one search.list call: ``q`` takes the OR operator ``|`` ("boating|sailing",
