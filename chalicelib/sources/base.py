@@ -467,3 +467,18 @@ def next_gap(gap: dict[str, Any] | None, watermark: float, seen: Collection[K], 
     if gap and number(gap["high"]) == oldest:
         high_ids |= {key(i) for i in gap["high_ids"]}
     return {"page": next_page, "low": low, "low_ids": low_ids, "high": oldest, "high_ids": sorted(high_ids)}
+
+
+def advance_watermark(cursor: Cursor, field: str, watermark: float, seen: Collection[K],
+                      dated: Mapping[K, float]) -> None:
+    """Move a newest-first walk's watermark (``cursor[field]``, with the ids read at it in
+    ``cursor["ids"]``) up to the newest of ``dated`` (the ids read, by time, none past the
+    clock); at the same time as ``watermark``, the ids add to ``seen``."""
+    if not dated:
+        return
+    newest = max(dated.values())
+    if newest > watermark:
+        cursor[field] = newest
+        cursor["ids"] = sorted(k for k, t in dated.items() if t == newest)
+    else:
+        cursor["ids"] = sorted(set(seen) | {k for k, t in dated.items() if t == newest})

@@ -43,6 +43,7 @@ from chalicelib.sources.base import (
     SkipLedger,
     SourceBase,
     SourceOptions,
+    advance_watermark,
     next_gap,
     payload_time,
     read_each,
@@ -116,13 +117,8 @@ class DevTo(SourceBase):
         # could not be read moves the cursor as any other (it is counted once, not every cycle).
         dated = {aid: t for aid, t in (self._skips.unreadable | times).items() if watermark <= t <= now}
         ahead |= {aid: t for aid, t in times.items() if t > now}
-        if gap is None and dated:
-            newest = max(dated.values())
-            if newest > watermark:
-                next_cursor["published_at"] = newest
-                next_cursor["ids"] = sorted(aid for aid, t in dated.items() if t == newest)
-            else:
-                next_cursor["ids"] = sorted(seen_at_watermark | {aid for aid, t in dated.items() if t == newest})
+        if gap is None:
+            advance_watermark(next_cursor, "published_at", watermark, seen_at_watermark, dated)
         left = (next_gap(gap, watermark, seen_at_watermark, walk.next_page, times, number=int, key=int)
                 if not walk.complete else None)
         if left:

@@ -48,6 +48,7 @@ from chalicelib.sources.base import (
     SkipLedger,
     SourceBase,
     SourceOptions,
+    advance_watermark,
     next_gap,
     payload_time,
     read_each,
@@ -131,13 +132,8 @@ class Lobsters(SourceBase):
         ahead |= {sid: t for sid, t in times.items() if t > now}
         if ahead:
             next_cursor["ahead"] = dict(sorted(ahead.items(), key=lambda kv: kv[1])[:PENDING_LIMIT])
-        if gap is None and dated:
-            newest = max(dated.values())
-            if newest > watermark:
-                next_cursor["created_at"] = newest
-                next_cursor["ids"] = sorted(sid for sid, t in dated.items() if t == newest)
-            else:
-                next_cursor["ids"] = sorted(seen_at_watermark | {sid for sid, t in dated.items() if t == newest})
+        if gap is None:
+            advance_watermark(next_cursor, "created_at", watermark, seen_at_watermark, dated)
         if not walk.complete:
             left = next_gap(gap, watermark, seen_at_watermark, walk.next_page, times)
             if left:
