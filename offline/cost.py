@@ -392,12 +392,11 @@ def monthly(hour: dict[str, float]) -> list[tuple[str, float]]:
 
 
 SCALES = (("100_per_day", 100), ("10k_per_day", 10_000))  # besides the reference business's 1,000 a day
-# Transactions the store runs, and whether the guarantee needs one (helper "store" may act on it; its code is
-# chalicelib/store/mentions.py): the mentions' conditional puts (_put_absent) do not: each put is conditional on its own
-# item and the job already lists every key, so plain conditional puts (one write unit each, not two) or a
-# BatchWriteItem after the existence check would do; count_job's job mark + the day's counters do (exactly once);
-# snooze's two items do, but it runs once per owner action (not measured here).
-TRANSACTIONS_NOT_NEEDED = ("store_new_mentions (Store._put_absent): conditional puts of 100 mentions",)
+# Transactions the store runs, and whether the guarantee needs one: count_job's job mark + the day's counters do
+# (exactly once); snooze's two items do, but it runs once per owner action (not measured here). The mentions'
+# conditional puts (store_new_mentions) were transactions of 100 until issue 19: each put is conditional on its own
+# item and the job lists every key, so they are plain conditional puts now (one write unit per KB, not two).
+TRANSACTIONS_NOT_NEEDED: tuple[str, ...] = ()
 
 
 def main() -> int:
@@ -417,7 +416,7 @@ def main() -> int:
                      *(f"lambda_poll_cpu_s_at_{mb}mb" for mb in LAMBDA_SIZES_MB)):
             print(f"{part}_{label}: {figures[part]}")
     print("# transactional writes are billed at 2 units per item per KB; not needed as transactions: "
-          + "; ".join(TRANSACTIONS_NOT_NEEDED))
+          + ("; ".join(TRANSACTIONS_NOT_NEEDED) or "none"))
     print(f"# prices as of {PRICES_AS_OF}; SMS fees are extra and depend on the country")
     print("# what a small business would otherwise pay a month: " + "; ".join(f"{n} {p}" for n, p in OTHER_TOOLS))
     return 0

@@ -35,6 +35,7 @@ from chalicelib.sources.base import (
     MissingSecret,
     RateLimited,
     SecretLookup,
+    SourceBase,
     SourceError,
     SourceOptions,
     SourceState,
@@ -173,6 +174,18 @@ class BaseReplier:
     resend_is_safe: ClassVar[float] = 0.0  # seconds during which the network deduplicates a resend
     reply_limit: ClassVar[int] = 0  # the most a reply may hold, in ``reply_unit``: each replier takes
     reply_unit: ClassVar[str] = "characters"  # both from its folder's spec (this framework reads no registry)
+    # The network's folder spec (a NetworkSpec): ``network``, ``reply_limit`` and ``reply_unit`` are read
+    # from it when a subclass sets it.
+    spec: ClassVar[Any] = None
+    # The network's connector class when the replier posts with the connector's session or token
+    # (``self._connector``, built with the same options, client, secrets, state and clock).
+    connector_class: ClassVar[type[SourceBase] | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        spec = cls.__dict__.get("spec")
+        if spec is not None:
+            cls.network, cls.reply_limit, cls.reply_unit = spec.name, spec.reply_limit or 0, spec.reply_unit
 
     def __init__(
         self,
@@ -196,6 +209,8 @@ class BaseReplier:
         self._state = state
         self._clock = clock
         self._accepted = False  # a POST of the current call got a 2xx/3xx answer
+        if self.connector_class is not None:
+            self._connector = self.connector_class(self.options, http=http, secrets=secrets, state=state, clock=clock)
 
     def post(self, mention: Mention, text: str, *, idempotency_key: str) -> Reply:
         """Post ``text`` as a reply to ``mention`` and return the reply's URL and id.

@@ -8,10 +8,11 @@ leaves that network's cursor where it was.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,6 +21,7 @@ from chalicelib.model import Mention
 Cursor = dict[str, Any]  # JSON-serializable, opaque to everything but its connector
 SecretLookup = Callable[[str], str]  # SSM parameter name -> decrypted value
 T = TypeVar("T")
+K = TypeVar("K", int, str)  # an item id in a listing
 
 
 class SourceError(Exception):
@@ -94,6 +96,30 @@ class FetchResult:
 
 
 SKIP_REASON_CHARS = 200  # a skip reason is said to the owner; keep it short
+TIME_FLOOR = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+TIME_CEILING = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)  # later times are not real: they would break cursor arithmetic
+
+
+def zoned_time(value: Any) -> dt.datetime | None:
+    """An ISO 8601 time with a zone offset (``value`` from a payload), in UTC; None if it is
+    not a string, not ISO 8601, has no offset, or is not a UTC time (past year 9999)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        when = dt.datetime.fromisoformat(value)
+        return when.astimezone(dt.UTC) if when.tzinfo else None
+    except (ValueError, OverflowError):  # OverflowError: in UTC it falls outside years 1-9999
+        return None
+
+
+def payload_time(network: str, value: Any, what: str) -> float:
+    """``zoned_time(value)`` as Unix seconds between 1970 and 2200, else ``BadPayload`` saying
+    ``what`` is not that (e.g. "items[3].created_at is not an ISO time with offset")."""
+    when = zoned_time(value)
+    if when is None or not TIME_FLOOR <= when <= TIME_CEILING:
+        raise BadPayload(network, what)
+    return when.timestamp()
+
 
 
 def read_each(network: str, items: Iterable[Any], read: Callable[[Any], T | None]) -> tuple[list[T], list[str]]:
@@ -198,9 +224,20 @@ class Source(Protocol):
 
 class SourceBase:
     """What every connector keeps: its options, HTTP client, secret lookup, durable state and
-    clock. Subclasses set ``options_model`` and may add ``_start()`` for their own fields."""
+    clock. Subclasses set ``spec`` and ``options_model`` and may add ``_start()`` for their own fields."""
 
     options_model: ClassVar[type[SourceOptions]]
+    name: ClassVar[str]
+    display_name: ClassVar[str]
+    # The network's folder spec (a NetworkSpec): ``name`` and ``display_name`` (its label) are read
+    # from it when a subclass sets it.
+    spec: ClassVar[Any] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        spec = cls.__dict__.get("spec")
+        if spec is not None:
+            cls.name, cls.display_name = spec.name, spec.label
 
     def __init__(
         self,
@@ -367,3 +404,81 @@ def search_requests(terms: Sequence[str], batching: SearchBatching | None, separ
     if batching is None:
         return len(terms)
     return len(pack_terms(terms, lambda group: separator.join(quoted(t) for t in group), batching)) if terms else 0
+
+
+class PageWalk(Generic[K]):
+    """What one pass over a newest-first listing gave (``walk_newest``): the new items by id,
+    every item on the pages read (``listed``), how many pages, and, for a walk that stopped
+    before reaching what was read before, ``complete`` False and the page to go on from."""
+
+    def __init__(self) -> None:
+        self.new: dict[K, dict[str, Any]] = {}
+        self.listed: dict[K, dict[str, Any]] = {}
+        self.pages = 0
+        self.complete = True
+        self.next_page = 1
+
+
+def walk_newest(read_page: Callable[[int], list[dict[str, Any]]],
+                id_and_time: Callable[[dict[str, Any]], tuple[K, float]],
+                *, first_page: int, page_size: int, low: float, low_ids: Collection[K], high: float | None,
+                high_ids: Collection[K], more: Callable[[PageWalk[K]], bool]) -> PageWalk[K]:
+    """Read a newest-first listing from ``first_page`` (``read_page(n)``: its checked items)
+    until an item at or below ``low`` or a short page shows up, or ``more(walk)`` says stop.
+    New: after the watermark ``low`` (at it, an id not in ``low_ids``) and, with a ``high``
+    (a gap's upper end), before it (at it, an id not in ``high_ids``); the first copy of each
+    (pages shift while items arrive)."""
+    walk: PageWalk[K] = PageWalk()
+    page = first_page
+    while True:
+        if not more(walk):
+            walk.complete, walk.next_page = False, page
+            return walk
+        items = read_page(page)
+        walk.pages += 1
+        reached_old = len(items) < page_size  # a short page is the last one
+        for item in items:
+            key, at = id_and_time(item)
+            walk.listed[key] = item
+            if at < low:
+                reached_old = True
+            is_new = at > low or (at == low and key not in low_ids)
+            below_high = high is None or at < high or (at == high and key not in high_ids)
+            if is_new and below_high:
+                walk.new.setdefault(key, item)
+        page += 1
+        if reached_old:
+            return walk
+
+
+def next_gap(gap: dict[str, Any] | None, watermark: float, seen: Collection[K], next_page: int,
+             times: Mapping[K, float], *, number: Callable[[Any], float] = float,
+             key: Callable[[Any], K] = lambda i: i) -> dict[str, Any] | None:
+    """The range a walk that stopped early (at ``next_page``) leaves to read, as the cursor
+    keeps it: ``times`` are the new items' times it read, ``gap`` the range it was reading
+    (None: it started at the watermark). ``number``/``key`` read the cursor's times and ids
+    back (JSON)."""
+    if not times:
+        # Nothing in range was read: an old gap moves on by the pages read; without one, redo the walk.
+        return {**gap, "page": next_page} if gap else None
+    low, low_ids = (number(gap["low"]), list(gap["low_ids"])) if gap else (watermark, sorted(seen))
+    oldest = min(times.values())
+    high_ids = {k for k, t in times.items() if t == oldest}
+    if gap and number(gap["high"]) == oldest:
+        high_ids |= {key(i) for i in gap["high_ids"]}
+    return {"page": next_page, "low": low, "low_ids": low_ids, "high": oldest, "high_ids": sorted(high_ids)}
+
+
+def advance_watermark(cursor: Cursor, field: str, watermark: float, seen: Collection[K],
+                      dated: Mapping[K, float]) -> None:
+    """Move a newest-first walk's watermark (``cursor[field]``, with the ids read at it in
+    ``cursor["ids"]``) up to the newest of ``dated`` (the ids read, by time, none past the
+    clock); at the same time as ``watermark``, the ids add to ``seen``."""
+    if not dated:
+        return
+    newest = max(dated.values())
+    if newest > watermark:
+        cursor[field] = newest
+        cursor["ids"] = sorted(k for k, t in dated.items() if t == newest)
+    else:
+        cursor["ids"] = sorted(set(seen) | {k for k, t in dated.items() if t == newest})

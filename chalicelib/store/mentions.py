@@ -19,13 +19,11 @@ from botocore.exceptions import ClientError
 from chalicelib.model import Job, MatchedMention, StoredMention, matched_from_dict, matched_to_dict
 from chalicelib.store.table import (
     PARALLEL_READS,
-    TRANSACTION_ITEMS,
     Item,
     Table,
     chunks,
     iso,
     pk_sk,
-    refused_item,
     string_of,
 )
 from chalicelib.table import TTL_ATTRIBUTE
@@ -98,21 +96,14 @@ class Mentions(Table):
 
         The job is recorded (with every candidate's key) before any mention, so a crash
         after storing leaves a job that a later cycle resumes. Each mention is a
-        conditional put (absent only) inside transactions of 100, so of two overlapping
-        cycles only one stores, and so only one alerts, a given mention.
+        conditional put (absent only), up to ``PARALLEL_READS`` at once, so of two
+        overlapping cycles only one stores, and so only one alerts, a given mention.
         """
         if not candidates:
             return []
         self.open_job(job_id, [m.mention.key for m in candidates], lease_seconds)
         now = self.clock()
-        refused = skipped if skipped is not None else []
-        return [m for chunk in chunks([capped(m) for m in candidates], TRANSACTION_ITEMS)
-                for m in self._put_absent(list(chunk), job_id, now, refused)]
-
-    def _put_absent(self, items: list[MatchedMention], job_id: str, now: float,
-                    refused: list[tuple[MatchedMention, str]]) -> list[MatchedMention]:
-        stored_at = iso(now)
-        expires = str(int(now) + MENTION_TTL_DAYS * 86400)
+        stored_at, expires = iso(now), str(int(now) + MENTION_TTL_DAYS * 86400)
 
         def put(m: MatchedMention) -> dict[str, Any]:
             return {
@@ -127,23 +118,23 @@ class Mentions(Table):
                 "ConditionExpression": "attribute_not_exists(pk)",
             }
 
-        while items:
-            try:
-                failed = self._transact([{"Put": {"TableName": self.table, **put(m)}} for m in items])
-            except ClientError as err:
-                if not refused_item(err):
-                    raise
-                return self._put_each(items, put, refused)  # one bad item must not keep the others out
-            if failed is None:
-                return items
-            items = [m for i, m in enumerate(items) if i not in failed]
-        return []
+        items = [capped(m) for m in candidates]
+        parts = list(chunks(items, -(-len(items) // PARALLEL_READS)))  # bounded: a worker a part
 
-    def _put_each(self, items: list[MatchedMention], put: Callable[[MatchedMention], dict[str, Any]],
-                  refused: list[tuple[MatchedMention, str]]) -> list[MatchedMention]:
-        """Store the mentions one conditional put each; those DynamoDB refuses go to ``refused``
-        (one stored by another cycle meanwhile is left out silently)."""
-        stored = []
+        def _put_part(part: Sequence[MatchedMention]) -> tuple[list[MatchedMention], list[tuple[MatchedMention, str]]]:
+            return self._put_absent(part, put)  # named with _: the units count as store_new_mentions'
+
+        results = self._in_parallel(_put_part, parts)
+        if skipped is not None:
+            skipped.extend(r for _, refused in results for r in refused)
+        return [m for stored, _ in results for m in stored]
+
+    def _put_absent(self, items: Sequence[MatchedMention], put: Callable[[MatchedMention], dict[str, Any]],
+                    ) -> tuple[list[MatchedMention], list[tuple[MatchedMention, str]]]:
+        """Store the mentions one conditional put each (one write unit per KB; a transaction
+        would bill two and no guarantee needs one): those stored, and those DynamoDB refuses
+        with the reason (one stored by another cycle meanwhile is left out silently)."""
+        stored, refused = [], []
         for m in items:
             try:
                 if self._conditional("put_item", **put(m)):
@@ -153,7 +144,7 @@ class Mentions(Table):
                     raise
                 message = err.response["Error"].get("Message", "ValidationException")
                 refused.append((m, f"{m.mention.key} could not be stored ({message})"))
-        return stored
+        return stored, refused
 
     def get_mention(self, key: str) -> StoredMention | None:
         response = self._call("get_item", TableName=self.table, Key=pk_sk(mention_pk(key), "M"),

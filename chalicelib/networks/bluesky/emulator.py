@@ -94,13 +94,7 @@ class BlueskyAPI:
             return self._authorized(request, headers) or self._resolve_handle(request, items, headers)
         if request.path != "/xrpc/app.bsky.feed.searchPosts":
             return Response.json({"error": "MethodNotImplemented", "message": "Method Not Implemented"}, 501, headers)
-        token = request.headers.get("authorization", "").removeprefix("Bearer ")
-        if token in self.expired_access_tokens:
-            return Response.json({"error": "ExpiredToken", "message": "Token has expired"}, 400, headers)
-        if token not in self.access_tokens:
-            return Response.json({"error": "AuthenticationRequired", "message": "Authentication Required"}, 401,
-                                 headers)
-        return self._search(request, items, headers)
+        return self._authorized(request, headers) or self._search(request, items, headers)
 
     def _create_session(self, request: Request, headers: dict[str, str]) -> Response:
         self.sessions_created += 1

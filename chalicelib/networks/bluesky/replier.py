@@ -46,8 +46,8 @@ from chalicelib.replies import (
     ReplyTooLong,
     grapheme_count,
 )
-from chalicelib.sources.base import BadPayload, SecretLookup, SourceError, SourceOptions, SourceState
-from chalicelib.sources.http import HttpClient, decode_json
+from chalicelib.sources.base import BadPayload, SourceError, SourceOptions
+from chalicelib.sources.http import decode_json
 
 MAX_BYTES = 3000
 _LINK = re.compile(r"(?:^|(?<=[\s(]))https?://[^\s]+")
@@ -56,14 +56,10 @@ _TRAILING = ".,;:!?\"'"
 
 
 class BlueskyReplier(BaseReplier):
-    reply_limit, reply_unit = SPEC.reply_limit or 0, SPEC.reply_unit
-    network: ClassVar[str] = "bluesky"
+    spec = SPEC
     options_model: ClassVar[type[SourceOptions]] = BlueskyOptions
-
-    def __init__(self, options: SourceOptions, *, http: HttpClient, secrets: SecretLookup | None = None,
-                 state: SourceState, **kwargs: Any) -> None:
-        super().__init__(options, http=http, secrets=secrets, state=state, **kwargs)
-        self._connector = Bluesky(self.options, http=http, secrets=secrets, state=state, clock=self._clock)
+    connector_class = Bluesky
+    _connector: Bluesky
 
     def _length(self, text: str) -> int:
         return grapheme_count(text)

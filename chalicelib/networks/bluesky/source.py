@@ -49,6 +49,7 @@ from chalicelib.sources.base import (
     SourceError,
     SourceOptions,
     require_secret,
+    zoned_time,
 )
 from chalicelib.sources.http import decode_json
 
@@ -74,8 +75,7 @@ class BlueskyOptions(SourceOptions):
 
 class Bluesky(SourceBase):
     options: BlueskyOptions
-    name: ClassVar[str] = SPEC.name
-    display_name: ClassVar[str] = SPEC.label
+    spec = SPEC
     capabilities: ClassVar[Capabilities] = Capabilities(server_search=True, replies=True)
     options_model: ClassVar[type[SourceOptions]] = BlueskyOptions
 
@@ -267,10 +267,10 @@ class Bluesky(SourceBase):
         record = post.get("record")
         if not isinstance(record, dict) or not isinstance(record.get("text"), str):
             raise BadPayload(self.name, f"{where}.record.text is missing")
-        indexed = _parse_time(post.get("indexedAt"))
+        indexed = zoned_time(post.get("indexedAt"))
         if indexed is None:
             raise BadPayload(self.name, f"{where}.indexedAt is not an ISO 8601 time")
-        created = _parse_time(record.get("createdAt"))
+        created = zoned_time(record.get("createdAt"))
         # sortAt as the AppView computes it: a record cannot claim a time after it was indexed.
         sort_at = min(created, indexed) if created else indexed
         langs = record.get("langs", [])
@@ -354,16 +354,6 @@ def _number(value: str | None) -> float | None:
         return float(value) if value is not None else None
     except ValueError:
         return None
-
-
-def _parse_time(value: Any) -> dt.datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        when = dt.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return when.astimezone(dt.UTC) if when.tzinfo else None
 
 
 def _iso(unix: float) -> str:

@@ -39,19 +39,22 @@ from chalicelib.sources.base import (
     Capabilities,
     Cursor,
     FetchResult,
+    PageWalk,
     SkipLedger,
     SourceBase,
     SourceOptions,
+    advance_watermark,
+    next_gap,
+    payload_time,
     read_each,
+    walk_newest,
 )
 
 SITE = "https://dev.to/"
 ACCEPT = "application/vnd.forem.api-v1+json"
 _USERNAME = re.compile(r"^[A-Za-z0-9_]{1,60}$")
 _TAG = re.compile(r"^[a-z0-9]{1,40}\Z")
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 AHEAD_LIMIT = 50  # future-dated articles remembered in the cursor
-_END = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)  # later times are not real: they would break the cursor's arithmetic
 
 
 class DevToOptions(SourceOptions):
@@ -72,20 +75,9 @@ class DevToOptions(SourceOptions):
         return lowered
 
 
-class _Walk:
-    """What one pass over ``/api/articles/latest`` gave."""
-
-    def __init__(self) -> None:
-        self.new: dict[int, dict[str, Any]] = {}
-        self.pages = 0
-        self.complete = True
-        self.next_page = 1
-
-
 class DevTo(SourceBase):
     options: DevToOptions
-    name: ClassVar[str] = SPEC.name
-    display_name: ClassVar[str] = SPEC.label
+    spec = SPEC
     # DEV publishes hundreds of articles a day: a day without one means the feed broke.
     capabilities: ClassVar[Capabilities] = Capabilities(server_search=False, replies=False, local_stream=True,
                                                         expected_data_hours=24)
@@ -125,16 +117,12 @@ class DevTo(SourceBase):
         # could not be read moves the cursor as any other (it is counted once, not every cycle).
         dated = {aid: t for aid, t in (self._skips.unreadable | times).items() if watermark <= t <= now}
         ahead |= {aid: t for aid, t in times.items() if t > now}
-        if gap is None and dated:
-            newest = max(dated.values())
-            if newest > watermark:
-                next_cursor["published_at"] = newest
-                next_cursor["ids"] = sorted(aid for aid, t in dated.items() if t == newest)
-            else:
-                next_cursor["ids"] = sorted(seen_at_watermark | {aid for aid, t in dated.items() if t == newest})
-        next_gap = self._next_gap(gap, watermark, seen_at_watermark, walk, times) if not walk.complete else None
-        if next_gap:
-            next_cursor["gap"] = next_gap
+        if gap is None:
+            advance_watermark(next_cursor, "published_at", watermark, seen_at_watermark, dated)
+        left = (next_gap(gap, watermark, seen_at_watermark, walk.next_page, times, number=int, key=int)
+                if not walk.complete else None)
+        if left:
+            next_cursor["gap"] = left
 
         found = dict(walk.new)
         pages = walk.pages
@@ -160,42 +148,18 @@ class DevTo(SourceBase):
         in_gap = bool(gap and int(gap["low"]) <= published <= int(gap["high"]))
         return published >= int(cursor["published_at"]) or in_gap
 
-    def _next_gap(self, gap: dict[str, Any] | None, watermark: int, seen: set[int], walk: _Walk,
-                  times: dict[int, int]) -> dict[str, Any] | None:
-        """The range still to read after a walk that stopped early, and the page to start it at."""
-        if not times:
-            # Nothing in range was read: an old gap moves on by the pages read; without one, redo the walk.
-            return {**gap, "page": walk.next_page} if gap else None
-        low, low_ids = (int(gap["low"]), list(gap["low_ids"])) if gap else (watermark, sorted(seen))
-        oldest = min(times.values())
-        high_ids = {aid for aid, t in times.items() if t == oldest}
-        if gap and int(gap["high"]) == oldest:
-            high_ids |= {int(i) for i in gap["high_ids"]}
-        return {"page": walk.next_page, "low": low, "low_ids": low_ids, "high": oldest, "high_ids": sorted(high_ids)}
-
     def _walk(self, first_page: int, low: int, low_ids: set[int], high: int | None, high_ids: set[int],
-              extra: dict[int, int], budget: Budget) -> _Walk:
+              extra: dict[int, int], budget: Budget) -> PageWalk[int]:
         """Read ``/latest`` pages from ``first_page`` until an article at or below ``low`` shows up."""
-        walk = _Walk()
-        page = first_page
-        while True:
-            if walk.pages >= self.options.max_pages or budget.exhausted():
-                walk.complete, walk.next_page = False, page
-                return walk
-            articles = self._get_page("/api/articles/latest", {"per_page": self.options.per_page, "page": page}, budget)
-            walk.pages += 1
-            reached_old = len(articles) < self.options.per_page  # a short page is the last one
-            for article in articles:
-                aid, published = article["id"], self._time(article)
-                if published < low:
-                    reached_old = True
-                is_new = published > low or (published == low and aid not in low_ids)
-                below_high = high is None or published < high or (published == high and aid not in high_ids)
-                if is_new and below_high and aid not in extra:
-                    walk.new.setdefault(aid, article)  # pages shift while articles arrive: keep the first copy
-            page += 1
-            if reached_old:
-                return walk
+        def _page(page: int) -> list[dict[str, Any]]:
+            return self._get_page("/api/articles/latest", {"per_page": self.options.per_page, "page": page}, budget)
+
+        walk = walk_newest(_page, lambda a: (a["id"], self._time(a)), first_page=first_page,
+                           page_size=self.options.per_page, low=low, low_ids=low_ids, high=high, high_ids=high_ids,
+                           more=lambda w: w.pages < self.options.max_pages and not budget.exhausted())
+        for aid in extra:
+            walk.new.pop(aid, None)
+        return walk
 
     def _tag_walk(self, tag: str, cursor: Cursor, extra: dict[int, int], found: dict[int, dict[str, Any]],
                   budget: Budget) -> tuple[dict[int, dict[str, Any]], int, bool]:
@@ -282,13 +246,7 @@ class DevTo(SourceBase):
         return []
 
     def _parse_time(self, value: Any, where: str) -> int:
-        try:
-            when = dt.datetime.fromisoformat(value) if isinstance(value, str) else None
-        except ValueError:
-            when = None
-        if when is None or when.tzinfo is None or not _EPOCH <= when <= _END:
-            raise BadPayload(self.name, f"{where}.published_at is not an ISO time with a zone")
-        return int(when.timestamp())
+        return int(payload_time(self.name, value, f"{where}.published_at is not an ISO time with a zone"))
 
     @staticmethod
     def _time(article: dict[str, Any]) -> int:

@@ -41,6 +41,9 @@ from offline.replay.server import Request, Response
 _ISO = "%Y-%m-%dT%H:%M:%SZ"
 _TOKEN = re.compile(r'"([^"]*)"|(\S+)')
 _DOCS = "https://docs.github.com/rest"
+# GraphQL's answer to a request without a token.
+_GRAPHQL_UNAUTHENTICATED = {"message": "This endpoint requires you to be authenticated.",
+                            "documentation_url": "https://docs.github.com/graphql", "status": "401"}
 _COMMENTS_PATH = re.compile(r"^/repos/([A-Za-z0-9-]+/[A-Za-z0-9._-]+)/issues/(\d+)/comments$")
 
 
@@ -173,8 +176,7 @@ class GitHubAPI:
 
     def _add_discussion_comment(self, request: Request, items: list[dict[str, Any]], token: str | None) -> Response:
         if token is None:
-            return Response.json({"message": "This endpoint requires you to be authenticated.",
-                                  "documentation_url": "https://docs.github.com/graphql", "status": "401"}, 401)
+            return Response.json(_GRAPHQL_UNAUTHENTICATED, 401)
         headers, _ = self._rate(f"graphql:{token}", 5000, "graphql")
         try:
             variables = json.loads(request.body).get("variables") or {}
@@ -256,8 +258,7 @@ class GitHubAPI:
 
     def _graphql(self, request: Request, items: list[dict[str, Any]], token: str | None) -> Response:
         if token is None:
-            return Response.json({"message": "This endpoint requires you to be authenticated.",
-                                  "documentation_url": "https://docs.github.com/graphql", "status": "401"}, 401)
+            return Response.json(_GRAPHQL_UNAUTHENTICATED, 401)
         headers, allowed = self._rate(f"graphql:{token}", 5000, "graphql")
         try:
             body = json.loads(request.body)

@@ -57,8 +57,7 @@ FINE_GRAINED_REFUSED = (
 
 
 class GitHubReplier(BaseReplier):
-    reply_limit, reply_unit = SPEC.reply_limit or 0, SPEC.reply_unit
-    network: ClassVar[str] = "github"
+    spec = SPEC
     options_model: ClassVar[type[SourceOptions]] = GitHubOptions
 
     def _send(self, mention: Mention, text: str, idempotency_key: str) -> Reply:

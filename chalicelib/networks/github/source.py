@@ -107,8 +107,7 @@ class GitHubOptions(SourceOptions):
 
 class GitHub(BatchedSearch, SourceBase):
     options: GitHubOptions
-    name: ClassVar[str] = SPEC.name
-    display_name: ClassVar[str] = SPEC.label
+    spec = SPEC
     capabilities: ClassVar[Capabilities] = Capabilities(server_search=True, replies=True)
     options_model: ClassVar[type[SourceOptions]] = GitHubOptions
     # Several terms in one search: ``("a" OR "b")``. GitHub documents at most five AND/OR/NOT
@@ -366,8 +365,6 @@ class GitHub(BatchedSearch, SourceBase):
         if html_url is None or html_url.group(4) != str(item["number"]):
             raise BadPayload(self.name, f"{where}.html_url is not a github.com issue or pull request URL")
         created = self._created(item.get("created_at"), f"{where}.created_at")
-        title, body = self._text(item, "title", where), self._text(item, "body", where)
-        login, profile = self._author(item.get("user"), f"{where}.user")
         labels = item.get("labels", [])
         if not isinstance(labels, list) or not all(isinstance(x, dict) and isinstance(x.get("name"), str)
                                                    for x in labels):
@@ -381,10 +378,21 @@ class GitHub(BatchedSearch, SourceBase):
         # The repository is read from the checked html_url: GitHub's older answers have no
         # repository_url (PyGithub's recorded 2014 search results).
         community = f"{html_url.group(1)}/{html_url.group(2)}"
-        return str(item["id"]), created, Mention(
+        return self._post(item, where, "user", native_id=str(item["id"]), url=html_url.group(0), created=created,
+                          repo=community, tags=tuple(x["name"] for x in labels),
+                          thread={"number": str(item["number"]), "kind": "pull" if is_pull else "issue",
+                                  "node_id": node_id})
+
+    def _post(self, record: dict[str, Any], where: str, author: str, *, native_id: str, url: str, created: int,
+              repo: str, tags: tuple[str, ...], thread: dict[str, str]) -> tuple[str, int, Mention]:
+        """An issue, pull request or discussion (``record``, already checked but for its
+        title, body and ``author``) as a mention, with its id and creation time."""
+        title, body = self._text(record, "title", where), self._text(record, "body", where)
+        login, profile = self._author(record.get(author), f"{where}.{author}")
+        return native_id, created, Mention(
             network=self.name,
-            native_id=str(item["id"]),
-            url=html_url.group(0),
+            native_id=native_id,
+            url=url,
             text=markdown_to_text(body),
             title=title.strip(),
             created_at=dt.datetime.fromtimestamp(created, tz=dt.UTC),
@@ -392,10 +400,9 @@ class GitHub(BatchedSearch, SourceBase):
             author_handle=login,
             author_name=login,
             author_url=profile,
-            community=community,
-            tags=tuple(x["name"] for x in labels),
-            thread={"repo": community, "number": str(item["number"]), "kind": "pull" if is_pull else "issue",
-                    "node_id": node_id},
+            community=repo,
+            tags=tags,
+            thread={"repo": repo, **thread},
         )
 
     def parse_discussions(self, body: Any) -> tuple[list[Read], str | None, list[str]]:
@@ -433,26 +440,11 @@ class GitHub(BatchedSearch, SourceBase):
         if not isinstance(repo, dict) or not _match(_NAME_WITH_OWNER, repo.get("nameWithOwner")):
             raise BadPayload(self.name, f"{where}.repository.nameWithOwner is not owner/repo")
         created = self._created(node.get("createdAt"), f"{where}.createdAt")
-        title, body = self._text(node, "title", where), self._text(node, "body", where)
-        login, profile = self._author(node.get("author"), f"{where}.author")
         category = node.get("category")
         tags = (category["name"],) if isinstance(category, dict) and isinstance(category.get("name"), str) else ()
-        return node["id"], created, Mention(
-            network=self.name,
-            native_id=node["id"],
-            url=url.group(0),
-            text=markdown_to_text(body),
-            title=title.strip(),
-            created_at=dt.datetime.fromtimestamp(created, tz=dt.UTC),
-            kind="post",
-            author_handle=login,
-            author_name=login,
-            author_url=profile,
-            community=repo["nameWithOwner"],
-            tags=tags,
-            thread={"repo": repo["nameWithOwner"], "number": str(node["number"]), "kind": "discussion",
-                    "node_id": node["id"]},
-        )
+        return self._post(node, where, "author", native_id=node["id"], url=url.group(0), created=created,
+                          repo=repo["nameWithOwner"], tags=tags,
+                          thread={"number": str(node["number"]), "kind": "discussion", "node_id": node["id"]})
 
     def _created(self, value: Any, where: str) -> int:
         created = _unix(value)

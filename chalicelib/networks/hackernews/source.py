@@ -55,8 +55,7 @@ class HackerNewsOptions(SourceOptions):
 
 class HackerNews(BatchedSearch, SourceBase):
     options: HackerNewsOptions
-    name: ClassVar[str] = SPEC.name
-    display_name: ClassVar[str] = SPEC.label
+    spec = SPEC
     capabilities: ClassVar[Capabilities] = Capabilities(server_search=True, replies=False)
     options_model: ClassVar[type[SourceOptions]] = HackerNewsOptions
     # Several terms: one by-date listing of every new story and comment (``search_by_date`` with

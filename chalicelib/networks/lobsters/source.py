@@ -43,11 +43,16 @@ from chalicelib.sources.base import (
     Capabilities,
     Cursor,
     FetchResult,
+    PageWalk,
     RateLimited,
     SkipLedger,
     SourceBase,
     SourceOptions,
+    advance_watermark,
+    next_gap,
+    payload_time,
     read_each,
+    walk_newest,
 )
 from chalicelib.sources.http import decode_json, parse_retry_after
 from chalicelib.text import html_to_text
@@ -56,8 +61,6 @@ SITE = "https://lobste.rs"
 STORY_URL = SITE + "/s/"
 COMMENT_URL = SITE + "/c/"
 USER_URL = SITE + "/~"
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_END = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)  # later times are not real: they would break the cursor's arithmetic
 STORIES_PER_PAGE = 25  # StoriesPaginator::STORIES_PER_PAGE
 PENDING_LIMIT = 50  # threads waiting for a request, kept in the cursor
 _SHORT_ID = re.compile(r"^[a-z0-9]{1,12}$")
@@ -72,21 +75,9 @@ class LobstersOptions(SourceOptions):
     tracked_stories: int = 100  # comment counts kept in the cursor
 
 
-class _Walk:
-    """What one pass over the newest pages gave."""
-
-    def __init__(self) -> None:
-        self.new: dict[str, dict[str, Any]] = {}  # short_id -> story, stories to return
-        self.listed: dict[str, dict[str, Any]] = {}  # every story on the pages read (for comment counts)
-        self.pages = 0
-        self.complete = True
-        self.next_page = 1
-
-
 class Lobsters(SourceBase):
     options: LobstersOptions
-    name: ClassVar[str] = SPEC.name
-    display_name: ClassVar[str] = SPEC.label
+    spec = SPEC
     # Lobsters gets dozens of stories a day: two days without one means the feed broke.
     capabilities: ClassVar[Capabilities] = Capabilities(server_search=False, replies=False, local_stream=True,
                                                         expected_data_hours=48)
@@ -141,17 +132,12 @@ class Lobsters(SourceBase):
         ahead |= {sid: t for sid, t in times.items() if t > now}
         if ahead:
             next_cursor["ahead"] = dict(sorted(ahead.items(), key=lambda kv: kv[1])[:PENDING_LIMIT])
-        if gap is None and dated:
-            newest = max(dated.values())
-            if newest > watermark:
-                next_cursor["created_at"] = newest
-                next_cursor["ids"] = sorted(sid for sid, t in dated.items() if t == newest)
-            else:
-                next_cursor["ids"] = sorted(seen_at_watermark | {sid for sid, t in dated.items() if t == newest})
+        if gap is None:
+            advance_watermark(next_cursor, "created_at", watermark, seen_at_watermark, dated)
         if not walk.complete:
-            next_gap = self._next_gap(gap, watermark, seen_at_watermark, walk, times)
-            if next_gap:
-                next_cursor["gap"] = next_gap
+            left = next_gap(gap, watermark, seen_at_watermark, walk.next_page, times)
+            if left:
+                next_cursor["gap"] = left
 
         mentions.extend(self._story_mention(story) for story in walk.new.values())
         for sid, t in times.items():
@@ -167,45 +153,19 @@ class Lobsters(SourceBase):
                            complete=walk.complete and not pending,
                            skipped=self._story_skips.reasons_since(watermark, seen_at_watermark, gap) + self._skipped)
 
-    def _next_gap(self, gap: dict[str, Any] | None, watermark: float, seen: set[str], walk: _Walk,
-                  times: dict[str, float]) -> dict[str, Any] | None:
-        """The range still to read after a walk that stopped early, and the page to start it at."""
-        low, low_ids = (float(gap["low"]), list(gap["low_ids"])) if gap else (watermark, sorted(seen))
-        if not times:
-            # Nothing in range was read: an old gap moves on by the pages read; without one, redo the walk.
-            return {**gap, "page": walk.next_page} if gap else None
-        oldest = min(times.values())
-        high_ids = {sid for sid, t in times.items() if t == oldest}
-        if gap and float(gap["high"]) == oldest:
-            high_ids |= set(gap["high_ids"])
-        return {"page": walk.next_page, "low": low, "low_ids": low_ids, "high": oldest, "high_ids": sorted(high_ids)}
-
     def _walk(self, first_page: int, low: float, low_ids: set[str], high: float | None, high_ids: set[str],
-              budget: Budget) -> _Walk:
+              budget: Budget) -> PageWalk[str]:
         """Read newest pages from ``first_page`` until a story at or below ``low`` shows up."""
-        walk = _Walk()
-        page = first_page
-        while True:
-            out_of_requests = self._requests >= self.options.max_requests
-            if walk.pages >= self.options.max_pages or out_of_requests or budget.exhausted():
-                walk.complete, walk.next_page = False, page
-                return walk
-            path = "/newest.json" if page == 1 else f"/newest/page/{page}.json"
-            stories = self._parse_page(self._get(path, budget))
-            walk.pages += 1
-            reached_old = len(stories) < STORIES_PER_PAGE  # a short page is the last one
-            for story in stories:
-                sid, created = story["short_id"], self._time(story, "story")
-                walk.listed[sid] = story
-                if created < low:
-                    reached_old = True
-                is_new = created > low or (created == low and sid not in low_ids)
-                below_high = high is None or created < high or (created == high and sid not in high_ids)
-                if is_new and below_high:
-                    walk.new.setdefault(sid, story)  # pages shift while stories arrive: keep the first copy
-            page += 1
-            if reached_old:
-                return walk
+        def _page(page: int) -> list[dict[str, Any]]:
+            return self._parse_page(self._get("/newest.json" if page == 1 else f"/newest/page/{page}.json", budget))
+
+        def _more(walk: PageWalk[str]) -> bool:
+            return (walk.pages < self.options.max_pages and self._requests < self.options.max_requests
+                    and not budget.exhausted())
+
+        return walk_newest(_page, lambda s: (s["short_id"], self._time(s, "story")), first_page=first_page,
+                           page_size=STORIES_PER_PAGE, low=low, low_ids=low_ids, high=high, high_ids=high_ids,
+                           more=_more)
 
     def _read_threads(self, sids: list[str], tracked: dict[str, list[Any]], since: float, budget: Budget,
                       mentions: list[Mention]) -> list[str]:
@@ -244,7 +204,7 @@ class Lobsters(SourceBase):
             tracked[sid] = [story["comment_count"], newest, sorted(newest_ids)]
         return []
 
-    def _bounded(self, tracked: dict[str, list[Any]], walk: _Walk) -> dict[str, list[Any]]:
+    def _bounded(self, tracked: dict[str, list[Any]], walk: PageWalk[str]) -> dict[str, list[Any]]:
         """The tracked threads to keep: those listed this cycle first, then the most recently updated."""
         keep = self.options.tracked_stories
         listed = [sid for sid in tracked if sid in walk.listed]
@@ -345,14 +305,7 @@ class Lobsters(SourceBase):
         return user
 
     def _time(self, item: dict[str, Any], where: str) -> float:
-        value = item.get("created_at")
-        try:
-            when = dt.datetime.fromisoformat(value) if isinstance(value, str) else None
-        except ValueError:
-            when = None
-        if when is None or when.tzinfo is None or not _EPOCH <= when <= _END:
-            raise BadPayload(self.name, f"{where}.created_at is not an ISO time with offset")
-        return when.timestamp()
+        return payload_time(self.name, item.get("created_at"), f"{where}.created_at is not an ISO time with offset")
 
     def _author(self, user: Any, where: str) -> tuple[str, str]:
         name = self._username(user, where)

@@ -41,8 +41,7 @@ MastodonReplyOptions = MastodonOptions  # reply_visibility lives with the networ
 
 
 class MastodonReplier(BaseReplier):
-    reply_limit, reply_unit = SPEC.reply_limit or 0, SPEC.reply_unit
-    network: ClassVar[str] = "mastodon"
+    spec = SPEC
     options_model: ClassVar[type[SourceOptions]] = MastodonReplyOptions
     resend_is_safe: ClassVar[float] = 3000.0  # the Idempotency-Key is kept 1 h; 10 min of margin
 

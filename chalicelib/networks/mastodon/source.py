@@ -62,6 +62,7 @@ from chalicelib.sources.base import (
     SourceOptions,
     read_each,
     require_secret,
+    zoned_time,
 )
 from chalicelib.sources.http import decode_json
 from chalicelib.text import html_to_text
@@ -124,8 +125,7 @@ class TokenRequired(SourceError):
 
 class Mastodon(SourceBase):
     options: MastodonOptions
-    name: ClassVar[str] = SPEC.name
-    display_name: ClassVar[str] = SPEC.label
+    spec = SPEC
     capabilities: ClassVar[Capabilities] = Capabilities(server_search=True, replies=True, local_stream=True)
     options_model: ClassVar[type[SourceOptions]] = MastodonOptions
 
@@ -359,7 +359,7 @@ class Mastodon(SourceBase):
                 raise BadPayload(self.name, f"{where}.{field} is not a string")
         if not isinstance(status.get("content"), str):
             raise BadPayload(self.name, f"{where}.content is missing")
-        created = _parse_time(status.get("created_at"))
+        created = zoned_time(status.get("created_at"))
         if created is None:
             raise BadPayload(self.name, f"{where}.created_at is not an ISO 8601 time")
         account = status.get("account")
@@ -415,13 +415,3 @@ def _host(instance: str) -> str:
         # The replay server serves instances as http://127.0.0.1:PORT/mastodon/<host>.
         return parts.path.rstrip("/").rsplit("/", 1)[-1]
     return parts.hostname or instance
-
-
-def _parse_time(value: Any) -> dt.datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        when = dt.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return when.astimezone(dt.UTC) if when.tzinfo else None

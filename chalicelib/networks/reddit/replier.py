@@ -29,8 +29,8 @@ from chalicelib.replies import (
     ReplyRateLimited,
     ReplyRefused,
 )
-from chalicelib.sources.base import BadPayload, Budget, SecretLookup, SourceOptions, SourceState
-from chalicelib.sources.http import HttpClient, decode_json
+from chalicelib.sources.base import BadPayload, Budget, SourceOptions
+from chalicelib.sources.http import decode_json
 
 _WAIT = re.compile(r"(\d+)\s+(second|minute|hour)s?")
 _ERROR_CODE = re.compile(r"[^A-Z_]")
@@ -38,14 +38,10 @@ _SECONDS = {"second": 1, "minute": 60, "hour": 3600}
 
 
 class RedditReplier(BaseReplier):
-    reply_limit, reply_unit = SPEC.reply_limit or 0, SPEC.reply_unit
-    network: ClassVar[str] = "reddit"
+    spec = SPEC
     options_model: ClassVar[type[SourceOptions]] = RedditOptions
-
-    def __init__(self, options: SourceOptions, *, http: HttpClient, secrets: SecretLookup | None = None,
-                 state: SourceState, **kwargs: Any) -> None:
-        super().__init__(options, http=http, secrets=secrets, state=state, **kwargs)
-        self._connector = Reddit(self.options, http=http, secrets=secrets, state=state, clock=self._clock)
+    connector_class = Reddit
+    _connector: Reddit
 
     def _send(self, mention: Mention, text: str, idempotency_key: str) -> Reply:
         assert isinstance(self.options, RedditOptions)

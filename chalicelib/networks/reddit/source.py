@@ -104,8 +104,7 @@ class RedditOptions(SourceOptions):
 
 class Reddit(BatchedSearch, SourceBase):
     options: RedditOptions
-    name: ClassVar[str] = SPEC.name
-    display_name: ClassVar[str] = SPEC.label
+    spec = SPEC
     capabilities: ClassVar[Capabilities] = Capabilities(server_search=True, replies=True, local_stream=True)
     options_model: ClassVar[type[SourceOptions]] = RedditOptions
     # Several terms in one search: Reddit's search takes ``OR`` between terms and phrases

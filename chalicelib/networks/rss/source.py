@@ -78,8 +78,7 @@ class FeedsOptions(SourceOptions):
 
 class Feeds(SourceBase):
     options: FeedsOptions
-    name: ClassVar[str] = SPEC.name
-    display_name: ClassVar[str] = SPEC.label
+    spec = SPEC
     # Google Alerts of a small brand can be quiet for days; a week of nothing is worth a look.
     capabilities: ClassVar[Capabilities] = Capabilities(server_search=False, replies=False, local_stream=True,
                                                         expected_data_hours=168)

@@ -49,8 +49,7 @@ StackExchangeReplyOptions = StackExchangeOptions  # access_token_parameter lives
 
 
 class StackExchangeReplier(BaseReplier):
-    reply_limit, reply_unit = SPEC.reply_limit or 0, SPEC.reply_unit
-    network: ClassVar[str] = "stackexchange"
+    spec = SPEC
     options_model: ClassVar[type[SourceOptions]] = StackExchangeReplyOptions
 
     def check_length(self, text: str) -> None:

@@ -91,8 +91,7 @@ class StackExchangeOptions(SourceOptions):
 
 class StackExchange(BatchedSearch, SourceBase):
     options: StackExchangeOptions
-    name: ClassVar[str] = SPEC.name
-    display_name: ClassVar[str] = SPEC.label
+    spec = SPEC
     capabilities: ClassVar[Capabilities] = Capabilities(server_search=True, replies=True)
     options_model: ClassVar[type[SourceOptions]] = StackExchangeOptions
     batching: ClassVar[SearchBatching] = SearchBatching(  # any number of terms: the list is not a search

@@ -79,8 +79,7 @@ def forget_access_tokens() -> None:
 
 
 class YouTubeReplier(BaseReplier):
-    reply_limit, reply_unit = SPEC.reply_limit or 0, SPEC.reply_unit
-    network: ClassVar[str] = "youtube"
+    spec = SPEC
     options_model: ClassVar[type[SourceOptions]] = YouTubeReplyOptions
 
     def _send(self, mention: Mention, text: str, idempotency_key: str) -> Reply:

@@ -56,6 +56,7 @@ from chalicelib.sources.base import (
     SourceBase,
     SourceError,
     SourceOptions,
+    payload_time,
     quoted,
     require_secret,
 )
@@ -65,8 +66,6 @@ WATCH_URL = "https://www.youtube.com/watch?v="
 GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token"  # noqa: S105 - a URL, not a secret
 CHANNEL_URL = "https://www.youtube.com/channel/"
 PACIFIC = ZoneInfo("America/Los_Angeles")
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_END = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)  # later times are not real: they would break the cursor's arithmetic
 _VIDEO_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
 _CHANNEL_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 RECENT_LIMIT = 500  # video ids kept in the cursor to drop what the lag window finds again
@@ -116,8 +115,7 @@ class YouTubeOptions(SourceOptions):
 
 class YouTube(BatchedSearch, SourceBase):
     options: YouTubeOptions
-    name: ClassVar[str] = SPEC.name
-    display_name: ClassVar[str] = SPEC.label
+    spec = SPEC
     capabilities: ClassVar[Capabilities] = Capabilities(server_search=True, replies=True)
     options_model: ClassVar[type[SourceOptions]] = YouTubeOptions
     # Several terms in one search.list call: ``q`` takes the OR operator ``|`` ("boating|sailing",
@@ -312,14 +310,8 @@ class YouTube(BatchedSearch, SourceBase):
         channel = snippet.get("channelId", "")
         if channel and not _CHANNEL_ID.match(channel):
             raise BadPayload(self.name, f"{where}.snippet.channelId is not a channel id")
-        published = snippet.get("publishedAt")
-        try:
-            when = dt.datetime.fromisoformat(published) if isinstance(published, str) else None
-        except ValueError:
-            when = None
-        if when is None or when.tzinfo is None or not _EPOCH <= when <= _END:
-            raise BadPayload(self.name, f"{where}.snippet.publishedAt is not an RFC 3339 time")
-        item["_published"] = int(when.timestamp())
+        item["_published"] = int(payload_time(self.name, snippet.get("publishedAt"),
+                                              f"{where}.snippet.publishedAt is not an RFC 3339 time"))
         return True
 
     def _mention(self, item: dict[str, Any]) -> Mention:
