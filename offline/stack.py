@@ -196,6 +196,7 @@ class LocalStack:
             stopper.start()
             stopper.join(timeout=10)
             self._moto = None
+        _forget_parameter_clients()
 
     def env(self) -> dict[str, str]:
         """Environment for any process (the app, chalice local, boto3) to use this stack."""
@@ -264,3 +265,14 @@ if __name__ == "__main__":
         from offline.feed_corpus import ensure_feed_corpus  # feedparser's own tests, for the RSS contract tests
 
         print(f"feedparser's test corpus ready in {ensure_feed_corpus()}")
+
+
+def _forget_parameter_clients() -> None:
+    """Powertools keeps one SSM client, and the values it read, per process: once a stack stops
+    both point at its dead endpoint, so a later stack in the same process (a bench run, the
+    tests) would read its secrets from nowhere. Forget them with the stack."""
+    from aws_lambda_powertools.utilities import parameters
+    from aws_lambda_powertools.utilities.parameters import base
+
+    parameters.clear_caches()
+    base.DEFAULT_PROVIDERS.clear()
