@@ -108,7 +108,8 @@ def _unique(names: list[str]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _when(created_at: dt.datetime, timezone: str) -> str:
+def when_in(created_at: dt.datetime, timezone: str) -> str:
+    """A mention's time in the recipient's zone, the zone shown: "27 Nov 14:30 WET"."""
     import zoneinfo
 
     return created_at.astimezone(zoneinfo.ZoneInfo(timezone)).strftime("%d %b %H:%M %Z")
@@ -127,7 +128,7 @@ def _item_view(item: AlertItem, timezone: str) -> dict[str, Any]:
         "author": one_line(m.author_name or m.author_handle or "someone", 60),
         "author_url": safe_url(m.author_url),
         "reach": None if m.reach is None else reach_label(m.network, m.reach),
-        "when": _when(m.created_at, timezone),
+        "when": when_in(m.created_at, timezone),
         "title": one_line(m.title, 200),
         "segments": excerpt(m.text if m.title else text, body_spans if m.title else spans),
         "plain": "".join(segment for segment, _ in excerpt(m.text, [])),

@@ -201,7 +201,7 @@ def test_the_weekly_email_says_the_week_and_its_change_in_the_subject() -> None:
     assert text.splitlines()[:6] == [
         subject, "Web view: https://listen.example/api/d/WEEK", "",
         "Bean There Café · weekly digest · 16 November to 22 November 2026", "",
-        "24 new mentions from Mon 16 Nov to Sun 22 Nov (UTC days)"]
+        "24 new mentions from Mon 16 Nov to Sun 22 Nov (Lisbon time)"]
 
 
 def test_a_long_subject_with_an_accent_reads_the_same_once_serialized() -> None:
