@@ -150,6 +150,24 @@ def _triage_line(matched: MatchedMention) -> str:
     return " · ".join((f"Priority {t.priority}", *triage_words(t)))
 
 
+def more_line(bundle: AlertBundle) -> str:
+    """Exactly how many mentions the email leaves out, and where the owner finds them (there is no
+    inbox yet: the digest counts every alerted mention and lists the opportunities among them)."""
+    hidden = bundle.hidden
+    if hidden <= 0:
+        return ""
+    said = f"…and {hidden} more {'mention' if hidden == 1 else 'mentions'} in this period, not listed in this email."
+    recipient = bundle.recipient
+    digest = ("Your next daily digest" if recipient.daily_digest else
+              f"Your weekly digest on {recipient.weekly_digest.capitalize()}" if recipient.weekly_digest else "")
+    if not digest:
+        them = "it" if hidden == 1 else "them"
+        return f"{said} You get no digest (daily_digest is off in listen.yaml), so no email lists {them}."
+    if hidden == 1:
+        return f"{said} {digest} counts it, and lists it if it is an opportunity to answer."
+    return f"{said} {digest} counts them all, and lists the opportunities to answer among them, most important first."
+
+
 def subject_for(bundle: AlertBundle, business: str) -> str:
     if bundle.total == 1:
         m = bundle.items[0].mention.item.mention
@@ -174,6 +192,7 @@ def compose(bundle: AlertBundle, *, business: str, from_address: str, reply_to: 
         "business": business,
         "items": [_item_view(item, recipient.timezone) for item in bundle.items],
         "hidden": bundle.hidden,
+        "more": more_line(bundle),
         "notices": [(n.text, n.link_label, safe_url(n.link)) for n in bundle.notices],
         "unsubscribe": safe_url(bundle.unsubscribe),
     }
