@@ -427,7 +427,8 @@ def days_zone(timezone: str, first: dt.date, last: dt.date) -> str:
     hours = int((dt.datetime.combine(last, dt.time(), tzinfo=dt.UTC) - start).total_seconds()) // 3600 + 24
     if any((start + dt.timedelta(hours=h)).astimezone(zone).utcoffset() for h in range(hours)):
         return "UTC days"
-    return "UTC" if timezone in ("UTC", "Etc/UTC") else f"{timezone.rsplit('/', 1)[-1].replace('_', ' ')} time"
+    name = timezone.rsplit("/", 1)[-1].replace("_", " ")
+    return name if "/" not in timezone or timezone.startswith("Etc/") else f"{name} time"  # "UTC", "GMT"
 
 
 def _groups_note(digest: Digest) -> str:

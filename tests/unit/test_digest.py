@@ -389,6 +389,7 @@ def test_a_mention_in_several_rule_groups_is_explained_where_the_groups_add_up_t
     ("Europe/Lisbon", "2026-11-28", "2026-12-04", "Lisbon time"),  # WET is UTC+0: its days are the UTC days
     ("Europe/London", "2026-11-28", "2026-12-04", "London time"),
     ("UTC", "2026-11-28", "2026-12-04", "UTC"),
+    ("Etc/GMT", "2026-11-28", "2026-12-04", "GMT"),
     ("America/Argentina/Buenos_Aires", "2026-11-28", "2026-12-04", "UTC days"),
     ("Europe/Lisbon", "2026-07-01", "2026-07-07", "UTC days"),  # WEST is UTC+1: its days are not the UTC days
     ("Europe/Lisbon", "2026-03-23", "2026-03-29", "UTC days"),  # clocks go forward at 01:00 UTC on the last day
