@@ -26,7 +26,7 @@ from typing import Any, Literal, Protocol
 
 from chalicelib.alerts import UNSUBSCRIBE_TTL, DeliveryFailed, network_name
 from chalicelib.alerts.delivery import claim_retry, deliver_once, due_retries, send_claimed
-from chalicelib.alerts.email import set_headers, template, unfolded
+from chalicelib.alerts.email import set_headers, template, unfolded, when_in
 from chalicelib.config import ListenConfig, Recipient
 from chalicelib.links import ActionToken, TokenSigner
 from chalicelib.model import DigestDay, StoredMention
@@ -54,6 +54,8 @@ CHANNEL = "digest"
 UNDELIVERED_HOURS = 26  # the next daily digest lists what failed since the last one (and a DST day's extra hour)
 UNDELIVERED_MENTIONS = 50  # mentions read and listed, of all the deliveries listed
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+TO_ANSWER = ("new", "snoozed")  # an opportunity in these states is still to answer (a snoozed one comes back)
+BADGES = {"new": "open", "snoozed": "snoozed"}  # what the digest calls each state; any other is "handled"
 COLORS = {  # mid tones: readable on the light and the dark background
     "brand": "#2563eb", "product": "#7c3aed", "competitor": "#ea580c", "industry": "#0d9488",
     "positive": "#16a34a", "neutral": "#a1a1aa", "negative": "#dc2626",
@@ -284,7 +286,7 @@ def _headline(config: ListenConfig, store: DigestStore, headline: Sequence[Diges
                         for label, count, width in zip(SENTIMENTS, sentiment, percentages(sentiment), strict=True)),
         networks=bars([(network_name(network), count) for network, count in networks[:TOP_NETWORKS]]),
         opportunities=tuple(opportunities[:TOP_OPPORTUNITIES]),
-        open_opportunities=sum(1 for m in opportunities if m.state == "new"),
+        open_opportunities=sum(1 for m in opportunities if m.state in TO_ANSWER),
         all_opportunities=len(opportunities),
         topics=tuple(group_questions(questions)[:TOP_TOPICS]),
     )
@@ -343,10 +345,10 @@ def _mention_view(stored: StoredMention, timezone: str) -> dict[str, Any]:
         "author": one_line(m.author_name or m.author_handle or "someone", 60),
         "what": one_line(m.title or m.text, 160),
         "url": safe_url(m.url),
-        "when": m.created_at.astimezone(zoneinfo.ZoneInfo(timezone)).strftime("%d %b %H:%M"),
+        "when": when_in(m.created_at, timezone),
         "priority": stored.item.priority,
         "reasons": ", ".join(triage.reasons) if triage else "",
-        "handled": stored.state != "new",
+        "state": BADGES.get(stored.state, "handled"),
     }
 
 
@@ -382,6 +384,7 @@ def digest_context(digest: Digest, *, business: str, web_view_link: str, unsubsc
     "daily" or "weekly", and only the weekly one fills ``compared``, ``changes`` and ``share_before``."""
     first, last = digest.days[0], digest.days[-1]
     weekly = digest.period == "weekly"
+    zone = days_zone(digest.timezone, digest.trend[0].day, last)
     return {
         "period": digest.period,
         "every": f"{digest.local_date:%A}" if weekly else "day",
@@ -390,8 +393,12 @@ def digest_context(digest: Digest, *, business: str, web_view_link: str, unsubsc
         "business": one_line(business, 60),
         "date": (f"{first.day} {first:%B} to {last.day} {last:%B %Y}" if weekly
                  else f"{digest.local_date:%A} {digest.local_date.day} {digest.local_date:%B %Y}"),
-        "span": (f"from {_day_label(first)} to {_day_label(last)} (UTC days)" if weekly
-                 else f"on {_day_label(first)} and {_day_label(last)} (UTC)"),
+        "span": (f" from {_day_label(first)} to {_day_label(last)} ({zone})" if weekly
+                 else ": " + ", ".join(f"{day.total} on {_day_label(day.day)}" for day in digest.trend[-2:])
+                 + f" so far ({zone})"),
+        "zone": zone,
+        "timezone": digest.timezone,
+        "groups_note": _groups_note(digest),
         "compared": compared(digest.total, digest.before_total) if weekly else "",
         "changes": {change.label: change for change in digest.changes},
         "share_before": [bar.width for bar in digest.share_before],
@@ -409,6 +416,28 @@ def digest_context(digest: Digest, *, business: str, web_view_link: str, unsubsc
         "topics": [(topic.words, [_mention_view(m, digest.timezone) for m in topic.questions[:QUESTIONS_PER_TOPIC]],
                     len(topic.questions)) for topic in digest.topics],
     }
+
+
+def days_zone(timezone: str, first: dt.date, last: dt.date) -> str:
+    """What the digest's days are, in words: "Lisbon time" when the recipient's days are the UTC
+    days the counts are kept by (their zone is UTC+0 all through ``first`` to ``last``), else "UTC
+    days" (the counters are per UTC day: a day in another zone cannot be told from them)."""
+    zone = zoneinfo.ZoneInfo(timezone)
+    start = dt.datetime.combine(first, dt.time(), tzinfo=dt.UTC)
+    hours = int((dt.datetime.combine(last, dt.time(), tzinfo=dt.UTC) - start).total_seconds()) // 3600 + 24
+    if any((start + dt.timedelta(hours=h)).astimezone(zone).utcoffset() for h in range(hours)):
+        return "UTC days"
+    name = timezone.rsplit("/", 1)[-1].replace("_", " ")
+    return name if "/" not in timezone or timezone.startswith("Etc/") else f"{name} time"  # "UTC", "GMT"
+
+
+def _groups_note(digest: Digest) -> str:
+    """Why the rule groups add up to more than the mentions, when they do."""
+    grouped = sum(bar.count for bar in digest.groups)
+    if grouped <= digest.total:
+        return ""
+    return (f"The groups add up to {grouped}, more than the {digest.total} mentions: a mention that matches "
+            "rules of several groups is counted in each of them (and in the bars of each day).")
 
 
 def _undelivered_line(u: Undelivered) -> str:

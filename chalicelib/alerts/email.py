@@ -108,7 +108,8 @@ def _unique(names: list[str]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _when(created_at: dt.datetime, timezone: str) -> str:
+def when_in(created_at: dt.datetime, timezone: str) -> str:
+    """A mention's time in the recipient's zone, the zone shown: "27 Nov 14:30 WET"."""
     import zoneinfo
 
     return created_at.astimezone(zoneinfo.ZoneInfo(timezone)).strftime("%d %b %H:%M %Z")
@@ -127,7 +128,7 @@ def _item_view(item: AlertItem, timezone: str) -> dict[str, Any]:
         "author": one_line(m.author_name or m.author_handle or "someone", 60),
         "author_url": safe_url(m.author_url),
         "reach": None if m.reach is None else reach_label(m.network, m.reach),
-        "when": _when(m.created_at, timezone),
+        "when": when_in(m.created_at, timezone),
         "title": one_line(m.title, 200),
         "segments": excerpt(m.text if m.title else text, body_spans if m.title else spans),
         "plain": "".join(segment for segment, _ in excerpt(m.text, [])),
@@ -147,6 +148,24 @@ def _triage_line(matched: MatchedMention) -> str:
         return ""
     t = matched.triage
     return " · ".join((f"Priority {t.priority}", *triage_words(t)))
+
+
+def more_line(bundle: AlertBundle) -> str:
+    """Exactly how many mentions the email leaves out, and where the owner finds them (there is no
+    inbox yet: the digest counts every alerted mention and lists the opportunities among them)."""
+    hidden = bundle.hidden
+    if hidden <= 0:
+        return ""
+    said = f"…and {hidden} more {'mention' if hidden == 1 else 'mentions'} in this period, not listed in this email."
+    recipient = bundle.recipient
+    digest = ("Your next daily digest" if recipient.daily_digest else
+              f"Your weekly digest on {recipient.weekly_digest.capitalize()}" if recipient.weekly_digest else "")
+    if not digest:
+        them = "it" if hidden == 1 else "them"
+        return f"{said} You get no digest (daily_digest is off in listen.yaml), so no email lists {them}."
+    if hidden == 1:
+        return f"{said} {digest} counts it, and lists it if it is an opportunity to answer."
+    return f"{said} {digest} counts them all, and lists the opportunities to answer among them, most important first."
 
 
 def subject_for(bundle: AlertBundle, business: str) -> str:
@@ -173,6 +192,7 @@ def compose(bundle: AlertBundle, *, business: str, from_address: str, reply_to: 
         "business": business,
         "items": [_item_view(item, recipient.timezone) for item in bundle.items],
         "hidden": bundle.hidden,
+        "more": more_line(bundle),
         "notices": [(n.text, n.link_label, safe_url(n.link)) for n in bundle.notices],
         "unsubscribe": safe_url(bundle.unsubscribe),
     }

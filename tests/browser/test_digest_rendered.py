@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page
 
+from chalicelib.digest import days_zone
 from chalicelib.networks.hackernews.emulator import story_hit
 from chalicelib.web.pages import SECURITY_HEADERS
 from offline.replay.server import ReplayServer
@@ -103,7 +104,7 @@ def test_digest_email_draws_bars_in_proportion_to_the_counts(
         page = watched.new_page()
         page.set_content(digest_html, wait_until="load")
         screenshot(page, f"digest-email-{view}")
-        assert page.locator("p", has_text="new mentions on").first.is_visible(), view
+        assert page.locator("p", has_text="new mentions: ").first.is_visible(), view
         assert_bars_follow_the_counts(page)
         assert overflow_x(page) == 0, view
         assert low_contrast(page) == [], view
@@ -133,3 +134,24 @@ def test_digest_web_view_serves_the_same_charts_on_a_phone(
         assert low_contrast(page) == [], scheme
         assert watched.external == [], scheme
         watched.context.close()
+
+
+def test_the_rendered_headline_names_the_charts_last_two_days_with_their_counts_and_the_zone(
+    digest_html: str, contexts: Callable[..., Watched]
+) -> None:
+    """Issue #18: what the headline says of its days is what the chart draws for them, and the days
+    and times say which zone they are in (Maria is in Lisbon)."""
+    watched = contexts(viewport={"width": 375, "height": 800}, color_scheme="light")
+    page = watched.new_page()
+    page.set_content(digest_html, wait_until="load")
+    rows = chart(page, "The last 7 days")
+    today = dt.datetime.now(LISBON).date()
+    zone = days_zone("Europe/Lisbon", today - dt.timedelta(days=6), today)
+    said = ", ".join(f"{row['shown']} on {row['label']}" for row in rows[-2:])
+    headline = page.locator("p", has_text="new mentions: ").first.inner_text()
+    assert headline.startswith(f"new mentions: {said} so far ({zone}) · "), headline
+    assert sum(int(row["shown"]) for row in rows[-2:]) == 7  # the headline's total, all stored today
+    footer = page.locator("td", has_text="You get this digest").last.inner_text()
+    assert "Days are " + zone + "; times are in your time zone, Europe/Lisbon." in footer
+    assert page.locator("p.groups-note").count() == 0  # each mention matched one group: the groups add up to 7
+    watched.context.close()

@@ -134,7 +134,7 @@ def test_the_monday_digest_hour_sends_the_weekly_email_once_even_when_two_runs_o
     assert message["Subject"] == ("Weekly digest for 16 Nov to 22 Nov: 6 new mentions of Bean There Café, "
                                   "+50% on the week before, 1 to answer")
     text = message.get_body(("plain",)).get_content()
-    assert "6 new mentions from Mon 16 Nov to Sun 22 Nov (UTC days)\n+50% on the week before (4)\n" in text
+    assert "6 new mentions from Mon 16 Nov to Sun 22 Nov (Lisbon time)\n+50% on the week before (4)\n" in text
     assert "Brand           6 ████████████████████ +50% (the week before: 4)\n" in text
     assert "Sentiment: positive 33% (2) · neutral 50% (3) · negative 17% (1)\n" in text
     assert "TOP NETWORKS\nHacker News         5 ████████████████████\nReddit              1 ████\n" in text

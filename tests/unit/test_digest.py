@@ -18,6 +18,7 @@ from chalicelib.digest import (
     bars,
     build_digest,
     compose_digest,
+    days_zone,
     digest_page,
     group_questions,
     percentages,
@@ -348,3 +349,84 @@ def test_a_digest_token_gets_the_digest_page_with_the_pages_headers() -> None:
     assert page is not None and page.status == 200
     assert "<h1 style=\"margin:4px 0 0 0;font-size:20px;line-height:1.3;\">Friday 27 November 2026</h1>" in page.body
     assert page.headers["Content-Security-Policy"].startswith("default-src 'none'")
+
+
+# ---------------------------------------------------------------- what the owner sees is true (#18)
+
+FRIDAY = dt.datetime(2026, 12, 4, 8, 15, tzinfo=dt.UTC)  # 08:15 in Lisbon (WET, UTC+0), 17:15 in Tokyo
+
+
+def plain_and_html(digest: Digest, recipient: int = 0) -> tuple[str, str]:
+    msg = compose_digest(digest, CONFIG.recipients[recipient], business="Bean There Café",
+                         from_address="alerts@beanthere.example", reply_to=None, web_view_link="")
+    return msg.get_body(("plain",)).get_content(), msg.get_body(("html",)).get_content()
+
+
+def test_the_headline_names_each_of_its_days_with_the_count_the_chart_shows() -> None:
+    store = FakeStore([day("2026-12-04", total={"all": 12}, group={"brand": 12})])  # nothing on Thursday
+    digest = build_digest(CONFIG, store, now=FRIDAY, timezone="Europe/Lisbon")
+    text, html = plain_and_html(digest)
+    headline = "12 new mentions: 0 on Thu 3 Dec, 12 on Fri 4 Dec so far (Lisbon time)"
+    assert headline in text.splitlines()
+    assert "new mentions: 0 on Thu 3 Dec, 12 on Fri 4 Dec so far (Lisbon time)" in html
+    chart = text.split("THE LAST 7 DAYS\n", 1)[1].splitlines()
+    assert [line.split()[:4] for line in chart[5:7]] == [["Thu", "3", "Dec", "0"], ["Fri", "4", "Dec", "12"]]
+
+
+def test_a_mention_in_several_rule_groups_is_explained_where_the_groups_add_up_to_more() -> None:
+    store = FakeStore([day("2026-12-04", total={"all": 4}, group={"brand": 3, "competitor": 2})])
+    text, html = plain_and_html(build_digest(CONFIG, store, now=FRIDAY, timezone="Europe/Lisbon"))
+    note = ("The groups add up to 5, more than the 4 mentions: a mention that matches rules of several groups "
+            "is counted in each of them (and in the bars of each day).")
+    assert note in text.splitlines()
+    assert f'<p class="muted groups-note" style="margin:4px 0 0 0;font-size:12px;color:#52525b;">{note}</p>' in html
+    exact = FakeStore([day("2026-12-04", total={"all": 5}, group={"brand": 3, "competitor": 2})])
+    text, html = plain_and_html(build_digest(CONFIG, exact, now=FRIDAY, timezone="Europe/Lisbon"))
+    assert "The groups add up" not in text and "groups-note" not in html
+
+
+@pytest.mark.parametrize(("timezone", "first", "last", "said"), [
+    ("Europe/Lisbon", "2026-11-28", "2026-12-04", "Lisbon time"),  # WET is UTC+0: its days are the UTC days
+    ("Europe/London", "2026-11-28", "2026-12-04", "London time"),
+    ("UTC", "2026-11-28", "2026-12-04", "UTC"),
+    ("Etc/GMT", "2026-11-28", "2026-12-04", "GMT"),
+    ("America/Argentina/Buenos_Aires", "2026-11-28", "2026-12-04", "UTC days"),
+    ("Europe/Lisbon", "2026-07-01", "2026-07-07", "UTC days"),  # WEST is UTC+1: its days are not the UTC days
+    ("Europe/Lisbon", "2026-03-23", "2026-03-29", "UTC days"),  # clocks go forward at 01:00 UTC on the last day
+    ("Atlantic/Reykjavik", "2026-03-23", "2026-03-29", "Reykjavik time"),
+])
+def test_the_days_are_said_as_the_recipients_only_when_they_are_the_utc_days_the_counts_are_kept_by(
+        timezone: str, first: str, last: str, said: str) -> None:
+    assert days_zone(timezone, dt.date.fromisoformat(first), dt.date.fromisoformat(last)) == said
+
+
+def test_days_and_times_are_in_the_recipients_time_zone_with_the_zone_shown() -> None:
+    mention = stored("t1", "Bean There, open late?", minutes_ago=60 - 7 * 24 * 60)  # Fri 4 Dec 07:15 UTC
+    store = FakeStore([DigestDay("2026-12-04", {"total": {"all": 1}, "group": {"brand": 1}}, [mention.key])],
+                      [mention])
+    lisbon, lisbon_html = plain_and_html(build_digest(CONFIG, store, now=FRIDAY, timezone="Europe/Lisbon"))
+    assert "  Hacker News · ana · 04 Dec 07:15 WET" in lisbon.splitlines()
+    assert "ana · 04 Dec 07:15 WET</p>" in lisbon_html
+    assert "Days are Lisbon time; times are in your time zone, Europe/Lisbon." in lisbon
+    tokyo, _ = plain_and_html(build_digest(CONFIG, store, now=FRIDAY, timezone="Asia/Tokyo"), recipient=1)
+    assert "  Hacker News · ana · 04 Dec 16:15 JST" in tokyo.splitlines()
+    assert "1 new mention: 0 on Thu 3 Dec, 1 on Fri 4 Dec so far (UTC days)" in tokyo.splitlines()
+    assert "Days are UTC days; times are in your time zone, Asia/Tokyo." in tokyo
+
+
+def test_a_snoozed_opportunity_is_shown_snoozed_and_still_counted_as_to_answer() -> None:
+    snoozed = stored("s1", "Bean There, do you roast on site?", priority=90, state="snoozed")
+    handled = stored("h1", "Bean There, thanks!", priority=60, state="handled")
+    fresh = stored("n1", "Bean There, any vegan cake?", priority=30)
+    store = FakeStore([DigestDay("2026-11-27", {"total": {"all": 3}, "group": {"brand": 3}},
+                                 [m.key for m in (snoozed, handled, fresh)])], [snoozed, handled, fresh])
+    digest = build_digest(CONFIG, store, now=NOW, timezone="Europe/Lisbon")
+    assert (digest.open_opportunities, digest.all_opportunities) == (2, 3)
+    msg = compose_digest(digest, CONFIG.recipients[0], business="Bean There Café",
+                         from_address="alerts@beanthere.example", reply_to=None, web_view_link="")
+    assert msg["Subject"] == "Daily digest for 27 Nov: 3 new mentions of Bean There Café, 2 to answer"
+    text, html = msg.get_body(("plain",)).get_content(), msg.get_body(("html",)).get_content()
+    assert [line for line in text.splitlines() if line.startswith("- [")] == [
+        "- [snoozed] Priority 90", "- [handled] Priority 60", "- [OPEN] Priority 30"]
+    badges = re.findall(r">(OPEN|SNOOZED|HANDLED)</span> Priority (\d+)", html)
+    assert badges == [("SNOOZED", "90"), ("HANDLED", "60"), ("OPEN", "30")]

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from chalicelib.alerts import AlertBundle, AlertItem
-from chalicelib.alerts.email import compose
+from chalicelib.alerts.email import compose, more_line
 from chalicelib.config import Recipient
 from chalicelib.model import MatchedMention, Mention, RuleMatch, StoredMention
 from chalicelib.text import safe_url
@@ -101,7 +101,26 @@ def test_triage_reasons_and_badges_are_shown() -> None:
 def test_a_bundle_says_how_many_more_there_are() -> None:
     msg = message(item("Bean There one"), item("Bean There two"), total=7)
     assert msg["Subject"] == "7 new mentions of Bean There Café"
-    assert "...and 5 more mentions in this period." in msg.get_body(("plain",)).get_content()
+    more = ("…and 5 more mentions in this period, not listed in this email. Your next daily digest counts them all, "
+            "and lists the opportunities to answer among them, most important first.")
+    assert more in msg.get_body(("plain",)).get_content().splitlines()
+    assert f">{more}</td>" in msg.get_body(("html",)).get_content()
+
+
+@pytest.mark.parametrize(("recipient", "hidden", "said"), [
+    (MARIA, 1, "…and 1 more mention in this period, not listed in this email. Your next daily digest counts it, "
+               "and lists it if it is an opportunity to answer."),
+    (MARIA.model_copy(update={"daily_digest": False, "weekly_digest": "monday"}), 3,
+     "…and 3 more mentions in this period, not listed in this email. Your weekly digest on Monday counts them all, "
+     "and lists the opportunities to answer among them, most important first."),
+    (MARIA.model_copy(update={"daily_digest": False}), 2,
+     "…and 2 more mentions in this period, not listed in this email. You get no digest (daily_digest is off in "
+     "listen.yaml), so no email lists them."),
+])
+def test_the_more_line_says_exactly_how_many_are_left_out_and_where_they_are(recipient: Recipient, hidden: int,
+                                                                              said: str) -> None:
+    assert more_line(AlertBundle(recipient, (item("Bean There one"),), 1 + hidden)) == said
+    assert more_line(AlertBundle(recipient, (item("Bean There one"),), 1)) == ""
 
 
 def test_header_injection_and_direction_marks_are_neutralized_in_the_subject() -> None:

@@ -201,7 +201,7 @@ def test_the_weekly_email_says_the_week_and_its_change_in_the_subject() -> None:
     assert text.splitlines()[:6] == [
         subject, "Web view: https://listen.example/api/d/WEEK", "",
         "Bean There Café · weekly digest · 16 November to 22 November 2026", "",
-        "24 new mentions from Mon 16 Nov to Sun 22 Nov (UTC days)"]
+        "24 new mentions from Mon 16 Nov to Sun 22 Nov (Lisbon time)"]
 
 
 def test_a_long_subject_with_an_accent_reads_the_same_once_serialized() -> None:
@@ -392,3 +392,15 @@ def test_daily_web_view_links_still_open_the_daily_digest() -> None:
 def test_a_token_that_names_no_week_gets_no_page(key: str, action: str, recipient: str) -> None:
     token = ActionToken(key, action, recipient, int(SENT_AT.timestamp()) + 60, "nonce")
     assert digest_page(CONFIG, fortnight(), token) is None
+
+
+def test_the_weekly_groups_say_why_they_add_up_to_more_than_the_weeks_mentions() -> None:
+    store = fortnight()
+    store.days["2026-11-22"].counts["total"] = {"all": 8}  # one of its mentions is both brand and industry
+    plain = compose_digest(weekly(store), CONFIG.recipients[0], business="Bean There Café",
+                           from_address="alerts@beanthere.example", reply_to=None,
+                           web_view_link="").get_body(("plain",)).get_content()
+    assert ("The groups add up to 24, more than the 23 mentions: a mention that matches rules of several groups "
+            "is counted in each of them (and in the bars of each day).") in plain.splitlines()
+    _, _, text, html = weekly_message()  # the fortnight's groups add up to its 24 mentions: nothing to explain
+    assert "The groups add up" not in text and "groups-note" not in html
