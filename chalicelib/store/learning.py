@@ -13,8 +13,10 @@ Items:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
+from chalicelib.model import MatchedMention, matched_to_dict
 from chalicelib.store.mentions import MENTION_TTL_DAYS, mention_pk
 from chalicelib.store.table import Table, pk_sk
 from chalicelib.table import TTL_ATTRIBUTE
@@ -37,6 +39,14 @@ class Learning(Table):
             "ConditionExpression": "version = :read", "ExpressionAttributeValues": {":read": {"N": str(version)}}})
         return self._conditional("put_item", Item={
             **pk_sk(*MODEL_KEY), "model": {"S": model}, "version": {"N": str(version + 1)}}, **condition)
+
+    def relabel_mention(self, item: MatchedMention) -> bool:
+        """Store the mention's triage as the owner corrected it (its intents, and the priority
+        recomputed from them); False if the mention is no longer stored."""
+        return self._conditional(
+            "update_item", Key=pk_sk(mention_pk(item.mention.key), "M"), UpdateExpression="SET #data = :data",
+            ConditionExpression="attribute_exists(pk)", ExpressionAttributeNames={"#data": "data"},
+            ExpressionAttributeValues={":data": {"S": json.dumps(matched_to_dict(item), separators=(",", ":"))}})
 
     def hold_mention(self, key: str, day: str, reason: str) -> bool:
         """Hold a stored mention back from alerting: listed in ``day``'s digest with ``reason``,

@@ -518,6 +518,14 @@ class MemoryStore:
             self._model = (model, version + 1)
             return True
 
+    def relabel_mention(self, item: MatchedMention) -> bool:
+        with self._lock:
+            record = self._mentions.get(item.mention.key)
+            if record is None:
+                return False
+            record["data"] = json.dumps(matched_to_dict(item), separators=(",", ":"))
+            return True
+
     def hold_mention(self, key: str, day: str, reason: str) -> bool:
         with self._lock:
             self._held.setdefault(day, {})[key] = reason

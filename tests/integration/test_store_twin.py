@@ -92,7 +92,7 @@ def public_methods(cls: type) -> dict[str, inspect.Signature]:
 
 def test_store_twin_and_protocol_have_the_same_public_methods_and_signatures() -> None:
     protocol = public_methods(StoreProtocol)
-    assert len(protocol) == 69
+    assert len(protocol) == 70
     assert public_methods(Store) == protocol
     assert public_methods(MemoryStore) == protocol
 
@@ -451,6 +451,18 @@ def test_two_clicks_at_once_both_reach_the_stored_model(store: Any) -> None:
         thread.join()
     assert load_model(store).clicks == {"relevant": 6, "not_relevant": 0}
     assert store.feedback_model()[1] == 6
+
+
+def test_a_relabelled_mention_keeps_the_owners_intents(store: Any) -> None:
+    judged = Triage(0.6, "positive", frozenset({"praise"}), 30, ("praises",), False)
+    a = mention("a", triage=judged)
+    store.store_new_mentions([a], "job-1", 60)
+    owners = replace(a, triage=replace(judged, intents=frozenset({"complaint"}), priority=45,
+                                       reasons=("complains",), opportunity=True))
+    assert store.relabel_mention(owners)
+    assert not store.relabel_mention(mention("gone"))
+    assert store.get_mention(a.mention.key) == StoredMention(owners, "new", iso(START), "job-1")
+    assert store.get_mention("hackernews#gone") is None
 
 
 def test_a_held_mention_is_listed_for_its_day_with_its_reason(store: Any) -> None:

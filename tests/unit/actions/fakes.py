@@ -77,6 +77,13 @@ class FakeStore:
     def set_mention_state(self, key: str, state: str) -> bool:
         return self._write_mention("set_mention_state", key, state)
 
+    def relabel_mention(self, item: MatchedMention) -> bool:
+        intents = sorted(item.triage.intents) if item.triage else []
+        if not self._write_mention("relabel_mention", item.mention.key, intents, item.priority):
+            return False
+        self.mentions[item.mention.key] = dataclasses.replace(self.mentions[item.mention.key], item=item)
+        return True
+
     def feedback_model(self) -> tuple[str, int] | None:
         return self.model
 
