@@ -53,3 +53,16 @@ def record_click(store: ModelStore, matched: MatchedMention, label: Label) -> bo
     log.warning("the feedback model kept changing under a click (%d tries); this click is not learned",
                 SAVE_ATTEMPTS)
     return False
+
+
+class ModelCache:
+    """The business's feedback model, read the first time a step of one poll cycle asks for it."""
+
+    def __init__(self, store: ModelStore) -> None:
+        self.store = store
+        self._model: FeedbackModel | None = None
+
+    def get(self) -> FeedbackModel:
+        if self._model is None:
+            self._model = load_model(self.store)
+        return self._model
