@@ -40,6 +40,7 @@ ACTIONS = {
     "mute_thread": "Mute thread",
     "assign": "Assign",
     "wrong_label": "Wrong label",
+    "unhold": "That's wrong",  # the digest's held-back mentions: relevant after all
 }
 RULE_ACTIONS = frozenset({"raise_cap", "exclude"})
 NO_MENTION_ACTIONS = RULE_ACTIONS | {"unsubscribe", "digest"}

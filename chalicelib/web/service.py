@@ -25,6 +25,7 @@ from chalicelib.actions.not_relevant import mark_not_relevant, suggested_exclusi
 from chalicelib.actions.raise_cap import raise_cap
 from chalicelib.actions.reply import post_reply, reply_text
 from chalicelib.actions.snooze import DEFAULT_PERIOD, PERIODS, snooze
+from chalicelib.actions.unhold import unhold
 from chalicelib.actions.unsubscribe import unsubscribe
 from chalicelib.actions.wrong_label import CHOICES, wrong_label
 from chalicelib.config import ListenConfig, Recipient, RuleConfig
@@ -154,6 +155,10 @@ class ActionService:
             return self._assign_form(parsed, target.mention, form_action)
         if parsed.action == "wrong_label":
             return self._label_form(target.mention, form_action)
+        if parsed.action == "unhold":
+            return render(200, "Not held back after all?", mention=mention_view(target.mention),
+                          form_action=form_action, button=button, message="It goes back to your new mentions, and "
+                          "mentions like it will be held back less from now on.")
         if parsed.action == "snooze":
             return render(200, "Snooze this mention?", mention=mention_view(target.mention), form_action=form_action,
                           button=button, message="It is alerted again when the snooze ends, unless handled by then.",
@@ -311,6 +316,11 @@ class ActionService:
                                            clock=self.store.clock))
             return outcome, lambda: render(200, "Label noted", mention=mention_view(outcome.mention or stored),
                                            message=outcome.detail or f"{outcome.said.capitalize()}.")
+        if parsed.action == "unhold":
+            outcome = _as_done(unhold(stored, actor, store=self.store))
+            return outcome, lambda: render(200, "Back with your new mentions" if outcome.done else "Nothing to do",
+                                           mention=mention_view(outcome.mention or stored),
+                                           message="" if outcome.done else f"This mention is {outcome.said}.")
         if parsed.action == "handled":
             outcome = _as_done(mark_handled(stored, actor, store=self.store))
             return outcome, lambda: render(200, "Marked as handled", mention=mention_view(outcome.mention or stored))
