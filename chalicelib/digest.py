@@ -47,6 +47,7 @@ TOP_NETWORKS = 5
 TOP_TOPICS = 5
 QUESTIONS_PER_TOPIC = 3
 MAX_READ = 1000  # opportunities and questions read each (the latest): bounds a busy day's reads to 20 batches
+UNLISTED_STATES = ("not_relevant", "held")  # not opportunities or questions (held ones: their own section)
 TOP_HELD = 20  # mentions held back by the owner-feedback model, listed highest priority first
 HELD_HEADING = "Held back as likely not relevant \u2014 tell me if that's wrong"
 TOPIC_WORDS = 40  # what a question is about is in its first sentence or two, not in the story around it
@@ -284,8 +285,8 @@ def _headline(config: ListenConfig, store: DigestStore, headline: Sequence[Diges
     question_keys = list(dict.fromkeys(key for record in headline for key in record.questions))[-MAX_READ:]
     stored = store.get_mentions([*opportunity_keys, *question_keys]) if opportunity_keys or question_keys else {}
     opportunities = _by_priority([stored[k] for k in opportunity_keys if k in stored
-                                  and stored[k].state != "not_relevant"])
-    questions = _by_priority([stored[k] for k in question_keys if k in stored and stored[k].state != "not_relevant"
+                                  and stored[k].state not in UNLISTED_STATES])
+    questions = _by_priority([stored[k] for k in question_keys if k in stored and stored[k].state not in UNLISTED_STATES
                               and any(match.group == "industry" for match in stored[k].item.matches)])
     networks = counts.get("network", Counter()).most_common()
     sentiment = [counts.get("sentiment", Counter())[label] for label in SENTIMENTS]

@@ -9,12 +9,14 @@ from dataclasses import replace
 from markupsafe import escape
 
 from chalicelib.actions.unhold import unhold
-from chalicelib.digest import HELD_HEADING, Held, held_back
+from chalicelib.digest import HELD_HEADING, Held, build_digest, held_back
 from chalicelib.links import TokenSigner
+from chalicelib.model import DigestDay
 from chalicelib.triage.feedback import load_model
 from chalicelib.web.service import ActionService
 from tests.unit.actions.fakes import CONFIG as ACTION_CONFIG
 from tests.unit.actions.fakes import KEY, FakeStore, recipient, stored_mention
+from tests.unit.test_digest import CONFIG as DIGEST_CONFIG
 from tests.unit.test_digest import NOW, SIGNING_KEY, FakeMailer, sender, stored
 from tests.unit.test_digest import FakeStore as DigestStore
 
@@ -89,3 +91,14 @@ def test_the_that_s_wrong_link_asks_first_then_acts_once() -> None:
 
 def test_held_is_a_plain_record() -> None:
     assert Held(stored("x", "y"), "why").link == ""
+
+
+def test_a_held_opportunity_is_listed_as_held_not_among_the_opportunities() -> None:
+    held = stored("h1", "bean there refund?", state="held", intents=["question"])
+    open_one = stored("o1", "bean there refund please", intents=["complaint"])
+    store = DigestStore([DigestDay("2026-11-27", {"total": {"all": 2}}, opportunities=[held.key, open_one.key])],
+                        [held, open_one])
+    store.held = {"2026-11-27": {held.key: "held back (x)"}}
+    digest = build_digest(DIGEST_CONFIG, store, now=NOW, timezone="Europe/Lisbon")
+    assert ([m.key for m in digest.opportunities], digest.open_opportunities) == (["hackernews#o1"], 1)
+    assert [h.mention.key for h in held_back(store, list(digest.days))] == ["hackernews#h1"]
