@@ -47,6 +47,9 @@ TOP_NETWORKS = 5
 TOP_TOPICS = 5
 QUESTIONS_PER_TOPIC = 3
 MAX_READ = 1000  # opportunities and questions read each (the latest): bounds a busy day's reads to 20 batches
+UNLISTED_STATES = ("not_relevant", "held")  # not opportunities or questions (held ones: their own section)
+TOP_HELD = 20  # mentions held back by the owner-feedback model, listed highest priority first
+HELD_HEADING = "Held back as likely not relevant \u2014 tell me if that's wrong"
 TOPIC_WORDS = 40  # what a question is about is in its first sentence or two, not in the story around it
 MIN_TOPIC_WORD = 4  # letters: shorter words ("cup", "bar") join unrelated questions
 SHARED_TOPIC_WORDS = 2  # one shared word is chance; two make a topic
@@ -116,6 +119,16 @@ class QuestionTopic:
 
 
 @dataclass(frozen=True, slots=True)
+class Held:
+    """A mention the owner-feedback model held back (chalicelib.cycle.learning), its reason (words of
+    the mention: untrusted, escaped by the templates) and the recipient's "That's wrong" link."""
+
+    mention: StoredMention
+    reason: str
+    link: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Digest:
     """Everything a digest shows, for one recipient's local date (the weekly one: the date it is sent)."""
 
@@ -137,6 +150,7 @@ class Digest:
     changes: tuple[Change, ...] = ()  # per rule group, in GROUPS order
     share_before: tuple[Bar, ...] = ()  # the share of voice of the week before, the same voices in the same order
     undelivered: tuple[Undelivered, ...] = ()  # deliveries that failed or may not have arrived since the last digest
+    held: tuple[Held, ...] = ()  # the headline days' mentions the owner-feedback model still holds back (daily)
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,8 +287,8 @@ def _headline(config: ListenConfig, store: DigestStore, headline: Sequence[Diges
     question_keys = list(dict.fromkeys(key for record in headline for key in record.questions))[-MAX_READ:]
     stored = store.get_mentions([*opportunity_keys, *question_keys]) if opportunity_keys or question_keys else {}
     opportunities = _by_priority([stored[k] for k in opportunity_keys if k in stored
-                                  and stored[k].state != "not_relevant"])
-    questions = _by_priority([stored[k] for k in question_keys if k in stored and stored[k].state != "not_relevant"
+                                  and stored[k].state not in UNLISTED_STATES])
+    questions = _by_priority([stored[k] for k in question_keys if k in stored and stored[k].state not in UNLISTED_STATES
                               and any(match.group == "industry" for match in stored[k].item.matches)])
     networks = counts.get("network", Counter()).most_common()
     sentiment = [counts.get("sentiment", Counter())[label] for label in SENTIMENTS]
@@ -413,6 +427,9 @@ def digest_context(digest: Digest, *, business: str, web_view_link: str, unsubsc
                                 "may not have arrived"),
         "undelivered": [(_undelivered_line(u), [_mention_view(m, digest.timezone) for m in u.mentions])
                         for u in digest.undelivered],
+        "held_heading": HELD_HEADING,
+        "held": [(_mention_view(h.mention, digest.timezone), one_line(h.reason, 300), safe_url(h.link))
+                 for h in digest.held],
         "topics": [(topic.words, [_mention_view(m, digest.timezone) for m in topic.questions[:QUESTIONS_PER_TOPIC]],
                     len(topic.questions)) for topic in digest.topics],
     }
@@ -438,6 +455,16 @@ def _groups_note(digest: Digest) -> str:
         return ""
     return (f"The groups add up to {grouped}, more than the {digest.total} mentions: a mention that matches "
             "rules of several groups is counted in each of them (and in the bars of each day).")
+
+
+def held_back(store: Any, days: Sequence[dt.date]) -> tuple[Held, ...]:
+    """The mentions held back on ``days`` that are still held (the owner has not acted on them),
+    highest priority first, at most ``TOP_HELD`` (of the latest ``MAX_READ``: one batch read)."""
+    reasons: dict[str, str] = store.held_back([day.isoformat() for day in days])
+    keys = list(reasons)[-MAX_READ:]
+    stored = store.get_mentions(keys) if keys else {}
+    held = _by_priority([stored[k] for k in keys if k in stored and stored[k].state == "held"])
+    return tuple(Held(m, reasons[m.key]) for m in held[:TOP_HELD])
 
 
 def _undelivered_line(u: Undelivered) -> str:
@@ -550,11 +577,18 @@ class DigestSender:
         if period == "daily":
             digest = build_digest(self.config, self.store, now=now, timezone=recipient.timezone)
             since = now.timestamp() - UNDELIVERED_HOURS * 3600
-            digest = replace(digest, undelivered=undelivered_since(self.store, since))
+            digest = replace(digest, undelivered=undelivered_since(self.store, since),
+                             held=self._held(recipient, digest.days))
             return digest, f"digest:{local_date.isoformat()}", f"digest-{local_date.isoformat()}"
         week_start = local_date - dt.timedelta(days=WEEK_DAYS)
         digest = build_weekly_digest(self.config, self.store, week_start=week_start, timezone=recipient.timezone)
         return digest, f"digest:week:{week_start.isoformat()}", f"digest-week-{iso_week(local_date)}"
+
+    def _held(self, recipient: Recipient, days: Sequence[dt.date]) -> tuple[Held, ...]:
+        """The held-back mentions of ``days``, each with a "That's wrong" link signed for ``recipient``."""
+        base = self.config.alerts.action_base_url
+        return tuple(replace(h, link=f"{base}/a/{self.signer.sign(h.mention.key, 'unhold', recipient.name)}")
+                     for h in held_back(self.store, days))
 
     def _message(self, recipient: Recipient, digest: Digest, view_key: str) -> EmailMessage:
         alerts = self.config.alerts

@@ -39,6 +39,8 @@ ACTIONS = {
     "snooze": "Snooze",
     "mute_thread": "Mute thread",
     "assign": "Assign",
+    "wrong_label": "Wrong label",
+    "unhold": "That's wrong",  # the digest's held-back mentions: relevant after all
 }
 RULE_ACTIONS = frozenset({"raise_cap", "exclude"})
 NO_MENTION_ACTIONS = RULE_ACTIONS | {"unsubscribe", "digest"}
@@ -49,7 +51,7 @@ ROUTE_ACTIONS = {
     "d": frozenset({"digest"}),
 }
 # The links under each mention of an alert, in this order (assign only where someone else can take it).
-ALERT_ACTIONS = ("reply", "handled", "snooze", "mute_author", "mute_thread", "assign", "not_relevant")
+ALERT_ACTIONS = ("reply", "handled", "snooze", "mute_author", "mute_thread", "assign", "not_relevant", "wrong_label")
 DEFAULT_TTL_SECONDS = 7 * 86400
 SHORT_CODE_LENGTH = 8  # secrets.token_urlsafe(6): the characters after /s/ that an SMS quotes
 

@@ -64,7 +64,7 @@ def log_cycle(report: CycleReport) -> None:
     secrets): the detail the metrics leave out."""
     logger().info("poll cycle", extra={
         "tasks": report.tasks_run, "fetched": dict(report.fetched), "new": report.new_mentions,
-        "attached": report.attached, "muted": report.muted, "errors": report.errors,
+        "attached": report.attached, "muted": report.muted, "held_back": report.held_back, "errors": report.errors,
         "deliveries": [{"recipient": r, "channel": c, "status": s, "mentions": n} for r, c, s, n in report.deliveries],
         "seconds": round(report.seconds, 3), "ddb_requests": report.ddb_requests, "retried": report.retried,
         "health_notices": [{"network": n, "state": s} for _, n, s in report.health_notices],

@@ -31,7 +31,7 @@ from typing import Any, Protocol
 
 from chalicelib.alerts import Channel
 from chalicelib.config import ListenConfig
-from chalicelib.cycle import fetch, health, jobs, retries, schedule, snoozes, spikes
+from chalicelib.cycle import fetch, health, jobs, learning, retries, schedule, snoozes, spikes
 from chalicelib.cycle.context import Cycle, CycleReport
 from chalicelib.cycle.health import silence_change
 from chalicelib.cycle.jobs import MAX_JOB_KEY_BYTES, MAX_MENTIONS_PER_JOB, job_chunks, job_time
@@ -40,6 +40,7 @@ from chalicelib.links import TokenSigner
 from chalicelib.model import Health, MatchedMention, Mention, TaskState
 from chalicelib.sources.base import FetchResult, Source
 from chalicelib.store import CycleStateCache, Store
+from chalicelib.triage.feedback import ModelCache
 
 __all__ = ["LOCAL_STREAM", "MAX_JOB_KEY_BYTES", "MAX_MENTIONS_PER_JOB", "CycleReport", "Matcher", "Pipeline", "Task",
            "job_chunks", "job_time", "silence_change"]
@@ -86,19 +87,22 @@ class Pipeline:
         self._last_runs: dict[tuple[str, str], float] = {}  # when this container last ran each task
         self._cycle_started = 0.0  # when this cycle was due: the time its tasks count as run
         self._health: dict[str, Health] = {}  # every network's health record, read with the task states
+        self._feedback: ModelCache | None = None  # this cycle's owner-feedback model
 
     # --- the cycle ------------------------------------------------------------------
 
     def run_cycle(self) -> CycleReport:
         """One poll cycle: the steps of ``chalicelib.cycle`` in order (the module's invariants)."""
         started, requests_before = time.monotonic(), self.store.requests
+        self._feedback = ModelCache(self.store)  # read once, when this cycle first needs it
         cycle = self._cycle(CycleReport())
         self._refresh_rules()
         tasks, states = self.due_tasks()
         cycle.report.tasks_run = len(tasks)
         results = self._fetch(cycle, tasks, states)
         mentions = [m for result in results.values() for m in result.mentions]
-        opened = jobs.open_jobs(cycle, self._triaged(self.store.unseen(self.matcher.match_many(mentions))))
+        new = learning.corrected(cycle, self._triaged(self.store.unseen(self.matcher.match_many(mentions))))
+        opened = jobs.open_jobs(cycle, new)
         now = self.clock()
         fetch.advance(cycle, tasks, results, states, ran=self._cycle_started or now, last_runs=self._last_runs)
         for network in sorted({t.network for t in tasks if t in results} - set(cycle.report.errors)):
@@ -117,7 +121,7 @@ class Pipeline:
     def _cycle(self, report: CycleReport) -> Cycle:
         """The parts the steps share, as they are now (a caller may have swapped a channel)."""
         return Cycle(self.config, self.store, self.sources, self.channels, self.signer, self.clock, report,
-                     self.job_lease_seconds)
+                     self.job_lease_seconds, self._feedback)
 
     def due_tasks(self) -> tuple[list[Task], dict[str, dict[str, TaskState]]]:
         """The (network, query) tasks whose interval has passed (or whose last fetch stopped

@@ -14,6 +14,8 @@ nonce, auditing and the SMS hourly limits are the channels' (``chalicelib.web``,
     not_relevant  mark not relevant; the exclusions that would have kept it out
     exclude       add an exclusion to a rule   raise_cap     raise a rule's daily cap for today
     unsubscribe   no more alert emails to an address
+    wrong_label   the owner says what it is (complaint, question, praise, not for us)
+    unhold        "That's wrong" on a mention the feedback model held back: back to new
 """
 
 from __future__ import annotations

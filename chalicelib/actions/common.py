@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from chalicelib.triage.feedback import ModelStore, record_click
+
 if TYPE_CHECKING:
     from chalicelib.model import StoredMention
+    from chalicelib.triage.learn import Label
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,3 +36,15 @@ class Outcome:
 
 
 GONE = Outcome("gone", "mention gone", "This mention is no longer stored.")
+
+
+def learn(outcome: Outcome, stored: StoredMention, label: Label, *, store: ModelStore) -> Outcome:
+    """Teach the owner-feedback model ``label`` for ``stored`` when the action changed something
+    (``done``: a second click on an already handled mention teaches nothing twice). The action
+    stands whatever happens here: a model that cannot be saved is logged, not the owner's failure."""
+    if outcome.done:
+        try:
+            record_click(store, stored.item, label)
+        except Exception:  # the state is set; the click is kept there even when the model misses it
+            log.exception("could not teach the feedback model a %s click", label)
+    return outcome

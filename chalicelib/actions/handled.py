@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
-from chalicelib.actions.common import GONE, Outcome
+from chalicelib.actions.common import GONE, Outcome, learn
 
 if TYPE_CHECKING:
     from chalicelib.config import Recipient
@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
 class StateStore(Protocol):
     def set_mention_state(self, key: str, state: str) -> bool: ...
+    def feedback_model(self) -> tuple[str, int] | None: ...
+    def save_feedback_model(self, model: str, version: int) -> bool: ...
 
 
 def set_state(stored: StoredMention, state: str, *, store: StateStore) -> Outcome:
@@ -27,5 +29,6 @@ def set_state(stored: StoredMention, state: str, *, store: StateStore) -> Outcom
 
 
 def mark_handled(stored: StoredMention, actor: Recipient, *, store: StateStore) -> Outcome:
-    """``actor`` marks the mention handled (the channel audits it as theirs)."""
-    return set_state(stored, "handled", store=store)
+    """``actor`` marks the mention handled (the channel audits it as theirs); the feedback model
+    learns it relevant."""
+    return learn(set_state(stored, "handled", store=store), stored, "relevant", store=store)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from chalicelib.actions.common import Outcome
+from chalicelib.actions.common import Outcome, learn
 from chalicelib.actions.handled import StateStore, set_state
 
 if TYPE_CHECKING:
@@ -35,8 +35,9 @@ class RuleMentionStore(Protocol):
 
 
 def mark_not_relevant(stored: StoredMention, actor: Recipient, *, store: StateStore) -> Outcome:
-    """``actor`` marks the mention not relevant (the channel audits it as theirs)."""
-    return set_state(stored, "not_relevant", store=store)
+    """``actor`` marks the mention not relevant (the channel audits it as theirs); the feedback
+    model learns it."""
+    return learn(set_state(stored, "not_relevant", store=store), stored, "not_relevant", store=store)
 
 
 def suggested_exclusions(stored: StoredMention, *, config: ListenConfig, store: RuleMentionStore,

@@ -10,7 +10,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from chalicelib.actions.common import Outcome
+from chalicelib.actions.common import Outcome, learn
+from chalicelib.actions.handled import StateStore
 from chalicelib.networks import can_reply, compose_link, label, replier_class
 from chalicelib.replies import (
     NotReplyable,
@@ -87,10 +88,6 @@ class ReplyPoster:
         return replier.post(stored.item.mention, text, idempotency_key=key)
 
 
-class StateStore(Protocol):
-    def set_mention_state(self, key: str, state: str) -> bool: ...
-
-
 class RequestStore(Protocol):
     def request_reply(self, key: str, text: str, recipient: str) -> None: ...
 
@@ -106,9 +103,11 @@ def post_reply(stored: StoredMention, actor: Recipient, *, text: str, key: str, 
     except ReplyError as err:  # nothing was posted, or the owner is told to look; the same key may be sent again
         log.warning("reply failed: %s", err)
         return Outcome("failed", err.message, owner_words(err), mention=stored)
-    if not reply.already_posted:
-        store.set_mention_state(stored.key, "handled")
-    return Outcome("done", "posted", "Posted. The mention is marked handled.", mention=stored, reply=reply)
+    outcome = Outcome("done", "posted", "Posted. The mention is marked handled.", mention=stored, reply=reply)
+    if reply.already_posted:  # the same reply sent again: learned the first time
+        return outcome
+    store.set_mention_state(stored.key, "handled")
+    return learn(outcome, stored, "relevant", store=store)
 
 
 def request_reply(stored: StoredMention, actor: Recipient, *, text: str, store: RequestStore) -> Outcome:

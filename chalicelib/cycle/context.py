@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from chalicelib.links import TokenSigner
     from chalicelib.sources.base import Source
     from chalicelib.store import Store
+    from chalicelib.triage.feedback import ModelCache
 
 
 @dataclass
@@ -37,6 +38,7 @@ class CycleReport:
     muted: int = 0  # new mentions not alerted: a muted author, domain or thread
     attached: int = 0  # new mentions of a story alerted before (cross-posts, reposts): attached, not alerted
     held_by_cap: Counter[str] = field(default_factory=Counter)  # per rule: waiting for the digest
+    held_back: int = 0  # new mentions the owner-feedback model held back for the digest (chalicelib.cycle.learning)
     # recipient, network, and what was told: "down", "up", "silent" or "data again"
     health_notices: list[tuple[str, str, str]] = field(default_factory=list)
     latency: dict[str, list[float]] = field(default_factory=dict)  # channel -> seconds from creation to send
@@ -61,6 +63,7 @@ class Cycle:
     clock: Callable[[], float]
     report: CycleReport
     job_lease_seconds: float = 120.0  # longer than the Lambda's timeout: a live cycle's job is never resumed
+    feedback: ModelCache | None = None  # the owner-feedback model, read once per cycle (None: read when needed)
 
     def now(self) -> dt.datetime:
         """The clock as an aware UTC time."""

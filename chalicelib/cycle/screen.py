@@ -3,6 +3,8 @@
 Invariants:
 - a mention of a muted author, domain or thread (listen.yaml's and those added from alerts
   and SMS) is dropped, counted in ``muted``;
+- a new mention the owner-feedback model holds back is stored ``held`` for the digest, counted
+  in ``held_back``, not alerted (``chalicelib.cycle.learning``);
 - the mentions that tell one story (cross-posts, reposts, the same link on several networks)
   collapse into one lead with the others attached; a story alerted earlier today or yesterday
   is attached, not alerted again (its fingerprints are remembered per day);
@@ -20,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from chalicelib.alerts.router import by_importance
 from chalicelib.config import ListenConfig
 from chalicelib.cycle.context import Cycle
+from chalicelib.cycle.learning import hold_back
 from chalicelib.model import StoredMention
 from chalicelib.mutes import MuteList
 
@@ -40,8 +43,9 @@ def screen(cycle: Cycle, mentions: Sequence[StoredMention],
     mutes = mute_list(cycle) if mentions else MuteList.of()
     kept = [m for m in mentions if mutes.reason(m.item.mention) is None]
     report.muted += len(mentions) - len(kept)
-    by_key = {m.key: m for m in kept}
     today, yesterday = now.date().isoformat(), (now - dt.timedelta(days=1)).date().isoformat()
+    kept = hold_back(cycle, kept, today)
+    by_key = {m.key: m for m in kept}
     known = {fp: lead for fp, lead in cycle.store.known_stories([yesterday, today]).items() if lead not in by_key}
     leads: list[StoredMention] = []
     also: dict[str, tuple[StoredMention, ...]] = {}

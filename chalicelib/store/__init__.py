@@ -15,6 +15,7 @@ Items (pk / sk), by aggregate (each module's docstring has the details):
 - counters      ``SMSCOUNT#`` ``SMSANSWER#`` ``SMSCOMMAND#<who>`` / ``<hour>``; ``SPIKE``; ``CAPS#<day>``;
                 ``STORIES#<day>``; ``DIGEST#<day>`` / ``D`` with ``O#<key>``, ``Q#<key>``
 - lists         ``MUTES``; ``SUPPRESS``; ``EXCLUSIONS``
+- learning      ``LEARN`` / ``MODEL`` (the owner-feedback model, versioned); ``HELD#<day>`` / ``<key>``
 
 Writes that decide "exactly once" are conditional: a mention is stored only if absent
 (transactions of up to 100 conditional puts), so exactly one cycle's alert job owns it; the
@@ -34,6 +35,7 @@ from chalicelib.store.deliveries import (
     UNDELIVERED_STATUSES,
     Deliveries,
 )
+from chalicelib.store.learning import Learning
 from chalicelib.store.lists import Lists
 from chalicelib.store.mentions import MAX_STORED_TEXT, MAX_STORED_TITLE, MENTION_TTL_DAYS, Mentions, capped, mention_pk
 from chalicelib.store.poll_state import CycleStateCache, PollState
@@ -48,7 +50,7 @@ from chalicelib.store.table import (
 )
 
 
-class Store(Mentions, Deliveries, PollState, Counters, Lists):
+class Store(Mentions, Deliveries, PollState, Counters, Lists, Learning):
     """All reads and writes of the table. ``client`` is a boto3 DynamoDB client; ``table_name``
     the table; ``clock`` what items are stamped with (Unix seconds)."""
 

@@ -102,6 +102,8 @@ class MemoryStore:
         self._suppressed: dict[str, str] = {}
         self._mutes: dict[str, str] = {}  # sort key -> by
         self._exclusions: dict[str, set[str]] = {}
+        self._model: tuple[str, int] | None = None  # the feedback model (JSON) and its version
+        self._held: dict[str, dict[str, str]] = {}  # day -> mention key -> reason
 
     # --- mentions -------------------------------------------------------------------
 
@@ -503,6 +505,38 @@ class MemoryStore:
 
     def exclusions(self) -> dict[str, list[str]]:
         return {rule: sorted(terms) for rule, terms in sorted(self._exclusions.items())}
+
+    # --- learning -------------------------------------------------------------------
+
+    def feedback_model(self) -> tuple[str, int] | None:
+        return self._model
+
+    def save_feedback_model(self, model: str, version: int) -> bool:
+        with self._lock:
+            if (self._model[1] if self._model else 0) != version:
+                return False
+            self._model = (model, version + 1)
+            return True
+
+    def relabel_mention(self, item: MatchedMention) -> bool:
+        with self._lock:
+            record = self._mentions.get(item.mention.key)
+            if record is None:
+                return False
+            record["data"] = json.dumps(matched_to_dict(item), separators=(",", ":"))
+            return True
+
+    def hold_mention(self, key: str, day: str, reason: str) -> bool:
+        with self._lock:
+            self._held.setdefault(day, {})[key] = reason
+            record = self._mentions.get(key)
+            if record is None or record["state"] not in ("new", "held"):
+                return False
+            record["state"] = "held"
+            return True
+
+    def held_back(self, days: Sequence[str]) -> dict[str, str]:
+        return {key: reason for day in days for key, reason in sorted(self._held.get(day, {}).items())}
 
 
 def _add(records: dict[str, dict[str, int]], day: str, counters: dict[str, int]) -> None:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Sequence
+from dataclasses import replace
 
-from chalicelib.model import Mention, RuleMatch, Triage  # Triage is plain data: it lives with the model
+from chalicelib.model import MatchedMention, Mention, RuleMatch, Triage  # Triage is plain data: it lives with the model
 from chalicelib.triage import intent, priority, sentiment
 from chalicelib.triage.intent import INTENTS, Intent
 from chalicelib.triage.sentiment import SentimentLabel
 
-__all__ = ["INTENTS", "Intent", "SentimentLabel", "Triage", "triage"]
+__all__ = ["INTENTS", "Intent", "SentimentLabel", "Triage", "triage", "with_intents"]
 
 
 def triage(mention: Mention, matches: Sequence[RuleMatch], *, vip: Collection[str] = (), now: dt.datetime) -> Triage:
@@ -36,3 +37,16 @@ def triage(mention: Mention, matches: Sequence[RuleMatch], *, vip: Collection[st
         reasons=ranked.reasons,
         opportunity=ranked.opportunity,
     )
+
+
+def with_intents(matched: MatchedMention, intents: frozenset[Intent], *, vip: Collection[str],
+                 now: dt.datetime) -> MatchedMention:
+    """The mention with its intents replaced (the owner's corrections) and its priority, reasons and
+    opportunity recomputed from them (as of ``now``); the sentiment stays. Untriaged: unchanged."""
+    judged = matched.triage
+    if judged is None or intents == judged.intents:
+        return matched
+    feeling = sentiment.Sentiment(judged.sentiment, judged.sentiment_label)
+    ranked = priority.priority(matched.mention, matched.matches, intents=intents, sentiment=feeling, vip=vip, now=now)
+    return replace(matched, triage=replace(judged, intents=intents, priority=ranked.score, reasons=ranked.reasons,
+                                           opportunity=ranked.opportunity))

@@ -7,6 +7,7 @@ import logging
 from urllib.parse import parse_qs
 
 from chalicelib.actions.snooze import DEFAULT_PERIOD, PERIODS
+from chalicelib.actions.wrong_label import CHOICES
 from chalicelib.config import ListenConfig, Recipient
 from chalicelib.links import assignees
 
@@ -33,3 +34,9 @@ def chosen_assignee(config: ListenConfig, holder: str, form: bytes) -> Recipient
         log.info("refused an assignment: the form named no one the holder may assign to")
         return None
     return allowed[chosen[0]]
+
+
+def chosen_label(form: bytes) -> str | None:
+    """What the owner says a mention is (``label``: a key of ``CHOICES``); None for anything else."""
+    chosen = form_fields(form).get("label") or []
+    return chosen[0] if len(chosen) == 1 and chosen[0] in CHOICES else None

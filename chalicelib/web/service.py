@@ -25,7 +25,9 @@ from chalicelib.actions.not_relevant import mark_not_relevant, suggested_exclusi
 from chalicelib.actions.raise_cap import raise_cap
 from chalicelib.actions.reply import post_reply, reply_text
 from chalicelib.actions.snooze import DEFAULT_PERIOD, PERIODS, snooze
+from chalicelib.actions.unhold import unhold
 from chalicelib.actions.unsubscribe import unsubscribe
+from chalicelib.actions.wrong_label import CHOICES, wrong_label
 from chalicelib.config import ListenConfig, Recipient, RuleConfig
 from chalicelib.links import (
     ACTIONS,
@@ -41,7 +43,7 @@ from chalicelib.links import (
 from chalicelib.model import StoredMention
 from chalicelib.store import Store
 from chalicelib.web.composer import composer_page
-from chalicelib.web.forms import chosen_assignee, form_fields, snooze_period
+from chalicelib.web.forms import chosen_assignee, chosen_label, form_fields, snooze_period
 from chalicelib.web.pages import Page, cross_site_post, invalid_link, render
 from chalicelib.web.views import mention_view, removed, reply_link_used
 
@@ -151,6 +153,12 @@ class ActionService:
                           button=button, message="Mentions in this conversation will be kept but no longer alerted.")
         if parsed.action == "assign":
             return self._assign_form(parsed, target.mention, form_action)
+        if parsed.action == "wrong_label":
+            return self._label_form(target.mention, form_action)
+        if parsed.action == "unhold":
+            return render(200, "Not held back after all?", mention=mention_view(target.mention),
+                          form_action=form_action, button=button, message="It goes back to your new mentions, and "
+                          "mentions like it will be held back less from now on.")
         if parsed.action == "snooze":
             return render(200, "Snooze this mention?", mention=mention_view(target.mention), form_action=form_action,
                           button=button, message="It is alerted again when the snooze ends, unless handled by then.",
@@ -187,6 +195,8 @@ class ActionService:
             if assignee is None:
                 return self._assign_form(parsed, target.mention, f"{prefix}/a/{token}", status=400,
                                          title="Not assigned")
+        if parsed.action == "wrong_label" and target.mention is not None and chosen_label(form) is None:
+            return self._label_form(target.mention, f"{prefix}/a/{token}", status=400)
         claim = self.store.claim_nonce(parsed.nonce, parsed.expires_at, NONCE_LEASE_SECONDS)
         if claim is None:
             return render(409, "This link was already used",
@@ -219,6 +229,14 @@ class ActionService:
                    else f"Choose one of: {', '.join(names)}.")
         return render(status, title, message=message, mention=mention_view(stored), form_action=form_action,
                       button="Assign", choices=[(n, n) for n in names])
+
+    def _label_form(self, stored: StoredMention, form_action: str, *, status: int = 200) -> Page:
+        """What the mention is, as the owner says: one radio button per ``CHOICES``."""
+        message = ("What is this mention? Similar mentions will be labelled (or held back) as you say."
+                   if status == 200 else f"Choose one of: {', '.join(label for label, _ in CHOICES.values())}.")
+        return render(status, "What is this mention?" if status == 200 else "Not labelled", message=message,
+                      mention=mention_view(stored), form_action=form_action, button="Save",
+                      choices=[(value, label) for value, (label, _) in CHOICES.items()], choice_name="label")
 
     def _post_reply(self, parsed: ActionToken, actor: Recipient, stored: StoredMention, form: bytes,
                     form_action: str) -> Page:
@@ -292,6 +310,17 @@ class ActionService:
                 return outcome, lambda: render(200, "Nothing to mute", mention=view, message=outcome.detail)
             title = "Author muted" if parsed.action == "mute_author" else "Thread muted"
             return _as_done(outcome), lambda: render(200, title, mention=mention_view(stored), message=outcome.detail)
+        if parsed.action == "wrong_label":
+            choice = chosen_label(form) or ""  # checked before the link was spent
+            outcome = _as_done(wrong_label(stored, actor, choice=choice, store=self.store, vip=self.config.vip,
+                                           clock=self.store.clock))
+            return outcome, lambda: render(200, "Label noted", mention=mention_view(outcome.mention or stored),
+                                           message=outcome.detail or f"{outcome.said.capitalize()}.")
+        if parsed.action == "unhold":
+            outcome = _as_done(unhold(stored, actor, store=self.store))
+            return outcome, lambda: render(200, "Back with your new mentions" if outcome.done else "Nothing to do",
+                                           mention=mention_view(outcome.mention or stored),
+                                           message="" if outcome.done else f"This mention is {outcome.said}.")
         if parsed.action == "handled":
             outcome = _as_done(mark_handled(stored, actor, store=self.store))
             return outcome, lambda: render(200, "Marked as handled", mention=mention_view(outcome.mention or stored))

@@ -84,7 +84,7 @@ def test_the_alert_email_links_mute_thread_and_assign(alerted: Alerted) -> None:
     block = next(b for b in alerted.email_text.split("-" * 60) if "best flat white" in b)
     labels = re.findall(r"^([A-Z][A-Za-z 1]+): http://127\.0\.0\.1:8000/a/", block, flags=re.MULTILINE)
     assert labels == ["Reply", "Mark as handled", "Snooze", "Mute this author", "Mute thread", "Assign",
-                      "Not relevant"]
+                      "Not relevant", "Wrong label"]
 
 
 def test_mute_thread_stops_alerts_from_that_conversation_in_the_next_cycle(

@@ -92,7 +92,7 @@ def public_methods(cls: type) -> dict[str, inspect.Signature]:
 
 def test_store_twin_and_protocol_have_the_same_public_methods_and_signatures() -> None:
     protocol = public_methods(StoreProtocol)
-    assert len(protocol) == 65
+    assert len(protocol) == 70
     assert public_methods(Store) == protocol
     assert public_methods(MemoryStore) == protocol
 
@@ -425,6 +425,60 @@ def test_lists_of_mutes_suppressions_and_exclusions(store: Any) -> None:
     store.add_exclusion("brand-name", "recipe")
     store.add_exclusion("rival", "job")
     assert store.exclusions() == {"brand-name": ["coffee table", "recipe"], "rival": ["job"]}
+
+
+# --- learning ----------------------------------------------------------------------------
+
+def test_the_feedback_model_is_written_only_over_the_version_read(store: Any) -> None:
+    assert store.feedback_model() is None
+    assert not store.save_feedback_model('{"v":1}', 1)  # nothing stored: only version 0 may write
+    assert store.save_feedback_model('{"v":1}', 0)
+    assert not store.save_feedback_model('{"v":"other"}', 0)  # a second first write lost its race
+    assert store.feedback_model() == ('{"v":1}', 1)
+    assert store.save_feedback_model('{"v":2}', 1)
+    assert not store.save_feedback_model('{"v":"stale"}', 1)
+    assert store.feedback_model() == ('{"v":2}', 2)
+
+
+def test_two_clicks_at_once_both_reach_the_stored_model(store: Any) -> None:
+    from chalicelib.triage.feedback import load_model, record_click
+
+    clicks = [mention(str(n), text=f"Beanthere {n} rocks") for n in range(6)]
+    threads = [threading.Thread(target=record_click, args=(store, m, "relevant")) for m in clicks]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert load_model(store).clicks == {"relevant": 6, "not_relevant": 0}
+    assert store.feedback_model()[1] == 6
+
+
+def test_a_relabelled_mention_keeps_the_owners_intents(store: Any) -> None:
+    judged = Triage(0.6, "positive", frozenset({"praise"}), 30, ("praises",), False)
+    a = mention("a", triage=judged)
+    store.store_new_mentions([a], "job-1", 60)
+    owners = replace(a, triage=replace(judged, intents=frozenset({"complaint"}), priority=45,
+                                       reasons=("complains",), opportunity=True))
+    assert store.relabel_mention(owners)
+    assert not store.relabel_mention(mention("gone"))
+    assert store.get_mention(a.mention.key) == StoredMention(owners, "new", iso(START), "job-1")
+    assert store.get_mention("hackernews#gone") is None
+
+
+def test_a_held_mention_is_listed_for_its_day_with_its_reason(store: Any) -> None:
+    a, b, c = mention("a"), mention("b"), mention("c")
+    store.store_new_mentions([a, b, c], "job-1", 60)
+    store.set_mention_state(c.mention.key, "handled")
+    assert store.hold_mention(b.mention.key, DAY, "held back (\"the\" before the name)")
+    assert store.hold_mention(a.mention.key, DAY, "held back")
+    assert store.hold_mention(a.mention.key, DAY, "held back")  # a resumed job holds it again: one record
+    assert not store.hold_mention(c.mention.key, DAY, "held back")  # the owner handled it already
+    assert not store.hold_mention("hackernews#gone", "2030-03-18", "held back")
+    assert store.held_back([DAY, "2030-03-18", "2030-03-19"]) == {
+        "hackernews#a": "held back", "hackernews#b": "held back (\"the\" before the name)",
+        "hackernews#c": "held back", "hackernews#gone": "held back"}
+    states = {k: m.state for k, m in store.get_mentions([a.mention.key, b.mention.key, c.mention.key]).items()}
+    assert states == {"hackernews#a": "held", "hackernews#b": "held", "hackernews#c": "handled"}
 
 
 def test_the_pure_parts_of_a_mention_survive_the_round_trip(store: Any) -> None:

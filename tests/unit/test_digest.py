@@ -74,6 +74,10 @@ class FakeStore:
         self.mentions = {m.key: m for m in mentions}
         self.deliveries: dict[tuple[str, str, str], dict[str, object]] = {}
         self.suppressed_addresses: dict[str, str] = {}
+        self.held: dict[str, dict[str, str]] = {}  # day -> mention key -> why the feedback model held it back
+
+    def held_back(self, days: Sequence[str]) -> dict[str, str]:
+        return {key: reason for day in days for key, reason in self.held.get(day, {}).items()}
 
     def digest_days(self, days: Sequence[str], *, keys: object = True) -> dict[str, DigestDay]:
         return {day: self.days.get(day, DigestDay(day)) for day in days}

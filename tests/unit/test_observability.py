@@ -14,7 +14,7 @@ from chalicelib.pipeline import CycleReport
 def report() -> CycleReport:
     return CycleReport(
         tasks_run=3, fetched=Counter({"hackernews": 4, "reddit": 2}), new_mentions=5,
-        errors={"github": "github: server error (HTTP 503)"}, attached=1, muted=0,
+        errors={"github": "github: server error (HTTP 503)"}, attached=1, muted=0, held_back=2,
         deliveries=[("Maria", "email", "sent", 5), ("Maria", "sms", "skipped", 1)],
         latency={"email": [30.0, 90.0, 60.0]}, ddb_requests=17,
     )
@@ -63,3 +63,4 @@ def test_the_cycle_log_line_has_counts_and_errors_but_no_mention_text(capsys: py
     assert line["deliveries"][0] == {"recipient": "Maria", "channel": "email", "status": "sent", "mentions": 5}
     assert line["fetched"] == {"hackernews": 4, "reddit": 2}  # per network: in the log, not in the metrics
     assert line["latency_median_seconds"] == {"email": 60.0}
+    assert line["held_back"] == 2  # held for the digest by the owner-feedback model (not a metric: 10 series)

@@ -65,6 +65,7 @@ class FakeStore:
         self.deliveries: dict[tuple[str, str, str], str] = {}
         self.counts: dict[tuple[str, str, str], int] = {}
         self._claims = itertools.count(1)
+        self.model: tuple[str, int] | None = None  # the feedback model (JSON) and its version, not in writes
 
     def clock(self) -> float:
         return self.now
@@ -75,6 +76,22 @@ class FakeStore:
 
     def set_mention_state(self, key: str, state: str) -> bool:
         return self._write_mention("set_mention_state", key, state)
+
+    def relabel_mention(self, item: MatchedMention) -> bool:
+        intents = sorted(item.triage.intents) if item.triage else []
+        if not self._write_mention("relabel_mention", item.mention.key, intents, item.priority):
+            return False
+        self.mentions[item.mention.key] = dataclasses.replace(self.mentions[item.mention.key], item=item)
+        return True
+
+    def feedback_model(self) -> tuple[str, int] | None:
+        return self.model
+
+    def save_feedback_model(self, model: str, version: int) -> bool:
+        if (self.model[1] if self.model else 0) != version:
+            return False
+        self.model = (model, version + 1)
+        return True
 
     def snooze(self, key: str, until: int) -> bool:
         return self._write_mention("snooze", key, until)
