@@ -1,5 +1,5 @@
 """One builder each for what many tests make: a mention, a clock, a config, a secret lookup, a
-store (the in-memory twin, recording what was written).
+store (the in-memory twin, recording what was written), a channel.
 
 Tests import these instead of writing their own copy; each takes keyword overrides so a test
 says only what matters to it.
@@ -11,13 +11,16 @@ import datetime as dt
 import functools
 import inspect
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from chalicelib.config import ListenConfig, parse_config
 from chalicelib.model import Mention, StoredMention
 from chalicelib.store.memory import MemoryStore
+
+if TYPE_CHECKING:
+    from chalicelib.alerts import AlertBundle
 
 WHEN = dt.datetime(2026, 11, 27, 10, 0, tzinfo=dt.UTC)  # a fixed instant for mentions that need one
 
@@ -135,3 +138,23 @@ class RecordingStore(MemoryStore):
 
 for _name in LOGGED:
     setattr(RecordingStore, _name, _logged(_name))
+
+
+class Outbox:
+    """A channel (email or SMS) that records what it sent; ``refusals`` are raised by the first
+    sends, in order (a ``DeliveryFailed``, or any exception for a run that stops mid-send)."""
+
+    def __init__(self, name: str, *refusals: Exception) -> None:
+        self.name = name
+        self.refusals = list(refusals)
+        self.sent: list[AlertBundle] = []
+
+    def send(self, bundle: AlertBundle) -> str:
+        if self.refusals:
+            raise self.refusals.pop(0)
+        self.sent.append(bundle)
+        return f"{self.name}-{len(self.sent)}"
+
+    def keys(self) -> list[list[str]]:
+        """The mention keys of each bundle sent, in order."""
+        return [[item.mention.key for item in bundle.items] for bundle in self.sent]

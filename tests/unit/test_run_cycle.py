@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from chalicelib.alerts import AlertBundle, DeliveryFailed
+from chalicelib.alerts import DeliveryFailed
 from chalicelib.alerts.delivery import RETRY_BACKOFF_SECONDS, STOPPED_DETAIL
 from chalicelib.links import TokenSigner
 from chalicelib.model import Mention
@@ -20,6 +20,7 @@ from chalicelib.sources.base import Budget, Capabilities, Cursor, FetchResult, S
 from chalicelib.store.counters import utc_day
 from chalicelib.store.memory import MemoryStore
 from tests import builders
+from tests.builders import Outbox
 
 CONFIG = builders.config(rules=[{"name": "brand", "group": "brand", "keywords": ["Bean There"]}])
 LEASE = 120.0  # the pipeline's job lease (seconds)
@@ -46,25 +47,6 @@ class Feed:
         if self.barrier is not None:
             self.barrier.wait(timeout=10)
         return FetchResult(list(self.items), {"fetched": self.fetches}, pages=1)
-
-
-class Outbox:
-    """A channel that records what it sent; ``refusals`` are raised by the first sends, in order."""
-
-    def __init__(self, name: str, *refusals: Exception) -> None:
-        self.name = name
-        self.refusals = list(refusals)
-        self.sent: list[AlertBundle] = []
-
-    def send(self, bundle: AlertBundle) -> str:
-        if self.refusals:
-            raise self.refusals.pop(0)
-        self.sent.append(bundle)
-        return f"{self.name}-{len(self.sent)}"
-
-    def keys(self) -> list[list[str]]:
-        """The mention keys of each bundle sent, in order."""
-        return [[item.mention.key for item in bundle.items] for bundle in self.sent]
 
 
 def items(*ids: str) -> list[Mention]:
