@@ -83,7 +83,7 @@ def secrets(table: Mapping[str, str]) -> Callable[[str], str]:
 
 ACTION_WRITES = ("set_mention_state", "snooze", "assign_mention", "request_reply", "record_reply", "mute_author",
                  "mute_thread", "add_exclusion", "suppress", "add_to_daily_caps")  # what the actions change
-LOGGED = (*ACTION_WRITES, "audit", "use_nonce", "count_answers", "count_commands")
+LOGGED = (*ACTION_WRITES, "audit", "use_nonce", "count_answers", "count_commands", "count_sms", "put_short_link")
 
 
 def _logged(name: str) -> Callable[..., Any]:
