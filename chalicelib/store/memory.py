@@ -81,6 +81,7 @@ class MemoryStore:
 
     def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
+        self.requests = 0  # DynamoDB requests made: none (``Store`` counts its own; the pipeline reports them)
         self._lock = threading.RLock()
         self._mentions: dict[str, dict[str, Any]] = {}  # key -> data (JSON), state, stored_at, job, assigned_to
         self._audits: dict[str, dict[str, dict[str, str]]] = {}  # key -> sort key -> entry

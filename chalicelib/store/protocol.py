@@ -13,6 +13,7 @@ from chalicelib.store.deliveries import CLAIM_LEASE_SECONDS
 
 class StoreProtocol(Protocol):
     clock: Callable[[], float]
+    requests: int  # DynamoDB requests made (the pipeline reports a cycle's)
 
     # mentions
     def unseen(self, items: Sequence[MatchedMention]) -> list[MatchedMention]: ...

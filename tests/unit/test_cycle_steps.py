@@ -1,7 +1,8 @@
-"""The poll cycle's steps that need no store, with plain fakes behind the Store's method names:
-schedule (which tasks are due), screen (daily caps), bundle (the hourly SMS cap and short links)
-and the one delivery path's notices and due retries (chalicelib.alerts.delivery). The whole
-cycle on the stack: tests/integration/test_pipeline.py and tests/faults/."""
+"""The poll cycle's steps one at a time: schedule (which tasks are due), screen (daily caps),
+bundle (the hourly SMS cap and short links) and the one delivery path's notices and due retries
+(chalicelib.alerts.delivery), on the store's in-memory twin (tests.builders.RecordingStore). The
+whole cycle on the twin: tests/unit/test_run_cycle.py; on the stack: tests/integration/test_pipeline.py
+and tests/faults/."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from chalicelib.links import TokenSigner
 from chalicelib.model import Delivery, Health, MatchedMention, Mention, RuleMatch, StoredMention, TaskState
 from chalicelib.sources.base import Capabilities
 from chalicelib.triage import Triage
+from tests.builders import RecordingStore
 
 CONFIG = parse_config("""\
 business: {name: Bean There Café}
@@ -105,48 +107,37 @@ def test_leads_over_their_rules_daily_caps_wait_unless_an_uncapped_rule_matched(
     assert raised_today[1] == Counter({"brand": 1})
 
 
-class SmsCounter:
-    """The two writes ``prepare`` makes, behind the Store's method names."""
-
-    def __init__(self, sent_before: int) -> None:
-        self.sent_before = sent_before
-        self.writes: list[tuple[str, Any]] = []
-
-    def count_sms(self, recipient: str, hour: str) -> int:
-        self.writes.append(("count_sms", (recipient, hour)))
-        self.sent_before += 1
-        return self.sent_before
-
-    def put_short_link(self, code: str, token: str, expires_at: int) -> None:
-        self.writes.append(("put_short_link", expires_at))
-
-
 def cycle_with(store: Any, report: CycleReport | None = None) -> Cycle:
     return Cycle(CONFIG, store, {}, {}, TokenSigner(b"k" * 32), lambda: NOON.timestamp(), report or CycleReport())
 
 
+def twin() -> RecordingStore:
+    return RecordingStore(clock=lambda: NOON.timestamp())
+
+
 def test_an_sms_within_the_hourly_cap_gets_a_short_link_and_the_last_one_says_so() -> None:
     plan = PlannedDelivery(MARIA, "sms", (stored("1", ("complaints",), urgent=True),))
-    store = SmsCounter(sent_before=0)
+    store = twin()
     first = prepare(cycle_with(store), plan, NOON)
     assert (first.plan.held, first.last_sms) == (None, False)
     assert first.short_link.startswith("https://listen.example/s/")
-    assert store.writes[0] == ("count_sms", ("Maria", "2026-07-01T11"))
-    assert store.writes[1][0] == "put_short_link"
+    assert store.calls[0] == ("count_sms", "Maria", "2026-07-01T11")
+    token = store.get_short_link(first.short_link.rsplit("/", 1)[1])
+    assert token is not None and TokenSigner(b"k" * 32).verify(token).mention_key == "hackernews#1"
     last = prepare(cycle_with(store), plan, NOON)
     assert (last.plan.held, last.last_sms) == (None, True)
     over = prepare(cycle_with(store), plan, NOON)
     assert (over.plan.held, over.short_link) == ("hourly SMS cap", "")
-    assert [w[0] for w in store.writes] == ["count_sms", "put_short_link"] * 2 + ["count_sms"]
+    assert [c[0] for c in store.calls] == ["count_sms", "put_short_link"] * 2 + ["count_sms"]
     alert = bundle(cycle_with(store), last, {}, {})
     assert (alert.short_link, alert.last_sms_this_hour, alert.unsubscribe) == (last.short_link, True, "")
 
 
 def test_an_email_needs_no_write_before_its_claim_and_tells_the_caps_that_held_mentions() -> None:
     plan = PlannedDelivery(MARIA, "email", (stored("1", ("brand",)),))
-    store = SmsCounter(sent_before=0)
+    store = twin()
     prepared = prepare(cycle_with(store), plan, NOON)
-    assert (prepared.plan, prepared.short_link, store.writes) == (plan, "", [])
+    assert (prepared.plan, prepared.short_link, store.calls) == (plan, "", [])
     alert = bundle(cycle_with(store), prepared, {}, {"brand": 1, "rivals": 3})
     assert [n.text for n in alert.notices] == [
         "Rule \u201cbrand\u201d reached its daily cap of 2: 1 more mention waits for the daily digest.",
@@ -155,23 +146,14 @@ def test_an_email_needs_no_write_before_its_claim_and_tells_the_caps_that_held_m
     assert set(alert.items[0].links) >= {"handled", "snooze"}
 
 
-class Deliveries:
-    """The delivery records, behind the Store's method names."""
+class LaggingIndex:
+    """Due deliveries as DynamoDB's ``RETRY`` index may return them: an index is eventually
+    consistent, so a query can list a delivery another cycle finished meanwhile (``raced``: its
+    conditional write fails) or one already sent (``lagging``). The twin's index is always current,
+    so these cases need this fake."""
 
-    def __init__(self, due: list[Delivery] | None = None) -> None:
-        self.records: dict[tuple[str, str, str], Delivery] = {}
-        self.due = due or []
-
-    def claim_delivery(self, job_id: str, recipient: str, channel: str, mention_keys: list[str]) -> bool:
-        if (job_id, recipient, channel) in self.records:
-            return False
-        self.records[(job_id, recipient, channel)] = Delivery(job_id, recipient, channel, "sending", mention_keys)
-        return True
-
-    def finish_delivery(self, job_id: str, recipient: str, channel: str, status: str, *,
-                        message_id: str | None = None, detail: str | None = None) -> None:
-        record = self.records[(job_id, recipient, channel)]
-        record.status, record.message_id, record.detail = status, message_id, detail
+    def __init__(self, due: list[Delivery]) -> None:
+        self.due = due
 
     def due_retries(self) -> list[Delivery]:
         return self.due
@@ -197,7 +179,7 @@ class Mailer:
 
 
 def test_a_notice_is_a_recorded_delivery_a_failure_is_not_lost_and_it_is_never_sent_twice() -> None:
-    store = Deliveries()
+    store = twin()
     recipients = [*CONFIG.recipients, CONFIG.recipients[0].model_copy(update={"name": "Ana",
                                                                               "email": "ana@beanthere.example"})]
     throttled = DeliveryFailed("SES refused the email (Throttling)", permanent=False)
@@ -205,7 +187,7 @@ def test_a_notice_is_a_recorded_delivery_a_failure_is_not_lost_and_it_is_never_s
     reached = notify(store, mailer, recipients, "notice-health-hackernews-down-1", lambda name, address: name,
                      clock=lambda: 1000.0)
     assert reached == [("Maria", "failed"), ("Ana", "sent")]  # Rui has no email address
-    assert {k[1]: (d.status, d.detail) for k, d in store.records.items()} == {
+    assert {d.recipient: (d.status, d.detail) for d in store.deliveries("notice-health-hackernews-down-1")} == {
         "Maria": ("failed", str(throttled)),  # not retried: listed in the next digest
         "Ana": ("sent", None)}
     assert notify(store, mailer, recipients, "notice-health-hackernews-down-1", lambda n, a: n,
@@ -215,7 +197,7 @@ def test_a_notice_is_a_recorded_delivery_a_failure_is_not_lost_and_it_is_never_s
 
 
 def test_a_delivery_claimed_before_is_not_sent_again() -> None:
-    store, mailer = Deliveries(), Mailer()
+    store, mailer = twin(), Mailer()
     first = deliver_once(store, "digest-2026-07-01", "Maria", "digest", ["k1"], lambda: mailer.send_message(1, "m"),
                          clock=lambda: 1000.0)
     again = deliver_once(store, "digest-2026-07-01", "Maria", "digest", ["k1"], lambda: mailer.send_message(1, "m"),
@@ -229,7 +211,7 @@ def test_due_deliveries_stopped_mid_send_become_unconfirmed_and_retries_are_retu
     retry = Delivery("job-2", "Maria", "sms", "retry", ["k3"], attempts=2)
     digest = Delivery("digest-2026-07-01", "Maria", "digest", "sending")
     lagging = Delivery("job-3", "Maria", "email", "sent")
-    store = Deliveries([stopped, raced, retry, digest, lagging])
+    store = LaggingIndex([stopped, raced, retry, digest, lagging])
     assert due_retries(store, ("email", "sms")) == ([stopped], [retry])
     assert (stopped.status, stopped.detail) == ("unconfirmed", STOPPED_DETAIL)
     assert digest.status == "sending"  # the digest run's own

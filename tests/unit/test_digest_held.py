@@ -15,7 +15,7 @@ from chalicelib.model import DigestDay
 from chalicelib.triage.feedback import load_model
 from chalicelib.web.service import ActionService
 from tests.unit.actions.fakes import CONFIG as ACTION_CONFIG
-from tests.unit.actions.fakes import KEY, FakeStore, recipient, stored_mention
+from tests.unit.actions.fakes import KEY, recipient, recording, stored_mention
 from tests.unit.test_digest import CONFIG as DIGEST_CONFIG
 from tests.unit.test_digest import NOW, SIGNING_KEY, FakeMailer, sender, stored
 from tests.unit.test_digest import FakeStore as DigestStore
@@ -67,7 +67,7 @@ def test_a_digest_with_nothing_held_has_no_such_section() -> None:
 
 def test_that_s_wrong_puts_the_mention_back_with_the_new_ones_and_teaches_relevant() -> None:
     held = stored_mention(state="held")
-    store = FakeStore(held)
+    store = recording(held)
     outcome = unhold(held, recipient("Rui"), store=store)
     assert (outcome.status, store.writes) == ("done", [("set_mention_state", held.key, "new")])
     assert load_model(store).clicks == {"relevant": 1, "not_relevant": 0}
@@ -77,7 +77,7 @@ def test_that_s_wrong_puts_the_mention_back_with_the_new_ones_and_teaches_releva
 
 def test_the_that_s_wrong_link_asks_first_then_acts_once() -> None:
     held = stored_mention(state="held")
-    store = FakeStore(held)
+    store = recording(held)
     signer = TokenSigner(KEY, clock=store.clock)
     service = ActionService(ACTION_CONFIG, store, signer)  # type: ignore[arg-type]
     token = signer.sign(held.key, "unhold", "Maria")
@@ -86,7 +86,7 @@ def test_the_that_s_wrong_link_asks_first_then_acts_once() -> None:
     done = service.perform(token)
     assert done.status == 200 and "Back with your new mentions" in done.body
     assert store.writes == [("set_mention_state", held.key, "new")]
-    assert [a[:3] for a in store.audits] == [(held.key, "unhold", "Maria")]
+    assert [a[:3] for a in store.of("audit")] == [(held.key, "unhold", "Maria")]
 
 
 def test_held_is_a_plain_record() -> None:

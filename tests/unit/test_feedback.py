@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from chalicelib.feedback import handle_sns_event, suppressions
+from chalicelib.store.memory import MemoryStore
 
 PERMANENT_BOUNCE = {
     "notificationType": "Bounce",
@@ -43,18 +44,10 @@ def test_deliveries_and_garbage_suppress_nothing() -> None:
         assert suppressions(message) == []
 
 
-class MemoryStore:
-    def __init__(self) -> None:
-        self.suppressed: dict[str, str] = {}
-
-    def suppress(self, address: str, reason: str) -> None:
-        self.suppressed[address] = reason
-
-
 def test_every_record_of_an_sns_event_is_handled() -> None:
     event = {"Records": [{"EventSource": "aws:sns", "Sns": {"Message": json.dumps(PERMANENT_BOUNCE)}},
                          {"EventSource": "aws:sns", "Sns": {"Message": json.dumps(COMPLAINT_EVENT)}}]}
     store = MemoryStore()
     assert handle_sns_event(event, store) == [("jane@example.com", "bounced"),
                                               ("maria@beanthere.example", "complained")]
-    assert store.suppressed == {"jane@example.com": "bounced", "maria@beanthere.example": "complained"}
+    assert store.suppressed() == {"jane@example.com": "bounced", "maria@beanthere.example": "complained"}

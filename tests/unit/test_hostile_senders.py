@@ -16,6 +16,7 @@ from chalicelib.alerts.email import EmailChannel, message_bytes
 from chalicelib.config import parse_config
 from chalicelib.links import TokenSigner
 from chalicelib.model import MatchedMention, Mention, RuleMatch, StoredMention
+from chalicelib.store.memory import MemoryStore
 from chalicelib.web.service import ActionService
 from tests.unit.test_email import INJECTED, encoded_words
 
@@ -45,15 +46,16 @@ def test_an_encoded_word_in_a_title_adds_no_header_to_the_assignment_email(encod
     assert received["To"] == "Ana <ana@beanthere.example>"
 
 
-class ReadCounter:
-    """A store that has no mention and counts the reads a check makes."""
+class ReadCounter(MemoryStore):
+    """The store's in-memory twin, with no mention, counting the mention reads a check makes."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.reads: list[str] = []
 
     def get_mention(self, key: str) -> StoredMention | None:
         self.reads.append(key)
-        return None
+        return super().get_mention(key)
 
 
 def test_every_refusal_takes_the_same_path_one_read() -> None:
@@ -92,14 +94,8 @@ def test_no_exclusion_is_suggested_whose_link_would_not_work() -> None:
 
     signer = TokenSigner(b"k" * 32)
 
-    class NoWeek:  # no other mention of the rule this week
-        def clock(self) -> float:
-            return 2_000_000_000.0
-
-        def rule_mentions_since(self, rule: str, since: float) -> list[object]:
-            return []
-
-    service = ActionService(CONFIG, store=NoWeek(), signer=signer)  # type: ignore[arg-type]
+    no_week = MemoryStore(clock=lambda: 2_000_000_000.0)  # no other mention of the rule this week
+    service = ActionService(CONFIG, store=no_week, signer=signer)  # type: ignore[arg-type]
     long_word = "W" * 100_000
     forms = service._suggestions(stored("Bean There", f"Bean There {long_word} espresso tonic"), "Maria", "")
     assert forms and all(len(action) < 2048 for _, action in forms)

@@ -3,10 +3,10 @@ and what handling it does (with a fake store, no AWS)."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 import logging
+from collections import Counter
 
 import pytest
 from hypothesis import given
@@ -33,7 +33,7 @@ from chalicelib.sms_commands import (
     inbound,
     parse,
 )
-from tests.builders import FakeClock
+from tests.builders import FakeClock, RecordingStore
 
 CODE = "Ab3dE5gH"
 
@@ -223,68 +223,32 @@ RUI, ANA = "+351912345678", "+351965550100"
 NOW = dt.datetime(2026, 11, 27, 10, 15, tzinfo=dt.UTC).timestamp()  # 10:15 in Lisbon
 KEY = b"unit-test-signing-key-0123456789abcdef"
 MENTION_KEY = "hackernews#4242"
+LINK_EXPIRES = int(NOW) + 7 * 86400  # a short link lives as long as its token
 
 
-class FakeStore:
-    """The CommandStore in dicts, recording what was written."""
-
-    def __init__(self) -> None:
-        self.links: dict[str, str] = {}
-        self.mentions: dict[str, StoredMention] = {}
-        self.audits: list[tuple[str, str, str, str, str]] = []
-        self.nonces: set[str] = set()
-        self.snoozed: dict[str, int] = {}
-        self.muted: list[tuple[str, str, str]] = []  # (network, handle, muted by)
-        self.replies: list[tuple[str, str, str]] = []
-        self.answers: dict[tuple[str, str], int] = {}
-        self.commands: dict[tuple[str, str], int] = {}
-
-    def get_short_link(self, code: str) -> str | None:
-        return self.links.get(code)
-
-    def get_mention(self, key: str) -> StoredMention | None:
-        return self.mentions.get(key)
-
-    def set_mention_state(self, key: str, state: str) -> bool:
-        if key not in self.mentions:
-            return False
-        self.mentions[key] = dataclasses.replace(self.mentions[key], state=state)
-        return True
-
-    def audit(self, key: str, action: str, recipient: str, result: str, nonce: str) -> None:
-        self.audits.append((key, action, recipient, result, nonce))
-
-    def use_nonce(self, nonce: str, expires_at: int) -> bool:
-        if nonce in self.nonces:
-            return False
-        self.nonces.add(nonce)
-        return True
-
-    def snooze(self, key: str, until: int) -> bool:
-        if key not in self.mentions:
-            return False
-        self.snoozed[key] = until
-        return True
-
-    def mute_author(self, network: str, handle: str, by: str) -> None:
-        self.muted.append((network, handle, by))
-
-    def request_reply(self, key: str, text: str, recipient: str) -> None:
-        self.replies.append((key, text, recipient))
-
-    def count_answers(self, sender: str, hour: str) -> int:
-        self.answers[(sender, hour)] = self.answers.get((sender, hour), 0) + 1
-        return self.answers[(sender, hour)]
-
-    def count_commands(self, sender: str, hour: str) -> int:
-        self.commands[(sender, hour)] = self.commands.get((sender, hour), 0) + 1
-        return self.commands[(sender, hour)]
+def holding(clock: FakeClock, *mentions: StoredMention) -> RecordingStore:
+    """The store's in-memory twin holding ``mentions``, and CODE: the short link of an SMS alert
+    to Rui about MENTION_KEY."""
+    store = RecordingStore(*mentions, clock=clock)
+    store.put_short_link(CODE, TokenSigner(KEY, clock=clock).sign(MENTION_KEY, "handled", "Rui"), LINK_EXPIRES)
+    return store
 
 
 def stored_mention(author: str = "grumpy_dev") -> StoredMention:
     mention = Mention("hackernews", "4242", "https://news.ycombinator.com/item?id=4242", "Bean There was rude",
                       dt.datetime(2026, 11, 27, 10, tzinfo=dt.UTC), kind="comment", author_handle=author)
     return StoredMention(MatchedMention(mention, (RuleMatch("brand", "brand", True),)), "new", "2026-11-27T10:00")
+
+
+def state(store: RecordingStore) -> str:
+    stored = store.get_mention(MENTION_KEY)
+    assert stored is not None
+    return stored.state
+
+
+def answers(store: RecordingStore) -> Counter[tuple[str, str]]:
+    """Answers counted per (sender, hour)."""
+    return Counter(store.of("count_answers"))
 
 
 @pytest.fixture
@@ -298,18 +262,15 @@ def signer(clock: FakeClock) -> TokenSigner:
 
 
 @pytest.fixture
-def store(signer: TokenSigner) -> FakeStore:
+def store(clock: FakeClock) -> RecordingStore:
     """A store holding one mention alerted by SMS to Rui under CODE."""
-    store = FakeStore()
-    store.mentions[MENTION_KEY] = stored_mention()
-    store.links[CODE] = signer.sign(MENTION_KEY, "handled", "Rui")
-    return store
+    return holding(clock, stored_mention())
 
 
 class Sender:
     """Sends SMS texts from one phone, each with a new inbound message id."""
 
-    def __init__(self, store: FakeStore, signer: TokenSigner, clock: FakeClock, phone: str = RUI) -> None:
+    def __init__(self, store: RecordingStore, signer: TokenSigner, clock: FakeClock, phone: str = RUI) -> None:
         self.store, self.signer, self.clock, self.phone = store, signer, clock, phone
         self.sent = 0
 
@@ -320,103 +281,107 @@ class Sender:
 
 
 @pytest.fixture
-def rui(store: FakeStore, signer: TokenSigner, clock: FakeClock) -> Sender:
+def rui(store: RecordingStore, signer: TokenSigner, clock: FakeClock) -> Sender:
     return Sender(store, signer, clock)
 
 
 def test_sms_from_a_number_of_no_recipient_is_ignored_unanswered_and_writes_nothing(
-        store: FakeStore, signer: TokenSigner, clock: FakeClock, caplog: pytest.LogCaptureFixture) -> None:
+        store: RecordingStore, signer: TokenSigner, clock: FakeClock, caplog: pytest.LogCaptureFixture) -> None:
     stranger = Sender(store, signer, clock, phone="+14155550100")
     with caplog.at_level(logging.INFO, logger="chalicelib.sms_commands"):
         outcome = stranger(f"OK {CODE}")
     assert (outcome.answer, outcome.done) == (None, "ignored: the sender is no recipient")
-    assert store.mentions[MENTION_KEY].state == "new"
-    assert (store.nonces, store.audits, store.answers) == (set(), [], {})
+    assert state(store) == "new"
+    assert (store.of("use_nonce"), store.of("audit"), answers(store)) == ([], [], {})
     assert caplog.messages == ["ignored an SMS from a number of no recipient (ending 0100)"]
 
 
-def test_ok_marks_the_mention_handled_and_audits_it(rui: Sender, store: FakeStore) -> None:
+def test_ok_marks_the_mention_handled_and_audits_it(rui: Sender, store: RecordingStore) -> None:
     outcome = rui(f"OK {CODE}", message_id="in-1")
     assert (outcome.answer, outcome.done, outcome.command) == (f"{CODE} marked handled.", "marked handled", Ok(CODE))
-    assert store.mentions[MENTION_KEY].state == "handled"
-    assert store.audits == [(MENTION_KEY, "handled", "Rui", "done by SMS", "in-1")]
+    assert state(store) == "handled"
+    assert store.of("audit") == [(MENTION_KEY, "handled", "Rui", "done by SMS", "in-1")]
 
 
-def test_a_second_ok_answers_already_handled_and_changes_nothing(rui: Sender, store: FakeStore) -> None:
+def test_a_second_ok_answers_already_handled_and_changes_nothing(rui: Sender, store: RecordingStore) -> None:
     rui(f"OK {CODE}")
     outcome = rui(f"ok {CODE}")
     assert (outcome.answer, outcome.done) == (f"{CODE} was already handled.", "nothing: already handled")
-    assert len(store.audits) == 1
+    assert len(store.of("audit")) == 1
 
 
-def test_the_same_inbound_message_delivered_twice_is_done_once(rui: Sender, store: FakeStore) -> None:
+def test_the_same_inbound_message_delivered_twice_is_done_once(rui: Sender, store: RecordingStore) -> None:
     first = rui(f"OK {CODE}", message_id="in-7")
     again = rui(f"OK {CODE}", message_id="in-7")
     assert first.answer == f"{CODE} marked handled."
     assert (again.answer, again.done) == (None, "ignored: this message was done before")
-    assert len(store.audits) == 1 and store.answers == {(RUI, "2026-11-27T10"): 1}
+    assert len(store.of("audit")) == 1 and answers(store) == {(RUI, "2026-11-27T10"): 1}
 
 
-def test_a_code_sent_to_another_recipient_is_refused_as_unknown(store: FakeStore, signer: TokenSigner,
+def test_a_code_sent_to_another_recipient_is_refused_as_unknown(store: RecordingStore, signer: TokenSigner,
                                                                  clock: FakeClock) -> None:
     ana = Sender(store, signer, clock, phone=ANA)
     outcome = ana(f"OK {CODE}")
     assert (outcome.answer, outcome.done) == (f"Unknown code {CODE}. Send HELP for the commands.",
                                               "refused: unknown code")
-    assert store.mentions[MENTION_KEY].state == "new" and store.audits == []
+    assert state(store) == "new" and store.of("audit") == []
 
 
 def test_a_code_with_no_short_link_is_unknown(rui: Sender) -> None:
     assert rui("OK Zz9yY8xX").answer == "Unknown code Zz9yY8xX. Send HELP for the commands."
 
 
-def test_a_code_whose_token_is_forged_or_expired_is_unknown(rui: Sender, store: FakeStore, clock: FakeClock) -> None:
-    store.links["Forged00"] = TokenSigner(b"f" * 32).sign(MENTION_KEY, "handled", "Rui")
-    store.links["Expired0"] = TokenSigner(KEY, clock=FakeClock(NOW - 8 * 86400)).sign(MENTION_KEY, "handled", "Rui")
+def test_a_code_whose_token_is_forged_or_expired_is_unknown(rui: Sender, store: RecordingStore,
+                                                            clock: FakeClock) -> None:
+    store.put_short_link("Forged00", TokenSigner(b"f" * 32).sign(MENTION_KEY, "handled", "Rui"), LINK_EXPIRES)
+    expired = TokenSigner(KEY, clock=FakeClock(NOW - 8 * 86400)).sign(MENTION_KEY, "handled", "Rui")
+    store.put_short_link("Expired0", expired, LINK_EXPIRES)
     assert rui("OK Forged00").done == rui("OK Expired0").done == "refused: unknown code"
-    assert store.mentions[MENTION_KEY].state == "new"
+    assert state(store) == "new"
 
 
-def test_a_code_holding_another_kind_of_token_is_unknown(rui: Sender, store: FakeStore, signer: TokenSigner) -> None:
-    store.links["Unsub000"] = signer.sign("recipient:Rui", "unsubscribe", "Rui")
+def test_a_code_holding_another_kind_of_token_is_unknown(rui: Sender, store: RecordingStore,
+                                                         signer: TokenSigner) -> None:
+    store.put_short_link("Unsub000", signer.sign("recipient:Rui", "unsubscribe", "Rui"), LINK_EXPIRES)
     assert rui("MUTE Unsub000").done == "refused: unknown code"
-    assert store.muted == []
+    assert store.of("mute_author") == []
 
 
-def test_a_code_whose_mention_is_gone_is_unknown(rui: Sender, store: FakeStore) -> None:
-    del store.mentions[MENTION_KEY]
-    assert rui(f"SNOOZE {CODE} 2h").done == "refused: unknown code"
-    assert store.snoozed == {}
+def test_a_code_whose_mention_is_gone_is_unknown(signer: TokenSigner, clock: FakeClock) -> None:
+    store = holding(clock)  # the link is there, its mention no longer
+    assert Sender(store, signer, clock)(f"SNOOZE {CODE} 2h").done == "refused: unknown code"
+    assert store.writes == []
 
 
-def test_snooze_stores_until_when_and_answers_in_the_recipients_time(rui: Sender, store: FakeStore) -> None:
+def test_snooze_stores_until_when_and_answers_in_the_recipients_time(rui: Sender, store: RecordingStore) -> None:
     outcome = rui(f"SNOOZE {CODE} 3d", message_id="in-2")
     until = int(NOW) + 3 * 86400
     assert (outcome.answer, outcome.done) == (f"{CODE} snoozed until Mon 30 Nov 10:15.", f"snoozed until {until}")
-    assert store.snoozed == {MENTION_KEY: until}
-    assert store.audits == [(MENTION_KEY, "snooze", "Rui", "done by SMS", "in-2")]
+    assert store.writes == [("snooze", MENTION_KEY, until)]
+    assert store.of("audit") == [(MENTION_KEY, "snooze", "Rui", "done by SMS", "in-2")]
 
 
 def test_mute_mutes_the_mentions_author_on_its_network_as_muted_by_the_recipient(rui: Sender,
-                                                                                 store: FakeStore) -> None:
+                                                                                 store: RecordingStore) -> None:
     outcome = rui(f"MUTE {CODE}", message_id="in-3")
     assert (outcome.answer, outcome.done) == (f"{CODE}: its author is muted on Hacker News.", "muted the author")
-    assert store.muted == [("hackernews", "grumpy_dev", "Rui")]  # the recipient the code resolved to, not "sms"
-    assert store.audits == [(MENTION_KEY, "mute_author", "Rui", "done by SMS", "in-3")]
+    # the recipient the code resolved to, not "sms"
+    assert store.writes == [("mute_author", "hackernews", "grumpy_dev", "Rui")]
+    assert store.of("audit") == [(MENTION_KEY, "mute_author", "Rui", "done by SMS", "in-3")]
 
 
-def test_mute_of_a_mention_with_no_author_mutes_nothing(rui: Sender, store: FakeStore) -> None:
-    store.mentions[MENTION_KEY] = stored_mention(author="")
-    outcome = rui(f"MUTE {CODE}")
+def test_mute_of_a_mention_with_no_author_mutes_nothing(signer: TokenSigner, clock: FakeClock) -> None:
+    store = holding(clock, stored_mention(author=""))
+    outcome = Sender(store, signer, clock)(f"MUTE {CODE}")
     assert (outcome.answer, outcome.done) == (f"{CODE} has no author to mute.", "nothing: no author")
-    assert store.muted == [] and store.audits == []
+    assert store.of("mute_author") == [] and store.of("audit") == []
 
 
-def test_reply_requests_the_text_as_typed_for_the_recipient(rui: Sender, store: FakeStore) -> None:
+def test_reply_requests_the_text_as_typed_for_the_recipient(rui: Sender, store: RecordingStore) -> None:
     outcome = rui(f"REPLY {CODE} Sorry about that,  Ana will call you.\nRui", message_id="in-4")
     assert (outcome.answer, outcome.done) == (f"{CODE}: reply requested on Hacker News.", "requested a reply")
-    assert store.replies == [(MENTION_KEY, "Sorry about that,  Ana will call you.\nRui", "Rui")]
-    assert store.audits == [(MENTION_KEY, "reply", "Rui", "requested by SMS", "in-4")]
+    assert store.of("request_reply") == [(MENTION_KEY, "Sorry about that,  Ana will call you.\nRui", "Rui")]
+    assert store.of("audit") == [(MENTION_KEY, "reply", "Rui", "requested by SMS", "in-4")]
 
 
 def test_help_answers_the_commands_in_one_gsm7_sms(rui: Sender) -> None:
@@ -426,54 +391,54 @@ def test_help_answers_the_commands_in_one_gsm7_sms(rui: Sender) -> None:
     assert septets is not None and septets <= 160
 
 
-def test_an_invalid_command_answers_help_and_does_nothing(rui: Sender, store: FakeStore) -> None:
+def test_an_invalid_command_answers_help_and_does_nothing(rui: Sender, store: RecordingStore) -> None:
     outcome = rui(f"OK {CODE} thanks")
     assert (outcome.answer, outcome.command) == (HELP_TEXT, Invalid("OK takes only the code; nothing after it"))
-    assert store.mentions[MENTION_KEY].state == "new"
+    assert state(store) == "new"
 
 
-def test_carrier_keywords_are_ignored_unanswered_and_uncounted(rui: Sender, store: FakeStore) -> None:
+def test_carrier_keywords_are_ignored_unanswered_and_uncounted(rui: Sender, store: RecordingStore) -> None:
     outcome = rui("STOP")
     assert (outcome.answer, outcome.done, outcome.command) == (None, "ignored: STOP is for the carrier",
                                                                Carrier("STOP"))
-    assert store.answers == {}
+    assert answers(store) == {}
 
 
-def test_at_most_five_answers_go_to_a_sender_in_an_hour(rui: Sender, store: FakeStore, clock: FakeClock) -> None:
+def test_at_most_five_answers_go_to_a_sender_in_an_hour(rui: Sender, store: RecordingStore, clock: FakeClock) -> None:
     answers = [rui("HELP").answer for _ in range(7)]
     assert answers == [HELP_TEXT] * 5 + [None] * 2
     assert rui(f"OK {CODE}").done == "marked handled; not answered (hourly limit)"
-    assert store.mentions[MENTION_KEY].state == "handled"
+    assert state(store) == "handled"
     clock.now += 3600
     assert rui("HELP").answer == HELP_TEXT
 
 
-def test_the_answer_limit_counts_each_sender_apart(rui: Sender, store: FakeStore, signer: TokenSigner,
+def test_the_answer_limit_counts_each_sender_apart(rui: Sender, store: RecordingStore, signer: TokenSigner,
                                                    clock: FakeClock) -> None:
     for _ in range(6):
         rui("HELP")
     ana = Sender(store, signer, clock, phone=ANA)
     assert ana("HELP").answer == HELP_TEXT
-    assert store.answers == {(RUI, "2026-11-27T10"): 6, (ANA, "2026-11-27T10"): 1}
+    assert answers(store) == {(RUI, "2026-11-27T10"): 6, (ANA, "2026-11-27T10"): 1}
 
 
-def test_at_most_ten_commands_from_a_sender_are_done_in_an_hour(rui: Sender, store: FakeStore,
+def test_at_most_ten_commands_from_a_sender_are_done_in_an_hour(rui: Sender, store: RecordingStore,
                                                                 clock: FakeClock) -> None:
     outcomes = [rui(f"SNOOZE {CODE} 2h", message_id=f"in-s{n}") for n in range(12)]
     assert [o.done.startswith("snoozed until") for o in outcomes] == [True] * 10 + [False] * 2
     assert outcomes[10].done == "refused: hourly command limit; not answered (hourly limit)"
-    assert len(store.audits) == 10
+    assert len(store.of("audit")) == 10
     clock.now += 3600
     assert rui(f"OK {CODE}", message_id="in-next-hour").done == "marked handled"
 
 
-def test_reply_text_by_sms_loses_control_and_direction_characters(rui: Sender, store: FakeStore) -> None:
+def test_reply_text_by_sms_loses_control_and_direction_characters(rui: Sender, store: RecordingStore) -> None:
     outcome = rui(f"REPLY {CODE} Thanks\u202e moc.live\u202c for\x07 waiting\u2067!\u2069\x1b[31m", message_id="in-9")
     assert outcome.done == "requested a reply"
-    assert store.replies == [(MENTION_KEY, "Thanks moc.live for waiting![31m", "Rui")]
+    assert store.of("request_reply") == [(MENTION_KEY, "Thanks moc.live for waiting![31m", "Rui")]
 
 
-def test_a_reply_of_only_control_characters_is_no_reply(rui: Sender, store: FakeStore) -> None:
+def test_a_reply_of_only_control_characters_is_no_reply(rui: Sender, store: RecordingStore) -> None:
     outcome = rui(f"REPLY {CODE} \u202e\u2066\x00", message_id="in-10")
     assert outcome.command == Invalid("REPLY needs the text to post after the code")
-    assert store.replies == []
+    assert store.of("request_reply") == []

@@ -9,7 +9,8 @@ import pytest
 from chalicelib.links import TokenSigner
 from chalicelib.sms_commands import InboundSms, handle
 from chalicelib.web.service import ActionService
-from tests.unit.actions.fakes import CONFIG, KEY, NOW, FakeStore, stored_mention
+from tests.builders import RecordingStore
+from tests.unit.actions.fakes import CONFIG, KEY, NOW, recording, stored_mention
 
 ANA_PHONE = "+351965550100"
 CODE = "Ab3dE5gH"
@@ -19,20 +20,20 @@ def mention() -> object:
     return stored_mention("github", "5000001", thread={"repo": "beanthere/shop", "number": "12"})
 
 
-def by_web(action: str, form: bytes) -> FakeStore:
+def by_web(action: str, form: bytes) -> RecordingStore:
     stored = mention()
-    store = FakeStore(stored)  # type: ignore[arg-type]
+    store = recording(stored)  # type: ignore[arg-type]
     signer = TokenSigner(KEY, clock=lambda: NOW)
     page = ActionService(CONFIG, store, signer).perform(signer.sign(stored.key, action, "Ana"), form=form)  # type: ignore[arg-type]
     assert page.status == 200, page.body
     return store
 
 
-def by_sms(body: str) -> FakeStore:
+def by_sms(body: str) -> RecordingStore:
     stored = mention()
-    store = FakeStore(stored)  # type: ignore[arg-type]
+    store = recording(stored)  # type: ignore[arg-type]
     signer = TokenSigner(KEY, clock=lambda: NOW)
-    store.links[CODE] = signer.sign(stored.key, "handled", "Ana")
+    store.put_short_link(CODE, signer.sign(stored.key, "handled", "Ana"), int(NOW) + 86400)
     outcome = handle(InboundSms(ANA_PHONE, "+12065550142", "", body.format(code=CODE), "in-1"), config=CONFIG,
                      store=store, signer=signer, clock=store.clock)  # type: ignore[arg-type]
     assert outcome.answer is not None and not outcome.done.startswith(("refused", "nothing")), outcome
@@ -49,4 +50,5 @@ def test_an_action_by_link_and_by_sms_writes_the_same_as_done_by_the_recipient(
         action: str, form: bytes, sms: str, written: tuple[object, ...]) -> None:
     web, phone = by_web(action, form), by_sms(sms)
     assert web.writes == phone.writes == [written]
-    assert [a[:3] for a in web.audits] == [a[:3] for a in phone.audits] == [("github#5000001", action, "Ana")]
+    audits = [[(e["action"], e["recipient"]) for e in store.audit_log("github#5000001")] for store in (web, phone)]
+    assert audits == [[(action, "Ana")]] * 2

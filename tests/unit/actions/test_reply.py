@@ -7,7 +7,7 @@ import pytest
 from chalicelib.actions.reply import post_reply, reply_text, request_reply
 from chalicelib.networks import can_reply, reply_limit_text
 from chalicelib.replies import Reply, ReplyRateLimited
-from tests.unit.actions.fakes import FakeStore, recipient, stored_mention
+from tests.unit.actions.fakes import recipient, recording, stored_mention
 
 RUI = recipient("Rui")
 URL = "https://github.com/beanthere/shop/issues/12#issuecomment-2400000000"
@@ -32,7 +32,7 @@ def github() -> object:
 
 def test_a_posted_reply_marks_the_mention_handled() -> None:
     stored = github()
-    store, poster = FakeStore(stored), Poster()  # type: ignore[arg-type]
+    store, poster = recording(stored), Poster()  # type: ignore[arg-type]
     outcome = post_reply(stored, RUI, text="Refunded today", key="k" * 16, store=store, poster=poster)  # type: ignore[arg-type]
     assert (outcome.status, outcome.reply.url, outcome.reply.already_posted) == ("done", URL, False)
     assert poster.posted == {"k" * 16: "Refunded today"}
@@ -41,7 +41,7 @@ def test_a_posted_reply_marks_the_mention_handled() -> None:
 
 def test_the_same_key_sent_again_posts_nothing_more_and_writes_nothing() -> None:
     stored = github()
-    store, poster = FakeStore(stored), Poster()  # type: ignore[arg-type]
+    store, poster = recording(stored), Poster()  # type: ignore[arg-type]
     post_reply(stored, RUI, text="one", key="k" * 16, store=store, poster=poster)  # type: ignore[arg-type]
     again = post_reply(stored, RUI, text="one", key="k" * 16, store=store, poster=poster)  # type: ignore[arg-type]
     assert again.done and again.reply.already_posted
@@ -50,7 +50,7 @@ def test_the_same_key_sent_again_posts_nothing_more_and_writes_nothing() -> None
 
 def test_a_refused_reply_is_failed_in_the_owners_words_and_changes_nothing() -> None:
     stored = github()
-    store = FakeStore(stored)  # type: ignore[arg-type]
+    store = recording(stored)  # type: ignore[arg-type]
     poster = Poster(fail=ReplyRateLimited("github", "rate limited (HTTP 429), retry after 30 s", 30))
     outcome = post_reply(stored, RUI, text="Sorry", key="k" * 16, store=store, poster=poster)  # type: ignore[arg-type]
     assert (outcome.status, outcome.said) == ("failed", "rate limited (HTTP 429), retry after 30 s")
@@ -61,12 +61,12 @@ def test_a_refused_reply_is_failed_in_the_owners_words_and_changes_nothing() -> 
 def test_an_unexpected_error_is_raised_not_taken_for_a_refusal() -> None:
     stored = github()
     with pytest.raises(RuntimeError):
-        post_reply(stored, RUI, text="x", key="k" * 16, store=FakeStore(stored),  # type: ignore[arg-type]
+        post_reply(stored, RUI, text="x", key="k" * 16, store=recording(stored),  # type: ignore[arg-type]
                    poster=Poster(fail=RuntimeError("boom")))
 
 
 def test_request_reply_records_the_text_for_the_actor() -> None:
-    store = FakeStore()
+    store = recording()
     stored = stored_mention()
     assert request_reply(stored, RUI, text="Later", store=store).done
     assert store.writes == [("request_reply", stored.key, "Later", "Rui")]

@@ -2,7 +2,8 @@
 written here as one package folder under tmp_path plus one (monkeypatched) registry entry,
 flows through config validation, the replay server, a fetch, rule matching, triage (reach in
 its unit), noise (its own site), the thread root, the manual-reply link, the stored form,
-`make check`'s limits and `make secrets`' credential list, with nothing else edited."""
+`make check`'s limits and `make secrets`' credential list, and a whole poll cycle on the store's
+in-memory twin, with nothing else edited."""
 
 from __future__ import annotations
 
@@ -178,3 +179,38 @@ def test_the_eleventh_network_has_all_its_parts(pigeon: Path) -> None:
     with pytest.raises(KeyError):
         networks.replier_class("pigeon")
     assert networks.reach_label("pigeon", 1) == "1 coo"
+
+
+def test_the_eleventh_network_runs_through_poll_cycles_on_the_in_memory_store(pigeon: Path) -> None:
+    from chalicelib.links import TokenSigner
+    from chalicelib.pipeline import Pipeline
+    from chalicelib.rules import compile_rules
+    from chalicelib.runtime import build_sources
+    from chalicelib.store.memory import MemoryStore
+    from offline.replay import make_server
+    from tests.conftest import MemoryState
+
+    clock = builders.FakeClock(NOW + 60)
+    store, email = MemoryStore(clock=clock), builders.Outbox("email")
+    with make_server() as server:
+        server.add_items("pigeon", [note("n1", "Bean There has the best pastel de nata"),
+                                    note("n2", "nothing about coffee here")])
+        config = parse_config(CONFIG.format(network="pigeon", base_url=server.base_url("pigeon")), "listen.yaml")
+        sources = build_sources(config, MemoryState(), builders.secrets({}), clock)
+        pipeline = Pipeline(config, store, sources, compile_rules(config.rule_specs(), exclude=config.exclude),
+                            {"email": email, "sms": builders.Outbox("sms")}, TokenSigner(b"k" * 32), clock=clock)
+        first = pipeline.run_cycle()
+        clock.advance(3600)  # due again; the server still holds n1
+        second = pipeline.run_cycle()
+        requests = [r.path for r in server.received["pigeon"]]
+
+    assert requests == ["/search", "/search"]
+    assert (first.errors, first.tasks_run, first.fetched["pigeon"], first.new_mentions) == ({}, 1, 1, 1)
+    assert first.deliveries == [("Maria", "email", "sent", 1)]
+    assert email.keys() == [["pigeon#n1"]]
+    (bundle,) = email.sent
+    assert bundle.items[0].mention.item.mention.url == "https://pigeon.example/n/n1"
+    stored = store.get_mention("pigeon#n1")
+    assert stored is not None and thread_root(stored.item.mention) == "pigeon:loft-7"
+    assert (second.tasks_run, second.new_mentions, second.deliveries) == (1, 0, [])  # stored and alerted once
+    assert store.all_health()["pigeon"].mentions_fetched == 2

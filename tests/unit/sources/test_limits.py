@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from chalicelib.config import parse_config
 from chalicelib.networks import source_class
 from chalicelib.pipeline import Pipeline
@@ -16,6 +14,7 @@ from chalicelib.sources.limits import (
     poll_minutes,
     statements,
 )
+from chalicelib.store.memory import MemoryStore
 
 CONFIG = """\
 business: {{name: Bean There Café}}
@@ -117,16 +116,6 @@ def test_the_scheduler_polls_as_often_as_the_limits_allow_unless_listen_yaml_say
                                            "stackexchange": 12, "mastodon": 5, "devto": 5}
 
 
-class NoTaskRunYet:
-    """The store as the due-task computation reads it: no task ever ran, every network healthy."""
-
-    def all_health(self) -> dict[str, Any]:
-        return {}
-
-    def get_task_states(self, sources: Any) -> dict[str, dict[str, Any]]:
-        return {network: {} for network in sources}
-
-
 def due_intervals(schedule: str = "") -> dict[tuple[str, str], float]:
     rules = """  - {name: complaints, group: brand, keywords: ["Bean Urgent"], urgent: true}
 """
@@ -134,7 +123,8 @@ def due_intervals(schedule: str = "") -> dict[tuple[str, str], float]:
                           "listen.yaml")
     matcher = compile_rules(config.rule_specs(), exclude=config.exclude)
     sources = {network: source_class(network) for network in config.enabled_networks()}
-    pipeline = Pipeline(config, NoTaskRunYet(), sources, matcher, {}, None, clock=lambda: 1e9)  # type: ignore[arg-type]
+    store = MemoryStore(clock=lambda: 1e9)  # no task ran yet, every network healthy
+    pipeline = Pipeline(config, store, sources, matcher, {}, None, clock=lambda: 1e9)  # type: ignore[arg-type]
     due, _ = pipeline.due_tasks()
     return {(t.network, t.query): t.interval_seconds for t in due}
 
