@@ -1,19 +1,41 @@
 """What the poll cycle keeps between runs: task cursors, network health, connector state.
 
-Items: ``NET#<network>`` / ``TASKS`` (every query's cursor and last run, as JSON: one item per
-network, so a cycle reads a few small items), ``HEALTH`` / ``<network>`` and ``STATE#<network>`` /
-``<name>``. ``CycleStateCache`` sits in front of the connector state for one cycle.
+Items: ``TASKS`` / ``<network>#<group>`` (the cursor and last run of the queries whose stable hash
+falls in that group, as JSON: a moved cursor rewrites one small item, and one Query reads every
+network's groups), ``HEALTH`` / ``<network>`` and ``STATE#<network>`` / ``<name>``. The former
+one-item-per-network record ``NET#<network>`` / ``TASKS`` is read only while a network has no group
+item, and then written out as groups (``get_task_states``).
+``CycleStateCache`` sits in front of the connector state for one cycle.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import zlib
 from collections.abc import Iterable
 from typing import Any, Protocol
 
 from chalicelib.model import Health, TaskState
 from chalicelib.store.table import Item, Table, iso, pk_sk, string_of
+
+TASK_GROUPS = 32  # hash buckets per network: ~1 KB an item (one write unit) up to ~150 search terms
+
+
+def task_group(query: str) -> str:
+    """The group a query's task state is kept in: a stable hash bucket (the same in every process)."""
+    return f"{zlib.crc32(query.encode()) % TASK_GROUPS:02d}"
+
+
+def task_groups(states: dict[str, TaskState], queries: Iterable[str] | None = None) -> dict[str, dict[str, TaskState]]:
+    """``states`` split by group: every group holding one of ``queries`` (all groups when None)."""
+    wanted = None if queries is None else {task_group(q) for q in queries}
+    groups: dict[str, dict[str, TaskState]] = {}
+    for query, state in states.items():
+        group = task_group(query)
+        if wanted is None or group in wanted:
+            groups.setdefault(group, {})[query] = state
+    return groups
 
 
 def tasks_body(states: dict[str, TaskState]) -> str:
@@ -49,19 +71,30 @@ class PollState(Table):
     def get_task_states(self, networks: Iterable[str]) -> dict[str, dict[str, TaskState]]:
         """Per network, the state of each of its (query) tasks: cursor, last run, unfinished.
 
-        One item per network (one BatchGetItem for all), so a cycle reads a few small items
-        instead of one per task.
+        One Query reads every network's group items. A network with none yet (a stage written
+        before the groups, or a new one) is read from its former single item, once: its states
+        are then written as groups (at least one item, so that item is never read again).
         """
         names = list(dict.fromkeys(networks))
         states: dict[str, dict[str, TaskState]] = {n: {} for n in names}
-        for item in self._batch_get([pk_sk(f"NET#{n}", "TASKS") for n in names]):
-            states[item["pk"]["S"].removeprefix("NET#")] = tasks_from(item["tasks"]["S"])
+        grouped: set[str] = set()
+        for item in self._query("pk = :pk", {":pk": {"S": "TASKS"}}):
+            network = item["sk"]["S"].rpartition("#")[0]
+            if network in states:
+                grouped.add(network)
+                states[network].update(tasks_from(item["tasks"]["S"]))
+        former = [n for n in names if n not in grouped]
+        if former:
+            for item in self._batch_get([pk_sk(f"NET#{n}", "TASKS") for n in former]):
+                states[item["pk"]["S"].removeprefix("NET#")] = tasks_from(item["tasks"]["S"])
+            self._batch_write([item for n in former for item in _group_items(n, states[n], None)])
         return states
 
-    def save_task_states(self, network: str, states: dict[str, TaskState]) -> None:
-        """Write a network's task states (the pipeline calls it only when a cursor moved)."""
-        self._call("put_item", TableName=self.table,
-                   Item={**pk_sk(f"NET#{network}", "TASKS"), "tasks": {"S": tasks_body(states)}})
+    def save_task_states(self, network: str, states: dict[str, TaskState],
+                         moved: Iterable[str] | None = None) -> None:
+        """Write a network's task states: only the groups holding a query of ``moved`` (every
+        group when None). The cycle calls it only when a cursor moved."""
+        self._batch_write(_group_items(network, states, moved))
 
     def all_health(self) -> dict[str, Health]:
         """Every network's health record, by network."""
@@ -134,6 +167,18 @@ class PollState(Table):
     def put_state(self, network: str, name: str, value: dict[str, Any]) -> None:
         self._call("put_item", TableName=self.table,
                    Item={**pk_sk(f"STATE#{network}", name), "value": {"S": json.dumps(value)}})
+
+
+def group_bodies(states: dict[str, TaskState], queries: Iterable[str] | None) -> dict[str, str]:
+    """Group -> stored body, for the groups of ``states`` that hold one of ``queries`` (all when None;
+    when a network has no state at all, one empty group, which marks it as kept in groups)."""
+    groups = task_groups(states, queries) or ({} if queries is not None else {task_group(""): {}})
+    return {group: tasks_body(part) for group, part in sorted(groups.items())}
+
+
+def _group_items(network: str, states: dict[str, TaskState], queries: Iterable[str] | None) -> list[Item]:
+    return [{**pk_sk("TASKS", f"{network}#{group}"), "tasks": {"S": body}}
+            for group, body in group_bodies(states, queries).items()]
 
 
 class ConnectorState(Protocol):

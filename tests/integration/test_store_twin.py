@@ -303,6 +303,42 @@ def test_task_states_round_trip_per_network(store: Any) -> None:
         "bluesky": {}}
 
 
+def test_task_states_write_only_the_groups_of_moved_queries(store: Any) -> None:
+    from chalicelib.store.poll_state import task_group
+
+    queries = [f"term {n}" for n in range(40)]
+    assert len({task_group(q) for q in queries}) > 2  # the terms fall in several groups
+    store.save_task_states("hackernews", {q: TaskState({"after": 1}, 10.0) for q in queries})
+    moved = {q: TaskState({"after": 2 if q == "term 7" else 1}, 70.0) for q in queries}
+    store.save_task_states("hackernews", moved, ["term 7"])
+    same_group = {q for q in queries if task_group(q) == task_group("term 7")}
+    assert store.get_task_states(["hackernews"]) == {"hackernews": {
+        q: (moved[q] if q in same_group else TaskState({"after": 1}, 10.0)) for q in queries}}
+
+
+def former_task_item(store: Any, network: str, states: dict[str, TaskState]) -> None:
+    """Write a network's task states the way a stage did before the groups (one item per network)."""
+    from chalicelib.store.poll_state import tasks_body
+
+    if isinstance(store, MemoryStore):
+        store._tasks[network] = tasks_body(states)
+    else:
+        store.client.put_item(TableName=store.table, Item={"pk": {"S": f"NET#{network}"}, "sk": {"S": "TASKS"},
+                                                           "tasks": {"S": tasks_body(states)}})
+
+
+def test_task_states_of_the_former_single_item_are_kept_as_groups(store: Any) -> None:
+    queries = [f"term {n}" for n in range(40)]
+    former = {q: TaskState({"after": n}, 10.0) for n, q in enumerate(queries)}
+    former_task_item(store, "reddit", former)
+    assert store.get_task_states(["reddit", "bluesky"]) == {"reddit": former, "bluesky": {}}
+    moved = {**former, "term 3": TaskState({"after": 99}, 70.0)}
+    store.save_task_states("reddit", moved, ["term 3"])  # one group written: the others came from the migration
+    former_task_item(store, "reddit", {})  # the former item is no longer read
+    former_task_item(store, "bluesky", {"x": TaskState({"after": 1}, 5.0)})  # bluesky was marked as grouped
+    assert store.get_task_states(["reddit", "bluesky"]) == {"reddit": moved, "bluesky": {}}
+
+
 def test_health_counts_failures_and_tells_each_change_once(store: Any, clock: Clock) -> None:
     store.record_skipped("reddit", 2, "no id")  # before any poll was recorded: a record all the same
     assert store.all_health() == {"reddit": Health("reddit", items_skipped=2, last_skip="2 items skipped: no id",
