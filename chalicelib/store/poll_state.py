@@ -19,23 +19,59 @@ from typing import Any, Protocol
 from chalicelib.model import Health, TaskState
 from chalicelib.store.table import Item, Table, iso, pk_sk, string_of
 
-TASK_GROUPS = 32  # hash buckets per network: ~1 KB an item (one write unit) up to ~150 search terms
+GROUP_BYTES = 600  # a group's stored states on average: with the key, an item stays under 1 KB (one write unit)
 
 
-def task_group(query: str) -> str:
-    """The group a query's task state is kept in: a stable hash bucket (the same in every process)."""
-    return f"{zlib.crc32(query.encode()) % TASK_GROUPS:02d}"
-
-
-def task_groups(states: dict[str, TaskState], queries: Iterable[str] | None = None) -> dict[str, dict[str, TaskState]]:
-    """``states`` split by group: every group holding one of ``queries`` (all groups when None)."""
-    wanted = None if queries is None else {task_group(q) for q in queries}
-    groups: dict[str, dict[str, TaskState]] = {}
-    for query, state in states.items():
-        group = task_group(query)
-        if wanted is None or group in wanted:
-            groups.setdefault(group, {})[query] = state
+def task_layout(states: dict[str, TaskState], stored: int | None = None) -> int:
+    """How many groups a network's states are kept in: a power of two, so that a group averages
+    ``GROUP_BYTES`` (one group, one item, for a few terms). The ``stored`` layout is kept while a group
+    averages between a quarter and twice that, so a cursor that grows a little moves nothing."""
+    size = len(tasks_body(states))
+    if stored and GROUP_BYTES / 4 < size / stored <= 2 * GROUP_BYTES:
+        return stored
+    groups = 1
+    while size / groups > GROUP_BYTES:
+        groups *= 2
     return groups
+
+
+def task_group(query: str, groups: int) -> str:
+    """The group a query's state is kept in, in a layout of ``groups``: a stable hash bucket (the
+    same in every process), named with its layout (``<groups>#<bucket>``)."""
+    return f"{groups}#{zlib.crc32(query.encode()) % groups}"
+
+
+def merged_tasks(bodies: Iterable[str]) -> dict[str, TaskState]:
+    """The task states of a network's group items; a query kept in two layouts (a write that changed
+    the layout stopped half-way) takes its latest run."""
+    states: dict[str, TaskState] = {}
+    for body in bodies:
+        for query, state in tasks_from(body).items():
+            if query not in states or state.last_run > states[query].last_run:
+                states[query] = state
+    return states
+
+
+def planned_writes(states: dict[str, TaskState], moved: Iterable[str] | None,
+                   stored: set[str]) -> tuple[dict[str, str], list[str], set[str]]:
+    """What saving a network's ``states`` writes: (group -> stored body, groups to delete, its groups then).
+
+    ``stored``: the groups read last. Only the groups of the ``moved`` queries are written while the
+    layout is the one stored; every group of the layout otherwise (``moved`` None, nothing read, or a
+    new layout), the stored groups of another layout then deleted. A network with no state at all
+    gets one empty group: it is kept in groups from then on."""
+    layouts = {int(group.partition("#")[0]) for group in stored}
+    groups = task_layout(states, next(iter(layouts)) if len(layouts) == 1 else None)
+    full = moved is None or layouts != {groups}
+    wanted = None if moved is None or full else {task_group(q, groups) for q in moved}
+    parts: dict[str, dict[str, TaskState]] = {task_group("", 1): {}} if full and not states else {}
+    for query, state in states.items():
+        group = task_group(query, groups)
+        if wanted is None or group in wanted:
+            parts.setdefault(group, {})[query] = state
+    bodies = {group: tasks_body(part) for group, part in sorted(parts.items())}
+    deletes = sorted(stored - set(bodies)) if full else []
+    return bodies, deletes, (stored - set(deletes)) | set(bodies)
 
 
 def tasks_body(states: dict[str, TaskState]) -> str:
@@ -68,6 +104,8 @@ def _health(item: Item) -> Health:
 
 
 class PollState(Table):
+    _task_groups: dict[str, set[str]]  # network -> its groups as last read or written here (the layout)
+
     def get_task_states(self, networks: Iterable[str]) -> dict[str, dict[str, TaskState]]:
         """Per network, the state of each of its (query) tasks: cursor, last run, unfinished.
 
@@ -76,25 +114,30 @@ class PollState(Table):
         are then written as groups (at least one item, so that item is never read again).
         """
         names = list(dict.fromkeys(networks))
-        states: dict[str, dict[str, TaskState]] = {n: {} for n in names}
-        grouped: set[str] = set()
+        bodies: dict[str, dict[str, str]] = {n: {} for n in names}
         for item in self._query("pk = :pk", {":pk": {"S": "TASKS"}}):
-            network = item["sk"]["S"].rpartition("#")[0]
-            if network in states:
-                grouped.add(network)
-                states[network].update(tasks_from(item["tasks"]["S"]))
-        former = [n for n in names if n not in grouped]
+            network, _, group = item["sk"]["S"].partition("#")
+            if network in bodies:
+                bodies[network][group] = item["tasks"]["S"]
+        states = {n: merged_tasks(bodies[n].values()) for n in names}
+        self._task_groups = {**getattr(self, "_task_groups", {}), **{n: set(bodies[n]) for n in names}}
+        former = [n for n in names if not bodies[n]]
         if former:
             for item in self._batch_get([pk_sk(f"NET#{n}", "TASKS") for n in former]):
                 states[item["pk"]["S"].removeprefix("NET#")] = tasks_from(item["tasks"]["S"])
-            self._batch_write([item for n in former for item in _group_items(n, states[n], None)])
+            for network in former:
+                self.save_task_states(network, states[network])
         return states
 
     def save_task_states(self, network: str, states: dict[str, TaskState],
                          moved: Iterable[str] | None = None) -> None:
         """Write a network's task states: only the groups holding a query of ``moved`` (every
-        group when None). The cycle calls it only when a cursor moved."""
-        self._batch_write(_group_items(network, states, moved))
+        group when None, or when the layout changes). The cycle calls it only when a cursor moved."""
+        stored: dict[str, set[str]] = getattr(self, "_task_groups", {})
+        puts, deletes, groups = planned_writes(states, moved, stored.get(network, set()))
+        self._batch_write([{**pk_sk("TASKS", f"{network}#{g}"), "tasks": {"S": body}} for g, body in puts.items()],
+                          deletes=[pk_sk("TASKS", f"{network}#{g}") for g in deletes])
+        self._task_groups = {**stored, network: groups}
 
     def all_health(self) -> dict[str, Health]:
         """Every network's health record, by network."""
@@ -167,18 +210,6 @@ class PollState(Table):
     def put_state(self, network: str, name: str, value: dict[str, Any]) -> None:
         self._call("put_item", TableName=self.table,
                    Item={**pk_sk(f"STATE#{network}", name), "value": {"S": json.dumps(value)}})
-
-
-def group_bodies(states: dict[str, TaskState], queries: Iterable[str] | None) -> dict[str, str]:
-    """Group -> stored body, for the groups of ``states`` that hold one of ``queries`` (all when None;
-    when a network has no state at all, one empty group, which marks it as kept in groups)."""
-    groups = task_groups(states, queries) or ({} if queries is not None else {task_group(""): {}})
-    return {group: tasks_body(part) for group, part in sorted(groups.items())}
-
-
-def _group_items(network: str, states: dict[str, TaskState], queries: Iterable[str] | None) -> list[Item]:
-    return [{**pk_sk("TASKS", f"{network}#{group}"), "tasks": {"S": body}}
-            for group, body in group_bodies(states, queries).items()]
 
 
 class ConnectorState(Protocol):

@@ -31,6 +31,7 @@ from chalicelib.model import (
 )
 from chalicelib.store import MAX_STORED_TEXT, Store, StoreProtocol, capped
 from chalicelib.store.memory import MemoryStore
+from chalicelib.store.poll_state import task_group, task_layout, tasks_body
 from chalicelib.store.table import iso
 from chalicelib.triage import Triage
 
@@ -304,22 +305,43 @@ def test_task_states_round_trip_per_network(store: Any) -> None:
 
 
 def test_task_states_write_only_the_groups_of_moved_queries(store: Any) -> None:
-    from chalicelib.store.poll_state import task_group
-
     queries = [f"term {n}" for n in range(40)]
-    assert len({task_group(q) for q in queries}) > 2  # the terms fall in several groups
-    store.save_task_states("hackernews", {q: TaskState({"after": 1}, 10.0) for q in queries})
+    first = {q: TaskState({"after": 1}, 10.0) for q in queries}
+    layout = task_layout(first)
+    assert layout == 4 and len({task_group(q, layout) for q in queries}) == 4  # the terms fall in 4 groups
+    store.save_task_states("hackernews", first)
+    assert store.get_task_states(["hackernews"]) == {"hackernews": first}
     moved = {q: TaskState({"after": 2 if q == "term 7" else 1}, 70.0) for q in queries}
     store.save_task_states("hackernews", moved, ["term 7"])
-    same_group = {q for q in queries if task_group(q) == task_group("term 7")}
+    same_group = {q for q in queries if task_group(q, layout) == task_group("term 7", layout)}
+    assert 1 < len(same_group) < len(queries)
     assert store.get_task_states(["hackernews"]) == {"hackernews": {
-        q: (moved[q] if q in same_group else TaskState({"after": 1}, 10.0)) for q in queries}}
+        q: (moved[q] if q in same_group else first[q]) for q in queries}}
+    assert stored_task_groups(store, "hackernews") == {f"4#{n}" for n in range(4)}
+
+
+def test_task_states_move_to_a_new_layout_whole_when_they_grow(store: Any) -> None:
+    few = {f"term {n}": TaskState({"after": 1}, 10.0) for n in range(40)}
+    store.save_task_states("reddit", few)
+    store.get_task_states(["reddit"])
+    many = {**few, **{f"term {n}": TaskState({"after": n}, 70.0) for n in range(40, 400)}}
+    assert task_layout(many, 4) == 32
+    store.save_task_states("reddit", many, ["term 399"])  # a new layout: every group written, the old ones deleted
+    assert store.get_task_states(["reddit"]) == {"reddit": many}
+    assert stored_task_groups(store, "reddit") == {task_group(q, 32) for q in many}
+
+
+def stored_task_groups(store: Any, network: str) -> set[str]:
+    """The group items a network's task states are kept in."""
+    if isinstance(store, MemoryStore):
+        return {group for (net, group) in store._task_items if net == network}
+    items = store.client.query(TableName=store.table, KeyConditionExpression="pk = :pk",
+                               ExpressionAttributeValues={":pk": {"S": "TASKS"}})["Items"]
+    return {i["sk"]["S"].partition("#")[2] for i in items if i["sk"]["S"].startswith(f"{network}#")}
 
 
 def former_task_item(store: Any, network: str, states: dict[str, TaskState]) -> None:
     """Write a network's task states the way a stage did before the groups (one item per network)."""
-    from chalicelib.store.poll_state import tasks_body
-
     if isinstance(store, MemoryStore):
         store._tasks[network] = tasks_body(states)
     else:
