@@ -99,9 +99,10 @@ def advance(cycle: Cycle, tasks: Sequence[Task], results: Mapping[Task, FetchRes
         for task in (t for t in tasks if t.network == network and t in results):
             result = results[task]
             before = old.get(task.query, TaskState())
-            new[task.query] = TaskState(result.cursor, ran, not result.complete)
+            new[task.query] = TaskState(result.cursor, ran, not result.complete, task.interval_seconds)
             last_runs[(network, task.query)] = ran
-            if result.cursor != before.cursor or (not result.complete) != before.unfinished:
+            if (result.cursor != before.cursor or (not result.complete) != before.unfinished
+                    or before.every != task.interval_seconds):
                 moved.append(task.query)
         if moved:
             cycle.store.save_task_states(network, new, moved)

@@ -35,10 +35,11 @@ def task_layout(states: dict[str, TaskState], stored: int | None = None) -> int:
     return groups
 
 
-def task_group(query: str, groups: int) -> str:
-    """The group a query's state is kept in, in a layout of ``groups``: a stable hash bucket (the
-    same in every process), named with its layout (``<groups>#<bucket>``)."""
-    return f"{groups}#{zlib.crc32(query.encode()) % groups}"
+def task_group(query: str, every: float, groups: int) -> str:
+    """The group a query's state is kept in: its interval (tasks run together are written together),
+    the layout of that interval's states (``groups``) and a stable hash bucket (the same in every
+    process): ``<every>#<groups>#<bucket>``."""
+    return f"{int(every)}#{groups}#{zlib.crc32(query.encode()) % groups}"
 
 
 def merged_tasks(bodies: Iterable[str]) -> dict[str, TaskState]:
@@ -56,33 +57,43 @@ def planned_writes(states: dict[str, TaskState], moved: Iterable[str] | None,
                    stored: set[str]) -> tuple[dict[str, str], list[str], set[str]]:
     """What saving a network's ``states`` writes: (group -> stored body, groups to delete, its groups then).
 
-    ``stored``: the groups read last. Only the groups of the ``moved`` queries are written while the
-    layout is the one stored; every group of the layout otherwise (``moved`` None, nothing read, or a
-    new layout), the stored groups of another layout then deleted. A network with no state at all
-    gets one empty group: it is kept in groups from then on."""
-    layouts = {int(group.partition("#")[0]) for group in stored}
-    groups = task_layout(states, next(iter(layouts)) if len(layouts) == 1 else None)
-    full = moved is None or layouts != {groups}
-    wanted = None if moved is None or full else {task_group(q, groups) for q in moved}
-    parts: dict[str, dict[str, TaskState]] = {task_group("", 1): {}} if full and not states else {}
+    The states are split by interval, each interval's in its own layout. ``stored``: the groups read
+    last. Of an interval whose layout is the one stored, only the groups of the ``moved`` queries are
+    written; of another (``moved`` None, nothing read, or a new layout) every group, and its stored
+    groups of another layout deleted (as are those of an interval no task has now). A network with
+    no state at all gets one empty group: it is kept in groups from then on."""
+    by_every: dict[str, dict[str, TaskState]] = {}
     for query, state in states.items():
-        group = task_group(query, groups)
-        if wanted is None or group in wanted:
-            parts.setdefault(group, {})[query] = state
+        by_every.setdefault(str(int(state.every)), {})[query] = state
+    wanted = None if moved is None else set(moved)
+    parts: dict[str, dict[str, TaskState]] = {} if states or moved is not None else {task_group("", 0, 1): {}}
+    rewritten: set[str] = set()
+    for every, part in by_every.items():
+        layouts = {int(g.split("#")[1]) for g in stored if g.split("#")[0] == every}
+        groups = task_layout(part, next(iter(layouts)) if len(layouts) == 1 else None)
+        full = wanted is None or layouts != {groups}
+        if full:
+            rewritten.add(every)
+        chosen = {task_group(q, float(every), groups) for q in part if full or q in (wanted or ())}
+        for query, state in part.items():
+            group = task_group(query, float(every), groups)
+            if group in chosen:
+                parts.setdefault(group, {})[query] = state
     bodies = {group: tasks_body(part) for group, part in sorted(parts.items())}
-    deletes = sorted(stored - set(bodies)) if full else []
+    deletes = sorted(g for g in stored - set(bodies)
+                     if g.split("#")[0] in rewritten or g.split("#")[0] not in by_every)
     return bodies, deletes, (stored - set(deletes)) | set(bodies)
 
 
 def tasks_body(states: dict[str, TaskState]) -> str:
     """A network's task states as stored (last runs to a tenth of a second)."""
-    body = {q: {"c": t.cursor, "r": round(t.last_run, 1), **({"u": 1} if t.unfinished else {})}
-            for q, t in sorted(states.items())}
+    body = {q: {"c": t.cursor, "r": round(t.last_run, 1), **({"u": 1} if t.unfinished else {}),
+                **({"e": int(t.every)} if t.every else {})} for q, t in sorted(states.items())}
     return json.dumps(body, separators=(",", ":"))
 
 
 def tasks_from(body: str) -> dict[str, TaskState]:
-    return {query: TaskState(value.get("c"), float(value.get("r", 0.0)), bool(value.get("u")))
+    return {query: TaskState(value.get("c"), float(value.get("r", 0.0)), bool(value.get("u")), float(value.get("e", 0)))
             for query, value in json.loads(body).items()}
 
 

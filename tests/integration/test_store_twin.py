@@ -308,16 +308,27 @@ def test_task_states_write_only_the_groups_of_moved_queries(store: Any) -> None:
     queries = [f"term {n}" for n in range(40)]
     first = {q: TaskState({"after": 1}, 10.0) for q in queries}
     layout = task_layout(first)
-    assert layout == 4 and len({task_group(q, layout) for q in queries}) == 4  # the terms fall in 4 groups
+    assert layout == 4 and len({task_group(q, 0, layout) for q in queries}) == 4  # the terms fall in 4 groups
     store.save_task_states("hackernews", first)
     assert store.get_task_states(["hackernews"]) == {"hackernews": first}
     moved = {q: TaskState({"after": 2 if q == "term 7" else 1}, 70.0) for q in queries}
     store.save_task_states("hackernews", moved, ["term 7"])
-    same_group = {q for q in queries if task_group(q, layout) == task_group("term 7", layout)}
+    same_group = {q for q in queries if task_group(q, 0, layout) == task_group("term 7", 0, layout)}
     assert 1 < len(same_group) < len(queries)
     assert store.get_task_states(["hackernews"]) == {"hackernews": {
         q: (moved[q] if q in same_group else first[q]) for q in queries}}
-    assert stored_task_groups(store, "hackernews") == {f"4#{n}" for n in range(4)}
+    assert stored_task_groups(store, "hackernews") == {f"0#4#{n}" for n in range(4)}
+
+
+def test_task_states_of_tasks_run_together_are_written_together(store: Any) -> None:
+    urgent = {f"urgent {n}": TaskState({"after": 1}, 10.0, every=60.0) for n in range(3)}
+    normal = {f"term {n}": TaskState({"after": 1}, 10.0, every=300.0) for n in range(3)}
+    store.save_task_states("reddit", {**urgent, **normal})
+    store.get_task_states(["reddit"])
+    assert stored_task_groups(store, "reddit") == {"60#1#0", "300#1#0"}
+    ran = {**normal, **{q: TaskState({"after": 2}, 70.0, every=60.0) for q in urgent}}
+    store.save_task_states("reddit", {**ran, "term 0": TaskState({"after": 9}, 70.0, every=300.0)}, list(urgent))
+    assert store.get_task_states(["reddit"]) == {"reddit": ran}  # the 5-minute terms' item was not written
 
 
 def test_task_states_move_to_a_new_layout_whole_when_they_grow(store: Any) -> None:
@@ -328,7 +339,7 @@ def test_task_states_move_to_a_new_layout_whole_when_they_grow(store: Any) -> No
     assert task_layout(many, 4) == 32
     store.save_task_states("reddit", many, ["term 399"])  # a new layout: every group written, the old ones deleted
     assert store.get_task_states(["reddit"]) == {"reddit": many}
-    assert stored_task_groups(store, "reddit") == {task_group(q, 32) for q in many}
+    assert stored_task_groups(store, "reddit") == {task_group(q, 0, 32) for q in many}
 
 
 def stored_task_groups(store: Any, network: str) -> set[str]:
