@@ -1,8 +1,9 @@
 """What the poll cycle keeps between runs: task cursors, network health, connector state.
 
-Items: ``TASKS`` / ``<network>#<group>`` (the cursor and last run of the queries whose stable hash
-falls in that group, as JSON: a moved cursor rewrites one small item, and one Query reads every
-network's groups), ``HEALTH`` / ``<network>`` and ``STATE#<network>`` / ``<name>``. The former
+Items: ``TASKS`` / ``<network>#<interval>#<layout>#<bucket>`` (the states of a network's tasks
+that run at that interval, so run together, and whose stable hash falls in that bucket, as JSON:
+a moved cursor rewrites its group only, and one Query reads every network's groups; see
+``planned_writes``), ``HEALTH`` / ``<network>`` and ``STATE#<network>`` / ``<name>``. The former
 one-item-per-network record ``NET#<network>`` / ``TASKS`` is read only while a network has no group
 item, and then written out as groups (``get_task_states``).
 ``CycleStateCache`` sits in front of the connector state for one cycle.
@@ -19,7 +20,7 @@ from typing import Any, Protocol
 from chalicelib.model import Health, TaskState
 from chalicelib.store.table import Item, Table, iso, pk_sk, string_of
 
-GROUP_BYTES = 600  # a group's stored states on average: with the key, an item stays under 1 KB (one write unit)
+GROUP_BYTES = 4000  # a group's stored states on average: one item for the few terms of an interval
 
 
 def task_layout(states: dict[str, TaskState], stored: int | None = None) -> int:

@@ -305,7 +305,7 @@ def test_task_states_round_trip_per_network(store: Any) -> None:
 
 
 def test_task_states_write_only_the_groups_of_moved_queries(store: Any) -> None:
-    queries = [f"term {n}" for n in range(40)]
+    queries = [f"term {n}" for n in range(400)]
     first = {q: TaskState({"after": 1}, 10.0) for q in queries}
     layout = task_layout(first)
     assert layout == 4 and len({task_group(q, 0, layout) for q in queries}) == 4  # the terms fall in 4 groups
@@ -333,13 +333,14 @@ def test_task_states_of_tasks_run_together_are_written_together(store: Any) -> N
 
 def test_task_states_move_to_a_new_layout_whole_when_they_grow(store: Any) -> None:
     few = {f"term {n}": TaskState({"after": 1}, 10.0) for n in range(40)}
+    assert task_layout(few) == 1
     store.save_task_states("reddit", few)
     store.get_task_states(["reddit"])
-    many = {**few, **{f"term {n}": TaskState({"after": n}, 70.0) for n in range(40, 400)}}
-    assert task_layout(many, 4) == 32
+    many = {**few, **{f"term {n}": TaskState({"after": n}, 70.0) for n in range(40, 4000)}}
+    assert task_layout(many, 1) == 64
     store.save_task_states("reddit", many, ["term 399"])  # a new layout: every group written, the old ones deleted
     assert store.get_task_states(["reddit"]) == {"reddit": many}
-    assert stored_task_groups(store, "reddit") == {task_group(q, 0, 32) for q in many}
+    assert stored_task_groups(store, "reddit") == {task_group(q, 0, 64) for q in many}
 
 
 def stored_task_groups(store: Any, network: str) -> set[str]:
