@@ -87,15 +87,26 @@ def planned_writes(states: dict[str, TaskState], moved: Iterable[str] | None,
 
 
 def tasks_body(states: dict[str, TaskState]) -> str:
-    """A network's task states as stored (last runs to a tenth of a second)."""
-    body = {q: {"c": t.cursor, "r": round(t.last_run, 1), **({"u": 1} if t.unfinished else {}),
-                **({"e": int(t.every)} if t.every else {})} for q, t in sorted(states.items())}
-    return json.dumps(body, separators=(",", ":"))
+    """Task states as stored (last runs to a tenth of a second): ``[cursors, tasks]``, each distinct
+    cursor once (the terms of one combined search share theirs), each task naming its cursor by index."""
+    cursors: list[str] = []
+    index: dict[str, int] = {}
+    tasks = {}
+    for query, t in sorted(states.items()):
+        cursor = json.dumps(t.cursor, separators=(",", ":"), sort_keys=True)
+        tasks[query] = {"c": index.setdefault(cursor, len(cursors)), "r": round(t.last_run, 1),
+                        **({"u": 1} if t.unfinished else {}), **({"e": int(t.every)} if t.every else {})}
+        if index[cursor] == len(cursors):
+            cursors.append(cursor)
+    return json.dumps([[json.loads(c) for c in cursors], tasks], separators=(",", ":"))
 
 
 def tasks_from(body: str) -> dict[str, TaskState]:
-    return {query: TaskState(value.get("c"), float(value.get("r", 0.0)), bool(value.get("u")), float(value.get("e", 0)))
-            for query, value in json.loads(body).items()}
+    """The task states of a stored body (also of the former one item per network: ``{query: {c, r, u}}``)."""
+    stored = json.loads(body)
+    cursors, tasks = stored if isinstance(stored, list) else (None, stored)
+    return {query: TaskState(value.get("c") if cursors is None else cursors[value["c"]], float(value.get("r", 0.0)),
+                             bool(value.get("u")), float(value.get("e", 0))) for query, value in tasks.items()}
 
 
 def skipped_words(count: int, reason: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
+import json
 import threading
 import uuid
 from collections.abc import Iterator
@@ -31,7 +32,7 @@ from chalicelib.model import (
 )
 from chalicelib.store import MAX_STORED_TEXT, Store, StoreProtocol, capped
 from chalicelib.store.memory import MemoryStore
-from chalicelib.store.poll_state import task_group, task_layout, tasks_body
+from chalicelib.store.poll_state import task_group, task_layout, tasks_body, tasks_from
 from chalicelib.store.table import iso
 from chalicelib.triage import Triage
 
@@ -353,12 +354,23 @@ def stored_task_groups(store: Any, network: str) -> set[str]:
 
 
 def former_task_item(store: Any, network: str, states: dict[str, TaskState]) -> None:
-    """Write a network's task states the way a stage did before the groups (one item per network)."""
+    """Write a network's task states the way a stage did before the groups (one item per network, its
+    former body: ``{query: {"c": cursor, "r": last run, "u": 1 if unfinished}}``)."""
+    body = json.dumps({q: {"c": t.cursor, "r": t.last_run, **({"u": 1} if t.unfinished else {})}
+                       for q, t in states.items()})
     if isinstance(store, MemoryStore):
-        store._tasks[network] = tasks_body(states)
+        store._tasks[network] = body
     else:
         store.client.put_item(TableName=store.table, Item={"pk": {"S": f"NET#{network}"}, "sk": {"S": "TASKS"},
-                                                           "tasks": {"S": tasks_body(states)}})
+                                                           "tasks": {"S": body}})
+
+
+def test_task_states_keep_a_cursor_shared_by_terms_once() -> None:
+    shared = {"created_at_i": 1_764_000_000, "ids": list(range(1000, 1100))}
+    states = {f"term {n}": TaskState(dict(shared), 60.0, every=300.0) for n in range(20)}
+    states["other"] = TaskState({"created_at_i": 5}, 60.0, True)
+    body = tasks_body(states)
+    assert body.count('"ids"') == 1 and tasks_from(body) == states
 
 
 def test_task_states_of_the_former_single_item_are_kept_as_groups(store: Any) -> None:
