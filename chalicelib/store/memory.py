@@ -52,7 +52,7 @@ from chalicelib.store.deliveries import (
 )
 from chalicelib.store.lists import split_mutes
 from chalicelib.store.mentions import capped, due_bound, reply_record, snooze_record
-from chalicelib.store.poll_state import merged_tasks, planned_writes, skipped_words, tasks_from
+from chalicelib.store.poll_state import KEPT, merged_tasks, planned_writes, skipped_words, tasks_body
 from chalicelib.store.table import iso
 
 MAX_ITEM_BYTES = 400 * 1024  # DynamoDB's item size limit: a larger mention is refused as on the table
@@ -354,13 +354,15 @@ class MemoryStore:
         names = list(dict.fromkeys(networks))
         bodies: dict[str, dict[str, str]] = {n: {} for n in names}
         for (network, group), body in sorted(self._task_items.items()):
-            if network in bodies:
+            if network in bodies and group != KEPT:
                 bodies[network][group] = body
         states = {n: merged_tasks(bodies[n].values()) for n in names}
         self._task_groups.update({n: set(bodies[n]) for n in names})
-        for network in (n for n in names if not bodies[n]):
-            states[network] = tasks_from(self._tasks[network]) if network in self._tasks else {}
+        for network in (n for n in names if (n, KEPT) not in self._task_items):
+            if network in self._tasks:
+                states[network] = merged_tasks([self._tasks[network], *bodies[network].values()])
             self.save_task_states(network, states[network])
+            self._task_items[(network, KEPT)] = tasks_body({})
         return states
 
     def save_task_states(self, network: str, states: dict[str, TaskState],

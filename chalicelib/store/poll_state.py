@@ -23,6 +23,9 @@ from chalicelib.store.table import Item, Table, iso, pk_sk, string_of
 GROUP_BYTES = 4000  # a group's stored states on average: one item for the few terms of an interval
 
 
+KEPT = "kept"  # the group name of a network's mark: its task states are kept in groups (never read again)
+
+
 def task_layout(states: dict[str, TaskState], stored: int | None = None) -> int:
     """How many groups a network's states are kept in: a power of two, so that a group averages
     ``GROUP_BYTES`` (one group, one item, for a few terms). The ``stored`` layout is kept while a group
@@ -61,13 +64,12 @@ def planned_writes(states: dict[str, TaskState], moved: Iterable[str] | None,
     The states are split by interval, each interval's in its own layout. ``stored``: the groups read
     last. Of an interval whose layout is the one stored, only the groups of the ``moved`` queries are
     written; of another (``moved`` None, nothing read, or a new layout) every group, and its stored
-    groups of another layout deleted (as are those of an interval no task has now). A network with
-    no state at all gets one empty group: it is kept in groups from then on."""
+    groups of another layout deleted (as are those of an interval no task has now)."""
     by_every: dict[str, dict[str, TaskState]] = {}
     for query, state in states.items():
         by_every.setdefault(str(int(state.every)), {})[query] = state
     wanted = None if moved is None else set(moved)
-    parts: dict[str, dict[str, TaskState]] = {} if states or moved is not None else {task_group("", 0, 1): {}}
+    parts: dict[str, dict[str, TaskState]] = {}
     rewritten: set[str] = set()
     for every, part in by_every.items():
         layouts = {int(g.split("#")[1]) for g in stored if g.split("#")[0] == every}
@@ -132,24 +134,30 @@ class PollState(Table):
     def get_task_states(self, networks: Iterable[str]) -> dict[str, dict[str, TaskState]]:
         """Per network, the state of each of its (query) tasks: cursor, last run, unfinished.
 
-        One Query reads every network's group items. A network with none yet (a stage written
-        before the groups, or a new one) is read from its former single item, once: its states
-        are then written as groups (at least one item, so that item is never read again).
+        One Query reads every network's group items. A network without the ``KEPT`` mark (a stage
+        written before the groups, or a new network) is also read from its former single item (a state
+        in both: the later run): its states are written as groups, and then the mark (a crash in
+        between: the next cycle does it again).
         """
         names = list(dict.fromkeys(networks))
         bodies: dict[str, dict[str, str]] = {n: {} for n in names}
+        kept: set[str] = set()
         for item in self._query("pk = :pk", {":pk": {"S": "TASKS"}}):
             network, _, group = item["sk"]["S"].partition("#")
-            if network in bodies:
+            if network in bodies and group == KEPT:
+                kept.add(network)
+            elif network in bodies:
                 bodies[network][group] = item["tasks"]["S"]
         states = {n: merged_tasks(bodies[n].values()) for n in names}
         self._task_groups = {**getattr(self, "_task_groups", {}), **{n: set(bodies[n]) for n in names}}
-        former = [n for n in names if not bodies[n]]
+        former = [n for n in names if n not in kept]
         if former:
             for item in self._batch_get([pk_sk(f"NET#{n}", "TASKS") for n in former]):
-                states[item["pk"]["S"].removeprefix("NET#")] = tasks_from(item["tasks"]["S"])
+                network = item["pk"]["S"].removeprefix("NET#")
+                states[network] = merged_tasks([item["tasks"]["S"], *bodies[network].values()])
             for network in former:
                 self.save_task_states(network, states[network])
+            self._batch_write([{**pk_sk("TASKS", f"{n}#{KEPT}"), "tasks": {"S": tasks_body({})}} for n in former])
         return states
 
     def save_task_states(self, network: str, states: dict[str, TaskState],

@@ -32,7 +32,7 @@ from chalicelib.model import (
 )
 from chalicelib.store import MAX_STORED_TEXT, Store, StoreProtocol, capped
 from chalicelib.store.memory import MemoryStore
-from chalicelib.store.poll_state import task_group, task_layout, tasks_body, tasks_from
+from chalicelib.store.poll_state import KEPT, task_group, task_layout, tasks_body, tasks_from
 from chalicelib.store.table import iso
 from chalicelib.triage import Triage
 
@@ -345,12 +345,12 @@ def test_task_states_move_to_a_new_layout_whole_when_they_grow(store: Any) -> No
 
 
 def stored_task_groups(store: Any, network: str) -> set[str]:
-    """The group items a network's task states are kept in."""
+    """The group items a network's task states are kept in (besides its ``KEPT`` mark)."""
     if isinstance(store, MemoryStore):
-        return {group for (net, group) in store._task_items if net == network}
+        return {group for (net, group) in store._task_items if net == network} - {KEPT}
     items = store.client.query(TableName=store.table, KeyConditionExpression="pk = :pk",
                                ExpressionAttributeValues={":pk": {"S": "TASKS"}})["Items"]
-    return {i["sk"]["S"].partition("#")[2] for i in items if i["sk"]["S"].startswith(f"{network}#")}
+    return {i["sk"]["S"].partition("#")[2] for i in items if i["sk"]["S"].startswith(f"{network}#")} - {KEPT}
 
 
 def former_task_item(store: Any, network: str, states: dict[str, TaskState]) -> None:
@@ -363,6 +363,15 @@ def former_task_item(store: Any, network: str, states: dict[str, TaskState]) -> 
     else:
         store.client.put_item(TableName=store.table, Item={"pk": {"S": f"NET#{network}"}, "sk": {"S": "TASKS"},
                                                            "tasks": {"S": body}})
+
+
+def test_task_states_migrated_half_way_take_each_task_s_latest_run(store: Any) -> None:
+    former_task_item(store, "reddit", {"a": TaskState({"after": 1}, 10.0), "b": TaskState({"after": 1}, 10.0)})
+    store.save_task_states("reddit", {"a": TaskState({"after": 2}, 70.0)})  # groups written, the mark not yet
+    assert store.get_task_states(["reddit"]) == {"reddit": {"a": TaskState({"after": 2}, 70.0),
+                                                            "b": TaskState({"after": 1}, 10.0)}}
+    former_task_item(store, "reddit", {})
+    assert store.get_task_states(["reddit"])["reddit"]["b"] == TaskState({"after": 1}, 10.0)
 
 
 def test_task_states_keep_a_cursor_shared_by_terms_once() -> None:
@@ -380,7 +389,7 @@ def test_task_states_of_the_former_single_item_are_kept_as_groups(store: Any) ->
     assert store.get_task_states(["reddit", "bluesky"]) == {"reddit": former, "bluesky": {}}
     moved = {**former, "term 3": TaskState({"after": 99}, 70.0)}
     store.save_task_states("reddit", moved, ["term 3"])  # one group written: the others came from the migration
-    former_task_item(store, "reddit", {})  # the former item is no longer read
+    former_task_item(store, "reddit", {"term 3": TaskState({"after": 0}, 1.0)})  # no longer read: reddit is KEPT
     former_task_item(store, "bluesky", {"x": TaskState({"after": 1}, 5.0)})  # bluesky was marked as grouped
     assert store.get_task_states(["reddit", "bluesky"]) == {"reddit": moved, "bluesky": {}}
 
