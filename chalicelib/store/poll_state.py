@@ -4,8 +4,8 @@ Items: ``TASKS`` / ``<network>#<interval>#<layout>#<bucket>`` (the states of a n
 that run at that interval, so run together, and whose stable hash falls in that bucket, as JSON:
 a moved cursor rewrites its group only, and one Query reads every network's groups; see
 ``planned_writes``), ``HEALTH`` / ``<network>`` and ``STATE#<network>`` / ``<name>``. The former
-one-item-per-network record ``NET#<network>`` / ``TASKS`` is read only while a network has no group
-item, and then written out as groups (``get_task_states``).
+one-item-per-network record ``NET#<network>`` / ``TASKS`` is read only until a network has its
+``TASKS`` / ``<network>#kept`` mark, written after its states were written as groups (``get_task_states``).
 ``CycleStateCache`` sits in front of the connector state for one cycle.
 """
 
