@@ -167,11 +167,13 @@ class DigestDay:
 @dataclass(slots=True)
 class TaskState:
     """Where one (network, query) task is: its cursor, when it last ran, and whether its
-    last fetch stopped early (then it runs again at the next cycle)."""
+    last fetch stopped early (then it runs again at the next cycle), and its interval (the
+    tasks that run together are kept together: ``chalicelib.store.poll_state``)."""
 
     cursor: dict[str, Any] | None = None
     last_run: float = 0.0  # Unix seconds
     unfinished: bool = False
+    every: float = 0.0  # seconds between runs (0: not known, a state stored before it was kept)
 
 
 @dataclass(slots=True)

@@ -95,12 +95,14 @@ def advance(cycle: Cycle, tasks: Sequence[Task], results: Mapping[Task, FetchRes
     for network in sorted({t.network for t in tasks if t in results}):
         old = states[network]
         new = {q: replace(state) for q, state in old.items()}
-        changed = False
+        moved: list[str] = []
         for task in (t for t in tasks if t.network == network and t in results):
             result = results[task]
             before = old.get(task.query, TaskState())
-            new[task.query] = TaskState(result.cursor, ran, not result.complete)
+            new[task.query] = TaskState(result.cursor, ran, not result.complete, task.interval_seconds)
             last_runs[(network, task.query)] = ran
-            changed |= result.cursor != before.cursor or (not result.complete) != before.unfinished
-        if changed:
-            cycle.store.save_task_states(network, new)
+            if (result.cursor != before.cursor or (not result.complete) != before.unfinished
+                    or before.every != task.interval_seconds):
+                moved.append(task.query)
+        if moved:
+            cycle.store.save_task_states(network, new, moved)

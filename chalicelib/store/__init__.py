@@ -11,7 +11,8 @@ Items (pk / sk), by aggregate (each module's docstring has the details):
 - deliveries    ``JOB#<id>`` / ``JOB`` (open: index ``OPENJOB``); ``JOB#<id>`` / ``D#<recipient>#<channel>``
                 (index ``RETRY`` while claimed or waiting, ``UNDELIVERED`` once failed or unconfirmed);
                 ``NONCE#<nonce>`` / ``N``; ``SHORT#<code>`` / ``S``
-- poll state    ``NET#<network>`` / ``TASKS``; ``HEALTH`` / ``<network>``; ``STATE#<network>`` / ``<name>``
+- poll state    ``TASKS`` / ``<network>#<interval>#<layout>#<bucket>`` (formerly ``NET#<network>`` / ``TASKS``);
+                ``HEALTH`` / ``<network>``; ``STATE#<network>`` / ``<name>``
 - counters      ``SMSCOUNT#`` ``SMSANSWER#`` ``SMSCOMMAND#<who>`` / ``<hour>``; ``SPIKE``; ``CAPS#<day>``;
                 ``STORIES#<day>``; ``DIGEST#<day>`` / ``D`` with ``O#<key>``, ``Q#<key>``
 - lists         ``MUTES``; ``SUPPRESS``; ``EXCLUSIONS``

@@ -52,7 +52,7 @@ from chalicelib.store.deliveries import (
 )
 from chalicelib.store.lists import split_mutes
 from chalicelib.store.mentions import capped, due_bound, reply_record, snooze_record
-from chalicelib.store.poll_state import skipped_words, tasks_body, tasks_from
+from chalicelib.store.poll_state import KEPT, merged_tasks, planned_writes, skipped_words, tasks_body
 from chalicelib.store.table import iso
 
 MAX_ITEM_BYTES = 400 * 1024  # DynamoDB's item size limit: a larger mention is refused as on the table
@@ -91,7 +91,9 @@ class MemoryStore:
         self._deliveries: dict[tuple[str, str, str], dict[str, Any]] = {}
         self._nonces: dict[str, dict[str, Any]] = {}
         self._short: dict[str, tuple[str, int]] = {}
-        self._tasks: dict[str, str] = {}  # network -> tasks as stored (JSON)
+        self._tasks: dict[str, str] = {}  # network -> tasks as stored (JSON) in the former one item per network
+        self._task_items: dict[tuple[str, str], str] = {}  # (network, group) -> its tasks as stored (JSON)
+        self._task_groups: dict[str, set[str]] = {}  # network -> its groups as last read or written here
         self._health: dict[str, dict[str, Any]] = {}
         self._state: dict[tuple[str, str], str] = {}
         self._hours: dict[tuple[str, str], int] = {}
@@ -352,10 +354,26 @@ class MemoryStore:
     # --- cursors, health, connector state ------------------------------------------
 
     def get_task_states(self, networks: Iterable[str]) -> dict[str, dict[str, TaskState]]:
-        return {n: tasks_from(self._tasks[n]) if n in self._tasks else {} for n in dict.fromkeys(networks)}
+        names = list(dict.fromkeys(networks))
+        bodies: dict[str, dict[str, str]] = {n: {} for n in names}
+        for (network, group), body in sorted(self._task_items.items()):
+            if network in bodies and group != KEPT:
+                bodies[network][group] = body
+        states = {n: merged_tasks(bodies[n].values()) for n in names}
+        self._task_groups.update({n: set(bodies[n]) for n in names})
+        for network in (n for n in names if (n, KEPT) not in self._task_items):
+            if network in self._tasks:
+                states[network] = merged_tasks([self._tasks[network], *bodies[network].values()])
+            self.save_task_states(network, states[network])
+            self._task_items[(network, KEPT)] = tasks_body({})
+        return states
 
-    def save_task_states(self, network: str, states: dict[str, TaskState]) -> None:
-        self._tasks[network] = tasks_body(states)
+    def save_task_states(self, network: str, states: dict[str, TaskState],
+                         moved: Iterable[str] | None = None) -> None:
+        puts, deletes, self._task_groups[network] = planned_writes(states, moved, self._task_groups.get(network, set()))
+        self._task_items.update({(network, group): body for group, body in puts.items()})
+        for group in deletes:
+            self._task_items.pop((network, group), None)
 
     def all_health(self) -> dict[str, Health]:
         fields = set(Health.__dataclass_fields__)

@@ -165,10 +165,12 @@ class Table:
 
         return [item for part in self._in_parallel(_get, list(chunks(keys, BATCH_GET_KEYS))) for item in part]
 
-    def _batch_write(self, puts: Sequence[Item]) -> None:
-        """Put these items (idempotent overwrites): one BatchWriteItem per 25, unprocessed ones sent again."""
-        for chunk in chunks(puts, BATCH_WRITE_ITEMS):
-            request: dict[str, Any] = {self.table: [{"PutRequest": {"Item": item}} for item in chunk]}
+    def _batch_write(self, puts: Sequence[Item], *, deletes: Sequence[Item] = ()) -> None:
+        """Put these items (idempotent overwrites), then delete the items at ``deletes`` (keys, once every
+        put is written): one BatchWriteItem per 25, unprocessed ones sent again."""
+        writes = chunks([{"PutRequest": {"Item": item}} for item in puts], BATCH_WRITE_ITEMS)
+        for chunk in [*writes, *chunks([{"DeleteRequest": {"Key": key}} for key in deletes], BATCH_WRITE_ITEMS)]:
+            request: dict[str, Any] = {self.table: list(chunk)}
             while request:
                 request = self._call("batch_write_item", RequestItems=request).get("UnprocessedItems") or {}
 

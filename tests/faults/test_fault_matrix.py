@@ -266,7 +266,7 @@ def test_the_same_event_twice_alerts_once(stack: LocalStack, store: Store, repla
     pipeline = pipeline_for(config, store, clock)
     pipeline.run_cycle()
     for item in scan(stack, store.table):  # the same event again: its cursors as if never moved
-        if item["pk"]["S"].startswith("NET#"):
+        if item["pk"]["S"] == "TASKS":  # every network's task states
             stack.client("dynamodb").delete_item(TableName=store.table, Key={"pk": item["pk"], "sk": item["sk"]})
     pipeline_for(config, Store(stack.client("dynamodb"), store.table), Clock()).run_cycle()
     check(finish("the same event twice", stack, config, store, clock, expected, sms_expected=1))
@@ -540,7 +540,7 @@ def test_a_job_whose_candidates_were_all_taken_closes(
     second.store.unseen = lambda items: list({m.mention.key: m for m in items}.values())  # type: ignore[method-assign]
     first.run_cycle()
     for item in scan(stack, store.table):  # the second cycle fetches the same items (as if it overlapped)
-        if item["pk"]["S"].startswith("NET#"):
+        if item["pk"]["S"] == "TASKS":  # every network's task states
             stack.client("dynamodb").delete_item(TableName=store.table, Key={"pk": item["pk"], "sk": item["sk"]})
     second.run_cycle()  # saw them unseen, but the first cycle had stored them all
     open_jobs = [i for i in scan(stack, store.table) if i.get("gsi1pk", {}).get("S") == "OPENJOB"]

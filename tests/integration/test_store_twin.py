@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
+import json
 import threading
 import uuid
 from collections.abc import Iterator
@@ -31,6 +32,7 @@ from chalicelib.model import (
 )
 from chalicelib.store import MAX_STORED_TEXT, Store, StoreProtocol, capped
 from chalicelib.store.memory import MemoryStore
+from chalicelib.store.poll_state import KEPT, task_group, task_layout, tasks_body, tasks_from
 from chalicelib.store.table import iso
 from chalicelib.triage import Triage
 
@@ -301,6 +303,95 @@ def test_task_states_round_trip_per_network(store: Any) -> None:
     assert store.get_task_states(["reddit", "bluesky", "reddit"]) == {
         "reddit": {"q1": TaskState(None, 5.0), "q2": TaskState({"after": "t3_x", "n": [1, 2]}, 1_764_000_000.3, True)},
         "bluesky": {}}
+
+
+def test_task_states_write_only_the_groups_of_moved_queries(store: Any) -> None:
+    queries = [f"term {n}" for n in range(400)]
+    first = {q: TaskState({"after": 1}, 10.0) for q in queries}
+    layout = task_layout(first)
+    assert layout == 4 and len({task_group(q, 0, layout) for q in queries}) == 4  # the terms fall in 4 groups
+    store.save_task_states("hackernews", first)
+    assert store.get_task_states(["hackernews"]) == {"hackernews": first}
+    moved = {q: TaskState({"after": 2 if q == "term 7" else 1}, 70.0) for q in queries}
+    store.save_task_states("hackernews", moved, ["term 7"])
+    same_group = {q for q in queries if task_group(q, 0, layout) == task_group("term 7", 0, layout)}
+    assert 1 < len(same_group) < len(queries)
+    assert store.get_task_states(["hackernews"]) == {"hackernews": {
+        q: (moved[q] if q in same_group else first[q]) for q in queries}}
+    assert stored_task_groups(store, "hackernews") == {f"0#4#{n}" for n in range(4)}
+
+
+def test_task_states_of_tasks_run_together_are_written_together(store: Any) -> None:
+    urgent = {f"urgent {n}": TaskState({"after": 1}, 10.0, every=60.0) for n in range(3)}
+    normal = {f"term {n}": TaskState({"after": 1}, 10.0, every=300.0) for n in range(3)}
+    store.save_task_states("reddit", {**urgent, **normal})
+    store.get_task_states(["reddit"])
+    assert stored_task_groups(store, "reddit") == {"60#1#0", "300#1#0"}
+    ran = {**normal, **{q: TaskState({"after": 2}, 70.0, every=60.0) for q in urgent}}
+    store.save_task_states("reddit", {**ran, "term 0": TaskState({"after": 9}, 70.0, every=300.0)}, list(urgent))
+    assert store.get_task_states(["reddit"]) == {"reddit": ran}  # the 5-minute terms' item was not written
+
+
+def test_task_states_move_to_a_new_layout_whole_when_they_grow(store: Any) -> None:
+    few = {f"term {n}": TaskState({"after": 1}, 10.0) for n in range(40)}
+    assert task_layout(few) == 1
+    store.save_task_states("reddit", few)
+    store.get_task_states(["reddit"])
+    many = {**few, **{f"term {n}": TaskState({"after": n}, 70.0) for n in range(40, 4000)}}
+    assert task_layout(many, 1) == 64
+    store.save_task_states("reddit", many, ["term 399"])  # a new layout: every group written, the old ones deleted
+    assert store.get_task_states(["reddit"]) == {"reddit": many}
+    assert stored_task_groups(store, "reddit") == {task_group(q, 0, 64) for q in many}
+
+
+def stored_task_groups(store: Any, network: str) -> set[str]:
+    """The group items a network's task states are kept in (besides its ``KEPT`` mark)."""
+    if isinstance(store, MemoryStore):
+        return {group for (net, group) in store._task_items if net == network} - {KEPT}
+    items = store.client.query(TableName=store.table, KeyConditionExpression="pk = :pk",
+                               ExpressionAttributeValues={":pk": {"S": "TASKS"}})["Items"]
+    return {i["sk"]["S"].partition("#")[2] for i in items if i["sk"]["S"].startswith(f"{network}#")} - {KEPT}
+
+
+def former_task_item(store: Any, network: str, states: dict[str, TaskState]) -> None:
+    """Write a network's task states the way a stage did before the groups (one item per network, its
+    former body: ``{query: {"c": cursor, "r": last run, "u": 1 if unfinished}}``)."""
+    body = json.dumps({q: {"c": t.cursor, "r": t.last_run, **({"u": 1} if t.unfinished else {})}
+                       for q, t in states.items()})
+    if isinstance(store, MemoryStore):
+        store._tasks[network] = body
+    else:
+        store.client.put_item(TableName=store.table, Item={"pk": {"S": f"NET#{network}"}, "sk": {"S": "TASKS"},
+                                                           "tasks": {"S": body}})
+
+
+def test_task_states_migrated_half_way_take_each_task_s_latest_run(store: Any) -> None:
+    former_task_item(store, "reddit", {"a": TaskState({"after": 1}, 10.0), "b": TaskState({"after": 1}, 10.0)})
+    store.save_task_states("reddit", {"a": TaskState({"after": 2}, 70.0)})  # groups written, the mark not yet
+    assert store.get_task_states(["reddit"]) == {"reddit": {"a": TaskState({"after": 2}, 70.0),
+                                                            "b": TaskState({"after": 1}, 10.0)}}
+    former_task_item(store, "reddit", {})
+    assert store.get_task_states(["reddit"])["reddit"]["b"] == TaskState({"after": 1}, 10.0)
+
+
+def test_task_states_keep_a_cursor_shared_by_terms_once() -> None:
+    shared = {"created_at_i": 1_764_000_000, "ids": list(range(1000, 1100))}
+    states = {f"term {n}": TaskState(dict(shared), 60.0, every=300.0) for n in range(20)}
+    states["other"] = TaskState({"created_at_i": 5}, 60.0, True)
+    body = tasks_body(states)
+    assert body.count('"ids"') == 1 and tasks_from(body) == states
+
+
+def test_task_states_of_the_former_single_item_are_kept_as_groups(store: Any) -> None:
+    queries = [f"term {n}" for n in range(40)]
+    former = {q: TaskState({"after": n}, 10.0) for n, q in enumerate(queries)}
+    former_task_item(store, "reddit", former)
+    assert store.get_task_states(["reddit", "bluesky"]) == {"reddit": former, "bluesky": {}}
+    moved = {**former, "term 3": TaskState({"after": 99}, 70.0)}
+    store.save_task_states("reddit", moved, ["term 3"])  # one group written: the others came from the migration
+    former_task_item(store, "reddit", {"term 3": TaskState({"after": 0}, 1.0)})  # no longer read: reddit is KEPT
+    former_task_item(store, "bluesky", {"x": TaskState({"after": 1}, 5.0)})  # bluesky was marked as grouped
+    assert store.get_task_states(["reddit", "bluesky"]) == {"reddit": moved, "bluesky": {}}
 
 
 def test_health_counts_failures_and_tells_each_change_once(store: Any, clock: Clock) -> None:
