@@ -179,9 +179,10 @@ def test_a_malformed_page_is_a_bad_payload(net: Harness) -> None:
         net.fetch(source, cursor)
 
 
+@pytest.mark.parametrize("net", [n for n in every_network() if CASES[n].unreadable is not None], indirect=True)
 def test_an_unreadable_item_is_skipped_with_its_reason_and_never_read_again(net: Harness) -> None:
-    if net.case.unreadable is None:
-        pytest.skip(f"{net.case.network}: the feed parser reads every entry it can parse")
+    """(Not RSS: the feed parser reads every entry it can.)"""
+    assert net.case.unreadable is not None
     good = [net.case.item(n, NOW - 600 + 60 * n, f"Bean There review number {n}") for n in range(3)]
     bad, reason = net.case.unreadable(good[1])
     net.srv.add_items(net.case.network, [good[0], bad, good[2]])
@@ -210,10 +211,10 @@ def test_credentials_missing_from_ssm_stop_before_any_request(net: Harness) -> N
     assert net.srv.received[net.case.network] == []
 
 
+@pytest.mark.parametrize("net", [n for n in every_network() if CASES[n].credentials is not None], indirect=True)
 def test_credentials_the_network_refuses_are_a_credentials_error_that_hides_them(net: Harness) -> None:
     creds = net.case.credentials
-    if creds is None:
-        pytest.skip(f"{net.case.network} is read without credentials")
+    assert creds is not None
     source = net.connector(secret_values={**creds.secrets, **creds.wrong}, **creds.options)
     with pytest.raises(CredentialsError, match=creds.wrong_match) as err:
         source.fetch(creds.query or net.case.query, None, Budget(deadline=float("inf")))
