@@ -37,6 +37,7 @@ class Mention:
     links: tuple[str, ...] = ()  # URLs linked from the item (for site: filters)
     tags: tuple[str, ...] = ()  # hashtags or network tags, without '#'
     thread: dict[str, str] = field(default_factory=dict)  # root/parent ids for replying
+    rating: int | None = None  # stars the author gave (1-5): reviews and recommendations only
 
     @property
     def key(self) -> str:
@@ -104,7 +105,7 @@ def matched_to_dict(item: MatchedMention) -> dict[str, Any]:
         "created_at": m.created_at.isoformat(), "title": m.title, "kind": m.kind,
         "author_handle": m.author_handle, "author_name": m.author_name, "author_url": m.author_url,
         "reach": m.reach, "lang": m.lang, "community": m.community, "links": list(m.links),
-        "tags": list(m.tags), "thread": dict(m.thread),
+        "tags": list(m.tags), "thread": dict(m.thread), **({"rating": m.rating} if m.rating is not None else {}),
         "matches": [
             {"rule": r.rule, "group": r.group, "urgent": r.urgent, "spans": [list(s) for s in r.spans]}
             for r in item.matches
@@ -124,7 +125,7 @@ def matched_from_dict(data: dict[str, Any]) -> MatchedMention:
         created_at=dt.datetime.fromisoformat(data["created_at"]), title=data["title"], kind=data["kind"],
         author_handle=data["author_handle"], author_name=data["author_name"], author_url=data["author_url"],
         reach=data["reach"], lang=data["lang"], community=data["community"], links=tuple(data["links"]),
-        tags=tuple(data["tags"]), thread=dict(data["thread"]),
+        tags=tuple(data["tags"]), thread=dict(data["thread"]), rating=data.get("rating"),
     )
     matches = tuple(
         RuleMatch(rule=r["rule"], group=r["group"], urgent=r["urgent"], spans=tuple((s[0], s[1]) for s in r["spans"]))

@@ -35,6 +35,7 @@ from chalicelib.cycle import fetch, health, jobs, learning, retries, schedule, s
 from chalicelib.cycle.context import Cycle, CycleReport
 from chalicelib.cycle.health import silence_change
 from chalicelib.cycle.jobs import MAX_JOB_KEY_BYTES, MAX_MENTIONS_PER_JOB, job_chunks, job_time
+from chalicelib.cycle.match import match_all
 from chalicelib.cycle.schedule import LOCAL_STREAM, Task
 from chalicelib.links import TokenSigner
 from chalicelib.model import Health, MatchedMention, Mention, TaskState
@@ -101,7 +102,7 @@ class Pipeline:
         cycle.report.tasks_run = len(tasks)
         results = self._fetch(cycle, tasks, states)
         mentions = [m for result in results.values() for m in result.mentions]
-        new = learning.corrected(cycle, self._triaged(self.store.unseen(self.matcher.match_many(mentions))))
+        new = learning.corrected(cycle, self._triaged(self.store.unseen(match_all(self.matcher, mentions))))
         opened = jobs.open_jobs(cycle, new)
         now = self.clock()
         fetch.advance(cycle, tasks, results, states, ran=self._cycle_started or now, last_runs=self._last_runs)

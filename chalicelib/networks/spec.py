@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from chalicelib.model import Mention
+    from chalicelib.model import Mention, RuleMatch
 
 FOLLOWERS = ("follower", "followers")
 DAY = 86400.0  # seconds, for limits published per day
@@ -77,10 +77,26 @@ class NetworkSpec:
     # The link that opens the thread to reply by hand (networks with no write API), built only from
     # checked ids; raises ``chalicelib.replies.NotReplyable`` when no safe link can be made.
     manual_reply: Callable[[Mention], str] | None = None
+    # The owner's own account (its reviews, the comments on its posts, its @mentions and tags): every
+    # item is about the business, so it is matched without a search term, as the rule
+    # "your <label>" in the brand group (``owned_match``), whatever the rules say.
+    owned: bool = False
+    # Owned networks: the items urgent whatever the rules say (a one-star review); None: none.
+    urgent_when: Callable[[Mention], bool] | None = None
+    # "module:function" turning one verified webhook delivery (its parsed JSON body) into mentions,
+    # raising ``chalicelib.sources.base.BadPayload`` for a shape it cannot read; None: polled only.
+    webhook: str | None = None
 
     def thread_root(self, mention: Mention) -> str:
         """``network:root`` of the conversation ``mention`` belongs to (for muting a thread)."""
         return f"{mention.network}:{thread_root_id(mention, self.thread_keys)}"
+
+    def owned_match(self, mention: Mention) -> RuleMatch:
+        """The match every item of an owned network gets: rule "your <label>", brand group."""
+        from chalicelib.model import RuleMatch
+
+        urgent = bool(self.urgent_when and self.urgent_when(mention))
+        return RuleMatch(rule=f"your {self.label}", group="brand", urgent=urgent)
 
     def reach_label(self, reach: int) -> str:
         """The reach with the network's unit: "1 follower", "2.3k reputation", "12 points"."""
