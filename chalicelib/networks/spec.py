@@ -83,8 +83,10 @@ class NetworkSpec:
     owned: bool = False
     # Owned networks: the items urgent whatever the rules say (a one-star review); None: none.
     urgent_when: Callable[[Mention], bool] | None = None
-    # "module:function" turning one verified webhook delivery (its parsed JSON body) into mentions,
-    # raising ``chalicelib.sources.base.BadPayload`` for a shape it cannot read; None: polled only.
+    # "module:function" turning one verified webhook delivery into mentions:
+    # ``function(payload: Mapping[str, Any], source: Source) -> list[Mention]`` (``payload`` the parsed
+    # JSON body; ``source`` the network's connector, for an event that carries only ids and must be
+    # read); raises ``chalicelib.sources.base.BadPayload`` for a shape it cannot read. None: polled only.
     webhook: str | None = None
 
     def thread_root(self, mention: Mention) -> str:
