@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SERVE ?= 1
 
-.PHONY: install stack-deps browser-deps demo test lint unit integration contracts faults bench synth cost check deploy destroy secrets clean
+.PHONY: install stack-deps browser-deps demo test lint unit integration contracts faults bench synth cost check deploy destroy secrets connect clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.13 is needed: '$(PYTHON)' was not found (set PYTHON=...)"; exit 1; }
@@ -107,6 +107,11 @@ destroy: $(STAMP)
 # Adds missing secrets (network tokens, the signing key) to SSM as SecureStrings; never printed.
 secrets: $(STAMP)
 	$(PY) -m infra.secret_setup --stage $(STAGE)
+
+# The owner's consent for a network that needs one (Google reviews, YouTube replies, Instagram, Facebook Page),
+# on this machine through a loopback redirect; the credential goes to SSM as a SecureString, never printed.
+connect: $(STAMP)
+	$(PY) -m infra.connect --stage $(STAGE) --network "$(NETWORK)"
 
 clean:
 	rm -rf .local .pytest_cache .ruff_cache .hypothesis

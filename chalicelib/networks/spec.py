@@ -38,6 +38,22 @@ class Credential:
     for_replies: bool = False  # True: only posting replies needs it
 
 
+@dataclass(frozen=True, slots=True)
+class OAuthConnect:
+    """How ``make connect NETWORK=<name>`` (infra/connect.py) gets the owner's consent on the owner's
+    machine and what it keeps: ``token_option`` names the credential option whose SSM SecureString
+    receives the long-lived credential (Google: the refresh token; Meta: the Page access token);
+    the OAuth client's id and secret are read from (or asked for and written to) the parameters the
+    two ``client_*_option`` options name."""
+
+    provider: Literal["google", "meta"]
+    scopes: tuple[str, ...]
+    token_option: str
+    client_id_option: str
+    client_secret_option: str
+    docs: str  # the provider's page for this consent
+
+
 # (options, terms, searches) -> requests one poll of every term makes, where ``searches`` is how
 # many search queries the terms take (combined as ``query_separator`` says)
 RequestCount = Callable[[Mapping[str, Any], Sequence[str], int], int]
@@ -77,6 +93,8 @@ class NetworkSpec:
     # The link that opens the thread to reply by hand (networks with no write API), built only from
     # checked ids; raises ``chalicelib.replies.NotReplyable`` when no safe link can be made.
     manual_reply: Callable[[Mention], str] | None = None
+    # How ``make connect`` signs the owner in (networks whose credentials come from an OAuth consent).
+    connect: OAuthConnect | None = None
     # The owner's own account (its reviews, the comments on its posts, its @mentions and tags): every
     # item is about the business, so it is matched without a search term, as the rule
     # "your <label>" in the brand group (``owned_match``), whatever the rules say.

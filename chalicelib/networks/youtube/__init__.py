@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from chalicelib.networks.spec import DAY, Credential, Limit, NetworkSpec
+from chalicelib.networks.spec import DAY, Credential, Limit, NetworkSpec, OAuthConnect
 
 
 def limits(options: Mapping[str, Any]) -> tuple[Limit, ...]:
@@ -29,4 +29,7 @@ SPEC = NetworkSpec(
                  Credential("oauth_refresh_token_parameter", "OAuth refresh token", for_replies=True),
                  Credential("oauth_client_id_parameter", "OAuth client id", for_replies=True),
                  Credential("oauth_client_secret_parameter", "OAuth client secret", for_replies=True)),
+    connect=OAuthConnect("google", ("https://www.googleapis.com/auth/youtube.force-ssl",),
+                         "oauth_refresh_token_parameter", "oauth_client_id_parameter", "oauth_client_secret_parameter",
+                         docs="https://developers.google.com/youtube/v3/guides/auth/installed-apps"),
 )
