@@ -23,6 +23,8 @@ from chalicelib.networks.mastodon.emulator import MastodonAPI, snowflake, status
 from chalicelib.networks.reddit.emulator import RedditAPI, post
 from chalicelib.networks.rss.emulator import FeedsAPI, rss_item
 from chalicelib.networks.stackexchange.emulator import StackExchangeAPI, question
+from chalicelib.networks.x.emulator import XAPI, x_post
+from chalicelib.networks.x.emulator import snowflake as x_snowflake
 from chalicelib.networks.youtube.emulator import YouTubeAPI, youtube_video
 from chalicelib.sources.base import Source, SourceState
 from chalicelib.sources.http import HttpClient
@@ -242,6 +244,24 @@ CASES: dict[str, ConnectorCase] = {case.network: case for case in [
         fault_statuses=(200, 400, 403),
         fields=("id", "id.videoId", "id.kind", "snippet", "snippet.publishedAt", "snippet.title", "snippet.channelId",
                 "snippet.description", "snippet.channelTitle"),
+    ),
+    ConnectorCase(
+        "x", lambda clock: XAPI(bearer_token="AAAA-good-bearer"),
+        lambda n, t, text: x_post(x_snowflake(t, n), t, text, user_id=str(1000 + n), username=f"user{n}"),
+        options=lambda srv: {"base_url": srv.base_url("x"), "bearer_token_parameter": "/listen/x/bearer",
+                             "monthly_budget_usd": 50.0},
+        small_pages={"max_results": 10}, page_items=25,
+        credentials=Credentials(
+            {"/listen/x/bearer": "AAAA-good-bearer"}, "/listen/x/bearer",
+            "SSM parameter /listen/x/bearer for the app bearer token",
+            {"/listen/x/bearer": "AAAA-revoked"}, r"bearer token rejected \(HTTP 401\)"),
+        unreadable=lambda p: (_set(p, "created_at", "yesterday"), "data[{n}].created_at is not an ISO time"),
+        payload_keys=("data", "includes", "users", "meta", "id", "text", "created_at", "author_id", "username",
+                      "name", "next_token", "newest_id", "result_count", "errors", "title", "detail", "type"),
+        page_of=lambda v: {"data": [_served(p, "_user") for p in v], "meta": {"result_count": len(v)}},
+        fault_statuses=(200, 400, 403, 429),
+        fields=("id", "text", "created_at", "author_id", "conversation_id", "lang", "entities",
+                "referenced_tweets", "note_tweet"),
     ),
 ]}
 
