@@ -597,8 +597,7 @@ class MemoryStore:
         return True
 
     def delete_session(self, id_hash: str, address: str) -> None:
-        if id_hash in self._sessions and self._sessions[id_hash].address == address:
-            del self._sessions[id_hash]
+        self._sessions.pop(id_hash, None)
 
     def delete_sessions(self, address: str) -> int:
         mine = [h for h, record in self._sessions.items() if record.address == address]

@@ -110,13 +110,14 @@ class WebSessions(Table):
             ExpressionAttributeValues={":idle": {"N": str(idle_until)}, ":now": {"N": str(int(self.clock()))}})
 
     def delete_session(self, id_hash: str, address: str) -> None:
-        """Revoke one session of ``address`` (nothing if it is gone already)."""
-        self._batch_write([], deletes=[session_key(id_hash), pk_sk(f"WEBSESSIONS#{address}", id_hash)])
+        """Revoke one session of ``address`` (nothing if it is gone already): the session, then its list entry."""
+        self._call("delete_item", TableName=self.table, Key=session_key(id_hash))
+        self._call("delete_item", TableName=self.table, Key=pk_sk(f"WEBSESSIONS#{address}", id_hash))
 
     def delete_sessions(self, address: str) -> int:
-        """Revoke every session of ``address``; how many the address's list named."""
-        listed = self._query("pk = :pk", {":pk": {"S": f"WEBSESSIONS#{address}"}})
-        hashes = [item["sk"]["S"] for item in listed]
-        self._batch_write([], deletes=[key for h in hashes
-                                       for key in (session_key(h), pk_sk(f"WEBSESSIONS#{address}", h))])
-        return len(hashes)
+        """Revoke every session of ``address`` (one Query, two DeleteItems a session: an address has a
+        few, one per device); how many the address's list named."""
+        listed = [item["sk"]["S"] for item in self._query("pk = :pk", {":pk": {"S": f"WEBSESSIONS#{address}"}})]
+        for id_hash in listed:
+            self.delete_session(id_hash, address)
+        return len(listed)
