@@ -24,7 +24,6 @@ import hmac
 import logging
 import re
 import secrets
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -130,14 +129,15 @@ def redirect(location: str) -> Page:
 
 class Sessions:
     """Sign-in, sessions and CSRF for the inbox's routes. ``store`` keeps links and sessions;
-    ``email`` (``chalicelib.alerts.email.EmailChannel``, None: no email) sends the links."""
+    ``email`` (``chalicelib.alerts.email.EmailChannel``, None: no email) sends the links; ``clock``
+    (default: the store's, which judges the expiries) dates them."""
 
     def __init__(self, config: ListenConfig, store: StoreProtocol, *, email: Any = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] | None = None) -> None:
         self.config = config
         self.store = store
         self.email = email
-        self.clock = clock
+        self.clock = store.clock if clock is None else clock
 
     # --- who is asking ---------------------------------------------------------------
 
