@@ -150,12 +150,12 @@ def sign_in_request() -> Response:
     from chalicelib.runtime import runtime
     from chalicelib.web.session import form_values
 
-    body, _ = _request()
+    body, headers = _request()
     form = form_values(body)
     context = app.current_request.context if app.current_request else {}
     source_ip = str((context.get("identity") or {}).get("sourceIp", ""))
     return _page(runtime().sessions.request_link(form.get("address", ""), source_ip, next_path=form.get("next", ""),
-                                                 prefix=_prefix()))
+                                                 prefix=_prefix(), headers=headers))
 
 
 @app.route("/in/link/{token}", methods=["GET"])

@@ -122,6 +122,10 @@ def render(status: int, title: str, *, message: str = "", sign_in: dict[str, str
     return Page(status, body, {**SECURITY_HEADERS, **(headers or {})})
 
 
+def _cross_site() -> Page:
+    return render(403, "Refused", message="This form was sent from another site. Open the inbox and try again.")
+
+
 def redirect(location: str) -> Page:
     """A 303 to one of our own paths (the browser GETs it)."""
     return render(303, "Signed in", message="Continue to the inbox.", headers={"Location": location})
@@ -175,7 +179,7 @@ class Sessions:
         CSRF token; else the page that refuses it (403; nothing was changed)."""
         if cross_site_post(headers, base_url=self.config.alerts.action_base_url):
             log.info("refused an inbox POST: sent from another site")
-            return render(403, "Refused", message="This form was sent from another site.")
+            return _cross_site()
         viewer = self.viewer(headers)
         if viewer is None:
             return render(403, "Signed out", message="Your session has ended. Sign in again.",
@@ -195,9 +199,14 @@ class Sessions:
                       sign_in={"action": f"{prefix}/in/sign-in", "address": address,
                                "next": "" if nxt == HOME else nxt})
 
-    def request_link(self, address: str, source_ip: str, *, next_path: str = "", prefix: str = "") -> Page:
+    def request_link(self, address: str, source_ip: str, *, next_path: str = "", prefix: str = "",
+                     headers: Mapping[str, str] | None = None) -> Page:
         """POST /in/sign-in: email a magic link to ``address`` if it is a recipient's and within the
-        rate limits. The answer is the same whoever asks (a malformed address is asked again)."""
+        rate limits. The answer is the same whoever asks (a malformed address is asked again); a
+        POST another site's page sent is refused (403) before anything is counted or sent."""
+        if headers is not None and cross_site_post(headers, base_url=self.config.alerts.action_base_url):
+            log.info("refused a sign-in request: sent from another site")
+            return _cross_site()
         address = address.strip()
         try:
             _EMAIL.validate_python(address)
@@ -254,7 +263,7 @@ class Sessions:
         or a POST from another site, gets a 403 page and no cookie."""
         if headers is not None and cross_site_post(headers, base_url=self.config.alerts.action_base_url):
             log.info("refused a sign-in POST: sent from another site")
-            return render(403, "Refused", message="This form was sent from another site."), None
+            return _cross_site(), None
         taken = self.store.take_sign_in_link(_hash(token)) if _TOKEN.fullmatch(token) else None
         recipient = self.recipient(taken[0]) if taken is not None else None
         if taken is None or recipient is None:

@@ -18,6 +18,7 @@ from chalicelib.web.session import (
     LINK_SECONDS,
     REFRESH_SECONDS,
     SESSION_SECONDS,
+    WINDOW_SECONDS,
     Sessions,
     Viewer,
     csrf_field,
@@ -160,10 +161,13 @@ def test_a_casefolded_address_matches_its_recipient(sessions: Sessions, mailer: 
     assert viewer is not None and (viewer.address, viewer.name) == ("joao.silva@beanthere.example", "Joao")
 
 
-def test_a_malformed_address_is_asked_again_and_counts_nothing(sessions: Sessions, store: RecordingStore) -> None:
-    page = sessions.request_link("not an address\r\nBcc: x@y.example", "192.0.2.1")
-    assert page.status == 400 and "Enter an email address" in page.body
-    assert store.writes == []
+def test_a_malformed_address_is_asked_again_and_counts_nothing(sessions: Sessions, store: RecordingStore,
+                                                               clock: FakeClock, mailer: Mailer) -> None:
+    for address in ("not an address\r\nBcc: x@y.example", "maria@beanthere.example\r\nBcc: x@y.example", "",
+                    "a" * 250 + "@beanthere.example"):
+        page = sessions.request_link(address, "192.0.2.1")
+        assert page.status == 400 and "Enter an email address" in page.body
+    assert mailer.sent == [] and requests_counted(store, clock) == (1, 1)
 
 
 def test_the_sixth_request_in_the_window_is_answered_the_same_but_sends_nothing(
@@ -349,6 +353,25 @@ def test_a_post_without_or_with_a_wrong_csrf_or_from_another_site_is_refused(ses
         assert isinstance(refused, Page) and refused.status == 403
     signed_out = sessions.checked_post({}, f"csrf={viewer.csrf}".encode())
     assert isinstance(signed_out, Page) and signed_out.status == 403
+
+
+def test_a_link_request_from_another_site_is_refused_before_anything_is_counted(
+        sessions: Sessions, mailer: Mailer, store: RecordingStore, clock: FakeClock) -> None:
+    for headers in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}, {"Origin": "null"}):
+        page = sessions.request_link("maria@beanthere.example", "192.0.2.1", headers=headers)
+        assert page.status == 403 and "sent from another site" in page.body
+    assert mailer.sent == []
+    same_site = {"Origin": BASE, "Sec-Fetch-Site": "same-origin"}
+    assert sessions.request_link("maria@beanthere.example", "192.0.2.1", headers=same_site).status == 200
+    assert len(mailer.sent) == 1
+    assert requests_counted(store, clock) == (2, 2)  # the refused ones counted nothing: this one and the same-site one
+
+
+def requests_counted(store: RecordingStore, clock: FakeClock) -> tuple[int, int]:
+    """(Maria's, 192.0.2.1's) requests in this window, counting one more of each to read them."""
+    window = str(int(clock()) // WINDOW_SECONDS)
+    return (store.count_sign_in_request("address:maria@beanthere.example", window),
+            store.count_sign_in_request("ip:192.0.2.1", window))
 
 
 def test_a_sign_in_post_from_another_site_is_refused_and_keeps_the_link(sessions: Sessions,
