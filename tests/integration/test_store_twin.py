@@ -322,7 +322,7 @@ def test_two_confirmations_of_one_link_at_once_take_it_once(store: Any) -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(taken, key=repr) == [None] * 7 + [("maria@beanthere.example", "")]
+    assert sorted(taken, key=lambda t: t is not None) == [None] * 7 + [("maria@beanthere.example", "")]
 
 
 def test_sign_in_requests_are_counted_per_who_and_window(store: Any) -> None:
