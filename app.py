@@ -205,13 +205,12 @@ def _sign_out(*, everywhere: bool) -> Response:
 def inbox() -> Response:
     """The inbox (for now: who is signed in); the sign-in form when no one is."""
     from chalicelib.runtime import runtime
+    from chalicelib.web.session import Viewer
 
     _, headers = _request()
     sessions = runtime().sessions
-    viewer = sessions.viewer(headers)
-    if viewer is None:
-        return _page(sessions.sign_in_page(prefix=_prefix()))
-    return _page(sessions.home_page(viewer, prefix=_prefix()))
+    viewer = sessions.signed_in(headers, prefix=_prefix())
+    return _page(sessions.home_page(viewer, prefix=_prefix()) if isinstance(viewer, Viewer) else viewer)
 
 
 def _prefix() -> str:

@@ -174,6 +174,12 @@ class Sessions:
         return isinstance(given, str) and hmac.compare_digest(given.encode("utf-8", "replace"),
                                                              viewer.csrf.encode("ascii"))
 
+    def signed_in(self, headers: Mapping[str, str], *, next_path: str = HOME, prefix: str = "") -> Viewer | Page:
+        """A session's GET: the viewer, or the sign-in form that leads back to ``next_path`` (a safe
+        path under ``/in/``) once signed in."""
+        viewer = self.viewer(headers)
+        return viewer if viewer is not None else self.sign_in_page(prefix=prefix, next_path=next_path)
+
     def checked_post(self, headers: Mapping[str, str], form: bytes, *, prefix: str = "") -> Viewer | Page:
         """A session's POST: the viewer when it is signed in, same-site and carries the session's
         CSRF token; else the page that refuses it (403; nothing was changed)."""

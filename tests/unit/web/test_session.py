@@ -231,6 +231,14 @@ def test_after_sign_in_the_browser_goes_to_the_next_path_given(sessions: Session
     assert page.headers["Location"] == "/in/"
 
 
+def test_a_page_of_the_inbox_asks_a_stranger_to_sign_in_and_leads_back(sessions: Sessions, mailer: Mailer) -> None:
+    stranger = sessions.signed_in({}, next_path="/in/?state=new")
+    assert isinstance(stranger, Page) and stranger.status == 200
+    assert 'name="next" value="/in/?state=new"' in stranger.body and 'name="address"' in stranger.body
+    _, cookie = sign_in(sessions, mailer)
+    assert sessions.signed_in(cookie_header(cookie)) == sessions.viewer(cookie_header(cookie))
+
+
 def test_the_sign_in_form_carries_a_safe_next_path_only(sessions: Sessions) -> None:
     assert 'name="next" value="/in/?state=new"' in sessions.sign_in_page(next_path="/in/?state=new").body
     assert 'name="next"' not in sessions.sign_in_page(next_path="https://evil.example/").body
