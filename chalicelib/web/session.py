@@ -48,6 +48,7 @@ WINDOW_SECONDS = 3600  # the sign-in form's rate-limit window
 ADDRESS_REQUESTS = 5  # links asked for one address per window; more are answered the same, unsent
 IP_REQUESTS = 20  # links asked from one IP address per window
 HOME = "/in/"
+NOT_MAILED = ("bounced", "complained")  # suppressions a sign-in link is not sent past (an unsubscribe is from alerts)
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
 _NEXT = re.compile(r"/in/[A-Za-z0-9/_.~%?&=+-]{0,500}")
 _EMAIL = TypeAdapter(Email)
@@ -230,10 +231,12 @@ class Sessions:
         if by_address > ADDRESS_REQUESTS or by_ip > IP_REQUESTS:
             log.info("sign-in link not sent: too many requests in this window (%s)",
                      "address" if by_address > ADDRESS_REQUESTS else "IP address")
-        elif recipient is not None:
-            self._send_link(recipient, safe_next(next_path))
-        else:
+        elif recipient is None:
             log.info("sign-in link not sent: the address is no recipient's")
+        elif (held := self.store.suppressed().get(folded)) in NOT_MAILED:
+            log.warning("sign-in link not sent to %s: their address %s", recipient.name, held)
+        else:
+            self._send_link(recipient, safe_next(next_path))
         return render(200, "Check your email",
                       message=f"If {address} is a recipient of {self.config.business.name}'s alerts, a sign-in link "
                               f"is on its way. It works once, within {LINK_SECONDS // 60} minutes.")

@@ -154,6 +154,20 @@ def test_unknown_and_phone_only_addresses_get_the_same_page_and_no_email(session
     assert unknown.body == known.body.replace("maria@beanthere.example", "maria@beanthere.example.evil")
 
 
+def test_no_link_goes_to_an_address_that_bounced_or_complained_but_one_that_unsubscribed_from_alerts_gets_it(
+        sessions: Sessions, mailer: Mailer, store: RecordingStore, caplog: pytest.LogCaptureFixture) -> None:
+    store.suppress("maria@beanthere.example", "bounced")
+    store.suppress("joao.silva@beanthere.example", "unsubscribed")
+    bounced = sessions.request_link("maria@beanthere.example", "192.0.2.1")
+    unsubscribed = sessions.request_link("joao.silva@beanthere.example", "192.0.2.1")
+    assert bounced.status == unsubscribed.status == 200
+    assert [to for _, to in mailer.sent] == ["Joao.Silva@BeanThere.example"]
+    assert "sign-in link not sent to Maria: their address bounced" in caplog.text
+    store.suppress("maria@beanthere.example", "complained")
+    sessions.request_link("maria@beanthere.example", "192.0.2.1")
+    assert len(mailer.sent) == 1
+
+
 def test_a_casefolded_address_matches_its_recipient(sessions: Sessions, mailer: Mailer) -> None:
     _, cookie = sign_in(sessions, mailer, "joao.silva@beanthere.example")
     assert mailer.sent[0][1] == "Joao.Silva@BeanThere.example"
