@@ -81,6 +81,43 @@ _COMPLAINT = re.compile(
     re.I,
 )
 
+# A sentence that reports something not doing what it should, whatever its words score: a thing that
+# won't / can't / still doesn't work, arrive, reply or get fixed; a promise not kept; a fault that keeps coming back.
+_FAILURE = re.compile(
+    r"\b(?:(?:won'?t|can'?t|cannot|couldn'?t|doesn'?t|didn'?t|isn'?t|aren'?t|wasn'?t|weren'?t|haven'?t|hasn'?t"
+    r"|never|unable to|not)(?: \w+)?"
+    r" (?:work(?:ing|s)?|load(?:ing)?|open(?:ing)?|connect(?:ing)?|sync(?:ing)?|respond(?:ed|ing)?|arrived?"
+    r"|received?|heard(?: back)?|fixed|resolved|accepted|delivered|replied|answered|refunded|showed up|turn(?:ing)? on"
+    r"|install(?:ed|ing)?|update[sd]?|print(?:ing)?|send(?:ing)?|sav(?:e|ing)|upload(?:ing)?|play(?:ing)?"
+    r"|log(?:ging)? ?in"
+    r"|charg(?:e|ing))"
+    r"|still (?:not|no\b|waiting|getting charged|broken|down|nothing|can'?t|won'?t|doesn'?t|haven'?t|hasn'?t)"
+    r"|keeps? (?:on )?(?:crash|fail|freez|drop|disconnect|cancel|charg|log|kick|reset|com|happen|break)\w*"
+    r"|(?:was|were|is|are) supposed to|(?:was|were) (?:told|promised)\b|hung up on|kicked (?:me|us) out"
+    r"|error (?:code|message)|waste of (?:time|money)|what'?s the point|ripped (?:me |us )?off|scam(?:med)?\b"
+    r"|unacceptable|no one (?:answers|replies|helps|picks up)|nobody (?:answers|replies|helps|picks up)"
+    r"|(?:can'?t|cannot|unable to|won'?t) (?!wait|recommend|complain|believe|stop|go wrong|get enough|decide"
+    r"|choose|pick|beat|resist|say enough|thank|praise|fault|lie|disappoint|regret|miss|break the bank|be beat)\w+"
+    r"|(?:stopped|not|isn'?t|aren'?t|wasn'?t) (?:\w+ )?(?:working|loading|updating|powering|showing|syncing"
+    r"|responding|charging|connecting|opening|starting|running|arriving|shipping|helpful)"
+    r"|(?<!nothing )(?<!nothing is )(?<!nothing was )(?<!nothing's )missing|disappeared|vanished|been ignored"
+    r"|on hold|waiting (?:for|on) (?:over|more than|\d)"
+    r"|(?:an? |the |same |this |technical |network |login )(?:issues?|problems?)|glitch\w*|faulty|defective)",
+    re.I,
+)
+
+# A question that complains by asking: "Why is my order still…", "How come…", "What gives?" (after any @handles).
+_COMPLAINING_QUESTION = re.compile(
+    r"(?:^|[.!?\n]\s*)(?:[@#]\w+\s+)*(?:why (?:is|are|does|do|did|has|have|won'?t|can'?t|doesn'?t|isn'?t)\b"
+    r"|how come\b|what gives\b|what'?s up with\b|what the (?:hell|fuck|heck)\b)",
+    re.I,
+)
+
+
+def _reports_failure(text: str) -> bool:
+    return bool(_FAILURE.search(text) or _COMPLAINING_QUESTION.search(text))
+
+
 # Complaints clear enough to count even when the rest of the post sounds upbeat.
 _COMPLAINT_STRONG = re.compile(
     r"\b(?:refused|charged (?:me )?twice|double.charged|returns? 500|raised (?:the )?prices?|(?:is|are) a joke"
@@ -136,7 +173,8 @@ _PURCHASE = re.compile(
 _CHURN = re.compile(
     r"(?:(?:^|(?<=[.!?\n] )|\b(?:I|we|I'?ve|we'?ve|I'?m|we'?re|just|finally) )switch(?:ed|ing)? (?:from|to|over|our|my)"
     r"|\b(?:moving (?:away )?from|moved (?:away )?from|(?:I'?m|we'?re) moving to|exported everything"
-    r"|migrat(?:ed|ing) (?:from|to|away)|ditch(?:ed|ing)|cancel(?:l)?(?:ed|ing)?\b|quit(?:ting)?\b"
+    r"|migrat(?:ed|ing) (?:from|to|away)|ditch(?:ed|ing)|quit(?:ting)?\b"
+    r"|(?<!keeps )(?<!keep )(?<!they )(?<!it )cancel(?:l)?(?:ed|ing)?\b"
     r"|switched (?:for good|back)"
     r"|(?:leaving|left) \w+(?: \w+)? (?:after|for)"
     r"|(?:^|(?<=[.!?\n] ))(?:I'?m |we'?re )?done with|going back to|gave up on|giving up on|no longer using"
@@ -174,7 +212,7 @@ def intents(text: str, sentiment: Sentiment) -> frozenset[Intent]:
         found.add("purchase_intent")
     if _CHURN.search(text):
         found.add("churn")
-    if _only_questions(text):
+    if _only_questions(text) and not _reports_failure(text):
         return frozenset(found)
     if _is_complaint(text, sentiment, churn="churn" in found):
         found.add("complaint")
@@ -203,7 +241,7 @@ def _is_complaint(text: str, sentiment: Sentiment, *, churn: bool = False) -> bo
         reason = score_sentiment(_CHURN.sub(" ", text))
         if _lean(reason) == "negative":
             return True
-    return _lean(sentiment) != "positive" and _COMPLAINT.search(text) is not None
+    return _lean(sentiment) != "positive" and (_COMPLAINT.search(text) is not None or _reports_failure(text))
 
 
 def _is_praise(text: str, sentiment: Sentiment, *, asking_or_buying: bool, complaint: bool) -> bool:

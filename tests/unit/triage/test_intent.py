@@ -138,3 +138,28 @@ def test_intents_by_what_a_sentence_does(text: str, expected: set[str]) -> None:
 @pytest.mark.parametrize("text", ["My kid is sick so we stayed home.", "Saw a killer whale from the ferry."])
 def test_sick_and_killer_are_praise_only_about_things(text: str) -> None:
     assert "praise" not in intents_of(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A complaint told as a plain report that something does not do what it should, with no complaint word.
+        ("The Tally app won't load my invoices since the update.", {"complaint"}),
+        ("I still haven't received the boots I ordered from Pebble on the 3rd.", {"complaint"}),
+        ("Sprout keeps cancelling my delivery slot.", {"complaint"}),
+        ("We were told the oven would be fixed by Friday. It's Tuesday.", {"complaint"}),
+        ("Can't log in to Tally on my phone, it just spins.", {"complaint"}),
+        ("Two of the pastries were missing from my Harbor order.", {"complaint"}),
+        ("The export has stopped working for our whole team.", {"complaint"}),
+        # Asked as a question, still a complaint (and a question when it asks for something).
+        ("Why is my Pebble order still 'processing' after two weeks?", {"question", "complaint"}),
+        ("How come the Bean There app charges me a fee now?", {"question", "complaint"}),
+        ("Printer drivers won't install on my laptop. Any idea?", {"question", "complaint"}),
+        # Look-alikes that report no failure.
+        ("Can't wait to try the new Harbor rye.", {"purchase_intent"}),
+        ("I can't decide between Tally and Wave.", set()),
+        ("Nothing is missing from the starter kit, it has everything.", set()),
+    ],
+)
+def test_a_reported_failure_is_a_complaint(text: str, expected: set[str]) -> None:
+    assert intents_of(text) == expected
