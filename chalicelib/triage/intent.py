@@ -51,7 +51,10 @@ _ASKING = re.compile(
     r"|any (?:tips|advice|ideas|suggestions|recs?)\b"
     r"|anyone (?:have|got) (?:a |any )?(?:recs?|recommendations?|suggestions?)"
     r"|(?:please )?help me (?:find|choose|pick|decide)|point me (?:to|at)|tell me (?:where|which|what)"
-    r"|where (?:can|should|do) (?:I|we) (?:find|get|go)|hit me with|drop (?:your|some) (?:recs?|favou?rites))",
+    r"|where (?:can|should|do) (?:I|we) (?:find|get|go)|hit me with|drop (?:your|some) (?:recs?|favou?rites)"
+    r"|(?:recs?|recommendations?|suggestions?|tips|ideas|advice|pointers) (?:are )?(?:welcome|appreciated|please)"
+    r"|open to (?:recs?|recommendations?|suggestions?|ideas)"
+    r"|(?:would|'d) (?:love|appreciate) (?:any |some )?(?:recs?|recommendations?|suggestions?|tips|advice|pointers))",
     re.I,
 )
 
@@ -64,7 +67,13 @@ _RECOMMENDATION = re.compile(
     r"|recomend\w*|empfehl\w*|recommand\w*|recs?\b|(?:replacement|substitute) for"
     r"|(?:something|anything|somewhere|someone|anyone) (?:better|good|decent|reliable|cheaper|closer)"
     r"|need (?:a|an|some) (?:good|new|decent|reliable|cheap|better)|where (?:should|can|do) (?:I|we) (?:go|find|get)"
-    r"|best \w+(?: \w+)? (?:for|in|near|around)\b)",
+    r"|best \w+(?: \w+)? (?:for|in|near|around)\b"
+    r"|is there (?:a|an|any) (?:good|decent|great|nice|reliable|cheap|cheaper|better|other|local|proper)\b"
+    r"|any (?:other|cheaper|better) \w+"
+    r"|where else\b|where (?:(?:in|around|near) \w+(?: \w+)? )?(?:can|could|should|do) (?:I|we|you|one)"
+    r" (?:get|find|buy) (?:a|an|some|good|decent|proper|great|the best)\b"
+    r"|(?:would|should|do|did) (?:you|I|we) (?:go with|go for|pick|choose|get|use|buy)\b[^?.!]{0,60}\bor\b"
+    r"|which (?:one )?(?:is|would be) better)",
     re.I,
 )
 
@@ -164,7 +173,8 @@ _PURCHASE = re.compile(
     r"|thinking (?:about|of) (?:buying|getting|ordering|signing up|subscribing|a\b)"
     r"|where (?:can|do) I (?:buy|get|order)"
     r"|take my money|sign(?:ing|ed)? up for|ordering|picking up|heading to .{0,40}\bbuy|(?:just )?paid for"
-    r"|need (?:a )?new \w+|just (?:upgraded|renewed|bought"
+    r"|need (?:a )?new \w+|saving (?:up )?for|next on my (?:list|wish ?list)|on my (?:wish ?list|shopping list)"
+    r"|just (?:upgraded|renewed|bought"
     r"|ordered|subscribed|picked up)|adding .{0,40} to my list|I'?m sold|can'?t wait to try|gift (?:card|box)"
     r"|voy a comprar|vou comprar|quiero comprar|quero comprar|ich (?:werde|will) .{0,30}kaufen|je vais acheter)\b",
     re.I,
@@ -180,7 +190,11 @@ _CHURN = re.compile(
     r"|(?:^|(?<=[.!?\n] ))(?:I'?m |we'?re )?done with|going back to|gave up on|giving up on|no longer using"
     r"|exporting everything|cambi[ée] (?:de|a)|mudei (?:de|para)|gewechselt|j'ai quitt[ée]"
     r"|moving off|switch(?:ed|ing)? (?:away )?from|(?:I'?m|we'?re|am|are) (?:leaving|done with)"
-    r"|leaving \w+(?: \w+)? (?:because|over|due to)))",
+    r"|leaving \w+(?: \w+)? (?:because|over|due to)"
+    r"|(?:not|won'?t be|aren'?t|am not|I'?m not|we'?re not) renewing"
+    r"|(?:closed|deleted|cancel\w*) (?:my|our)(?: \w+)? account"
+    r"|(?:I'?ve|we'?ve|I|we) (?:started |now |'?ll |will |just )?(?:going|go|taking|take|using|use|buying|buy"
+    r"|getting|get|ordering|order|shopping|shop)\b[^.!?\n]{0,60}\binstead\b))",
     re.I | re.M,
 )
 

@@ -163,3 +163,36 @@ def test_sick_and_killer_are_praise_only_about_things(text: str) -> None:
 )
 def test_a_reported_failure_is_a_complaint(text: str, expected: set[str]) -> None:
     assert intents_of(text) == expected
+
+
+REQUEST = {"question", "recommendation_request"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A recommendation request by its grammar, with no "recommend" or "best": an existential or a
+        # where-question about a place or product to get, a choice between named options, a request closing a post.
+        ("Is there a decent shoe repair place near the Mission?", REQUEST),
+        ("Any other plant subscriptions that ship to Alaska?", REQUEST),
+        ("Where else in Fremont could we find a proper sourdough?", REQUEST),
+        ("For a sole trader, would you go with Tally or a spreadsheet?", REQUEST),
+        ("Should I get the Pebble loafers or the derbies?", REQUEST),
+        ("New to Portland and hunting for a quiet café to work from. Suggestions welcome", REQUEST),
+        ("Need a bookkeeping app that handles two currencies, would appreciate any recs", REQUEST),
+        # Look-alikes: a how-to, a yes/no question, a choice that is no purchase.
+        ("Is there a way to export invoices as CSV?", {"question"}),
+        ("Is Harbor open on Sundays?", {"question"}),
+        # Churn told by where the custom goes now ("… instead"), or by not renewing.
+        ("I've started taking my dry cleaning to the place on 5th instead.", {"churn"}),
+        ("We're not renewing our Sprout plan next month.", {"churn"}),
+        ("Closed my Tally account this morning.", {"churn"}),
+        # Not churn: an instead that moves no custom.
+        ("We had tea instead of coffee today.", set()),
+        # A purchase plan without a buying verb.
+        ("Saving up for the Pebble chelsea boots.", {"purchase_intent"}),
+        ("The oat latte is next on my list at Bean There.", {"purchase_intent"}),
+    ],
+)
+def test_requests_churn_and_plans_by_their_grammar(text: str, expected: set[str]) -> None:
+    assert intents_of(text) == expected
