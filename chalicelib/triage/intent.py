@@ -115,9 +115,11 @@ _FAILURE = re.compile(
     re.I,
 )
 
-# A question that complains by asking: "Why is my order still…", "How come…", "What gives?" (after any @handles).
+# A question that complains by asking: "Why is my order still…", "Why won't…", "How come…", "What gives?" (after any
+# @handles); "Why does sourdough need a starter?" only asks.
 _COMPLAINING_QUESTION = re.compile(
-    r"(?:^|[.!?\n]\s*)(?:[@#]\w+\s+)*(?:why (?:is|are|does|do|did|has|have|won'?t|can'?t|doesn'?t|isn'?t)\b"
+    r"(?:^|[.!?\n]\s*)(?:[@#]\w+\s+)*(?:why (?:won'?t|can'?t|doesn'?t|isn'?t|aren'?t|hasn'?t|haven'?t|didn'?t)\b"
+    r"|why (?:is|are|does|do|did|has|have) (?:my|our|you|your|it|this)\b"
     r"|how come\b|what gives\b|what'?s up with\b|what the (?:hell|fuck|heck)\b)",
     re.I,
 )

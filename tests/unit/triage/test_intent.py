@@ -155,9 +155,11 @@ def test_sick_and_killer_are_praise_only_about_things(text: str) -> None:
         ("Why is my Pebble order still 'processing' after two weeks?", {"question", "complaint"}),
         ("How come the Bean There app charges me a fee now?", {"question", "complaint"}),
         ("Printer drivers won't install on my laptop. Any idea?", {"question", "complaint"}),
+        ("@TallyHelp why won't the export finish?", {"question", "complaint"}),
         # Look-alikes that report no failure.
         ("Can't wait to try the new Harbor rye.", {"purchase_intent"}),
         ("I can't decide between Tally and Wave.", set()),
+        ("Why does sourdough need a starter?", {"question"}),
         ("Nothing is missing from the starter kit, it has everything.", set()),
     ],
 )
