@@ -23,7 +23,12 @@ chalicelib.triage.learn) meets the measured stream without further clicks:
 - ``noise_rate_after_<N>_feedbacks``: share of alerts that are not about the business;
 - ``missed_relevant_after_<N>_feedbacks``: share of relevant mentions held back;
 - ``noise_rate_no_model`` / ``missed_relevant_no_model``: the naive way, every match alerted;
-- ``learning_model_stored_bytes_max``: the largest stored model (JSON) seen in the run.
+- ``learning_model_stored_bytes_max``: the largest stored model (JSON) seen in the run;
+- ``..._with_exclusions``: the same curve when, after each *Not relevant* click, the owner also accepts
+  the first exclusion the action page offers that names nothing in the posts about the business it
+  knows (the clicked side's relevant posts; ``replay``'s ``knows``);
+- ``noise_with_a_telling_feature_after_<N>_feedbacks_dev`` / ``relevant_with_...``: what any model over
+  the relevance features could learn from the first N clicked mentions (``telling_shares``).
 """
 
 from __future__ import annotations
