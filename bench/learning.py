@@ -23,18 +23,26 @@ chalicelib.triage.learn) meets the measured stream without further clicks:
 - ``noise_rate_after_<N>_feedbacks``: share of alerts that are not about the business;
 - ``missed_relevant_after_<N>_feedbacks``: share of relevant mentions held back;
 - ``noise_rate_no_model`` / ``missed_relevant_no_model``: the naive way, every match alerted;
-- ``learning_model_stored_bytes_max``: the largest stored model (JSON) seen in the run.
+- ``learning_model_stored_bytes_max``: the largest stored model (JSON) seen in the run;
+- ``..._with_exclusions``: the same curve when, after each *Not relevant* click, the owner also accepts
+  the first exclusion the action page offers that names nothing in the posts about the business it
+  knows (the clicked side's relevant posts; ``replay``'s ``knows``);
+- ``noise_with_a_telling_feature_after_<N>_feedbacks_dev`` / ``relevant_with_...``: what any model over
+  the relevance features could learn from the first N clicked mentions (``telling_shares``).
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.triage_eval import DEV_SET, FROZEN_SET, BrandRule, as_mention, load_posts
-from chalicelib.model import MatchedMention
-from chalicelib.triage.learn import FeedbackModel
+from chalicelib.model import MatchedMention, Mention
+from chalicelib.noise import screened_exclusions
+from chalicelib.rules import RuleSet, compile_rules
+from chalicelib.triage.learn import RELEVANCE_KINDS, FeedbackModel, features, kind
 
 FIRST_RULES = {
     "Bean There": '"bean there"',
@@ -52,8 +60,6 @@ Stream = list[tuple[str, MatchedMention, bool]]
 
 def matched_stream(path: Path) -> Stream:
     """(business, matched mention, relevant) for every post of one half a business's first rule matches."""
-    from chalicelib.rules import compile_rules
-
     posts = load_posts(path)
     stream = []
     for business, query in FIRST_RULES.items():
@@ -66,47 +72,125 @@ def matched_stream(path: Path) -> Stream:
     return stream
 
 
-def replay(clicked: Stream, measured: Stream, feedbacks: int) -> tuple[float, float, int]:
+@dataclass
+class Owner:
+    """One business's simulated owner: its model, the exclusions accepted so far, what was alerted."""
+
+    business: str
+    model: FeedbackModel = field(default_factory=FeedbackModel)
+    exclusions: list[str] = field(default_factory=list)
+    alerted: list[tuple[Mention, str]] = field(default_factory=list)  # (mention, state) for the screen
+    matcher: RuleSet | None = None
+
+    def excluded(self, matched: MatchedMention) -> bool:
+        """True when an exclusion the owner accepted keeps the mention out of the rule."""
+        return self.matcher is not None and not self.matcher.match(matched.mention)
+
+    def accept(self, term: str) -> None:
+        self.exclusions.append(term)
+        self.matcher = compile_rules([BrandRule(self.business, FIRST_RULES[self.business], tuple(self.exclusions))])
+
+
+def replay(clicked: Stream, measured: Stream, feedbacks: int, *,
+           knows: Callable[[str, str], bool] | None = None) -> tuple[float, float, int]:
     """Noise rate and missed-relevant rate on ``measured`` after ``feedbacks`` clicks on ``clicked``,
-    and the largest stored model in bytes."""
-    models = {business: FeedbackModel() for business in FIRST_RULES}
+    and the largest stored model in bytes.
+
+    With ``knows`` (business, term → True when the owner knows the term describes their business),
+    each *Not relevant* click is followed by the exclusions the action page offers
+    (``noise.screened_exclusions`` against what was alerted before), and the owner accepts the first
+    one ``knows`` does not recognise; a mention an accepted exclusion keeps out is never alerted nor
+    clicked, and a relevant one counts as missed."""
+    owners = {business: Owner(business) for business in FIRST_RULES}
     clicks = 0
     for business, matched, relevant in clicked:
         if clicks == feedbacks:
             break
-        if models[business].hold_back(matched) is None:
-            models[business].record(matched, "relevant" if relevant else "not_relevant")
-            clicks += 1
-    alerts = noise = held_relevant = relevant_total = 0
+        owner = owners[business]
+        if owner.excluded(matched) or owner.model.hold_back(matched) is not None:
+            continue
+        owner.model.record(matched, "relevant" if relevant else "not_relevant")
+        clicks += 1
+        owner.alerted.append((matched.mention, "handled" if relevant else "not_relevant"))
+        if knows is not None and not relevant:
+            offered = screened_exclusions(matched.mention, FIRST_RULES[business], owner.alerted[:-1])
+            if accepted := next((s.term for s in offered if not knows(business, s.term)), None):
+                owner.accept(accepted)
+    alerts = noise = missed = relevant_total = 0
     for business, matched, relevant in measured:
-        held = models[business].hold_back(matched) is not None
+        owner = owners[business]
+        kept_out = owner.excluded(matched) or owner.model.hold_back(matched) is not None
         relevant_total += relevant
-        held_relevant += held and relevant
-        if not held:
+        missed += kept_out and relevant
+        if not kept_out:
             alerts += 1
             noise += not relevant
-    stored = max(len(model.to_json().encode()) for model in models.values())
+    stored = max(len(owner.model.to_json().encode()) for owner in owners.values())
     return (
         noise / alerts if alerts else 0.0,
-        held_relevant / relevant_total if relevant_total else 0.0,
+        missed / relevant_total if relevant_total else 0.0,
         stored,
     )
 
 
+def owner_knowledge(known: Stream) -> Callable[[str, str], bool]:
+    """What a simulated owner knows of their own business: the relevant posts of ``known`` (never
+    the measured ones). A term is recognised when it would have removed one of them."""
+    relevant = {business: [m.mention for b, m, r in known if r and b == business] for business in FIRST_RULES}
+    memo: dict[tuple[str, str], bool] = {}
+
+    def knows(business: str, term: str) -> bool:
+        if (business, term) not in memo:
+            matcher = compile_rules([BrandRule("term", term)])
+            memo[business, term] = any(matcher.match(mention) for mention in relevant[business])
+        return memo[business, term]
+
+    return knows
+
+
 def curve(splits: Sequence[tuple[Stream, Stream]], suffix: str) -> list[tuple[str, float]]:
-    """The learning curve over the (clicked, measured) splits, averaged, names ending in ``suffix``."""
+    """The learning curve over the (clicked, measured) splits, averaged, names ending in ``suffix``:
+    the model alone, then with the exclusions the owner accepted (``replay``'s ``knows``, from the
+    clicked side's relevant posts only)."""
     figures: list[tuple[str, float]] = []
     no_noise = [sum(not r for *_, r in measured) / len(measured) for _, measured in splits]
     figures.append((f"noise_rate_no_model{suffix}", sum(no_noise) / len(no_noise)))
     figures.append((f"missed_relevant_no_model{suffix}", 0.0))
     largest = 0
-    for n in FEEDBACKS:
-        results = [replay(clicked, measured, n) for clicked, measured in splits]
-        figures.append((f"noise_rate_after_{n}_feedbacks{suffix}", sum(r[0] for r in results) / len(results)))
-        figures.append((f"missed_relevant_after_{n}_feedbacks{suffix}", sum(r[1] for r in results) / len(results)))
-        largest = max(largest, *(r[2] for r in results))
+    for exclusions in (False, True):
+        knowledge = [owner_knowledge(clicked) if exclusions else None for clicked, _ in splits]
+        tail = f"_with_exclusions{suffix}" if exclusions else suffix
+        for n in FEEDBACKS[1:] if exclusions else FEEDBACKS:
+            results = [replay(c, m, n, knows=k) for (c, m), k in zip(splits, knowledge, strict=True)]
+            figures.append((f"noise_rate_after_{n}_feedbacks{tail}", sum(r[0] for r in results) / len(results)))
+            figures.append((f"missed_relevant_after_{n}_feedbacks{tail}", sum(r[1] for r in results) / len(results)))
+            largest = max(largest, *(r[2] for r in results))
     figures.append((f"learning_model_stored_bytes_max{suffix}", float(largest)))
     return figures
+
+
+def telling_shares(splits: Sequence[tuple[Stream, Stream]], feedbacks: int) -> tuple[float, float]:
+    """What any model over the relevance features could learn from the first ``feedbacks`` clicked
+    mentions: the share of measured noise, and of measured relevant mentions, that has a feature
+    some clicked noise had and no clicked relevant mention had (or the prior's lower-case form).
+    Holding exactly those would hold the first share of the noise and the second of the relevant."""
+    noise_telling = noise = relevant_telling = relevant = 0
+    for clicked, measured in splits:
+        seen: dict[tuple[str, bool], set[str]] = {}
+        for business, matched, is_relevant in clicked[:feedbacks]:
+            seen.setdefault((business, is_relevant), set()).update(_relevance_features(matched))
+        for business, matched, is_relevant in measured:
+            telling = (seen.get((business, False), set()) - seen.get((business, True), set())) | {"form:lower"}
+            has = bool(_relevance_features(matched) & telling)
+            if is_relevant:
+                relevant, relevant_telling = relevant + 1, relevant_telling + has
+            else:
+                noise, noise_telling = noise + 1, noise_telling + has
+    return noise_telling / max(noise, 1), relevant_telling / max(relevant, 1)
+
+
+def _relevance_features(matched: MatchedMention) -> set[str]:
+    return {f for f in features(matched) if kind(f) in RELEVANCE_KINDS}
 
 
 def shuffled(stream: Stream, seed: int) -> Stream:
@@ -123,6 +207,11 @@ def run() -> list[tuple[str, float]]:
         ("learning_stream_mentions_dev", float(len(dev))),
         ("learning_stream_mentions_frozen", float(len(frozen))),
         *curve(dev_splits, "_dev"),
+        *(
+            (f"{what}_with_a_telling_feature_after_{n}_feedbacks_dev", share)
+            for n in FEEDBACKS[2:]
+            for what, share in zip(("noise", "relevant"), telling_shares(dev_splits, n), strict=True)
+        ),
         *curve([(shuffled(dev, seed), frozen) for seed in SEEDS], ""),
     ]
 

@@ -51,7 +51,10 @@ _ASKING = re.compile(
     r"|any (?:tips|advice|ideas|suggestions|recs?)\b"
     r"|anyone (?:have|got) (?:a |any )?(?:recs?|recommendations?|suggestions?)"
     r"|(?:please )?help me (?:find|choose|pick|decide)|point me (?:to|at)|tell me (?:where|which|what)"
-    r"|where (?:can|should|do) (?:I|we) (?:find|get|go)|hit me with|drop (?:your|some) (?:recs?|favou?rites))",
+    r"|where (?:can|should|do) (?:I|we) (?:find|get|go)|hit me with|drop (?:your|some) (?:recs?|favou?rites)"
+    r"|(?:recs?|recommendations?|suggestions?|tips|ideas|advice|pointers) (?:are )?(?:welcome|appreciated|please)"
+    r"|open to (?:recs?|recommendations?|suggestions?|ideas)"
+    r"|(?:would|'d) (?:love|appreciate) (?:any |some )?(?:recs?|recommendations?|suggestions?|tips|advice|pointers))",
     re.I,
 )
 
@@ -64,7 +67,13 @@ _RECOMMENDATION = re.compile(
     r"|recomend\w*|empfehl\w*|recommand\w*|recs?\b|(?:replacement|substitute) for"
     r"|(?:something|anything|somewhere|someone|anyone) (?:better|good|decent|reliable|cheaper|closer)"
     r"|need (?:a|an|some) (?:good|new|decent|reliable|cheap|better)|where (?:should|can|do) (?:I|we) (?:go|find|get)"
-    r"|best \w+(?: \w+)? (?:for|in|near|around)\b)",
+    r"|best \w+(?: \w+)? (?:for|in|near|around)\b"
+    r"|is there (?:a|an|any) (?:good|decent|great|nice|reliable|cheap|cheaper|better|other|local|proper)\b"
+    r"|any (?:other|cheaper|better) \w+"
+    r"|where else\b|where (?:(?:in|around|near) \w+(?: \w+)? )?(?:can|could|should|do) (?:I|we|you|one)"
+    r" (?:get|find|buy) (?:a|an|some|good|decent|proper|great|the best)\b"
+    r"|(?:would|should|do|did) (?:you|I|we) (?:go with|go for|pick|choose|get|use|buy)\b[^?.!]{0,60}\bor\b"
+    r"|which (?:one )?(?:is|would be) better)",
     re.I,
 )
 
@@ -80,6 +89,45 @@ _COMPLAINT = re.compile(
     r"|anyone else (?:get|have|had|notice|seeing|experienc\w*))\b",
     re.I,
 )
+
+# A sentence that reports something not doing what it should, whatever its words score: a thing that
+# won't / can't / still doesn't work, arrive, reply or get fixed; a promise not kept; a fault that keeps coming back.
+_FAILURE = re.compile(
+    r"\b(?:(?:won'?t|can'?t|cannot|couldn'?t|doesn'?t|didn'?t|isn'?t|aren'?t|wasn'?t|weren'?t|haven'?t|hasn'?t"
+    r"|never|unable to|not)(?: \w+)?"
+    r" (?:work(?:ing|s)?|load(?:ing)?|open(?:ing)?|connect(?:ing)?|sync(?:ing)?|respond(?:ed|ing)?|arrived?"
+    r"|received?|heard(?: back)?|fixed|resolved|accepted|delivered|replied|answered|refunded|showed up|turn(?:ing)? on"
+    r"|install(?:ed|ing)?|update[sd]?|print(?:ing)?|send(?:ing)?|sav(?:e|ing)|upload(?:ing)?|play(?:ing)?"
+    r"|log(?:ging)? ?in"
+    r"|charg(?:e|ing))"
+    r"|still (?:not|no\b|waiting|getting charged|broken|down|nothing|can'?t|won'?t|doesn'?t|haven'?t|hasn'?t)"
+    r"|keeps? (?:on )?(?:crash|fail|freez|drop|disconnect|cancel|charg|log|kick|reset|com|happen|break)\w*"
+    r"|(?:was|were|is|are) supposed to|(?:was|were) (?:told|promised)\b|hung up on|kicked (?:me|us) out"
+    r"|error (?:code|message)|waste of (?:time|money)|what'?s the point|ripped (?:me |us )?off|scam(?:med)?\b"
+    r"|unacceptable|no one (?:answers|replies|helps|picks up)|nobody (?:answers|replies|helps|picks up)"
+    r"|(?:can'?t|cannot|unable to|won'?t) (?!wait|recommend|complain|believe|stop|go wrong|get enough|decide"
+    r"|choose|pick|beat|resist|say enough|thank|praise|fault|lie|disappoint|regret|miss|break the bank|be beat)\w+"
+    r"|(?:stopped|not|isn'?t|aren'?t|wasn'?t) (?:\w+ )?(?:working|loading|updating|powering|showing|syncing"
+    r"|responding|charging|connecting|opening|starting|running|arriving|shipping|helpful)"
+    r"|(?<!nothing )(?<!nothing is )(?<!nothing was )(?<!nothing's )missing|disappeared|vanished|been ignored"
+    r"|on hold|waiting (?:for|on) (?:over|more than|\d)"
+    r"|(?:an? |the |same |this |technical |network |login )(?:issues?|problems?)|glitch\w*|faulty|defective)",
+    re.I,
+)
+
+# A question that complains by asking: "Why is my order still…", "Why won't…", "How come…", "What gives?" (after any
+# @handles); "Why does sourdough need a starter?" only asks.
+_COMPLAINING_QUESTION = re.compile(
+    r"(?:^|[.!?\n]\s*)(?:[@#]\w+\s+)*(?:why (?:won'?t|can'?t|doesn'?t|isn'?t|aren'?t|hasn'?t|haven'?t|didn'?t)\b"
+    r"|why (?:is|are|does|do|did|has|have) (?:my|our|you|your|it|this)\b"
+    r"|how come\b|what gives\b|what'?s up with\b|what the (?:hell|fuck|heck)\b)",
+    re.I,
+)
+
+
+def _reports_failure(text: str) -> bool:
+    return bool(_FAILURE.search(text) or _COMPLAINING_QUESTION.search(text))
+
 
 # Complaints clear enough to count even when the rest of the post sounds upbeat.
 _COMPLAINT_STRONG = re.compile(
@@ -127,7 +175,8 @@ _PURCHASE = re.compile(
     r"|thinking (?:about|of) (?:buying|getting|ordering|signing up|subscribing|a\b)"
     r"|where (?:can|do) I (?:buy|get|order)"
     r"|take my money|sign(?:ing|ed)? up for|ordering|picking up|heading to .{0,40}\bbuy|(?:just )?paid for"
-    r"|need (?:a )?new \w+|just (?:upgraded|renewed|bought"
+    r"|need (?:a )?new \w+|saving (?:up )?for|next on my (?:list|wish ?list)|on my (?:wish ?list|shopping list)"
+    r"|just (?:upgraded|renewed|bought"
     r"|ordered|subscribed|picked up)|adding .{0,40} to my list|I'?m sold|can'?t wait to try|gift (?:card|box)"
     r"|voy a comprar|vou comprar|quiero comprar|quero comprar|ich (?:werde|will) .{0,30}kaufen|je vais acheter)\b",
     re.I,
@@ -136,13 +185,18 @@ _PURCHASE = re.compile(
 _CHURN = re.compile(
     r"(?:(?:^|(?<=[.!?\n] )|\b(?:I|we|I'?ve|we'?ve|I'?m|we'?re|just|finally) )switch(?:ed|ing)? (?:from|to|over|our|my)"
     r"|\b(?:moving (?:away )?from|moved (?:away )?from|(?:I'?m|we'?re) moving to|exported everything"
-    r"|migrat(?:ed|ing) (?:from|to|away)|ditch(?:ed|ing)|cancel(?:l)?(?:ed|ing)?\b|quit(?:ting)?\b"
+    r"|migrat(?:ed|ing) (?:from|to|away)|ditch(?:ed|ing)|quit(?:ting)?\b"
+    r"|(?<!keeps )(?<!keep )(?<!they )(?<!it )cancel(?:l)?(?:ed|ing)?\b"
     r"|switched (?:for good|back)"
     r"|(?:leaving|left) \w+(?: \w+)? (?:after|for)"
     r"|(?:^|(?<=[.!?\n] ))(?:I'?m |we'?re )?done with|going back to|gave up on|giving up on|no longer using"
     r"|exporting everything|cambi[ée] (?:de|a)|mudei (?:de|para)|gewechselt|j'ai quitt[ée]"
     r"|moving off|switch(?:ed|ing)? (?:away )?from|(?:I'?m|we'?re|am|are) (?:leaving|done with)"
-    r"|leaving \w+(?: \w+)? (?:because|over|due to)))",
+    r"|leaving \w+(?: \w+)? (?:because|over|due to)"
+    r"|(?:not|won'?t be|aren'?t|am not|I'?m not|we'?re not) renewing"
+    r"|(?:closed|deleted|cancel\w*) (?:my|our)(?: \w+)? account"
+    r"|(?:I'?ve|we'?ve|I|we) (?:started |now |'?ll |will |just )?(?:going|go|taking|take|using|use|buying|buy"
+    r"|getting|get|ordering|order|shopping|shop)\b[^.!?\n]{0,60}\binstead\b))",
     re.I | re.M,
 )
 
@@ -174,7 +228,7 @@ def intents(text: str, sentiment: Sentiment) -> frozenset[Intent]:
         found.add("purchase_intent")
     if _CHURN.search(text):
         found.add("churn")
-    if _only_questions(text):
+    if _only_questions(text) and not _reports_failure(text):
         return frozenset(found)
     if _is_complaint(text, sentiment, churn="churn" in found):
         found.add("complaint")
@@ -203,7 +257,7 @@ def _is_complaint(text: str, sentiment: Sentiment, *, churn: bool = False) -> bo
         reason = score_sentiment(_CHURN.sub(" ", text))
         if _lean(reason) == "negative":
             return True
-    return _lean(sentiment) != "positive" and _COMPLAINT.search(text) is not None
+    return _lean(sentiment) != "positive" and (_COMPLAINT.search(text) is not None or _reports_failure(text))
 
 
 def _is_praise(text: str, sentiment: Sentiment, *, asking_or_buying: bool, complaint: bool) -> bool:

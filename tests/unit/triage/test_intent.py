@@ -138,3 +138,63 @@ def test_intents_by_what_a_sentence_does(text: str, expected: set[str]) -> None:
 @pytest.mark.parametrize("text", ["My kid is sick so we stayed home.", "Saw a killer whale from the ferry."])
 def test_sick_and_killer_are_praise_only_about_things(text: str) -> None:
     assert "praise" not in intents_of(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A complaint told as a plain report that something does not do what it should, with no complaint word.
+        ("The Tally app won't load my invoices since the update.", {"complaint"}),
+        ("I still haven't received the boots I ordered from Pebble on the 3rd.", {"complaint"}),
+        ("Sprout keeps cancelling my delivery slot.", {"complaint"}),
+        ("We were told the oven would be fixed by Friday. It's Tuesday.", {"complaint"}),
+        ("Can't log in to Tally on my phone, it just spins.", {"complaint"}),
+        ("Two of the pastries were missing from my Harbor order.", {"complaint"}),
+        ("The export has stopped working for our whole team.", {"complaint"}),
+        # Asked as a question, still a complaint (and a question when it asks for something).
+        ("Why is my Pebble order still 'processing' after two weeks?", {"question", "complaint"}),
+        ("How come the Bean There app charges me a fee now?", {"question", "complaint"}),
+        ("Printer drivers won't install on my laptop. Any idea?", {"question", "complaint"}),
+        ("@TallyHelp why won't the export finish?", {"question", "complaint"}),
+        # Look-alikes that report no failure.
+        ("Can't wait to try the new Harbor rye.", {"purchase_intent"}),
+        ("I can't decide between Tally and Wave.", set()),
+        ("Why does sourdough need a starter?", {"question"}),
+        ("Nothing is missing from the starter kit, it has everything.", set()),
+    ],
+)
+def test_a_reported_failure_is_a_complaint(text: str, expected: set[str]) -> None:
+    assert intents_of(text) == expected
+
+
+REQUEST = {"question", "recommendation_request"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A recommendation request by its grammar, with no "recommend" or "best": an existential or a
+        # where-question about a place or product to get, a choice between named options, a request closing a post.
+        ("Is there a decent shoe repair place near the Mission?", REQUEST),
+        ("Any other plant subscriptions that ship to Alaska?", REQUEST),
+        ("Where else in Fremont could we find a proper sourdough?", REQUEST),
+        ("For a sole trader, would you go with Tally or a spreadsheet?", REQUEST),
+        ("Should I get the Pebble loafers or the derbies?", REQUEST),
+        ("New to Portland and hunting for a quiet café to work from. Suggestions welcome", REQUEST),
+        ("Need a bookkeeping app that handles two currencies, would appreciate any recs", REQUEST),
+        # Look-alikes: a how-to, a yes/no question, a choice that is no purchase.
+        ("Is there a way to export invoices as CSV?", {"question"}),
+        ("Is Harbor open on Sundays?", {"question"}),
+        # Churn told by where the custom goes now ("… instead"), or by not renewing.
+        ("I've started taking my dry cleaning to the place on 5th instead.", {"churn"}),
+        ("We're not renewing our Sprout plan next month.", {"churn"}),
+        ("Closed my Tally account this morning.", {"churn"}),
+        # Not churn: an instead that moves no custom.
+        ("We had tea instead of coffee today.", set()),
+        # A purchase plan without a buying verb.
+        ("Saving up for the Pebble chelsea boots.", {"purchase_intent"}),
+        ("The oat latte is next on my list at Bean There.", {"purchase_intent"}),
+    ],
+)
+def test_requests_churn_and_plans_by_their_grammar(text: str, expected: set[str]) -> None:
+    assert intents_of(text) == expected

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.learning import replay
+from bench.learning import owner_knowledge, replay, telling_shares
 from tests.unit.triage.test_learn import matched
 
 NOISE = [
@@ -37,3 +37,46 @@ def test_clicks_stop_at_the_number_given() -> None:
     # Four clicks: two Not relevant, two relevant; the model needs three relevant before holding anything.
     noise, missed, _ = replay([*NOISE, *RELEVANT], MEASURED, 4)
     assert (noise, missed) == (0.25, 0.0)
+
+
+FIREWORKS = [
+    ("Harbor", matched("Fireworks over the harbor tonight."), False),
+    ("Harbor", matched("Harbor sells fireworks cupcakes."), True),
+]
+FIREWORKS_MEASURED = [
+    ("Harbor", matched("More fireworks over the harbor."), False),
+    ("Harbor", matched("Harbor has fireworks cupcakes again!"), True),
+    ("Harbor", matched("Harbor rye is great."), True),
+]
+
+
+def test_an_owner_accepts_the_first_offered_exclusion_it_does_not_recognise() -> None:
+    # One Not relevant click offers "fireworks" first; accepted, it keeps out both measured mentions
+    # with the word: the noise, and a relevant one, counted as missed.
+    noise, missed, _ = replay(FIREWORKS[:1], FIREWORKS_MEASURED, 1, knows=lambda business, term: False)
+    assert (noise, missed) == (0.0, 0.5)
+
+
+def test_an_owner_refuses_an_exclusion_that_names_its_business() -> None:
+    knows = owner_knowledge(FIREWORKS)  # the relevant post speaks of fireworks cupcakes
+    assert knows("Harbor", "fireworks") and not knows("Harbor", "tonight")
+    noise, missed, _ = replay(FIREWORKS[:1], FIREWORKS_MEASURED, 1, knows=knows)
+    assert (noise, missed) == (1 / 3, 0.0)  # "tonight" accepted instead: in none of the measured posts
+
+
+def test_without_knowledge_no_exclusion_is_offered() -> None:
+    noise, missed, _ = replay(FIREWORKS[:1], FIREWORKS_MEASURED, 1)
+    assert (noise, missed) == (1 / 3, 0.0)
+
+
+def test_telling_shares_count_features_only_clicked_noise_had() -> None:
+    clicked = [
+        ("Harbor", matched("A harbor seal napped on the dock."), False),
+        ("Harbor", matched("Harbor has the best morning buns."), True),
+    ]
+    measured = [
+        ("Harbor", matched("The harbor seal is back."), False),  # "seal" after the name: only noise had it
+        ("Harbor", matched("Fireworks over Pearl Harbor."), False),  # nothing clicked noise had
+        ("Harbor", matched("Harbor has rye."), True),  # "after:has": clicked relevant had it too
+    ]
+    assert telling_shares([(clicked, measured)], 2) == (0.5, 0.0)
