@@ -489,8 +489,12 @@ def test_the_digest_counts_each_job_once_and_keeps_its_keys_in_order(store: Any,
         DAY: DigestDay(DAY, {"total": {"all": 2}, "network": {"hackernews": 2}, "group": {"competitor": 1, "brand": 1},
                              "rule": {"rival": 1, "brand-name": 1}, "sentiment": {"neutral": 1, "negative": 1},
                              "intent": {"question": 1}},
-                       ["hackernews#o"], ["hackernews#q"], {"16": {"competitor": 1},
-                                                                              "17": {"brand": 1}}),
+                       ["hackernews#o"], ["hackernews#q"], {"16": {"competitor": 1}, "17": {"brand": 1}},
+                       {"1600": {"total": {"all": 1}, "network": {"hackernews": 1}, "group": {"competitor": 1},
+                                 "rule": {"rival": 1}, "sentiment": {"neutral": 1}},
+                        "1700": {"total": {"all": 1}, "network": {"hackernews": 1}, "group": {"brand": 1},
+                                 "rule": {"brand-name": 1}, "sentiment": {"negative": 1}, "intent": {"question": 1}}},
+                       {"hackernews#o": START, "hackernews#q": START + 3600}),
         "2030-03-18": DigestDay("2030-03-18")}
     assert store.digest_days([DAY], keys=False)[DAY].opportunities == []
     assert store.digest_days([DAY], keys=["2030-03-18"])[DAY].questions == []
