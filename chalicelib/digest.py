@@ -257,8 +257,9 @@ def local_days(records: Sequence[DigestDay], days: Sequence[dt.date], timezone: 
                         into.counts.setdefault(dimension, {})[value] = into.counts.get(dimension, {}).get(value, 0) + n
         noon = _moment(utc, LEGACY_SLOT).timestamp()
         for keys, field in ((record.opportunities, "opportunities"), (record.questions, "questions")):
-            for key in keys:
-                into = local(dt.datetime.fromtimestamp(record.key_times.get(key, noon), tz=dt.UTC))
+            for key in keys:  # at its time of day in its record's day, as its counters' slot
+                counted = dt.datetime.fromtimestamp(record.key_times.get(key, noon), tz=dt.UTC)
+                into = local(dt.datetime.combine(utc, counted.time(), tzinfo=dt.UTC))
                 if into is not None:
                     getattr(into, field).append(key)
     return [result[day] for day in days]
@@ -423,10 +424,11 @@ def build_digest(config: ListenConfig, store: DigestStore, *, now: dt.datetime, 
 def build_weekly_digest(config: ListenConfig, store: DigestStore, *, week_start: dt.date, timezone: str) -> Digest:
     """The weekly digest of the ``WEEK_DAYS`` days from ``week_start`` for a recipient in ``timezone``.
 
-    In: the configuration, the store (two reads: the fortnight's 14 digest records in one batch,
-    then the week's opportunities and questions). Out: the week's numbers as in the daily digest
-    (the trend is the week's days), with each rule group's count, the total and the share of voice
-    of the week before to compare. The days are the recipient's local days; it is sent the day after.
+    In: the configuration, the store (the digest records of the 15 UTC days that hold the local
+    fortnight, one Query each, the held-back mentions, then the week's opportunities and questions).
+    Out: the week's numbers as in the daily digest (the trend is the week's days), with each rule
+    group's count, the total and the share of voice of the week before to compare, held-back mentions
+    in neither week's numbers. The days are the recipient's local days; it is sent the day after.
     """
     fortnight = [week_start + dt.timedelta(days=n) for n in range(-WEEK_DAYS, WEEK_DAYS)]
     ordered, held, held_total = _records(store, fortnight, WEEK_DAYS, timezone)

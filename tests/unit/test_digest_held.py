@@ -5,6 +5,7 @@ link that puts it back with the new mentions and teaches the model it is relevan
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import replace
 
 from markupsafe import escape
@@ -105,3 +106,13 @@ def test_a_held_opportunity_is_listed_as_held_not_among_the_opportunities() -> N
     digest = build_digest(DIGEST_CONFIG, store, now=NOW, timezone="Europe/Lisbon")
     assert ([m.key for m in digest.opportunities], digest.open_opportunities) == (["hackernews#o1"], 1)
     assert [h.mention.key for h in digest.held] == ["hackernews#h1"]
+
+
+def test_the_web_view_lists_them_with_that_s_wrong_links_signed_for_the_views_recipient() -> None:
+    signer = TokenSigner(SIGNING_KEY, clock=NOW.timestamp)
+    service = ActionService(DIGEST_CONFIG, store_with_held(), signer)  # type: ignore[arg-type]
+    page = service.digest_page(signer.sign("digest:2026-11-27", "digest", "Ken"))
+    assert page.status == 200 and str(escape(HELD_HEADING)) in page.body
+    links = re.findall(r'<a href="https://listen\.example/api/a/([^"]+)"[^>]*>That\'s wrong</a>', page.body)
+    assert [(t.mention_key, t.action, t.recipient) for t in map(signer.verify, links)] == [
+        ("hackernews#h2", "unhold", "Ken"), ("hackernews#h1", "unhold", "Ken")]

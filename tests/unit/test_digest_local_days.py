@@ -14,6 +14,7 @@ import pytest
 
 from chalicelib.digest import build_digest, build_weekly_digest, compose_digest, local_days, utc_days_of
 from chalicelib.model import DigestDay, MatchedMention, Mention, RuleMatch, Triage
+from chalicelib.store.counters import digest_day_from
 from chalicelib.store.memory import MemoryStore
 from tests.builders import FakeClock
 from tests.unit.test_digest import CONFIG
@@ -170,3 +171,14 @@ def test_the_weekly_digest_counts_local_weeks_and_leaves_held_ones_out(store: Me
     digest = build_weekly_digest(CONFIG, store, week_start=dt.date(2026, 11, 23), timezone="America/New_York")
     assert (digest.total, digest.before_total, digest.held_total) == (2, 1, 1)
     assert sum(day.total for day in digest.trend) == digest.total
+
+
+def test_a_day_read_with_its_record_from_before_the_slots_keeps_both() -> None:
+    record = digest_day_from("2026-12-03", {"D": {"n#total#all": 2, "n#group#brand": 2, "h#09#brand": 2},
+                                            "D#0315": {"n#total#all": 1, "n#group#brand": 1}})
+    assert record == DigestDay("2026-12-03", {"total": {"all": 3}, "group": {"brand": 3}}, [], [],
+                               {"09": {"brand": 2}, "03": {"brand": 1}},
+                               {"0315": {"total": {"all": 1}, "group": {"brand": 1}}})
+    [before, on] = local_days([record], [dt.date(2026, 12, 2), dt.date(2026, 12, 3)], "America/New_York")
+    assert (before.counts, on.counts) == ({"total": {"all": 1}, "group": {"brand": 1}},  # 22:15 EST on the 2nd
+                                          {"total": {"all": 2}, "group": {"brand": 2}})  # the rest: 07:00 EST
