@@ -358,9 +358,10 @@ def _records(store: DigestStore, days: Sequence[dt.date], headline: int,
 def _held_in(store: DigestStore, utc: Sequence[dt.date], days: Sequence[dt.date],
              timezone: str) -> list[tuple[StoredMention, str, dt.date]]:
     """(mention, the model's reason, the local day it was stored on) of the mentions held back on
-    the UTC days ``utc`` that are still held and were stored on one of the local ``days`` (of the
-    latest ``MAX_READ``: one batch read)."""
-    reasons = store.held_back([day.isoformat() for day in utc])
+    the UTC days ``utc`` (and the next) that are still held and were stored on one of the local
+    ``days`` (of the latest ``MAX_READ``: one batch read)."""
+    later = utc[-1] + dt.timedelta(days=1)  # held by a cycle after midnight UTC (a resumed job)
+    reasons = store.held_back([day.isoformat() for day in (*utc, later)])
     keys = list(reasons)[-MAX_READ:]
     stored = store.get_mentions(keys) if keys else {}
     zone, wanted = zoneinfo.ZoneInfo(timezone), set(days)

@@ -90,6 +90,18 @@ def digest_day_from(day: str, records: dict[str, dict[str, int]]) -> DigestDay:
     return DigestDay(day, counts, [], [], hourly, slots)
 
 
+def hour_groups(hour: str, records: dict[str, dict[str, int]]) -> dict[str, int]:
+    """Mentions per rule group counted in UTC hour ``hour`` ("HH"), of a day's items by sort key
+    (its slots of that hour; a record kept per UTC day before the slots: its ``h#<hour>#`` counters)."""
+    groups: dict[str, int] = {}
+    for sk, counters in records.items():
+        prefix = f"h#{hour}#" if sk == LEGACY_SK else "n#group#" if sk.startswith(f"D#{hour}") else None
+        for name, n in counters.items() if prefix else ():
+            if name.startswith(prefix):
+                groups[name.removeprefix(prefix)] = groups.get(name.removeprefix(prefix), 0) + n
+    return groups
+
+
 def digest_key_items(items: Sequence[MatchedMention]) -> list[str]:
     """The day's key items the mentions add: ``O#<key>`` per opportunity, ``Q#<key>`` per question."""
     return [f"{kind}#{i.mention.key}" for i in items if i.triage is not None
@@ -264,6 +276,22 @@ class Counters(Table):
         expires = {"N": str(int(self.clock()) + DIGEST_TTL_DAYS * 86400)}
         self._batch_write([{**pk_sk(f"DIGEST#{day}", sk), "at": {"N": repr(at)}, TTL_ATTRIBUTE: expires}
                            for sk in digest_key_items(items)])
+
+    def hour_counts(self, days: Sequence[str], hour: str) -> dict[str, dict[str, int] | None]:
+        """Per UTC day: the mentions counted in its UTC hour ``hour`` ("HH") per rule group, or
+        None when nothing at all was counted that day. For spikes, every cycle that counts: one
+        Query of the hour's four slots a day, and one of the day's first item (``Limit`` 1) only
+        when that hour has none, instead of a whole day's slots."""
+        result: dict[str, dict[str, int] | None] = {}
+        for day in dict.fromkeys(days):
+            pk = {":pk": {"S": f"DIGEST#{day}"}}
+            items = self._query("pk = :pk AND sk BETWEEN :first AND :last",
+                                {**pk, ":first": {"S": f"D#{hour}00"}, ":last": {"S": f"D#{hour}59"}})
+            if not items:
+                items = self._query("pk = :pk AND sk BETWEEN :first AND :last",
+                                    {**pk, ":first": {"S": LEGACY_SK}, ":last": {"S": "D$"}}, limit=1)
+            result[day] = hour_groups(hour, {i["sk"]["S"]: _numbers(i) for i in items}) if items else None
+        return result
 
     def digest_days(self, days: Sequence[str], *, keys: bool | Collection[str] = True) -> dict[str, DigestDay]:
         """The digest records of these UTC days (a day with nothing stored is empty): the sum

@@ -41,6 +41,7 @@ from chalicelib.store.counters import (
     digest_day_from,
     digest_key_items,
     digest_slot,
+    hour_groups,
     story_records,
     utc_day,
     with_keys,
@@ -487,6 +488,14 @@ class MemoryStore:
 
     def _put_digest_keys(self, day: str, items: Sequence[MatchedMention], at: float) -> None:
         self._digest_keys.setdefault(day, {}).update((sk, at) for sk in digest_key_items(items))
+
+    def hour_counts(self, days: Sequence[str], hour: str) -> dict[str, dict[str, int] | None]:
+        result: dict[str, dict[str, int] | None] = {}
+        for day in days:
+            records = {name.removeprefix(f"{day}#"): counters for name, counters in self._digest.items()
+                       if name.startswith(f"{day}#")}
+            result[day] = hour_groups(hour, records) if records else None
+        return result
 
     def digest_days(self, days: Sequence[str], *, keys: bool | Collection[str] = True) -> dict[str, DigestDay]:
         result = {day: digest_day_from(day, {name.removeprefix(f"{day}#"): counters

@@ -501,6 +501,15 @@ def test_the_digest_counts_each_job_once_and_keeps_its_keys_in_order(store: Any,
     assert store.digest_days([DAY], keys=[DAY])[DAY].questions == ["hackernews#q"]
 
 
+def test_spikes_read_one_utc_hour_of_each_day_and_whether_the_day_counted_any(store: Any) -> None:
+    brand, rival = mention("a"), mention("b", rule="rival", group="competitor")
+    store.add_to_digest(DAY, [brand], at=START)  # 16:00
+    store.add_to_digest(DAY, [brand, rival], at=START + 2700)  # 16:45
+    store.add_to_digest(DAY, [rival], at=START + 3600)  # 17:00
+    assert store.hour_counts([DAY, "2030-03-18"], "16") == {DAY: {"brand": 2, "competitor": 1}, "2030-03-18": None}
+    assert store.hour_counts([DAY], "09") == {DAY: {}}  # counted that day, not in that hour
+
+
 # --- lists -------------------------------------------------------------------------------
 
 def test_lists_of_mutes_suppressions_and_exclusions(store: Any) -> None:

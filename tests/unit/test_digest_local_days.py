@@ -14,7 +14,7 @@ import pytest
 
 from chalicelib.digest import build_digest, build_weekly_digest, compose_digest, local_days, utc_days_of
 from chalicelib.model import DigestDay, MatchedMention, Mention, RuleMatch, Triage
-from chalicelib.store.counters import digest_day_from
+from chalicelib.store.counters import digest_day_from, hour_groups
 from chalicelib.store.memory import MemoryStore
 from tests.builders import FakeClock
 from tests.unit.test_digest import CONFIG
@@ -23,7 +23,8 @@ _ids = itertools.count(1)
 
 
 def counted(store: MemoryStore, clock: FakeClock, at: str, *, network: str = "hackernews", group: str = "brand",
-            label: str = "neutral", opportunity: bool = False, held: bool = False) -> MatchedMention:
+            label: str = "neutral", opportunity: bool = False, held: bool = False,
+            held_on: str = "") -> MatchedMention:
     """A mention stored and counted at ``at`` (ISO, UTC) as the cycle does (``count_job``); ``held``:
     then held back by the feedback model, as ``screen`` does on the same UTC day."""
     moment = dt.datetime.fromisoformat(at)
@@ -38,7 +39,8 @@ def counted(store: MemoryStore, clock: FakeClock, at: str, *, network: str = "ha
     assert store.store_new_mentions([item], job, 60) == [item]
     assert store.count_job(job, clock.now, [item])
     if held:
-        assert store.hold_mention(item.mention.key, moment.date().isoformat(), "held back (like ones you dismissed)")
+        day = held_on or moment.date().isoformat()
+        assert store.hold_mention(item.mention.key, day, "held back (like ones you dismissed)")
     return item
 
 
@@ -182,3 +184,18 @@ def test_a_day_read_with_its_record_from_before_the_slots_keeps_both() -> None:
     [before, on] = local_days([record], [dt.date(2026, 12, 2), dt.date(2026, 12, 3)], "America/New_York")
     assert (before.counts, on.counts) == ({"total": {"all": 1}, "group": {"brand": 1}},  # 22:15 EST on the 2nd
                                           {"total": {"all": 2}, "group": {"brand": 2}})  # the rest: 07:00 EST
+
+
+def test_an_hours_groups_come_from_its_slots_or_from_the_record_kept_before_them() -> None:
+    records = {"D": {"h#09#brand": 2, "h#10#brand": 5}, "D#0945": {"n#group#brand": 1, "n#group#industry": 3},
+               "D#1000": {"n#group#brand": 7}}
+    assert hour_groups("09", records) == {"brand": 3, "industry": 3}
+    assert hour_groups("10", records) == {"brand": 12}
+    assert hour_groups("11", records) == {}
+
+
+def test_a_mention_held_by_a_cycle_after_midnight_utc_is_still_apart(store: MemoryStore, clock: FakeClock) -> None:
+    counted(store, clock, "2026-12-03T23:59:00+00:00", held=True, held_on="2026-12-04")  # a resumed job held it
+    counted(store, clock, "2026-12-03T20:00:00+00:00")
+    digest = build_digest(CONFIG, store, now=at("2026-12-03T23:59:30+00:00"), timezone="UTC")
+    assert (digest.total, digest.held_total, digest.trend[-1].total) == (1, 1, 1)
