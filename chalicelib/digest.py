@@ -248,7 +248,8 @@ def local_days(records: Sequence[DigestDay], days: Sequence[dt.date], timezone: 
             for dimension, values in counts.items():
                 rest[dimension].subtract(values)
         if any(n for values in rest.values() for n in values.values()):  # counted before the slots
-            parts.append((LEGACY_SLOT, {dimension: dict(values) for dimension, values in rest.items()}))
+            parts.append((LEGACY_SLOT, {dimension: {value: n for value, n in values.items() if n > 0}
+                                        for dimension, values in rest.items()}))
         for slot, counts in parts:
             into = local(_moment(utc, slot))
             if into is not None:
@@ -347,8 +348,11 @@ def _records(store: DigestStore, days: Sequence[dt.date], headline: int,
         counts = by_day[day].counts
         for name, n in digest_counters([stored.item]).items():
             _, dimension, value = name.split("#", 2)
-            values = counts.setdefault(dimension, {})  # never below 0 (a count its record lost)
-            values[value] = max(0, values.get(value, 0) - n)
+            values = counts.setdefault(dimension, {})
+            if values.get(value, 0) > n:
+                values[value] -= n
+            else:  # none left (never below 0, should its record have lost a count): not a bar of 0
+                values.pop(value, None)
     recent = set(days[-headline:])
     shown = _by_priority([stored for stored, _, day in held if day in recent])
     reasons = {stored.key: reason for stored, reason, _ in held}

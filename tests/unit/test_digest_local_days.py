@@ -199,3 +199,16 @@ def test_a_mention_held_by_a_cycle_after_midnight_utc_is_still_apart(store: Memo
     counted(store, clock, "2026-12-03T20:00:00+00:00")
     digest = build_digest(CONFIG, store, now=at("2026-12-03T23:59:30+00:00"), timezone="UTC")
     assert (digest.total, digest.held_total, digest.trend[-1].total) == (1, 1, 1)
+
+
+def test_a_network_whose_only_mention_is_held_back_gets_no_bar(store: MemoryStore, clock: FakeClock) -> None:
+    counted(store, clock, "2026-12-04T01:00:00+00:00", network="reddit", held=True)
+    counted(store, clock, "2026-12-04T02:00:00+00:00")
+    digest = build_digest(CONFIG, store, now=at("2026-12-04T08:15:00+00:00"), timezone="Europe/Lisbon")
+    assert [(bar.label, bar.count) for bar in digest.networks] == [("Hacker News", 1)]
+    legacy = DigestDay("2026-12-03", {"network": {"hackernews": 2, "reddit": 1}},
+                       slots={"0300": {"network": {"reddit": 1}}})  # 22:00 EST on the 2nd, 16:00 NZDT on the 3rd
+    [day] = local_days([legacy], [dt.date(2026, 12, 3)], "America/New_York")  # noon UTC is 07:00 EST
+    assert day.counts == {"network": {"hackernews": 2}}  # no Reddit bar of 0
+    [other] = local_days([legacy], [dt.date(2026, 12, 3)], "Pacific/Auckland")  # noon UTC is the 4th there
+    assert other.counts == {"network": {"reddit": 1}}
