@@ -274,6 +274,9 @@ class DigestFake:
     def get_mentions(self, keys: Any) -> dict[str, StoredMention]:
         return {self.stored.key: self.stored}
 
+    def held_back(self, days: Any) -> dict[str, str]:
+        return {}  # nothing held back: the hostile mention is in the counts and the opportunities
+
 
 def hostile_strings(tally: Tally, config: ListenConfig, store: Store, renderer: Renderer | None) -> None:
     """Every corpus string through every surface."""

@@ -2,8 +2,11 @@
 open, and the questions the owner's industry asks most; and the optional weekly digest: the last
 7 days against the 7 before, in the same templates (``period`` says which).
 
-Built from the ``DIGEST#<day>`` counters every cycle adds to (one read for the week, or for the
-fortnight) and the stored opportunities and questions (one batch read); the daily one is sent to
+Built from the ``DIGEST#<UTC day>`` quarter-hour counters every cycle adds to (one Query a UTC day),
+summed into the recipient's own local days (``local_days``: a Lisbon, New York or Auckland day is
+whole quarter hours of UTC, DST days included), and the stored opportunities and questions (one
+batch read). Mentions the owner-feedback model still holds back are listed on their own and taken
+out of every count (``held_back``), so the headline, the charts and the sections add up. The daily one is sent to
 each recipient once per local date at their ``alerts.digest_hour``, the weekly one at that hour
 on their ``weekly_digest`` weekday, once per ISO week; the same HTML is a page behind a signed
 ``digest`` link (``digest:<local date>`` or ``digest:week:<first day>``).
@@ -32,6 +35,7 @@ from chalicelib.links import ActionToken, TokenSigner
 from chalicelib.model import DigestDay, StoredMention
 from chalicelib.noise import STOPWORDS, words
 from chalicelib.store import CLAIM_LEASE_SECONDS
+from chalicelib.store.counters import digest_counters
 from chalicelib.text import one_line, safe_url
 from chalicelib.web.pages import Page
 
@@ -72,6 +76,8 @@ class DigestStore(Protocol):
 
     def get_mentions(self, keys: Sequence[str]) -> dict[str, StoredMention]: ...
 
+    def held_back(self, days: Sequence[str]) -> dict[str, str]: ...
+
 
 class DigestMailer(Protocol):
     """What sends a composed message (``EmailChannel``)."""
@@ -90,7 +96,7 @@ class Bar:
 
 @dataclass(frozen=True, slots=True)
 class DayVolume:
-    """One UTC day of the trend: its bar is stacked by rule group (``segments``, then the empty rest)."""
+    """One local day of the trend: its bar is stacked by rule group (``segments``, then the empty rest)."""
 
     day: dt.date
     total: int
@@ -134,10 +140,10 @@ class Digest:
 
     local_date: dt.date
     timezone: str
-    days: tuple[dt.date, ...]  # the UTC days of the headline: yesterday and today (weekly: the week's 7)
-    total: int
+    days: tuple[dt.date, ...]  # the recipient's local days of the headline: yesterday and today (weekly: the week's 7)
+    total: int  # the mentions of those days, less those still held back (``held_total``)
     groups: tuple[Bar, ...]  # mentions per rule group, in GROUPS order
-    trend: tuple[DayVolume, ...]  # the last TREND_DAYS UTC days, oldest first
+    trend: tuple[DayVolume, ...]  # the last TREND_DAYS local days, oldest first
     share_of_voice: tuple[Bar, ...]  # the brand group, then each competitor rule; width is the share in %
     sentiment: tuple[Bar, ...]  # in SENTIMENTS order; widths add up to 100
     networks: tuple[Bar, ...]  # the busiest first
@@ -150,7 +156,8 @@ class Digest:
     changes: tuple[Change, ...] = ()  # per rule group, in GROUPS order
     share_before: tuple[Bar, ...] = ()  # the share of voice of the week before, the same voices in the same order
     undelivered: tuple[Undelivered, ...] = ()  # deliveries that failed or may not have arrived since the last digest
-    held: tuple[Held, ...] = ()  # the headline days' mentions the owner-feedback model still holds back (daily)
+    held: tuple[Held, ...] = ()  # the headline days' mentions the owner-feedback model still holds back (TOP_HELD)
+    held_total: int = 0  # how many it holds back of the headline days (in no other count)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +212,58 @@ def _summed(records: Sequence[DigestDay]) -> dict[str, Counter[str]]:
         for dimension, values in record.counts.items():
             totals.setdefault(dimension, Counter()).update(values)
     return totals
+
+
+LEGACY_SLOT = "1200"  # a record counted per UTC day before the quarter-hour slots is read as at its UTC noon
+
+
+def _moment(day: dt.date, slot: str) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(int(slot[:2]), int(slot[2:])), tzinfo=dt.UTC)
+
+
+def utc_days_of(first: dt.date, last: dt.date, timezone: str) -> list[dt.date]:
+    """The UTC days that hold the local days ``first`` to ``last`` of ``timezone``, oldest first."""
+    zone = zoneinfo.ZoneInfo(timezone)
+    start = dt.datetime.combine(first, dt.time(), tzinfo=zone).astimezone(dt.UTC).date()
+    end = (dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=zone).astimezone(dt.UTC)
+           - dt.timedelta(microseconds=1)).date()
+    return [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
+
+
+def local_days(records: Sequence[DigestDay], days: Sequence[dt.date], timezone: str) -> list[DigestDay]:
+    """The records of UTC days summed into the local ``days`` of ``timezone``: each quarter-hour
+    slot into the local day it starts in (a record kept per UTC day, as at its noon), each
+    opportunity and question key into the local day it was counted in (``key_times``)."""
+    zone = zoneinfo.ZoneInfo(timezone)
+    result = {day: DigestDay(day.isoformat()) for day in days}
+
+    def local(moment: dt.datetime) -> DigestDay | None:
+        return result.get(moment.astimezone(zone).date())
+
+    for record in records:
+        utc = dt.date.fromisoformat(record.day)
+        parts = list(record.slots.items())
+        rest = _summed([DigestDay(record.day, record.counts)])
+        for _, counts in parts:
+            for dimension, values in counts.items():
+                rest[dimension].subtract(values)
+        if any(n for values in rest.values() for n in values.values()):  # counted before the slots
+            parts.append((LEGACY_SLOT, {dimension: {value: n for value, n in values.items() if n > 0}
+                                        for dimension, values in rest.items()}))
+        for slot, counts in parts:
+            into = local(_moment(utc, slot))
+            if into is not None:
+                for dimension, values in counts.items():
+                    for value, n in values.items():
+                        into.counts.setdefault(dimension, {})[value] = into.counts.get(dimension, {}).get(value, 0) + n
+        noon = _moment(utc, LEGACY_SLOT).timestamp()
+        for keys, field in ((record.opportunities, "opportunities"), (record.questions, "questions")):
+            for key in keys:  # at its time of day in its record's day, as its counters' slot
+                counted = dt.datetime.fromtimestamp(record.key_times.get(key, noon), tz=dt.UTC)
+                into = local(dt.datetime.combine(utc, counted.time(), tzinfo=dt.UTC))
+                if into is not None:
+                    getattr(into, field).append(key)
+    return [result[day] for day in days]
 
 
 def _trend(records: Sequence[DigestDay]) -> tuple[DayVolume, ...]:
@@ -273,11 +332,55 @@ def _by_priority(mentions: Sequence[StoredMention]) -> list[StoredMention]:
     return sorted(mentions, key=lambda m: (-m.item.priority, -m.item.mention.created_at.timestamp(), m.key))
 
 
-def _records(store: DigestStore, days: Sequence[dt.date], headline: int) -> list[DigestDay]:
-    """The digest records of ``days`` in their order, in one read (up to 100 days a request), with
-    the opportunity and question keys of the last ``headline`` days (one Query each)."""
-    records = store.digest_days([day.isoformat() for day in days], keys=[day.isoformat() for day in days[-headline:]])
-    return [records.get(day.isoformat()) or DigestDay(day.isoformat()) for day in days]
+def _records(store: DigestStore, days: Sequence[dt.date], headline: int,
+             timezone: str) -> tuple[list[DigestDay], tuple[Held, ...], int]:
+    """The recipient's local ``days`` in their order (one Query per UTC day that holds them, with
+    the opportunity and question keys of the last ``headline`` days), less the mentions still held
+    back (``held_back``); and the held mentions of the last ``headline`` days (the first
+    ``TOP_HELD``) with how many there are."""
+    utc = utc_days_of(days[0], days[-1], timezone)
+    keyed = utc_days_of(days[-headline], days[-1], timezone)
+    found = store.digest_days([day.isoformat() for day in utc], keys=[day.isoformat() for day in keyed])
+    records = local_days([found.get(day.isoformat()) or DigestDay(day.isoformat()) for day in utc], days, timezone)
+    held = _held_in(store, utc, days, timezone)
+    by_day = {dt.date.fromisoformat(record.day): record for record in records}
+    for stored, _, day in held:
+        counts = by_day[day].counts
+        for name, n in digest_counters([stored.item]).items():
+            _, dimension, value = name.split("#", 2)
+            values = counts.setdefault(dimension, {})
+            if values.get(value, 0) > n:
+                values[value] -= n
+            else:  # none left (never below 0, should its record have lost a count): not a bar of 0
+                values.pop(value, None)
+    recent = set(days[-headline:])
+    shown = _by_priority([stored for stored, _, day in held if day in recent])
+    reasons = {stored.key: reason for stored, reason, _ in held}
+    return records, tuple(Held(m, reasons[m.key]) for m in shown[:TOP_HELD]), len(shown)
+
+
+def _held_in(store: DigestStore, utc: Sequence[dt.date], days: Sequence[dt.date],
+             timezone: str) -> list[tuple[StoredMention, str, dt.date]]:
+    """(mention, the model's reason, the local day it was stored on) of the mentions held back on
+    the UTC days ``utc`` (and the next) that are still held and were stored on one of the local
+    ``days`` (of the latest ``MAX_READ``: one batch read)."""
+    later = utc[-1] + dt.timedelta(days=1)  # held by a cycle after midnight UTC (a resumed job)
+    reasons = store.held_back([day.isoformat() for day in (*utc, later)])
+    keys = list(reasons)[-MAX_READ:]
+    stored = store.get_mentions(keys) if keys else {}
+    zone, wanted = zoneinfo.ZoneInfo(timezone), set(days)
+    found = []
+    for key in keys:
+        mention = stored.get(key)
+        if mention is None or mention.state != "held":
+            continue
+        try:
+            day = dt.datetime.fromisoformat(mention.stored_at).astimezone(zone).date()
+        except ValueError:
+            continue
+        if day in wanted:
+            found.append((mention, reasons[key], day))
+    return found
 
 
 def _headline(config: ListenConfig, store: DigestStore, headline: Sequence[DigestDay]) -> dict[str, Any]:
@@ -309,34 +412,36 @@ def _headline(config: ListenConfig, store: DigestStore, headline: Sequence[Diges
 def build_digest(config: ListenConfig, store: DigestStore, *, now: dt.datetime, timezone: str) -> Digest:
     """The daily digest at ``now`` (timezone-aware) for a recipient in ``timezone``.
 
-    In: the configuration, the store (two reads: the week's digest records, then the
-    opportunities and questions). Out: the headline over the UTC days of the last 24 hours
-    (yesterday and today), the trend over the last ``TREND_DAYS`` UTC days. Mentions marked
+    In: the configuration, the store (the digest records of the UTC days that hold the recipient's
+    week, the held-back mentions, then the opportunities and questions). Out: the headline over the
+    recipient's local yesterday and today, the trend over their last ``TREND_DAYS`` local days, the
+    held-back mentions of the headline days listed apart and counted nowhere else. Mentions marked
     "not relevant" are left out of the opportunities and questions; of each, the latest
     ``MAX_READ`` are read.
     """
-    today = now.astimezone(dt.UTC).date()
+    today = now.astimezone(zoneinfo.ZoneInfo(timezone)).date()
     week = [today - dt.timedelta(days=n) for n in range(TREND_DAYS - 1, -1, -1)]
-    ordered = _records(store, week, 2)
-    return Digest(local_date=now.astimezone(zoneinfo.ZoneInfo(timezone)).date(), timezone=timezone,
-                  days=tuple(week[-2:]), trend=_trend(ordered), **_headline(config, store, ordered[-2:]))
+    ordered, held, held_total = _records(store, week, 2, timezone)
+    return Digest(local_date=today, timezone=timezone, days=tuple(week[-2:]), trend=_trend(ordered),
+                  held=held, held_total=held_total, **_headline(config, store, ordered[-2:]))
 
 
 def build_weekly_digest(config: ListenConfig, store: DigestStore, *, week_start: dt.date, timezone: str) -> Digest:
     """The weekly digest of the ``WEEK_DAYS`` days from ``week_start`` for a recipient in ``timezone``.
 
-    In: the configuration, the store (two reads: the fortnight's 14 digest records in one batch,
-    then the week's opportunities and questions). Out: the week's numbers as in the daily digest
-    (the trend is the week's days), with each rule group's count, the total and the share of voice
-    of the week before to compare. The days are the records' UTC days; it is sent the day after.
+    In: the configuration, the store (the digest records of the 15 UTC days that hold the local
+    fortnight, one Query each, the held-back mentions, then the week's opportunities and questions).
+    Out: the week's numbers as in the daily digest (the trend is the week's days), with each rule
+    group's count, the total and the share of voice of the week before to compare, held-back mentions
+    in neither week's numbers. The days are the recipient's local days; it is sent the day after.
     """
     fortnight = [week_start + dt.timedelta(days=n) for n in range(-WEEK_DAYS, WEEK_DAYS)]
-    ordered = _records(store, fortnight, WEEK_DAYS)
+    ordered, held, held_total = _records(store, fortnight, WEEK_DAYS, timezone)
     before, week = _summed(ordered[:WEEK_DAYS]), ordered[WEEK_DAYS:]
     headline = _headline(config, store, week)
     return Digest(
         local_date=week_start + dt.timedelta(days=WEEK_DAYS), timezone=timezone, days=tuple(fortnight[WEEK_DAYS:]),
-        trend=_trend(week), **headline, period="weekly",
+        trend=_trend(week), **headline, period="weekly", held=held, held_total=held_total,
         before_total=before.get("total", Counter())["all"],
         changes=tuple(Change(bar.label, bar.count, before.get("group", Counter())[bar.label])
                       for bar in headline["groups"]),
@@ -398,7 +503,7 @@ def digest_context(digest: Digest, *, business: str, web_view_link: str, unsubsc
     "daily" or "weekly", and only the weekly one fills ``compared``, ``changes`` and ``share_before``."""
     first, last = digest.days[0], digest.days[-1]
     weekly = digest.period == "weekly"
-    zone = days_zone(digest.timezone, digest.trend[0].day, last)
+    zone = zone_name(digest.timezone)
     return {
         "period": digest.period,
         "every": f"{digest.local_date:%A}" if weekly else "day",
@@ -425,9 +530,11 @@ def digest_context(digest: Digest, *, business: str, web_view_link: str, unsubsc
         "opportunities": [_mention_view(m, digest.timezone) for m in digest.opportunities],
         "undelivered_heading": (f"{len(digest.undelivered)} {'alert' if len(digest.undelivered) == 1 else 'alerts'} "
                                 "may not have arrived"),
-        "undelivered": [(_undelivered_line(u), [_mention_view(m, digest.timezone) for m in u.mentions])
+        "undelivered": [(_undelivered_line(u, digest.timezone), [_mention_view(m, digest.timezone) for m in u.mentions])
                         for u in digest.undelivered],
         "held_heading": HELD_HEADING,
+        "held_line": held_line(digest.held_total),
+        "held_more": digest.held_total - len(digest.held),
         "held": [(_mention_view(h.mention, digest.timezone), one_line(h.reason, 300), safe_url(h.link))
                  for h in digest.held],
         "topics": [(topic.words, [_mention_view(m, digest.timezone) for m in topic.questions[:QUESTIONS_PER_TOPIC]],
@@ -435,17 +542,19 @@ def digest_context(digest: Digest, *, business: str, web_view_link: str, unsubsc
     }
 
 
-def days_zone(timezone: str, first: dt.date, last: dt.date) -> str:
-    """What the digest's days are, in words: "Lisbon time" when the recipient's days are the UTC
-    days the counts are kept by (their zone is UTC+0 all through ``first`` to ``last``), else "UTC
-    days" (the counters are per UTC day: a day in another zone cannot be told from them)."""
-    zone = zoneinfo.ZoneInfo(timezone)
-    start = dt.datetime.combine(first, dt.time(), tzinfo=dt.UTC)
-    hours = int((dt.datetime.combine(last, dt.time(), tzinfo=dt.UTC) - start).total_seconds()) // 3600 + 24
-    if any((start + dt.timedelta(hours=h)).astimezone(zone).utcoffset() for h in range(hours)):
-        return "UTC days"
+def zone_name(timezone: str) -> str:
+    """The recipient's time zone in words, for "days and times are ...": "Lisbon time",
+    "New York time", "UTC" or "GMT" (the digest's days are the recipient's own local days)."""
     name = timezone.rsplit("/", 1)[-1].replace("_", " ")
-    return name if "/" not in timezone or timezone.startswith("Etc/") else f"{name} time"  # "UTC", "GMT"
+    return name if "/" not in timezone or timezone.startswith("Etc/") else f"{name} time"
+
+
+def held_line(held: int) -> str:
+    """What the headline says of the mentions held back, which no other number counts."""
+    if not held:
+        return ""
+    return (f"{'1 more mention was' if held == 1 else f'{held} more mentions were'} held back as likely "
+            "not relevant: listed below, and in none of these numbers")
 
 
 def _groups_note(digest: Digest) -> str:
@@ -457,20 +566,16 @@ def _groups_note(digest: Digest) -> str:
             "rules of several groups is counted in each of them (and in the bars of each day).")
 
 
-def held_back(store: Any, days: Sequence[dt.date]) -> tuple[Held, ...]:
-    """The mentions held back on ``days`` that are still held (the owner has not acted on them),
-    highest priority first, at most ``TOP_HELD`` (of the latest ``MAX_READ``: one batch read)."""
-    reasons: dict[str, str] = store.held_back([day.isoformat() for day in days])
-    keys = list(reasons)[-MAX_READ:]
-    stored = store.get_mentions(keys) if keys else {}
-    held = _by_priority([stored[k] for k in keys if k in stored and stored[k].state == "held"])
-    return tuple(Held(m, reasons[m.key]) for m in held[:TOP_HELD])
+def with_links(digest: Digest, signer: TokenSigner, recipient: str, base_url: str) -> Digest:
+    """The digest with a "That's wrong" link (``unhold``) signed for ``recipient`` on each held mention."""
+    return replace(digest, held=tuple(replace(h, link=f"{base_url}/a/{signer.sign(h.mention.key, 'unhold', recipient)}")
+                                      for h in digest.held))
 
 
-def _undelivered_line(u: Undelivered) -> str:
-    """"The email alert to Maria (3 Dec 14:02 UTC) may not have arrived: SES did not answer ..."."""
+def _undelivered_line(u: Undelivered, timezone: str) -> str:
+    """"The email alert to Maria (03 Dec 14:02 WET) may not have arrived: SES did not answer ..."."""
     what = {"digest": "digest", "sms": "SMS alert"}.get(u.channel, "email alert")
-    when = dt.datetime.fromisoformat(u.at).strftime("%d %b %H:%M UTC") if u.at else "at an unknown time"
+    when = when_in(dt.datetime.fromisoformat(u.at), timezone) if u.at else "at an unknown time"
     state = "failed" if u.status == "failed" else "may not have arrived"
     return f"The {what} to {one_line(u.recipient, 60)} ({when}) {state}: {one_line(u.detail, 200)}"
 
@@ -577,18 +682,13 @@ class DigestSender:
         if period == "daily":
             digest = build_digest(self.config, self.store, now=now, timezone=recipient.timezone)
             since = now.timestamp() - UNDELIVERED_HOURS * 3600
-            digest = replace(digest, undelivered=undelivered_since(self.store, since),
-                             held=self._held(recipient, digest.days))
+            digest = replace(digest, undelivered=undelivered_since(self.store, since))
+            digest = with_links(digest, self.signer, recipient.name, self.config.alerts.action_base_url)
             return digest, f"digest:{local_date.isoformat()}", f"digest-{local_date.isoformat()}"
         week_start = local_date - dt.timedelta(days=WEEK_DAYS)
         digest = build_weekly_digest(self.config, self.store, week_start=week_start, timezone=recipient.timezone)
+        digest = with_links(digest, self.signer, recipient.name, self.config.alerts.action_base_url)
         return digest, f"digest:week:{week_start.isoformat()}", f"digest-week-{iso_week(local_date)}"
-
-    def _held(self, recipient: Recipient, days: Sequence[dt.date]) -> tuple[Held, ...]:
-        """The held-back mentions of ``days``, each with a "That's wrong" link signed for ``recipient``."""
-        base = self.config.alerts.action_base_url
-        return tuple(replace(h, link=f"{base}/a/{self.signer.sign(h.mention.key, 'unhold', recipient.name)}")
-                     for h in held_back(self.store, days))
 
     def _message(self, recipient: Recipient, digest: Digest, view_key: str) -> EmailMessage:
         alerts = self.config.alerts
@@ -653,10 +753,12 @@ class DigestSender:
         return None
 
 
-def digest_page(config: ListenConfig, store: DigestStore, token: ActionToken) -> Page | None:
+def digest_page(config: ListenConfig, store: DigestStore, token: ActionToken,
+                signer: TokenSigner | None = None) -> Page | None:
     """The page of the digest a verified token names for a configured recipient: ``digest:<local date>``
     (the daily one, rebuilt as at that date's digest hour) or ``digest:week:<first day>`` (the weekly one
-    of the 7 days from that date); None when the token names no such digest."""
+    of the 7 days from that date); None when the token names no such digest. With ``signer``, each
+    held-back mention has its "That's wrong" link signed for the token's recipient."""
     recipient = config.recipient(token.recipient)
     prefix, _, named = token.mention_key.partition(":")
     weekly = named.startswith("week:")
@@ -672,4 +774,6 @@ def digest_page(config: ListenConfig, store: DigestStore, token: ActionToken) ->
     else:
         at = digest_time(named_date, config.alerts.digest_hour, recipient.timezone)
         digest = build_digest(config, store, now=at, timezone=recipient.timezone)
+    if signer is not None:
+        digest = with_links(digest, signer, recipient.name, config.alerts.action_base_url)
     return Page(200, render_html(digest, business=config.business.name))

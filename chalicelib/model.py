@@ -156,13 +156,17 @@ class StoredMention:
 
 @dataclass(slots=True)
 class DigestDay:
-    """One UTC day of new mentions, counted for the digest."""
+    """One UTC day of new mentions, counted for the digest (``counts``: the day's sum of ``slots``)."""
 
     day: str
     counts: dict[str, dict[str, int]] = field(default_factory=dict)  # dimension -> value -> mentions
     opportunities: list[str] = field(default_factory=list)  # mention keys, in the order they were stored
     questions: list[str] = field(default_factory=list)
     hourly: dict[str, dict[str, int]] = field(default_factory=dict)  # UTC hour "HH" -> rule group -> mentions
+    # UTC quarter-hour "HHMM" it starts at -> dimension -> value -> mentions: summed into any recipient's local
+    # days (every zone's offset is a whole number of quarter hours); empty for a record kept before (per UTC day)
+    slots: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
+    key_times: dict[str, float] = field(default_factory=dict)  # opportunity/question key -> when it was counted
 
 
 @dataclass(slots=True)

@@ -25,12 +25,12 @@ def check_spikes(cycle: Cycle) -> None:
     alerts = config.alerts
     now = cycle.now()
     days = [(now - dt.timedelta(days=back)).date().isoformat() for back in range(8)]
-    records = store.digest_days(days, keys=False)
-    if sum(1 for day in days[1:] if records[day].counts) < SPIKE_BASELINE_DAYS:
-        return  # a new installation has no usual volume yet: its first day is not a spike
     hour = now.strftime("%H")
-    for group, count in sorted(records[days[0]].hourly.get(hour, {}).items()):
-        history = [records[day].hourly.get(hour, {}).get(group, 0) for day in days[1:]]
+    counts = store.hour_counts(days, hour)  # this hour of each day: its four quarter-hour slots
+    if sum(1 for day in days[1:] if counts[day] is not None) < SPIKE_BASELINE_DAYS:
+        return  # a new installation has no usual volume yet: its first day is not a spike
+    for group, count in sorted((counts[days[0]] or {}).items()):
+        history = [(counts[day] or {}).get(group, 0) for day in days[1:]]
         spike = detect(group, count, history, sensitivity=alerts.spike_sensitivity, min_count=alerts.spike_min_count)
         if spike is None or not store.tell_spike(group, alerts.spike_cooldown_hours * 3600):
             continue

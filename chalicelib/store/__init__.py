@@ -14,7 +14,8 @@ Items (pk / sk), by aggregate (each module's docstring has the details):
 - poll state    ``TASKS`` / ``<network>#<interval>#<layout>#<bucket>`` (formerly ``NET#<network>`` / ``TASKS``);
                 ``HEALTH`` / ``<network>``; ``STATE#<network>`` / ``<name>``
 - counters      ``SMSCOUNT#`` ``SMSANSWER#`` ``SMSCOMMAND#<who>`` / ``<hour>``; ``SPIKE``; ``CAPS#<day>``;
-                ``STORIES#<day>``; ``DIGEST#<day>`` / ``D`` with ``O#<key>``, ``Q#<key>``
+                ``STORIES#<day>``; ``DIGEST#<UTC day>`` / ``D#<HHMM>`` (a quarter hour; ``D``: a day, before)
+                with ``O#<key>``, ``Q#<key>``
 - lists         ``MUTES``; ``SUPPRESS``; ``EXCLUSIONS``
 - learning      ``LEARN`` / ``MODEL`` (the owner-feedback model, versioned); ``HELD#<day>`` / ``<key>``
 - sessions      ``SIGNIN#<hash>`` / ``L``; ``WEBSESSION#<hash>`` / ``S``; ``WEBSESSIONS#<address>`` / ``<hash>``;

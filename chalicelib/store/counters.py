@@ -3,10 +3,13 @@ alerted, and the digest's day counts and keys.
 
 Items: ``SMSCOUNT#|SMSANSWER#|SMSCOMMAND#<who>`` / ``<hour>`` (kept two days), ``SPIKE`` / ``<group>``,
 ``CAPS#<day>`` / ``CAPS`` (``c#<rule>`` sent, ``r#<rule>`` raised), ``STORIES#<day>`` /
-``<at>#<random>#<n>`` (a cycle's fingerprints -> leads), ``DIGEST#<day>`` / ``D`` (``n#<dimension>#<value>`` and
-``h#<hour>#<group>`` counters) with ``O#<key>`` / ``Q#<key>`` items for the day's opportunities
-and questions. ``count_job`` lives here although it marks the job item: the mark and the day's
-counters are one transaction, and what it decides is "counted once".
+``<at>#<random>#<n>`` (a cycle's fingerprints -> leads), ``DIGEST#<UTC day>`` / ``D#<HHMM>`` (the
+``n#<dimension>#<value>`` counters of the mentions counted in the UTC quarter hour starting then, so
+that any recipient's local days are sums of whole slots: every time zone's offset is a whole number
+of quarter hours; ``D``: a day counted before, per UTC day, with ``h#<hour>#<group>`` counters) with
+``O#<key>`` / ``Q#<key>`` items for the day's opportunities and questions (with when each was counted).
+``count_job`` lives here although it marks the job item: the mark and the slot's counters are one
+transaction, and what it decides is "counted once".
 """
 
 from __future__ import annotations
@@ -29,14 +32,23 @@ MAX_STORIES_BODY = 300_000  # characters of fingerprints (as JSON) in one record
 MAX_FINGERPRINT_BYTES = 1024  # a longer fingerprint (a URL) is not remembered
 
 
+SLOT_MINUTES = 15  # the digest counters' time slot: every time zone's UTC offset is a multiple of it
+LEGACY_SK = "D"  # a digest record kept per UTC day (before the slots): read until it expires
+
+
 def utc_day(at: float) -> str:
     return dt.datetime.fromtimestamp(at, tz=dt.UTC).date().isoformat()
 
 
-def digest_counters(items: Sequence[MatchedMention], at: float) -> dict[str, int]:
-    """The day-record counters the items add: ``n#<dimension>#<value>`` (dimensions: total,
-    group, rule, network, sentiment, intent) and ``h#<hour stored>#<group>`` (for spikes)."""
-    hour = dt.datetime.fromtimestamp(at, tz=dt.UTC).strftime("%H")
+def digest_slot(at: float) -> str:
+    """The UTC quarter hour ``at`` falls in, as the "HHMM" it starts at."""
+    moment = dt.datetime.fromtimestamp(at, tz=dt.UTC)
+    return f"{moment.hour:02d}{moment.minute - moment.minute % SLOT_MINUTES:02d}"
+
+
+def digest_counters(items: Sequence[MatchedMention]) -> dict[str, int]:
+    """The slot-record counters the items add: ``n#<dimension>#<value>`` (dimensions: total,
+    group, rule, network, sentiment, intent); spikes sum a group's slots of an hour."""
     counts: dict[str, int] = {}
     for item in items:
         dims = [("total", "all"), ("network", item.mention.network)]
@@ -47,20 +59,47 @@ def digest_counters(items: Sequence[MatchedMention], at: float) -> dict[str, int
             dims += [("intent", i) for i in sorted(item.triage.intents)]
         for dim, value in dims:
             counts[f"n#{dim}#{value}"] = counts.get(f"n#{dim}#{value}", 0) + 1
-        for group in {m.group for m in item.matches}:
-            counts[f"h#{hour}#{group}"] = counts.get(f"h#{hour}#{group}", 0) + 1
     return counts
 
 
-def digest_day_from(day: str, counters: dict[str, int]) -> DigestDay:
-    """A day's record from its counters (keys still empty)."""
+def _add_to(totals: dict[str, dict[str, int]], counts: dict[str, dict[str, int]]) -> None:
+    for dim, values in counts.items():
+        into = totals.setdefault(dim, {})
+        for value, n in values.items():
+            into[value] = into.get(value, 0) + n
+
+
+def digest_day_from(day: str, records: dict[str, dict[str, int]]) -> DigestDay:
+    """A day's record (keys still empty) from its items' counters, by sort key: ``D#<HHMM>`` a
+    slot, ``D`` a record kept per UTC day before the slots (its counts are in no slot)."""
     counts: dict[str, dict[str, int]] = {}
     hourly: dict[str, dict[str, int]] = {}
-    for name, value in counters.items():
-        if name.startswith(("n#", "h#")):
-            kind, dim, key = name.split("#", 2)
-            (counts if kind == "n" else hourly).setdefault(dim, {})[key] = value
-    return DigestDay(day, counts, [], [], hourly)
+    slots: dict[str, dict[str, dict[str, int]]] = {}
+    for sk, counters in sorted(records.items()):
+        found: dict[str, dict[str, int]] = {}
+        for name, value in counters.items():
+            if name.startswith(("n#", "h#")):
+                kind, dim, key = name.split("#", 2)
+                (found if kind == "n" else hourly).setdefault(dim, {})[key] = value
+        _add_to(counts, found)
+        if sk != LEGACY_SK:
+            slots[sk.removeprefix("D#")] = found
+            hour = hourly.setdefault(sk[2:4], {})
+            for group, n in found.get("group", {}).items():
+                hour[group] = hour.get(group, 0) + n
+    return DigestDay(day, counts, [], [], hourly, slots)
+
+
+def hour_groups(hour: str, records: dict[str, dict[str, int]]) -> dict[str, int]:
+    """Mentions per rule group counted in UTC hour ``hour`` ("HH"), of a day's items by sort key
+    (its slots of that hour; a record kept per UTC day before the slots: its ``h#<hour>#`` counters)."""
+    groups: dict[str, int] = {}
+    for sk, counters in records.items():
+        prefix = f"h#{hour}#" if sk == LEGACY_SK else "n#group#" if sk.startswith(f"D#{hour}") else None
+        for name, n in counters.items() if prefix else ():
+            if name.startswith(prefix):
+                groups[name.removeprefix(prefix)] = groups.get(name.removeprefix(prefix), 0) + n
+    return groups
 
 
 def digest_key_items(items: Sequence[MatchedMention]) -> list[str]:
@@ -104,6 +143,14 @@ def story_records(fingerprints: dict[str, str], now: float) -> list[tuple[str, s
         size += entry
     stamp = f"{iso(now)}#{secrets.token_hex(4)}"
     return [(f"{stamp}#{i:03d}", json.dumps(part, separators=(",", ":"))) for i, part in enumerate(parts)]
+
+
+def with_keys(record: DigestDay, times: dict[str, float]) -> None:
+    """Fill the record's opportunity and question keys (oldest first) from ``O#``/``Q#`` -> when counted."""
+    found = sorted((at, sk) for sk, at in times.items())
+    record.opportunities = [sk[2:] for _, sk in found if sk.startswith("O#")]
+    record.questions = [sk[2:] for _, sk in found if sk.startswith("Q#")]
+    record.key_times = {sk[2:]: at for at, sk in found}
 
 
 def _numbers(item: Item) -> dict[str, int]:
@@ -190,19 +237,20 @@ class Counters(Table):
     # --- daily digest aggregates
 
     def add_to_digest(self, day: str, items: Sequence[MatchedMention], *, at: float | None = None) -> None:
-        """Count new mentions (stored at ``at``, default now) into the day's digest record.
+        """Count new mentions (stored at ``at``, default now) into the day's record of the
+        quarter hour of ``at`` (``D#<HHMM>``).
 
         Counters ``n#<dimension>#<value>`` (dimensions: total, group, rule, network,
-        sentiment, intent) and ``h#<hour>#<group>``; the keys of opportunities and of
-        questions are items of their own (``O#<key>``, ``Q#<key>``), so the record stays small
-        however busy the day. Not idempotent: the pipeline counts through ``count_job``.
+        sentiment, intent); the keys of opportunities and of questions are items of their own
+        (``O#<key>``, ``Q#<key>``), so a record stays small however busy the day. Not
+        idempotent: the pipeline counts through ``count_job``.
         """
         if not items:
             return
         at = self.clock() if at is None else at
         self._put_digest_keys(day, items, at)
-        self._call("update_item", **self._adding(pk_sk(f"DIGEST#{day}", "D"), digest_counters(items, at),
-                                                 DIGEST_TTL_DAYS))
+        self._call("update_item", **self._adding(pk_sk(f"DIGEST#{day}", f"D#{digest_slot(at)}"),
+                                                 digest_counters(items), DIGEST_TTL_DAYS))
 
     def count_job(self, job_id: str, at: float, items: Sequence[MatchedMention]) -> bool:
         """Count alert job ``job_id``'s mentions (stored at ``at``) into the digest of that UTC
@@ -219,8 +267,8 @@ class Counters(Table):
             "ExpressionAttributeValues": {":yes": {"BOOL": True}},
         }}]
         if items:
-            transact.append({"Update": self._adding(pk_sk(f"DIGEST#{day}", "D"), digest_counters(items, at),
-                                                    DIGEST_TTL_DAYS)})
+            transact.append({"Update": self._adding(pk_sk(f"DIGEST#{day}", f"D#{digest_slot(at)}"),
+                                                    digest_counters(items), DIGEST_TTL_DAYS)})
         return self._transact(transact) is None
 
     def _put_digest_keys(self, day: str, items: Sequence[MatchedMention], at: float) -> None:
@@ -229,22 +277,36 @@ class Counters(Table):
         self._batch_write([{**pk_sk(f"DIGEST#{day}", sk), "at": {"N": repr(at)}, TTL_ATTRIBUTE: expires}
                            for sk in digest_key_items(items)])
 
-    def digest_days(self, days: Sequence[str], *, keys: bool | Collection[str] = True) -> dict[str, DigestDay]:
-        """The digest records of these UTC days (a day with nothing stored is empty), with
-        their opportunity and question keys in the order they were stored (``keys``: of every
-        day, or of the days named; one more Query per such day that has a record)."""
-        result = {day: DigestDay(day) for day in days}
-        for item in self._batch_get([pk_sk(f"DIGEST#{d}", "D") for d in dict.fromkeys(days)]):
-            day = item["pk"]["S"].removeprefix("DIGEST#")
-            result[day] = digest_day_from(day, _numbers(item))
-        for day, record in result.items():
-            if record.counts and (keys is True or (not isinstance(keys, bool) and day in keys)):
-                record.opportunities, record.questions = self._digest_keys(day)
+    def hour_counts(self, days: Sequence[str], hour: str) -> dict[str, dict[str, int] | None]:
+        """Per UTC day: the mentions counted in its UTC hour ``hour`` ("HH") per rule group, or
+        None when nothing at all was counted that day. For spikes, every cycle that counts: one
+        Query of the hour's four slots a day, and one of the day's first item (``Limit`` 1) only
+        when that hour has none, instead of a whole day's slots."""
+        result: dict[str, dict[str, int] | None] = {}
+        for day in dict.fromkeys(days):
+            pk = {":pk": {"S": f"DIGEST#{day}"}}
+            items = self._query("pk = :pk AND sk BETWEEN :first AND :last",
+                                {**pk, ":first": {"S": f"D#{hour}00"}, ":last": {"S": f"D#{hour}59"}})
+            if not items:
+                items = self._query("pk = :pk AND sk BETWEEN :first AND :last",
+                                    {**pk, ":first": {"S": LEGACY_SK}, ":last": {"S": "D$"}}, limit=1)
+            result[day] = hour_groups(hour, {i["sk"]["S"]: _numbers(i) for i in items}) if items else None
         return result
 
-    def _digest_keys(self, day: str) -> tuple[list[str], list[str]]:
-        """The day's opportunity and question keys, oldest first (one Query, paged)."""
-        items = self._query("pk = :pk AND sk BETWEEN :o AND :q",
-                            {":pk": {"S": f"DIGEST#{day}"}, ":o": {"S": "O#"}, ":q": {"S": "Q$"}})
-        found = sorted((float(i["at"]["N"]), i["sk"]["S"]) for i in items)
-        return ([sk[2:] for _, sk in found if sk.startswith("O#")], [sk[2:] for _, sk in found if sk.startswith("Q#")])
+    def digest_days(self, days: Sequence[str], *, keys: bool | Collection[str] = True) -> dict[str, DigestDay]:
+        """The digest records of these UTC days (a day with nothing stored is empty): the sum
+        of its slots, each slot, and the opportunity and question keys in the order they were
+        stored with when (``keys``: of every day, or of the days named). One paged Query a day
+        (its slots, and its keys when asked: they sort between them)."""
+        result = {}
+        for day in dict.fromkeys(days):
+            wanted = keys is True or (not isinstance(keys, bool) and day in keys)
+            items = self._query("pk = :pk AND sk BETWEEN :first AND :last",
+                                {":pk": {"S": f"DIGEST#{day}"}, ":first": {"S": LEGACY_SK},
+                                 ":last": {"S": "Q$" if wanted else "D$"}})
+            result[day] = digest_day_from(day, {i["sk"]["S"]: _numbers(i) for i in items
+                                                if i["sk"]["S"].startswith(LEGACY_SK)})
+            if result[day].counts:
+                with_keys(result[day], {i["sk"]["S"]: float(i["at"]["N"]) for i in items
+                                         if i["sk"]["S"].startswith(("O#", "Q#"))})
+        return result

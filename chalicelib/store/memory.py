@@ -40,8 +40,11 @@ from chalicelib.store.counters import (
     digest_counters,
     digest_day_from,
     digest_key_items,
+    digest_slot,
+    hour_groups,
     story_records,
     utc_day,
+    with_keys,
 )
 from chalicelib.store.deliveries import (
     CLAIM_LEASE_SECONDS,
@@ -101,7 +104,7 @@ class MemoryStore:
         self._spikes: dict[str, float] = {}
         self._caps: dict[str, dict[str, int]] = {}
         self._stories: dict[str, dict[str, str]] = {}  # day -> record key -> fingerprints (JSON)
-        self._digest: dict[str, dict[str, int]] = {}
+        self._digest: dict[str, dict[str, int]] = {}  # "<UTC day>#D#<HHMM>" -> counters (as the table's slots)
         self._digest_keys: dict[str, dict[str, float]] = {}  # day -> O#<key> / Q#<key> -> stored at
         self._suppressed: dict[str, str] = {}
         self._mutes: dict[str, str] = {}  # sort key -> by
@@ -473,7 +476,7 @@ class MemoryStore:
             return
         at = self.clock() if at is None else at
         self._put_digest_keys(day, items, at)
-        _add(self._digest, day, digest_counters(items, at))
+        _add(self._digest, f"{day}#D#{digest_slot(at)}", digest_counters(items))
 
     def count_job(self, job_id: str, at: float, items: Sequence[MatchedMention]) -> bool:
         day = utc_day(at)
@@ -484,20 +487,27 @@ class MemoryStore:
             return False
         job["counted"] = True
         if items:
-            _add(self._digest, day, digest_counters(items, at))
+            _add(self._digest, f"{day}#D#{digest_slot(at)}", digest_counters(items))
         return True
 
     def _put_digest_keys(self, day: str, items: Sequence[MatchedMention], at: float) -> None:
         self._digest_keys.setdefault(day, {}).update((sk, at) for sk in digest_key_items(items))
 
+    def hour_counts(self, days: Sequence[str], hour: str) -> dict[str, dict[str, int] | None]:
+        result: dict[str, dict[str, int] | None] = {}
+        for day in days:
+            records = {name.removeprefix(f"{day}#"): counters for name, counters in self._digest.items()
+                       if name.startswith(f"{day}#")}
+            result[day] = hour_groups(hour, records) if records else None
+        return result
+
     def digest_days(self, days: Sequence[str], *, keys: bool | Collection[str] = True) -> dict[str, DigestDay]:
-        result = {day: digest_day_from(day, self._digest[day]) if day in self._digest else DigestDay(day)
-                  for day in days}
+        result = {day: digest_day_from(day, {name.removeprefix(f"{day}#"): counters
+                                             for name, counters in self._digest.items()
+                                             if name.startswith(f"{day}#")}) for day in days}
         for day, record in result.items():
             if record.counts and (keys is True or (not isinstance(keys, bool) and day in keys)):
-                found = sorted((at, sk) for sk, at in self._digest_keys.get(day, {}).items())
-                record.opportunities = [sk[2:] for _, sk in found if sk.startswith("O#")]
-                record.questions = [sk[2:] for _, sk in found if sk.startswith("Q#")]
+                with_keys(record, self._digest_keys.get(day, {}))
         return result
 
     # --- lists ----------------------------------------------------------------------

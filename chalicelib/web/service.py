@@ -157,8 +157,9 @@ class ActionService:
             return self._label_form(target.mention, form_action)
         if parsed.action == "unhold":
             return render(200, "Not held back after all?", mention=mention_view(target.mention),
-                          form_action=form_action, button=button, message="It goes back to your new mentions, and "
-                          "mentions like it will be held back less from now on.")
+                          form_action=form_action, button=button,
+                          message="You get the alert it would have had, it goes back to your new mentions, "
+                          "and mentions like it will be held back less from now on.")
         if parsed.action == "snooze":
             return render(200, "Snooze this mention?", mention=mention_view(target.mention), form_action=form_action,
                           button=button, message="It is alerted again when the snooze ends, unless handled by then.",
@@ -320,7 +321,8 @@ class ActionService:
             outcome = _as_done(unhold(stored, actor, store=self.store))
             return outcome, lambda: render(200, "Back with your new mentions" if outcome.done else "Nothing to do",
                                            mention=mention_view(outcome.mention or stored),
-                                           message="" if outcome.done else f"This mention is {outcome.said}.")
+                                           message=outcome.detail if outcome.done
+                                           else f"This mention is {outcome.said}.")
         if parsed.action == "handled":
             outcome = _as_done(mark_handled(stored, actor, store=self.store))
             return outcome, lambda: render(200, "Marked as handled", mention=mention_view(outcome.mention or stored))
@@ -349,7 +351,7 @@ class ActionService:
         except InvalidToken as err:
             log.info("refused a digest token: %s", err)
             return invalid_link()
-        page = digest_page(self.config, self.store, parsed)
+        page = digest_page(self.config, self.store, parsed, self.signer)
         if page is None:
             log.info("refused a digest token: it names no digest of a configured recipient")
             return invalid_link()

@@ -94,7 +94,7 @@ def public_methods(cls: type) -> dict[str, inspect.Signature]:
 
 def test_store_twin_and_protocol_have_the_same_public_methods_and_signatures() -> None:
     protocol = public_methods(StoreProtocol)
-    assert len(protocol) == 79
+    assert len(protocol) == 80  # 70 + 9 (sign-in sessions) + hour_counts (spikes read one hour of each day)
     assert public_methods(Store) == protocol
     assert public_methods(MemoryStore) == protocol
 
@@ -560,12 +560,25 @@ def test_the_digest_counts_each_job_once_and_keeps_its_keys_in_order(store: Any,
         DAY: DigestDay(DAY, {"total": {"all": 2}, "network": {"hackernews": 2}, "group": {"competitor": 1, "brand": 1},
                              "rule": {"rival": 1, "brand-name": 1}, "sentiment": {"neutral": 1, "negative": 1},
                              "intent": {"question": 1}},
-                       ["hackernews#o"], ["hackernews#q"], {"16": {"competitor": 1},
-                                                                              "17": {"brand": 1}}),
+                       ["hackernews#o"], ["hackernews#q"], {"16": {"competitor": 1}, "17": {"brand": 1}},
+                       {"1600": {"total": {"all": 1}, "network": {"hackernews": 1}, "group": {"competitor": 1},
+                                 "rule": {"rival": 1}, "sentiment": {"neutral": 1}},
+                        "1700": {"total": {"all": 1}, "network": {"hackernews": 1}, "group": {"brand": 1},
+                                 "rule": {"brand-name": 1}, "sentiment": {"negative": 1}, "intent": {"question": 1}}},
+                       {"hackernews#o": START, "hackernews#q": START + 3600}),
         "2030-03-18": DigestDay("2030-03-18")}
     assert store.digest_days([DAY], keys=False)[DAY].opportunities == []
     assert store.digest_days([DAY], keys=["2030-03-18"])[DAY].questions == []
     assert store.digest_days([DAY], keys=[DAY])[DAY].questions == ["hackernews#q"]
+
+
+def test_spikes_read_one_utc_hour_of_each_day_and_whether_the_day_counted_any(store: Any) -> None:
+    brand, rival = mention("a"), mention("b", rule="rival", group="competitor")
+    store.add_to_digest(DAY, [brand], at=START)  # 16:00
+    store.add_to_digest(DAY, [brand, rival], at=START + 2700)  # 16:45
+    store.add_to_digest(DAY, [rival], at=START + 3600)  # 17:00
+    assert store.hour_counts([DAY, "2030-03-18"], "16") == {DAY: {"brand": 2, "competitor": 1}, "2030-03-18": None}
+    assert store.hour_counts([DAY], "09") == {DAY: {}}  # counted that day, not in that hour
 
 
 # --- lists -------------------------------------------------------------------------------

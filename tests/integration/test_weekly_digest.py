@@ -80,7 +80,7 @@ def weekly_emails(stack: LocalStack) -> list[Any]:
     return [message for message in stack.sent_emails() if str(message["Subject"]).startswith("Weekly digest")]
 
 
-def test_the_fortnight_is_read_in_one_request_and_compared_week_against_week(
+def test_the_fortnight_is_read_one_query_a_day_and_compared_week_against_week(
     store: Store, fortnight: ListenConfig
 ) -> None:
     calls: list[tuple[str, int]] = []
@@ -93,9 +93,10 @@ def test_the_fortnight_is_read_in_one_request_and_compared_week_against_week(
 
     store._call = counted  # type: ignore[method-assign]
     digest = build_weekly_digest(fortnight, store, week_start=dt.date(2026, 11, 16), timezone="Europe/Lisbon")
-    # the 14 days' counters, the opportunity keys of the week's 2 days with mentions (one Query each: they are
-    # items of their own), then the week's opportunities
-    assert calls == [("batch_get_item", 14), ("query", 0), ("query", 0), ("batch_get_item", 3)]
+    # the 14 UTC days that hold Maria's local fortnight (Lisbon is UTC+0 in November): one Query each for a day's
+    # quarter-hour counters with its opportunity keys, one each (and the next day) for the mentions held back;
+    # then the week's opportunities
+    assert calls == [("query", 0)] * 14 + [("query", 0)] * 15 + [("batch_get_item", 3)]
     assert (digest.total, digest.before_total) == (6, 4)
     assert [(c.label, c.count, c.before, c.text) for c in digest.changes] == [
         ("brand", 6, 4, "+50%"), ("product", 0, 0, "same"), ("competitor", 0, 0, "same"), ("industry", 0, 0, "same")]

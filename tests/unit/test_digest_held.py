@@ -4,12 +4,14 @@ link that puts it back with the new mentions and teaches the model it is relevan
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from dataclasses import replace
 
 from markupsafe import escape
 
-from chalicelib.actions.unhold import unhold
-from chalicelib.digest import HELD_HEADING, Held, build_digest, held_back
+from chalicelib.actions.unhold import ALERTED, release_time, unhold
+from chalicelib.digest import HELD_HEADING, Held, build_digest
 from chalicelib.links import TokenSigner
 from chalicelib.model import DigestDay
 from chalicelib.triage.feedback import load_model
@@ -33,12 +35,13 @@ def store_with_held() -> DigestStore:
     return store
 
 
-def test_held_back_lists_the_still_held_mentions_of_the_days_highest_priority_first() -> None:
-    store = store_with_held()
-    found = held_back(store, [NOW.date().replace(day=26), NOW.date()])
-    assert [(h.mention.key, h.reason, h.link) for h in found] == [
+def test_the_digest_lists_the_still_held_mentions_of_its_days_highest_priority_first() -> None:
+    digest = build_digest(DIGEST_CONFIG, store_with_held(), now=NOW, timezone="Europe/Lisbon")
+    assert [(h.mention.key, h.reason, h.link) for h in digest.held] == [
         ("hackernews#h2", "held back (x)", ""), ("hackernews#h1", REASON, "")]
-    assert held_back(DigestStore(), [NOW.date()]) == ()
+    assert digest.held_total == 2
+    empty = build_digest(DIGEST_CONFIG, DigestStore(), now=NOW, timezone="Europe/Lisbon")
+    assert (empty.held, empty.held_total) == ((), 0)
 
 
 def test_the_digest_email_lists_them_with_the_reason_escaped_and_a_that_s_wrong_link_per_recipient() -> None:
@@ -69,7 +72,8 @@ def test_that_s_wrong_puts_the_mention_back_with_the_new_ones_and_teaches_releva
     held = stored_mention(state="held")
     store = recording(held)
     outcome = unhold(held, recipient("Rui"), store=store)
-    assert (outcome.status, store.writes) == ("done", [("set_mention_state", held.key, "new")])
+    assert (outcome.status, store.writes) == ("done", [("snooze", held.key, release_time(held))])
+    assert release_time(held) == int(dt.datetime.fromisoformat(held.stored_at).timestamp())  # the same every click
     assert load_model(store).clicks == {"relevant": 1, "not_relevant": 0}
     again = unhold(replace(held, state="handled"), recipient("Rui"), store=store)
     assert (again.status, again.said, len(store.writes)) == ("nothing", "not held: handled", 1)
@@ -84,8 +88,8 @@ def test_the_that_s_wrong_link_asks_first_then_acts_once() -> None:
     asked = service.confirm_page(token, f"/a/{token}")
     assert asked.status == 200 and "Not held back after all?" in asked.body and store.writes == []
     done = service.perform(token)
-    assert done.status == 200 and "Back with your new mentions" in done.body
-    assert store.writes == [("set_mention_state", held.key, "new")]
+    assert done.status == 200 and "Back with your new mentions" in done.body and ALERTED in done.body
+    assert store.writes == [("snooze", held.key, release_time(held))]
     assert [a[:3] for a in store.of("audit")] == [(held.key, "unhold", "Maria")]
 
 
@@ -101,4 +105,14 @@ def test_a_held_opportunity_is_listed_as_held_not_among_the_opportunities() -> N
     store.held = {"2026-11-27": {held.key: "held back (x)"}}
     digest = build_digest(DIGEST_CONFIG, store, now=NOW, timezone="Europe/Lisbon")
     assert ([m.key for m in digest.opportunities], digest.open_opportunities) == (["hackernews#o1"], 1)
-    assert [h.mention.key for h in held_back(store, list(digest.days))] == ["hackernews#h1"]
+    assert [h.mention.key for h in digest.held] == ["hackernews#h1"]
+
+
+def test_the_web_view_lists_them_with_that_s_wrong_links_signed_for_the_views_recipient() -> None:
+    signer = TokenSigner(SIGNING_KEY, clock=NOW.timestamp)
+    service = ActionService(DIGEST_CONFIG, store_with_held(), signer)  # type: ignore[arg-type]
+    page = service.digest_page(signer.sign("digest:2026-11-27", "digest", "Ken"))
+    assert page.status == 200 and str(escape(HELD_HEADING)) in page.body
+    links = re.findall(r'<a href="https://listen\.example/api/a/([^"]+)"[^>]*>That\'s wrong</a>', page.body)
+    assert [(t.mention_key, t.action, t.recipient) for t in map(signer.verify, links)] == [
+        ("hackernews#h2", "unhold", "Ken"), ("hackernews#h1", "unhold", "Ken")]
