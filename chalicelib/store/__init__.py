@@ -16,6 +16,7 @@ Items (pk / sk), by aggregate (each module's docstring has the details):
 - counters      ``SMSCOUNT#`` ``SMSANSWER#`` ``SMSCOMMAND#<who>`` / ``<hour>``; ``SPIKE``; ``CAPS#<day>``;
                 ``STORIES#<day>``; ``DIGEST#<day>`` / ``D`` with ``O#<key>``, ``Q#<key>``
 - lists         ``MUTES``; ``SUPPRESS``; ``EXCLUSIONS``
+- inbox         index ``inbox`` on the mention items: ``DAY#<day>`` / ``<stored_at>#<key>`` (small projection)
 - learning      ``LEARN`` / ``MODEL`` (the owner-feedback model, versioned); ``HELD#<day>`` / ``<key>``
 
 Writes that decide "exactly once" are conditional: a mention is stored only if absent
@@ -36,6 +37,7 @@ from chalicelib.store.deliveries import (
     UNDELIVERED_STATUSES,
     Deliveries,
 )
+from chalicelib.store.inbox import Inbox, InboxEntry
 from chalicelib.store.learning import Learning
 from chalicelib.store.lists import Lists
 from chalicelib.store.mentions import MAX_STORED_TEXT, MAX_STORED_TITLE, MENTION_TTL_DAYS, Mentions, capped, mention_pk
@@ -51,7 +53,7 @@ from chalicelib.store.table import (
 )
 
 
-class Store(Mentions, Deliveries, PollState, Counters, Lists, Learning):
+class Store(Mentions, Deliveries, PollState, Counters, Lists, Learning, Inbox):
     """All reads and writes of the table. ``client`` is a boto3 DynamoDB client; ``table_name``
     the table; ``clock`` what items are stamped with (Unix seconds)."""
 
@@ -60,6 +62,6 @@ __all__ = [
     "BATCH_GET_KEYS", "BATCH_WRITE_ITEMS", "CLAIM_LEASE_SECONDS", "DIGEST_TTL_DAYS", "JOB_TTL_DAYS",
     "MAX_STORED_TEXT", "MAX_STORED_TITLE", "MENTION_TTL_DAYS", "OPEN_JOB", "PARALLEL_READS", "READ_OPERATIONS",
     "RETRY_INDEX", "TRANSACTION_ITEMS", "UNDELIVERED_INDEX", "UNDELIVERED_STATUSES", "CycleStateCache", "Delivery",
-    "DigestDay", "Health", "Job", "Store", "StoreProtocol", "StoredMention", "TaskState", "capped",
+    "DigestDay", "Health", "InboxEntry", "Job", "Store", "StoreProtocol", "StoredMention", "TaskState", "capped",
     "client_config", "mention_pk",
 ]

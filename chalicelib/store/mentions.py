@@ -17,6 +17,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from chalicelib.model import Job, MatchedMention, StoredMention, matched_from_dict, matched_to_dict
+from chalicelib.store.inbox import facets_of, inbox_keys
 from chalicelib.store.table import (
     PARALLEL_READS,
     Item,
@@ -114,6 +115,7 @@ class Mentions(Table):
                     "stored_at": {"S": stored_at},
                     "job": {"S": job_id},
                     TTL_ATTRIBUTE: {"N": expires},
+                    **inbox_keys(stored_at, m.mention.key), "facets": {"S": facets_of(m)},
                 },
                 "ConditionExpression": "attribute_not_exists(pk)",
             }
@@ -244,29 +246,3 @@ class Mentions(Table):
         return [reply_record(*i["sk"]["S"].split("#", 1), i["text"]["S"], i["recipient"]["S"], i["status"]["S"],
                              string_of(i, "detail") or "")
                 for i in self._query("pk = :pk", {":pk": {"S": "REPLIES"}})]
-
-    def rule_mentions_since(self, rule: str, since: float, limit: int = 5000) -> list[StoredMention]:
-        """Mentions stored (so alerted, or held for the digest) since ``since`` that matched
-        ``rule``, at most ``limit``: for "not relevant", to test a suggested exclusion against
-        the week. No index holds mentions by day yet, so this is a Scan in ``PARALLEL_READS``
-        segments, filtered on the table side: it reads, and costs, the whole table once per
-        "not relevant" click (bench.not_relevant measures it)."""
-        values = {":m": {"S": "M"}, ":since": {"S": iso(since)}, ":rule": {"S": f'"rule":{json.dumps(rule)}'}}
-
-        def _segment(numbers: Sequence[int]) -> list[StoredMention]:
-            found: list[StoredMention] = []
-            request: dict[str, Any] = {
-                "TableName": self.table, "Segment": numbers[0], "TotalSegments": PARALLEL_READS,
-                "FilterExpression": "sk = :m AND stored_at >= :since AND contains(#data, :rule)",
-                "ExpressionAttributeNames": {"#data": "data"}, "ExpressionAttributeValues": values,
-            }
-            while len(found) < limit:
-                response = self._call("scan", **request)
-                found += [m for m in map(self._stored, response.get("Items", [])) if rule in m.item.rule_names]
-                if "LastEvaluatedKey" not in response:
-                    break
-                request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-            return found
-
-        parts = self._in_parallel(_segment, [[number] for number in range(PARALLEL_READS)])
-        return [m for part in parts for m in part][:limit]
