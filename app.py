@@ -120,6 +120,100 @@ def digest_view(token: str) -> Response:
     return _page(runtime().actions.digest_page(token))
 
 
+FORM = ["application/x-www-form-urlencoded"]
+
+
+def _request() -> tuple[bytes, dict[str, str]]:
+    request = app.current_request
+    return (request.raw_body or b"", dict(request.headers)) if request else (b"", {})
+
+
+def _with_cookie(page: object, cookie: str | None) -> Response:
+    response = _page(page)
+    if cookie:
+        response.headers["Set-Cookie"] = cookie
+    return response
+
+
+@app.route("/in/sign-in", methods=["GET"])
+def sign_in_form() -> Response:
+    """The inbox's sign-in form: an email address, for a magic link."""
+    from chalicelib.runtime import runtime
+
+    query = app.current_request.query_params if app.current_request else None
+    return _page(runtime().sessions.sign_in_page(prefix=_prefix(), next_path=(query or {}).get("next", "")))
+
+
+@app.route("/in/sign-in", methods=["POST"], content_types=FORM)
+def sign_in_request() -> Response:
+    """Email a sign-in link (the same answer for every address; rate-limited)."""
+    from chalicelib.runtime import runtime
+    from chalicelib.web.session import form_values
+
+    body, headers = _request()
+    form = form_values(body)
+    context = app.current_request.context if app.current_request else {}
+    source_ip = str((context.get("identity") or {}).get("sourceIp", ""))
+    return _page(runtime().sessions.request_link(form.get("address", ""), source_ip, next_path=form.get("next", ""),
+                                                 prefix=_prefix(), headers=headers))
+
+
+@app.route("/in/link/{token}", methods=["GET"])
+def sign_in_link(token: str) -> Response:
+    """A sign-in link opened: a button only (mail scanners open links)."""
+    from chalicelib.runtime import runtime
+
+    return _page(runtime().sessions.link_page(token, prefix=_prefix()))
+
+
+@app.route("/in/link/{token}", methods=["POST"], content_types=FORM)
+def sign_in_confirm(token: str) -> Response:
+    """The sign-in button: spend the link once, set the session cookie."""
+    from chalicelib.runtime import runtime
+
+    body, headers = _request()
+    page, cookie = runtime().sessions.consume_link(token, body, prefix=_prefix(), headers=headers)
+    return _with_cookie(page, cookie)
+
+
+@app.route("/in/sign-out", methods=["POST"], content_types=FORM)
+def sign_out() -> Response:
+    """End this session."""
+    return _sign_out(everywhere=False)
+
+
+@app.route("/in/sign-out-everywhere", methods=["POST"], content_types=FORM)
+def sign_out_everywhere() -> Response:
+    """End every session of the signed-in address."""
+    return _sign_out(everywhere=True)
+
+
+def _sign_out(*, everywhere: bool) -> Response:
+    from chalicelib.runtime import runtime
+    from chalicelib.web.session import Viewer
+
+    sessions = runtime().sessions
+    body, headers = _request()
+    viewer = sessions.checked_post(headers, body, prefix=_prefix())
+    if not isinstance(viewer, Viewer):
+        return _page(viewer)
+    page, cookie = (sessions.sign_out_everywhere if everywhere else sessions.sign_out)(viewer, prefix=_prefix())
+    return _with_cookie(page, cookie)
+
+
+@app.route("/in", methods=["GET"])  # API Gateway and chalice local drop the trailing slash of /in/
+def inbox() -> Response:
+    """The inbox (for now: who is signed in); the sign-in form when no one is."""
+    from chalicelib.runtime import runtime
+
+    _, headers = _request()
+    sessions = runtime().sessions
+    viewer = sessions.viewer(headers)
+    if viewer is None:
+        return _page(sessions.sign_in_page(prefix=_prefix()))
+    return _page(sessions.home_page(viewer, prefix=_prefix()))
+
+
 def _prefix() -> str:
     """The API Gateway stage path (e.g. /api) so the form posts back to the same place."""
     context = app.current_request.context if app.current_request else {}

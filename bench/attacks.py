@@ -15,6 +15,8 @@ holds or guesses a link, can try, run through every surface on the local stack.
   every truncation, re-encodings, expiry, issued-in-the-future, replay and concurrent replay,
   cross-recipient, cross-mention, cross-action, cross-route, cross-site POSTs, a rotated-out
   key, and SMS codes used from another recipient's phone.
+- The inbox's sign-in: hostile addresses, ``next`` paths, cookies and link tokens; changed,
+  replayed (eight at once) and cross-site links; session POSTs without their CSRF token.
 
 Figures: ``attack_cases`` (attempts made), ``attack_through`` (any that got through: a header
 added, a script run, a foreign load, a link other than http(s), a control character shown, a
@@ -527,6 +529,59 @@ def sms_codes(tally: Tally, config: ListenConfig, store: Store, signer: TokenSig
     tally.check(stored is not None and stored.state == "new", "SMS codes: the mention changed")
 
 
+
+class _Mailbox:
+    """The email channel's ``send_message`` for the sign-in attacks: what would have been sent."""
+
+    business, from_address = "Bean There Café", "alerts@beanthere.example"
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[Any, str]] = []
+
+    def send_message(self, message: Any, to: str) -> str:
+        self.sent.append((message, to))
+        return "sent"
+
+
+def sign_in_attacks(tally: Tally, config: ListenConfig, store: Store, renderer: Renderer | None) -> None:
+    """The inbox's sign-in (chalicelib.web.session): hostile addresses and ``next`` paths, forged,
+    replayed and cross-site links, forged cookies, and session POSTs without their CSRF token."""
+    from chalicelib.web.session import COOKIE_NAME, Sessions, Viewer
+
+    mailbox = _Mailbox()
+    sessions = Sessions(config, store, email=mailbox)
+    for index, s in enumerate(CORPUS):
+        for address in (s, f"{s}@beanthere.example", f"maria@beanthere.example{s}"):
+            page = sessions.request_link(address, f"198.51.100.{index % 250}", next_path=s)
+            tally.check(page.status in (200, 400), f"sign-in: status {page.status} for {address[:40]!r}")
+            if renderer is not None and address == s:
+                renderer.check(tally, "sign-in answer", page.body, s[:40])
+        form = sessions.sign_in_page(next_path=s)
+        tally.check('name="next"' not in form.body or 'name="next" value="/in/' in form.body, f"next: {s[:40]!r}")
+        tally.check(sessions.viewer({"Cookie": f"{COOKIE_NAME}={s}"}) is None, f"cookie: {s[:40]!r} accepted")
+        tally.check(sessions.link_page(s).status == 403 and sessions.consume_link(s)[1] is None,
+                    f"sign-in link: {s[:40]!r} accepted")
+    tally.check(mailbox.sent == [], f"sign-in: {len(mailbox.sent)} emails sent to hostile addresses")
+    sessions.request_link("maria@beanthere.example", "192.0.2.10")
+    (message, _), = mailbox.sent
+    token = re.findall(r"/in/link/([A-Za-z0-9_-]{43})", str(message.get_content()))[0]
+    for position in range(0, len(token), 3):  # every third character changed
+        changed = token[:position] + ("A" if token[position] != "A" else "B") + token[position + 1:]
+        tally.check(sessions.consume_link(changed)[1] is None, "sign-in link: a changed token signed in")
+    for headers in ({"Origin": "https://evil.example"}, {"Origin": "null"}, {"Sec-Fetch-Site": "cross-site"}):
+        tally.check(sessions.consume_link(token, headers=headers)[1] is None, f"sign-in link: cross-site {headers}")
+        tally.check(sessions.request_link("maria@beanthere.example", "192.0.2.11", headers=headers).status == 403,
+                    f"sign-in request: cross-site {headers}")
+    with ThreadPoolExecutor(8) as pool:  # one link confirmed eight times at once
+        cookies = [cookie for _, cookie in pool.map(lambda _: sessions.consume_link(token), range(8)) if cookie]
+    tally.check(len(cookies) == 1, f"sign-in link: {len(cookies)} sessions from one link")
+    headers = {"Cookie": cookies[0].split(";", 1)[0]} if cookies else {}
+    viewer = sessions.viewer(headers)
+    tally.check(viewer is not None, "sign-in: the genuine session was refused")
+    for body in (b"", b"csrf=", b"csrf=" + b"A" * 43, f"csrf={viewer.csrf if viewer else ''}&csrf=x".encode()):
+        tally.check(not isinstance(sessions.checked_post(headers, body), Viewer), f"session POST: csrf {body[:20]!r}")
+    tally.check(sessions.viewer(headers) is not None, "session POSTs: the session changed")
+
 # --- the run --------------------------------------------------------------------------
 
 
@@ -588,6 +643,7 @@ def attack(store: Store, renderer: Renderer | None) -> Tally:
     tally = Tally()
     hostile_strings(tally, config, store, renderer)
     token_attacks(tally, config, store)
+    sign_in_attacks(tally, config, store, renderer)
     return tally
 
 

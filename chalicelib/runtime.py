@@ -25,6 +25,7 @@ from chalicelib.sources.base import Source, SourceState
 from chalicelib.sources.http import HttpClient
 from chalicelib.store import CycleStateCache, Store
 from chalicelib.web.service import ActionService
+from chalicelib.web.session import Sessions
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class Runtime:
     actions: ActionService
     digest: DigestSender
     sms: Any  # chalicelib.alerts.sms.SmsChannel: also answers SMS commands
+    sessions: Sessions  # the inbox's sign-in and sessions
 
 
 SEND_CLIENT_TIMEOUTS = {"connect_timeout": 2, "read_timeout": 5}  # one send: at most 7 s of the poll's ~20 s
@@ -140,7 +142,8 @@ def build(config: ListenConfig, store: Store, *, signing_key: bytes, previous_ke
     )
     poster = ReplyPoster(config, SecretState(store, ssm, sessions), secrets, clock)
     actions = ActionService(config, store, signer, poster, email=email)
-    return Runtime(config, store, pipeline, actions, DigestSender(config, store, email, signer, clock=clock), sms)
+    return Runtime(config, store, pipeline, actions, DigestSender(config, store, email, signer, clock=clock), sms,
+                   Sessions(config, store, email=email, clock=clock))
 
 
 @functools.cache

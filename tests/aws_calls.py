@@ -38,12 +38,17 @@ ENTRY_POINTS: dict[tuple[str, str], tuple[str, ...]] = {
     ("app", "inbound_sms"): ("InboundSms",),
     **{("app", route): ("APIHandler",) for route in (
         "confirm_action", "perform_action", "short_link", "confirm_unsubscribe", "unsubscribe", "digest_view")},
+    **{("app", route): ("APIHandler",) for route in (  # the inbox's sign-in
+        "sign_in_form", "sign_in_request", "sign_in_link", "sign_in_confirm", "sign_out", "sign_out_everywhere",
+        "inbox")},
     ("chalicelib.pipeline", "run_cycle"): ("Poll",),
     ("chalicelib.digest", "run"): ("Digest",),
     ("chalicelib.feedback", "handle_sns_event"): ("SesFeedback",),
     ("chalicelib.sms_commands", "handle_sns_event"): ("InboundSms",),
     **{("chalicelib.web.service", method): ("APIHandler",) for method in (
         "confirm_page", "perform", "token_for_short_code", "digest_page")},
+    **{("chalicelib.web.session", method): ("APIHandler",) for method in (
+        "viewer", "checked_post", "request_link", "link_page", "consume_link", "sign_out", "sign_out_everywhere")},
     ("chalicelib.runtime", "runtime"): ALL_FUNCTIONS,
 }
 

@@ -18,6 +18,8 @@ Items (pk / sk), by aggregate (each module's docstring has the details):
 - lists         ``MUTES``; ``SUPPRESS``; ``EXCLUSIONS``
 - inbox         index ``inbox`` on the mention items: ``DAY#<day>`` / ``<stored_at>#<key>`` (small projection)
 - learning      ``LEARN`` / ``MODEL`` (the owner-feedback model, versioned); ``HELD#<day>`` / ``<key>``
+- sessions      ``SIGNIN#<hash>`` / ``L``; ``WEBSESSION#<hash>`` / ``S``; ``WEBSESSIONS#<address>`` / ``<hash>``;
+                ``SIGNINCOUNT#<who>`` / ``<window>`` (the inbox's sign-in)
 
 Writes that decide "exactly once" are conditional: a mention is stored only if absent
 (transactions of up to 100 conditional puts), so exactly one cycle's alert job owns it; the
@@ -43,6 +45,7 @@ from chalicelib.store.lists import Lists
 from chalicelib.store.mentions import MAX_STORED_TEXT, MAX_STORED_TITLE, MENTION_TTL_DAYS, Mentions, capped, mention_pk
 from chalicelib.store.poll_state import CycleStateCache, PollState
 from chalicelib.store.protocol import StoreProtocol
+from chalicelib.store.sessions import WebSessions
 from chalicelib.store.table import (
     BATCH_GET_KEYS,
     BATCH_WRITE_ITEMS,
@@ -53,7 +56,7 @@ from chalicelib.store.table import (
 )
 
 
-class Store(Mentions, Deliveries, PollState, Counters, Lists, Learning, Inbox):
+class Store(Mentions, Deliveries, PollState, Counters, Lists, Learning, Inbox, WebSessions):
     """All reads and writes of the table. ``client`` is a boto3 DynamoDB client; ``table_name``
     the table; ``clock`` what items are stamped with (Unix seconds)."""
 

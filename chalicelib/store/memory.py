@@ -54,6 +54,7 @@ from chalicelib.store.inbox import InboxEntry, days_since, entry_from, facets_of
 from chalicelib.store.lists import split_mutes
 from chalicelib.store.mentions import capped, due_bound, reply_record, snooze_record
 from chalicelib.store.poll_state import KEPT, merged_tasks, planned_writes, skipped_words, tasks_body
+from chalicelib.store.sessions import SessionRecord
 from chalicelib.store.table import iso
 
 MAX_ITEM_BYTES = 400 * 1024  # DynamoDB's item size limit: a larger mention is refused as on the table
@@ -108,6 +109,9 @@ class MemoryStore:
         self._exclusions: dict[str, set[str]] = {}
         self._model: tuple[str, int] | None = None  # the feedback model (JSON) and its version
         self._held: dict[str, dict[str, str]] = {}  # day -> mention key -> reason
+        self._links: dict[str, tuple[str, str, int]] = {}  # token hash -> address, next path, expires at
+        self._sessions: dict[str, SessionRecord] = {}  # id hash -> session
+        self._sign_in_counts: dict[tuple[str, str], int] = {}  # (who, window) -> requests
 
     # --- mentions -------------------------------------------------------------------
 
@@ -565,6 +569,50 @@ class MemoryStore:
 
     def held_back(self, days: Sequence[str]) -> dict[str, str]:
         return {key: reason for day in days for key, reason in sorted(self._held.get(day, {}).items())}
+
+
+    # --- sessions (the inbox's sign-in) ----------------------------------------------------
+
+    def put_sign_in_link(self, token_hash: str, address: str, next_path: str, expires_at: int) -> None:
+        self._links[token_hash] = (address, next_path, expires_at)
+
+    def sign_in_link(self, token_hash: str) -> tuple[str, str] | None:
+        address, next_path, expires_at = self._links.get(token_hash, ("", "", 0))
+        return (address, next_path) if address and expires_at > int(self.clock()) else None
+
+    def take_sign_in_link(self, token_hash: str) -> tuple[str, str] | None:
+        found = self.sign_in_link(token_hash)
+        if found is not None:
+            del self._links[token_hash]
+        return found
+
+    def count_sign_in_request(self, who: str, window: str) -> int:
+        self._sign_in_counts[(who, window)] = self._sign_in_counts.get((who, window), 0) + 1
+        return self._sign_in_counts[(who, window)]
+
+    def put_session(self, id_hash: str, address: str, expires_at: int, idle_until: int) -> None:
+        self._sessions[id_hash] = SessionRecord(address, expires_at, idle_until, int(self.clock()))
+
+    def get_session(self, id_hash: str) -> SessionRecord | None:
+        record = self._sessions.get(id_hash)
+        now = self.clock()
+        return record if record is not None and record.expires_at > now and record.idle_until > now else None
+
+    def touch_session(self, id_hash: str, idle_until: int) -> bool:
+        record = self._sessions.get(id_hash)
+        if record is None:
+            return False
+        self._sessions[id_hash] = SessionRecord(record.address, record.expires_at, idle_until, int(self.clock()))
+        return True
+
+    def delete_session(self, id_hash: str, address: str) -> None:
+        self._sessions.pop(id_hash, None)
+
+    def delete_sessions(self, address: str) -> int:
+        mine = [h for h, record in self._sessions.items() if record.address == address]
+        for h in mine:
+            del self._sessions[h]
+        return len(mine)
 
 
 def _add(records: dict[str, dict[str, int]], day: str, counters: dict[str, int]) -> None:

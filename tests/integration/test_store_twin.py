@@ -94,7 +94,7 @@ def public_methods(cls: type) -> dict[str, inspect.Signature]:
 
 def test_store_twin_and_protocol_have_the_same_public_methods_and_signatures() -> None:
     protocol = public_methods(StoreProtocol)
-    assert len(protocol) == 71
+    assert len(protocol) == 80
     assert public_methods(Store) == protocol
     assert public_methods(MemoryStore) == protocol
 
@@ -320,6 +320,77 @@ def test_a_short_link_is_its_token_until_it_expires(store: Any, clock: Clock) ->
     clock.now = int(START) + 60
     assert store.get_short_link("abc123") is None
 
+
+
+# --- the inbox's sign-in: links, sessions, rate-limit counters ----------------------------------
+
+def test_a_sign_in_link_is_taken_once_and_only_before_it_expires(store: Any, clock: Clock) -> None:
+    expires = int(START) + 900
+    store.put_sign_in_link("h1", "maria@beanthere.example", "/in/?state=new", expires)
+    store.put_sign_in_link("h2", "maria@beanthere.example", "", expires)
+    assert store.sign_in_link("h1") == ("maria@beanthere.example", "/in/?state=new")
+    assert store.sign_in_link("h1") == ("maria@beanthere.example", "/in/?state=new")  # reading changes nothing
+    assert store.sign_in_link("nope") is None
+    assert store.take_sign_in_link("h1") == ("maria@beanthere.example", "/in/?state=new")
+    assert store.take_sign_in_link("h1") is None
+    assert store.sign_in_link("h1") is None
+    assert store.take_sign_in_link("nope") is None
+    clock.now = expires
+    assert store.sign_in_link("h2") is None
+    assert store.take_sign_in_link("h2") is None
+
+
+def test_two_confirmations_of_one_link_at_once_take_it_once(store: Any) -> None:
+    store.put_sign_in_link("h1", "maria@beanthere.example", "", int(START) + 900)
+    taken: list[object] = []
+    threads = [threading.Thread(target=lambda: taken.append(store.take_sign_in_link("h1"))) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(taken, key=repr) == [None] * 7 + [("maria@beanthere.example", "")]
+
+
+def test_sign_in_requests_are_counted_per_who_and_window(store: Any) -> None:
+    assert [store.count_sign_in_request("address:maria@beanthere.example", "527776") for _ in range(3)] == [1, 2, 3]
+    assert store.count_sign_in_request("ip:192.0.2.1", "527776") == 1
+    assert store.count_sign_in_request("address:maria@beanthere.example", "527777") == 1
+
+
+def test_a_session_lives_until_either_expiry_or_its_revocation(store: Any, clock: Clock) -> None:
+    now = int(START)
+    store.put_session("s1", "maria@beanthere.example", now + 30 * 86400, now + 7 * 86400)
+    record = store.get_session("s1")
+    assert record is not None
+    assert (record.address, record.expires_at, record.idle_until, record.seen_at) == (
+        "maria@beanthere.example", now + 30 * 86400, now + 7 * 86400, now)
+    assert store.get_session("s2") is None
+    clock.now = now + 7 * 86400 - 1
+    assert store.touch_session("s1", now + 14 * 86400) is True
+    clock.now = now + 7 * 86400
+    touched = store.get_session("s1")
+    assert touched is not None and (touched.idle_until, touched.seen_at) == (now + 14 * 86400, now + 7 * 86400 - 1)
+    clock.now = now + 14 * 86400
+    assert store.get_session("s1") is None  # idle
+    store.put_session("s3", "maria@beanthere.example", now + 15 * 86400, now + 21 * 86400)
+    assert store.get_session("s3") is not None
+    clock.now = now + 15 * 86400
+    assert store.get_session("s3") is None  # absolute
+    assert store.touch_session("gone", now + 20 * 86400) is False
+
+
+def test_sign_out_everywhere_revokes_every_session_of_the_address_only(store: Any) -> None:
+    far = int(START) + 86400
+    for id_hash, address in (("a1", "maria@beanthere.example"), ("a2", "maria@beanthere.example"),
+                             ("b1", "joao@beanthere.example")):
+        store.put_session(id_hash, address, far, far)
+    store.delete_session("a1", "maria@beanthere.example")
+    assert store.get_session("a1") is None and store.get_session("a2") is not None
+    store.delete_session("a1", "maria@beanthere.example")  # gone already: nothing
+    assert store.touch_session("a1", far) is False
+    assert store.delete_sessions("maria@beanthere.example") == 1
+    assert store.get_session("a2") is None and store.get_session("b1") is not None
+    assert store.delete_sessions("maria@beanthere.example") == 0
 
 # --- poll state ----------------------------------------------------------------------------
 
