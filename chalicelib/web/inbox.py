@@ -269,7 +269,8 @@ class InboxPages:
             return self._render(400, "That filter does not work", "error", prefix, viewer, message=str(bad),
                                 back=f"{prefix}/in/")
         if f.job:
-            keys = list(dict.fromkeys(k for d in self.store.deliveries(f.job) for k in d.mention_keys))
+            keys = list(dict.fromkeys(k for d in self.store.deliveries(f.job) if d.recipient == viewer.name
+                                      for k in d.mention_keys))  # what this alert carried to the viewer
             found = self.store.get_mentions(keys) if keys else {}
             entries = [entry_of(found[k], self.store.assigned_to(k) if f.assigned_me else None)
                        for k in keys if k in found]

@@ -160,6 +160,7 @@ def test_an_alerts_link_lists_exactly_the_mentions_it_carried(store, clock, page
     store_at(store, clock, NOW - 60, *[item(str(n)) for n in range(30)])
     store.claim_delivery("job-0", "Maria", "email", [f"hackernews#{n}" for n in range(25)])
     store.claim_delivery("job-0", "Maria", "sms", ["hackernews#25", "hackernews#3"])
+    store.claim_delivery("job-0", "Joao", "email", ["hackernews#29"])  # another recipient's: not listed
     assert sorted(keys(list_page(pages, job="job-0").body)) == sorted(f"hackernews#{n}" for n in range(26))
     assert keys(list_page(pages, job="job-none").body) == []
 
