@@ -85,6 +85,9 @@ def short_link(code: str) -> Response:
     token = runtime().actions.token_for_short_code(code)
     if token is None:
         return _page(invalid_link())
+    listed = _inbox_pages().alert_list_page(token, prefix=_prefix())  # an SMS of several mentions: all of them
+    if listed is not None:
+        return _page(listed)
     return _page(runtime().actions.confirm_page(token, form_action=f"{_prefix()}/a/{token}"))
 
 

@@ -345,6 +345,35 @@ class InboxPages:
         return self._render(200, f"{BULK_ACTIONS[action]}: done", "done", prefix, viewer, said=said,
                             back=f"{prefix}/in/")
 
+    def alert_list_page(self, token: str, *, prefix: str = "") -> Page | None:
+        """The page an SMS's short link opens when it named several mentions: every mention of the
+        SMS with its actions (links of the token's recipient). None when the token is not a
+        ``list`` token (the caller shows the action it names); the one 403 page when it is not good."""
+        from chalicelib.links import ACTIONS, InvalidToken, alert_actions
+        from chalicelib.web.pages import invalid_link
+        from chalicelib.web.views import mention_view
+
+        try:
+            parsed = self.signer.verify(token)
+        except InvalidToken:
+            return None
+        if parsed.action != "list":
+            return None
+        recipient = self.config.recipient(parsed.recipient)
+        job = parsed.mention_key.removeprefix("job:")
+        if recipient is None or not parsed.mention_key.startswith("job:"):
+            return invalid_link()
+        keys = [k for d in self.store.deliveries(job) if d.recipient == recipient.name and d.channel == "sms"
+                for k in d.mention_keys]
+        found = self.store.get_mentions(keys) if keys else {}
+        shown = []
+        for key in (k for k in keys if k in found):
+            links = [(ACTIONS[a], f"{prefix}/a/{self.signer.sign(key, a, recipient.name)}")
+                     for a in alert_actions(self.config, recipient.name)]
+            shown.append({"mention": mention_view(found[key]), "actions": links})
+        return self._render(200, f"{len(shown)} mentions of this alert", "alert", prefix, Viewed(recipient.name, ""),
+                            listed=shown)
+
     def rules_page(self, viewer: Viewed, *, prefix: str = "") -> Page:
         now = self.clock()
         since = dt.datetime.fromtimestamp(now - WEEK_SECONDS, dt.UTC).isoformat(timespec="milliseconds")

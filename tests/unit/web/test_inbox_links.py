@@ -52,3 +52,39 @@ def test_an_alert_that_shows_every_mention_has_no_inbox_line() -> None:
     (alert,) = email.sent
     text = compose(alert, business="B", from_address=CONFIG.alerts.from_address, reply_to=None).as_string()
     assert "in the inbox" not in text
+
+
+def test_an_sms_of_three_mentions_opens_a_page_listing_all_three_with_their_actions() -> None:
+    clock = builders.FakeClock()
+    store = MemoryStore(clock=clock)
+    sms = Outbox("sms")
+    urgent = builders.config(rules=[{"name": "brand", "group": "brand", "keywords": ["Bean There"], "urgent": True}],
+                             alerts={**builders.CONFIG["alerts"], "action_base_url": BASE})
+    rules = compile_rules(urgent.rule_specs(), exclude=urgent.exclude)
+    signer = TokenSigner(b"k" * 32, clock=clock)
+    Pipeline(urgent, store, {"hackernews": Feed(items("1", "2", "3"))}, rules,  # type: ignore[arg-type]
+             {"email": Outbox("email"), "sms": sms}, signer, clock=clock).run_cycle()
+    (alert,) = sms.sent
+    assert alert.total == 3 and len(alert.items) == 1
+    token = store.get_short_link(alert.short_link.rsplit("/", 1)[1])
+    assert token is not None
+    page = InboxPages(urgent, store, signer, clock).alert_list_page(token)
+    assert page is not None and page.status == 200
+    assert [t for t in re.findall(r"Bean There story (\d)", page.body)] == ["1", "2", "3"]
+    actions = [(t.mention_key, t.action, t.recipient) for t in
+               map(signer.verify, re.findall(r'href="/a/([^"]+)"', page.body))]
+    assert sorted({a[0] for a in actions}) == ["hackernews#1", "hackernews#2", "hackernews#3"]
+    assert {a[2] for a in actions} == {"Maria"}
+    assert [a[1] for a in actions if a[0] == "hackernews#2"] == [
+        "reply", "handled", "snooze", "mute_author", "mute_thread", "not_relevant", "wrong_label"]
+
+
+def test_a_short_link_of_one_mention_still_opens_its_action_and_a_bad_list_token_is_refused() -> None:
+    clock = builders.FakeClock()
+    store = MemoryStore(clock=clock)
+    signer = TokenSigner(b"k" * 32, clock=clock)
+    pages = InboxPages(CONFIG, store, signer, clock)
+    assert pages.alert_list_page(signer.sign("hackernews#1", "handled", "Maria")) is None  # the confirm page's
+    assert pages.alert_list_page("forged.token") is None  # the confirm page refuses it
+    assert pages.alert_list_page(signer.sign("job:x", "list", "Nobody")).status == 403  # type: ignore[union-attr]
+    assert pages.alert_list_page(signer.sign("hackernews#1", "list", "Maria")).status == 403  # type: ignore[union-attr]
