@@ -269,7 +269,7 @@ def _inbox_pages() -> Any:
 def _viewed(viewer: Any) -> Any:
     from chalicelib.web.inbox import Viewed
 
-    return Viewed(viewer.name, viewer.csrf)
+    return Viewed(viewer.name, viewer.csrf, viewer.address)
 
 
 def _signed_in(path: str, page: Callable[[Any, Any], object]) -> Response:
@@ -283,6 +283,8 @@ def _signed_in(path: str, page: Callable[[Any, Any], object]) -> Response:
     viewer = runtime().sessions.viewer(headers)
     if viewer is None:
         query = urlencode(sorted(_query().items()))
+        if path == "/in/" and not query:  # the inbox's own address: the sign-in form, as the 303 would show
+            return _page(runtime().sessions.sign_in_page(prefix=_prefix()))
         back = f"{path}?{query}" if query else path
         return _page(redirect(f"{_prefix()}/in/sign-in?{urlencode({'next': back})}"))
     return _page(page(_inbox_pages(), _viewed(viewer)))

@@ -235,10 +235,11 @@ def health_words(network: str, h: Any, now: float) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Viewed:
-    """Who is looking: the recipient's name (``assigned=me``), and their session's CSRF token."""
+    """Who is looking: the recipient's name (``assigned=me``), their session's CSRF token, their address."""
 
     name: str
     csrf: str
+    address: str = ""
 
 
 class InboxPages:
@@ -255,7 +256,7 @@ class InboxPages:
         body = _templates().get_template("inbox.html.j2").render(
             title=title, message=context.pop("message", ""), mention=context.pop("mention", None),
             form_action="", button="", forms=[], composer=None, links=[], choices=[], choice_name="", checked="",
-            view=view, prefix=prefix, csrf=viewer.csrf, **context)
+            view=view, prefix=prefix, csrf=viewer.csrf, viewer=viewer, **context)
         return Page(status, body, dict(SECURITY_HEADERS))
 
     def _today(self) -> dt.date:
