@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.model import MatchedMention, StoredMention
+from chalicelib.model import MatchedMention
 from chalicelib.store.table import Item, Table, iso, string_of
 from chalicelib.table import INBOX_INDEX_NAME, INBOX_PARTITION_KEY, INBOX_SORT_KEY
 
@@ -92,17 +92,6 @@ def days_since(since: float, now: float) -> list[str]:
 
 
 class Inbox(Table):
-    # get_mentions is the Mentions aggregate's
-    get_mentions: Callable[[Sequence[str]], dict[str, StoredMention]]
-
-    def rule_mentions_since(self, rule: str, since: float, limit: int = 5000) -> list[StoredMention]:
-        """Mentions stored (so alerted, or held for the digest) since ``since`` that matched
-        ``rule``, at most ``limit``, newest first: for "not relevant", to test a suggested exclusion
-        against the week. The days' index entries (small) pick the keys; only those mentions are read."""
-        keys = rule_keys_since(self.inbox_entries(days_since(since, self.clock())), rule, iso(since), limit)
-        found = self.get_mentions(keys)
-        return [found[k] for k in keys if k in found]
-
     def inbox_entries(self, days: Sequence[str]) -> list[InboxEntry]:
         """Every mention stored on these UTC days (yyyy-mm-dd), as the index holds it (eventually
         consistent: a change shows within a second), newest first: one Query a day, several at once."""

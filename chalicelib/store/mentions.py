@@ -17,7 +17,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from chalicelib.model import Job, MatchedMention, StoredMention, matched_from_dict, matched_to_dict
-from chalicelib.store.inbox import facets_of, inbox_keys
+from chalicelib.store.inbox import InboxEntry, days_since, facets_of, inbox_keys, rule_keys_since
 from chalicelib.store.table import (
     PARALLEL_READS,
     Item,
@@ -78,6 +78,7 @@ def reply_record(at: str, key: str, text: str, recipient: str, status: str, deta
 class Mentions(Table):
     # open_job is the Deliveries aggregate's; store_new_mentions records the job first
     open_job: Callable[[str, Sequence[str], float], Job]
+    inbox_entries: Callable[[Sequence[str]], list[InboxEntry]]  # the Inbox aggregate's
 
     def unseen(self, items: Sequence[MatchedMention]) -> list[MatchedMention]:
         """The mentions not stored before (one BatchGetItem per 100 keys), each once."""
@@ -246,3 +247,13 @@ class Mentions(Table):
         return [reply_record(*i["sk"]["S"].split("#", 1), i["text"]["S"], i["recipient"]["S"], i["status"]["S"],
                              string_of(i, "detail") or "")
                 for i in self._query("pk = :pk", {":pk": {"S": "REPLIES"}})]
+
+    def rule_mentions_since(self, rule: str, since: float, limit: int = 5000) -> list[StoredMention]:
+        """Mentions stored (so alerted, or held for the digest) since ``since`` that matched
+        ``rule``, at most ``limit``, newest first: for "not relevant", to test a suggested exclusion
+        against the week. The days' entries of the ``inbox`` index (small) pick the keys; only those
+        mentions are read (eventually consistent: a week's screening needs no later write)."""
+        keys = rule_keys_since(self.inbox_entries(days_since(since, self.clock())), rule, iso(since), limit)
+        found = {m.key: m for m in map(self._stored, self._batch_get([pk_sk(mention_pk(k), "M") for k in keys],
+                                                                      consistent=False))}
+        return [found[k] for k in keys if k in found]
