@@ -41,13 +41,12 @@ ACTIONS = {
     "assign": "Assign",
     "wrong_label": "Wrong label",
     "unhold": "That's wrong",  # the digest's held-back mentions: relevant after all
-    "list": "See them all",  # an SMS of several mentions: the page listing them all (``job:<id>``)
 }
 RULE_ACTIONS = frozenset({"raise_cap", "exclude"})
-NO_MENTION_ACTIONS = RULE_ACTIONS | {"unsubscribe", "digest", "list"}
+NO_MENTION_ACTIONS = RULE_ACTIONS | {"unsubscribe", "digest"}
 # The token kinds each route takes: /a/ the alert's actions, /u/ unsubscribe, /d/ a digest's web view.
 ROUTE_ACTIONS = {
-    "a": frozenset(ACTIONS) - {"unsubscribe", "digest", "list"},
+    "a": frozenset(ACTIONS) - {"unsubscribe", "digest"},
     "u": frozenset({"unsubscribe"}),
     "d": frozenset({"digest"}),
 }

@@ -35,9 +35,8 @@ class Prepared:
     short_link: str = ""
 
 
-def prepare(cycle: Cycle, plan: PlannedDelivery, now: dt.datetime, job_id: str = "") -> Prepared:
-    """The writes a send needs, made before its claim (the module's invariants). The short link of
-    an SMS of one mention opens its actions; of several (``job_id`` known), the page listing them all."""
+def prepare(cycle: Cycle, plan: PlannedDelivery, now: dt.datetime) -> Prepared:
+    """The writes a send needs, made before its claim (the module's invariants)."""
     if plan.held or plan.channel != "sms":
         return Prepared(plan)
     name = plan.recipient.name
@@ -45,8 +44,7 @@ def prepare(cycle: Cycle, plan: PlannedDelivery, now: dt.datetime, job_id: str =
     if sent_this_hour > plan.recipient.sms_per_hour:
         return Prepared(replace(plan, held="hourly SMS cap"))
     code = new_short_code()
-    token = (cycle.signer.sign(f"job:{job_id}", "list", name) if job_id and len(plan.mentions) > 1 else
-             cycle.signer.sign(plan.mentions[0].key, "handled", name))
+    token = cycle.signer.sign(plan.mentions[0].key, "handled", name)
     cycle.store.put_short_link(code, token, int(cycle.clock()) + DEFAULT_TTL_SECONDS)
     return Prepared(plan, sent_this_hour == plan.recipient.sms_per_hour,
                     f"{cycle.config.alerts.action_base_url}/s/{code}")

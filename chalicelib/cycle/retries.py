@@ -39,8 +39,7 @@ def retry_due(cycle: Cycle) -> None:
                 and mutes.reason(stored[k].item.mention) is None]
         plan = next((p for p in plan_deliveries(cycle.config, keep, now, suppressed)
                      if (p.recipient.name, p.channel) == (delivery.recipient, delivery.channel)), None)
-        # before the claim, as a first send
-        prepared = prepare(cycle, plan, now, delivery.job_id) if plan is not None else None
+        prepared = prepare(cycle, plan, now) if plan is not None else None  # before the claim, as a first send
         claimed = claim_retry(store, delivery, cycle.job_lease_seconds)
         if claimed is None:
             continue  # another cycle took it

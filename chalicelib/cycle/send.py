@@ -26,7 +26,7 @@ def deliver(cycle: Cycle, job_id: str, mentions: Sequence[StoredMention]) -> Non
     leads, also = screen(cycle, mentions, now)
     suppressed = cycle.store.suppressed() if leads else {}
     for plan in plan_deliveries(cycle.config, leads, now, suppressed):
-        prepared = prepare(cycle, plan, now, job_id)  # writes that can fail come before the claim
+        prepared = prepare(cycle, plan, now)  # writes that can fail come before the claim
         if not cycle.store.claim_delivery(job_id, plan.recipient.name, plan.channel, [m.key for m in plan.mentions]):
             continue  # recorded before: sent, failed or skipped by an earlier run
         send(cycle, job_id, prepared, also)

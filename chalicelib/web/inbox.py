@@ -347,28 +347,29 @@ class InboxPages:
                             back=f"{prefix}/in/")
 
     def alert_list_page(self, token: str, *, prefix: str = "") -> Page | None:
-        """The page an SMS's short link opens when it named several mentions: every mention of the
-        SMS with its actions (links of the token's recipient). None when the token is not a
-        ``list`` token (the caller shows the action it names); the one 403 page when it is not good."""
+        """The page an SMS's short link opens when the SMS named several mentions: every mention of
+        it with its actions (links of the token's recipient). The short link's token stays the first
+        mention's (SMS commands quote its code); the SMS is the delivery of the job that stored that
+        mention, to the token's recipient, that names more than one, the first being it. None
+        otherwise: the caller shows the token's own action (a bad token gets its one 403 page)."""
         from chalicelib.links import ACTIONS, InvalidToken, alert_actions
-        from chalicelib.web.pages import invalid_link
         from chalicelib.web.views import mention_view
 
         try:
             parsed = self.signer.verify(token)
         except InvalidToken:
             return None
-        if parsed.action != "list":
-            return None
         recipient = self.config.recipient(parsed.recipient)
-        job = parsed.mention_key.removeprefix("job:")
-        if recipient is None or not parsed.mention_key.startswith("job:"):
-            return invalid_link()
-        keys = [k for d in self.store.deliveries(job) if d.recipient == recipient.name and d.channel == "sms"
-                for k in d.mention_keys]
-        found = self.store.get_mentions(keys) if keys else {}
+        stored = self.store.get_mention(parsed.mention_key) if parsed.action == "handled" and recipient else None
+        if recipient is None or stored is None or not stored.job:
+            return None
+        sms = [d.mention_keys for d in self.store.deliveries(stored.job) if d.recipient == recipient.name
+               and d.channel == "sms" and len(d.mention_keys) > 1 and d.mention_keys[0] == stored.key]
+        if not sms:
+            return None
+        found = self.store.get_mentions(sms[0])
         shown = []
-        for key in (k for k in keys if k in found):
+        for key in (k for k in sms[0] if k in found):
             links = [(ACTIONS[a], f"{prefix}/a/{self.signer.sign(key, a, recipient.name)}")
                      for a in alert_actions(self.config, recipient.name)]
             shown.append({"mention": mention_view(found[key]), "actions": links})

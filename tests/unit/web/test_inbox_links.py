@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from chalicelib.alerts.email import compose
 from chalicelib.links import TokenSigner
+from chalicelib.model import MatchedMention, RuleMatch
 from chalicelib.pipeline import Pipeline
 from chalicelib.rules import compile_rules
 from chalicelib.store.memory import MemoryStore
@@ -79,12 +80,17 @@ def test_an_sms_of_three_mentions_opens_a_page_listing_all_three_with_their_acti
         "reply", "handled", "snooze", "mute_author", "mute_thread", "not_relevant", "wrong_label"]
 
 
-def test_a_short_link_of_one_mention_still_opens_its_action_and_a_bad_list_token_is_refused() -> None:
+def test_a_short_link_of_one_mention_or_a_bad_token_is_left_to_the_confirmation_page() -> None:
     clock = builders.FakeClock()
     store = MemoryStore(clock=clock)
     signer = TokenSigner(b"k" * 32, clock=clock)
     pages = InboxPages(CONFIG, store, signer, clock)
-    assert pages.alert_list_page(signer.sign("hackernews#1", "handled", "Maria")) is None  # the confirm page's
-    assert pages.alert_list_page("forged.token") is None  # the confirm page refuses it
-    assert pages.alert_list_page(signer.sign("job:x", "list", "Nobody")).status == 403  # type: ignore[union-attr]
-    assert pages.alert_list_page(signer.sign("hackernews#1", "list", "Maria")).status == 403  # type: ignore[union-attr]
+    store.store_new_mentions([MatchedMention(builders.mention(native_id="1"), (RuleMatch("brand", "brand", True),))],
+                             "job-1", 60)
+    store.claim_delivery("job-1", "Maria", "sms", ["hackernews#1"])
+    assert pages.alert_list_page(signer.sign("hackernews#1", "handled", "Maria")) is None  # one mention
+    store.claim_delivery("job-1", "Maria", "email", ["hackernews#1", "hackernews#2"])
+    assert pages.alert_list_page(signer.sign("hackernews#1", "handled", "Maria")) is None  # an email, not an SMS
+    assert pages.alert_list_page(signer.sign("hackernews#1", "snooze", "Maria")) is None  # not a short link's
+    assert pages.alert_list_page(signer.sign("hackernews#1", "handled", "Nobody")) is None
+    assert pages.alert_list_page("forged.token") is None
