@@ -44,6 +44,7 @@ browser-deps:
 	else \
 		echo "Chromium is needed for the browser tests: install it and set CHROMIUM=/path/to/chromium"; exit 1; \
 	fi
+	@[ -f node_modules/axe-core/axe.min.js ] || npm ci --no-audit --no-fund --silent  # axe-core, pinned in package.json
 
 demo: install
 	$(PY) -m offline.demo $(if $(filter 0,$(SERVE)),--no-serve,) $(if $(LISTEN_CONFIG),--config $(LISTEN_CONFIG),)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from chalice import Chalice, Rate, Response
 
 from chalicelib.log_levels import pin_library_loggers
@@ -82,6 +85,9 @@ def short_link(code: str) -> Response:
     token = runtime().actions.token_for_short_code(code)
     if token is None:
         return _page(invalid_link())
+    listed = _inbox_pages().alert_list_page(token, prefix=_prefix())  # an SMS of several mentions: all of them
+    if listed is not None:
+        return _page(listed)
     return _page(runtime().actions.confirm_page(token, form_action=f"{_prefix()}/a/{token}"))
 
 
@@ -203,14 +209,85 @@ def _sign_out(*, everywhere: bool) -> Response:
 
 @app.route("/in", methods=["GET"])  # API Gateway and chalice local drop the trailing slash of /in/
 def inbox() -> Response:
-    """The inbox (for now: who is signed in); the sign-in form when no one is."""
+    """The inbox: mentions by state, priority and time, filtered by the query parameters."""
+    return _signed_in("/in/", lambda pages, viewer: pages.list_page(viewer, _query(), prefix=_prefix()))
+
+
+@app.route("/in/m/{key}", methods=["GET"])
+def inbox_mention(key: str) -> Response:
+    """One mention: its actions, the reply composer and its activity."""
+    return _signed_in(f"/in/m/{key}", lambda pages, viewer: pages.mention_page(viewer, key, prefix=_prefix()))
+
+
+@app.route("/in/bulk", methods=["POST"], content_types=FORM)
+def inbox_bulk() -> Response:
+    """Handled, snooze or mute author for the checked mentions (the session's CSRF token checked)."""
     from chalicelib.runtime import runtime
+    from chalicelib.web.forms import form_fields
     from chalicelib.web.session import Viewer
 
+    body, headers = _request()
+    viewer = runtime().sessions.checked_post(headers, body, prefix=_prefix())
+    if not isinstance(viewer, Viewer):
+        return _page(viewer)
+    return _page(_inbox_pages().bulk(_viewed(viewer), form_fields(body), prefix=_prefix()))
+
+
+@app.route("/in/rules", methods=["GET"])
+def inbox_rules() -> Response:
+    """Each rule's mentions this week and its not-relevant rate."""
+    return _signed_in("/in/rules", lambda pages, viewer: pages.rules_page(viewer, prefix=_prefix()))
+
+
+@app.route("/in/health", methods=["GET"])
+def inbox_health() -> Response:
+    """Each network's state in words."""
+    return _signed_in("/in/health", lambda pages, viewer: pages.health_page(viewer, prefix=_prefix()))
+
+
+@app.route("/in/deliveries", methods=["GET"])
+def inbox_deliveries() -> Response:
+    """The alerts that failed or may not have arrived, with what they held."""
+    return _signed_in("/in/deliveries", lambda pages, viewer: pages.deliveries_page(viewer, prefix=_prefix()))
+
+
+def _query() -> dict[str, str]:
+    request = app.current_request
+    return dict(request.query_params or {}) if request else {}
+
+
+def _inbox_pages() -> Any:
+    import time
+
+    from chalicelib.runtime import runtime
+    from chalicelib.web.inbox import InboxPages
+
+    parts = runtime()
+    return InboxPages(parts.config, parts.store, parts.actions.signer, time.time)
+
+
+def _viewed(viewer: Any) -> Any:
+    from chalicelib.web.inbox import Viewed
+
+    return Viewed(viewer.name, viewer.csrf, viewer.address)
+
+
+def _signed_in(path: str, page: Callable[[Any, Any], object]) -> Response:
+    """The page for the session's recipient; without a session, 303 to the sign-in form, back here after."""
+    from urllib.parse import urlencode
+
+    from chalicelib.runtime import runtime
+    from chalicelib.web.session import redirect
+
     _, headers = _request()
-    sessions = runtime().sessions
-    viewer = sessions.signed_in(headers, prefix=_prefix())
-    return _page(sessions.home_page(viewer, prefix=_prefix()) if isinstance(viewer, Viewer) else viewer)
+    viewer = runtime().sessions.viewer(headers)
+    if viewer is None:
+        query = urlencode(sorted(_query().items()))
+        if path == "/in/" and not query:  # the inbox's own address: the sign-in form, as the 303 would show
+            return _page(runtime().sessions.sign_in_page(prefix=_prefix()))
+        back = f"{path}?{query}" if query else path
+        return _page(redirect(f"{_prefix()}/in/sign-in?{urlencode({'next': back})}"))
+    return _page(page(_inbox_pages(), _viewed(viewer)))
 
 
 def _prefix() -> str:

@@ -14,6 +14,12 @@ INDEX_NAME = "gsi1"  # sparse: only items waiting for something (due mentions, o
 INDEX_PARTITION_KEY = "gsi1pk"
 INDEX_SORT_KEY = "gsi1sk"
 TTL_ATTRIBUTE = "expires_at"
+# the inbox's index: sparse (mention items only), by the UTC day stored, in time order, projecting only
+# what the inbox list shows and filters on (a few hundred bytes: chalicelib.store.inbox), never the mention
+INBOX_INDEX_NAME = "inbox"
+INBOX_PARTITION_KEY = "ipk"
+INBOX_SORT_KEY = "isk"
+INBOX_PROJECTED = ("state", "assigned_to", "facets")
 
 
 def create_table_request(table_name: str) -> dict[str, Any]:
@@ -23,7 +29,8 @@ def create_table_request(table_name: str) -> dict[str, Any]:
         "BillingMode": "PAY_PER_REQUEST",
         "AttributeDefinitions": [
             {"AttributeName": name, "AttributeType": "S"}
-            for name in (PARTITION_KEY, SORT_KEY, INDEX_PARTITION_KEY, INDEX_SORT_KEY)
+            for name in (PARTITION_KEY, SORT_KEY, INDEX_PARTITION_KEY, INDEX_SORT_KEY, INBOX_PARTITION_KEY,
+                         INBOX_SORT_KEY)
         ],
         "KeySchema": [
             {"AttributeName": PARTITION_KEY, "KeyType": "HASH"},
@@ -37,7 +44,15 @@ def create_table_request(table_name: str) -> dict[str, Any]:
                     {"AttributeName": INDEX_SORT_KEY, "KeyType": "RANGE"},
                 ],
                 "Projection": {"ProjectionType": "ALL"},
-            }
+            },
+            {
+                "IndexName": INBOX_INDEX_NAME,
+                "KeySchema": [
+                    {"AttributeName": INBOX_PARTITION_KEY, "KeyType": "HASH"},
+                    {"AttributeName": INBOX_SORT_KEY, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(INBOX_PROJECTED)},
+            },
         ],
     }
 

@@ -82,6 +82,7 @@ class AlertBundle:
     unsubscribe: str = ""  # one-click unsubscribe URL (RFC 8058) for the List-Unsubscribe header
     last_sms_this_hour: bool = False  # the recipient's hourly SMS cap is reached with this one
     urgent_total: int | None = None  # urgent mentions of all ``total`` (None: count the items shown)
+    inbox_link: str = ""  # the inbox listing every mention of this alert (its job's, for this recipient)
 
     @property
     def hidden(self) -> int:

@@ -193,6 +193,7 @@ def compose(bundle: AlertBundle, *, business: str, from_address: str, reply_to: 
         "items": [_item_view(item, recipient.timezone) for item in bundle.items],
         "hidden": bundle.hidden,
         "more": more_line(bundle),
+        "inbox_link": safe_url(bundle.inbox_link) if bundle.hidden > 0 else "",
         "notices": [(n.text, n.link_label, safe_url(n.link)) for n in bundle.notices],
         "unsubscribe": safe_url(bundle.unsubscribe),
     }

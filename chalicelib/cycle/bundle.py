@@ -51,9 +51,10 @@ def prepare(cycle: Cycle, plan: PlannedDelivery, now: dt.datetime) -> Prepared:
 
 
 def bundle(cycle: Cycle, prepared: Prepared, also: Mapping[str, tuple[StoredMention, ...]],
-           held_by_cap: Mapping[str, int]) -> AlertBundle:
+           held_by_cap: Mapping[str, int], job_id: str = "") -> AlertBundle:
     """The alert for one prepared delivery (``also``: per lead's key, the mentions attached;
-    ``held_by_cap``: per rule, the mentions its cap held back this cycle)."""
+    ``held_by_cap``: per rule, the mentions its cap held back this cycle; ``job_id``: the alert
+    job, whose mentions the inbox lists at the email's "…and N more")."""
     config, signer, plan = cycle.config, cycle.signer, prepared.plan
     limit = config.alerts.max_mentions_per_email if plan.channel == "email" else 1
     base = config.alerts.action_base_url
@@ -79,4 +80,5 @@ def bundle(cycle: Cycle, prepared: Prepared, also: Mapping[str, tuple[StoredMent
         unsubscribe = f"{base}/u/{token}"
     return AlertBundle(plan.recipient, items, len(plan.mentions), prepared.short_link, notices, unsubscribe,
                        last_sms_this_hour=prepared.last_sms,
-                       urgent_total=sum(1 for m in plan.mentions if is_urgent(m, threshold)))
+                       urgent_total=sum(1 for m in plan.mentions if is_urgent(m, threshold)),
+                       inbox_link=f"{base}/in/?job={job_id}" if job_id else "")

@@ -47,7 +47,7 @@ def send(cycle: Cycle, job_id: str, prepared: Prepared, also: Mapping[str, tuple
         report.deliveries.append((name, channel, "skipped", count))
         return
     held_by_cap = report.held_by_cap if retry is None else {}  # a retry does not tell this cycle's caps
-    alert = bundle(cycle, prepared, also, held_by_cap)
+    alert = bundle(cycle, prepared, also, held_by_cap, job_id)
     status, _ = send_claimed(store, job_id, name, channel, lambda: cycle.channels[channel].send(alert),
                              clock=cycle.clock, retry=retry)
     report.deliveries.append((name, channel, status, count))

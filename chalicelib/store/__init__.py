@@ -17,6 +17,7 @@ Items (pk / sk), by aggregate (each module's docstring has the details):
                 ``STORIES#<day>``; ``DIGEST#<UTC day>`` / ``D#<HHMM>`` (a quarter hour; ``D``: a day, before)
                 with ``O#<key>``, ``Q#<key>``
 - lists         ``MUTES``; ``SUPPRESS``; ``EXCLUSIONS``
+- inbox         index ``inbox`` on the mention items: ``DAY#<day>`` / ``<stored_at>#<key>`` (small projection)
 - learning      ``LEARN`` / ``MODEL`` (the owner-feedback model, versioned); ``HELD#<day>`` / ``<key>``
 - sessions      ``SIGNIN#<hash>`` / ``L``; ``WEBSESSION#<hash>`` / ``S``; ``WEBSESSIONS#<address>`` / ``<hash>``;
                 ``SIGNINCOUNT#<who>`` / ``<window>`` (the inbox's sign-in)
@@ -39,6 +40,7 @@ from chalicelib.store.deliveries import (
     UNDELIVERED_STATUSES,
     Deliveries,
 )
+from chalicelib.store.inbox import Inbox, InboxEntry
 from chalicelib.store.learning import Learning
 from chalicelib.store.lists import Lists
 from chalicelib.store.mentions import MAX_STORED_TEXT, MAX_STORED_TITLE, MENTION_TTL_DAYS, Mentions, capped, mention_pk
@@ -55,7 +57,7 @@ from chalicelib.store.table import (
 )
 
 
-class Store(Mentions, Deliveries, PollState, Counters, Lists, Learning, WebSessions):
+class Store(Mentions, Deliveries, PollState, Counters, Lists, Learning, Inbox, WebSessions):
     """All reads and writes of the table. ``client`` is a boto3 DynamoDB client; ``table_name``
     the table; ``clock`` what items are stamped with (Unix seconds)."""
 
@@ -64,6 +66,6 @@ __all__ = [
     "BATCH_GET_KEYS", "BATCH_WRITE_ITEMS", "CLAIM_LEASE_SECONDS", "DIGEST_TTL_DAYS", "JOB_TTL_DAYS",
     "MAX_STORED_TEXT", "MAX_STORED_TITLE", "MENTION_TTL_DAYS", "OPEN_JOB", "PARALLEL_READS", "READ_OPERATIONS",
     "RETRY_INDEX", "TRANSACTION_ITEMS", "UNDELIVERED_INDEX", "UNDELIVERED_STATUSES", "CycleStateCache", "Delivery",
-    "DigestDay", "Health", "Job", "Store", "StoreProtocol", "StoredMention", "TaskState", "capped",
+    "DigestDay", "Health", "InboxEntry", "Job", "Store", "StoreProtocol", "StoredMention", "TaskState", "capped",
     "client_config", "mention_pk",
 ]

@@ -17,6 +17,7 @@ import json
 from collections.abc import Sequence
 
 from chalicelib.model import MatchedMention, matched_to_dict
+from chalicelib.store.inbox import facets_of
 from chalicelib.store.mentions import MENTION_TTL_DAYS, mention_pk
 from chalicelib.store.table import Table, pk_sk
 from chalicelib.table import TTL_ATTRIBUTE
@@ -44,9 +45,11 @@ class Learning(Table):
         """Store the mention's triage as the owner corrected it (its intents, and the priority
         recomputed from them); False if the mention is no longer stored."""
         return self._conditional(
-            "update_item", Key=pk_sk(mention_pk(item.mention.key), "M"), UpdateExpression="SET #data = :data",
-            ConditionExpression="attribute_exists(pk)", ExpressionAttributeNames={"#data": "data"},
-            ExpressionAttributeValues={":data": {"S": json.dumps(matched_to_dict(item), separators=(",", ":"))}})
+            "update_item", Key=pk_sk(mention_pk(item.mention.key), "M"),
+            UpdateExpression="SET #data = :data, facets = :facets", ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#data": "data"},
+            ExpressionAttributeValues={":data": {"S": json.dumps(matched_to_dict(item), separators=(",", ":"))},
+                                       ":facets": {"S": facets_of(item)}})
 
     def hold_mention(self, key: str, day: str, reason: str) -> bool:
         """Hold a stored mention back from alerting: listed in ``day``'s digest with ``reason``,

@@ -53,6 +53,7 @@ from chalicelib.store.deliveries import (
     retry_index_key,
     undelivered_index_key,
 )
+from chalicelib.store.inbox import InboxEntry, days_since, entry_from, facets_of, rule_keys_since
 from chalicelib.store.lists import split_mutes
 from chalicelib.store.mentions import capped, due_bound, reply_record, snooze_record
 from chalicelib.store.poll_state import KEPT, merged_tasks, planned_writes, skipped_words, tasks_body
@@ -136,7 +137,8 @@ class MemoryStore:
                                        "maximum allowed size)"))
                 continue
             if m.mention.key not in self._mentions:
-                self._mentions[m.mention.key] = {"data": data, "state": "new", "stored_at": stored_at, "job": job_id}
+                self._mentions[m.mention.key] = {"data": data, "state": "new", "stored_at": stored_at, "job": job_id,
+                                                 "facets": facets_of(m)}
                 stored.append(m)
         return stored
 
@@ -204,9 +206,16 @@ class MemoryStore:
                 for sk, r in sorted(self._replies.items())]
 
     def rule_mentions_since(self, rule: str, since: float, limit: int = 5000) -> list[StoredMention]:
-        since_at, marker = iso(since), f'"rule":{json.dumps(rule)}'
-        found = [self._stored(r) for r in self._mentions.values() if r["stored_at"] >= since_at and marker in r["data"]]
-        return [m for m in found if rule in m.item.rule_names][:limit]
+        keys = rule_keys_since(self.inbox_entries(days_since(since, self.clock())), rule, iso(since), limit)
+        return [self._stored(self._mentions[k]) for k in keys]
+
+    def inbox_entries(self, days: Sequence[str]) -> list[InboxEntry]:
+        order = {day: n for n, day in enumerate(days)}
+        found = sorted(((k, r) for k, r in self._mentions.items() if r["stored_at"][:10] in order),
+                       key=lambda kr: f"{kr[1]['stored_at']}#{kr[0]}", reverse=True)
+        found.sort(key=lambda kr: order[kr[1]["stored_at"][:10]])
+        return [entry_from(k, r["stored_at"], r["state"], r.get("assigned_to"), r["facets"])
+                for k, r in found]
 
     # --- alert jobs and deliveries --------------------------------------------------
 
@@ -556,7 +565,7 @@ class MemoryStore:
             record = self._mentions.get(item.mention.key)
             if record is None:
                 return False
-            record["data"] = json.dumps(matched_to_dict(item), separators=(",", ":"))
+            record.update(data=json.dumps(matched_to_dict(item), separators=(",", ":")), facets=facets_of(item))
             return True
 
     def hold_mention(self, key: str, day: str, reason: str) -> bool:

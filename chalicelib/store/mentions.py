@@ -17,6 +17,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from chalicelib.model import Job, MatchedMention, StoredMention, matched_from_dict, matched_to_dict
+from chalicelib.store.inbox import InboxEntry, days_since, facets_of, inbox_keys, rule_keys_since
 from chalicelib.store.table import (
     PARALLEL_READS,
     Item,
@@ -77,6 +78,7 @@ def reply_record(at: str, key: str, text: str, recipient: str, status: str, deta
 class Mentions(Table):
     # open_job is the Deliveries aggregate's; store_new_mentions records the job first
     open_job: Callable[[str, Sequence[str], float], Job]
+    inbox_entries: Callable[[Sequence[str]], list[InboxEntry]]  # the Inbox aggregate's
 
     def unseen(self, items: Sequence[MatchedMention]) -> list[MatchedMention]:
         """The mentions not stored before (one BatchGetItem per 100 keys), each once."""
@@ -114,6 +116,7 @@ class Mentions(Table):
                     "stored_at": {"S": stored_at},
                     "job": {"S": job_id},
                     TTL_ATTRIBUTE: {"N": expires},
+                    **inbox_keys(stored_at, m.mention.key), "facets": {"S": facets_of(m)},
                 },
                 "ConditionExpression": "attribute_not_exists(pk)",
             }
@@ -247,26 +250,10 @@ class Mentions(Table):
 
     def rule_mentions_since(self, rule: str, since: float, limit: int = 5000) -> list[StoredMention]:
         """Mentions stored (so alerted, or held for the digest) since ``since`` that matched
-        ``rule``, at most ``limit``: for "not relevant", to test a suggested exclusion against
-        the week. No index holds mentions by day yet, so this is a Scan in ``PARALLEL_READS``
-        segments, filtered on the table side: it reads, and costs, the whole table once per
-        "not relevant" click (bench.not_relevant measures it)."""
-        values = {":m": {"S": "M"}, ":since": {"S": iso(since)}, ":rule": {"S": f'"rule":{json.dumps(rule)}'}}
-
-        def _segment(numbers: Sequence[int]) -> list[StoredMention]:
-            found: list[StoredMention] = []
-            request: dict[str, Any] = {
-                "TableName": self.table, "Segment": numbers[0], "TotalSegments": PARALLEL_READS,
-                "FilterExpression": "sk = :m AND stored_at >= :since AND contains(#data, :rule)",
-                "ExpressionAttributeNames": {"#data": "data"}, "ExpressionAttributeValues": values,
-            }
-            while len(found) < limit:
-                response = self._call("scan", **request)
-                found += [m for m in map(self._stored, response.get("Items", [])) if rule in m.item.rule_names]
-                if "LastEvaluatedKey" not in response:
-                    break
-                request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-            return found
-
-        parts = self._in_parallel(_segment, [[number] for number in range(PARALLEL_READS)])
-        return [m for part in parts for m in part][:limit]
+        ``rule``, at most ``limit``, newest first: for "not relevant", to test a suggested exclusion
+        against the week. The days' entries of the ``inbox`` index (small) pick the keys; only those
+        mentions are read (eventually consistent: a week's screening needs no later write)."""
+        keys = rule_keys_since(self.inbox_entries(days_since(since, self.clock())), rule, iso(since), limit)
+        found = {m.key: m for m in map(self._stored, self._batch_get([pk_sk(mention_pk(k), "M") for k in keys],
+                                                                      consistent=False))}
+        return [found[k] for k in keys if k in found]

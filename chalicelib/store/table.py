@@ -174,14 +174,14 @@ class Table:
             while request:
                 request = self._call("batch_write_item", RequestItems=request).get("UnprocessedItems") or {}
 
-    def _query(self, condition: str, values: Item, *, index: bool = False, limit: int | None = None,
+    def _query(self, condition: str, values: Item, *, index: bool | str = False, limit: int | None = None,
                consistent: bool = True) -> list[Item]:
         """The items a key condition selects, in sort key order, page after page (at most
-        ``limit``). ``index``: the sparse index (eventually consistent only)."""
+        ``limit``). ``index``: True for the sparse index, or an index's name (eventually consistent only)."""
         kwargs: dict[str, Any] = {"TableName": self.table, "KeyConditionExpression": condition,
                                   "ExpressionAttributeValues": values}
         if index:
-            kwargs["IndexName"] = INDEX_NAME
+            kwargs["IndexName"] = index if isinstance(index, str) else INDEX_NAME
         elif consistent:
             kwargs["ConsistentRead"] = True
         items: list[Item] = []

@@ -175,12 +175,6 @@ class Sessions:
         return isinstance(given, str) and hmac.compare_digest(given.encode("utf-8", "replace"),
                                                              viewer.csrf.encode("ascii"))
 
-    def signed_in(self, headers: Mapping[str, str], *, next_path: str = HOME, prefix: str = "") -> Viewer | Page:
-        """A session's GET: the viewer, or the sign-in form that leads back to ``next_path`` (a safe
-        path under ``/in/``) once signed in."""
-        viewer = self.viewer(headers)
-        return viewer if viewer is not None else self.sign_in_page(prefix=prefix, next_path=next_path)
-
     def checked_post(self, headers: Mapping[str, str], form: bytes, *, prefix: str = "") -> Viewer | Page:
         """A session's POST: the viewer when it is signed in, same-site and carries the session's
         CSRF token; else the page that refuses it (403; nothing was changed)."""
@@ -303,12 +297,6 @@ class Sessions:
         self.store.delete_session(viewer.session_id_hash, viewer.address)  # listed or not, this one ends
         log.info("%s signed out everywhere (%d sessions)", viewer.name, ended)
         return self.sign_in_page(prefix=prefix, message="You are signed out on every device."), CLEARED_COOKIE
-
-    def home_page(self, viewer: Viewer, *, prefix: str = "") -> Page:
-        """GET /in/ until the inbox exists: who is signed in, and the sign-out buttons."""
-        return render(200, "Inbox", message=f"Signed in as {viewer.name} ({viewer.address}).", csrf=viewer.csrf,
-                      session_forms=[("Sign out", f"{prefix}/in/sign-out"),
-                                     ("Sign out everywhere", f"{prefix}/in/sign-out-everywhere")])
 
 
 def sign_in_email(recipient: Recipient, link: str, *, business: str, from_address: str) -> EmailMessage:

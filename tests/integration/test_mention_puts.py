@@ -48,7 +48,7 @@ def test_new_mentions_are_plain_conditional_puts_one_unit_each(recorded: tuple[S
     store, client = recorded
     store.units_by_caller = {}
     assert store.store_new_mentions([mention("0")], "job-0", 60) == [mention("0")]
-    assert store.units_by_caller["store_new_mentions"] == 1  # counted as the method's, not a helper's
+    assert store.units_by_caller["store_new_mentions"] == 2  # the method's (not a helper's): item and inbox entry
     candidates = [mention(str(i)) for i in range(150)]  # one already stored by job-0
     client.operations.clear()
     store.units_by_caller = {}
@@ -56,6 +56,6 @@ def test_new_mentions_are_plain_conditional_puts_one_unit_each(recorded: tuple[S
     assert stored == candidates[1:]  # in the order given, without the one job-0 owns
     assert "transact_write_items" not in client.operations
     assert client.operations == ["put_item"] * (1 + 150)  # the job record, then one put per mention
-    assert store.units_by_caller["store_new_mentions"] == 149  # one unit per stored item under 1 KB
+    assert store.units_by_caller["store_new_mentions"] == 2 * 149  # per stored item under 1 KB: it, its inbox entry
     assert store.get_mention(candidates[0].mention.key).job == "job-0"  # type: ignore[union-attr]
     assert {s.job for s in store.get_mentions([m.mention.key for m in stored]).values()} == {"job-1"}

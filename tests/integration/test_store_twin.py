@@ -94,7 +94,7 @@ def public_methods(cls: type) -> dict[str, inspect.Signature]:
 
 def test_store_twin_and_protocol_have_the_same_public_methods_and_signatures() -> None:
     protocol = public_methods(StoreProtocol)
-    assert len(protocol) == 80  # 70 + 9 (sign-in sessions) + hour_counts (spikes read one hour of each day)
+    assert len(protocol) == 81  # 70 + 9 (sign-in sessions) + hour_counts (spikes) + inbox_entries
     assert public_methods(Store) == protocol
     assert public_methods(MemoryStore) == protocol
 
@@ -183,6 +183,32 @@ def test_rule_mentions_since_finds_the_rules_mentions_stored_since(store: Any, c
     assert sorted(m.key for m in found) == ["hackernews#1", "hackernews#3"]
     assert len(store.rule_mentions_since("brand-name", START, limit=2)) == 2
     assert store.rule_mentions_since("nothing", START) == []
+
+
+def test_inbox_entries_list_each_days_mentions_newest_first_with_what_a_row_shows(store: Any, clock: Clock) -> None:
+    judged = Triage(-0.6, "negative", frozenset({"question", "complaint"}), 72, ("asks",), True)
+    store.store_new_mentions([mention("a", title="Beanthere   app?", author_name="Ana Lima", triage=judged)],
+                             "job-1", 60)
+    clock.now += 60
+    store.store_new_mentions([mention("b", rule="rival", group="competitor", text="ROAST " * 100)], "job-2", 60)
+    clock.now += 86400
+    store.store_new_mentions([mention("c")], "job-3", 60)
+    store.set_mention_state("hackernews#b", "handled")
+    store.assign_mention("hackernews#a", "Bea", "Ana")
+    store.relabel_mention(mention("c", triage=triaged(opportunity=True, label="positive")))
+    entries = store.inbox_entries(["2030-03-18", DAY, "2030-03-16"])
+    assert [(e.key, e.stored_at, e.state, e.assigned_to) for e in entries] == [
+        ("hackernews#c", iso(START + 86460), "new", None), ("hackernews#b", iso(START + 60), "handled", None),
+        ("hackernews#a", iso(START), "new", "Bea")]
+    c, b, a = entries
+    assert (a.network, a.rules, a.groups, a.sentiment, a.intents, a.priority, a.opportunity, a.text, a.author) == (
+        "hackernews", ("brand-name",), ("brand",), "negative", ("complaint", "question"), 72, True,
+        "Beanthere app? Beanthere rocks", "Ana Lima")
+    assert (b.rules, b.groups, b.sentiment, b.priority, b.opportunity, b.text, b.author) == (
+        ("rival",), ("competitor",), "", 0, False, "ROAST " * 26 + "ROAS", "ana")  # the first 160 characters
+    assert (c.sentiment, c.priority, c.opportunity) == ("positive", 40, True)  # the relabelled triage
+    assert store.inbox_entries([DAY]) == [b, a]
+    assert store.inbox_entries(["2030-03-16"]) == []
 
 
 # --- alert jobs and deliveries -------------------------------------------------------

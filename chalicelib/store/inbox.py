@@ -1,0 +1,109 @@
+"""The inbox's reads: mentions by the UTC day they were stored, from the small ``inbox`` index.
+
+Each mention item carries ``ipk`` = ``DAY#<yyyy-mm-dd>`` and ``isk`` = ``<stored_at>#<key>`` (set
+once, when it is stored), so the index holds one entry per mention, a day a partition, in time
+order. The index projects only ``state``, ``assigned_to`` and ``facets`` (what the list shows,
+filters and searches on: network, rules, groups, sentiment, intents, priority, opportunity, the
+author and the first ``TEXT_CHARS`` characters of title and text, as compact JSON): about 250
+bytes on the mention item, so an index write costs one write unit and a day's entries come back in
+one Query page. A state change or an assignment rewrites the entry (one unit); other updates of
+the mention do not touch it; the mention's ``data`` is never projected.
+
+Filtering, ordering and paging are the web layer's (``chalicelib.web.inbox``) pure functions over
+``InboxEntry``: the same on the table and on its in-memory twin.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.model import MatchedMention
+from chalicelib.store.table import Item, Table, iso, string_of
+from chalicelib.table import INBOX_INDEX_NAME, INBOX_PARTITION_KEY, INBOX_SORT_KEY
+
+TEXT_CHARS = 160  # characters of title and text an inbox row shows and the text search covers
+AUTHOR_CHARS = 40
+
+
+@dataclass(frozen=True, slots=True)
+class InboxEntry:
+    """One mention as the inbox lists it (every text field untrusted: escape on output)."""
+
+    key: str
+    stored_at: str
+    state: str
+    assigned_to: str | None
+    network: str
+    rules: tuple[str, ...]
+    groups: tuple[str, ...]
+    sentiment: str
+    intents: tuple[str, ...]
+    priority: int
+    opportunity: bool
+    text: str  # the first TEXT_CHARS characters of title and text, spaces folded
+    author: str
+
+
+def day_partition(day: str) -> str:
+    return f"DAY#{day}"
+
+
+def inbox_keys(stored_at: str, key: str) -> dict[str, dict[str, str]]:
+    """The index keys of a mention stored at ``stored_at`` (ISO 8601 UTC)."""
+    return {INBOX_PARTITION_KEY: {"S": day_partition(stored_at[:10])}, INBOX_SORT_KEY: {"S": f"{stored_at}#{key}"}}
+
+
+def facets_of(item: MatchedMention) -> str:
+    """The compact JSON of what an inbox row shows, filters and searches on."""
+    m, t = item.mention, item.triage
+    shown = " ".join(f"{m.title} {m.text}".split())[:TEXT_CHARS]
+    return json.dumps({
+        "n": m.network, "r": sorted({r.rule for r in item.matches}), "g": sorted({r.group for r in item.matches}),
+        "s": t.sentiment_label if t else "", "i": sorted(t.intents) if t else [], "p": item.priority,
+        "o": bool(t and t.opportunity), "t": shown, "a": (m.author_name or m.author_handle)[:AUTHOR_CHARS],
+    }, separators=(",", ":"), ensure_ascii=False)
+
+
+def entry_from(key: str, stored_at: str, state: str, assigned_to: str | None, facets: str) -> InboxEntry:
+    f: dict[str, Any] = json.loads(facets)
+    return InboxEntry(key=key, stored_at=stored_at, state=state, assigned_to=assigned_to, network=f["n"],
+                      rules=tuple(f["r"]), groups=tuple(f["g"]), sentiment=f["s"], intents=tuple(f["i"]),
+                      priority=int(f["p"]), opportunity=bool(f["o"]), text=f["t"], author=f["a"])
+
+
+def days_between(first: str, last: str) -> list[str]:
+    """The UTC days from ``first`` to ``last`` (yyyy-mm-dd), both included, newest first."""
+    start, end = dt.date.fromisoformat(first), dt.date.fromisoformat(last)
+    return [(end - dt.timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
+
+
+def rule_keys_since(entries: Sequence[InboxEntry], rule: str, since_at: str, limit: int) -> list[str]:
+    """The keys of the entries of ``rule`` stored at ``since_at`` or later, at most ``limit``."""
+    return [e.key for e in entries if rule in e.rules and e.stored_at >= since_at][:limit]
+
+
+def days_since(since: float, now: float) -> list[str]:
+    """The UTC days from ``since`` to ``now`` (Unix seconds), newest first."""
+    return days_between(iso(since)[:10], iso(now)[:10])
+
+
+class Inbox(Table):
+    def inbox_entries(self, days: Sequence[str]) -> list[InboxEntry]:
+        """Every mention stored on these UTC days (yyyy-mm-dd), as the index holds it (eventually
+        consistent: a change shows within a second), newest first: one Query a day, several at once."""
+
+        def _day(part: Sequence[str]) -> list[InboxEntry]:
+            items = self._query(f"{INBOX_PARTITION_KEY} = :day", {":day": {"S": day_partition(part[0])}},
+                                index=INBOX_INDEX_NAME)
+            return [_entry(item) for item in reversed(items)]
+
+        return [e for part in self._in_parallel(_day, [[day] for day in days]) for e in part]
+
+
+def _entry(item: Item) -> InboxEntry:
+    stored_at, key = item[INBOX_SORT_KEY]["S"].split("#", 1)
+    return entry_from(key, stored_at, item["state"]["S"], string_of(item, "assigned_to"), item["facets"]["S"])

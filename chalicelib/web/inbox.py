@@ -1,0 +1,415 @@
+"""The inbox: one place to see and work every mention (behind a signed-in session).
+
+- ``GET /in/``: the mentions of the chosen days (the last ``DEFAULT_DAYS`` by default; the last
+  ``SEARCH_DAYS`` for a text search), unanswered opportunities first, then new, then snoozed and
+  held, then the rest; each part by priority, then newest first; ``PAGE_SIZE`` a page, the next
+  page after an opaque cursor (the last row's place in that order, so a row changing state
+  meanwhile skips or repeats nothing else). Filters are query parameters, checked strictly: an
+  unknown name or a bad value is a 400 page naming it.
+- ``GET /in/m/<key>``: a mention, every action of an alert (each a fresh, short-lived action link
+  of the signed-in recipient, so the actions are ``chalicelib.web.service``'s own), the reply
+  composer and what was done to it (the audit).
+- ``POST /in/bulk``: handled, snooze or mute author for the checked mentions (the caller checked
+  the session's CSRF token).
+- ``GET /in/rules``, ``/in/health``, ``/in/deliveries``: each rule's mentions this week and its
+  not-relevant rate; each network's state in words; the deliveries that failed or may not have
+  arrived, with what they held.
+
+Everything here is pure over the store (``StoreProtocol``): ``MemoryStore`` runs it in unit tests.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+import re
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, get_args
+
+from chalicelib.model import Intent, RuleGroup, SentimentLabel, StoredMention
+from chalicelib.store.inbox import InboxEntry, days_between, entry_from, facets_of
+from chalicelib.web.pages import SECURITY_HEADERS, Page, _templates
+
+PAGE_SIZE = 50
+DEFAULT_DAYS = 7  # the inbox shows this many days unless asked for others
+SEARCH_DAYS = 30  # a text search covers this many days unless asked for others
+MAX_DAYS = 31  # the longest span one page reads
+RETENTION_DAYS = 90  # mentions are kept this long (store.MENTION_TTL_DAYS)
+MAX_QUERY_CHARS = 100
+MAX_BULK = 100  # mentions one bulk action may name
+ACTION_LINK_SECONDS = 3600  # the mention page's action links work this long
+WEEK_SECONDS = 7 * 86400
+
+STATES = {  # the state filter's values -> what the page calls them
+    "open": "to answer", "new": "new", "snoozed": "snoozed", "held": "held back", "handled": "handled",
+    "not_relevant": "not relevant",
+}
+BULK_ACTIONS = {"handled": "Mark handled", "snooze": "Snooze 1 day", "mute_author": "Mute the authors"}
+PARAMETERS = ("state", "network", "group", "rule", "sentiment", "intent", "assigned", "from", "to", "q", "job",
+              "cursor")
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_JOB = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
+_KEY = re.compile(r"[A-Za-z0-9_-]{1,700}")
+
+
+class BadFilter(ValueError):
+    """A query parameter the inbox cannot take; the message names it and says what it takes."""
+
+
+@dataclass(frozen=True, slots=True)
+class InboxFilter:
+    state: str = ""
+    network: str = ""
+    group: str = ""
+    rule: str = ""
+    sentiment: str = ""
+    intent: str = ""
+    assigned_me: bool = False
+    first: str = ""  # yyyy-mm-dd, UTC
+    last: str = ""
+    q: str = ""
+    job: str = ""
+    after: tuple[Any, ...] | None = None  # the cursor: the last row shown, as ``rank`` says
+
+
+# --- keys in paths, cursors ------------------------------------------------------------
+
+def encode_key(key: str) -> str:
+    """A mention key as one path segment (base64url: keys hold ``#`` and whatever ids a network uses)."""
+    return base64.urlsafe_b64encode(key.encode()).decode("ascii").rstrip("=")
+
+
+def decode_key(segment: str) -> str | None:
+    """The mention key of a path segment, None if it is not one ``encode_key`` made."""
+    if not _KEY.fullmatch(segment):
+        return None
+    try:
+        key = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return key if encode_key(key) == segment and "#" in key else None
+
+
+def rank(e: InboxEntry) -> tuple[int, int, str, str]:
+    """The inbox's order: unanswered opportunities, new, snoozed and held, the rest; then by
+    priority, then newest first (the time's digits turned around), then by key."""
+    part = (0 if e.opportunity else 1) if e.state == "new" else 2 if e.state in ("snoozed", "held") else 3
+    newest_first = e.stored_at.translate(str.maketrans("0123456789", "9876543210"))
+    return part, -e.priority, newest_first, e.key
+
+
+def encode_cursor(row: InboxEntry) -> str:
+    return base64.urlsafe_b64encode(json.dumps(rank(row), separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(text: str) -> tuple[Any, ...]:
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise BadFilter("cursor: not a cursor this inbox made (open the inbox again)") from None
+    if (not isinstance(raw, list) or len(raw) != 4 or not all(isinstance(v, int) for v in raw[:2])
+            or not all(isinstance(v, str) for v in raw[2:])):
+        raise BadFilter("cursor: not a cursor this inbox made (open the inbox again)")
+    return tuple(raw)
+
+
+# --- the filters ---------------------------------------------------------------------------
+
+def _one_of(name: str, value: str, allowed: Sequence[str]) -> str:
+    if value not in allowed:
+        raise BadFilter(f"{name}: {value[:40]!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+def _day(name: str, value: str) -> dt.date:
+    try:
+        if not _DAY.fullmatch(value):
+            raise ValueError
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise BadFilter(f"{name}: {value[:40]!r} is not a date like 2026-12-05") from None
+
+
+def parse_filter(params: Mapping[str, str], *, networks: Sequence[str], rules: Sequence[str],
+                 today: dt.date) -> InboxFilter:
+    """The inbox's filters from the query parameters; ``BadFilter`` naming the first bad one."""
+    unknown = sorted(set(params) - set(PARAMETERS))
+    if unknown:
+        raise BadFilter(f"{unknown[0][:40]}: the inbox has no such filter (it takes {', '.join(PARAMETERS)})")
+    p = {k: v for k, v in params.items() if v != ""}
+    q = " ".join(p.get("q", "").split())
+    if len(q) > MAX_QUERY_CHARS:
+        raise BadFilter(f"q: at most {MAX_QUERY_CHARS} characters")
+    first = _day("from", p["from"]) if "from" in p else None
+    last = _day("to", p["to"]) if "to" in p else None
+    span = SEARCH_DAYS if q else DEFAULT_DAYS
+    last = last or (min(first + dt.timedelta(days=span - 1), today) if first else today)
+    first = first or last - dt.timedelta(days=span - 1)
+    if last > today:
+        raise BadFilter(f"to: {last} is after today ({today}, UTC)")
+    if first > last:
+        raise BadFilter(f"from: {first} is after to ({last})")
+    if (last - first).days >= MAX_DAYS:
+        raise BadFilter(f"from: at most {MAX_DAYS} days at once ({first} to {last} is {(last - first).days + 1})")
+    if first < today - dt.timedelta(days=RETENTION_DAYS):
+        raise BadFilter(f"from: mentions are kept {RETENTION_DAYS} days; {first} is older")
+    if "job" in p and not _JOB.fullmatch(p["job"]):
+        raise BadFilter("job: not an alert's id")
+    return InboxFilter(
+        state=_one_of("state", p["state"], list(STATES)) if "state" in p else "",
+        network=_one_of("network", p["network"], sorted(networks)) if "network" in p else "",
+        group=_one_of("group", p["group"], get_args(RuleGroup)) if "group" in p else "",
+        rule=_one_of("rule", p["rule"], rules) if "rule" in p else "",
+        sentiment=_one_of("sentiment", p["sentiment"], get_args(SentimentLabel)) if "sentiment" in p else "",
+        intent=_one_of("intent", p["intent"], get_args(Intent)) if "intent" in p else "",
+        assigned_me=_one_of("assigned", p["assigned"], ["me"]) == "me" if "assigned" in p else False,
+        first=first.isoformat(), last=last.isoformat(), q=q, job=p.get("job", ""),
+        after=decode_cursor(p["cursor"]) if "cursor" in p else None,
+    )
+
+
+def matches(e: InboxEntry, f: InboxFilter, me: str) -> bool:
+    """Whether the entry passes every filter but the days (``me``: the signed-in recipient's name)."""
+    state_ok = (e.state == "new" and e.opportunity) if f.state == "open" else (not f.state or e.state == f.state)
+    return (state_ok and (not f.network or e.network == f.network) and (not f.group or f.group in e.groups)
+            and (not f.rule or f.rule in e.rules)
+            and (not f.sentiment or e.sentiment == f.sentiment) and (not f.intent or f.intent in e.intents)
+            and (not f.assigned_me or e.assigned_to == me) and (not f.q or f.q.casefold() in e.text.casefold()))
+
+
+def page_of(entries: Sequence[InboxEntry], f: InboxFilter, me: str,
+            size: int = PAGE_SIZE) -> tuple[list[InboxEntry], InboxEntry | None]:
+    """The page's rows in the inbox's order, and the last of them if more follow (for the cursor)."""
+    chosen = sorted((e for e in entries if matches(e, f, me)), key=rank)
+    if f.after is not None:
+        chosen = [e for e in chosen if rank(e) > f.after]
+    rows = chosen[:size]
+    return rows, (rows[-1] if len(chosen) > size else None)
+
+
+def entry_of(stored: StoredMention, assigned_to: str | None = None) -> InboxEntry:
+    """A stored mention as an inbox row (for lists of known keys: an alert's, an SMS's)."""
+    return entry_from(stored.key, stored.stored_at, stored.state, assigned_to, facets_of(stored.item))
+
+
+# --- what the pages say ----------------------------------------------------------------------
+
+def _when(at: str) -> str:
+    try:
+        return dt.datetime.fromisoformat(at).strftime("%a %d %b %H:%M UTC")
+    except ValueError:
+        return at[:40]
+
+
+def row_view(e: InboxEntry, prefix: str) -> dict[str, Any]:
+    from chalicelib.alerts import network_name
+
+    state = "to answer" if e.state == "new" and e.opportunity else STATES.get(e.state, e.state)
+    return {"key": encode_key(e.key), "href": f"{prefix}/in/m/{encode_key(e.key)}", "text": e.text or "(no text)",
+            "author": e.author or "someone", "network": network_name(e.network), "when": _when(e.stored_at),
+            "state": state, "priority": e.priority, "groups": ", ".join(e.groups),
+            "assigned": e.assigned_to or ""}
+
+
+def health_words(network: str, h: Any, now: float) -> str:
+    """One network's state, said for the owner."""
+    if h is None:
+        return "not checked yet"
+    if h.consecutive_failures:
+        retry = (f"; we try again at {dt.datetime.fromtimestamp(h.retry_not_before, dt.UTC):%H:%M} UTC"
+                 if h.retry_not_before > now else "")
+        last = f" (last worked {_when(h.last_success_at)})" if h.last_success_at else ""
+        return (f"not working: the last {h.consecutive_failures} tries failed{last}: "
+                f"{(h.last_error or 'no reason given')[:200]}{retry}")
+    said = f"working: last checked {_when(h.last_success_at)}" if h.last_success_at else "working"
+    if h.last_data_at:
+        said += f"; last new item {_when(h.last_data_at)}"
+    if h.last_skip:
+        said += f"; {h.last_skip[:200]}"
+    return said
+
+
+@dataclass(frozen=True, slots=True)
+class Viewed:
+    """Who is looking: the recipient's name (``assigned=me``), their session's CSRF token, their address."""
+
+    name: str
+    csrf: str
+    address: str = ""
+
+
+class InboxPages:
+    """The inbox's pages over the store. ``signer`` (``links.TokenSigner``) makes the mention page's
+    action links; ``clock`` says what today is."""
+
+    def __init__(self, config: Any, store: Any, signer: Any, clock: Callable[[], float]) -> None:
+        self.config = config
+        self.store = store
+        self.signer = signer
+        self.clock = clock
+
+    def _render(self, status: int, title: str, view: str, prefix: str, viewer: Viewed, **context: Any) -> Page:
+        body = _templates().get_template("inbox.html.j2").render(
+            title=title, message=context.pop("message", ""), mention=context.pop("mention", None),
+            form_action="", button="", forms=[], composer=None, links=[], choices=[], choice_name="", checked="",
+            view=view, prefix=prefix, csrf=viewer.csrf, viewer=viewer, **context)
+        return Page(status, body, dict(SECURITY_HEADERS))
+
+    def _today(self) -> dt.date:
+        return dt.datetime.fromtimestamp(self.clock(), dt.UTC).date()
+
+    def list_page(self, viewer: Viewed, params: Mapping[str, str], *, prefix: str = "") -> Page:
+        try:
+            f = parse_filter(params, networks=sorted(self.config.networks), rules=[r.name for r in self.config.rules],
+                             today=self._today())
+        except BadFilter as bad:
+            return self._render(400, "That filter does not work", "error", prefix, viewer, message=str(bad),
+                                back=f"{prefix}/in/")
+        if f.job:
+            keys = list(dict.fromkeys(k for d in self.store.deliveries(f.job) if d.recipient == viewer.name
+                                      for k in d.mention_keys))  # what this alert carried to the viewer
+            found = self.store.get_mentions(keys) if keys else {}
+            entries = [entry_of(found[k], self.store.assigned_to(k) if f.assigned_me else None)
+                       for k in keys if k in found]
+        else:
+            entries = self.store.inbox_entries(days_between(f.first, f.last))
+        rows, last = page_of(entries, f, viewer.name)
+        kept = {k: v for k, v in params.items() if k != "cursor" and v != ""}
+        more = f"{prefix}/in/?" + _query({**kept, "cursor": encode_cursor(last)}) if last else ""
+        title = "This alert's mentions" if f.job else "Inbox"
+        return self._render(200, title, "list", prefix, viewer, rows=[row_view(e, prefix) for e in rows],
+                            more=more, f=f, params=kept, states=STATES, networks=sorted(self.config.networks),
+                            groups=get_args(RuleGroup), sentiments=get_args(SentimentLabel),
+                            intents=get_args(Intent), bulk=BULK_ACTIONS)
+
+    def mention_page(self, viewer: Viewed, segment: str, *, prefix: str = "") -> Page:
+        from chalicelib.links import ACTIONS, alert_actions
+        from chalicelib.networks import can_reply, reply_limit_text
+        from chalicelib.web.composer import draft
+        from chalicelib.web.views import mention_view
+
+        key = decode_key(segment)
+        stored = self.store.get_mention(key) if key else None
+        if stored is None:
+            return self._render(404, "Not found", "error", prefix, viewer, back=f"{prefix}/in/",
+                                message="No such mention: it may have expired (mentions are kept 90 days).")
+
+        def link(action: str) -> str:
+            return f"{prefix}/a/{self.signer.sign(stored.key, action, viewer.name, ttl_seconds=ACTION_LINK_SECONDS)}"
+
+        actions = [(ACTIONS[a], link(a)) for a in alert_actions(self.config, viewer.name) if a != "reply"]
+        network = stored.item.mention.network
+        reply = {"action": link("reply"), "text": draft(stored, self.config), "key": secrets.token_urlsafe(16),
+                 "limit": reply_limit_text(network), "can_post": can_reply(network)}
+        log = [{"at": _when(a["at"]), "action": a["action"].replace("_", " "), "who": a["recipient"],
+                "result": a["result"]} for a in self.store.audit_log(stored.key)]
+        return self._render(200, "Mention", "mention", prefix, viewer, mention=mention_view(stored), actions=actions,
+                            reply=reply, log=log, assigned=self.store.assigned_to(stored.key) or "",
+                            back=f"{prefix}/in/")
+
+    def bulk(self, viewer: Viewed, fields: Mapping[str, list[str]], *, prefix: str = "") -> Page:
+        """Do one action to the checked mentions (``m``: encoded keys), each audited as the viewer's."""
+        from chalicelib.actions.handled import mark_handled
+        from chalicelib.actions.mute_author import mute_author
+        from chalicelib.actions.snooze import snooze
+
+        action = (fields.get("action") or [""])[0]
+        segments = fields.get("m") or []
+        keys = [k for k in map(decode_key, segments) if k is not None]
+        actor = self.config.recipient(viewer.name)
+        problem = ("Choose an action." if action not in BULK_ACTIONS else
+                   "Check at least one mention." if not segments else
+                   f"At most {MAX_BULK} mentions at once." if len(segments) > MAX_BULK else
+                   "A checked mention is not one of this inbox's." if len(keys) != len(segments) else
+                   "You are no longer a recipient in listen.yaml." if actor is None else "")
+        if problem:
+            return self._render(400, "Nothing done", "error", prefix, viewer, message=problem, back=f"{prefix}/in/")
+        found = self.store.get_mentions(keys)
+        said: list[tuple[str, str]] = []
+        for key in dict.fromkeys(keys):
+            stored = found.get(key)
+            if stored is None:
+                said.append((key, "no longer stored"))
+                continue
+            if action == "handled":
+                outcome = mark_handled(stored, actor, store=self.store)
+            elif action == "snooze":
+                outcome = snooze(stored, actor, seconds=86400, store=self.store, clock=self.clock)
+            else:
+                outcome = mute_author(stored, actor, store=self.store)
+            self.store.audit(key, action, viewer.name, outcome.said, f"bulk-{secrets.token_urlsafe(9)}")
+            said.append((stored.item.mention.title or stored.item.mention.text[:80] or key, outcome.said))
+        return self._render(200, f"{BULK_ACTIONS[action]}: done", "done", prefix, viewer, said=said,
+                            back=f"{prefix}/in/")
+
+    def alert_list_page(self, token: str, *, prefix: str = "") -> Page | None:
+        """The page an SMS's short link opens when the SMS named several mentions: every mention of
+        it with its actions (links of the token's recipient). The short link's token stays the first
+        mention's (SMS commands quote its code); the SMS is the delivery of the job that stored that
+        mention, to the token's recipient, that names more than one, the first being it. None
+        otherwise: the caller shows the token's own action (a bad token gets its one 403 page)."""
+        from chalicelib.links import ACTIONS, InvalidToken, alert_actions
+        from chalicelib.web.views import mention_view
+
+        try:
+            parsed = self.signer.verify(token)
+        except InvalidToken:
+            return None
+        recipient = self.config.recipient(parsed.recipient)
+        stored = self.store.get_mention(parsed.mention_key) if parsed.action == "handled" and recipient else None
+        if recipient is None or stored is None or not stored.job:
+            return None
+        sms = [d.mention_keys for d in self.store.deliveries(stored.job) if d.recipient == recipient.name
+               and d.channel == "sms" and len(d.mention_keys) > 1 and d.mention_keys[0] == stored.key]
+        if not sms:
+            return None
+        found = self.store.get_mentions(sms[0])
+        shown = []
+        for key in (k for k in sms[0] if k in found):
+            links = [(ACTIONS[a], f"{prefix}/a/{self.signer.sign(key, a, recipient.name)}")
+                     for a in alert_actions(self.config, recipient.name)]
+            shown.append({"mention": mention_view(found[key]), "actions": links})
+        return self._render(200, f"{len(shown)} mentions of this alert", "alert", prefix, Viewed(recipient.name, ""),
+                            listed=shown)
+
+    def rules_page(self, viewer: Viewed, *, prefix: str = "") -> Page:
+        now = self.clock()
+        since = dt.datetime.fromtimestamp(now - WEEK_SECONDS, dt.UTC).isoformat(timespec="milliseconds")
+        week = [e for e in self.store.inbox_entries(days_between(since[:10], self._today().isoformat()))
+                if e.stored_at >= since]
+        rows = []
+        for rule in self.config.rules:
+            mine = [e for e in week if rule.name in e.rules]
+            judged = sum(e.state == "not_relevant" for e in mine)
+            rate = f"{round(100 * judged / len(mine))}% ({judged} of {len(mine)})" if mine else "no mentions"
+            rows.append({"name": rule.name, "group": rule.group, "count": len(mine), "not_relevant": rate,
+                         "href": f"{prefix}/in/?" + _query({"from": since[:10], "rule": rule.name})})
+        return self._render(200, "Rules this week", "rules", prefix, viewer, rules=rows)
+
+    def health_page(self, viewer: Viewed, *, prefix: str = "") -> Page:
+        from chalicelib.alerts import network_name
+
+        health = self.store.all_health()
+        now = self.clock()
+        rows = [{"network": network_name(n), "words": health_words(n, health.get(n), now)}
+                for n in sorted(self.config.enabled_networks())]
+        return self._render(200, "Networks", "health", prefix, viewer, networks=rows)
+
+    def deliveries_page(self, viewer: Viewed, *, prefix: str = "") -> Page:
+        from chalicelib.digest import _undelivered_line, undelivered_since
+
+        found = undelivered_since(self.store, self.clock() - WEEK_SECONDS)
+        rows = [{"line": _undelivered_line(u), "mentions": [row_view(entry_of(m), prefix) for m in u.mentions]}
+                for u in found]
+        return self._render(200, "Alerts that failed or may not have arrived", "deliveries", prefix, viewer,
+                            deliveries=rows)
+
+
+def _query(params: Mapping[str, str]) -> str:
+    from urllib.parse import urlencode
+
+    return urlencode(sorted(params.items()))

@@ -1,0 +1,148 @@
+"""The inbox in Chromium, on the local stack, signed in by the emailed link: filtering, a bulk
+action, a reply from the mention page, and an accessibility check of every inbox page with
+axe-core (node_modules/axe-core, pinned in package.json) printing ``axe_serious_violations``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page
+
+from chalicelib.model import MatchedMention, Mention, RuleMatch
+from chalicelib.store import Store
+from chalicelib.triage import Triage
+from chalicelib.web.inbox import encode_key
+from offline.stack import LocalStack
+from tests.browser.conftest import ROOT, Site, Watched, screenshot
+from tests.browser.test_signin import signed_in
+
+pytestmark = pytest.mark.browser
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def matched(native_id: str, text: str, *, opportunity: bool = False, priority: int = 40, rule: str = "brand",
+            group: str = "brand", sentiment: str = "neutral") -> MatchedMention:
+    m = Mention("hackernews", native_id, f"https://news.ycombinator.com/item?id={native_id}", text,
+                dt.datetime.now(dt.UTC), author_handle=f"user{native_id}", author_name=f"Ana {native_id}")
+    triage = Triage(0.0, sentiment, frozenset({"question"} if opportunity else ()), priority, (),  # type: ignore[arg-type]
+                    opportunity)
+    return MatchedMention(m, (RuleMatch(rule, group, False),), triage)  # type: ignore[arg-type]
+
+
+def seeded(store: Store) -> None:
+    store.store_new_mentions([
+        matched("1", "Does Bean There open on Sundays?", opportunity=True, priority=70),
+        matched("2", "Bean There latte was great", sentiment="positive"),
+        matched("3", "Fabrica Coffee beats everyone", rule="Fabrica", group="competitor"),
+        matched("4", "Bean There was rude to me", sentiment="negative", priority=85),
+    ], "job-seed", 0)
+
+
+def rows(page: Page) -> list[str]:
+    return [t.strip() for t in page.locator("main .card.row a").all_inner_texts()]
+
+
+def test_filters_narrow_the_inbox_to_exactly_the_chosen_mentions(
+        stack: LocalStack, site: Site, store: Store, contexts: Callable[..., Watched]) -> None:
+    seeded(store)
+    page = signed_in(contexts(viewport={"width": 375, "height": 800}), stack, site)
+    assert rows(page) == ["Does Bean There open on Sundays?", "Bean There was rude to me",
+                          "Bean There latte was great", "Fabrica Coffee beats everyone"]
+    page.locator("summary", has_text="Filters").click()
+    page.get_by_label("Rule group").select_option("competitor")
+    page.get_by_role("button", name="Show").click()
+    page.wait_for_load_state()
+    assert "group=competitor" in page.url
+    assert rows(page) == ["Fabrica Coffee beats everyone"]
+    page.goto(f"{site.base_url}/in/?sentiment=negative")
+    assert rows(page) == ["Bean There was rude to me"]
+    page.goto(f"{site.base_url}/in/?q=SUNDAYS")
+    assert rows(page) == ["Does Bean There open on Sundays?"]
+    screenshot(page, "inbox-1-search")
+    bad = page.goto(f"{site.base_url}/in/?state=finished")
+    assert bad is not None and bad.status == 400
+    assert "state: 'finished' is not one of open, new" in page.locator("main").inner_text()
+    assert page.evaluate("window.__violations") == []
+
+
+def test_a_bulk_action_marks_the_checked_mentions_handled(
+        stack: LocalStack, site: Site, store: Store, contexts: Callable[..., Watched]) -> None:
+    seeded(store)
+    page = signed_in(contexts(), stack, site)
+    page.get_by_label("Select: Bean There latte was great").check()
+    page.get_by_label("Select: Fabrica Coffee beats everyone").check()
+    page.get_by_label("With the checked mentions").select_option("handled")
+    with page.expect_response(lambda r: r.request.method == "POST") as posted:
+        page.get_by_role("button", name="Do it").click()
+    page.wait_for_load_state()
+    assert posted.value.status == 200
+    assert page.locator("h1").inner_text() == "Mark handled: done"
+    states = {k: m.state for k, m in store.get_mentions([f"hackernews#{n}" for n in range(1, 5)]).items()}
+    assert states == {"hackernews#1": "new", "hackernews#2": "handled", "hackernews#3": "handled",
+                      "hackernews#4": "new"}
+    assert [a["recipient"] for a in store.audit_log("hackernews#2")] == ["Maria"]
+    page.goto(f"{site.base_url}/in/?state=handled")
+    assert sorted(rows(page)) == ["Bean There latte was great", "Fabrica Coffee beats everyone"]
+
+
+def test_a_bulk_post_without_the_sessions_csrf_token_changes_nothing(
+        stack: LocalStack, site: Site, store: Store, contexts: Callable[..., Watched]) -> None:
+    seeded(store)
+    page = signed_in(contexts(), stack, site)
+    refused = page.request.post(f"{site.base_url}/in/bulk",
+                                form={"action": "handled", "m": encode_key("hackernews#2")})
+    assert refused.status == 403
+    assert store.get_mention("hackernews#2").state == "new"  # type: ignore[union-attr]
+
+
+def test_the_mention_page_replies_and_acts_and_shows_the_activity(
+        stack: LocalStack, site: Site, store: Store, contexts: Callable[..., Watched]) -> None:
+    seeded(store)
+    page = signed_in(contexts(viewport={"width": 375, "height": 800}), stack, site)
+    page.get_by_role("link", name="Does Bean There open on Sundays?").click()
+    page.wait_for_load_state()
+    assert page.url.endswith(f"/in/m/{encode_key('hackernews#1')}")
+    assert "Nothing done yet." in page.locator("main").inner_text()
+    mention_url = page.url
+    page.get_by_role("link", name="open the draft to copy").click()  # Hacker News has no reply API
+    page.wait_for_load_state()
+    assert "Hi Ana 1, happy to help with that:" in page.locator("main").inner_text()
+    assert page.get_by_role("link", name="Open the thread to reply").get_attribute("href") == \
+        "https://news.ycombinator.com/item?id=1"
+    page.goto(mention_url)
+    page.get_by_role("link", name="Mark as handled").click()
+    page.wait_for_load_state()
+    page.get_by_role("button", name="Mark as handled").click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "Marked as handled"
+    page.goto(mention_url)
+    assert re.search(r"handled\s+Maria\s+done", page.locator("table").inner_text())
+    screenshot(page, "inbox-2-mention")
+
+
+def test_every_inbox_page_has_no_serious_accessibility_violation(
+        stack: LocalStack, site: Site, store: Store, contexts: Callable[..., Watched]) -> None:
+    assert AXE.is_file(), "axe-core is missing: `make browser-deps` installs it (npm ci, pinned in package.json)"
+    seeded(store)
+    store.claim_delivery("job-seed", "Maria", "email", ["hackernews#1", "hackernews#4"])
+    store.finish_delivery("job-seed", "Maria", "email", "failed", detail="SES refused the address")
+    found: dict[str, list[str]] = {}
+    for scheme in ("light", "dark"):
+        watched = contexts(color_scheme=scheme, bypass_csp=True)  # axe is injected: the pages' CSP allows no script
+        page = signed_in(watched, stack, site)
+        for path in ("/in/", f"/in/m/{encode_key('hackernews#1')}", "/in/rules", "/in/health", "/in/deliveries"):
+            page.goto(f"{site.base_url}{path}")
+            page.add_script_tag(content=Path(AXE).read_text(encoding="utf-8"))
+            result = page.evaluate("""async () => { const r = await axe.run(document);
+                return {passes: r.passes.length, serious: r.violations
+                  .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                  .map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))}; }""")
+            assert result["passes"] >= 10, f"axe checked little on {path}: {result}"  # it ran, on a real page
+            found[f"{scheme} {path}"] = result["serious"]
+    serious = sum(len(v) for v in found.values())
+    print(f"axe_serious_violations: {serious}")
+    assert {k: v for k, v in found.items() if v} == {}
