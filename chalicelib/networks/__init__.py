@@ -34,6 +34,7 @@ NETWORKS: dict[str, str] = {
     "lobsters": "chalicelib.networks.lobsters",
     "devto": "chalicelib.networks.devto",
     "youtube": "chalicelib.networks.youtube",
+    "google_reviews": "chalicelib.networks.google_reviews",
 }
 
 
