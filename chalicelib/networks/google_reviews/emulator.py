@@ -141,12 +141,16 @@ def google_review(review_id: str, updated_at: float, comment: str, *, stars: int
 
 
 def demo_items(now: int, business: dict[str, Any]) -> list[dict[str, Any]]:
-    """Three reviews of the café's location, the newest a one-star complaint."""
+    """Two reviews of the café's location (the one-star complaint comes later: ``demo_one_star``)."""
     return [
         google_review("AbFvOqbeanthere0001", now - 540, "Best flat white in Lisbon, and the pastel de nata is warm.",
                       stars=5, reviewer="Inês Carvalho"),
         google_review("AbFvOqbeanthere0002", now - 300, "Nice place but the wifi kept dropping.", stars=3,
                       reviewer="Tom Becker"),
-        google_review("AbFvOqbeanthere0003", now - 90, "Waited 25 minutes, cold coffee, and nobody said sorry. "
-                      "Never again.", stars=1, reviewer="Marta Nunes"),
     ]
+
+
+def demo_one_star(now: int) -> list[dict[str, Any]]:
+    """A one-star review written a minute before ``now``: urgent, so it goes out by SMS."""
+    return [google_review("AbFvOqbeanthere0003", now - 60, "Waited 25 minutes, cold coffee, and nobody said sorry. "
+                          "Never again.", stars=1, reviewer="Marta Nunes")]
