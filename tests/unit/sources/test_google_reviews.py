@@ -178,3 +178,25 @@ def test_each_location_keeps_its_own_watermark(srv: ReplayServer) -> None:
     assert (ids(first), ids(second)) == ([f"AbFvOqLoc1@{(NOW - 60) * 1000}", f"AbFvOqLoc2@{(NOW - 3000) * 1000}"], [])
     assert sorted(lists(srv)) == sorted([f"/v4/{LOCATION}/reviews", f"/v4/{OTHER}/reviews"] * 2)
     assert {m.thread["location"] for m in first.mentions} == {LOCATION, OTHER}
+
+
+def test_an_edited_review_is_not_taken_for_a_repost_of_its_first_version(srv: ReplayServer) -> None:
+    """Near-identical texts are one story (a repost is not alerted again), but a review edited to
+    other stars is news: the owner's own reviews carry no text fingerprint."""
+    from chalicelib.model import MatchedMention
+    from chalicelib.noise import collapse, fingerprints
+
+    clock = FakeClock(NOW)
+    text = "The coffee was fine but the staff ignored us for twenty minutes at the counter."
+    review = google_review("AbFvOqRepost1", NOW - 600, text, stars=3)
+    srv.add_items("google_reviews", [review])
+    source = connector(srv, clock)
+    first = fetch(source)
+    clock.advance(300)
+    review.update(google_review("AbFvOqRepost1", NOW + 200, text, stars=1, created_at=NOW - 600))
+    [edited] = fetch(source, first.cursor).mentions
+    owned = spec("google_reviews")
+    before, after = (MatchedMention(m, (owned.owned_match(m),)) for m in (first.mentions[0], edited))
+    known = dict.fromkeys(fingerprints(before), before.mention.key)
+    [story] = collapse([after], known=known)
+    assert (story.earlier, story.lead.mention.rating) == (False, 1)
