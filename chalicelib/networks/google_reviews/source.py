@@ -14,7 +14,8 @@ Cursor::
 
 One walk a location, newest first, until a review at or below T (its watermark, in ms) or the
 last page. When ``max_pages`` or the time budget stops a walk, ``gap`` remembers the range still
-to read and the page token that goes on into it, and the next cycle reads that first. T never
+to read and the page token that goes on into it, and the next cycle reads that first (a token
+Google no longer takes: the gap is read again from the newest review). T never
 passes the cycle's clock: a review dated in the future is returned with its date and moves
 nothing. A review that cannot be read is skipped alone and counted once.
 
@@ -67,6 +68,10 @@ ANONYMOUS = "A Google user"  # Google's own words for a reviewer who stays anony
 REVIEWS_PAGE = "https://business.google.com/reviews"  # where the owner reads and answers the location's reviews
 RECONNECT = "reconnect Google: run `make connect NETWORK=google_reviews`"
 QUOTA_WAIT_SECONDS = 60.0  # the quota is per minute: without a Retry-After, a minute
+
+
+class StalePageToken(SourceError):
+    """Google refused a page token the cursor kept (tokens do not last for ever)."""
 
 
 class GoogleReviewsOptions(GoogleOAuthOptions):
@@ -122,6 +127,17 @@ class GoogleReviews(SourceBase):
                            skipped=skipped)
 
     def _fetch_location(self, location: str, state: Cursor, budget: Budget) -> FetchResult:
+        gap = state.get("gap")
+        try:
+            return self._walk_location(location, state, budget)
+        except StalePageToken:
+            if not gap:
+                raise
+            # Google no longer takes the page token the gap kept: read the gap again from the newest
+            # review (what comes again was stored already and is dropped as such).
+            return self._walk_location(location, {"updated_ms": int(gap["low"]), "ids": gap["low_ids"]}, budget)
+
+    def _walk_location(self, location: str, state: Cursor, budget: Budget) -> FetchResult:
         now_ms = int(self._clock() * 1000)
         watermark = min(int(state["updated_ms"]), now_ms)
         seen = {str(i) for i in state.get("ids", [])}
@@ -174,6 +190,8 @@ class GoogleReviews(SourceBase):
             if resp.status_code != 401:
                 break
         assert resp is not None
+        if resp.status_code == 400 and token:
+            raise StalePageToken(self.name, f"Google refused the page token of {location} (HTTP 400)")
         if resp.status_code >= 400:
             raise self._refusal(resp, location)
         return decode_json(self.name, resp)

@@ -200,3 +200,18 @@ def test_an_edited_review_is_not_taken_for_a_repost_of_its_first_version(srv: Re
     known = dict.fromkeys(fingerprints(before), before.mention.key)
     [story] = collapse([after], known=known)
     assert (story.earlier, story.lead.mention.rating) == (False, 1)
+
+
+def test_a_page_token_google_no_longer_takes_reads_the_gap_again_from_the_top(srv: ReplayServer) -> None:
+    clock = FakeClock(NOW)
+    srv.add_items("google_reviews", [google_review(f"AbFvOqStale{n:02d}", NOW - 1000 + n, f"n{n}") for n in range(5)])
+    source = connector(srv, clock, page_size=2, max_pages=1)
+    first = fetch(source)
+    state = first.cursor["locations"][LOCATION]
+    state["gap"]["token"] = "expired-token"
+    second = fetch(connector(srv, clock, page_size=50), first.cursor)
+    assert (len(first.mentions), first.complete) == (2, False)
+    # Read again from the gap's low end: all five, the first two again (the store drops those as stored).
+    assert ids(second) == sorted(f"AbFvOqStale{n:02d}@{(NOW - 1000 + n) * 1000}" for n in range(5))
+    assert set(ids(first)) < set(ids(second))
+    assert second.complete and "gap" not in second.cursor["locations"][LOCATION]
