@@ -122,6 +122,14 @@ class GoogleOAuth:
                 _access_tokens[key] = (token, now + lifetime)
         return token
 
+    def send(self, budget: Budget, request: Callable[[dict[str, str]], requests.Response]) -> requests.Response:
+        """``request(headers)`` with a live access token in ``headers``; a 401 (a token revoked
+        early: nothing was done) is sent once more with a new token. The last answer is returned."""
+        resp = request({"Authorization": f"Bearer {self.access_token(budget)}"})
+        if resp.status_code == 401:
+            resp = request({"Authorization": f"Bearer {self.access_token(budget, fresh=True)}"})
+        return resp
+
     def refusal(self, resp: requests.Response) -> CredentialsError:
         """The token endpoint's refusal in words (its ``error`` code only; never a secret)."""
         try:

@@ -60,14 +60,8 @@ class GoogleReviewsReplier(BaseReplier):
             raise NotReplyable(self.network, "the mention's review name is not a Business Profile review name")
         oauth = GoogleOAuth(self.network, self.options, self.http, self._secrets, self._clock, reconnect=RECONNECT)
         url = f"{self.options.base_url}/v4/{name}/reply"
-        resp = None
-        for fresh in (False, True):
-            headers = {"Authorization": f"Bearer {oauth.access_token(self._budget(), fresh=fresh)}"}
-            resp = self._post(url, method="PUT", headers=headers, json_body={"comment": text},
-                              accept=(400, 401, 403, 404, 429))
-            if resp.status_code != 401:
-                break
-        assert resp is not None
+        resp = oauth.send(self._budget(), lambda headers: self._post(
+            url, method="PUT", headers=headers, json_body={"comment": text}, accept=(400, 401, 403, 404, 429)))
         self._check_status(resp)
         body: Any = decode_json(self.network, resp)
         if not isinstance(body, dict) or not isinstance(body.get("comment"), str):

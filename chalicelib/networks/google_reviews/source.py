@@ -182,14 +182,8 @@ class GoogleReviews(SourceBase):
         if token:
             params["pageToken"] = token
         url = f"{self.options.base_url}/v4/{location}/reviews"
-        resp = None
-        for fresh in (False, True):
-            headers = {"Authorization": f"Bearer {self.oauth.access_token(budget, fresh=fresh)}"}
-            resp = self.http.request("GET", url, params=params, headers=headers, budget=budget,
-                                     accept=(400, 401, 403, 404, 429))
-            if resp.status_code != 401:
-                break
-        assert resp is not None
+        resp = self.oauth.send(budget, lambda headers: self.http.request(
+            "GET", url, params=params, headers=headers, budget=budget, accept=(400, 401, 403, 404, 429)))
         if resp.status_code == 400 and token:
             raise StalePageToken(self.name, f"Google refused the page token of {location} (HTTP 400)")
         if resp.status_code >= 400:

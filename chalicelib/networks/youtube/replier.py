@@ -84,22 +84,12 @@ class YouTubeReplier(BaseReplier):
         """POST the insert with a live access token; a 401 (the token died early) is sent
         once more with a new one. Any other refusal is raised in words."""
         url = f"{self.options.base_url}/youtube/v3/{resource}"
-        resp = None
-        for fresh in (False, True):
-            headers = {"Authorization": f"Bearer {self._access_token(fresh=fresh)}"}
-            resp = self._post(url, params={"part": "snippet"}, headers=headers, json_body=body,
-                              accept=(400, 401, 403, 404))
-            if resp.status_code != 401:
-                break
-        assert resp is not None
-        self._check_status(resp)
-        return resp
-
-    def _access_token(self, *, fresh: bool = False) -> str:
-        """An access token good for at least another minute (``fresh``: always a new one)."""
         assert isinstance(self.options, YouTubeReplyOptions)
         oauth = GoogleOAuth(self.network, self.options, self.http, self._secrets, self._clock)
-        return oauth.access_token(self._budget(), fresh=fresh)
+        resp = oauth.send(self._budget(), lambda headers: self._post(
+            url, params={"part": "snippet"}, headers=headers, json_body=body, accept=(400, 401, 403, 404)))
+        self._check_status(resp)
+        return resp
 
     def _reply(self, body: Any, video_id: str, kind: str) -> Reply:
         if not isinstance(body, dict) or body.get("kind") != kind:
