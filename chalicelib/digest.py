@@ -36,7 +36,7 @@ from chalicelib.model import DigestDay, StoredMention
 from chalicelib.noise import STOPWORDS, words
 from chalicelib.store import CLAIM_LEASE_SECONDS
 from chalicelib.store.counters import digest_counters
-from chalicelib.text import one_line, safe_url
+from chalicelib.text import one_line, safe_url, stars
 from chalicelib.web.pages import Page
 
 log = logging.getLogger(__name__)
@@ -460,7 +460,7 @@ def _mention_view(stored: StoredMention, timezone: str) -> dict[str, Any]:
     m = stored.item.mention
     triage = stored.item.triage
     return {
-        "network": network_name(m.network),
+        "network": " ".join(filter(None, (network_name(m.network), stars(m.rating)))),  # "Google reviews ★☆☆☆☆"
         "author": one_line(m.author_name or m.author_handle or "someone", 60),
         "what": one_line(m.title or m.text, 160),
         "url": safe_url(m.url),

@@ -335,11 +335,17 @@ class Story:
         return (self.lead, *self.others)
 
 
+def _story_text(mention: Mention) -> str:
+    """The text a SimHash recognizes a story by: none for an owned network's item (the owner's own
+    review or comment is news each time, e.g. a review edited to other stars, never a repost)."""
+    return "" if mention.network in NETWORKS and spec(mention.network).owned else mention.searchable_text
+
+
 def fingerprints(m: MatchedMention) -> tuple[str, ...]:
     """Keys that recognize ``m``'s story in later cycles: ``url:<canonical URL>`` for each story URL,
     then ``sim:<16 hex digits>`` of the text's SimHash when the text has ``MIN_WORDS`` words or more."""
     keys = [f"url:{url}" for url in story_urls(m.mention)]
-    value = _text_simhash(m.mention.searchable_text)
+    value = _text_simhash(_story_text(m.mention))
     if value is not None:
         keys.append(f"sim:{value:016x}")
     return tuple(keys)
@@ -361,7 +367,7 @@ def collapse(
     order = sorted(range(len(mentions)), key=lambda i: (mentions[i].mention.created_at, mentions[i].mention.key))
     ordered = [mentions[i] for i in order]
     urls = [story_urls(m.mention) for m in ordered]
-    hashes = [_text_simhash(m.mention.searchable_text) for m in ordered]
+    hashes = [_text_simhash(_story_text(m.mention)) for m in ordered]
     groups = _group(urls, hashes, max_distance)
     earlier = _earlier_stories(urls, hashes, known, max_distance)
 

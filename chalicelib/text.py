@@ -206,6 +206,14 @@ def shown(value: object) -> str:
     return text if len(text) <= _SHOWN_CHARS + 2 else f"{text[:_SHOWN_CHARS]}… ({len(text)} characters)"
 
 
+def stars(rating: int | None, *, plain: bool = False) -> str:
+    """A review's stars as the owner sees them: 1 -> "★☆☆☆☆"; ``plain``: "1/5 stars" (GSM-7, so an
+    SMS keeps its 160 characters); "" for no rating or one outside 1-5."""
+    if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5:
+        return ""
+    return f"{rating}/5 stars" if plain else "★" * rating + "☆" * (5 - rating)
+
+
 def safe_url(url: str) -> str:
     """The URL if it is plain http(s), else empty (never a javascript: or data: link)."""
     return url if _HTTP_URL.fullmatch(url) else ""

@@ -28,6 +28,7 @@ import zoneinfo
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import yaml
 
@@ -52,6 +53,9 @@ DEMO_SECRETS = {  # what the emulations accept; in a real account the owner's se
     "/social-listening/local/bluesky/app-password": "abcd-efgh-ijkl-mnop",
     "/social-listening/local/youtube/key": "test-api-key",
     "/social-listening/local/x/bearer-token": "AAAAAAAAAAAAAAAAAAAAAbeanthere-demo-token",
+    "/social-listening/local/google/oauth-refresh-token": "test-refresh-token",
+    "/social-listening/local/google/oauth-client-id": "test-client-id",
+    "/social-listening/local/google/oauth-client-secret": "test-client-secret",
 }
 BUSINESS = {"name": "Bean There Café", "competitors": ["Fábrica Coffee", "Copenhagen Coffee Lab"]}
 
@@ -92,6 +96,11 @@ def network_options(replay: ReplayServer) -> dict[str, dict[str, Any]]:
         "youtube": {"base_url": replay.base_url("youtube"), "key_parameter": "/social-listening/local/youtube/key"},
         "x": {"base_url": replay.base_url("x"), "bearer_token_parameter": "/social-listening/local/x/bearer-token",
               "monthly_budget_usd": 5.0},
+        "google_reviews": {"base_url": replay.base_url("google_reviews"),
+                           "oauth_token_url": replay.base_url("google_reviews") + "/token",
+                           "locations": ["accounts/106941250772149994434/locations/4547712559962801423"],
+                           **{f"oauth_{k}_parameter": f"/social-listening/local/google/oauth-{k.replace('_', '-')}"
+                              for k in ("refresh_token", "client_id", "client_secret")}},
     }
     return {name: opts for name, opts in options.items() if name in NETWORKS}
 
@@ -159,12 +168,18 @@ def scenario(replay: ReplayServer, networks: list[str], clock: DemoClock,
             replay.add_items("lobsters", [lobsters_story(
                 "tmout1", clock() - 30, "Why Bean There Café is Lisbon's best new roastery", user="rita",
                 url="https://www.timeout.pt/lisboa/en/restaurants/bean-there-cafe?utm_source=lobsters")])
+        if "google_reviews" in networks:  # Google's per-minute quota, once: a later cycle reads the reviews
+            replay.apis["google_reviews"].quota_exhausted_once = True  # type: ignore[attr-defined]
         if ses is not None:
             ses.refuse(1)  # the alert email of this cycle: tried again by a later cycle
 
     def outage() -> None:
         if "github" in networks:
             replay.inject("github", *[Fault(503)] * 3)  # the first request and its two retries
+        if "google_reviews" in networks:
+            from chalicelib.networks.google_reviews.emulator import demo_one_star
+
+            replay.add_items("google_reviews", demo_one_star(int(clock())))
 
     def quiet() -> None:
         pass
@@ -173,7 +188,7 @@ def scenario(replay: ReplayServer, networks: list[str], clock: DemoClock,
         ("mentions arrive on every network", first),
         ("an urgent complaint on Hacker News, a review shared again on Lobsters; Stack Exchange throttles us, "
          "and so does SES", rate_limit),
-        ("GitHub is down (503); the throttled email is tried again", outage),
+        ("GitHub is down (503); the throttled email is tried again; a one-star Google review", outage),
         ("nothing new anywhere: nothing is stored or sent twice", quiet),
     ]
 
@@ -204,6 +219,22 @@ def send_digest(sender: Any, config: ListenConfig, clock: DemoClock) -> None:
     for name, outcome in sender.run(digest_time(local, config.alerts.digest_hour, recipient.timezone)):
         kind, _, outcome = outcome.partition(" ") if outcome.startswith("weekly ") else ("daily", "", outcome)
         print(f"{kind.capitalize()} digest {outcome} to {name}")
+
+
+def reply_to_google_review(stack: LocalStack, actions: Any, replay: ReplayServer) -> None:
+    """The owner answers the one-star Google review from its alert email's Reply link (as the reply
+    form posts it) and the emulated Business Profile API shows the review's reply."""
+    for message in stack.sent_emails():
+        body = message.get_body(("plain",)).get_content()
+        found = re.search(r"Google reviews ★☆☆☆☆ · .*?\nReply: http://127\.0\.0\.1:\d+/a/(\S+)", body, re.DOTALL)
+        if found is None:
+            continue
+        text = "Marta, we are sorry: 25 minutes is far too long. Your next coffee is on us."
+        page = actions.perform(found.group(1), form=urlencode({"text": text, "key": "demo-google-reply-1"}).encode())
+        answered = [r for r in replay.items.get("google_reviews", []) if "reviewReply" in r]
+        print(f"Replied to the one-star Google review from its alert (HTTP {page.status}); its reply now reads "
+              f"\"{answered[0]['reviewReply']['comment'] if answered else '(none)'}\"")
+        return
 
 
 def first_action_link(stack: LocalStack) -> str | None:
@@ -349,6 +380,7 @@ def run(serve_links: bool, source: Path | None = None) -> int:
             print_cycle(number, story, report)
             clock.offset += 5 * 60
         send_digest(parts.digest, config, clock)
+        reply_to_google_review(stack, parts.actions, replay)
         emails, sms = write_outbox(stack, local_dir() / "outbox")
         print_summary(store, config, reports, emails, sms, stack.dynamodb_engine)
         if serve_links:

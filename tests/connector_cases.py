@@ -17,6 +17,9 @@ from chalicelib.networks import NETWORKS, source_class
 from chalicelib.networks.bluesky.emulator import BlueskyAPI, post_view
 from chalicelib.networks.devto.emulator import DevToAPI, devto_article
 from chalicelib.networks.github.emulator import GitHubAPI, issue
+from chalicelib.networks.google_oauth import forget_access_tokens
+from chalicelib.networks.google_reviews.emulator import LOCATION as GOOGLE_LOCATION
+from chalicelib.networks.google_reviews.emulator import GoogleReviewsAPI, google_review
 from chalicelib.networks.hackernews.emulator import HackerNewsAPI, story_hit
 from chalicelib.networks.lobsters.emulator import LobstersAPI, lobsters_story
 from chalicelib.networks.mastodon.emulator import MastodonAPI, snowflake, status
@@ -98,6 +101,13 @@ REDDIT_SECRETS = {
 BLUESKY_SECRETS = {"/listen/bluesky/handle": "beanthere.bsky.social",
                    "/listen/bluesky/app_password": "abcd-efgh-ijkl-mnop"}
 JSON_CT = {"Content-Type": "application/json"}
+GOOGLE_SECRETS = {"/listen/google/refresh": "test-refresh-token", "/listen/google/client-id": "test-client-id",
+                  "/listen/google/client-secret": "test-client-secret"}
+
+
+def _google_reviews_api(clock: FakeClock) -> GoogleReviewsAPI:
+    forget_access_tokens()  # a token another emulation issued is unknown to this one
+    return GoogleReviewsAPI()
 
 CASES: dict[str, ConnectorCase] = {case.network: case for case in [
     ConnectorCase(
@@ -225,6 +235,30 @@ CASES: dict[str, ConnectorCase] = {case.network: case for case in [
                       "description", "public_reactions_count"),
         fields=("id", "url", "title", "description", "published_at", "tag_list", "tags", "user", "user.username",
                 "user.name", "public_reactions_count"),
+    ),
+    ConnectorCase(
+        "google_reviews", _google_reviews_api,
+        lambda n, t, text: google_review(f"AbFvOqReview{n:04d}", t, text, stars=1 + n % 5),
+        query="*",
+        options=lambda srv: {"base_url": srv.base_url("google_reviews"), "locations": [GOOGLE_LOCATION],
+                             "oauth_token_url": srv.base_url("google_reviews") + "/token",
+                             "oauth_refresh_token_parameter": "/listen/google/refresh",
+                             "oauth_client_id_parameter": "/listen/google/client-id",
+                             "oauth_client_secret_parameter": "/listen/google/client-secret"},
+        small_pages={"page_size": 3},
+        credentials=Credentials(
+            GOOGLE_SECRETS, "/listen/google/refresh",
+            "SSM parameter /listen/google/refresh for the OAuth refresh token does not exist",
+            {"/listen/google/refresh": "revoked-refresh-token"},
+            r"refused the OAuth refresh token \(HTTP 400: invalid_grant\).*make connect NETWORK=google_reviews"),
+        unreadable=lambda r: (_set(r, "starRating", "SIX"), "reviews[{n}].starRating is not ONE to FIVE"),
+        payload_keys=("reviews", "nextPageToken", "averageRating", "totalReviewCount", "reviewId", "name", "reviewer",
+                      "displayName", "isAnonymous", "starRating", "comment", "createTime", "updateTime",
+                      "reviewReply", "error", "code", "status", "access_token", "expires_in"),
+        page_of=lambda v: {"reviews": v, "totalReviewCount": len(v)},
+        fault_statuses=(200, 400, 401, 403, 429),
+        fields=("reviewId", "name", "reviewer", "reviewer.displayName", "reviewer.isAnonymous", "starRating",
+                "comment", "createTime", "updateTime", "reviewReply"),
     ),
     ConnectorCase(
         "youtube", lambda clock: YouTubeAPI(keys=("test-api-key",), daily_calls=10**9),

@@ -25,7 +25,7 @@ from chalicelib.alerts import (
 from chalicelib.links import ACTIONS
 from chalicelib.model import MatchedMention
 from chalicelib.networks import reach_label
-from chalicelib.text import excerpt, one_line, safe_url
+from chalicelib.text import excerpt, one_line, safe_url, stars
 
 PERMANENT_SES_ERRORS = {
     "MessageRejected", "MailFromDomainNotVerifiedException", "AccountSuspendedException",
@@ -123,7 +123,7 @@ def _item_view(item: AlertItem, timezone: str) -> dict[str, Any]:
     body_offset = len(m.title) + 2 if m.title else 0
     body_spans = [(s - body_offset, e - body_offset) for s, e in spans if s >= body_offset]
     return {
-        "network": network_name(m.network),
+        "network": " ".join(filter(None, (network_name(m.network), stars(m.rating)))),  # "Google reviews ★☆☆☆☆"
         "kind": m.kind,
         "author": one_line(m.author_name or m.author_handle or "someone", 60),
         "author_url": safe_url(m.author_url),

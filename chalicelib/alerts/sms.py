@@ -10,7 +10,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.alerts import AlertBundle, DeliveryFailed, network_name, send_failure
-from chalicelib.text import one_line
+from chalicelib.text import one_line, stars
 
 GSM7 = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
@@ -60,7 +60,8 @@ def compose(bundle: AlertBundle, link: str) -> str:
     more = f" (+{bundle.total - 1} more)" if bundle.total > 1 else ""
     if bundle.last_sms_this_hour:
         more += " [last SMS this hour; more by email]"
-    head = f"URGENT {network_name(first.network)}{more}: "
+    rated = f" {stars(first.rating, plain=True)}" if first.rating else ""  # "1/5 stars": GSM-7, unlike "★"
+    head = f"URGENT {network_name(first.network)}{rated}{more}: "
     tail = f" {link}" if link else ""
     words = without_links(one_line(first.title or first.text, 400).removesuffix("…"))
     for cut in range(len(words), -1, -1):

@@ -35,6 +35,7 @@ NETWORKS: dict[str, str] = {
     "devto": "chalicelib.networks.devto",
     "youtube": "chalicelib.networks.youtube",
     "x": "chalicelib.networks.x",
+    "google_reviews": "chalicelib.networks.google_reviews",
 }
 
 

@@ -80,7 +80,7 @@ class NetworkSpec:
     # "a/b#4"); empty, or one missing: the item is its own root.
     thread_keys: tuple[str, ...] = ()
     reply_limit: int | None = None  # the most a reply may hold, in ``reply_unit``
-    reply_unit: Literal["characters", "graphemes"] = "characters"
+    reply_unit: Literal["characters", "graphemes", "bytes"] = "characters"  # bytes: of UTF-8
     # The network's published request limits for these options; empty: it publishes none.
     limits: Callable[[Mapping[str, Any]], tuple[Limit, ...]] = lambda options: ()
     # How the connector combines several terms in one search query (" OR ", "|"; its

@@ -276,12 +276,13 @@ class BaseReplier:
         """A deadline for the requests of one post (the connectors' session code wants one)."""
         return Budget(deadline=time.monotonic() + 3 * self.http.timeout + 5)
 
-    def _post(self, url: str, *, accept: tuple[int, ...] = (), **kwargs: Any) -> requests.Response:
-        """One POST, never retried; no answer (or a gateway's 502/504) is ``ReplyUncertain``,
-        another 5xx ``ReplyUnavailable`` (the network said it failed)."""
+    def _post(self, url: str, *, accept: tuple[int, ...] = (), method: str = "POST",
+              **kwargs: Any) -> requests.Response:
+        """One POST (or the network's write ``method``: a PUT), never retried; no answer (or a
+        gateway's 502/504) is ``ReplyUncertain``, another 5xx ``ReplyUnavailable`` (the network said it failed)."""
         server_errors = tuple(range(500, 600))
         try:
-            resp = self.post_http.request("POST", url, accept=(*accept, *server_errors), **kwargs)
+            resp = self.post_http.request(method, url, accept=(*accept, *server_errors), **kwargs)
         except Unavailable as err:
             raise ReplyUncertain(self.network, f"{err.message}: the reply may have been posted; look at the "
                                                "thread before sending it again") from None

@@ -42,30 +42,34 @@ def test_demo_runs_serves_its_action_links_and_stops_cleanly(tmp_path: Path) -> 
         assert "Press Ctrl-C to stop." in output, output
 
         assert re.search(r"cycle 1: mentions arrive on every network\n  \d+ tasks, \d+ items fetched, "
-                         r"48 new mentions, 1 email\(s\), 1 SMS", output), output
+                         r"50 new mentions, 1 email\(s\), 1 SMS", output), output
         assert "  ! stackexchange: throttle violation (error 502, retry after 600 s)" in output
         assert "  not alerted on their own: 1 attached to a story told elsewhere" in output
         assert "  ! github: server error (HTTP 503)" in output
         assert re.search(r"cycle 2: .*\n  \d+ tasks, \d+ items fetched, 2 new mentions, 0 email\(s\), 1 SMS", output)
         assert "  ~ the email to Maria (1 mention(s)) could not be sent yet (a transient failure): a later cycle " \
                "tries again" in output
-        assert re.search(r"cycle 3: .*\n  \d+ tasks, 0 items fetched, 0 new mentions, 1 email\(s\), 0 SMS", output)
+        assert re.search(r"cycle 3: .*\n  \d+ tasks, 1 items fetched, 1 new mentions, 2 email\(s\), 1 SMS", output)
+        assert "  ! google_reviews: Google's quota of requests a minute is used up (HTTP 429: RESOURCE_EXHAUSTED); " \
+               "retry after 60 s" in output
+        assert "Replied to the one-star Google review from its alert (HTTP 200); its reply now reads \"Marta" in output
         assert "  ~ 1 delivery(ies) tried again after a transient failure" in output
         assert "Deliveries to try again later (transient failure): 1   tried again: 1   failed for good: 0   " \
                "unconfirmed: 0" in output
         assert re.search(r"cycle 4: .*\n  \d+ tasks, 0 items fetched, 0 new mentions, 0 email\(s\), 0 SMS", output)
         assert "Daily digest sent to Maria" in output
-        assert "Emails sent: 3   SMS sent: 2" in output
+        assert "Emails sent: 4   SMS sent: 3" in output
         assert re.search(r"  brand-complaints +3  \(brand, urgent\)", output)
 
         emails = sorted((tmp_path / "outbox").glob("*.eml"))
-        assert len(emails) == 3
+        assert len(emails) == 4
         first = email.message_from_bytes(emails[0].read_bytes(), policy=email.policy.default)
         assert first["To"] == "Maria <maria@beanthere.example>"
         html = first.get_body(("html",)).get_content()
         assert "<mark" in html and "<script" not in html
         sms = (tmp_path / "outbox" / "sms.log").read_text(encoding="utf-8").splitlines()
-        assert len(sms) == 2 and all(line.startswith("+351912345678\tURGENT ") for line in sms)
+        assert len(sms) == 3 and all(line.startswith("+351912345678\tURGENT ") for line in sms)
+        assert sms[2].startswith('+351912345678\tURGENT Google reviews 1/5 stars: "Waited 25 minutes, cold coffee')
 
         link = re.findall(r"Try one \(GET shows it, the button POSTs\): (\S+)", output)[0]
         with urllib.request.urlopen(link, timeout=10) as page:  # noqa: S310 (loopback)

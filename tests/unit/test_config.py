@@ -41,7 +41,8 @@ def test_example_config_is_valid() -> None:
     assert [r.name for r in config.rules] == ["brand", "brand-complaints", "cold-brew", "competitors", "industry"]
     assert config.rules[1].urgent is True
     assert list(config.networks) == [
-        "hackernews", "stackexchange", "github", "rss", "lobsters", "devto", "mastodon", "bluesky", "reddit", "youtube", "x",
+        "hackernews", "stackexchange", "github", "rss", "lobsters", "devto", "mastodon", "bluesky", "reddit", "youtube",
+        "x", "google_reviews",
     ]
     assert list(config.enabled_networks()) == [
         "hackernews", "stackexchange", "github", "rss", "lobsters", "devto", "mastodon",

@@ -74,17 +74,62 @@ def _offset(token: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-class YouTubeAPI:
-    def __init__(self, keys: tuple[str, ...] = ("test-api-key",), daily_calls: int = 100) -> None:
-        self.keys = keys
-        self.daily_calls = daily_calls
-        self.calls = 0
+class GoogleTokenEndpoint:
+    """Google's OAuth token endpoint (``POST /token``, ``grant_type=refresh_token``), for every
+    Google network's emulation: a client not in ``oauth_clients`` is 401 ``invalid_client``, a
+    refresh token not in ``refresh_tokens`` 400 ``invalid_grant``; otherwise a new access token
+    valid ``token_lifetime`` seconds, answered as Google documents it (``access_token``,
+    ``expires_in``, ``scope``, ``token_type``). ``expire_access_tokens()`` ends every token
+    issued so far (an hour passing, server side)."""
+
+    scope = "https://www.googleapis.com/auth/youtube.force-ssl"
+
+    def _start_tokens(self) -> None:
         self._lock = threading.Lock()
         self.oauth_tokens: dict[str, float] = {}  # access token -> when it expires (time.time())
         self.oauth_clients: dict[str, str] = {"test-client-id": "test-client-secret"}
         self.refresh_tokens: set[str] = {"test-refresh-token"}
         self.token_lifetime = 3599
         self.tokens_issued = 0
+
+    def authorised(self, request: Request) -> bool:
+        """Whether the request carries a Bearer token this endpoint issued that has not expired."""
+        auth = request.headers.get("authorization", "")
+        return auth.startswith("Bearer ") and self.oauth_tokens.get(auth[7:], 0.0) > time.time()
+
+    def expire_access_tokens(self) -> None:
+        """Every access token issued so far is expired from now on."""
+        with self._lock:
+            self.oauth_tokens = dict.fromkeys(self.oauth_tokens, 0.0)
+
+    def _token(self, request: Request) -> Response:
+        form = dict(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))
+        headers = {**_HEADERS, "Cache-Control": "no-cache, no-store, max-age=0, must-revalidate", "Pragma": "no-cache"}
+
+        def refused(status: int, error: str, description: str) -> Response:
+            return Response(status, headers, json.dumps({"error": error, "error_description": description}).encode())
+
+        if form.get("grant_type") != "refresh_token":
+            return refused(400, "unsupported_grant_type", "Invalid grant_type: ")
+        if self.oauth_clients.get(form.get("client_id", "")) != form.get("client_secret"):
+            return refused(401, "invalid_client", "Unauthorized")
+        if form.get("refresh_token") not in self.refresh_tokens:
+            return refused(400, "invalid_grant", "Token has been expired or revoked.")
+        with self._lock:
+            self.tokens_issued += 1
+            token = "ya29.a0" + hashlib.sha256(f"{self.tokens_issued}{time.time()}".encode()).hexdigest()
+            self.oauth_tokens[token] = time.time() + self.token_lifetime
+        return Response(200, headers, json.dumps({
+            "access_token": token, "expires_in": self.token_lifetime,
+            "scope": self.scope, "token_type": "Bearer"}).encode())
+
+
+class YouTubeAPI(GoogleTokenEndpoint):
+    def __init__(self, keys: tuple[str, ...] = ("test-api-key",), daily_calls: int = 100) -> None:
+        self.keys = keys
+        self.daily_calls = daily_calls
+        self.calls = 0
+        self._start_tokens()
         self.comments_disabled: set[str] = set()  # video ids
         self.posted: list[dict[str, Any]] = []  # inserted commentThreads and comments
 
@@ -147,35 +192,8 @@ class YouTubeAPI:
         return Response(200, dict(_HEADERS), json.dumps(payload).encode())
 
 
-    def expire_access_tokens(self) -> None:
-        """Every access token issued so far is expired from now on."""
-        with self._lock:
-            self.oauth_tokens = dict.fromkeys(self.oauth_tokens, 0.0)
-
-    def _token(self, request: Request) -> Response:
-        form = dict(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))
-        headers = {**_HEADERS, "Cache-Control": "no-cache, no-store, max-age=0, must-revalidate", "Pragma": "no-cache"}
-
-        def refused(status: int, error: str, description: str) -> Response:
-            return Response(status, headers, json.dumps({"error": error, "error_description": description}).encode())
-
-        if form.get("grant_type") != "refresh_token":
-            return refused(400, "unsupported_grant_type", "Invalid grant_type: ")
-        if self.oauth_clients.get(form.get("client_id", "")) != form.get("client_secret"):
-            return refused(401, "invalid_client", "Unauthorized")
-        if form.get("refresh_token") not in self.refresh_tokens:
-            return refused(400, "invalid_grant", "Token has been expired or revoked.")
-        with self._lock:
-            self.tokens_issued += 1
-            token = "ya29.a0" + hashlib.sha256(f"{self.tokens_issued}{time.time()}".encode()).hexdigest()
-            self.oauth_tokens[token] = time.time() + self.token_lifetime
-        return Response(200, headers, json.dumps({
-            "access_token": token, "expires_in": self.token_lifetime,
-            "scope": "https://www.googleapis.com/auth/youtube.force-ssl", "token_type": "Bearer"}).encode())
-
     def _insert(self, request: Request, items: list[dict[str, Any]]) -> Response:
-        auth = request.headers.get("authorization", "")
-        if not auth.startswith("Bearer ") or self.oauth_tokens.get(auth[7:], 0.0) <= time.time():
+        if not self.authorised(request):
             return _error(401, "Request had invalid authentication credentials.", "authError", "global",
                           {"status": "UNAUTHENTICATED"})
         if request.param("part") != "snippet":

@@ -1,16 +1,10 @@
 """Replying on YouTube with an OAuth 2.0 access token of the owner's channel (scope
 ``youtube.force-ssl``).
 
-An access token lasts an hour, so SSM holds what makes new ones (SecureStrings): the
-owner's refresh token (``oauth_refresh_token_parameter``) and the OAuth client's id and
-secret (``oauth_client_id_parameter``, ``oauth_client_secret_parameter``). The replier
-asks Google's token endpoint (``oauth_token_url``; ``grant_type=refresh_token``) for an
-access token when it has none or the one it has expires within a minute, and keeps it in
-this process's memory only, never in SSM, the table or a log. A 401 on the insert (a
-token revoked early) gets one new token and one more try: a 401 posted nothing.
-``invalid_grant`` (the refresh token expired or was revoked; a Google Cloud app left in
-"Testing" gets refresh tokens that expire after 7 days) and ``invalid_client`` are said
-in words as ``ReplyCredentialsError``.
+Access tokens come from the owner's refresh token in SSM through the shared Google OAuth code
+(chalicelib/networks/google_oauth.py: held in this process's memory only). A 401 on the insert
+(a token revoked early) gets one new token and one more try: a 401 posted nothing.
+``invalid_grant`` and ``invalid_client`` are said in words as ``ReplyCredentialsError``.
 
 - on a video: ``commentThreads.insert`` (``POST /youtube/v3/commentThreads?part=snippet``,
   ``snippet.videoId`` + ``snippet.topLevelComment.snippet.textOriginal``);
@@ -25,14 +19,13 @@ the API has no idempotency key): ``ReplyUncertain``.
 
 from __future__ import annotations
 
-import hashlib
 import re
-import threading
 from typing import Any, ClassVar
 
 import requests
 
 from chalicelib.model import Mention
+from chalicelib.networks.google_oauth import GoogleOAuth, forget_access_tokens
 from chalicelib.networks.youtube import SPEC
 from chalicelib.networks.youtube.source import (
     _CHANNEL_ID,
@@ -51,18 +44,10 @@ from chalicelib.replies import (
     ReplyRateLimited,
     ReplyRefused,
 )
-from chalicelib.sources.base import BadPayload, CredentialsError, SourceOptions, require_secret
+from chalicelib.sources.base import BadPayload, SourceOptions
 from chalicelib.sources.http import decode_json
 
 COMMENT_ID = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
-_OAUTH_ERROR = re.compile(r"^[a-z_]{1,40}$")
-_ACCESS_TOKEN = re.compile(r"^[\x21-\x7e]{1,4096}$")
-EXPIRY_MARGIN_SECONDS = 60  # a token that expires sooner than this is replaced before use
-
-# Access tokens made in this process, by a digest of (token endpoint, client id, refresh token):
-# (token, expires at). Never written anywhere: a cold start asks Google again.
-_access_tokens: dict[str, tuple[str, float]] = {}
-_tokens_lock = threading.Lock()
 
 _REFUSED_REASONS = frozenset({"commentsDisabled", "videoNotFound", "commentNotFound", "parentCommentIsPrivate",
                               "processingFailure", "commentTextTooLong", "invalidCommentMetadata",
@@ -70,12 +55,7 @@ _REFUSED_REASONS = frozenset({"commentsDisabled", "videoNotFound", "commentNotFo
 
 
 YouTubeReplyOptions = YouTubeOptions  # the oauth_* options live with the network's options
-
-
-def forget_access_tokens() -> None:
-    """Drop every access token this process holds (tests; a cold start does the same)."""
-    with _tokens_lock:
-        _access_tokens.clear()
+__all__ = ["YouTubeReplier", "YouTubeReplyOptions", "forget_access_tokens"]
 
 
 class YouTubeReplier(BaseReplier):
@@ -104,68 +84,12 @@ class YouTubeReplier(BaseReplier):
         """POST the insert with a live access token; a 401 (the token died early) is sent
         once more with a new one. Any other refusal is raised in words."""
         url = f"{self.options.base_url}/youtube/v3/{resource}"
-        resp = None
-        for fresh in (False, True):
-            headers = {"Authorization": f"Bearer {self._access_token(fresh=fresh)}"}
-            resp = self._post(url, params={"part": "snippet"}, headers=headers, json_body=body,
-                              accept=(400, 401, 403, 404))
-            if resp.status_code != 401:
-                break
-        assert resp is not None
+        assert isinstance(self.options, YouTubeReplyOptions)
+        oauth = GoogleOAuth(self.network, self.options, self.http, self._secrets, self._clock)
+        resp = oauth.send(self._budget(), lambda headers: self._post(
+            url, params={"part": "snippet"}, headers=headers, json_body=body, accept=(400, 401, 403, 404)))
         self._check_status(resp)
         return resp
-
-    def _access_token(self, *, fresh: bool = False) -> str:
-        """An access token that is good for at least another minute: the one this process
-        holds, else a new one from the token endpoint (``fresh``: always a new one)."""
-        assert isinstance(self.options, YouTubeReplyOptions)
-        options = self.options
-        refresh = require_secret(self.network, self._secrets, options.oauth_refresh_token_parameter,
-                                 "OAuth refresh token")
-        client_id = require_secret(self.network, self._secrets, options.oauth_client_id_parameter, "OAuth client id")
-        client_secret = require_secret(self.network, self._secrets, options.oauth_client_secret_parameter,
-                                       "OAuth client secret")
-        key = hashlib.sha256("\n".join((options.oauth_token_url, client_id, refresh)).encode()).hexdigest()
-        now = self._clock()
-        with _tokens_lock:
-            held = _access_tokens.get(key)
-        if held and not fresh and held[1] - EXPIRY_MARGIN_SECONDS > now:
-            return held[0]
-        resp = self.http.request("POST", options.oauth_token_url, budget=self._budget(), accept=(400, 401, 403),
-                                 data={"grant_type": "refresh_token", "refresh_token": refresh,
-                                       "client_id": client_id, "client_secret": client_secret})
-        if resp.status_code >= 400:
-            raise self._token_refusal(resp)
-        body = decode_json(self.network, resp)
-        token = body.get("access_token") if isinstance(body, dict) else None
-        if not isinstance(token, str) or not _ACCESS_TOKEN.match(token):
-            raise BadPayload(self.network, "token endpoint: the answer has no 'access_token'")
-        lifetime = body.get("expires_in")
-        if isinstance(lifetime, int) and not isinstance(lifetime, bool) and lifetime > 0:
-            with _tokens_lock:
-                _access_tokens[key] = (token, now + lifetime)
-        return token
-
-    def _token_refusal(self, resp: requests.Response) -> CredentialsError:
-        """The token endpoint's refusal in words (its ``error`` code only; never a secret)."""
-        try:
-            error = resp.json().get("error")
-        except (ValueError, AttributeError):
-            error = None
-        code = error if isinstance(error, str) and _OAUTH_ERROR.match(error) else "?"
-        opts = self.options
-        assert isinstance(opts, YouTubeReplyOptions)
-        if code == "invalid_grant":
-            return CredentialsError(self.network, f"Google refused the OAuth refresh token (HTTP {resp.status_code}: "
-                                                  "invalid_grant): it expired or was revoked (a Google Cloud app in "
-                                                  "'Testing' gets refresh tokens that last 7 days); authorise again "
-                                                  f"and store the new one in {opts.oauth_refresh_token_parameter}")
-        if code in ("invalid_client", "unauthorized_client"):
-            return CredentialsError(self.network, f"Google refused the OAuth client (HTTP {resp.status_code}: "
-                                                  f"{code}); check {opts.oauth_client_id_parameter} and "
-                                                  f"{opts.oauth_client_secret_parameter}")
-        return CredentialsError(self.network, f"Google's token endpoint refused a new access token "
-                                              f"(HTTP {resp.status_code}: {code})")
 
     def _reply(self, body: Any, video_id: str, kind: str) -> Reply:
         if not isinstance(body, dict) or body.get("kind") != kind:

@@ -34,13 +34,12 @@ import html
 import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import requests
-from pydantic import field_validator, model_validator
 
 from chalicelib.model import Mention
+from chalicelib.networks.google_oauth import GoogleOAuthOptions
 from chalicelib.networks.youtube import SPEC
 from chalicelib.sources.base import (
     BadPayload,
@@ -63,7 +62,6 @@ from chalicelib.sources.base import (
 from chalicelib.sources.http import decode_json
 
 WATCH_URL = "https://www.youtube.com/watch?v="
-GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token"  # noqa: S105 - a URL, not a secret
 CHANNEL_URL = "https://www.youtube.com/channel/"
 PACIFIC = ZoneInfo("America/Los_Angeles")
 _VIDEO_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
@@ -77,7 +75,7 @@ _KEY_REASONS = frozenset({"keyInvalid", "keyExpired", "accessNotConfigured", "fo
                           "API_KEY_INVALID", "API_KEY_EXPIRED", "SERVICE_DISABLED", "API_KEY_SERVICE_BLOCKED"})
 
 
-class YouTubeOptions(SourceOptions):
+class YouTubeOptions(GoogleOAuthOptions):
     base_url: str = "https://www.googleapis.com"
     key_parameter: str | None = None  # SSM parameter holding the Data API key
     first_run_lookback_hours: int = 24
@@ -87,30 +85,8 @@ class YouTubeOptions(SourceOptions):
     index_lag_minutes: int = 60  # search finds videos late: look back this far again, dropping what was seen
     region_code: str | None = None
     relevance_language: str | None = None
-    # Replies (youtube.force-ssl): an access token lasts an hour, so SSM holds what makes new ones,
-    # as SecureStrings: the owner's OAuth refresh token and the OAuth client's id and secret.
-    oauth_refresh_token_parameter: str | None = None
-    oauth_client_id_parameter: str | None = None
-    oauth_client_secret_parameter: str | None = None
-    oauth_token_url: str = GOOGLE_TOKEN_URL  # Google's token endpoint (the replay server emulates it)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_fixed_access_token(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "oauth_token_parameter" in data:
-            raise ValueError("oauth_token_parameter is no longer read: an OAuth access token expires after an "
-                             "hour. Set oauth_refresh_token_parameter, oauth_client_id_parameter and "
-                             "oauth_client_secret_parameter instead (see `make secrets`)")
-        return data
-
-    @field_validator("oauth_token_url")
-    @classmethod
-    def _token_url_is_https(cls, value: str) -> str:
-        parts = urlsplit(value)
-        local = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost")
-        if not (parts.scheme == "https" or local) or not parts.hostname or parts.query or parts.fragment:
-            raise ValueError(f"{value!r} is not an https token endpoint URL (http only for 127.0.0.1/localhost)")
-        return value
+    # Replies (youtube.force-ssl): the oauth_* options of GoogleOAuthOptions name, in SSM, what makes
+    # access tokens (chalicelib/networks/google_oauth.py).
 
 
 class YouTube(BatchedSearch, SourceBase):

@@ -14,6 +14,7 @@ from offline.replay.server import ReplayServer
 from tests.conftest import MemoryState
 from tests.unit.replies import test_bluesky as bluesky
 from tests.unit.replies import test_github as github
+from tests.unit.replies import test_google_reviews as google_reviews
 from tests.unit.replies import test_mastodon as mastodon
 from tests.unit.replies import test_reddit as reddit
 from tests.unit.replies import test_stackexchange as stackexchange
@@ -46,4 +47,9 @@ REPLIER_CASES: dict[str, ReplierCase] = {case.network: case for case in [
     ReplierCase("youtube", youtube.replier, lambda srv: youtube.mention(),
                 lambda srv, state: (youtube.forget_access_tokens(), srv.add_items("youtube", [youtube.VIDEO])),
                 "/youtube/v3/", before_write=1),
+    # updateReply is a PUT that replaces the review's one reply: sent again, it posts nothing new.
+    ReplierCase("google_reviews", google_reviews.replier, lambda srv: google_reviews.mention(),
+                lambda srv, state: (google_reviews.forget_access_tokens(),
+                                    srv.add_items("google_reviews", [google_reviews.one_star()])),
+                "/v4/", before_write=1, deduplicates=True),
 ]}

@@ -9,6 +9,7 @@ import pytest
 
 from chalicelib.networks.bluesky.emulator import BlueskyAPI
 from chalicelib.networks.github.emulator import GitHubAPI
+from chalicelib.networks.google_reviews.emulator import GoogleReviewsAPI
 from chalicelib.networks.mastodon.emulator import MastodonAPI
 from chalicelib.networks.reddit.emulator import RedditAPI
 from chalicelib.networks.stackexchange.emulator import StackExchangeAPI
@@ -28,6 +29,7 @@ def fresh_apis() -> dict[str, NetworkAPI]:
         "reddit": RedditAPI(),
         "github": GitHubAPI(valid_tokens={"gh-token"}),
         "youtube": YouTubeAPI(),
+        "google_reviews": GoogleReviewsAPI(),
         "stackexchange": StackExchangeAPI(valid_keys={"se-key"}),
     }
 

@@ -19,11 +19,12 @@ from tests.conftest import MemoryState
 from tests.unit.replies.cases import REPLIER_CASES, ReplierCase
 
 KEY = "reply-0001-abcd"
+WRITES = ("POST", "PUT")  # PUT: Google's updateReply
 TEXT = "Thanks for asking! ☕"  # long enough for every network (a Stack Exchange comment needs 15)
 
 
 def writes(srv: ReplayServer, case: ReplierCase) -> list[Request]:
-    return [r for r in srv.received[case.network] if r.method == "POST" and r.path.startswith(case.write_path)]
+    return [r for r in srv.received[case.network] if r.method in WRITES and r.path.startswith(case.write_path)]
 
 
 @pytest.fixture(params=sorted(REPLIER_CASES))
@@ -69,7 +70,7 @@ class WriteTimesOut(HTTPAdapter):
         self.writes = 0
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
-        if request.method == "POST" and str(request.url).startswith(self.write_url):
+        if request.method in WRITES and str(request.url).startswith(self.write_url):
             self.writes += 1
             raise requests.ReadTimeout("read timed out", request=request)
         return super().send(request, *args, **kwargs)
