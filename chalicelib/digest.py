@@ -530,7 +530,7 @@ def digest_context(digest: Digest, *, business: str, web_view_link: str, unsubsc
         "opportunities": [_mention_view(m, digest.timezone) for m in digest.opportunities],
         "undelivered_heading": (f"{len(digest.undelivered)} {'alert' if len(digest.undelivered) == 1 else 'alerts'} "
                                 "may not have arrived"),
-        "undelivered": [(_undelivered_line(u, digest.timezone), [_mention_view(m, digest.timezone) for m in u.mentions])
+        "undelivered": [(undelivered_line(u, digest.timezone), [_mention_view(m, digest.timezone) for m in u.mentions])
                         for u in digest.undelivered],
         "held_heading": HELD_HEADING,
         "held_line": held_line(digest.held_total),
@@ -572,7 +572,7 @@ def with_links(digest: Digest, signer: TokenSigner, recipient: str, base_url: st
                                       for h in digest.held))
 
 
-def _undelivered_line(u: Undelivered, timezone: str) -> str:
+def undelivered_line(u: Undelivered, timezone: str) -> str:
     """"The email alert to Maria (03 Dec 14:02 WET) may not have arrived: SES did not answer ..."."""
     what = {"digest": "digest", "sms": "SMS alert"}.get(u.channel, "email alert")
     when = when_in(dt.datetime.fromisoformat(u.at), timezone) if u.at else "at an unknown time"

@@ -400,10 +400,12 @@ class InboxPages:
         return self._render(200, "Networks", "health", prefix, viewer, networks=rows)
 
     def deliveries_page(self, viewer: Viewed, *, prefix: str = "") -> Page:
-        from chalicelib.digest import _undelivered_line, undelivered_since
+        from chalicelib.digest import undelivered_line, undelivered_since
 
         found = undelivered_since(self.store, self.clock() - WEEK_SECONDS)
-        rows = [{"line": _undelivered_line(u), "mentions": [row_view(entry_of(m), prefix) for m in u.mentions]}
+        zone = next((r.timezone for r in self.config.recipients
+                     if r.email and r.email.casefold() == viewer.address.casefold()), "UTC")
+        rows = [{"line": undelivered_line(u, zone), "mentions": [row_view(entry_of(m), prefix) for m in u.mentions]}
                 for u in found]
         return self._render(200, "Alerts that failed or may not have arrived", "deliveries", prefix, viewer,
                             deliveries=rows)

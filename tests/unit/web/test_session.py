@@ -20,7 +20,6 @@ from chalicelib.web.session import (
     SESSION_SECONDS,
     WINDOW_SECONDS,
     Sessions,
-    Viewer,
     csrf_field,
     safe_next,
 )
@@ -245,14 +244,6 @@ def test_after_sign_in_the_browser_goes_to_the_next_path_given(sessions: Session
     assert page.headers["Location"] == "/in/"
 
 
-def test_a_page_of_the_inbox_asks_a_stranger_to_sign_in_and_leads_back(sessions: Sessions, mailer: Mailer) -> None:
-    stranger = sessions.signed_in({}, next_path="/in/?state=new")
-    assert isinstance(stranger, Page) and stranger.status == 200
-    assert 'name="next" value="/in/?state=new"' in stranger.body and 'name="address"' in stranger.body
-    _, cookie = sign_in(sessions, mailer)
-    assert sessions.signed_in(cookie_header(cookie)) == sessions.viewer(cookie_header(cookie))
-
-
 def test_the_sign_in_form_carries_a_safe_next_path_only(sessions: Sessions) -> None:
     assert 'name="next" value="/in/?state=new"' in sessions.sign_in_page(next_path="/in/?state=new").body
     assert 'name="next"' not in sessions.sign_in_page(next_path="https://evil.example/").body
@@ -404,14 +395,3 @@ def test_a_sign_in_post_from_another_site_is_refused_and_keeps_the_link(sessions
     assert (page.status, cookie) == (403, None)
     page, cookie = sessions.consume_link(token, b"", headers={"Origin": BASE})
     assert page.status == 303 and cookie is not None
-
-
-def test_the_home_page_forms_carry_the_csrf_token(sessions: Sessions, mailer: Mailer) -> None:
-    _, cookie = sign_in(sessions, mailer)
-    viewer = sessions.viewer(cookie_header(cookie))
-    assert isinstance(viewer, Viewer)
-    body = sessions.home_page(viewer).body
-    assert body.count(f'name="csrf" value="{viewer.csrf}"') == 2
-    assert 'action="/in/sign-out"' in body and 'action="/in/sign-out-everywhere"' in body
-
-
