@@ -1,0 +1,156 @@
+"""Meta's Graph API, shared by the Instagram and Facebook Page networks: the version, one GET
+with Meta's error mapping, the usage headers honoured, and paging rebuilt from the cursor.
+
+Errors (https://developers.facebook.com/docs/graph-api/guides/error-handling): the body is
+``{"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}``. The throttling codes
+(4 app, 17 user, 32 page, 613 custom, 80001-80014 business use case) are ``RateLimited`` with a
+retry time; 190 (and 102, 463, 467: an expired or invalid token) is ``CredentialsError`` saying
+how to reconnect; 10 and 200-299 (a permission missing) likewise.
+
+Usage (https://developers.facebook.com/docs/graph-api/overview/rate-limiting): every answer may
+carry ``X-App-Usage`` (``{"call_count", "total_cputime", "total_time"}``, percentages) and
+``X-Business-Use-Case-Usage`` (``{business-id: [{"type", "call_count", "total_cputime",
+"total_time", "estimated_time_to_regain_access"}]}``, the wait in minutes). Calls are throttled
+at 100 %, so a connector stops at ``BACKOFF_PERCENT`` and waits the estimated time (or
+``DEFAULT_WAIT``: the window is a rolling hour).
+
+Paging (https://developers.facebook.com/docs/graph-api/results): ``paging.cursors.after`` with
+``paging.next`` present means another page. ``next`` is a full URL from the network: it is never
+followed; the next request is our own URL with ``after`` set to the cursor.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import requests
+
+from chalicelib.sources.base import BadPayload, Budget, CredentialsError, RateLimited, SourceError
+from chalicelib.sources.http import decode_json
+
+GRAPH_VERSION = "v21.0"
+GRAPH_URL = "https://graph.facebook.com"
+RATE_LIMIT_DOC = "https://developers.facebook.com/docs/graph-api/overview/rate-limiting"
+BACKOFF_PERCENT = 90.0  # stop calling at this share of any usage figure, before Meta throttles at 100
+DEFAULT_WAIT = 3600.0  # seconds: Meta's usage windows are a rolling hour
+RATE_CODES = frozenset({4, 17, 32, 613, *range(80001, 80015)})
+TOKEN_CODES = frozenset({102, 190, 463, 467})
+PERMISSION_CODES = frozenset({10, *range(200, 300)})
+GRAPH_ID = re.compile(r"^[0-9]{1,25}(_[0-9]{1,25})?$")  # "17895695668004550" or a Page post "123_456"
+CURSOR = re.compile(r"^[A-Za-z0-9_=-]{1,512}$")
+_MESSAGE = re.compile(r"[^\w .,:;()#'/-]")
+ERROR_STATUSES = (400, 401, 403, 404)
+
+
+def reconnect_words(label: str, network: str) -> str:
+    """What the owner does about a token Meta no longer accepts, in words."""
+    return f"reconnect {label}: run `make connect NETWORK={network}`"
+
+
+def usage_wait(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait before calling again, from the usage headers of an answer: None while
+    every figure is under ``BACKOFF_PERCENT`` and no wait is estimated; headers that cannot be
+    read are ignored (they are advice, not data)."""
+    waits: list[float] = []
+    app = _json_header(headers, "X-App-Usage")
+    if isinstance(app, dict) and _over(app):
+        waits.append(DEFAULT_WAIT)
+    business = _json_header(headers, "X-Business-Use-Case-Usage")
+    if isinstance(business, dict):
+        for entries in business.values():
+            for entry in entries if isinstance(entries, list) else []:
+                if not isinstance(entry, dict):
+                    continue
+                minutes = _number(entry.get("estimated_time_to_regain_access"))
+                if minutes:
+                    waits.append(minutes * 60.0)
+                elif _over(entry):
+                    waits.append(DEFAULT_WAIT)
+    return max(waits) if waits else None
+
+
+def _json_header(headers: Mapping[str, str], name: str) -> Any:
+    value = headers.get(name)
+    if not value or len(value) > 4096:
+        return None
+    try:
+        return json.loads(value)
+    except ValueError:
+        return None
+
+
+def _number(value: Any) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 else 0.0
+
+
+def _over(figures: Mapping[str, Any]) -> bool:
+    return any(_number(figures.get(k)) >= BACKOFF_PERCENT for k in ("call_count", "total_cputime", "total_time"))
+
+
+def graph_error(network: str, label: str, resp: requests.Response) -> SourceError:
+    """The ``SourceError`` a Graph API error answer stands for (said to the owner: Meta's code
+    and a message kept to plain characters, never the token)."""
+    status = resp.status_code
+    try:
+        error = decode_json(network, resp).get("error")
+    except (BadPayload, AttributeError):
+        error = None
+    if not isinstance(error, dict):
+        if status in (401, 403):
+            return CredentialsError(network, f"access refused (HTTP {status}); {reconnect_words(label, network)}")
+        return SourceError(network, f"request refused (HTTP {status})")
+    code = error.get("code") if isinstance(error.get("code"), int) else None
+    message = _MESSAGE.sub("", str(error.get("message", "")))[:160]
+    said = f"HTTP {status}, code {code}: {message}" if message else f"HTTP {status}, code {code}"
+    if code in RATE_CODES:
+        wait = usage_wait(resp.headers) or DEFAULT_WAIT
+        return RateLimited(network, f"Meta throttles the calls ({said}); waiting {wait / 60:g} min "
+                                    f"({RATE_LIMIT_DOC})", wait)
+    if code in TOKEN_CODES:
+        return CredentialsError(network, f"access token rejected ({said}); {reconnect_words(label, network)}")
+    if code in PERMISSION_CODES:
+        return CredentialsError(network, f"a permission is missing ({said}); {reconnect_words(label, network)}")
+    return SourceError(network, f"request refused ({said})")
+
+
+def graph_get(http: Any, network: str, label: str, url: str, params: Mapping[str, Any], token: str,
+              budget: Budget | None) -> tuple[Any, float | None]:
+    """One Graph API GET (the token as a Bearer header, never in the URL): the decoded body and
+    the wait the usage headers ask for (None: carry on). Raises only ``SourceError``."""
+    resp = http.request("GET", url, params=dict(params), headers={"Authorization": f"Bearer {token}"},
+                        budget=budget, accept=ERROR_STATUSES)
+    if resp.status_code in ERROR_STATUSES:
+        raise graph_error(network, label, resp)
+    return decode_json(network, resp), usage_wait(resp.headers)
+
+
+def page_of(network: str, body: Any, where: str) -> tuple[list[Any], str | None]:
+    """The ``data`` list of a Graph API page and the cursor of the next one (None: the last page)."""
+    if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+        raise BadPayload(network, f"{where} has no 'data' list")
+    return body["data"], next_cursor(network, body.get("paging"), where)
+
+
+def next_cursor(network: str, paging: Any, where: str) -> str | None:
+    """``paging.cursors.after`` when ``paging.next`` says there is another page, else None."""
+    if paging is None:
+        return None
+    if not isinstance(paging, dict):
+        raise BadPayload(network, f"{where}.paging is not an object")
+    if not paging.get("next"):
+        return None
+    cursors = paging.get("cursors")
+    after = cursors.get("after") if isinstance(cursors, dict) else None
+    if not isinstance(after, str) or not CURSOR.match(after):
+        raise BadPayload(network, f"{where}.paging.cursors.after is not a cursor")
+    return after
+
+
+def graph_id(network: str, value: Any, what: str) -> str:
+    """``value`` when it is a Graph API id (digits), else ``BadPayload`` saying ``what`` is not one."""
+    if not isinstance(value, str) or not GRAPH_ID.match(value):
+        raise BadPayload(network, f"{what} is not a Graph API id")
+    return value
