@@ -54,10 +54,11 @@ def usage_wait(headers: Mapping[str, str]) -> float | None:
     """Seconds to wait before calling again, from the usage headers of an answer: None while
     every figure is under ``BACKOFF_PERCENT`` and no wait is estimated; headers that cannot be
     read are ignored (they are advice, not data)."""
-    waits: list[float] = []
+    over = False
+    estimates: list[float] = []  # Meta's own estimate wins over the rolling hour
     app = _json_header(headers, "X-App-Usage")
     if isinstance(app, dict) and _over(app):
-        waits.append(DEFAULT_WAIT)
+        over = True
     business = _json_header(headers, "X-Business-Use-Case-Usage")
     if isinstance(business, dict):
         for entries in business.values():
@@ -66,10 +67,11 @@ def usage_wait(headers: Mapping[str, str]) -> float | None:
                     continue
                 minutes = _number(entry.get("estimated_time_to_regain_access"))
                 if minutes:
-                    waits.append(minutes * 60.0)
-                elif _over(entry):
-                    waits.append(DEFAULT_WAIT)
-    return max(waits) if waits else None
+                    estimates.append(minutes * 60.0)
+                over = over or _over(entry)
+    if estimates:
+        return max(estimates)
+    return DEFAULT_WAIT if over else None
 
 
 def _json_header(headers: Mapping[str, str], name: str) -> Any:
@@ -103,7 +105,7 @@ def graph_error(network: str, label: str, resp: requests.Response) -> SourceErro
             return CredentialsError(network, f"access refused (HTTP {status}); {reconnect_words(label, network)}")
         return SourceError(network, f"request refused (HTTP {status})")
     code = error.get("code") if isinstance(error.get("code"), int) else None
-    message = _MESSAGE.sub("", str(error.get("message", "")))[:160]
+    message = _MESSAGE.sub("", str(error.get("message", "")))[:160].strip()
     said = f"HTTP {status}, code {code}: {message}" if message else f"HTTP {status}, code {code}"
     if code in RATE_CODES:
         wait = usage_wait(resp.headers) or DEFAULT_WAIT

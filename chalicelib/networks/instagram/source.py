@@ -17,7 +17,8 @@ here.
 
 Cursor::
 
-    {"at": T, "ids": [comment ids at T], "ahead": {id: t} (dated after the clock),
+    {"at": T, "ids": [comment ids at T], "read": {id: t} (read above T: by a walk that stopped
+     early, which leaves T where it was, or dated after the clock),
      "tags_at": T2, "tag_ids": [media ids at T2]}
 
 A media or comment that cannot be read is skipped alone (its reason in ``FetchResult.skipped``)
@@ -60,7 +61,7 @@ MEDIA_FIELDS = "id,caption,permalink,timestamp,username,media_type,comments_coun
 TAG_FIELDS = "id,caption,permalink,timestamp,username,media_type"
 MENTIONED_COMMENT_FIELDS = "id,text,timestamp,username,like_count"
 MENTIONED_MEDIA_FIELDS = "id,caption,timestamp,username,media_type,permalink"
-AHEAD_LIMIT = 200  # comments dated after the clock remembered so that they come once
+READ_LIMIT = 1000  # comments read above the watermark, remembered so that they come once
 
 
 class InstagramOptions(SourceOptions):
@@ -135,18 +136,18 @@ class Instagram(SourceBase):
         now = self._clock()
         if cursor is None:
             start = int(now) - self.options.first_run_lookback_hours * 3600
-            cursor = {"at": start, "ids": [], "ahead": {}, "tags_at": start, "tag_ids": []}
+            cursor = {"at": start, "ids": [], "read": {}, "tags_at": start, "tag_ids": []}
         try:
             watermark = float(cursor["at"])
             seen = {str(i) for i in cursor.get("ids", [])}
-            ahead = {str(k): float(v) for k, v in dict(cursor.get("ahead", {})).items()}
+            read_before = {str(k): float(v) for k, v in dict(cursor.get("read", {})).items()}
             tags_at = float(cursor.get("tags_at", watermark))
             tag_ids = {str(i) for i in cursor.get("tag_ids", [])}
         except (KeyError, TypeError, ValueError):
             raise SourceError(self.name, "the stored cursor cannot be read; it starts again from now") from None
 
         def is_new(key: str, when: float) -> bool:
-            return (when > watermark or (when == watermark and key not in seen)) and key not in ahead
+            return (when > watermark or (when == watermark and key not in seen)) and key not in read_before
 
         found: dict[str, Mention] = {}
         dated: dict[str, float] = {}  # every new comment read or not, by id: its time
@@ -158,13 +159,14 @@ class Instagram(SourceBase):
             pages += 1
             self._read_tags(lambda k, t: t > tags_at or (t == tags_at and k not in tag_ids), tags, tag_dated,
                             skipped, budget)
-        next_cursor: Cursor = {"at": watermark, "ids": sorted(seen), "ahead": {},
+        next_cursor: Cursor = {"at": watermark, "ids": sorted(seen), "read": {},
                                "tags_at": tags_at, "tag_ids": sorted(tag_ids)}
-        _advance(next_cursor, "at", "ids", watermark, seen, {k: min(t, now) for k, t in dated.items()})
+        if complete:  # every recent media was read: the watermark moves (never past the clock)
+            _advance(next_cursor, "at", "ids", watermark, seen, {k: min(t, now) for k, t in dated.items()})
         _advance(next_cursor, "tags_at", "tag_ids", tags_at, tag_ids, {k: min(t, now) for k, t in tag_dated.items()})
-        kept = {k: t for k, t in {**ahead, **{k: t for k, t in dated.items() if t > now}}.items()
-                if t > float(next_cursor["at"])}
-        next_cursor["ahead"] = dict(sorted(kept.items(), key=lambda kv: kv[1])[:AHEAD_LIMIT])
+        # Comments read above the watermark (a walk stopped early; dated after the clock) come once.
+        read = {k: t for k, t in {**read_before, **dated}.items() if t > float(next_cursor["at"])}
+        next_cursor["read"] = dict(sorted(read.items(), key=lambda kv: -kv[1])[:READ_LIMIT])
         mentions = list(found.values()) + list(tags.values())
         return FetchResult(mentions=mentions, cursor=next_cursor, pages=pages, complete=complete, skipped=skipped)
 
@@ -284,7 +286,7 @@ class Instagram(SourceBase):
         """A comment (or a reply, with its ``parent``) on the account's media ``info`` as a mention;
         ``when``: its time where the payload has none (a webhook's)."""
         key = graph.graph_id(self.name, comment.get("id"), f"media {info['id']}: a comment id")
-        if when is None:
+        if when is None or "timestamp" in comment:
             when = payload_time(self.name, comment.get("timestamp"), f"comment {key}.timestamp is not an ISO time")
         text = comment.get("text", "")
         if not isinstance(text, str):
@@ -340,10 +342,12 @@ class Instagram(SourceBase):
         _, reasons = read_each(self.name, items, read)
         skipped += reasons
 
-    def media_mention(self, media: dict[str, Any], kind: str) -> Mention:
-        """Someone else's media that tags (``kind`` "tag") or @mentions ("mention") the account."""
+    def media_mention(self, media: dict[str, Any], kind: str, when: float | None = None) -> Mention:
+        """Someone else's media that tags (``kind`` "tag") or @mentions ("mention") the account;
+        ``when``: its time where the answer has none (a webhook's)."""
         key = graph.graph_id(self.name, media.get("id"), f"{kind} media: an id")
-        when = payload_time(self.name, media.get("timestamp"), f"media {key}.timestamp is not an ISO time")
+        if when is None or "timestamp" in media:
+            when = payload_time(self.name, media.get("timestamp"), f"media {key}.timestamp is not an ISO time")
         caption = media.get("caption", "")
         if not isinstance(caption, str):
             raise BadPayload(self.name, f"media {key}.caption is not a string")
@@ -373,10 +377,15 @@ class Instagram(SourceBase):
         media_id = graph.graph_id(self.name, media_id, "media id")
         self._check_pause()
         body = self._get(self._url(media_id), {"fields": "id,permalink,username,timestamp"}, budget)
-        return self._media_info(body, f"media {media_id}")
+        info = self._media_info(body, f"media {media_id}")
+        if info["id"] != media_id:
+            raise BadPayload(self.name, f"media {media_id}: the answer is about another media")
+        return info
 
-    def mentioned_comment(self, comment_id: str, media_id: str, budget: Budget | None = None) -> Mention:
-        """A comment that @mentions the account on someone else's media (a ``mentions`` event)."""
+    def mentioned_comment(self, comment_id: str, media_id: str, budget: Budget | None = None,
+                          when: float | None = None) -> Mention:
+        """A comment that @mentions the account on someone else's media (a ``mentions`` event at
+        ``when``, its time if the answer has none)."""
         comment_id = graph.graph_id(self.name, comment_id, "mentions event: comment_id")
         media_id = graph.graph_id(self.name, media_id, "mentions event: media_id")
         self._check_pause()
@@ -390,11 +399,11 @@ class Instagram(SourceBase):
             raise BadPayload(self.name, f"mentioned_comment {comment_id}: the answer is about another comment")
         username = self._username(comment.get("username"), f"comment {comment_id}")
         info = {"id": media_id, "permalink": f"{SITE}{username}/" if username else SITE, "owner": ""}
-        mention = self.comment_mention(comment, info, None)
+        mention = self.comment_mention(comment, info, None, when=when)
         return _with_thread(mention, {"kind": "mention", "media_id": media_id, "comment_id": comment_id})
 
-    def mentioned_media(self, media_id: str, budget: Budget | None = None) -> Mention:
-        """Someone else's media whose caption @mentions the account (a ``mentions`` event)."""
+    def mentioned_media(self, media_id: str, budget: Budget | None = None, when: float | None = None) -> Mention:
+        """Someone else's media whose caption @mentions the account (a ``mentions`` event at ``when``)."""
         media_id = graph.graph_id(self.name, media_id, "mentions event: media_id")
         self._check_pause()
         body = self._get(self._url(self.options.ig_user_id),
@@ -402,7 +411,7 @@ class Instagram(SourceBase):
         media = body.get("mentioned_media") if isinstance(body, dict) else None
         if not isinstance(media, dict) or media.get("id") != media_id:
             raise BadPayload(self.name, f"mentioned_media {media_id}: the answer has no such 'mentioned_media'")
-        return self.media_mention(media, "mention")
+        return self.media_mention(media, "mention", when)
 
 
 def _with_thread(mention: Mention, thread: dict[str, str]) -> Mention:

@@ -49,7 +49,7 @@ def parse(payload: Mapping[str, Any], source: Instagram) -> list[Mention]:
             if field == "comments":
                 found = _comment(value, when, source, media_cache, where)
             elif field == "mentions":
-                found = _mention(value, source, where)
+                found = _mention(value, when, source, where)
             else:
                 continue
             if found is not None:
@@ -115,10 +115,10 @@ def _comment(value: dict[str, Any], when: float, source: Instagram, media_cache:
         raise BadPayload(NETWORK, f"{where}: {err.message}") from None
 
 
-def _mention(value: dict[str, Any], source: Instagram, where: str) -> Mention:
+def _mention(value: dict[str, Any], when: float, source: Instagram, where: str) -> Mention:
     media_id = graph.graph_id(NETWORK, value.get("media_id"), f"{where}.value.media_id")
     comment_id = value.get("comment_id")
     if comment_id is None:
-        return source.mentioned_media(media_id)
+        return source.mentioned_media(media_id, when=when)
     graph.graph_id(NETWORK, comment_id, f"{where}.value.comment_id")
-    return source.mentioned_comment(comment_id, media_id)
+    return source.mentioned_comment(comment_id, media_id, when=when)
