@@ -156,3 +156,36 @@ def graph_id(network: str, value: Any, what: str) -> str:
     if not isinstance(value, str) or not GRAPH_ID.match(value):
         raise BadPayload(network, f"{what} is not a Graph API id")
     return value
+
+
+# --- tokens that expire ------------------------------------------------------------------------
+# A user token lives 60 days and its data access 90 (a Page token from a long-lived user token
+# does not expire, but its data access does): ``debug_token`` says when
+# (https://developers.facebook.com/docs/facebook-login/guides/access-tokens/debugging: ``expires_at``,
+# ``data_access_expires_at``, 0 for never).
+TOKEN_CHECK_SECONDS = 86400.0  # debug_token is asked at most once a day
+TOKEN_WARNING_SECONDS = 7 * 86400.0  # the owner is told a week before
+
+
+def token_expiry(network: str, body: Any) -> float | None:
+    """The earliest of ``expires_at`` and ``data_access_expires_at`` of a ``debug_token`` answer
+    (None: neither expires); ``BadPayload`` when the answer is not that shape."""
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, dict):
+        raise BadPayload(network, "debug_token: the answer has no 'data' object")
+    times = []
+    for name in ("expires_at", "data_access_expires_at"):
+        value = data.get(name, 0)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise BadPayload(network, f"debug_token: data.{name} is not a Unix time")
+        if value:
+            times.append(float(value))
+    return min(times) if times else None
+
+
+def token_words(label: str, network: str, expires: float) -> str:
+    """The notice a week before a token can no longer be used, in words."""
+    import datetime as dt
+
+    day = dt.datetime.fromtimestamp(expires, tz=dt.UTC)
+    return f"{label}: reconnect by running `make connect NETWORK={network}` before {day.day} {day:%b}"

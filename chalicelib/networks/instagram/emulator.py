@@ -10,7 +10,8 @@ Endpoints (below ``/<version>/``): ``GET {ig-user-id}/media`` (``limit``, ``afte
 to ``comments.limit(n)`` of ``fields`` with their own cursor), ``GET {media-id}/comments``,
 ``GET {ig-user-id}/tags``, ``GET {ig-user-id}?fields=mentioned_comment.comment_id(..)`` and
 ``mentioned_media.media_id(..)``, ``GET {media-id}``, ``POST {comment-id}/replies`` and
-``POST {ig-user-id}/mentions`` (form ``message``; kept in ``posted``). A Bearer token not in
+``POST {ig-user-id}/mentions`` (form ``message``; kept in ``posted``), ``GET debug_token``
+(``token_expires_at``, ``data_access_expires_at``). A Bearer token not in
 ``tokens`` is Meta's 400 code 190; past ``call_limit`` calls every call is 400 code 4 (the
 app's limit), with the usage headers (``X-App-Usage``, ``X-Business-Use-Case-Usage``) on every
 answer, their percentages ``calls / call_limit``.
@@ -148,6 +149,8 @@ class InstagramAPI:
         self.call_limit = call_limit
         self.calls = 0
         self.regain_minutes = 0  # estimated_time_to_regain_access said in the BUC header
+        self.token_expires_at = 0  # debug_token's expires_at (0: never)
+        self.data_access_expires_at = 0
         self.posted: list[dict[str, Any]] = []
         self._lock = threading.Lock()
 
@@ -185,6 +188,14 @@ class InstagramAPI:
             return _error("Unsupported request", 100)
         node = parts[1]
         edge = parts[2] if len(parts) == 3 else None
+        if node == "debug_token" and edge is None:
+            return Response.json({"data": {"app_id": "1234567890", "type": "USER",
+                                           "application": "Bean There listening",
+                                           "data_access_expires_at": self.data_access_expires_at,
+                                           "expires_at": self.token_expires_at, "is_valid": True,
+                                           "scopes": ["instagram_basic", "instagram_manage_comments",
+                                                      "pages_show_list", "pages_read_engagement"],
+                                           "user_id": "10215241773831025"}})
         limit = int(request.param("limit", "25") or 25) if (request.param("limit") or "25").isdigit() else 25
         offset = _offset(request.param("after"))
         if offset is None:

@@ -73,6 +73,7 @@ class InstagramOptions(SourceOptions):
     comments_limit: int = 50  # comments a media, a page
     read_tags: bool = True  # also read the media the account is tagged in
     first_run_lookback_hours: int = 24
+    check_token_expiry: bool = True  # ask debug_token daily; the owner is told a week before it expires
 
     @field_validator("ig_user_id")
     @classmethod
@@ -168,6 +169,7 @@ class Instagram(SourceBase):
         read = {k: t for k, t in {**read_before, **dated}.items() if t > float(next_cursor["at"])}
         next_cursor["read"] = dict(sorted(read.items(), key=lambda kv: -kv[1])[:READ_LIMIT])
         mentions = list(found.values()) + list(tags.values())
+        self._check_token(budget)
         return FetchResult(mentions=mentions, cursor=next_cursor, pages=pages, complete=complete, skipped=skipped)
 
     def _walk_media(self, is_new: Callable[[str, float], bool], found: dict[str, Mention],
@@ -369,6 +371,40 @@ class Instagram(SourceBase):
             author_url=f"{SITE}{username}/" if username else "",
             thread={"kind": kind, "media_id": key},
         )
+
+    # --- the token's expiry ------------------------------------------------------------------
+
+    def _check_token(self, budget: Budget) -> None:
+        """Ask ``debug_token`` when the token expires, at most once a day (kept in the connector's
+        state); an answer that cannot be had is tried again next cycle, never an error."""
+        if self._state is None or not self.options.check_token_expiry:
+            return
+        now = self._clock()
+        known = self._state.get_state(self.name, "token") or {}
+        if now - float(known.get("checked", 0)) < graph.TOKEN_CHECK_SECONDS or self._paused_until is not None:
+            return
+        token = self._token()
+        try:
+            body = self._get(self._url("debug_token"), {"input_token": token}, budget)
+            expires = graph.token_expiry(self.name, body)
+        except SourceError:
+            return
+        self._state.put_state(self.name, "token", {**known, "checked": now, "expires": expires})
+
+    def token_notice(self) -> str | None:
+        """The words to tell the owner a week before the token can no longer be used, once for
+        each expiry ("Instagram: reconnect by running `make connect NETWORK=instagram` before 12 Jan");
+        None otherwise. Reads only what ``fetch`` stored."""
+        if self._state is None:
+            return None
+        known = self._state.get_state(self.name, "token") or {}
+        expires = known.get("expires")
+        if not isinstance(expires, (int, float)) or expires - self._clock() > graph.TOKEN_WARNING_SECONDS:
+            return None
+        if known.get("told") == expires:
+            return None
+        self._state.put_state(self.name, "token", {**known, "told": expires})
+        return graph.token_words(SPEC.label, self.name, float(expires))
 
     # --- reads for webhook events ------------------------------------------------------------
 

@@ -112,7 +112,7 @@ def test_comments_past_a_page_of_their_media_are_read_from_the_comments_edge(srv
     assert len(result.mentions) == 5
     edges = [r.path for r in srv.received["instagram"]]
     assert edges == [f"/v21.0/{IG_USER_ID}/media", "/v21.0/17900000000000001/comments",
-                     "/v21.0/17900000000000001/comments", f"/v21.0/{IG_USER_ID}/tags"]
+                     "/v21.0/17900000000000001/comments", f"/v21.0/{IG_USER_ID}/tags", "/v21.0/debug_token"]
 
 
 def test_the_next_page_is_our_own_url_with_the_cursor_never_the_answers_next(srv: ReplayServer) -> None:
@@ -246,3 +246,42 @@ def test_a_delivery_not_in_metas_shape_is_refused_naming_where(srv: ReplayServer
     with pytest.raises(BadPayload, match=reason):
         parse(payload, connector(srv))
     assert srv.received["instagram"] == []
+
+
+# --- the token's expiry ---------------------------------------------------------------------------
+
+
+def test_the_owner_is_told_once_a_week_before_the_token_expires(srv: ReplayServer) -> None:
+    expires = NOW + 7 * 86400 - 60  # 2027-01-22, a week from the clock less a minute
+    api(srv).token_expires_at, api(srv).data_access_expires_at = NOW + 50 * 86400, expires
+    clock, state = FakeClock(NOW), MemoryState()
+    source = connector(srv, clock, state)
+    assert source.token_notice() is None  # nothing known before a fetch asked debug_token
+    fetch(source)
+    assert source.token_notice() == "Instagram: reconnect by running `make connect NETWORK=instagram` before 22 Jan"
+    assert source.token_notice() is None
+    assert connector(srv, clock, state).token_notice() is None  # told once, whatever instance asks
+
+
+def test_a_token_eight_days_from_expiring_or_never_expiring_says_nothing(srv: ReplayServer) -> None:
+    api(srv).token_expires_at = NOW + 8 * 86400
+    source = connector(srv)
+    fetch(source)
+    assert source.token_notice() is None
+    api(srv).token_expires_at = 0
+    never = connector(srv)
+    fetch(never)
+    assert never.token_notice() is None
+
+
+def test_debug_token_is_asked_at_most_once_a_day(srv: ReplayServer) -> None:
+    clock, state = FakeClock(NOW), MemoryState()
+    source = connector(srv, clock, state)
+    for _ in range(3):
+        fetch(source)
+        clock.advance(3600)
+    clock.advance(86400)
+    fetch(source)
+    asked = [r for r in srv.received["instagram"] if r.path == "/v21.0/debug_token"]
+    assert len(asked) == 2
+    assert asked[0].param("input_token") == "ig-page-token"
