@@ -21,6 +21,7 @@ followed; the next request is our own URL with ``after`` set to the cursor.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Mapping
@@ -28,7 +29,17 @@ from typing import Any
 
 import requests
 
-from chalicelib.sources.base import BadPayload, Budget, CredentialsError, RateLimited, SourceError
+from chalicelib.sources.base import (
+    BadPayload,
+    Budget,
+    CredentialsError,
+    Cursor,
+    RateLimited,
+    SourceBase,
+    SourceError,
+    SourceOptions,
+    require_secret,
+)
 from chalicelib.sources.http import decode_json
 
 GRAPH_VERSION = "v21.0"
@@ -185,7 +196,129 @@ def token_expiry(network: str, body: Any) -> float | None:
 
 def token_words(label: str, network: str, expires: float) -> str:
     """The notice a week before a token can no longer be used, in words."""
-    import datetime as dt
-
     day = dt.datetime.fromtimestamp(expires, tz=dt.UTC)
     return f"{label}: reconnect by running `make connect NETWORK={network}` before {day.day} {day:%b}"
+
+
+# --- what the Instagram and Facebook Page connectors share -------------------------------------
+
+
+class GraphOptions(SourceOptions):
+    base_url: str = GRAPH_URL
+    token_parameter: str | None = None  # SSM SecureString: the access token (a Page token, or a user token)
+    first_run_lookback_hours: int = 24
+    check_token_expiry: bool = True  # ask debug_token daily; the owner is told a week before it expires
+
+
+READ_LIMIT = 1000  # ids read above a watermark, remembered so that they come once
+
+
+class Watermark:
+    """A listing's newest time read (``at``), the ids read at it (``ids``) and those read above it
+    (``read``: by a walk that stopped early, which leaves ``at`` where it was, or dated after the
+    clock), as the cursor keeps them under one key."""
+
+    def __init__(self, state: Any, start: float) -> None:
+        state = state if isinstance(state, dict) else {"at": start}
+        self.at = float(state["at"])
+        self.ids = {str(i) for i in state.get("ids", [])}
+        self.read = {str(k): float(v) for k, v in dict(state.get("read", {})).items()}
+        self.dated: dict[str, float] = {}  # every new item of this fetch, read or not: its time
+
+    def is_new(self, key: str, when: float) -> bool:
+        return (when > self.at or (when == self.at and key not in self.ids)) and key not in self.read
+
+    def saw(self, key: str, when: float) -> None:
+        self.dated[key] = when
+
+    def saved(self, now: float, complete: bool) -> Cursor:
+        """The cursor's entry after this fetch: the watermark moves to the newest item (never past
+        the clock) only when the walk was complete."""
+        at, ids = self.at, set(self.ids)
+        capped = {k: min(t, now) for k, t in self.dated.items()}
+        newest = max(capped.values(), default=None)
+        if complete and newest is not None and newest > at:
+            at, ids = newest, {k for k, t in capped.items() if t == newest}
+        elif complete and newest is not None and newest == at:
+            ids |= {k for k, t in capped.items() if t == newest}
+        read = {k: t for k, t in {**self.read, **self.dated}.items() if t > at}
+        return {"at": at, "ids": sorted(ids), "read": dict(sorted(read.items(), key=lambda kv: -kv[1])[:READ_LIMIT])}
+
+
+class GraphSource(SourceBase):
+    """A connector reading Meta's Graph API with one access token: our own URLs, the token as a
+    Bearer header, the usage headers honoured (a pause remembered in the connector's state) and
+    the token's expiry asked once a day (``token_notice``)."""
+
+    options: GraphOptions
+
+    def _start(self) -> None:
+        self._paused_until: float | None = None
+
+    def _url(self, *parts: str) -> str:
+        """Our own URL of a Graph API node or edge (ids checked before they get here)."""
+        return "/".join([self.options.base_url.rstrip("/"), GRAPH_VERSION, *parts])
+
+    def _token(self) -> str:
+        return require_secret(self.name, self._secrets, self.options.token_parameter, self.spec.credentials[0].what)
+
+    def _get(self, url: str, params: dict[str, Any], budget: Budget | None) -> Any:
+        """One GET; usage at the back-off mark is remembered so that the next call waits."""
+        body, wait = graph_get(self.http, self.name, self.display_name, url, params, self._token(), budget)
+        if wait is not None:
+            until = self._clock() + wait
+            self._paused_until = until
+            if self._state is not None:
+                self._state.put_state(self.name, "usage", {"until": until})
+        return body
+
+    def _check_pause(self) -> None:
+        """``RateLimited`` without a call while the usage headers asked to wait."""
+        until = self._paused_until
+        if until is None and self._state is not None:
+            until = float((self._state.get_state(self.name, "usage") or {}).get("until", 0)) or None
+        wait = (until or 0) - self._clock()
+        self._paused_until = None
+        if wait > 0:
+            self._paused_until = until
+            raise RateLimited(self.name, f"Meta's usage figures were near their limit; waiting {wait / 60:.0f} min "
+                                         f"({RATE_LIMIT_DOC})", wait)
+
+    def _start_cursor(self, cursor: Cursor | None, keys: tuple[str, ...]) -> dict[str, Watermark]:
+        """One watermark per listing of the cursor (a first run starts ``first_run_lookback_hours`` ago)."""
+        start = int(self._clock()) - self.options.first_run_lookback_hours * 3600
+        try:
+            return {key: Watermark((cursor or {}).get(key), start) for key in keys}
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise SourceError(self.name, "the stored cursor cannot be read; it starts again from now") from None
+
+    def _check_token(self, budget: Budget) -> None:
+        """Ask ``debug_token`` when the token expires, at most once a day (kept in the connector's
+        state); an answer that cannot be had is tried again next cycle, never an error."""
+        if self._state is None or not self.options.check_token_expiry or self._paused_until is not None:
+            return
+        now = self._clock()
+        known = self._state.get_state(self.name, "token") or {}
+        if now - float(known.get("checked", 0)) < TOKEN_CHECK_SECONDS:
+            return
+        try:
+            body = self._get(self._url("debug_token"), {"input_token": self._token()}, budget)
+            expires = token_expiry(self.name, body)
+        except SourceError:
+            return
+        self._state.put_state(self.name, "token", {**known, "checked": now, "expires": expires})
+
+    def token_notice(self) -> str | None:
+        """The words to tell the owner a week before the token can no longer be used, once for
+        each expiry ("Instagram: reconnect by running `make connect NETWORK=instagram` before 12 Jan");
+        None otherwise. Reads only what ``fetch`` stored."""
+        if self._state is None:
+            return None
+        known = self._state.get_state(self.name, "token") or {}
+        expires = known.get("expires")
+        if not isinstance(expires, (int, float)) or expires - self._clock() > TOKEN_WARNING_SECONDS:
+            return None
+        if known.get("told") == expires:
+            return None
+        self._state.put_state(self.name, "token", {**known, "told": expires})
+        return token_words(self.display_name, self.name, float(expires))

@@ -64,9 +64,8 @@ def test_comment_pages_give_the_comments_read_by_hand(name: str) -> None:
     spec, source = EXPECTED[name], connector()
     listed, after = graph.page_of(NETWORK, load(name), "comments")
     found: dict[str, Mention] = {}
-    dated: dict[str, float] = {}
     skipped: list[str] = []
-    source._read_comments(listed, INFO, lambda key, when: True, found, dated, skipped)
+    source._read_comments(listed, INFO, graph.Watermark(None, 0.0), found, skipped)
     assert (after, skipped) == (spec["after"], [])
     assert list(found) == [want["native_id"] for want in spec["mentions"]]
     for want in spec["mentions"]:

@@ -281,8 +281,8 @@ def _comments_limit(fields: str) -> int:
     return int(match.group(1)) if match else 25
 
 
-def demo_items(now: float) -> list[dict[str, Any]]:
-    """The account's recent media with a question and a complaint, a tag and a caption @mention."""
+def demo_items(now: float, business: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The account's recent media with a question and a complaint, a tag and a comment @mention."""
     question = instagram_media(1, now - 3 * 3600, "Do you have oat milk? Asking for the whole office ☕")
     complaint = instagram_media(2, now - 1800, "Waited 25 minutes for a cold flat white. Not coming back.")
     return [question, complaint,

@@ -15,11 +15,8 @@ matched as "your Instagram" whatever the rules say):
 (``mentions``) and ``webhook.py`` reads each through ``mentioned_comment``/``mentioned_media``
 here.
 
-Cursor::
-
-    {"at": T, "ids": [comment ids at T], "read": {id: t} (read above T: by a walk that stopped
-     early, which leaves T where it was, or dated after the clock),
-     "tags_at": T2, "tag_ids": [media ids at T2]}
+Cursor: ``{"comments": <watermark>, "tags": <watermark>}`` (``graph.Watermark``: the newest time
+read, the ids read at it, the ids read above it).
 
 A media or comment that cannot be read is skipped alone (its reason in ``FetchResult.skipped``)
 while it is new. Usage headers at ``graph.BACKOFF_PERCENT`` stop the walk and the next fetch
@@ -30,13 +27,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
 from typing import Any, ClassVar
 
 from pydantic import field_validator
 
 from chalicelib.model import Mention
 from chalicelib.networks import graph
+from chalicelib.networks.graph import GraphOptions, GraphSource, Watermark
 from chalicelib.networks.instagram import SPEC
 from chalicelib.sources.base import (
     BadPayload,
@@ -44,13 +41,10 @@ from chalicelib.sources.base import (
     Capabilities,
     Cursor,
     FetchResult,
-    RateLimited,
-    SourceBase,
     SourceError,
     SourceOptions,
     payload_time,
     read_each,
-    require_secret,
 )
 
 SITE = "https://www.instagram.com/"
@@ -61,19 +55,14 @@ MEDIA_FIELDS = "id,caption,permalink,timestamp,username,media_type,comments_coun
 TAG_FIELDS = "id,caption,permalink,timestamp,username,media_type"
 MENTIONED_COMMENT_FIELDS = "id,text,timestamp,username,like_count"
 MENTIONED_MEDIA_FIELDS = "id,caption,timestamp,username,media_type,permalink"
-READ_LIMIT = 1000  # comments read above the watermark, remembered so that they come once
 
 
-class InstagramOptions(SourceOptions):
-    base_url: str = graph.GRAPH_URL
+class InstagramOptions(GraphOptions):
     ig_user_id: str  # the professional account's id (digits), from `make connect` or the Graph API Explorer
-    token_parameter: str | None = None  # SSM SecureString: a Page (or user) access token of the account
     recent_media: int = 25  # the account's newest media whose new comments are read every cycle
     media_limit: int = 25  # media a page
     comments_limit: int = 50  # comments a media, a page
     read_tags: bool = True  # also read the media the account is tagged in
-    first_run_lookback_hours: int = 24
-    check_token_expiry: bool = True  # ask debug_token daily; the owner is told a week before it expires
 
     @field_validator("ig_user_id")
     @classmethod
@@ -84,48 +73,11 @@ class InstagramOptions(SourceOptions):
         return value
 
 
-class Instagram(SourceBase):
+class Instagram(GraphSource):
     options: InstagramOptions
     spec = SPEC
     capabilities: ClassVar[Capabilities] = Capabilities(server_search=False, replies=True, local_stream=True)
     options_model: ClassVar[type[SourceOptions]] = InstagramOptions
-
-    # --- requests ----------------------------------------------------------------------------
-
-    def _url(self, *parts: str) -> str:
-        """Our own URL of a Graph API edge (ids checked before they get here)."""
-        return "/".join([self.options.base_url.rstrip("/"), graph.GRAPH_VERSION, *parts])
-
-    def _token(self) -> str:
-        return require_secret(self.name, self._secrets, self.options.token_parameter, SPEC.credentials[0].what)
-
-    def _get(self, url: str, params: dict[str, Any], budget: Budget | None) -> Any:
-        """One GET; usage at the back-off mark is remembered so that the next call waits."""
-        body, wait = graph.graph_get(self.http, self.name, SPEC.label, url, params, self._token(), budget)
-        if wait is not None:
-            self._pause(wait)
-        return body
-
-    def _pause(self, wait: float) -> None:
-        until = self._clock() + wait
-        self._paused_until = until
-        if self._state is not None:
-            self._state.put_state(self.name, "usage", {"until": until})
-
-    def _check_pause(self) -> None:
-        """``RateLimited`` without a call while the usage headers asked to wait."""
-        until = self._paused_until
-        if until is None and self._state is not None:
-            until = float((self._state.get_state(self.name, "usage") or {}).get("until", 0)) or None
-        wait = (until or 0) - self._clock()
-        self._paused_until = None
-        if wait > 0:
-            self._paused_until = until
-            raise RateLimited(self.name, f"Meta's usage figures were near their limit; waiting {wait / 60:.0f} min "
-                                         f"({graph.RATE_LIMIT_DOC})", wait)
-
-    def _start(self) -> None:
-        self._paused_until: float | None = None
 
     # --- the listing -------------------------------------------------------------------------
 
@@ -135,45 +87,24 @@ class Instagram(SourceBase):
         self._token()  # a missing token stops before any request
         self._check_pause()
         now = self._clock()
-        if cursor is None:
-            start = int(now) - self.options.first_run_lookback_hours * 3600
-            cursor = {"at": start, "ids": [], "read": {}, "tags_at": start, "tag_ids": []}
-        try:
-            watermark = float(cursor["at"])
-            seen = {str(i) for i in cursor.get("ids", [])}
-            read_before = {str(k): float(v) for k, v in dict(cursor.get("read", {})).items()}
-            tags_at = float(cursor.get("tags_at", watermark))
-            tag_ids = {str(i) for i in cursor.get("tag_ids", [])}
-        except (KeyError, TypeError, ValueError):
-            raise SourceError(self.name, "the stored cursor cannot be read; it starts again from now") from None
-
-        def is_new(key: str, when: float) -> bool:
-            return (when > watermark or (when == watermark and key not in seen)) and key not in read_before
-
+        marks = self._start_cursor(cursor, ("comments", "tags"))
         found: dict[str, Mention] = {}
-        dated: dict[str, float] = {}  # every new comment read or not, by id: its time
         skipped: list[str] = []
-        pages, complete = self._walk_media(is_new, found, dated, skipped, budget)
+        pages, complete = self._walk_media(marks["comments"], found, skipped, budget)
         tags: dict[str, Mention] = {}
-        tag_dated: dict[str, float] = {}
+        tags_read = False
         if self.options.read_tags and complete and self._paused_until is None:
             pages += 1
-            self._read_tags(lambda k, t: t > tags_at or (t == tags_at and k not in tag_ids), tags, tag_dated,
-                            skipped, budget)
-        next_cursor: Cursor = {"at": watermark, "ids": sorted(seen), "read": {},
-                               "tags_at": tags_at, "tag_ids": sorted(tag_ids)}
-        if complete:  # every recent media was read: the watermark moves (never past the clock)
-            _advance(next_cursor, "at", "ids", watermark, seen, {k: min(t, now) for k, t in dated.items()})
-        _advance(next_cursor, "tags_at", "tag_ids", tags_at, tag_ids, {k: min(t, now) for k, t in tag_dated.items()})
-        # Comments read above the watermark (a walk stopped early; dated after the clock) come once.
-        read = {k: t for k, t in {**read_before, **dated}.items() if t > float(next_cursor["at"])}
-        next_cursor["read"] = dict(sorted(read.items(), key=lambda kv: -kv[1])[:READ_LIMIT])
-        mentions = list(found.values()) + list(tags.values())
+            self._read_tags(marks["tags"], tags, skipped, budget)
+            tags_read = True
+        next_cursor: Cursor = {"comments": marks["comments"].saved(now, complete),
+                               "tags": marks["tags"].saved(now, tags_read)}
         self._check_token(budget)
-        return FetchResult(mentions=mentions, cursor=next_cursor, pages=pages, complete=complete, skipped=skipped)
+        return FetchResult(mentions=list(found.values()) + list(tags.values()), cursor=next_cursor, pages=pages,
+                           complete=complete, skipped=skipped)
 
-    def _walk_media(self, is_new: Callable[[str, float], bool], found: dict[str, Mention],
-                    dated: dict[str, float], skipped: list[str], budget: Budget) -> tuple[int, bool]:
+    def _walk_media(self, mark: Watermark, found: dict[str, Mention], skipped: list[str],
+                    budget: Budget) -> tuple[int, bool]:
         """Pages of the account's media (newest first) until ``recent_media`` are read."""
         fields = (f"{MEDIA_FIELDS},comments.limit({self.options.comments_limit}){{{COMMENT_FIELDS},"
                   f"replies{{{COMMENT_FIELDS}}}}}")
@@ -191,13 +122,12 @@ class Instagram(SourceBase):
                 if media_read >= self.options.recent_media:
                     return pages, True
                 media_read += 1
-                self._media_comments(media, index, is_new, found, dated, skipped, budget)
+                self._media_comments(media, index, mark, found, skipped, budget)
             if after is None or media_read >= self.options.recent_media:
                 return pages, True
 
-    def _media_comments(self, media: Any, index: int, is_new: Callable[[str, float], bool],
-                        found: dict[str, Mention], dated: dict[str, float], skipped: list[str],
-                        budget: Budget) -> None:
+    def _media_comments(self, media: Any, index: int, mark: Watermark, found: dict[str, Mention],
+                        skipped: list[str], budget: Budget) -> None:
         """The new comments (and replies) of one media of the listing into ``found``."""
         where = f"media[{index}]"
         try:
@@ -205,11 +135,11 @@ class Instagram(SourceBase):
             comments = media.get("comments", {"data": []})
             listed, after = graph.page_of(self.name, comments, f"media {info['id']}.comments")
         except SourceError as err:
-            self._unreadable_media(media, err, is_new, dated, skipped)
+            self._unreadable_media(media, err, mark, skipped)
             return
         page = 0
         while True:
-            self._read_comments(listed, info, is_new, found, dated, skipped)
+            self._read_comments(listed, info, mark, found, skipped)
             page += 1
             if after is None or page >= self.options.max_pages or budget.exhausted():
                 return
@@ -218,8 +148,7 @@ class Instagram(SourceBase):
                               "limit": self.options.comments_limit, "after": after}, budget)
             listed, after = graph.page_of(self.name, body, f"media {info['id']}.comments")
 
-    def _unreadable_media(self, media: Any, err: SourceError, is_new: Callable[[str, float], bool],
-                          dated: dict[str, float], skipped: list[str]) -> None:
+    def _unreadable_media(self, media: Any, err: SourceError, mark: Watermark, skipped: list[str]) -> None:
         """A media that cannot be read is said once, while it has new comments (every cycle lists it
         again): their ids move the watermark as if they had been read. Without readable comments
         it is said every time it is listed."""
@@ -234,14 +163,15 @@ class Instagram(SourceBase):
                 key, when = self._comment_id_time(comment, "?")
             except SourceError:
                 continue
-            if is_new(key, when):
+            if mark.is_new(key, when):
                 new[key] = when
         if new:
-            dated.update(new)
+            for key, when in new.items():
+                mark.saw(key, when)
             skipped.append(err.message)
 
-    def _read_comments(self, listed: list[Any], info: dict[str, str], is_new: Callable[[str, float], bool],
-                       found: dict[str, Mention], dated: dict[str, float], skipped: list[str]) -> None:
+    def _read_comments(self, listed: list[Any], info: dict[str, str], mark: Watermark, found: dict[str, Mention],
+                       skipped: list[str]) -> None:
         flat: list[tuple[Any, str | None]] = []
         for comment in listed:
             flat.append((comment, None))
@@ -253,9 +183,9 @@ class Instagram(SourceBase):
         def read(entry: tuple[Any, str | None]) -> None:
             comment, parent = entry
             key, when = self._comment_id_time(comment, info["id"])
-            if not is_new(key, when):
+            if not mark.is_new(key, when):
                 return
-            dated[key] = when
+            mark.saw(key, when)
             if isinstance(comment, dict) and comment.get("username") == info["owner"]:
                 return  # the account's own comment or reply
             found.setdefault(key, self.comment_mention(comment, info, parent))
@@ -326,8 +256,7 @@ class Instagram(SourceBase):
 
     # --- tags --------------------------------------------------------------------------------
 
-    def _read_tags(self, is_new: Callable[[str, float], bool], found: dict[str, Mention], dated: dict[str, float],
-                   skipped: list[str], budget: Budget) -> None:
+    def _read_tags(self, mark: Watermark, found: dict[str, Mention], skipped: list[str], budget: Budget) -> None:
         body = self._get(self._url(self.options.ig_user_id, "tags"),
                          {"fields": TAG_FIELDS, "limit": self.options.media_limit}, budget)
         items, _ = graph.page_of(self.name, body, "tags")
@@ -337,8 +266,8 @@ class Instagram(SourceBase):
                 raise BadPayload(self.name, "tags: an item is not an object")
             key = graph.graph_id(self.name, media.get("id"), "tags: a media id")
             when = payload_time(self.name, media.get("timestamp"), f"tagged media {key}.timestamp is not an ISO time")
-            if is_new(key, when):
-                dated[key] = when
+            if mark.is_new(key, when):
+                mark.saw(key, when)
                 found[key] = self.media_mention(media, "tag")
 
         _, reasons = read_each(self.name, items, read)
@@ -371,40 +300,6 @@ class Instagram(SourceBase):
             author_url=f"{SITE}{username}/" if username else "",
             thread={"kind": kind, "media_id": key},
         )
-
-    # --- the token's expiry ------------------------------------------------------------------
-
-    def _check_token(self, budget: Budget) -> None:
-        """Ask ``debug_token`` when the token expires, at most once a day (kept in the connector's
-        state); an answer that cannot be had is tried again next cycle, never an error."""
-        if self._state is None or not self.options.check_token_expiry:
-            return
-        now = self._clock()
-        known = self._state.get_state(self.name, "token") or {}
-        if now - float(known.get("checked", 0)) < graph.TOKEN_CHECK_SECONDS or self._paused_until is not None:
-            return
-        token = self._token()
-        try:
-            body = self._get(self._url("debug_token"), {"input_token": token}, budget)
-            expires = graph.token_expiry(self.name, body)
-        except SourceError:
-            return
-        self._state.put_state(self.name, "token", {**known, "checked": now, "expires": expires})
-
-    def token_notice(self) -> str | None:
-        """The words to tell the owner a week before the token can no longer be used, once for
-        each expiry ("Instagram: reconnect by running `make connect NETWORK=instagram` before 12 Jan");
-        None otherwise. Reads only what ``fetch`` stored."""
-        if self._state is None:
-            return None
-        known = self._state.get_state(self.name, "token") or {}
-        expires = known.get("expires")
-        if not isinstance(expires, (int, float)) or expires - self._clock() > graph.TOKEN_WARNING_SECONDS:
-            return None
-        if known.get("told") == expires:
-            return None
-        self._state.put_state(self.name, "token", {**known, "told": expires})
-        return graph.token_words(SPEC.label, self.name, float(expires))
 
     # --- reads for webhook events ------------------------------------------------------------
 
@@ -454,17 +349,3 @@ def _with_thread(mention: Mention, thread: dict[str, str]) -> Mention:
     from dataclasses import replace
 
     return replace(mention, thread=thread)
-
-
-def _advance(cursor: Cursor, field: str, ids_field: str, watermark: float, seen: set[str],
-             dated: dict[str, float]) -> None:
-    """Move ``cursor[field]`` up to the newest of ``dated`` (times already capped at the clock),
-    keeping the ids read at it in ``cursor[ids_field]``."""
-    if not dated:
-        return
-    newest = max(dated.values())
-    if newest > watermark:
-        cursor[field] = newest
-        cursor[ids_field] = sorted(k for k, t in dated.items() if t == newest)
-    elif newest == watermark:
-        cursor[ids_field] = sorted(seen | {k for k, t in dated.items() if t == newest})

@@ -170,7 +170,7 @@ def test_a_comment_dated_after_the_clock_comes_once_and_the_cursor_stays_at_now(
     clock = FakeClock(NOW)
     source = connector(srv, clock)
     first = fetch(source)
-    assert texts(first) == ["from tomorrow"] and first.cursor["at"] == NOW
+    assert texts(first) == ["from tomorrow"] and first.cursor["comments"]["at"] == NOW
     clock.advance(60)
     assert fetch(source, first.cursor).mentions == []
 
