@@ -109,13 +109,12 @@ class Instagram(GraphSource):
         fields = (f"{MEDIA_FIELDS},comments.limit({self.options.comments_limit}){{{COMMENT_FIELDS},"
                   f"replies{{{COMMENT_FIELDS}}}}}")
         params: dict[str, Any] = {"fields": fields, "limit": self.options.media_limit}
-        after: str | None = None
+        after: dict[str, str] | None = None
         pages = media_read = 0
         while True:
             if pages >= self.options.max_pages or budget.exhausted() or self._paused_until is not None:
                 return pages, False
-            body = self._get(self._url(self.options.ig_user_id, "media"), {**params, **({"after": after} if after
-                                                                                          else {})}, budget)
+            body = self._get(self._url(self.options.ig_user_id, "media"), {**params, **(after or {})}, budget)
             pages += 1
             items, after = graph.page_of(self.name, body, "media")
             for index, media in enumerate(items):
@@ -145,7 +144,7 @@ class Instagram(GraphSource):
                 return
             body = self._get(self._url(info["id"], "comments"),
                              {"fields": f"{COMMENT_FIELDS},replies{{{COMMENT_FIELDS}}}",
-                              "limit": self.options.comments_limit, "after": after}, budget)
+                              "limit": self.options.comments_limit, **after}, budget)
             listed, after = graph.page_of(self.name, body, f"media {info['id']}.comments")
 
     def _unreadable_media(self, media: Any, err: SourceError, mark: Watermark, skipped: list[str]) -> None:
