@@ -26,7 +26,7 @@ import datetime as dt
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
@@ -34,12 +34,14 @@ import requests
 from chalicelib.sources.base import (
     BadPayload,
     Budget,
+    Capabilities,
     CredentialsError,
     Cursor,
     RateLimited,
     SourceBase,
     SourceError,
     SourceOptions,
+    payload_time,
     require_secret,
 )
 from chalicelib.sources.http import decode_json
@@ -262,6 +264,8 @@ class GraphSource(SourceBase):
     the token's expiry asked once a day (``token_notice``)."""
 
     options: GraphOptions
+    # the owner's own account, read whole every cycle (the stream "*"), answered through the API
+    capabilities: ClassVar[Capabilities] = Capabilities(server_search=False, replies=True, local_stream=True)
 
     def _start(self) -> None:
         self._paused_until: float | None = None
@@ -295,13 +299,28 @@ class GraphSource(SourceBase):
             raise RateLimited(self.name, f"Meta's usage figures were near their limit; waiting {wait / 60:.0f} min "
                                          f"({RATE_LIMIT_DOC})", wait)
 
-    def _start_cursor(self, cursor: Cursor | None, keys: tuple[str, ...]) -> dict[str, Watermark]:
-        """One watermark per listing of the cursor (a first run starts ``first_run_lookback_hours`` ago)."""
-        start = int(self._clock()) - self.options.first_run_lookback_hours * 3600
+    def _begin(self, cursor: Cursor | None, keys: tuple[str, ...]) -> tuple[float, dict[str, Watermark]]:
+        """The start of a fetch: the token is there (else no request at all), no usage pause holds,
+        and one watermark per listing of the cursor (a first run starts ``first_run_lookback_hours`` ago)."""
+        self._token()
+        self._check_pause()
+        now = self._clock()
+        start = int(now) - self.options.first_run_lookback_hours * 3600
         try:
-            return {key: Watermark((cursor or {}).get(key), start) for key in keys}
+            return now, {key: Watermark((cursor or {}).get(key), start) for key in keys}
         except (KeyError, TypeError, ValueError, AttributeError):
             raise SourceError(self.name, "the stored cursor cannot be read; it starts again from now") from None
+
+    def _basics(self, item: dict[str, Any], what: str, time_field: str, text_field: str,
+                when: float | None = None) -> tuple[str, float, str]:
+        """The checked id, time (``when`` where the item has none: a webhook's) and text of an item."""
+        key = graph_id(self.name, item.get("id"), f"{what}: an id")
+        if when is None or time_field in item:
+            when = payload_time(self.name, item.get(time_field), f"{key}.{time_field} is not an ISO time")
+        text = item.get(text_field, "")
+        if not isinstance(text, str):
+            raise BadPayload(self.name, f"{key}.{text_field} is not a string")
+        return key, when, text.strip()
 
     def _check_token(self, budget: Budget) -> None:
         """Ask ``debug_token`` when the token expires, at most once a day (kept in the connector's
@@ -376,3 +395,10 @@ def delivery_changes(network: str, payload: Any, kind: str, account: str) -> lis
                 raise BadPayload(network, f"{at}.value is not an object")
             found.append((at, change["field"], change["value"], seconds))
     return found
+
+
+def account_id(value: str, what: str, example: str) -> str:
+    """``value`` when it is a Graph id of digits (an account's, a Page's), else a ValueError saying ``what``."""
+    if not re.fullmatch(r"[0-9]{1,25}", value):
+        raise ValueError(f"{value!r} is not {what} (digits only, e.g. {example})")
+    return value

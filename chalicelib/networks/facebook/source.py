@@ -30,7 +30,6 @@ from chalicelib.networks.graph import GraphOptions, GraphSource, Watermark
 from chalicelib.sources.base import (
     BadPayload,
     Budget,
-    Capabilities,
     Cursor,
     FetchResult,
     SourceError,
@@ -58,24 +57,18 @@ class FacebookOptions(GraphOptions):
     @field_validator("page_id")
     @classmethod
     def _digits(cls, value: str) -> str:
-        if not re.fullmatch(r"[0-9]{1,25}", value):
-            raise ValueError(f"{value!r} is not a Facebook Page id (digits only, e.g. 1067280970047460)")
-        return value
+        return graph.account_id(value, "a Facebook Page id", "1067280970047460")
 
 
 class FacebookPage(GraphSource):
     options: FacebookOptions
     spec = SPEC
-    capabilities: ClassVar[Capabilities] = Capabilities(server_search=False, replies=True, local_stream=True)
     options_model: ClassVar[type[SourceOptions]] = FacebookOptions
 
     def fetch(self, query: str, cursor: Cursor | None, budget: Budget) -> FetchResult:
         """New visitor posts, comments, posts that mention the Page and recommendations since
         ``cursor``; raises only ``SourceError``."""
-        self._token()  # a missing token stops before any request
-        self._check_pause()
-        now = self._clock()
-        marks = self._start_cursor(cursor, ("feed", "tagged", "ratings"))
+        now, marks = self._begin(cursor, ("feed", "tagged", "ratings"))
         found: dict[str, Mention] = {}
         skipped: list[str] = []
         pages, complete = self._walk_feed(marks["feed"], found, skipped, budget)
@@ -230,26 +223,22 @@ class FacebookPage(GraphSource):
 
     def comment_mention(self, comment: dict[str, Any], info: dict[str, str], when: float | None = None) -> Mention:
         """A comment or reply on the Page's post ``info``; ``when`` where the payload has no time."""
-        key = graph.graph_id(self.name, comment.get("id"), f"post {info['id']}: a comment id")
-        if when is None or "created_time" in comment:
-            when = payload_time(self.name, comment.get("created_time"), f"{key}.created_time is not an ISO time")
+        key, when, text = self._basics(comment, f"post {info['id']}: a comment", "created_time", "message", when)
         name, profile = self._author(comment, key)
         link = self._permalink(comment, key) if comment.get("permalink_url") is not None else info["permalink"]
         return Mention(
             network=self.name, native_id=key, url=link,
-            text=self._text(comment, "message", key), created_at=dt.datetime.fromtimestamp(when, tz=dt.UTC),
+            text=text, created_at=dt.datetime.fromtimestamp(when, tz=dt.UTC),
             kind="comment", author_handle=name, author_name=name, author_url=profile,
             thread={"kind": "comment", "post_id": info["id"], "object_id": key},
         )
 
     def post_mention(self, post: dict[str, Any], kind: str, when: float | None = None) -> Mention:
         """A visitor post (``kind`` "post") or a post that mentions the Page ("tag")."""
-        key = graph.graph_id(self.name, post.get("id"), f"{kind}: a post id")
-        if when is None or "created_time" in post:
-            when = payload_time(self.name, post.get("created_time"), f"{key}.created_time is not an ISO time")
+        key, when, text = self._basics(post, f"{kind}: a post", "created_time", "message", when)
         name, profile = self._author(post, key)
         return Mention(
-            network=self.name, native_id=key, url=self._permalink(post, key), text=self._text(post, "message", key),
+            network=self.name, native_id=key, url=self._permalink(post, key), text=text,
             created_at=dt.datetime.fromtimestamp(when, tz=dt.UTC), kind="post", author_handle=name,
             author_name=name, author_url=profile, thread={"kind": kind, "post_id": key, "object_id": key},
         )
