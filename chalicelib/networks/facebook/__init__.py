@@ -6,7 +6,7 @@ fills what webhooks miss."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.networks.graph import RATE_LIMIT_DOC
@@ -20,6 +20,12 @@ def limits(options: Mapping[str, Any]) -> tuple[Limit, ...]:
     # the Platform (app) limit: 200 calls an hour per user of the app; a Page's own Business Use
     # Case limit (4800 a day times its engaged users) is higher for any Page that has visitors
     return (Limit(200.0, 3600.0, RATE_LIMIT_DOC),)
+
+
+def requests_per_poll(options: Mapping[str, Any], terms: Sequence[str], searches: int) -> int:
+    """The feed, and the tagged posts and recommendations unless turned off (further comment pages
+    and the daily ``debug_token`` come on top when there is that much)."""
+    return 1 + int(bool(options.get("read_tagged", True))) + int(bool(options.get("read_ratings", True)))
 
 
 def negative_recommendation(mention: Mention) -> bool:
@@ -37,6 +43,7 @@ SPEC = NetworkSpec(
     thread_keys=("post_id",),
     reply_limit=8000,  # a Facebook comment holds at most 8000 characters
     limits=limits,
+    requests_per_poll=requests_per_poll,
     credentials=(Credential("token_parameter", "Page access token", required=True),),
     owned=True,
     urgent_when=negative_recommendation,
