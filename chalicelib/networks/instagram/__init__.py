@@ -30,6 +30,7 @@ SPEC = NetworkSpec(
     source="chalicelib.networks.instagram.source:Instagram",
     replier="chalicelib.networks.instagram.replier:InstagramReplier",
     emulator="chalicelib.networks.instagram.emulator:InstagramAPI",
+    reach_unit=("like", "likes"),  # a comment's like_count: what Instagram gives about it
     sites=("instagram.com",),
     thread_keys=("media_id",),
     # Instagram's own limit on a caption or a comment (the Graph API refuses longer text)
