@@ -56,6 +56,8 @@ DEMO_SECRETS = {  # what the emulations accept; in a real account the owner's se
     "/social-listening/local/google/oauth-refresh-token": "test-refresh-token",
     "/social-listening/local/google/oauth-client-id": "test-client-id",
     "/social-listening/local/google/oauth-client-secret": "test-client-secret",
+    "/social-listening/local/instagram/token": "ig-page-token",
+    "/social-listening/local/facebook/token": "fb-page-token",
 }
 BUSINESS = {"name": "Bean There Café", "competitors": ["Fábrica Coffee", "Copenhagen Coffee Lab"]}
 
@@ -101,6 +103,10 @@ def network_options(replay: ReplayServer) -> dict[str, dict[str, Any]]:
                            "locations": ["accounts/106941250772149994434/locations/4547712559962801423"],
                            **{f"oauth_{k}_parameter": f"/social-listening/local/google/oauth-{k.replace('_', '-')}"
                               for k in ("refresh_token", "client_id", "client_secret")}},
+        "instagram": {"base_url": replay.base_url("instagram"), "ig_user_id": "17841405822304914",
+                      "token_parameter": "/social-listening/local/instagram/token"},
+        "facebook": {"base_url": replay.base_url("facebook"), "page_id": "1067280970047460",
+                     "token_parameter": "/social-listening/local/facebook/token"},
     }
     return {name: opts for name, opts in options.items() if name in NETWORKS}
 

@@ -16,11 +16,13 @@ from typing import Any
 from chalicelib.networks import NETWORKS, source_class
 from chalicelib.networks.bluesky.emulator import BlueskyAPI, post_view
 from chalicelib.networks.devto.emulator import DevToAPI, devto_article
+from chalicelib.networks.facebook.emulator import PAGE_ID, FacebookAPI, facebook_post
 from chalicelib.networks.github.emulator import GitHubAPI, issue
 from chalicelib.networks.google_oauth import forget_access_tokens
 from chalicelib.networks.google_reviews.emulator import LOCATION as GOOGLE_LOCATION
 from chalicelib.networks.google_reviews.emulator import GoogleReviewsAPI, google_review
 from chalicelib.networks.hackernews.emulator import HackerNewsAPI, story_hit
+from chalicelib.networks.instagram.emulator import IG_USER_ID, InstagramAPI, instagram_media
 from chalicelib.networks.lobsters.emulator import LobstersAPI, lobsters_story
 from chalicelib.networks.mastodon.emulator import MastodonAPI, snowflake, status
 from chalicelib.networks.reddit.emulator import RedditAPI, post
@@ -296,6 +298,46 @@ CASES: dict[str, ConnectorCase] = {case.network: case for case in [
         fault_statuses=(200, 400, 403, 429),
         fields=("id", "text", "created_at", "author_id", "conversation_id", "lang", "entities",
                 "referenced_tweets", "note_tweet"),
+        "instagram", lambda clock: InstagramAPI(),
+        lambda n, t, text: instagram_media(n, t, text),
+        query="*",
+        options=lambda srv: {"base_url": srv.base_url("instagram"), "ig_user_id": IG_USER_ID,
+                             "token_parameter": "/listen/instagram/token"},
+        small_pages={"media_limit": 3},
+        credentials=Credentials(
+            {"/listen/instagram/token": "ig-page-token"}, "/listen/instagram/token",
+            "SSM parameter /listen/instagram/token for the Instagram access token",
+            {"/listen/instagram/token": "ig-expired-token"},
+            r"access token rejected \(HTTP 400, code 190: .*\); reconnect Instagram: run `make connect "
+            r"NETWORK=instagram`"),
+        unreadable=lambda m: (_set(m, "permalink", "https://evil.example/p/x"),
+                             "media 1790000000000000{n}.permalink is not an instagram.com permalink"),
+        payload_keys=("data", "paging", "cursors", "after", "next", "id", "caption", "permalink", "timestamp",
+                      "username", "comments", "text", "from", "like_count", "replies", "error", "code"),
+        page_of=lambda v: {"data": v},
+        fault_statuses=(200, 400, 403),
+        fields=("id", "permalink", "timestamp", "username", "caption", "comments", "comments.data"),
+    ),
+    ConnectorCase(
+        "facebook", lambda clock: FacebookAPI(),
+        lambda n, t, text: facebook_post(n, t, text),
+        query="*",
+        options=lambda srv: {"base_url": srv.base_url("facebook"), "page_id": PAGE_ID,
+                             "token_parameter": "/listen/facebook/token"},
+        small_pages={"posts_limit": 3},
+        credentials=Credentials(
+            {"/listen/facebook/token": "fb-page-token"}, "/listen/facebook/token",
+            "SSM parameter /listen/facebook/token for the Page access token",
+            {"/listen/facebook/token": "fb-expired-token"},
+            r"access token rejected \(HTTP 400, code 190: .*\); reconnect Facebook Page: run `make connect "
+            r"NETWORK=facebook`"),
+        unreadable=lambda p: (_set(p, "permalink_url", "https://evil.example/p/x"),
+                             f"{PAGE_ID}_100{{n}}.permalink_url is not a facebook.com permalink"),
+        payload_keys=("data", "paging", "cursors", "after", "next", "id", "message", "permalink_url",
+                      "created_time", "from", "name", "comments", "error", "code"),
+        page_of=lambda v: {"data": v},
+        fault_statuses=(200, 400, 403),
+        fields=("id", "permalink_url", "created_time", "from", "from.id", "message", "comments", "comments.data"),
     ),
 ]}
 

@@ -36,6 +36,8 @@ NETWORKS: dict[str, str] = {
     "youtube": "chalicelib.networks.youtube",
     "x": "chalicelib.networks.x",
     "google_reviews": "chalicelib.networks.google_reviews",
+    "instagram": "chalicelib.networks.instagram",
+    "facebook": "chalicelib.networks.facebook",
 }
 
 

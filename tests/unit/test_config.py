@@ -43,6 +43,7 @@ def test_example_config_is_valid() -> None:
     assert list(config.networks) == [
         "hackernews", "stackexchange", "github", "rss", "lobsters", "devto", "mastodon", "bluesky", "reddit", "youtube",
         "x", "google_reviews",
+        "instagram", "facebook",
     ]
     assert list(config.enabled_networks()) == [
         "hackernews", "stackexchange", "github", "rss", "lobsters", "devto", "mastodon",

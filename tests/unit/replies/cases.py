@@ -13,8 +13,10 @@ from chalicelib.replies import Replier
 from offline.replay.server import ReplayServer
 from tests.conftest import MemoryState
 from tests.unit.replies import test_bluesky as bluesky
+from tests.unit.replies import test_facebook as facebook
 from tests.unit.replies import test_github as github
 from tests.unit.replies import test_google_reviews as google_reviews
+from tests.unit.replies import test_instagram as instagram
 from tests.unit.replies import test_mastodon as mastodon
 from tests.unit.replies import test_reddit as reddit
 from tests.unit.replies import test_stackexchange as stackexchange
@@ -52,4 +54,8 @@ REPLIER_CASES: dict[str, ReplierCase] = {case.network: case for case in [
                 lambda srv, state: (google_reviews.forget_access_tokens(),
                                     srv.add_items("google_reviews", [google_reviews.one_star()])),
                 "/v4/", before_write=1, deduplicates=True),
+    ReplierCase("instagram", instagram.replier, lambda srv: instagram.comment_mention(),
+                lambda srv, state: srv.add_items("instagram", [instagram.MEDIA]), "/v21.0/"),
+    ReplierCase("facebook", facebook.replier, lambda srv: facebook.comment_mention(),
+                lambda srv, state: srv.add_items("facebook", [facebook.POST]), "/v21.0/"),
 ]}

@@ -8,8 +8,10 @@ from collections.abc import Iterator
 import pytest
 
 from chalicelib.networks.bluesky.emulator import BlueskyAPI
+from chalicelib.networks.facebook.emulator import FacebookAPI
 from chalicelib.networks.github.emulator import GitHubAPI
 from chalicelib.networks.google_reviews.emulator import GoogleReviewsAPI
+from chalicelib.networks.instagram.emulator import InstagramAPI
 from chalicelib.networks.mastodon.emulator import MastodonAPI
 from chalicelib.networks.reddit.emulator import RedditAPI
 from chalicelib.networks.stackexchange.emulator import StackExchangeAPI
@@ -31,6 +33,8 @@ def fresh_apis() -> dict[str, NetworkAPI]:
         "youtube": YouTubeAPI(),
         "google_reviews": GoogleReviewsAPI(),
         "stackexchange": StackExchangeAPI(valid_keys={"se-key"}),
+        "instagram": InstagramAPI(),
+        "facebook": FacebookAPI(),
     }
 
 
