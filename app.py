@@ -120,6 +120,32 @@ def digest_view(token: str) -> Response:
     return _page(runtime().actions.digest_page(token))
 
 
+@app.route("/hooks/{network}", methods=["GET"])
+def webhook_verify(network: str) -> Response:
+    """Meta's subscription handshake for the network's webhooks (chalicelib/webhooks/service.py)."""
+    from chalicelib.runtime import runtime
+
+    request = app.current_request
+    return _answer(runtime().hooks.verify(network, request.query_params if request else None))
+
+
+@app.route("/hooks/{network}", methods=["POST"], content_types=["application/json"])
+def webhook_deliver(network: str) -> Response:
+    """A webhook delivery: signature first, then stored once and alerted in this invocation."""
+    from chalicelib.runtime import runtime
+
+    request = app.current_request
+    return _answer(runtime().hooks.deliver(network, request.raw_body if request else b"",
+                                           request.headers if request else {}))
+
+
+def _answer(answer: object) -> Response:
+    from chalicelib.webhooks.service import HookAnswer
+
+    assert isinstance(answer, HookAnswer)
+    return Response(body=answer.body, status_code=answer.status, headers=answer.headers)
+
+
 def _prefix() -> str:
     """The API Gateway stage path (e.g. /api) so the form posts back to the same place."""
     context = app.current_request.context if app.current_request else {}

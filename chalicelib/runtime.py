@@ -35,6 +35,7 @@ class Runtime:
     actions: ActionService
     digest: DigestSender
     sms: Any  # chalicelib.alerts.sms.SmsChannel: also answers SMS commands
+    hooks: Any = None  # chalicelib.webhooks.service.WebhookService: GET/POST /hooks/{network}
 
 
 SEND_CLIENT_TIMEOUTS = {"connect_timeout": 2, "read_timeout": 5}  # one send: at most 7 s of the poll's ~20 s
@@ -140,7 +141,10 @@ def build(config: ListenConfig, store: Store, *, signing_key: bytes, previous_ke
     )
     poster = ReplyPoster(config, SecretState(store, ssm, sessions), secrets, clock)
     actions = ActionService(config, store, signer, poster, email=email)
-    return Runtime(config, store, pipeline, actions, DigestSender(config, store, email, signer, clock=clock), sms)
+    from chalicelib.webhooks.service import WebhookService
+
+    return Runtime(config, store, pipeline, actions, DigestSender(config, store, email, signer, clock=clock), sms,
+                   WebhookService(config, pipeline, secrets))
 
 
 @functools.cache
