@@ -37,13 +37,15 @@ ENTRY_POINTS: dict[tuple[str, str], tuple[str, ...]] = {
     ("app", "ses_feedback"): ("SesFeedback",),
     ("app", "inbound_sms"): ("InboundSms",),
     **{("app", route): ("APIHandler",) for route in (
-        "confirm_action", "perform_action", "short_link", "confirm_unsubscribe", "unsubscribe", "digest_view")},
+        "confirm_action", "perform_action", "short_link", "confirm_unsubscribe", "unsubscribe", "digest_view",
+        "webhook_verify", "webhook_deliver")},
     ("chalicelib.pipeline", "run_cycle"): ("Poll",),
     ("chalicelib.digest", "run"): ("Digest",),
     ("chalicelib.feedback", "handle_sns_event"): ("SesFeedback",),
     ("chalicelib.sms_commands", "handle_sns_event"): ("InboundSms",),
     **{("chalicelib.web.service", method): ("APIHandler",) for method in (
         "confirm_page", "perform", "token_for_short_code", "digest_page")},
+    **{("chalicelib.webhooks.service", method): ("APIHandler",) for method in ("verify", "deliver")},
     ("chalicelib.runtime", "runtime"): ALL_FUNCTIONS,
 }
 
