@@ -1,0 +1,317 @@
+"""Webhooks (#17): arrival to alert, a burst with repeats, forged deliveries; beside the polling path.
+
+Run on the local stack (DynamoDB Local, moto SES/SNS/SSM) with the made-up owned network of the
+webhook tests (``tests/webhook_net``: Meta's ``comments`` delivery shape, registered for this run
+only) until the Instagram network and its emulator are on main.
+
+- ``webhook_alert_p95_s``: 40 signed deliveries, one new comment each (half urgent: email and
+  SMS), posted one after another through the app's route (Chalice's test client, the API
+  function's code): from just before the POST to the first alert for that comment handed to SES
+  or SNS (the channel's send returned). Goal <= 5 s.
+- ``poll_alert_p95_s_same_network``: the polling path for the same network, same kind of
+  comments: each created at a random second of the minute before a poll cycle on the 60-second
+  grid (EventBridge's schedule), the cycle run for real on the stack; creation to the first
+  alert handed to SES/SNS. The side-by-side.
+- ``webhook_burst_answered_200`` / ``webhook_burst_deliveries``: 500 distinct comments, each
+  delivered once plus 250 repeats of them, shuffled, sent by 8 threads at once, each thread a
+  container with its own parts (``runtime.build``) on one table, calling the route's behaviour
+  (``WebhookService.deliver``). ``webhook_burst_stored_once``: distinct comments stored (each key
+  once in the table; goal 500); ``webhook_burst_emailed_once`` (goal 500) and
+  ``webhook_burst_emailed_twice`` (goal 0): comments in one alert email, in more than one.
+- ``webhook_bad_signature_accepted``: forged deliveries (no header, another secret, every hex
+  digit of a good signature changed, truncated, SHA-1, another body's signature, a body changed
+  after signing) posted through the route: any answered other than 401, or stored, counts.
+  Goal 0. ``webhook_bad_signature_cases``: how many were tried.
+
+    python -m bench.webhooks
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import math
+import os
+import random
+import secrets
+import string
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from chalicelib import networks
+from chalicelib.alerts import AlertBundle
+
+NETWORK, PACKAGE = "hooknet", "tests.webhook_net"
+APP_SECRET_PARAMETER = "/social-listening/hooknet/app-secret"  # noqa: S105 (a parameter's name)
+VERIFY_TOKEN_PARAMETER = "/social-listening/hooknet/verify-token"  # noqa: S105 (a parameter's name)
+SIGNING_KEY_PARAMETER = "/social-listening/bench-webhooks/signing-key"
+LATENCY_DELIVERIES, POLL_CYCLES = 40, 20
+BURST_DISTINCT, BURST_REPEATS, BURST_THREADS = 500, 250, 8
+
+CONFIG = """\
+business: {{name: Bean There Café}}
+rules:
+  - {{name: complaints, group: brand, keywords: [refund], urgent: true}}
+  - {{name: brand, group: brand, keywords: ["Bean There"]}}
+networks:
+  {network}:
+    base_url: {base_url}
+    app_secret_parameter: {app_secret}
+    verify_token_parameter: {verify_token}
+recipients:
+  - {{name: Maria, email: maria@beanthere.example, phone: "+351912345678", timezone: Europe/Lisbon}}
+alerts: {{from_address: alerts@beanthere.example, max_mentions_per_email: 100}}
+secrets: {{signing_key_parameter: {signing_key}}}
+"""
+
+
+@contextmanager
+def registered() -> Iterator[None]:
+    """The made-up network's one registry line, for this run only."""
+    added = NETWORK not in networks.NETWORKS
+    networks.NETWORKS.setdefault(NETWORK, PACKAGE)
+    try:
+        yield
+    finally:
+        if added:
+            del networks.NETWORKS[NETWORK]
+
+
+def delivery(*comments: tuple[str, str], at: int) -> bytes:
+    """A Meta-shaped ``comments`` delivery (tests/webhook_net cites the shape)."""
+    return json.dumps({"object": NETWORK, "entry": [{"id": "17841400000000001", "time": at, "changes": [
+        {"field": "comments", "value": {"id": cid, "from": {"id": "901", "username": "rui"}, "text": text,
+                                        "media": {"id": "555", "media_product_type": "FEED"}}}
+        for cid, text in comments]}]}).encode()
+
+
+def unique_text(rng: random.Random, urgent: bool) -> str:
+    """A comment unlike every other (alike texts are one story's reposts: attached, not alerted)."""
+    words = " ".join("".join(rng.choices(string.ascii_lowercase, k=7)) for _ in range(10))
+    return f"Bean There {'I want a refund' if urgent else 'open on Sunday?'} {words}"
+
+
+def signature(body: bytes, secret: str) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class FirstSend:
+    """A channel wrapper noting when each mention was first handed to SES/SNS (``clock``), and every send."""
+
+    def __init__(self, channel: Any, clock: Callable[[], float], first: dict[str, float], all_sent: Counter[str],
+                 lock: threading.Lock) -> None:
+        self._channel, self._clock, self._first, self._all, self._lock = channel, clock, first, all_sent, lock
+
+    def send(self, bundle: AlertBundle) -> str:
+        message_id: str = self._channel.send(bundle)
+        now = self._clock()
+        with self._lock:
+            for item in bundle.items:
+                self._first.setdefault(item.mention.key, now)
+                if self._channel.name == "email":
+                    self._all[item.mention.key] += 1
+        return message_id
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._channel, name)
+
+
+class Bench:
+    """The local stack, the replay server and one table, set up as a deployed stage reads them."""
+
+    def __init__(self, stack: Any, replay: Any, folder: Path) -> None:
+        self.stack, self.replay = stack, replay
+        self.secret, self.token = secrets.token_urlsafe(32), secrets.token_urlsafe(16)
+        self.table = f"bench-hooks-{uuid.uuid4().hex[:8]}"
+        stack.create_table(self.table)
+        os.environ.update({**stack.env(), "TABLE_NAME": self.table, "LISTEN_CONFIG": str(folder / "listen.yaml")})
+        stack.prepare_aws(sender="alerts@beanthere.example", signing_key_parameter=SIGNING_KEY_PARAMETER,
+                          signing_key=secrets.token_urlsafe(32))
+        ssm = stack.client("ssm")
+        for name, value in ((APP_SECRET_PARAMETER, self.secret), (VERIFY_TOKEN_PARAMETER, self.token)):
+            ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
+        (folder / "listen.yaml").write_text(CONFIG.format(
+            network=NETWORK, base_url=replay.base_url(NETWORK), app_secret=APP_SECRET_PARAMETER,
+            verify_token=VERIFY_TOKEN_PARAMETER, signing_key=SIGNING_KEY_PARAMETER), encoding="utf-8")
+        self.first: dict[str, float] = {}
+        self.emailed: Counter[str] = Counter()
+        self.lock = threading.Lock()
+
+    def parts(self, clock: Callable[[], float] | None = None) -> Any:
+        """A container's parts (as ``runtime.runtime()`` builds them) on ``clock`` (None: real time), its
+        channels timed with it (None: ``time.monotonic``)."""
+        from chalicelib.config import load_config
+        from chalicelib.runtime import build, read_secret
+        from chalicelib.store import Store
+
+        config = load_config(os.environ["LISTEN_CONFIG"])
+        key = read_secret(SIGNING_KEY_PARAMETER).encode()
+        parts = build(config, Store(self.stack.client("dynamodb"), self.table, clock=clock or time.time),
+                      signing_key=key, clock=clock or time.time)
+        self.time_sends(parts.pipeline, clock or time.monotonic)
+        return parts
+
+    def time_sends(self, pipeline: Any, clock: Callable[[], float]) -> None:
+        pipeline.channels = {name: FirstSend(channel, clock, self.first, self.emailed, self.lock)
+                             for name, channel in pipeline.channels.items()}
+
+    def signed(self, body: bytes) -> dict[str, str]:
+        return {"Content-Type": "application/json", "X-Hub-Signature-256": signature(body, self.secret)}
+
+
+def p95(values: list[float]) -> float:
+    """Nearest rank; ``math.inf`` when more than 5% never arrived."""
+    ranked = sorted(values)
+    return ranked[max(0, math.ceil(0.95 * len(ranked)) - 1)] if ranked else math.nan
+
+
+def webhook_latency(bench: Bench, rng: random.Random) -> list[float]:
+    """Seconds from POST to the first alert handed to SES/SNS, per delivery, through the route."""
+    from chalice.test import Client
+
+    from app import app
+    from chalicelib.runtime import runtime
+
+    runtime.cache_clear()
+    bench.time_sends(runtime().pipeline, time.monotonic)
+    latencies = []
+    with Client(app, stage_name="api") as client:
+        for n in range(LATENCY_DELIVERIES):
+            body = delivery((f"lat{n}", unique_text(rng, urgent=n % 2 == 1)), at=int(time.time()))
+            started = time.monotonic()
+            answer = client.http.post(f"/hooks/{NETWORK}", headers=bench.signed(body), body=body)
+            if answer.status_code != 200:
+                raise RuntimeError(f"delivery {n} answered {answer.status_code}")
+            sent = bench.first.get(f"{NETWORK}#lat{n}")
+            latencies.append(sent - started if sent is not None else math.inf)
+    runtime.cache_clear()
+    return latencies
+
+
+def poll_latency(bench: Bench, rng: random.Random) -> list[float]:
+    """Seconds from a comment's creation to its first alert, by poll cycles on the 60 s grid."""
+    from offline.demo import DemoClock
+
+    clock = DemoClock()
+    parts = bench.parts(clock)
+    grid = time.time() + 60.0
+    created = {}
+    for n in range(POLL_CYCLES):
+        start = grid + 60 * n
+        at = start - rng.uniform(1, 59)
+        when = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(int(at)))
+        text = unique_text(rng, urgent=n % 2 == 1)
+        bench.replay.add_items(NETWORK, [{"id": f"poll{n}", "text": text, "username": "ana", "timestamp": when,
+                                          "media_id": "556"}])
+        created[f"{NETWORK}#poll{n}"] = float(int(at))
+        clock.offset = start - time.time()
+        parts.pipeline.run_cycle()
+    return [bench.first[key] - at if key in bench.first else math.inf for key, at in created.items()]
+
+
+def burst(bench: Bench, rng: random.Random) -> tuple[int, int, int, int, int]:
+    """(deliveries, answered 200, distinct stored once, emailed once, emailed more than once)."""
+    comments = [(f"burst{n}", unique_text(rng, urgent=False)) for n in range(BURST_DISTINCT)]
+    sends = comments + rng.choices(comments, k=BURST_REPEATS)
+    rng.shuffle(sends)
+    now = int(time.time())
+    bodies = [delivery(comment, at=now) for comment in sends]
+    containers = [bench.parts() for _ in range(BURST_THREADS)]
+    local = threading.local()
+    handed = iter(containers)
+    hand_lock = threading.Lock()
+
+    def post(body: bytes) -> int:
+        if not hasattr(local, "hooks"):
+            with hand_lock:
+                local.hooks = next(handed).hooks  # one container a thread
+        answer = local.hooks.deliver(NETWORK, body, bench.signed(body))
+        return int(answer.status)
+
+    with ThreadPoolExecutor(BURST_THREADS) as pool:
+        statuses = list(pool.map(post, bodies))
+    store = containers[0].store
+    keys = [f"{NETWORK}#{cid}" for cid, _ in comments]
+    stored = store.get_mentions(keys)
+    once = sum(1 for key in keys if bench.emailed[key] == 1)
+    twice = sum(1 for key in keys if bench.emailed[key] > 1)
+    return len(bodies), statuses.count(200), len(stored), once, twice
+
+
+def forged(bench: Bench) -> tuple[int, int]:
+    """(cases, accepted) for forged deliveries through the route."""
+    from chalice.test import Client
+
+    from app import app
+    from chalicelib.runtime import runtime
+
+    body = delivery(("forged1", "Bean There forged comment"), at=int(time.time()))
+    good = signature(body, bench.secret)
+    hexes = good.removeprefix("sha256=")
+    variants: list[dict[str, str]] = [{}, {"X-Hub-Signature-256": signature(body, "another-secret")},
+                                      {"X-Hub-Signature-256": signature(body + b" ", bench.secret)},
+                                      {"X-Hub-Signature-256": signature(b"", bench.secret)},
+                                      {"X-Hub-Signature": "sha1=" + hmac.new(bench.secret.encode(), body,
+                                                                             hashlib.sha1).hexdigest()},
+                                      {"X-Hub-Signature-256": hexes}, {"X-Hub-Signature-256": "sha256="},
+                                      {"X-Hub-Signature-256": good + "," + good},
+                                      {"X-Hub-Signature-256": good[:-1]}, {"X-Hub-Signature-256": good + "0"},
+                                      {"X-Hub-Signature-256-Extra": good}]
+    for i, digit in enumerate(hexes):
+        other = "0" if digit != "0" else "1"
+        variants.append({"X-Hub-Signature-256": "sha256=" + hexes[:i] + other + hexes[i + 1:]})
+    tampered = body.replace(b"forged comment", b"forged commenT")
+    runtime.cache_clear()
+    accepted = 0
+    with Client(app, stage_name="api") as client:
+        for headers in variants:
+            answer = client.http.post(f"/hooks/{NETWORK}", headers={"Content-Type": "application/json", **headers},
+                                      body=body)
+            accepted += answer.status_code != 401
+        answer = client.http.post(f"/hooks/{NETWORK}", headers=bench.signed(body), body=tampered)
+        accepted += answer.status_code != 401
+    stored = runtime().store.get_mention(f"{NETWORK}#forged1")
+    runtime.cache_clear()
+    return len(variants) + 1, accepted + (stored is not None)
+
+
+def run() -> list[tuple[str, float]]:
+    from offline.replay import make_server
+    from offline.stack import LocalStack
+
+    logging.getLogger("chalicelib").setLevel(logging.ERROR)  # the refusals are expected here
+    rng = random.Random(17)
+    with registered(), LocalStack(table_name="social-listening-webhooks") as stack, make_server() as replay, \
+            tempfile.TemporaryDirectory() as folder:
+        bench = Bench(stack, replay, Path(folder))
+        hooks = webhook_latency(bench, rng)
+        polls = poll_latency(bench, rng)
+        deliveries, answered, stored, once, twice = burst(bench, rng)
+        cases, accepted = forged(bench)
+    return [
+        ("webhook_alert_p95_s", p95(hooks)),
+        ("webhook_alert_max_s", max(hooks)),
+        ("poll_alert_p95_s_same_network", p95(polls)),
+        ("webhook_burst_deliveries", deliveries),
+        ("webhook_burst_answered_200", answered),
+        ("webhook_burst_stored_once", stored),
+        ("webhook_burst_emailed_once", once),
+        ("webhook_burst_emailed_twice", twice),
+        ("webhook_bad_signature_cases", cases),
+        ("webhook_bad_signature_accepted", accepted),
+    ]
+
+
+if __name__ == "__main__":
+    for figure, value in run():
+        print(f"{figure}: {value}")
