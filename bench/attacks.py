@@ -15,6 +15,8 @@ holds or guesses a link, can try, run through every surface on the local stack.
   every truncation, re-encodings, expiry, issued-in-the-future, replay and concurrent replay,
   cross-recipient, cross-mention, cross-action, cross-route, cross-site POSTs, a rotated-out
   key, and SMS codes used from another recipient's phone.
+- The webhook routes (#17, ``bench.webhooks.attacks``): forged ``X-Hub-Signature-256`` headers,
+  oversized bodies, header, path and verification games: refused, nothing stored or sent.
 
 Figures: ``attack_cases`` (attempts made), ``attack_through`` (any that got through: a header
 added, a script run, a foreign load, a link other than http(s), a control character shown, a
@@ -588,6 +590,9 @@ def attack(store: Store, renderer: Renderer | None) -> Tally:
     tally = Tally()
     hostile_strings(tally, config, store, renderer)
     token_attacks(tally, config, store)
+    from bench.webhooks import attacks as webhook_attacks
+
+    webhook_attacks(tally.check, store)  # forged signatures, oversized bodies, header and path games (#17)
     return tally
 
 

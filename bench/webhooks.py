@@ -248,6 +248,30 @@ def burst(bench: Bench, rng: random.Random) -> tuple[int, int, int, int, int]:
     return len(bodies), statuses.count(200), len(stored), once, twice
 
 
+def forged_headers(body: bytes, secret: str) -> list[dict[str, str]]:
+    """Signature headers that must all be refused for ``body``: none, another secret or body, SHA-1
+    only, no prefix, two values, truncated, extended, every hex digit changed, a header injection,
+    full-width digits, a look-alike header name."""
+    good = signature(body, secret)
+    hexes = good.removeprefix("sha256=")
+    variants: list[dict[str, str]] = [
+        {}, {"X-Hub-Signature-256": signature(body, secret + "x")},
+        {"X-Hub-Signature-256": signature(body + b" ", secret)},
+        {"X-Hub-Signature-256": signature(b"", secret)},
+        {"X-Hub-Signature": "sha1=" + hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()},
+        {"X-Hub-Signature-256": hexes}, {"X-Hub-Signature-256": "sha256="}, {"X-Hub-Signature-256": ""},
+        {"X-Hub-Signature-256": good + "," + good}, {"X-Hub-Signature-256": good[:-1]},
+        {"X-Hub-Signature-256": good + "0"}, {"X-Hub-Signature-256-Extra": good}, {"X-Hub-Signature-25": good},
+        {"X-Hub-Signature-256": good + "\r\nX-Injected: 1"},
+        {"X-Hub-Signature-256": "sha256=" + hexes.translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789"})},
+        {"X-Hub-Signature-256": "sha512=" + hexes}, {"X-Hub-Signature-256": "sha256:" + hexes},
+    ]
+    for i, digit in enumerate(hexes):
+        other = "0" if digit != "0" else "1"
+        variants.append({"X-Hub-Signature-256": "sha256=" + hexes[:i] + other + hexes[i + 1:]})
+    return variants
+
+
 def forged(bench: Bench) -> tuple[int, int]:
     """(cases, accepted) for forged deliveries through the route."""
     from chalice.test import Client
@@ -256,20 +280,7 @@ def forged(bench: Bench) -> tuple[int, int]:
     from chalicelib.runtime import runtime
 
     body = delivery(("forged1", "Bean There forged comment"), at=int(time.time()))
-    good = signature(body, bench.secret)
-    hexes = good.removeprefix("sha256=")
-    variants: list[dict[str, str]] = [{}, {"X-Hub-Signature-256": signature(body, "another-secret")},
-                                      {"X-Hub-Signature-256": signature(body + b" ", bench.secret)},
-                                      {"X-Hub-Signature-256": signature(b"", bench.secret)},
-                                      {"X-Hub-Signature": "sha1=" + hmac.new(bench.secret.encode(), body,
-                                                                             hashlib.sha1).hexdigest()},
-                                      {"X-Hub-Signature-256": hexes}, {"X-Hub-Signature-256": "sha256="},
-                                      {"X-Hub-Signature-256": good + "," + good},
-                                      {"X-Hub-Signature-256": good[:-1]}, {"X-Hub-Signature-256": good + "0"},
-                                      {"X-Hub-Signature-256-Extra": good}]
-    for i, digit in enumerate(hexes):
-        other = "0" if digit != "0" else "1"
-        variants.append({"X-Hub-Signature-256": "sha256=" + hexes[:i] + other + hexes[i + 1:]})
+    variants = forged_headers(body, bench.secret)
     tampered = body.replace(b"forged comment", b"forged commenT")
     runtime.cache_clear()
     accepted = 0
@@ -283,6 +294,74 @@ def forged(bench: Bench) -> tuple[int, int]:
     stored = runtime().store.get_mention(f"{NETWORK}#forged1")
     runtime.cache_clear()
     return len(variants) + 1, accepted + (stored is not None)
+
+
+class Sent:
+    """A channel that keeps what it was handed (the attack suite sends nothing out)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.sent: list[AlertBundle] = []
+
+    def send(self, bundle: AlertBundle) -> str:
+        self.sent.append(bundle)
+        return f"{self.name}-{len(self.sent)}"
+
+
+def attacks(check: Callable[[bool, str], None], store: Any) -> None:
+    """The webhook routes' attacks for the attack suite (bench/attacks.py), on ``store``: forged
+    signatures, oversized bodies, header games, path games and verification games. Each passes when
+    it is refused with its status and nothing is stored or sent; a good delivery last shows the
+    checks can see one accepted."""
+    from chalicelib.config import parse_config
+    from chalicelib.links import TokenSigner
+    from chalicelib.pipeline import Pipeline
+    from chalicelib.rules import compile_rules
+    from chalicelib.webhooks.service import MAX_BODY_BYTES, WebhookService
+
+    secret, token = secrets.token_urlsafe(32), secrets.token_urlsafe(16)
+    text = CONFIG.format(network=NETWORK, base_url="http://127.0.0.1:9/hooknet", app_secret=APP_SECRET_PARAMETER,
+                         verify_token=VERIFY_TOKEN_PARAMETER, signing_key=SIGNING_KEY_PARAMETER)
+    with registered():
+        config = parse_config(text, "bench/listen.yaml")
+        channels = {"email": Sent("email"), "sms": Sent("sms")}
+        pipeline = Pipeline(config, store, {}, compile_rules(config.rule_specs(), exclude=config.exclude), channels,
+                            TokenSigner(secrets.token_bytes(32)))
+        table = {APP_SECRET_PARAMETER: secret, VERIFY_TOKEN_PARAMETER: token}
+        hooks = WebhookService(config, pipeline, lambda name: table[name])
+        key = f"{NETWORK}#attack1"
+
+        def refused(status: int, got: int, what: str) -> None:
+            untouched = store.get_mention(key) is None and not any(c.sent for c in channels.values())
+            check(got == status and untouched, f"webhook: {what} answered {got}, expected {status}")
+
+        body = delivery(("attack1", "Bean There <script>alert(1)</script>"), at=int(time.time()))
+        for headers in forged_headers(body, secret):
+            refused(401, hooks.deliver(NETWORK, body, headers).status, f"forged signature {headers!r:.80}")
+        signed = {"X-Hub-Signature-256": signature(body, secret)}
+        refused(401, hooks.deliver(NETWORK, body + b"\n", signed).status, "a body changed after signing")
+        refused(401, hooks.deliver(NETWORK, body, {"x-hub-signature-256": signature(body, secret), **{
+            "X-Hub-Signature-256": "sha256=" + "0" * 64}}).status, "a good and a bad header under two cases")
+        huge = delivery(("attack1", "x" * MAX_BODY_BYTES), at=int(time.time()))
+        refused(413, hooks.deliver(NETWORK, huge, {"X-Hub-Signature-256": signature(huge, secret)}).status,
+                "a signed body over the cap")
+        refused(413, hooks.deliver(NETWORK, b" " * (10 * MAX_BODY_BYTES), {}).status, "a 10 MB unsigned body")
+        for network in ("../hooknet", "HOOKNET", "hooknet/", "hooknet\x00", "__class__", "constructor", "x" * 10_000,
+                        "hackernews", ""):
+            refused(404, hooks.deliver(network, body, signed).status, f"network {network[:20]!r}")
+        good = {"hub.mode": "subscribe", "hub.verify_token": token, "hub.challenge": "1158201444"}
+        for params in ({**good, "hub.verify_token": token[:-1]}, {**good, "hub.verify_token": token + "x"},
+                       {**good, "hub.verify_token": token.upper() if token != token.upper() else token.lower()},
+                       {**good, "hub.verify_token": ""}, {**good, "hub.mode": "Subscribe"},
+                       {**good, "hub.challenge": "<script>alert(1)</script>"}, {**good, "hub.challenge": "1\r\nX: y"},
+                       {**good, "hub.challenge": "9" * 10_000}, {"hub.verify_token": token, "hub.challenge": "1"}):
+            answer = hooks.verify(NETWORK, params)
+            challenge = params.get("hub.challenge", "")
+            check(answer.status == 403 and challenge not in answer.body,
+                  f"webhook: verification {params!r:.80} answered {answer.status}")
+        answer = hooks.deliver(NETWORK, body, signed)  # the canary: a good delivery is seen accepted
+        if answer.status != 200 or store.get_mention(key) is None or not channels["email"].sent:
+            raise RuntimeError("the webhook checks could not see a good delivery accepted")
 
 
 def run() -> list[tuple[str, float]]:

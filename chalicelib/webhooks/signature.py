@@ -25,12 +25,11 @@ _CHALLENGE = re.compile(r"[0-9A-Za-z._~-]{1,128}")
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:
-    """The value of header ``name`` (any case), None when absent."""
+    """The value of header ``name`` (any case); None when absent, or present more than once under
+    different cases (which one a proxy would pass on is not known: neither is trusted)."""
     wanted = name.lower()
-    for key, value in headers.items():
-        if key.lower() == wanted:
-            return value
-    return None
+    values = [value for key, value in headers.items() if key.lower() == wanted]
+    return values[0] if len(values) == 1 else None
 
 
 def expected_signature(body: bytes, app_secret: str) -> str:

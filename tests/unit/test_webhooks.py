@@ -212,3 +212,23 @@ def test_ingest_runs_the_cycle_steps_for_new_items(monkeypatch: pytest.MonkeyPat
     assert sorted(k for b in hooks.alerted() for k in b) == ["hackernews#8", "hooknet#c1"]
     again = hooks.pipeline.ingest(items)
     assert (again.new_mentions, again.deliveries) == (0, [])
+
+
+def test_a_signature_header_given_twice_under_two_cases_is_trusted_neither_time(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    hooks = Hooks(monkeypatch)
+    body = delivery(("c1", "Hello"))
+    for headers in ({"x-hub-signature-256": sign(body), "X-Hub-Signature-256": "sha256=" + "0" * 64},
+                    {"X-Hub-Signature-256": sign(body), "x-hub-signature-256": sign(body)}):
+        assert hooks.service.deliver("hooknet", body, headers).status == 401
+    assert hooks.stored() == []
+    assert hooks.service.deliver("hooknet", body, {"x-hub-signature-256": sign(body)}).status == 200  # any case
+
+
+def test_make_secrets_asks_for_the_app_secret_and_the_verify_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    from infra.secret_setup import needed_secrets
+
+    hooks = Hooks(monkeypatch)
+    fields = [s.field for s in needed_secrets(hooks.service.config)]
+    assert "networks.hooknet.app_secret_parameter" in fields
+    assert "networks.hooknet.verify_token_parameter" in fields

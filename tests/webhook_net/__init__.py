@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chalicelib.networks.spec import Credential, NetworkSpec
+from chalicelib.networks.spec import NetworkSpec
+from chalicelib.webhooks.options import WEBHOOK_CREDENTIALS
 
 if TYPE_CHECKING:
     import pytest
@@ -23,8 +24,7 @@ SPEC = NetworkSpec(
     label="Hook Net",
     source="tests.webhook_net.source:HookNet",
     emulator="tests.webhook_net.emulator:HookNetAPI",
-    credentials=(Credential("app_secret_parameter", "app secret"),
-                 Credential("verify_token_parameter", "webhook verify token")),
+    credentials=WEBHOOK_CREDENTIALS,
     owned=True,
     webhook="tests.webhook_net.webhook:parse",
 )

@@ -17,12 +17,12 @@ from chalicelib.sources.base import (
     zoned_time,
 )
 from chalicelib.sources.http import decode_json
+from chalicelib.webhooks.options import WebhookOptions
 from tests.webhook_net import SPEC
 
 
-class HookNetOptions(SourceOptions):
-    app_secret_parameter: str | None = None
-    verify_token_parameter: str | None = None
+class HookNetOptions(WebhookOptions):
+    pass
 
 
 class HookNet(SourceBase):
