@@ -51,6 +51,7 @@ DEMO_SECRETS = {  # what the emulations accept; in a real account the owner's se
     "/social-listening/local/bluesky/handle": "beanthere.bsky.social",
     "/social-listening/local/bluesky/app-password": "abcd-efgh-ijkl-mnop",
     "/social-listening/local/youtube/key": "test-api-key",
+    "/social-listening/local/instagram/token": "ig-page-token",
 }
 BUSINESS = {"name": "Bean There Café", "competitors": ["Fábrica Coffee", "Copenhagen Coffee Lab"]}
 
@@ -89,6 +90,8 @@ def network_options(replay: ReplayServer) -> dict[str, dict[str, Any]]:
         "lobsters": {"base_url": replay.base_url("lobsters")},
         "devto": {"base_url": replay.base_url("devto"), "tags": ["coffee", "lisbon"]},
         "youtube": {"base_url": replay.base_url("youtube"), "key_parameter": "/social-listening/local/youtube/key"},
+        "instagram": {"base_url": replay.base_url("instagram"), "ig_user_id": "17841405822304914",
+                      "token_parameter": "/social-listening/local/instagram/token"},
     }
     return {name: opts for name, opts in options.items() if name in NETWORKS}
 

@@ -18,6 +18,7 @@ from chalicelib.networks.bluesky.emulator import BlueskyAPI, post_view
 from chalicelib.networks.devto.emulator import DevToAPI, devto_article
 from chalicelib.networks.github.emulator import GitHubAPI, issue
 from chalicelib.networks.hackernews.emulator import HackerNewsAPI, story_hit
+from chalicelib.networks.instagram.emulator import IG_USER_ID, InstagramAPI, instagram_media
 from chalicelib.networks.lobsters.emulator import LobstersAPI, lobsters_story
 from chalicelib.networks.mastodon.emulator import MastodonAPI, snowflake, status
 from chalicelib.networks.reddit.emulator import RedditAPI, post
@@ -242,6 +243,27 @@ CASES: dict[str, ConnectorCase] = {case.network: case for case in [
         fault_statuses=(200, 400, 403),
         fields=("id", "id.videoId", "id.kind", "snippet", "snippet.publishedAt", "snippet.title", "snippet.channelId",
                 "snippet.description", "snippet.channelTitle"),
+    ),
+    ConnectorCase(
+        "instagram", lambda clock: InstagramAPI(),
+        lambda n, t, text: instagram_media(n, t, text),
+        query="*",
+        options=lambda srv: {"base_url": srv.base_url("instagram"), "ig_user_id": IG_USER_ID,
+                             "token_parameter": "/listen/instagram/token"},
+        small_pages={"media_limit": 3},
+        credentials=Credentials(
+            {"/listen/instagram/token": "ig-page-token"}, "/listen/instagram/token",
+            "SSM parameter /listen/instagram/token for the Instagram access token",
+            {"/listen/instagram/token": "ig-expired-token"},
+            r"access token rejected \(HTTP 400, code 190: .*\); reconnect Instagram: run `make connect "
+            r"NETWORK=instagram`"),
+        unreadable=lambda m: (_set(m, "permalink", "https://evil.example/p/x"),
+                             "media 1790000000000000{n}.permalink is not an instagram.com permalink"),
+        payload_keys=("data", "paging", "cursors", "after", "next", "id", "caption", "permalink", "timestamp",
+                      "username", "comments", "text", "from", "like_count", "replies", "error", "code"),
+        page_of=lambda v: {"data": v},
+        fault_statuses=(200, 400, 403),
+        fields=("id", "permalink", "timestamp", "username", "caption", "comments", "comments.data"),
     ),
 ]}
 

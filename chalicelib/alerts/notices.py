@@ -120,3 +120,15 @@ def compose_silence_notice(*, business: str, from_address: str, to_name: str, to
             "listen.yaml (0 turns this check off).\n\n"
             f"You will get one more email when {name} returns data again.")
     return _notice(business, from_address, to_name, to_address, subject, body)
+
+
+def compose_token_notice(*, business: str, from_address: str, to_name: str, to_address: str, network: str,
+                         words: str) -> EmailMessage:
+    """A network's token can no longer be used soon: ``words`` (the connector's) say what to run
+    and before when."""
+    name = network_name(network)
+    subject = f"{one_line(business, 60)} listening: reconnect {name} within a week"
+    body = (f"{one_line(words, 300)}.\n\n"
+            f"After that day {name} can no longer be read or answered from here, until it is reconnected; "
+            "listening then picks up where it stopped.")
+    return _notice(business, from_address, to_name, to_address, subject, body)

@@ -101,6 +101,7 @@ def _epoch(iso: str | None) -> float | None:
 def answered(cycle: Cycle, network: str, health: Health | None, now: float) -> None:
     """``network`` answered this cycle (``cycle.report.fetched`` items; ``health``: its record as
     read at the start of the cycle): record it and tell what changed (the module's invariants)."""
+    tell_token_expiry(cycle, network)
     fetched = cycle.report.fetched[network]
     health = health or Health(network)
     expected = expected_data_hours(cycle, network)
@@ -167,3 +168,20 @@ def notify_all(cycle: Cycle, what: str, compose: Callable[[str, str], EmailMessa
                       f"notice-{what}-{uuid.uuid4().hex[:12]}", compose, clock=cycle.clock)
     cycle.report.deliveries.extend((name, "email", status, 0) for name, status in outcomes if status != "sent")
     return [name for name, status in outcomes if status == "sent"]
+
+
+def tell_token_expiry(cycle: Cycle, network: str) -> None:
+    """Email every recipient the words of a connector whose token can no longer be used soon
+    (``token_notice()``: "Instagram: reconnect by running `make connect NETWORK=instagram` before
+    12 Jan", which the connector gives once for each expiry)."""
+    notice = getattr(cycle.sources.get(network), "token_notice", None)
+    words = notice() if callable(notice) else None
+    if not words:
+        return
+    from chalicelib.alerts.notices import compose_token_notice
+
+    config = cycle.config
+    sent = notify_all(cycle, f"token-{network}", lambda name, address: compose_token_notice(
+        business=config.business.name, from_address=config.alerts.from_address, to_name=name,
+        to_address=address, network=network, words=words))
+    cycle.report.health_notices.extend((name, network, "token") for name in sent)

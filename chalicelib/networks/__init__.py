@@ -34,6 +34,7 @@ NETWORKS: dict[str, str] = {
     "lobsters": "chalicelib.networks.lobsters",
     "devto": "chalicelib.networks.devto",
     "youtube": "chalicelib.networks.youtube",
+    "instagram": "chalicelib.networks.instagram",
 }
 
 

@@ -180,3 +180,12 @@ def page_drift(page: dict[str, Any], documented: dict[str, Any], items: tuple[st
 
 def _name(documented: Any) -> str:
     return " or ".join(sorted(_kinds(documented)))
+
+
+def assert_mention(mention: Any, want: dict[str, Any]) -> None:
+    """``mention`` has each field of ``want`` (``created_at`` as ``YYYY-MM-DDTHH:MM:SSZ``)."""
+    for name, value in want.items():
+        actual = getattr(mention, name)
+        if name == "created_at":
+            actual = actual.strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert (name, actual) == (name, value)

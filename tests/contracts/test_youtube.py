@@ -48,12 +48,7 @@ def test_search_pages_give_the_videos_read_by_hand_from_the_source(name: str) ->
     mentions = {item["_mention"].native_id: item["_mention"] for item in items}
     assert len(items) == spec["videos"]
     for want in spec["mentions"]:
-        mention = mentions[want["native_id"]]
-        for field, value in want.items():
-            actual = getattr(mention, field)
-            if field == "created_at":
-                actual = actual.strftime("%Y-%m-%dT%H:%M:%SZ")
-            assert (field, actual) == (field, value)
+        corpus.assert_mention(mentions[want["native_id"]], want)
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ from offline.replay.server import ReplayServer
 from tests.conftest import MemoryState
 from tests.unit.replies import test_bluesky as bluesky
 from tests.unit.replies import test_github as github
+from tests.unit.replies import test_instagram as instagram
 from tests.unit.replies import test_mastodon as mastodon
 from tests.unit.replies import test_reddit as reddit
 from tests.unit.replies import test_stackexchange as stackexchange
@@ -46,4 +47,6 @@ REPLIER_CASES: dict[str, ReplierCase] = {case.network: case for case in [
     ReplierCase("youtube", youtube.replier, lambda srv: youtube.mention(),
                 lambda srv, state: (youtube.forget_access_tokens(), srv.add_items("youtube", [youtube.VIDEO])),
                 "/youtube/v3/", before_write=1),
+    ReplierCase("instagram", instagram.replier, lambda srv: instagram.comment_mention(),
+                lambda srv, state: srv.add_items("instagram", [instagram.MEDIA]), "/v21.0/"),
 ]}

@@ -9,6 +9,7 @@ import pytest
 
 from chalicelib.networks.bluesky.emulator import BlueskyAPI
 from chalicelib.networks.github.emulator import GitHubAPI
+from chalicelib.networks.instagram.emulator import InstagramAPI
 from chalicelib.networks.mastodon.emulator import MastodonAPI
 from chalicelib.networks.reddit.emulator import RedditAPI
 from chalicelib.networks.stackexchange.emulator import StackExchangeAPI
@@ -29,6 +30,7 @@ def fresh_apis() -> dict[str, NetworkAPI]:
         "github": GitHubAPI(valid_tokens={"gh-token"}),
         "youtube": YouTubeAPI(),
         "stackexchange": StackExchangeAPI(valid_keys={"se-key"}),
+        "instagram": InstagramAPI(),
     }
 
 

@@ -1,0 +1,35 @@
+"""Instagram (a professional account the owner manages, through Meta's Graph API): comments on
+the account's own media, @mentions of it in captions and comments, media it is tagged in;
+replies as the account (``/{comment-id}/replies``, ``/{ig-user-id}/mentions``). Webhooks for
+``comments`` and ``mentions`` (``webhook.py``); polling fills what webhooks miss."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from chalicelib.networks.graph import RATE_LIMIT_DOC
+from chalicelib.networks.spec import Credential, Limit, NetworkSpec
+
+
+def limits(options: Mapping[str, Any]) -> tuple[Limit, ...]:
+    # Instagram's Business Use Case limit: 4800 calls a rolling day times the account's impressions,
+    # at least that for a small account; the Platform (app) limit is 200 calls an hour per user.
+    return (Limit(200.0, 3600.0, RATE_LIMIT_DOC),)
+
+
+SPEC = NetworkSpec(
+    name="instagram",
+    label="Instagram",
+    source="chalicelib.networks.instagram.source:Instagram",
+    replier="chalicelib.networks.instagram.replier:InstagramReplier",
+    emulator="chalicelib.networks.instagram.emulator:InstagramAPI",
+    sites=("instagram.com",),
+    thread_keys=("media_id",),
+    # Instagram's own limit on a caption or a comment (the Graph API refuses longer text)
+    reply_limit=2200,
+    limits=limits,
+    credentials=(Credential("token_parameter", "Instagram access token (Page or user token)", required=True),),
+    owned=True,
+    webhook="chalicelib.networks.instagram.webhook:parse",
+)
