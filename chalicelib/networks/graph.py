@@ -37,10 +37,10 @@ from chalicelib.sources.base import (
     RateLimited,
     SourceBase,
     SourceError,
-    SourceOptions,
     require_secret,
 )
 from chalicelib.sources.http import decode_json
+from chalicelib.webhooks.options import WebhookOptions
 
 GRAPH_VERSION = "v21.0"
 GRAPH_URL = "https://graph.facebook.com"
@@ -203,7 +203,7 @@ def token_words(label: str, network: str, expires: float) -> str:
 # --- what the Instagram and Facebook Page connectors share -------------------------------------
 
 
-class GraphOptions(SourceOptions):
+class GraphOptions(WebhookOptions):  # app_secret_parameter, verify_token_parameter: chalicelib/webhooks/
     base_url: str = GRAPH_URL
     token_parameter: str | None = None  # SSM SecureString: the access token (a Page token, or a user token)
     first_run_lookback_hours: int = 24

@@ -141,3 +141,63 @@ def test_the_subscription_handshake_answers_the_challenge_for_the_stored_token_o
         assert client.http.get(f"/hooks/hooknet?{query}").status_code == 403, query
     assert client.http.get(f"/hooks/hackernews?hub.mode=subscribe&hub.verify_token={TOKEN}"
                            "&hub.challenge=1").status_code == 404
+
+
+INSTAGRAM = """\
+  instagram:
+    base_url: {base_url}
+    ig_user_id: "{account}"
+    token_parameter: /social-listening/instagram/token
+    app_secret_parameter: /social-listening/instagram/app-secret
+    verify_token_parameter: /social-listening/instagram/verify-token
+"""
+
+
+@pytest.fixture
+def instagram(store: Store, stack: LocalStack, server: ReplayServer, tmp_path: Path,
+              monkeypatch: pytest.MonkeyPatch) -> Iterator[Client]:
+    """The app with Instagram (its emulator on the replay server; its signed deliveries)."""
+    from chalicelib.networks.instagram.emulator import APP_SECRET, IG_USER_ID
+
+    make_config(server, tmp_path, networks=INSTAGRAM.format(base_url=server.base_url("instagram"),
+                                                            account=IG_USER_ID))
+    ssm = stack.client("ssm")
+    for name, value in (("token", "ig-page-token"), ("app-secret", APP_SECRET), ("verify-token", TOKEN)):
+        ssm.put_parameter(Name=f"/social-listening/instagram/{name}", Value=value, Type="SecureString",
+                          Overwrite=True)
+    monkeypatch.setenv("LISTEN_CONFIG", str(tmp_path / "listen.yaml"))
+    runtime.cache_clear()
+    runtime()
+    with Client(app, stage_name="dev") as test_client:
+        yield test_client
+    runtime.cache_clear()
+
+
+def test_an_instagram_comment_by_signed_webhook_then_polled_is_stored_and_alerted_once(
+        instagram: Client, store: Store, stack: LocalStack, server: ReplayServer) -> None:
+    from chalicelib.networks.instagram.emulator import (
+        badly_signed_delivery,
+        comments_event,
+        instagram_media,
+        signed_delivery,
+    )
+
+    media = instagram_media(1, time.time() - 600, "Our new oat flat white")
+    server.add_items("instagram", [media])
+    comment = media["comments"]["data"][0]
+    key = f"instagram#{comment['id']}"
+    forged_body, forged_headers = badly_signed_delivery(comments_event(media, comment))
+    assert instagram.http.post("/hooks/instagram", headers=forged_headers, body=forged_body).status_code == 401
+    assert store.get_mention(key) is None and stack.sent_emails() == []
+
+    body, headers = signed_delivery(comments_event(media, comment))
+    response = instagram.http.post("/hooks/instagram", headers=headers, body=body)
+    assert (response.status_code, response.body) == (200, b"ok")
+    stored = store.get_mention(key)
+    assert stored is not None and stored.item.rule_names[0] == "your Instagram"
+    assert alerted(stack) == [[key]]
+
+    report = runtime().pipeline.run_cycle()  # the poll reads the same comment on the media
+    assert (report.errors, report.fetched["instagram"], report.new_mentions) == ({}, 1, 0)
+    assert instagram.http.post("/hooks/instagram", headers=headers, body=body).status_code == 200  # a retry
+    assert alerted(stack) == [[key]]

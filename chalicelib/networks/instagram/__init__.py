@@ -10,6 +10,7 @@ from typing import Any
 
 from chalicelib.networks.graph import RATE_LIMIT_DOC
 from chalicelib.networks.spec import Credential, Limit, NetworkSpec
+from chalicelib.webhooks.options import WEBHOOK_CREDENTIALS
 
 
 def limits(options: Mapping[str, Any]) -> tuple[Limit, ...]:
@@ -29,7 +30,8 @@ SPEC = NetworkSpec(
     # Instagram's own limit on a caption or a comment (the Graph API refuses longer text)
     reply_limit=2200,
     limits=limits,
-    credentials=(Credential("token_parameter", "Instagram access token (Page or user token)", required=True),),
+    credentials=(Credential("token_parameter", "Instagram access token (Page or user token)", required=True),
+                 *WEBHOOK_CREDENTIALS),
     owned=True,
     webhook="chalicelib.networks.instagram.webhook:parse",
 )
