@@ -10,6 +10,7 @@ import hmac
 import json
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -60,9 +61,18 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[ReplayServer]:
 def client(store: Store, stack: LocalStack, server: ReplayServer, tmp_path: Path,
            monkeypatch: pytest.MonkeyPatch) -> Iterator[Client]:
     make_config(server, tmp_path, networks=NETWORK.format(base_url=server.base_url("hooknet")))
+    with serving(stack, tmp_path, monkeypatch, {"/social-listening/hooknet/app-secret": SECRET,
+                                                "/social-listening/hooknet/verify-token": TOKEN}) as test_client:
+        yield test_client
+
+
+@contextmanager
+def serving(stack: LocalStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+            parameters: dict[str, str]) -> Iterator[Client]:
+    """The app on this test's listen.yaml, with ``parameters`` stored as SecureStrings: a warm container."""
     ssm = stack.client("ssm")
-    for name, value in (("app-secret", SECRET), ("verify-token", TOKEN)):
-        ssm.put_parameter(Name=f"/social-listening/hooknet/{name}", Value=value, Type="SecureString", Overwrite=True)
+    for name, value in parameters.items():
+        ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
     monkeypatch.setenv("LISTEN_CONFIG", str(tmp_path / "listen.yaml"))
     runtime.cache_clear()
     runtime()
@@ -161,16 +171,10 @@ def instagram(store: Store, stack: LocalStack, server: ReplayServer, tmp_path: P
 
     make_config(server, tmp_path, networks=INSTAGRAM.format(base_url=server.base_url("instagram"),
                                                             account=IG_USER_ID))
-    ssm = stack.client("ssm")
-    for name, value in (("token", "ig-page-token"), ("app-secret", APP_SECRET), ("verify-token", TOKEN)):
-        ssm.put_parameter(Name=f"/social-listening/instagram/{name}", Value=value, Type="SecureString",
-                          Overwrite=True)
-    monkeypatch.setenv("LISTEN_CONFIG", str(tmp_path / "listen.yaml"))
-    runtime.cache_clear()
-    runtime()
-    with Client(app, stage_name="dev") as test_client:
+    parameters = {"token": "ig-page-token", "app-secret": APP_SECRET, "verify-token": TOKEN}
+    with serving(stack, tmp_path, monkeypatch, {f"/social-listening/instagram/{name}": value
+                                                for name, value in parameters.items()}) as test_client:
         yield test_client
-    runtime.cache_clear()
 
 
 def test_an_instagram_comment_by_signed_webhook_then_polled_is_stored_and_alerted_once(
