@@ -55,17 +55,20 @@ def test_demo_runs_serves_its_action_links_and_stops_cleanly(tmp_path: Path) -> 
                "unconfirmed: 0" in output
         assert re.search(r"cycle 4: .*\n  \d+ tasks, 0 items fetched, 0 new mentions, 0 email\(s\), 0 SMS", output)
         assert "Daily digest sent to Maria" in output
-        assert "Emails sent: 3   SMS sent: 2" in output
+        assert re.search(r"  forged: 401 \(stored nowhere\); signed: 200 in [\d.]+ s, 1 email\(s\) and 1 SMS sent "
+                         r"in the same request\n  the Reply link from the alert: 200; posted on Instagram: "
+                         r"\['So sorry, refunded today'\]", output)  # the webhook story (#17)
+        assert "Emails sent: 4   SMS sent: 3" in output
         assert re.search(r"  brand-complaints +3  \(brand, urgent\)", output)
 
         emails = sorted((tmp_path / "outbox").glob("*.eml"))
-        assert len(emails) == 3
+        assert len(emails) == 4
         first = email.message_from_bytes(emails[0].read_bytes(), policy=email.policy.default)
         assert first["To"] == "Maria <maria@beanthere.example>"
         html = first.get_body(("html",)).get_content()
         assert "<mark" in html and "<script" not in html
         sms = (tmp_path / "outbox" / "sms.log").read_text(encoding="utf-8").splitlines()
-        assert len(sms) == 2 and all(line.startswith("+351912345678\tURGENT ") for line in sms)
+        assert len(sms) == 3 and all(line.startswith("+351912345678\tURGENT ") for line in sms)
 
         link = re.findall(r"Try one \(GET shows it, the button POSTs\): (\S+)", output)[0]
         with urllib.request.urlopen(link, timeout=10) as page:  # noqa: S310 (loopback)
