@@ -52,6 +52,7 @@ DEMO_SECRETS = {  # what the emulations accept; in a real account the owner's se
     "/social-listening/local/bluesky/app-password": "abcd-efgh-ijkl-mnop",
     "/social-listening/local/youtube/key": "test-api-key",
     "/social-listening/local/instagram/token": "ig-page-token",
+    "/social-listening/local/facebook/token": "fb-page-token",
 }
 BUSINESS = {"name": "Bean There Café", "competitors": ["Fábrica Coffee", "Copenhagen Coffee Lab"]}
 
@@ -92,6 +93,8 @@ def network_options(replay: ReplayServer) -> dict[str, dict[str, Any]]:
         "youtube": {"base_url": replay.base_url("youtube"), "key_parameter": "/social-listening/local/youtube/key"},
         "instagram": {"base_url": replay.base_url("instagram"), "ig_user_id": "17841405822304914",
                       "token_parameter": "/social-listening/local/instagram/token"},
+        "facebook": {"base_url": replay.base_url("facebook"), "page_id": "1067280970047460",
+                     "token_parameter": "/social-listening/local/facebook/token"},
     }
     if "instagram" in options:  # its signed webhook deliveries (chalicelib/webhooks/, webhook_story)
         options["instagram"]["app_secret_parameter"] = INSTAGRAM_APP_SECRET_PARAMETER

@@ -16,6 +16,7 @@ from typing import Any
 from chalicelib.networks import NETWORKS, source_class
 from chalicelib.networks.bluesky.emulator import BlueskyAPI, post_view
 from chalicelib.networks.devto.emulator import DevToAPI, devto_article
+from chalicelib.networks.facebook.emulator import PAGE_ID, FacebookAPI, facebook_post
 from chalicelib.networks.github.emulator import GitHubAPI, issue
 from chalicelib.networks.hackernews.emulator import HackerNewsAPI, story_hit
 from chalicelib.networks.instagram.emulator import IG_USER_ID, InstagramAPI, instagram_media
@@ -264,6 +265,27 @@ CASES: dict[str, ConnectorCase] = {case.network: case for case in [
         page_of=lambda v: {"data": v},
         fault_statuses=(200, 400, 403),
         fields=("id", "permalink", "timestamp", "username", "caption", "comments", "comments.data"),
+    ),
+    ConnectorCase(
+        "facebook", lambda clock: FacebookAPI(),
+        lambda n, t, text: facebook_post(n, t, text),
+        query="*",
+        options=lambda srv: {"base_url": srv.base_url("facebook"), "page_id": PAGE_ID,
+                             "token_parameter": "/listen/facebook/token"},
+        small_pages={"posts_limit": 3},
+        credentials=Credentials(
+            {"/listen/facebook/token": "fb-page-token"}, "/listen/facebook/token",
+            "SSM parameter /listen/facebook/token for the Page access token",
+            {"/listen/facebook/token": "fb-expired-token"},
+            r"access token rejected \(HTTP 400, code 190: .*\); reconnect Facebook Page: run `make connect "
+            r"NETWORK=facebook`"),
+        unreadable=lambda p: (_set(p, "permalink_url", "https://evil.example/p/x"),
+                             f"{PAGE_ID}_100{{n}}.permalink_url is not a facebook.com permalink"),
+        payload_keys=("data", "paging", "cursors", "after", "next", "id", "message", "permalink_url",
+                      "created_time", "from", "name", "comments", "error", "code"),
+        page_of=lambda v: {"data": v},
+        fault_statuses=(200, 400, 403),
+        fields=("id", "permalink_url", "created_time", "from", "from.id", "message", "comments", "comments.data"),
     ),
 ]}
 

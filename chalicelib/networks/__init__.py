@@ -35,6 +35,7 @@ NETWORKS: dict[str, str] = {
     "devto": "chalicelib.networks.devto",
     "youtube": "chalicelib.networks.youtube",
     "instagram": "chalicelib.networks.instagram",
+    "facebook": "chalicelib.networks.facebook",
 }
 
 

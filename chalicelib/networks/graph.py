@@ -15,8 +15,9 @@ at 100 %, so a connector stops at ``BACKOFF_PERCENT`` and waits the estimated ti
 ``DEFAULT_WAIT``: the window is a rolling hour).
 
 Paging (https://developers.facebook.com/docs/graph-api/results): ``paging.cursors.after`` with
-``paging.next`` present means another page. ``next`` is a full URL from the network: it is never
-followed; the next request is our own URL with ``after`` set to the cursor.
+``paging.next`` present means another page (a time-paged feed: ``until`` in ``next``'s query).
+``next`` is a full URL from the network: it is never followed; the next request is our own URL
+with the cursor (or the time) set.
 """
 
 from __future__ import annotations
@@ -25,18 +26,21 @@ import datetime as dt
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl, urlsplit
 
 import requests
 
 from chalicelib.sources.base import (
     BadPayload,
     Budget,
+    Capabilities,
     CredentialsError,
     Cursor,
     RateLimited,
     SourceBase,
     SourceError,
+    payload_time,
     require_secret,
 )
 from chalicelib.sources.http import decode_json
@@ -140,26 +144,35 @@ def graph_get(http: Any, network: str, label: str, url: str, params: Mapping[str
     return decode_json(network, resp), usage_wait(resp.headers)
 
 
-def page_of(network: str, body: Any, where: str) -> tuple[list[Any], str | None]:
-    """The ``data`` list of a Graph API page and the cursor of the next one (None: the last page)."""
+def page_of(network: str, body: Any, where: str) -> tuple[list[Any], dict[str, str] | None]:
+    """The ``data`` list of a Graph API page and the parameters of the next one (None: the last page)."""
     if not isinstance(body, dict) or not isinstance(body.get("data"), list):
         raise BadPayload(network, f"{where} has no 'data' list")
-    return body["data"], next_cursor(network, body.get("paging"), where)
+    return body["data"], next_page(network, body.get("paging"), where)
 
 
-def next_cursor(network: str, paging: Any, where: str) -> str | None:
-    """``paging.cursors.after`` when ``paging.next`` says there is another page, else None."""
+def next_page(network: str, paging: Any, where: str) -> dict[str, str] | None:
+    """When ``paging.next`` says there is another page: ``{"after": paging.cursors.after}``, or for
+    a time-paged feed (no cursors) the ``until`` and ``__paging_token`` of ``next``'s query, each
+    checked; the request is then built on our own URL, never ``next`` itself."""
     if paging is None:
         return None
     if not isinstance(paging, dict):
         raise BadPayload(network, f"{where}.paging is not an object")
-    if not paging.get("next"):
+    following = paging.get("next")
+    if not following:
         return None
     cursors = paging.get("cursors")
     after = cursors.get("after") if isinstance(cursors, dict) else None
-    if not isinstance(after, str) or not CURSOR.match(after):
-        raise BadPayload(network, f"{where}.paging.cursors.after is not a cursor")
-    return after
+    if after is not None or not isinstance(following, str):
+        if not isinstance(after, str) or not CURSOR.match(after):
+            raise BadPayload(network, f"{where}.paging.cursors.after is not a cursor")
+        return {"after": after}
+    query = dict(parse_qsl(urlsplit(following).query))
+    until, token = query.get("until", ""), query.get("__paging_token")
+    if not until.isdigit() or len(until) > 12 or (token is not None and not CURSOR.match(token)):
+        raise BadPayload(network, f"{where}.paging.next has neither a cursor nor a time to page by")
+    return {"until": until, **({"__paging_token": token} if token else {})}
 
 
 def graph_id(network: str, value: Any, what: str) -> str:
@@ -251,6 +264,8 @@ class GraphSource(SourceBase):
     the token's expiry asked once a day (``token_notice``)."""
 
     options: GraphOptions
+    # the owner's own account, read whole every cycle (the stream "*"), answered through the API
+    capabilities: ClassVar[Capabilities] = Capabilities(server_search=False, replies=True, local_stream=True)
 
     def _start(self) -> None:
         self._paused_until: float | None = None
@@ -284,13 +299,28 @@ class GraphSource(SourceBase):
             raise RateLimited(self.name, f"Meta's usage figures were near their limit; waiting {wait / 60:.0f} min "
                                          f"({RATE_LIMIT_DOC})", wait)
 
-    def _start_cursor(self, cursor: Cursor | None, keys: tuple[str, ...]) -> dict[str, Watermark]:
-        """One watermark per listing of the cursor (a first run starts ``first_run_lookback_hours`` ago)."""
-        start = int(self._clock()) - self.options.first_run_lookback_hours * 3600
+    def _begin(self, cursor: Cursor | None, keys: tuple[str, ...]) -> tuple[float, dict[str, Watermark]]:
+        """The start of a fetch: the token is there (else no request at all), no usage pause holds,
+        and one watermark per listing of the cursor (a first run starts ``first_run_lookback_hours`` ago)."""
+        self._token()
+        self._check_pause()
+        now = self._clock()
+        start = int(now) - self.options.first_run_lookback_hours * 3600
         try:
-            return {key: Watermark((cursor or {}).get(key), start) for key in keys}
+            return now, {key: Watermark((cursor or {}).get(key), start) for key in keys}
         except (KeyError, TypeError, ValueError, AttributeError):
             raise SourceError(self.name, "the stored cursor cannot be read; it starts again from now") from None
+
+    def _basics(self, item: dict[str, Any], what: str, time_field: str, text_field: str,
+                when: float | None = None) -> tuple[str, float, str]:
+        """The checked id, time (``when`` where the item has none: a webhook's) and text of an item."""
+        key = graph_id(self.name, item.get("id"), f"{what}: an id")
+        if when is None or time_field in item:
+            when = payload_time(self.name, item.get(time_field), f"{key}.{time_field} is not an ISO time")
+        text = item.get(text_field, "")
+        if not isinstance(text, str):
+            raise BadPayload(self.name, f"{key}.{text_field} is not a string")
+        return key, when, text.strip()
 
     def _check_token(self, budget: Budget) -> None:
         """Ask ``debug_token`` when the token expires, at most once a day (kept in the connector's
@@ -322,3 +352,53 @@ class GraphSource(SourceBase):
             return None
         self._state.put_state(self.name, "token", {**known, "told": expires})
         return token_words(self.display_name, self.name, float(expires))
+
+
+# --- webhook deliveries ------------------------------------------------------------------------
+MAX_CHANGES = 1000  # Meta batches at most 1000 updates a delivery
+
+
+def delivery_changes(network: str, payload: Any, kind: str, account: str) -> list[tuple[str, str, dict[str, Any],
+                                                                                       float]]:
+    """The changes of a verified webhook delivery ``{"object": kind, "entry": [{"id", "time",
+    "changes": [{"field", "value"}]}]}`` for ``account``, as (where, field, value, entry time in
+    seconds); entries of another account are left out; ``BadPayload`` names where the shape breaks."""
+    if not isinstance(payload, Mapping):
+        raise BadPayload(network, "the delivery is not a JSON object")
+    if payload.get("object") != kind:
+        raise BadPayload(network, f"the delivery's 'object' is not {kind!r}")
+    entries = payload.get("entry")
+    if not isinstance(entries, list):
+        raise BadPayload(network, "the delivery has no 'entry' list")
+    found: list[tuple[str, str, dict[str, Any], float]] = []
+    for i, entry in enumerate(entries):
+        where = f"entry[{i}]"
+        if not isinstance(entry, dict):
+            raise BadPayload(network, f"{where} is not an object")
+        owner = graph_id(network, entry.get("id"), f"{where}.id")
+        when = entry.get("time")
+        if not isinstance(when, int) or isinstance(when, bool) or when <= 0:
+            raise BadPayload(network, f"{where}.time is not a Unix time")
+        seconds = when / 1000 if when > 10**11 else float(when)  # some deliveries count milliseconds
+        if seconds > dt.datetime(2200, 1, 1, tzinfo=dt.UTC).timestamp():
+            raise BadPayload(network, f"{where}.time is not a Unix time")
+        changes = entry.get("changes", [])
+        if not isinstance(changes, list) or len(changes) > MAX_CHANGES:
+            raise BadPayload(network, f"{where}.changes is not a list of at most {MAX_CHANGES}")
+        if owner != account:
+            continue
+        for j, change in enumerate(changes):
+            at = f"{where}.changes[{j}]"
+            if not isinstance(change, dict) or not isinstance(change.get("field"), str):
+                raise BadPayload(network, f"{at} has no 'field'")
+            if not isinstance(change.get("value"), dict):
+                raise BadPayload(network, f"{at}.value is not an object")
+            found.append((at, change["field"], change["value"], seconds))
+    return found
+
+
+def account_id(value: str, what: str, example: str) -> str:
+    """``value`` when it is a Graph id of digits (an account's, a Page's), else a ValueError saying ``what``."""
+    if not re.fullmatch(r"[0-9]{1,25}", value):
+        raise ValueError(f"{value!r} is not {what} (digits only, e.g. {example})")
+    return value

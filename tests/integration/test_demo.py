@@ -42,7 +42,7 @@ def test_demo_runs_serves_its_action_links_and_stops_cleanly(tmp_path: Path) -> 
         assert "Press Ctrl-C to stop." in output, output
 
         assert re.search(r"cycle 1: mentions arrive on every network\n  \d+ tasks, \d+ items fetched, "
-                         r"45 new mentions, 1 email\(s\), 1 SMS", output), output
+                         r"52 new mentions, 1 email\(s\), 1 SMS", output), output
         assert "  ! stackexchange: throttle violation (error 502, retry after 600 s)" in output
         assert "  not alerted on their own: 1 attached to a story told elsewhere" in output
         assert "  ! github: server error (HTTP 503)" in output

@@ -42,7 +42,7 @@ def test_example_config_is_valid() -> None:
     assert config.rules[1].urgent is True
     assert list(config.networks) == [
         "hackernews", "stackexchange", "github", "rss", "lobsters", "devto", "mastodon", "bluesky", "reddit", "youtube",
-        "instagram",
+        "instagram", "facebook",
     ]
     assert list(config.enabled_networks()) == [
         "hackernews", "stackexchange", "github", "rss", "lobsters", "devto", "mastodon",

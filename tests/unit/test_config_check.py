@@ -38,7 +38,7 @@ def test_a_valid_file_gets_a_summary_and_how_often_each_network_may_be_polled(
         capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(EXAMPLE)]) == 0
     assert capsys.readouterr().out == (
-        f"{EXAMPLE} is valid: 5 rules (9 search terms), 7 of 11 networks enabled (hackernews, stackexchange, github, "
+        f"{EXAMPLE} is valid: 5 rules (9 search terms), 7 of 12 networks enabled (hackernews, stackexchange, github, "
         "rss, lobsters, devto, mastodon), 1 recipient\n"
         "  Hacker News: every minute for your 9 terms (1 request a poll)\n"
         "  Stack Exchange: every minute for your 9 terms (2 requests a poll)\n"

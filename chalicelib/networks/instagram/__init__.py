@@ -5,7 +5,7 @@ replies as the account (``/{comment-id}/replies``, ``/{ig-user-id}/mentions``). 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from chalicelib.networks.graph import RATE_LIMIT_DOC
@@ -19,17 +19,25 @@ def limits(options: Mapping[str, Any]) -> tuple[Limit, ...]:
     return (Limit(200.0, 3600.0, RATE_LIMIT_DOC),)
 
 
+def requests_per_poll(options: Mapping[str, Any], terms: Sequence[str], searches: int) -> int:
+    """The media listing, and the tags unless turned off (further comment pages and the daily
+    ``debug_token`` come on top when there is that much)."""
+    return 1 + int(bool(options.get("read_tags", True)))
+
+
 SPEC = NetworkSpec(
     name="instagram",
     label="Instagram",
     source="chalicelib.networks.instagram.source:Instagram",
     replier="chalicelib.networks.instagram.replier:InstagramReplier",
     emulator="chalicelib.networks.instagram.emulator:InstagramAPI",
+    reach_unit=("like", "likes"),  # a comment's like_count: what Instagram gives about it
     sites=("instagram.com",),
     thread_keys=("media_id",),
     # Instagram's own limit on a caption or a comment (the Graph API refuses longer text)
     reply_limit=2200,
     limits=limits,
+    requests_per_poll=requests_per_poll,
     credentials=(Credential("token_parameter", "Instagram access token (Page or user token)", required=True),
                  *WEBHOOK_CREDENTIALS),
     owned=True,

@@ -141,11 +141,14 @@ def _served(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if not k.startswith("_")}
 
 
-class InstagramAPI:
-    def __init__(self, tokens: tuple[str, ...] = ("ig-page-token",), ig_user_id: str = IG_USER_ID,
-                 call_limit: int = 10**9) -> None:
+class GraphAPIBase:
+    """What every emulated Graph API shares (the Facebook Page's emulator too): the version in the
+    path, a Bearer token in ``tokens`` (else Meta's 400 code 190), ``call_limit`` calls (then 400
+    code 4), the usage headers on every answer, ``GET debug_token``."""
+
+    def __init__(self, tokens: tuple[str, ...], node_id: str, call_limit: int) -> None:
         self.tokens = tokens
-        self.ig_user_id = ig_user_id
+        self.node_id = node_id
         self.call_limit = call_limit
         self.calls = 0
         self.regain_minutes = 0  # estimated_time_to_regain_access said in the BUC header
@@ -157,9 +160,9 @@ class InstagramAPI:
     def usage_headers(self) -> dict[str, str]:
         pct = min(100, int(self.calls * 100 / self.call_limit)) if self.call_limit else 100
         app = {"call_count": pct, "total_cputime": max(0, pct - 1), "total_time": max(0, pct - 1)}
-        buc = {self.ig_user_id: [{"type": "instagram", "call_count": pct, "total_cputime": max(0, pct - 1),
-                                  "total_time": max(0, pct - 1),
-                                  "estimated_time_to_regain_access": self.regain_minutes}]}
+        buc = {self.node_id: [{"type": "pages", "call_count": pct, "total_cputime": max(0, pct - 1),
+                               "total_time": max(0, pct - 1),
+                               "estimated_time_to_regain_access": self.regain_minutes}]}
         return {"X-App-Usage": json.dumps(app), "X-Business-Use-Case-Usage": json.dumps(buc)}
 
     def handle(self, request: Request, items: list[dict[str, Any]]) -> Response:
@@ -175,9 +178,41 @@ class InstagramAPI:
             return _error("Error validating access token: Session has expired.", 190, headers=headers)
         if over:
             return _error("(#4) Application request limit reached", 4, headers=headers)
-        response = self._route(request, [version, *rest.split("/")], items)
+        parts = [version, *rest.split("/")]
+        if parts[1:] == ["debug_token"]:
+            response = Response.json({"data": {
+                "app_id": "1234567890", "type": "USER", "application": "Bean There listening",
+                "data_access_expires_at": self.data_access_expires_at, "expires_at": self.token_expires_at,
+                "is_valid": True, "scopes": ["instagram_basic", "instagram_manage_comments", "pages_show_list",
+                                             "pages_read_engagement"], "user_id": "10215241773831025"}})
+        else:
+            response = self._route(request, parts, items)
         response.headers.update(headers)
         return response
+
+    def _route(self, request: Request, parts: list[str], items: list[dict[str, Any]]) -> Response:
+        raise NotImplementedError
+
+    def _record(self, request: Request, node: str, edge: str, limit: int) -> Response:
+        """A posted comment or reply (form ``message``), kept in ``posted``; its new id answered."""
+        form = dict(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))
+        message = form.get("message", "")
+        if not message.strip():
+            return _error("(#100) The parameter message is required", 100)
+        if len(message) > limit:
+            return _error(f"(#100) Param message must be at most {limit} characters long.", 100)
+        posted = {"id": str(next(_ids)), "edge": edge, "node": node, "message": message,
+                  **{k: form[k] for k in ("media_id", "comment_id") if k in form}}
+        with self._lock:
+            self.posted.append(posted)
+        return Response.json({"id": posted["id"]})
+
+
+class InstagramAPI(GraphAPIBase):
+    def __init__(self, tokens: tuple[str, ...] = ("ig-page-token",), ig_user_id: str = IG_USER_ID,
+                 call_limit: int = 10**9) -> None:
+        super().__init__(tokens, ig_user_id, call_limit)
+        self.ig_user_id = ig_user_id
 
     def _route(self, request: Request, parts: list[str], items: list[dict[str, Any]]) -> Response:
         media = self._media(items)
@@ -188,14 +223,6 @@ class InstagramAPI:
             return _error("Unsupported request", 100)
         node = parts[1]
         edge = parts[2] if len(parts) == 3 else None
-        if node == "debug_token" and edge is None:
-            return Response.json({"data": {"app_id": "1234567890", "type": "USER",
-                                           "application": "Bean There listening",
-                                           "data_access_expires_at": self.data_access_expires_at,
-                                           "expires_at": self.token_expires_at, "is_valid": True,
-                                           "scopes": ["instagram_basic", "instagram_manage_comments",
-                                                      "pages_show_list", "pages_read_engagement"],
-                                           "user_id": "10215241773831025"}})
         limit = int(request.param("limit", "25") or 25) if (request.param("limit") or "25").isdigit() else 25
         offset = _offset(request.param("after"))
         if offset is None:
@@ -251,22 +278,13 @@ class InstagramAPI:
 
     def _post(self, request: Request, node: str, edge: str, items: list[dict[str, Any]]) -> Response:
         form = dict(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))
-        message = form.get("message", "")
-        if not message.strip():
-            return _error("(#100) The parameter message is required", 100)
-        if len(message) > 2200:
-            return _error("(#100) Param message must be at most 2200 characters long.", 100)
         if edge == "replies":
             known = {c["id"] for m in self._media(items) for c in _comments(m)}
             if node not in known:
                 return _error("Unsupported post request. Object with ID does not exist", 100)
         elif node != self.ig_user_id or not form.get("media_id"):
             return _error("(#100) The parameter media_id is required", 100)
-        posted = {"id": str(next(_ids)), "edge": edge, "node": node, "message": message,
-                  **{k: form[k] for k in ("media_id", "comment_id") if k in form}}
-        with self._lock:
-            self.posted.append(posted)
-        return Response.json({"id": posted["id"]})
+        return self._record(request, node, edge, 2200)
 
 
 def _comments(media: dict[str, Any]) -> list[dict[str, Any]]:

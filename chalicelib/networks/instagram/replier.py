@@ -26,7 +26,29 @@ from chalicelib.sources.base import BadPayload, SourceOptions, require_secret
 from chalicelib.sources.http import decode_json
 
 
-class InstagramReplier(BaseReplier):
+class GraphReplier(BaseReplier):
+    """Posting with a Graph API token (the Facebook Page's replier too): one form POST, Meta's
+    errors said for what they are, the new comment's id checked."""
+
+    def _post_form(self, url: str, form: dict[str, str], mention: Mention) -> Reply:
+        token = require_secret(self.network, self._secrets, getattr(self.options, "token_parameter", None),
+                               self.spec.credentials[0].what)
+        resp = self._post(url, data=form, headers={"Authorization": f"Bearer {token}"}, accept=graph.ERROR_STATUSES)
+        if resp.status_code in graph.ERROR_STATUSES:
+            raise graph.graph_error(self.network, self.spec.label, resp)
+        posted = decode_json(self.network, resp)
+        new_id = posted.get("id") if isinstance(posted, dict) else None
+        return Reply(url=mention.url, native_id=graph.graph_id(self.network, new_id, "the posted reply's id"))
+
+    def _checked(self, value: str, name: str) -> str:
+        """A Graph id from the mention's thread, or NotReplyable (nothing else goes into a URL)."""
+        try:
+            return graph.graph_id(self.network, value, f"the mention's {name}")
+        except BadPayload as err:
+            raise NotReplyable(self.network, err.message) from None
+
+
+class InstagramReplier(GraphReplier):
     spec = SPEC
     options_model: ClassVar[type[SourceOptions]] = InstagramOptions
 
@@ -36,8 +58,6 @@ class InstagramReplier(BaseReplier):
         if kind == "tag":
             raise NotReplyable(self.network, "Instagram does not let an account comment through its API on media "
                                              "it is tagged in: reply in the Instagram app")
-        token = require_secret(self.network, self._secrets, self.options.token_parameter,
-                               SPEC.credentials[0].what)
         base = f"{self.options.base_url.rstrip('/')}/{graph.GRAPH_VERSION}"
         if kind == "comment":
             [comment_id] = self._thread(mention, "comment_id")
@@ -51,16 +71,4 @@ class InstagramReplier(BaseReplier):
             url = f"{base}/{self.options.ig_user_id}/mentions"
         else:
             raise NotReplyable(self.network, "the mention says neither a comment nor an @mention to answer")
-        resp = self._post(url, data=form, headers={"Authorization": f"Bearer {token}"},
-                          accept=graph.ERROR_STATUSES)
-        if resp.status_code in graph.ERROR_STATUSES:
-            raise graph.graph_error(self.network, SPEC.label, resp)
-        posted = decode_json(self.network, resp)
-        new_id = posted.get("id") if isinstance(posted, dict) else None
-        return Reply(url=mention.url, native_id=graph.graph_id(self.network, new_id, "the posted reply's id"))
-
-    def _checked(self, value: str, name: str) -> str:
-        try:
-            return graph.graph_id(self.network, value, f"the mention's {name}")
-        except BadPayload as err:
-            raise NotReplyable(self.network, err.message) from None
+        return self._post_form(url, form, mention)

@@ -38,7 +38,6 @@ from chalicelib.networks.instagram import SPEC
 from chalicelib.sources.base import (
     BadPayload,
     Budget,
-    Capabilities,
     Cursor,
     FetchResult,
     SourceError,
@@ -67,16 +66,12 @@ class InstagramOptions(GraphOptions):
     @field_validator("ig_user_id")
     @classmethod
     def _digits(cls, value: str) -> str:
-        if not re.fullmatch(r"[0-9]{1,25}", value):
-            raise ValueError(f"{value!r} is not an Instagram professional account id (digits only, e.g. "
-                             "17841405822304914)")
-        return value
+        return graph.account_id(value, "an Instagram professional account id", "17841405822304914")
 
 
 class Instagram(GraphSource):
     options: InstagramOptions
     spec = SPEC
-    capabilities: ClassVar[Capabilities] = Capabilities(server_search=False, replies=True, local_stream=True)
     options_model: ClassVar[type[SourceOptions]] = InstagramOptions
 
     # --- the listing -------------------------------------------------------------------------
@@ -84,10 +79,7 @@ class Instagram(GraphSource):
     def fetch(self, query: str, cursor: Cursor | None, budget: Budget) -> FetchResult:
         """New comments on the account's recent media and new media it is tagged in, since
         ``cursor``; raises only ``SourceError``."""
-        self._token()  # a missing token stops before any request
-        self._check_pause()
-        now = self._clock()
-        marks = self._start_cursor(cursor, ("comments", "tags"))
+        now, marks = self._begin(cursor, ("comments", "tags"))
         found: dict[str, Mention] = {}
         skipped: list[str] = []
         pages, complete = self._walk_media(marks["comments"], found, skipped, budget)
@@ -109,13 +101,12 @@ class Instagram(GraphSource):
         fields = (f"{MEDIA_FIELDS},comments.limit({self.options.comments_limit}){{{COMMENT_FIELDS},"
                   f"replies{{{COMMENT_FIELDS}}}}}")
         params: dict[str, Any] = {"fields": fields, "limit": self.options.media_limit}
-        after: str | None = None
+        after: dict[str, str] | None = None
         pages = media_read = 0
         while True:
             if pages >= self.options.max_pages or budget.exhausted() or self._paused_until is not None:
                 return pages, False
-            body = self._get(self._url(self.options.ig_user_id, "media"), {**params, **({"after": after} if after
-                                                                                          else {})}, budget)
+            body = self._get(self._url(self.options.ig_user_id, "media"), {**params, **(after or {})}, budget)
             pages += 1
             items, after = graph.page_of(self.name, body, "media")
             for index, media in enumerate(items):
@@ -145,7 +136,7 @@ class Instagram(GraphSource):
                 return
             body = self._get(self._url(info["id"], "comments"),
                              {"fields": f"{COMMENT_FIELDS},replies{{{COMMENT_FIELDS}}}",
-                              "limit": self.options.comments_limit, "after": after}, budget)
+                              "limit": self.options.comments_limit, **after}, budget)
             listed, after = graph.page_of(self.name, body, f"media {info['id']}.comments")
 
     def _unreadable_media(self, media: Any, err: SourceError, mark: Watermark, skipped: list[str]) -> None:
@@ -217,12 +208,7 @@ class Instagram(GraphSource):
                         when: float | None = None) -> Mention:
         """A comment (or a reply, with its ``parent``) on the account's media ``info`` as a mention;
         ``when``: its time where the payload has none (a webhook's)."""
-        key = graph.graph_id(self.name, comment.get("id"), f"media {info['id']}: a comment id")
-        if when is None or "timestamp" in comment:
-            when = payload_time(self.name, comment.get("timestamp"), f"comment {key}.timestamp is not an ISO time")
-        text = comment.get("text", "")
-        if not isinstance(text, str):
-            raise BadPayload(self.name, f"comment {key}.text is not a string")
+        key, when, text = self._basics(comment, f"media {info['id']}: a comment", "timestamp", "text", when)
         username = comment.get("username")
         sender = comment.get("from")
         if username is None and isinstance(sender, dict):
@@ -236,7 +222,7 @@ class Instagram(GraphSource):
             network=self.name,
             native_id=key,
             url=info["permalink"],
-            text=text.strip(),
+            text=text,
             created_at=dt.datetime.fromtimestamp(when, tz=dt.UTC),
             kind="comment",
             author_handle=username,
@@ -276,12 +262,7 @@ class Instagram(GraphSource):
     def media_mention(self, media: dict[str, Any], kind: str, when: float | None = None) -> Mention:
         """Someone else's media that tags (``kind`` "tag") or @mentions ("mention") the account;
         ``when``: its time where the answer has none (a webhook's)."""
-        key = graph.graph_id(self.name, media.get("id"), f"{kind} media: an id")
-        if when is None or "timestamp" in media:
-            when = payload_time(self.name, media.get("timestamp"), f"media {key}.timestamp is not an ISO time")
-        caption = media.get("caption", "")
-        if not isinstance(caption, str):
-            raise BadPayload(self.name, f"media {key}.caption is not a string")
+        key, when, caption = self._basics(media, f"{kind} media", "timestamp", "caption", when)
         username = self._username(media.get("username"), f"media {key}")
         permalink = media.get("permalink")
         if permalink is not None and (not isinstance(permalink, str) or not PERMALINK.match(permalink)):
@@ -292,7 +273,7 @@ class Instagram(GraphSource):
             network=self.name,
             native_id=key,
             url=url,
-            text=caption.strip(),
+            text=caption,
             created_at=dt.datetime.fromtimestamp(when, tz=dt.UTC),
             kind="post",
             author_handle=username,

@@ -25,72 +25,28 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.model import Mention
 from chalicelib.networks import graph
-from chalicelib.sources.base import TIME_CEILING, BadPayload
+from chalicelib.sources.base import BadPayload
 
 if TYPE_CHECKING:
     from chalicelib.networks.instagram.source import Instagram
 
 NETWORK = "instagram"
-MAX_CHANGES = 1000  # Meta batches at most 1000 updates a delivery
 
 
 def parse(payload: Mapping[str, Any], source: Instagram) -> list[Mention]:
     """The mentions one verified Instagram webhook delivery stands for (see the module doc)."""
-    entries = _entries(payload, "instagram")
     mentions: dict[str, Mention] = {}
     media_cache: dict[str, dict[str, str]] = {}
-    for i, entry in enumerate(entries):
-        account, when, changes = _entry(entry, f"entry[{i}]")
-        if account != source.options.ig_user_id:
+    for where, field, value, when in graph.delivery_changes(NETWORK, payload, "instagram", source.options.ig_user_id):
+        if field == "comments":
+            found = _comment(value, when, source, media_cache, where)
+        elif field == "mentions":
+            found = _mention(value, when, source, where)
+        else:
             continue
-        for j, change in enumerate(changes):
-            where = f"entry[{i}].changes[{j}]"
-            field, value = _change(change, where)
-            if field == "comments":
-                found = _comment(value, when, source, media_cache, where)
-            elif field == "mentions":
-                found = _mention(value, when, source, where)
-            else:
-                continue
-            if found is not None:
-                mentions.setdefault(found.native_id, found)
+        if found is not None:
+            mentions.setdefault(found.native_id, found)
     return list(mentions.values())
-
-
-def _entries(payload: Any, kind: str) -> list[Any]:
-    if not isinstance(payload, Mapping):
-        raise BadPayload(NETWORK, "the delivery is not a JSON object")
-    if payload.get("object") != kind:
-        raise BadPayload(NETWORK, f"the delivery's 'object' is not {kind!r}")
-    entries = payload.get("entry")
-    if not isinstance(entries, list):
-        raise BadPayload(NETWORK, "the delivery has no 'entry' list")
-    return entries
-
-
-def _entry(entry: Any, where: str) -> tuple[str, float, list[Any]]:
-    if not isinstance(entry, dict):
-        raise BadPayload(NETWORK, f"{where} is not an object")
-    account = graph.graph_id(NETWORK, entry.get("id"), f"{where}.id")
-    when = entry.get("time")
-    if not isinstance(when, int) or isinstance(when, bool) or when <= 0:
-        raise BadPayload(NETWORK, f"{where}.time is not a Unix time")
-    seconds = when / 1000 if when > 10**11 else float(when)  # some deliveries count milliseconds
-    if seconds > TIME_CEILING.timestamp():
-        raise BadPayload(NETWORK, f"{where}.time is not a Unix time")
-    changes = entry.get("changes", [])
-    if not isinstance(changes, list) or len(changes) > MAX_CHANGES:
-        raise BadPayload(NETWORK, f"{where}.changes is not a list of at most {MAX_CHANGES}")
-    return account, seconds, changes
-
-
-def _change(change: Any, where: str) -> tuple[str, dict[str, Any]]:
-    if not isinstance(change, dict) or not isinstance(change.get("field"), str):
-        raise BadPayload(NETWORK, f"{where} has no 'field'")
-    value = change.get("value")
-    if not isinstance(value, dict):
-        raise BadPayload(NETWORK, f"{where}.value is not an object")
-    return change["field"], value
 
 
 def _comment(value: dict[str, Any], when: float, source: Instagram, media_cache: dict[str, dict[str, str]],

@@ -13,6 +13,7 @@ from chalicelib.replies import Replier
 from offline.replay.server import ReplayServer
 from tests.conftest import MemoryState
 from tests.unit.replies import test_bluesky as bluesky
+from tests.unit.replies import test_facebook as facebook
 from tests.unit.replies import test_github as github
 from tests.unit.replies import test_instagram as instagram
 from tests.unit.replies import test_mastodon as mastodon
@@ -49,4 +50,6 @@ REPLIER_CASES: dict[str, ReplierCase] = {case.network: case for case in [
                 "/youtube/v3/", before_write=1),
     ReplierCase("instagram", instagram.replier, lambda srv: instagram.comment_mention(),
                 lambda srv, state: srv.add_items("instagram", [instagram.MEDIA]), "/v21.0/"),
+    ReplierCase("facebook", facebook.replier, lambda srv: facebook.comment_mention(),
+                lambda srv, state: srv.add_items("facebook", [facebook.POST]), "/v21.0/"),
 ]}

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from chalicelib.networks.bluesky.emulator import BlueskyAPI
+from chalicelib.networks.facebook.emulator import FacebookAPI
 from chalicelib.networks.github.emulator import GitHubAPI
 from chalicelib.networks.instagram.emulator import InstagramAPI
 from chalicelib.networks.mastodon.emulator import MastodonAPI
@@ -31,6 +32,7 @@ def fresh_apis() -> dict[str, NetworkAPI]:
         "youtube": YouTubeAPI(),
         "stackexchange": StackExchangeAPI(valid_keys={"se-key"}),
         "instagram": InstagramAPI(),
+        "facebook": FacebookAPI(),
     }
 
 

@@ -26,7 +26,8 @@ from tests.conftest import MemoryState
 
 def test_every_network_with_a_reply_api_has_a_replier_and_a_limit() -> None:
     writable = {name for name in NETWORKS if spec(name).replier}
-    assert writable == {"mastodon", "bluesky", "reddit", "github", "youtube", "stackexchange", "instagram"}
+    assert writable == {"mastodon", "bluesky", "reddit", "github", "youtube", "stackexchange", "instagram",
+                        "facebook"}
     assert {name for name in NETWORKS if spec(name).reply_limit} == writable
     for name in writable:
         assert replier_class(name).network == name
@@ -40,7 +41,8 @@ def test_connectors_that_say_they_can_reply_are_all_registered() -> None:
 def test_limits_per_network() -> None:
     limits = {name: spec(name).reply_limit for name in NETWORKS if spec(name).reply_limit}
     assert limits == {"mastodon": 500, "bluesky": 300, "reddit": 10000, "github": 65536, "youtube": 10000,
-                      "stackexchange": 600, "instagram": 2200}
+                      "stackexchange": 600, "instagram": 2200,
+                      "facebook": 8000}
 
 
 def test_network_without_a_write_api_has_no_replier() -> None:

@@ -141,3 +141,10 @@ def test_the_due_tasks_take_each_networks_interval_from_its_limits() -> None:
     assert slower[("devto", "*")] == 60.0  # a stream read for urgent terms too: urgent_poll_minutes
     assert slower[("youtube", "bean there")] == 16 * 60.0  # the limits still win
     assert slower[("hackernews", "bean urgent")] == 60.0
+
+
+def test_the_meta_networks_poll_every_minute_within_200_calls_an_hour() -> None:
+    networks = ('  instagram: {ig_user_id: "17841405822304914", token_parameter: /ig}\n'
+                '  facebook: {page_id: "1067280970047460", token_parameter: /fb, read_ratings: false}\n')
+    # media + tags (120 an hour); feed + tagged, ratings turned off (120 an hour): Meta's 200 calls an hour
+    assert intervals(networks) == {"instagram": (2, 1), "facebook": (2, 1)}
