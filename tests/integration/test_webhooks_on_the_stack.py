@@ -205,3 +205,36 @@ def test_an_instagram_comment_by_signed_webhook_then_polled_is_stored_and_alerte
     assert (report.errors, report.fetched["instagram"], report.new_mentions) == ({}, 1, 0)
     assert instagram.http.post("/hooks/instagram", headers=headers, body=body).status_code == 200  # a retry
     assert alerted(stack) == [[key]]
+
+
+@pytest.fixture
+def facebook(store: Store, stack: LocalStack, server: ReplayServer, tmp_path: Path,
+             monkeypatch: pytest.MonkeyPatch) -> Iterator[Client]:
+    """The app with the Facebook Page (its emulator on the replay server)."""
+    from chalicelib.networks.facebook.emulator import PAGE_ID
+    from chalicelib.networks.instagram.emulator import APP_SECRET
+
+    network = INSTAGRAM.replace("instagram", "facebook").replace("ig_user_id", "page_id")
+    make_config(server, tmp_path, networks=network.format(base_url=server.base_url("facebook"), account=PAGE_ID))
+    parameters = {"token": "fb-page-token", "app-secret": APP_SECRET, "verify-token": TOKEN}
+    with serving(stack, tmp_path, monkeypatch, {f"/social-listening/facebook/{name}": value
+                                                for name, value in parameters.items()}) as test_client:
+        yield test_client
+
+
+def test_a_page_recommendation_by_signed_webhook_then_polled_is_alerted_once(
+        facebook: Client, store: Store, stack: LocalStack, server: ReplayServer) -> None:
+    from chalicelib.networks.facebook.emulator import rating_event, recommendation
+    from chalicelib.networks.instagram.emulator import signed_delivery
+
+    item = recommendation(1, time.time() - 600, "Bean There was rude and the coffee cold", positive=False)
+    server.add_items("facebook", [item])
+    body, headers = signed_delivery(rating_event(item))
+    response = facebook.http.post("/hooks/facebook", headers=headers, body=body)
+    assert (response.status_code, response.body) == (200, b"ok")
+    [[key]] = alerted(stack)
+    stored = store.get_mention(key)
+    assert key.startswith("facebook#") and stored is not None and stored.item.mention.rating is not None
+    report = runtime().pipeline.run_cycle()  # the poll reads the same recommendation
+    assert (report.errors, report.new_mentions) == ({}, 0)
+    assert alerted(stack) == [[key]]

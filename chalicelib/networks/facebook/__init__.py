@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.networks.graph import RATE_LIMIT_DOC
 from chalicelib.networks.spec import Credential, Limit, NetworkSpec
+from chalicelib.webhooks.options import WEBHOOK_CREDENTIALS
 
 if TYPE_CHECKING:
     from chalicelib.model import Mention
@@ -44,7 +45,7 @@ SPEC = NetworkSpec(
     reply_limit=8000,  # a Facebook comment holds at most 8000 characters
     limits=limits,
     requests_per_poll=requests_per_poll,
-    credentials=(Credential("token_parameter", "Page access token", required=True),),
+    credentials=(Credential("token_parameter", "Page access token", required=True), *WEBHOOK_CREDENTIALS),
     owned=True,
     urgent_when=negative_recommendation,
     webhook="chalicelib.networks.facebook.webhook:parse",
