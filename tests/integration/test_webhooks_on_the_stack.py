@@ -153,27 +153,37 @@ def test_the_subscription_handshake_answers_the_challenge_for_the_stored_token_o
                            "&hub.challenge=1").status_code == 404
 
 
-INSTAGRAM = """\
-  instagram:
+GRAPH_NETWORK = """\
+  {network}:
     base_url: {base_url}
-    ig_user_id: "{account}"
-    token_parameter: /social-listening/instagram/token
-    app_secret_parameter: /social-listening/instagram/app-secret
-    verify_token_parameter: /social-listening/instagram/verify-token
+    {account_option}: "{account}"
+    token_parameter: /social-listening/{network}/token
+    app_secret_parameter: /social-listening/{network}/app-secret
+    verify_token_parameter: /social-listening/{network}/verify-token
 """
+
+
+@contextmanager
+def graph_app(network: str, account_option: str, account: str, token: str, stack: LocalStack, server: ReplayServer,
+              tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Client]:
+    """The app with a Meta network (its emulator on the replay server; its signed deliveries)."""
+    from chalicelib.networks.instagram.emulator import APP_SECRET
+
+    make_config(server, tmp_path, networks=GRAPH_NETWORK.format(
+        network=network, base_url=server.base_url(network), account_option=account_option, account=account))
+    parameters = {"token": token, "app-secret": APP_SECRET, "verify-token": TOKEN}
+    with serving(stack, tmp_path, monkeypatch, {f"/social-listening/{network}/{name}": value
+                                                for name, value in parameters.items()}) as test_client:
+        yield test_client
 
 
 @pytest.fixture
 def instagram(store: Store, stack: LocalStack, server: ReplayServer, tmp_path: Path,
               monkeypatch: pytest.MonkeyPatch) -> Iterator[Client]:
-    """The app with Instagram (its emulator on the replay server; its signed deliveries)."""
-    from chalicelib.networks.instagram.emulator import APP_SECRET, IG_USER_ID
+    from chalicelib.networks.instagram.emulator import IG_USER_ID
 
-    make_config(server, tmp_path, networks=INSTAGRAM.format(base_url=server.base_url("instagram"),
-                                                            account=IG_USER_ID))
-    parameters = {"token": "ig-page-token", "app-secret": APP_SECRET, "verify-token": TOKEN}
-    with serving(stack, tmp_path, monkeypatch, {f"/social-listening/instagram/{name}": value
-                                                for name, value in parameters.items()}) as test_client:
+    with graph_app("instagram", "ig_user_id", IG_USER_ID, "ig-page-token", stack, server, tmp_path,
+                   monkeypatch) as test_client:
         yield test_client
 
 
@@ -210,15 +220,10 @@ def test_an_instagram_comment_by_signed_webhook_then_polled_is_stored_and_alerte
 @pytest.fixture
 def facebook(store: Store, stack: LocalStack, server: ReplayServer, tmp_path: Path,
              monkeypatch: pytest.MonkeyPatch) -> Iterator[Client]:
-    """The app with the Facebook Page (its emulator on the replay server)."""
     from chalicelib.networks.facebook.emulator import PAGE_ID
-    from chalicelib.networks.instagram.emulator import APP_SECRET
 
-    network = INSTAGRAM.replace("instagram", "facebook").replace("ig_user_id", "page_id")
-    make_config(server, tmp_path, networks=network.format(base_url=server.base_url("facebook"), account=PAGE_ID))
-    parameters = {"token": "fb-page-token", "app-secret": APP_SECRET, "verify-token": TOKEN}
-    with serving(stack, tmp_path, monkeypatch, {f"/social-listening/facebook/{name}": value
-                                                for name, value in parameters.items()}) as test_client:
+    with graph_app("facebook", "page_id", PAGE_ID, "fb-page-token", stack, server, tmp_path,
+                   monkeypatch) as test_client:
         yield test_client
 
 
