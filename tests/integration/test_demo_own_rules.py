@@ -61,7 +61,7 @@ def test_the_owners_rules_and_networks_are_pointed_at_the_replay_server(replay: 
 
 def test_the_example_still_runs_on_every_network(replay: ReplayServer) -> None:
     _, config = demo_config(replay, "http://127.0.0.1:9")
-    assert len(config.networks) == 10 and config.rules[0].name == "brand"
+    assert len(config.networks) == 12 and config.rules[0].name == "brand"
 
 
 def test_make_demo_with_the_owners_file_runs_their_rules(tmp_path: Path) -> None:
