@@ -1,17 +1,18 @@
 """Webhooks (#17): arrival to alert, a burst with repeats, forged deliveries; beside the polling path.
 
-Run on the local stack (DynamoDB Local, moto SES/SNS/SSM) with the made-up owned network of the
-webhook tests (``tests/webhook_net``: Meta's ``comments`` delivery shape, registered for this run
-only) until the Instagram network and its emulator are on main.
+Run on the local stack (DynamoDB Local, moto SES/SNS/SSM): the latency with Instagram, the rest
+with the made-up owned network of the webhook tests (``tests/webhook_net``: Meta's ``comments``
+delivery shape, no media read, registered for this run only).
 
-- ``webhook_alert_p95_s``: 40 signed deliveries, one new comment each (half urgent: email and
-  SMS), posted one after another through the app's route (Chalice's test client, the API
+- ``webhook_alert_p95_s``: 40 signed Instagram ``comments`` deliveries (its emulator's shapes;
+  the parser reads each comment's media from the emulator), one new comment each (half urgent:
+  email and SMS), posted one after another through the app's route (Chalice's test client, the API
   function's code): from just before the POST to the first alert for that comment handed to SES
   or SNS (the channel's send returned). Goal <= 5 s.
-- ``poll_alert_p95_s_same_network``: the polling path for the same network, same kind of
-  comments: each created at a random second of the minute before a poll cycle on the 60-second
-  grid (EventBridge's schedule), the cycle run for real on the stack; creation to the first
-  alert handed to SES/SNS. The side-by-side.
+- ``poll_alert_p95_s_same_network``: the polling path for Instagram, same kind of comments
+  (the connector reads the account's recent media and their comments): each created at a random
+  second of the minute before a poll cycle on the 60-second grid (EventBridge's schedule), the
+  cycle run for real on the stack; creation to the first alert handed to SES/SNS. The side-by-side.
 - ``webhook_burst_answered_200`` / ``webhook_burst_deliveries``: 500 distinct comments, each
   delivered once plus 250 repeats of them, shuffled, sent by 8 threads at once, each thread a
   container with its own parts (``runtime.build``) on one table, calling the route's behaviour
@@ -55,6 +56,15 @@ NETWORK, PACKAGE = "hooknet", "tests.webhook_net"
 APP_SECRET_PARAMETER = "/social-listening/hooknet/app-secret"  # noqa: S105 (a parameter's name)
 VERIFY_TOKEN_PARAMETER = "/social-listening/hooknet/verify-token"  # noqa: S105 (a parameter's name)
 SIGNING_KEY_PARAMETER = "/social-listening/bench-webhooks/signing-key"
+INSTAGRAM_TOKEN_PARAMETER = "/social-listening/instagram/token"  # noqa: S105 (a parameter's name)
+INSTAGRAM_SECRET_PARAMETER = "/social-listening/instagram/app-secret"  # noqa: S105 (a parameter's name)
+INSTAGRAM = f"""\
+  instagram:
+    base_url: {{base_url}}
+    ig_user_id: "17841405822304914"
+    token_parameter: {INSTAGRAM_TOKEN_PARAMETER}
+    app_secret_parameter: {INSTAGRAM_SECRET_PARAMETER}
+"""
 LATENCY_DELIVERIES, POLL_CYCLES = 40, 20
 BURST_DISTINCT, BURST_REPEATS, BURST_THREADS = 500, 250, 8
 
@@ -68,7 +78,7 @@ networks:
     base_url: {base_url}
     app_secret_parameter: {app_secret}
     verify_token_parameter: {verify_token}
-recipients:
+{instagram}recipients:
   - {{name: Maria, email: maria@beanthere.example, phone: "+351912345678", timezone: Europe/Lisbon}}
 alerts: {{from_address: alerts@beanthere.example, max_mentions_per_email: 100}}
 secrets: {{signing_key_parameter: {signing_key}}}
@@ -140,9 +150,12 @@ class Bench:
         ssm = stack.client("ssm")
         for name, value in ((APP_SECRET_PARAMETER, self.secret), (VERIFY_TOKEN_PARAMETER, self.token)):
             ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
+        for name, value in ((INSTAGRAM_TOKEN_PARAMETER, "ig-page-token"), (INSTAGRAM_SECRET_PARAMETER, self.secret)):
+            ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
         (folder / "listen.yaml").write_text(CONFIG.format(
             network=NETWORK, base_url=replay.base_url(NETWORK), app_secret=APP_SECRET_PARAMETER,
-            verify_token=VERIFY_TOKEN_PARAMETER, signing_key=SIGNING_KEY_PARAMETER), encoding="utf-8")
+            verify_token=VERIFY_TOKEN_PARAMETER, signing_key=SIGNING_KEY_PARAMETER,
+            instagram=INSTAGRAM.format(base_url=replay.base_url("instagram"))), encoding="utf-8")
         self.first: dict[str, float] = {}
         self.emailed: Counter[str] = Counter()
         self.lock = threading.Lock()
@@ -180,6 +193,7 @@ def webhook_latency(bench: Bench, rng: random.Random) -> list[float]:
     from chalice.test import Client
 
     from app import app
+    from chalicelib.networks.instagram.emulator import comments_event, instagram_media
     from chalicelib.runtime import runtime
 
     runtime.cache_clear()
@@ -187,19 +201,23 @@ def webhook_latency(bench: Bench, rng: random.Random) -> list[float]:
     latencies = []
     with Client(app, stage_name="api") as client:
         for n in range(LATENCY_DELIVERIES):
-            body = delivery((f"lat{n}", unique_text(rng, urgent=n % 2 == 1)), at=int(time.time()))
+            media = instagram_media(500 + n, time.time() - 5, unique_text(rng, urgent=n % 2 == 1))
+            bench.replay.add_items("instagram", [media])  # the parser reads the comment's media
+            comment = media["comments"]["data"][0]
+            body = json.dumps(comments_event(media, comment, at=int(time.time()))).encode()
             started = time.monotonic()
-            answer = client.http.post(f"/hooks/{NETWORK}", headers=bench.signed(body), body=body)
+            answer = client.http.post("/hooks/instagram", headers=bench.signed(body), body=body)
             if answer.status_code != 200:
                 raise RuntimeError(f"delivery {n} answered {answer.status_code}")
-            sent = bench.first.get(f"{NETWORK}#lat{n}")
+            sent = bench.first.get(f"instagram#{comment['id']}")
             latencies.append(sent - started if sent is not None else math.inf)
     runtime.cache_clear()
     return latencies
 
 
 def poll_latency(bench: Bench, rng: random.Random) -> list[float]:
-    """Seconds from a comment's creation to its first alert, by poll cycles on the 60 s grid."""
+    """Seconds from an Instagram comment's creation to its first alert, by poll cycles on the 60 s grid."""
+    from chalicelib.networks.instagram.emulator import instagram_media
     from offline.demo import DemoClock
 
     clock = DemoClock()
@@ -208,12 +226,10 @@ def poll_latency(bench: Bench, rng: random.Random) -> list[float]:
     created = {}
     for n in range(POLL_CYCLES):
         start = grid + 60 * n
-        at = start - rng.uniform(1, 59)
-        when = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(int(at)))
-        text = unique_text(rng, urgent=n % 2 == 1)
-        bench.replay.add_items(NETWORK, [{"id": f"poll{n}", "text": text, "username": "ana", "timestamp": when,
-                                          "media_id": "556"}])
-        created[f"{NETWORK}#poll{n}"] = float(int(at))
+        at = int(start - rng.uniform(1, 59))
+        media = instagram_media(700 + n, at, unique_text(rng, urgent=n % 2 == 1))
+        bench.replay.add_items("instagram", [media])
+        created[f"instagram#{media['comments']['data'][0]['id']}"] = float(at)
         clock.offset = start - time.time()
         parts.pipeline.run_cycle()
     return [bench.first[key] - at if key in bench.first else math.inf for key, at in created.items()]
