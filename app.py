@@ -288,6 +288,30 @@ def _signed_in(path: str, page: Callable[[Any, Any], object]) -> Response:
         back = f"{path}?{query}" if query else path
         return _page(redirect(f"{_prefix()}/in/sign-in?{urlencode({'next': back})}"))
     return _page(page(_inbox_pages(), _viewed(viewer)))
+@app.route("/hooks/{network}", methods=["GET"])
+def webhook_verify(network: str) -> Response:
+    """Meta's subscription handshake for the network's webhooks (chalicelib/webhooks/service.py)."""
+    from chalicelib.runtime import runtime
+
+    request = app.current_request
+    return _answer(runtime().hooks.verify(network, request.query_params if request else None))
+
+
+@app.route("/hooks/{network}", methods=["POST"], content_types=["application/json"])
+def webhook_deliver(network: str) -> Response:
+    """A webhook delivery: signature first, then stored once and alerted in this invocation."""
+    from chalicelib.runtime import runtime
+
+    request = app.current_request
+    return _answer(runtime().hooks.deliver(network, request.raw_body if request else b"",
+                                           request.headers if request else {}))
+
+
+def _answer(answer: object) -> Response:
+    from chalicelib.webhooks.service import HookAnswer
+
+    assert isinstance(answer, HookAnswer)
+    return Response(body=answer.body, status_code=answer.status, headers=answer.headers)
 
 
 def _prefix() -> str:

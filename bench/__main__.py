@@ -7,7 +7,8 @@ import math
 import sys
 
 SUITES = ("bench.pipeline", "bench.matcher", "bench.triage_eval", "bench.learning", "bench.attacks",
-          "bench.networks", "bench.not_relevant", "bench.requests", "bench.latency", "bench.inbox")
+          "bench.networks", "bench.not_relevant", "bench.requests", "bench.latency", "bench.inbox",
+          "bench.webhooks")
 
 
 def readable(value: float) -> str:

@@ -17,6 +17,8 @@ holds or guesses a link, can try, run through every surface on the local stack.
   key, and SMS codes used from another recipient's phone.
 - The inbox's sign-in: hostile addresses, ``next`` paths, cookies and link tokens; changed,
   replayed (eight at once) and cross-site links; session POSTs without their CSRF token.
+- The webhook routes (#17, ``bench.webhooks.attacks``): forged ``X-Hub-Signature-256`` headers,
+  oversized bodies, header, path and verification games: refused, nothing stored or sent.
 
 Figures: ``attack_cases`` (attempts made), ``attack_through`` (any that got through: a header
 added, a script run, a foreign load, a link other than http(s), a control character shown, a
@@ -647,6 +649,9 @@ def attack(store: Store, renderer: Renderer | None) -> Tally:
     hostile_strings(tally, config, store, renderer)
     token_attacks(tally, config, store)
     sign_in_attacks(tally, config, store, renderer)
+    from bench.webhooks import attacks as webhook_attacks
+
+    webhook_attacks(tally.check, store)  # forged signatures, oversized bodies, header and path games (#17)
     return tally
 
 

@@ -168,6 +168,24 @@ class Pipeline:
         """Hours the network should return something within (``chalicelib.cycle.health``)."""
         return health.expected_data_hours(self._cycle(CycleReport()), network)
 
+    def ingest(self, mentions: Sequence[Mention]) -> CycleReport:
+        """Mentions pushed between cycles (a verified webhook delivery, ``chalicelib.webhooks``): the
+        steps a cycle runs for new items, in its order (match, unseen, triage, learning, jobs, alert),
+        so a repeat, an out-of-order delivery or an item a poll stored is stored and alerted once."""
+        started, requests_before = time.monotonic(), self.store.requests
+        self._refresh_rules()
+        cycle = replace(self._cycle(CycleReport()), feedback=ModelCache(self.store))  # own: calls may overlap
+        cycle.report.fetched.update(m.network for m in mentions)
+        new = learning.corrected(cycle, self._triaged(self.store.unseen(match_all(self.matcher, mentions))))
+        opened = jobs.open_jobs(cycle, new)
+        if cycle.report.counted:
+            spikes.check_spikes(cycle)
+        for job_id, stored in opened:
+            jobs.alert(cycle, job_id, stored)
+        cycle.report.ddb_requests = self.store.requests - requests_before
+        cycle.report.seconds = time.monotonic() - started
+        return cycle.report
+
     def alert(self, job_id: str, stored: Sequence[MatchedMention], report: CycleReport) -> None:
         """Alert the mentions a cycle stored under job ``job_id``, then close the job."""
         jobs.alert(self._cycle(report), job_id, stored)

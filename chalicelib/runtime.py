@@ -37,6 +37,7 @@ class Runtime:
     digest: DigestSender
     sms: Any  # chalicelib.alerts.sms.SmsChannel: also answers SMS commands
     sessions: Sessions  # the inbox's sign-in and sessions
+    hooks: Any = None  # chalicelib.webhooks.service.WebhookService: GET/POST /hooks/{network}
 
 
 SEND_CLIENT_TIMEOUTS = {"connect_timeout": 2, "read_timeout": 5}  # one send: at most 7 s of the poll's ~20 s
@@ -142,8 +143,10 @@ def build(config: ListenConfig, store: Store, *, signing_key: bytes, previous_ke
     )
     poster = ReplyPoster(config, SecretState(store, ssm, sessions), secrets, clock)
     actions = ActionService(config, store, signer, poster, email=email)
+    from chalicelib.webhooks.service import WebhookService
+
     return Runtime(config, store, pipeline, actions, DigestSender(config, store, email, signer, clock=clock), sms,
-                   Sessions(config, store, email=email, clock=clock))
+                   Sessions(config, store, email=email, clock=clock), WebhookService(config, pipeline, secrets))
 
 
 @functools.cache

@@ -47,6 +47,7 @@ import requests
 from chalicelib.config import ConfigError, config_path, load_config
 from chalicelib.log_levels import pin_library_loggers
 from chalicelib.networks import NETWORKS, spec
+from chalicelib.networks.graph import GRAPH_VERSION as META_GRAPH_VERSION
 from chalicelib.networks.spec import OAuthConnect
 from chalicelib.runtime import stage_parameter
 from infra.policies import stage_secrets_path
@@ -54,7 +55,6 @@ from infra.secret_setup import SecretsError, check_parameter_name
 
 GOOGLE_AUTHORIZE_URL = "https://accounts.google.com/o/oauth2/v2/auth"
 GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token"  # noqa: S105 - an address
-META_GRAPH_VERSION = "v21.0"
 META_AUTHORIZE_URL = f"https://www.facebook.com/{META_GRAPH_VERSION}/dialog/oauth"
 META_GRAPH_URL = f"https://graph.facebook.com/{META_GRAPH_VERSION}"
 META_DATA_ACCESS_DAYS = 90  # a Meta consent's data access lasts this long

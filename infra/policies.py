@@ -23,12 +23,13 @@ TABLE_ACTIONS: dict[str, tuple[str, ...]] = {
     # DeleteItem: end_snooze; BatchWriteItem: a day's opportunity and question keys (one small item each)
     POLL: ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "BatchGetItem", "BatchWriteItem"),
     DIGEST: ("PutItem", "UpdateItem", "Query", "BatchGetItem"),
-    API: ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "BatchGetItem"),  # DeleteItem: a nonce released
+    # DeleteItem: a nonce released; BatchWriteItem: a webhook delivery's opportunity and question keys (as the poll)
+    API: ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "BatchGetItem", "BatchWriteItem"),
     FEEDBACK: ("PutItem",),  # a suppression per bounce or complaint
     INBOUND_SMS: ("GetItem", "PutItem", "UpdateItem"),
 }
 SENDS_EMAIL = {POLL, DIGEST, API}
-SENDS_SMS = {POLL, INBOUND_SMS}
+SENDS_SMS = {POLL, INBOUND_SMS, API}  # API: a webhook delivery is alerted in its request (chalicelib/webhooks/)
 KEEPS_SESSIONS = {POLL}  # the connectors' session tokens (chalicelib/credentials.py)
 
 # Granted and never called by the code, each for a reason (printed by the call-coverage check).

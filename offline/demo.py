@@ -108,7 +108,51 @@ def network_options(replay: ReplayServer) -> dict[str, dict[str, Any]]:
         "facebook": {"base_url": replay.base_url("facebook"), "page_id": "1067280970047460",
                      "token_parameter": "/social-listening/local/facebook/token"},
     }
+    if "instagram" in options:  # its signed webhook deliveries (chalicelib/webhooks/, webhook_story)
+        options["instagram"]["app_secret_parameter"] = INSTAGRAM_APP_SECRET_PARAMETER
     return {name: opts for name, opts in options.items() if name in NETWORKS}
+
+
+INSTAGRAM_APP_SECRET_PARAMETER = "/social-listening/local/instagram/app-secret"  # noqa: S105 (a name)
+
+
+def webhook_story(replay: ReplayServer, parts: Any, stack: LocalStack, clock: DemoClock) -> None:
+    """An Instagram comment pushed by a signed webhook (after a forged one): stored and alerted in the
+    request, then replied to from the alert email's Reply link, as the owner would (ActionService)."""
+    from chalicelib.networks.instagram.emulator import (
+        APP_SECRET,
+        badly_signed_delivery,
+        comments_event,
+        instagram_media,
+        signed_delivery,
+    )
+
+    stack.client("ssm").put_parameter(Name=INSTAGRAM_APP_SECRET_PARAMETER, Value=APP_SECRET, Type="SecureString",
+                                      Overwrite=True)
+    media = instagram_media(90, clock() - 20, "Bean There charged twice for my oat flat white, refund please?")
+    replay.add_items("instagram", [media])
+    event = comments_event(media, media["comments"]["data"][0], at=int(clock()))
+    emails, sms = len(stack.sent_emails()), len(stack.sent_sms())
+    forged = parts.hooks.deliver("instagram", *badly_signed_delivery(event))
+    started = time.monotonic()
+    answer = parts.hooks.deliver("instagram", *signed_delivery(event))
+    seconds = time.monotonic() - started
+    new_emails, new_sms = stack.sent_emails()[emails:], stack.sent_sms()[sms:]
+    print("webhook: an Instagram comment arrives by signed webhook (a forged copy first)")
+    print(f"  forged: {forged.status} (stored nowhere); signed: {answer.status} in {seconds:.2f} s, "
+          f"{len(new_emails)} email(s) and {len(new_sms)} SMS sent in the same request")
+    text = new_emails[-1].get_body(("plain",)).get_content() if new_emails else ""
+    found = re.search(r"Reply: \S+/a/([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)", text)
+    if found is None:
+        print("  ! no Reply link in the alert")
+        return
+    token = found.group(1)
+    page = parts.actions.confirm_page(token, form_action=f"/a/{token}").body
+    key = re.search(r'name="key" value="([A-Za-z0-9_-]+)"', page)
+    done = parts.actions.perform(token, form=f"text=So+sorry%2C+refunded+today&key={key.group(1) if key else ''}"
+                                 .encode(), headers={})
+    posted = [p["message"] for p in getattr(replay.apis["instagram"], "posted", [])]
+    print(f"  the Reply link from the alert: {done.status}; posted on Instagram: {posted[-1:]}")
 
 
 def demo_config(replay: ReplayServer, action_base_url: str, source: Path | None = None) -> tuple[str, ListenConfig]:
@@ -385,6 +429,8 @@ def run(serve_links: bool, source: Path | None = None) -> int:
             reports.append(report)
             print_cycle(number, story, report)
             clock.offset += 5 * 60
+        if "instagram" in config.networks:
+            webhook_story(replay, parts, stack, clock)
         send_digest(parts.digest, config, clock)
         reply_to_google_review(stack, parts.actions, replay)
         emails, sms = write_outbox(stack, local_dir() / "outbox")

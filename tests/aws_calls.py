@@ -37,7 +37,8 @@ ENTRY_POINTS: dict[tuple[str, str], tuple[str, ...]] = {
     ("app", "ses_feedback"): ("SesFeedback",),
     ("app", "inbound_sms"): ("InboundSms",),
     **{("app", route): ("APIHandler",) for route in (
-        "confirm_action", "perform_action", "short_link", "confirm_unsubscribe", "unsubscribe", "digest_view")},
+        "confirm_action", "perform_action", "short_link", "confirm_unsubscribe", "unsubscribe", "digest_view",
+        "webhook_verify", "webhook_deliver")},
     **{("app", route): ("APIHandler",) for route in (  # the inbox's sign-in
         "sign_in_form", "sign_in_request", "sign_in_link", "sign_in_confirm", "sign_out", "sign_out_everywhere",
         "inbox")},
@@ -49,6 +50,7 @@ ENTRY_POINTS: dict[tuple[str, str], tuple[str, ...]] = {
         "confirm_page", "perform", "token_for_short_code", "digest_page")},
     **{("chalicelib.web.session", method): ("APIHandler",) for method in (
         "viewer", "checked_post", "request_link", "link_page", "consume_link", "sign_out", "sign_out_everywhere")},
+    **{("chalicelib.webhooks.service", method): ("APIHandler",) for method in ("verify", "deliver")},
     ("chalicelib.runtime", "runtime"): ALL_FUNCTIONS,
 }
 

@@ -298,6 +298,8 @@ CASES: dict[str, ConnectorCase] = {case.network: case for case in [
         fault_statuses=(200, 400, 403, 429),
         fields=("id", "text", "created_at", "author_id", "conversation_id", "lang", "entities",
                 "referenced_tweets", "note_tweet"),
+    ),
+    ConnectorCase(
         "instagram", lambda clock: InstagramAPI(),
         lambda n, t, text: instagram_media(n, t, text),
         query="*",

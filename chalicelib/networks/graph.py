@@ -40,11 +40,11 @@ from chalicelib.sources.base import (
     RateLimited,
     SourceBase,
     SourceError,
-    SourceOptions,
     payload_time,
     require_secret,
 )
 from chalicelib.sources.http import decode_json
+from chalicelib.webhooks.options import WebhookOptions
 
 GRAPH_VERSION = "v21.0"
 GRAPH_URL = "https://graph.facebook.com"
@@ -216,7 +216,8 @@ def token_words(label: str, network: str, expires: float) -> str:
 # --- what the Instagram and Facebook Page connectors share -------------------------------------
 
 
-class GraphOptions(SourceOptions):
+class GraphOptions(WebhookOptions):  # app_secret_parameter, verify_token_parameter: chalicelib/webhooks/
+    app_id_parameter: str | None = None  # SSM: the Meta app's id, which `make connect` signs in with
     base_url: str = GRAPH_URL
     token_parameter: str | None = None  # SSM SecureString: the access token (a Page token, or a user token)
     first_run_lookback_hours: int = 24

@@ -58,6 +58,9 @@ def test_demo_runs_serves_its_action_links_and_stops_cleanly(tmp_path: Path) -> 
                "unconfirmed: 0" in output
         assert re.search(r"cycle 4: .*\n  \d+ tasks, 0 items fetched, 0 new mentions, 0 email\(s\), 0 SMS", output)
         assert "Daily digest sent to Maria" in output
+        assert re.search(r"  forged: 401 \(stored nowhere\); signed: 200 in [\d.]+ s, 1 email\(s\) and 1 SMS sent "
+                         r"in the same request\n  the Reply link from the alert: 200; posted on Instagram: "
+                         r"\['So sorry, refunded today'\]", output)  # the webhook story (#17)
         assert "Emails sent: 4   SMS sent: 3" in output
         assert re.search(r"  brand-complaints +3  \(brand, urgent\)", output)
 

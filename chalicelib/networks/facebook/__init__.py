@@ -10,7 +10,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.networks.graph import RATE_LIMIT_DOC
-from chalicelib.networks.spec import Credential, Limit, NetworkSpec
+from chalicelib.networks.spec import Credential, Limit, NetworkSpec, OAuthConnect
+from chalicelib.webhooks.options import WEBHOOK_CREDENTIALS
 
 if TYPE_CHECKING:
     from chalicelib.model import Mention
@@ -44,8 +45,12 @@ SPEC = NetworkSpec(
     reply_limit=8000,  # a Facebook comment holds at most 8000 characters
     limits=limits,
     requests_per_poll=requests_per_poll,
-    credentials=(Credential("token_parameter", "Page access token", required=True),),
+    credentials=(Credential("token_parameter", "Page access token", required=True), *WEBHOOK_CREDENTIALS),
     owned=True,
     urgent_when=negative_recommendation,
     webhook="chalicelib.networks.facebook.webhook:parse",
+    connect=OAuthConnect("meta", ("pages_show_list", "pages_read_engagement", "pages_read_user_content",
+                                  "pages_manage_engagement"),
+                         "token_parameter", "app_id_parameter", "app_secret_parameter",
+                         docs="https://developers.facebook.com/docs/pages-api/getting-started"),
 )

@@ -9,7 +9,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from chalicelib.networks.graph import RATE_LIMIT_DOC
-from chalicelib.networks.spec import Credential, Limit, NetworkSpec
+from chalicelib.networks.spec import Credential, Limit, NetworkSpec, OAuthConnect
+from chalicelib.webhooks.options import WEBHOOK_CREDENTIALS
 
 
 def limits(options: Mapping[str, Any]) -> tuple[Limit, ...]:
@@ -37,7 +38,12 @@ SPEC = NetworkSpec(
     reply_limit=2200,
     limits=limits,
     requests_per_poll=requests_per_poll,
-    credentials=(Credential("token_parameter", "Instagram access token (Page or user token)", required=True),),
+    credentials=(Credential("token_parameter", "Instagram access token (Page or user token)", required=True),
+                 *WEBHOOK_CREDENTIALS),
     owned=True,
     webhook="chalicelib.networks.instagram.webhook:parse",
+    connect=OAuthConnect("meta", ("instagram_basic", "instagram_manage_comments", "pages_show_list",
+                                  "pages_read_engagement"),
+                         "token_parameter", "app_id_parameter", "app_secret_parameter",
+                         docs="https://developers.facebook.com/docs/instagram-platform/instagram-api-with-facebook-login"),
 )
