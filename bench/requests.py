@@ -29,7 +29,7 @@ import yaml
 from chalicelib.config import ListenConfig, parse_config
 from chalicelib.pipeline import Pipeline
 from chalicelib.runtime import build
-from chalicelib.store import Store
+from chalicelib.store import Store, client_config
 from offline.demo import DEMO_SECRETS, ROOT, SIGNING_KEY_PARAMETER, DemoClock, network_options, seed
 from offline.replay import make_server
 from offline.replay.server import ReplayServer
@@ -92,8 +92,8 @@ def fresh_pipeline(stack: LocalStack, replay: ReplayServer, config: ListenConfig
             api.windows.clear()
     table = f"bench-{uuid.uuid4().hex[:8]}"
     stack.create_table(table)
-    pipeline = build(config, Store(stack.client("dynamodb"), table, clock=clock), signing_key=b"k" * 32,
-                     clock=clock).pipeline
+    store = Store(stack.client("dynamodb", client_config()), table, clock=clock)
+    pipeline = build(config, store, signing_key=b"k" * 32, clock=clock).pipeline
     if not batched:
         pipeline.sources = {name: OneTermAtATime(source) for name, source in pipeline.sources.items()}
     return clock, pipeline

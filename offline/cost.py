@@ -35,7 +35,7 @@ from chalicelib.config import parse_config
 from chalicelib.networks.hackernews.emulator import comment_hit, story_hit
 from chalicelib.observability import log_cycle, publish_cycle
 from chalicelib.runtime import build
-from chalicelib.store import Store
+from chalicelib.store import Store, client_config
 from infra.secret_setup import needed_secrets
 from offline.demo import DEMO_SECRETS, DemoClock, network_options
 from offline.replay import make_server
@@ -267,7 +267,7 @@ def measure_one_hour(mentions_per_day: float = MENTIONS_PER_DAY, warm_hours: int
         for api in replay.apis.values():
             if hasattr(api, "clock"):
                 api.clock = clock
-        billed = BilledClient(stack.client("dynamodb"))
+        billed = BilledClient(stack.client("dynamodb", client_config()))  # as the Lambda has it
         store = Store(billed, "cost-reference", clock=clock)
         pipeline = build(config, store, signing_key=b"k" * 40, clock=clock).pipeline
         from chalicelib.networks.rss.emulator import demo_items as feed_items
