@@ -97,29 +97,49 @@ class MatchedMention:
         return tuple(m.rule for m in self.matches)
 
 
+# The Mention fields left out of the stored dict when they hold their default (an empty title, no links...):
+# most mentions leave most of them empty, and a stored mention is billed per KB. Read back with these defaults,
+# so dicts stored whole (before issue 19) read the same.
+_MENTION_DEFAULTS: dict[str, Any] = {
+    "text": "", "title": "", "kind": "post", "author_handle": "", "author_name": "", "author_url": "",
+    "reach": None, "lang": None, "community": "", "links": [], "tags": [], "thread": {}, "rating": None,
+}
+
+
+def _without_defaults(data: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k not in defaults or v != defaults[k]}
+
+
 def matched_to_dict(item: MatchedMention) -> dict[str, Any]:
-    """A JSON-ready dict of a matched mention (the store keeps it as one attribute)."""
+    """A JSON-ready dict of a matched mention (the store keeps it as one attribute), fields that hold
+    their default left out (``matched_from_dict`` puts them back). A match's ``"rule"`` key stays first
+    (``Mentions.rule_mentions_since`` filters on it)."""
     m = item.mention
-    return {
+    mention = {
         "network": m.network, "native_id": m.native_id, "url": m.url, "text": m.text,
         "created_at": m.created_at.isoformat(), "title": m.title, "kind": m.kind,
         "author_handle": m.author_handle, "author_name": m.author_name, "author_url": m.author_url,
         "reach": m.reach, "lang": m.lang, "community": m.community, "links": list(m.links),
-        "tags": list(m.tags), "thread": dict(m.thread), **({"rating": m.rating} if m.rating is not None else {}),
+        "tags": list(m.tags), "thread": dict(m.thread), "rating": m.rating,
+    }
+    return {
+        **_without_defaults(mention, _MENTION_DEFAULTS),
         "matches": [
-            {"rule": r.rule, "group": r.group, "urgent": r.urgent, "spans": [list(s) for s in r.spans]}
+            _without_defaults({"rule": r.rule, "group": r.group, "urgent": r.urgent,
+                               "spans": [list(s) for s in r.spans]}, {"urgent": False, "spans": []})
             for r in item.matches
         ],
-        "triage": None if item.triage is None else {
+        **({} if item.triage is None else {"triage": _without_defaults({
             "sentiment": item.triage.sentiment, "sentiment_label": item.triage.sentiment_label,
             "intents": sorted(item.triage.intents), "priority": item.triage.priority,
             "reasons": list(item.triage.reasons), "opportunity": item.triage.opportunity,
-        },
+        }, {"intents": [], "reasons": [], "opportunity": False})}),
     }
 
 
 def matched_from_dict(data: dict[str, Any]) -> MatchedMention:
-    """The inverse of ``matched_to_dict``."""
+    """The inverse of ``matched_to_dict``; reads dicts stored with every field too (before issue 19)."""
+    data = {**_MENTION_DEFAULTS, **data}
     mention = Mention(
         network=data["network"], native_id=data["native_id"], url=data["url"], text=data["text"],
         created_at=dt.datetime.fromisoformat(data["created_at"]), title=data["title"], kind=data["kind"],
@@ -128,15 +148,16 @@ def matched_from_dict(data: dict[str, Any]) -> MatchedMention:
         tags=tuple(data["tags"]), thread=dict(data["thread"]), rating=data.get("rating"),
     )
     matches = tuple(
-        RuleMatch(rule=r["rule"], group=r["group"], urgent=r["urgent"], spans=tuple((s[0], s[1]) for s in r["spans"]))
+        RuleMatch(rule=r["rule"], group=r["group"], urgent=r.get("urgent", False),
+                  spans=tuple((s[0], s[1]) for s in r.get("spans", ())))
         for r in data["matches"]
     )
     triage = None
     if data.get("triage"):
         t = data["triage"]
         triage = Triage(sentiment=t["sentiment"], sentiment_label=t["sentiment_label"],
-                        intents=frozenset(t["intents"]), priority=t["priority"], reasons=tuple(t["reasons"]),
-                        opportunity=t["opportunity"])
+                        intents=frozenset(t.get("intents", ())), priority=t["priority"],
+                        reasons=tuple(t.get("reasons", ())), opportunity=t.get("opportunity", False))
     return MatchedMention(mention, matches, triage)
 
 

@@ -33,6 +33,9 @@ BATCH_GET_KEYS = 100  # DynamoDB's limit per BatchGetItem
 BATCH_WRITE_ITEMS = 25  # DynamoDB's limit per BatchWriteItem
 READ_OPERATIONS = frozenset({"get_item", "batch_get_item", "query", "scan"})
 PARALLEL_READS = 4  # read batches of a cycle sent at once (measured: writes gain nothing, DynamoDB Local loses)
+# New mentions' conditional puts sent at once: one round trip each, so their number, not DynamoDB's work, sets how
+# long storing a large cycle takes (bench.pipeline: ddb_put_workers, pipeline_speedup_vs_naive_rtt_5ms).
+PARALLEL_PUTS = 16
 
 Item = dict[str, Any]  # one item in DynamoDB's wire format ({"pk": {"S": ...}, ...})
 
@@ -44,7 +47,7 @@ def client_config() -> Any:
     from botocore.config import Config
 
     return Config(retries={"mode": "adaptive", "max_attempts": 8}, connect_timeout=3, read_timeout=10,
-                  parameter_validation=False, max_pool_connections=PARALLEL_READS * 2)
+                  parameter_validation=False, max_pool_connections=max(PARALLEL_READS * 2, PARALLEL_PUTS))
 
 
 def iso(ts: float) -> str:
@@ -133,8 +136,9 @@ class Table:
             raise
         return True
 
-    def _in_parallel(self, work: Callable[[Sequence[Any]], Any], parts: list[Sequence[Any]]) -> list[Any]:
-        """Run ``work`` on each part, several at once; results in part order."""
+    def _in_parallel(self, work: Callable[[Sequence[Any]], Any], parts: list[Sequence[Any]],
+                     workers: int = PARALLEL_READS) -> list[Any]:
+        """Run ``work`` on each part, up to ``workers`` at once; results in part order."""
         if len(parts) <= 1:
             return [work(part) for part in parts]
         caller = _public_caller(sys._getframe(1)) if self.units_by_caller is not None else None
@@ -143,7 +147,7 @@ class Table:
             self._worker.caller = caller
             return work(part)
 
-        with ThreadPoolExecutor(max_workers=PARALLEL_READS, thread_name_prefix="ddb") as pool:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ddb") as pool:
             return list(pool.map(_attributed, parts))
 
     def _batch_get(self, keys: Sequence[Item], *, consistent: bool = True,

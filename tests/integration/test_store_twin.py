@@ -209,6 +209,32 @@ def test_inbox_entries_list_each_days_mentions_newest_first_with_what_a_row_show
     assert (c.sentiment, c.priority, c.opportunity) == ("positive", 40, True)  # the relabelled triage
     assert store.inbox_entries([DAY]) == [b, a]
     assert store.inbox_entries(["2030-03-16"]) == []
+def put_stored_whole(store: Any, item: MatchedMention, at: float) -> None:
+    """Write ``item`` as the store kept it before issue 19: every field of the mention in ``data``."""
+    whole = {"network": item.mention.network, "native_id": item.mention.native_id, "url": item.mention.url,
+             "text": item.mention.text, "created_at": item.mention.created_at.isoformat(), "title": "",
+             "kind": "post", "author_handle": "ana", "author_name": "", "author_url": "", "reach": None,
+             "lang": None, "community": "", "links": [], "tags": [], "thread": {},
+             "matches": [{"rule": r.rule, "group": r.group, "urgent": r.urgent, "spans": [list(s) for s in r.spans]}
+                         for r in item.matches], "triage": None}
+    data = json.dumps(whole, separators=(",", ":"))
+    if isinstance(store, MemoryStore):
+        store._mentions[item.mention.key] = {"data": data, "state": "new", "stored_at": iso(at), "job": "old-job"}
+        return
+    store.client.put_item(TableName=store.table, Item={
+        "pk": {"S": f"M#{item.mention.key}"}, "sk": {"S": "M"}, "data": {"S": data}, "state": {"S": "new"},
+        "stored_at": {"S": iso(at)}, "job": {"S": "old-job"}})
+
+
+def test_a_mention_stored_whole_before_reads_as_one_stored_compact(store: Any, clock: Clock) -> None:
+    old, new = mention("old"), mention("new")
+    put_stored_whole(store, old, START)
+    store.store_new_mentions([new], "job-1", 60)
+    assert store.get_mention(old.mention.key) == StoredMention(old, "new", iso(START), "old-job")
+    assert {k: m.item for k, m in store.get_mentions([old.mention.key, new.mention.key]).items()} == {
+        old.mention.key: old, new.mention.key: new}
+    assert sorted(m.key for m in store.rule_mentions_since("brand-name", START)) == ["hackernews#new", "hackernews#old"]
+    assert store.unseen([old, new]) == []
 
 
 # --- alert jobs and deliveries -------------------------------------------------------

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from offline.cost import BilledClient, attribute_size, item_size, write_units
+from offline.cost import WARM_CATCH_UP_CYCLES, BilledClient, attribute_size, catch_up, item_size, write_units
 
 
 def test_item_sizes_follow_the_documented_rules() -> None:
@@ -30,6 +30,32 @@ def test_item_sizes_follow_the_documented_rules() -> None:
 
 def test_write_units_round_up_per_kilobyte() -> None:
     assert [write_units(n) for n in (0, 1, 1024, 1025, 2048, 2049)] == [1, 1, 1, 2, 2, 3]
+
+
+class Cycles:
+    """``run_cycle`` of a pipeline that stores the given numbers of new mentions, one a cycle."""
+
+    def __init__(self, stored: list[int]) -> None:
+        self.stored = stored
+        self.offset = 0.0  # the clock's, as DemoClock has it
+
+    def __call__(self) -> Any:
+        return type("Report", (), {"new_mentions": self.stored.pop(0) if self.stored else 7})()
+
+
+def test_the_warm_up_runs_cycles_a_minute_apart_until_one_stores_nothing() -> None:
+    # one cycle an hour leaves pages unread at 10,000 a day: the measured hour would store them (3.9x its own)
+    cycles = Cycles([417, 120, 3, 0, 9])
+    assert catch_up(cycles, cycles) == 4
+    assert cycles.offset == 240
+    assert cycles.stored == [9]  # no cycle after the one that stored nothing
+
+
+def test_a_warm_up_that_never_catches_up_is_an_error_not_a_figure() -> None:
+    cycles = Cycles([])
+    with pytest.raises(RuntimeError, match=f"did not catch up in {WARM_CATCH_UP_CYCLES} cycles"):
+        catch_up(cycles, cycles)
+    assert cycles.offset == 60 * WARM_CATCH_UP_CYCLES
 
 
 class FakeDynamoDB:

@@ -13,7 +13,11 @@ from ``overlap_seconds`` before it (a post indexed late can carry an older sortA
 dropping the uris it already returned. One request per term: the lexicon leaves the ``q``
 syntax, boolean operators included, "unspecified" (bluesky-social/atproto
 ``lexicons/app/bsky/feed/searchPosts.json`` @7a4e4355), so terms are not combined with OR (a
-query the AppView read literally would match nothing and lose mentions silently); the rate
+query the AppView read literally would match nothing and lose mentions silently; reported: the
+search ANDs every word, "OR" included, in the open request for boolean operators
+https://github.com/bluesky-social/social-app/issues/1522 and in christopherkenny/bskyr issue 19).
+No listing of all new posts exists short of the firehose, so of the networks only Bluesky's
+requests grow with the terms (``bench.requests``: requests_growth_100_vs_5_except_bluesky); the rate
 limit (3,000 requests per 5 minutes) allows a poll a minute for hundreds of terms anyway.
 Cursor: ``{"since": ISO, "seen": {uri: sortAt
 seconds}, "gap": {"since": ISO, "until": ISO, "seen": [uris]} | absent}``; ``gap`` is the
