@@ -31,6 +31,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import requests
 
+from chalicelib.networks.spec import Credential
 from chalicelib.sources.base import (
     BadPayload,
     Budget,
@@ -214,6 +215,10 @@ def token_words(label: str, network: str, expires: float) -> str:
 
 
 # --- what the Instagram and Facebook Page connectors share -------------------------------------
+
+
+# The Meta app's id, which `make connect` signs the owner in with (infra/connect.py); not read by the service.
+APP_ID = Credential("app_id_parameter", "Meta app id (`make connect` signs in with it)")
 
 
 class GraphOptions(WebhookOptions):  # app_secret_parameter, verify_token_parameter: chalicelib/webhooks/

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.networks.graph import RATE_LIMIT_DOC
+from chalicelib.networks.graph import APP_ID, RATE_LIMIT_DOC
 from chalicelib.networks.spec import Credential, Limit, NetworkSpec, OAuthConnect
 from chalicelib.webhooks.options import WEBHOOK_CREDENTIALS
 
@@ -45,7 +45,8 @@ SPEC = NetworkSpec(
     reply_limit=8000,  # a Facebook comment holds at most 8000 characters
     limits=limits,
     requests_per_poll=requests_per_poll,
-    credentials=(Credential("token_parameter", "Page access token", required=True), *WEBHOOK_CREDENTIALS),
+    credentials=(Credential("token_parameter", "Page access token", required=True), *WEBHOOK_CREDENTIALS,
+                 APP_ID),
     owned=True,
     urgent_when=negative_recommendation,
     webhook="chalicelib.networks.facebook.webhook:parse",

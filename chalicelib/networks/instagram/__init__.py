@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from chalicelib.networks.graph import RATE_LIMIT_DOC
+from chalicelib.networks.graph import APP_ID, RATE_LIMIT_DOC
 from chalicelib.networks.spec import Credential, Limit, NetworkSpec, OAuthConnect
 from chalicelib.webhooks.options import WEBHOOK_CREDENTIALS
 
@@ -39,7 +39,7 @@ SPEC = NetworkSpec(
     limits=limits,
     requests_per_poll=requests_per_poll,
     credentials=(Credential("token_parameter", "Instagram access token (Page or user token)", required=True),
-                 *WEBHOOK_CREDENTIALS),
+                 *WEBHOOK_CREDENTIALS, APP_ID),
     owned=True,
     webhook="chalicelib.networks.instagram.webhook:parse",
     connect=OAuthConnect("meta", ("instagram_basic", "instagram_manage_comments", "pages_show_list",
