@@ -78,6 +78,8 @@ class DigestStore(Protocol):
 
     def held_back(self, days: Sequence[str]) -> dict[str, str]: ...
 
+    def get_state(self, network: str, name: str) -> dict[str, Any] | None: ...
+
 
 class DigestMailer(Protocol):
     """What sends a composed message (``EmailChannel``)."""
@@ -158,6 +160,7 @@ class Digest:
     undelivered: tuple[Undelivered, ...] = ()  # deliveries that failed or may not have arrived since the last digest
     held: tuple[Held, ...] = ()  # the headline days' mentions the owner-feedback model still holds back (TOP_HELD)
     held_total: int = 0  # how many it holds back of the headline days (in no other count)
+    spend: tuple[str, ...] = ()  # what each network sold per request cost this month, in words (``spend_lines``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -532,6 +535,7 @@ def digest_context(digest: Digest, *, business: str, web_view_link: str, unsubsc
                                 "may not have arrived"),
         "undelivered": [(undelivered_line(u, digest.timezone), [_mention_view(m, digest.timezone) for m in u.mentions])
                         for u in digest.undelivered],
+        "spend": list(digest.spend),
         "held_heading": HELD_HEADING,
         "held_line": held_line(digest.held_total),
         "held_more": digest.held_total - len(digest.held),
@@ -540,6 +544,26 @@ def digest_context(digest: Digest, *, business: str, web_view_link: str, unsubsc
         "topics": [(topic.words, [_mention_view(m, digest.timezone) for m in topic.questions[:QUESTIONS_PER_TOPIC]],
                     len(topic.questions)) for topic in digest.topics],
     }
+
+
+def spend_lines(config: ListenConfig, store: DigestStore, now: dt.datetime) -> tuple[str, ...]:
+    """What each enabled network with a monthly budget (X: sold per post read) spent this calendar
+    month (UTC), as its connector's ledger says: "X cost $0.42 in December of your $5.00 monthly budget"."""
+    from chalicelib.networks import spec
+    from chalicelib.sources.base import SPEND_STATE
+
+    month = now.astimezone(dt.UTC)
+    lines = []
+    for network, options in config.enabled_networks().items():
+        budget = getattr(options, "monthly_budget_usd", None)
+        if budget is None:
+            continue
+        ledger = store.get_state(network, SPEND_STATE) or {}
+        usd = ledger.get("usd") if ledger.get("month") == f"{month:%Y-%m}" else 0.0
+        spent = float(usd) if isinstance(usd, int | float) else 0.0
+        lines.append(f"{spec(network).label} cost ${spent:.2f} in {month:%B} (UTC) of your ${budget:.2f} "
+                     "monthly budget, which it never exceeds")
+    return tuple(lines)
 
 
 def zone_name(timezone: str) -> str:
@@ -682,11 +706,13 @@ class DigestSender:
         if period == "daily":
             digest = build_digest(self.config, self.store, now=now, timezone=recipient.timezone)
             since = now.timestamp() - UNDELIVERED_HOURS * 3600
-            digest = replace(digest, undelivered=undelivered_since(self.store, since))
+            digest = replace(digest, undelivered=undelivered_since(self.store, since),
+                             spend=spend_lines(self.config, self.store, now))
             digest = with_links(digest, self.signer, recipient.name, self.config.alerts.action_base_url)
             return digest, f"digest:{local_date.isoformat()}", f"digest-{local_date.isoformat()}"
         week_start = local_date - dt.timedelta(days=WEEK_DAYS)
         digest = build_weekly_digest(self.config, self.store, week_start=week_start, timezone=recipient.timezone)
+        digest = replace(digest, spend=spend_lines(self.config, self.store, now))
         digest = with_links(digest, self.signer, recipient.name, self.config.alerts.action_base_url)
         return digest, f"digest:week:{week_start.isoformat()}", f"digest-week-{iso_week(local_date)}"
 

@@ -261,6 +261,11 @@ class SourceBase:
         """Set up the connector's own fields (nothing by default)."""
 
 
+# The connector-state entry where a network sold per request keeps what it spent this calendar month (UTC):
+# ``{"month": "2026-12", "usd": 1.23}`` (written by the connector, read by the digest).
+SPEND_STATE = "spend"
+
+
 class SourceState(Protocol):
     """Small durable state a connector may keep between cycles (e.g. a cached session token)."""
 

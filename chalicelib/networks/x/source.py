@@ -31,6 +31,7 @@ from pydantic import Field
 from chalicelib.model import Mention
 from chalicelib.networks.x import POST_ID, SPEC
 from chalicelib.sources.base import (
+    SPEND_STATE,
     BadPayload,
     BatchedSearch,
     Budget,
@@ -107,7 +108,7 @@ class X(BatchedSearch, SourceBase):
         """Dollars spent on X this calendar month (UTC), as the ledger says."""
         month = month_of(self._clock())
         if self._spend is None or self._spend.get("month") != month:
-            stored = self._state.get_state(self.name, "spend") if self._state is not None else None
+            stored = self._state.get_state(self.name, SPEND_STATE) if self._state is not None else None
             usd = stored.get("usd") if isinstance(stored, dict) and stored.get("month") == month else None
             self._spend = {"month": month, "usd": float(usd) if isinstance(usd, int | float) else 0.0}
         return float(self._spend["usd"])
@@ -125,7 +126,7 @@ class X(BatchedSearch, SourceBase):
             return
         self._spend = {"month": month_of(self._clock()), "usd": round(self.spent() + cost, 6)}
         if self._state is not None:
-            self._state.put_state(self.name, "spend", dict(self._spend))
+            self._state.put_state(self.name, SPEND_STATE, dict(self._spend))
 
     def _over_budget(self) -> RateLimited:
         now = self._clock()
