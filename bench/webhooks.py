@@ -337,7 +337,7 @@ def attacks(check: Callable[[bool, str], None], store: Any) -> None:
 
     secret, token = secrets.token_urlsafe(32), secrets.token_urlsafe(16)
     text = CONFIG.format(network=NETWORK, base_url="http://127.0.0.1:9/hooknet", app_secret=APP_SECRET_PARAMETER,
-                         verify_token=VERIFY_TOKEN_PARAMETER, signing_key=SIGNING_KEY_PARAMETER)
+                         verify_token=VERIFY_TOKEN_PARAMETER, signing_key=SIGNING_KEY_PARAMETER, instagram="")
     with registered():
         config = parse_config(text, "bench/listen.yaml")
         channels = {"email": Sent("email"), "sms": Sent("sms")}
