@@ -61,17 +61,17 @@ def test_demo_runs_serves_its_action_links_and_stops_cleanly(tmp_path: Path) -> 
         assert re.search(r"  forged: 401 \(stored nowhere\); signed: 200 in [\d.]+ s, 1 email\(s\) and 1 SMS sent "
                          r"in the same request\n  the Reply link from the alert: 200; posted on Instagram: "
                          r"\['So sorry, refunded today'\]", output)  # the webhook story (#17)
-        assert "Emails sent: 4   SMS sent: 3" in output
+        assert "Emails sent: 5   SMS sent: 4" in output
         assert re.search(r"  brand-complaints +3  \(brand, urgent\)", output)
 
         emails = sorted((tmp_path / "outbox").glob("*.eml"))
-        assert len(emails) == 4
+        assert len(emails) == 5
         first = email.message_from_bytes(emails[0].read_bytes(), policy=email.policy.default)
         assert first["To"] == "Maria <maria@beanthere.example>"
         html = first.get_body(("html",)).get_content()
         assert "<mark" in html and "<script" not in html
         sms = (tmp_path / "outbox" / "sms.log").read_text(encoding="utf-8").splitlines()
-        assert len(sms) == 3 and all(line.startswith("+351912345678\tURGENT ") for line in sms)
+        assert len(sms) == 4 and all(line.startswith("+351912345678\tURGENT ") for line in sms)
         assert sms[2].startswith('+351912345678\tURGENT Google reviews 1/5 stars: "Waited 25 minutes, cold coffee')
 
         link = re.findall(r"Try one \(GET shows it, the button POSTs\): (\S+)", output)[0]
