@@ -26,12 +26,13 @@ import datetime as dt
 import json
 import re
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any, get_args
 
 from chalicelib.model import Intent, RuleGroup, SentimentLabel, StoredMention
-from chalicelib.store.inbox import InboxEntry, days_between, entry_from, facets_of
+from chalicelib.store.inbox import InboxEntry, days_between, entry_from, facets_of, rank
 from chalicelib.web.pages import SECURITY_HEADERS, Page, _templates
 
 PAGE_SIZE = 50
@@ -92,14 +93,6 @@ def decode_key(segment: str) -> str | None:
     except (binascii.Error, UnicodeDecodeError):
         return None
     return key if encode_key(key) == segment and "#" in key else None
-
-
-def rank(e: InboxEntry) -> tuple[int, int, str, str]:
-    """The inbox's order: unanswered opportunities, new, snoozed and held, the rest; then by
-    priority, then newest first (the time's digits turned around), then by key."""
-    part = (0 if e.opportunity else 1) if e.state == "new" else 2 if e.state in ("snoozed", "held") else 3
-    newest_first = e.stored_at.translate(str.maketrans("0123456789", "9876543210"))
-    return part, -e.priority, newest_first, e.key
 
 
 def encode_cursor(row: InboxEntry) -> str:
@@ -184,11 +177,22 @@ def matches(e: InboxEntry, f: InboxFilter, me: str) -> bool:
 def page_of(entries: Sequence[InboxEntry], f: InboxFilter, me: str,
             size: int = PAGE_SIZE) -> tuple[list[InboxEntry], InboxEntry | None]:
     """The page's rows in the inbox's order, and the last of them if more follow (for the cursor)."""
-    chosen = sorted((e for e in entries if matches(e, f, me)), key=rank)
-    if f.after is not None:
-        chosen = [e for e in chosen if rank(e) > f.after]
+    return page_from(sorted(entries, key=rank), f, me, size)
+
+
+def page_from(ordered: Iterable[InboxEntry], f: InboxFilter, me: str,
+              size: int = PAGE_SIZE) -> tuple[list[InboxEntry], InboxEntry | None]:
+    """``page_of`` over entries already in the inbox's order, taking only as many as the page needs."""
+    chosen = list(islice((e for e in ordered if matches(e, f, me) and (f.after is None or rank(e) > f.after)),
+                         size + 1))
     rows = chosen[:size]
     return rows, (rows[-1] if len(chosen) > size else None)
+
+
+def parts_of(f: InboxFilter) -> tuple[int, int]:
+    """The parts of the inbox's order (``chalicelib.store.inbox.PARTS``) the state filter keeps."""
+    return {"open": (0, 0), "new": (0, 1), "snoozed": (2, 2), "held": (2, 2), "handled": (3, 3),
+            "not_relevant": (3, 3)}.get(f.state, (0, 3))
 
 
 def entry_of(stored: StoredMention, assigned_to: str | None = None) -> InboxEntry:
@@ -273,11 +277,11 @@ class InboxPages:
             keys = list(dict.fromkeys(k for d in self.store.deliveries(f.job) if d.recipient == viewer.name
                                       for k in d.mention_keys))  # what this alert carried to the viewer
             found = self.store.get_mentions(keys) if keys else {}
-            entries = [entry_of(found[k], self.store.assigned_to(k) if f.assigned_me else None)
-                       for k in keys if k in found]
-        else:
-            entries = self.store.inbox_entries(days_between(f.first, f.last))
-        rows, last = page_of(entries, f, viewer.name)
+            rows, last = page_of([entry_of(found[k], self.store.assigned_to(k) if f.assigned_me else None)
+                                  for k in keys if k in found], f, viewer.name)
+        else:  # the index holds each day in the inbox's order: read about one page of it
+            rows, last = page_from(self.store.inbox_ordered(days_between(f.first, f.last), parts_of(f), f.after,
+                                                            PAGE_SIZE + 1), f, viewer.name)
         kept = {k: v for k, v in params.items() if k != "cursor" and v != ""}
         more = f"{prefix}/in/?" + _query({**kept, "cursor": encode_cursor(last)}) if last else ""
         title = "This alert's mentions" if f.job else "Inbox"
