@@ -13,22 +13,14 @@ from chalicelib.links import TokenSigner
 from chalicelib.store.memory import MemoryStore
 from chalicelib.web.inbox import InboxPages, Viewed
 from tests.builders import FakeClock
+from tests.unit import test_digest_local_days as local_days
 from tests.unit.test_digest import CONFIG
 from tests.unit.test_digest_local_days import at, counted
 from tests.unit.web.test_inbox import keys
 
 NOW = "2026-12-04T13:00:00+00:00"  # 08:00 in New York: the headline is Thu 3 and Fri 4 Dec there
 BASE = "https://api.example/api"
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def store(clock: FakeClock) -> MemoryStore:
-    return MemoryStore(clock=clock)
+clock, store = local_days.clock, local_days.store  # the fixtures: a FakeClock and a MemoryStore on it
 
 
 def test_the_digests_opportunities_link_lists_exactly_them_over_the_recipients_local_days(
