@@ -211,7 +211,8 @@ class MemoryStore:
 
     def inbox_entries(self, days: Sequence[str]) -> list[InboxEntry]:
         order = {day: n for n, day in enumerate(days)}
-        found = sorted(((k, r) for k, r in self._mentions.items() if r["stored_at"][:10] in order),
+        found = sorted(((k, r) for k, r in self._mentions.items()  # stored before the index: not in it
+                        if r["stored_at"][:10] in order and "facets" in r),
                        key=lambda kr: f"{kr[1]['stored_at']}#{kr[0]}", reverse=True)
         found.sort(key=lambda kr: order[kr[1]["stored_at"][:10]])
         return [entry_from(k, r["stored_at"], r["state"], r.get("assigned_to"), r["facets"])
