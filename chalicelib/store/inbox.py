@@ -28,6 +28,7 @@ from chalicelib.table import INBOX_INDEX_NAME, INBOX_PARTITION_KEY, INBOX_SORT_K
 
 PARTS = 4  # the inbox's order: 0 unanswered opportunities, 1 new, 2 snoozed and held, 3 the rest
 NEW_FORM = "B"  # an ordered sort key starts so; one from before (``<stored_at>#<key>``) starts with a digit
+MAX_BATCH = 1000  # index entries one Query of a page asks for at most (~250 KB: a Query returns at most 1 MB)
 TEXT_CHARS = 160  # characters of title and text an inbox row shows and the text search covers
 AUTHOR_CHARS = 40
 
@@ -135,7 +136,8 @@ class Inbox(Table):
                       after: tuple[Any, ...] | None = None, batch: int = 51) -> Iterator[InboxEntry]:
         """The entries of these UTC days in the inbox's order (``rank``), only those of ``parts``
         (first, last) and after ``after``, read as they are taken: each day's ordered range is Queried
-        ``batch`` entries at a time (the first batch of every day at once) and the days' streams are
+        ``batch`` entries first (every day's at once), four times more each time after (at most
+        ``MAX_BATCH``), and the days' streams are
         merged. Entries still keyed the former way (``<stored_at>#<key>``) are read whole and ordered here."""
         first, last = parts
         low = f"{NEW_FORM}{first}#"
@@ -147,12 +149,12 @@ class Inbox(Table):
             place = rank(e)
             return first <= place[0] <= last and (after is None or place > after)
 
-        def _batch(day: str, start: Item | None) -> tuple[list[InboxEntry], Item | None]:
+        def _batch(day: str, start: Item | None, limit: int = batch) -> tuple[list[InboxEntry], Item | None]:
             if low > high:  # the cursor is past these parts
                 return [], None
             page: dict[str, Any] = {"ExclusiveStartKey": start} if start else {}
             response = self._call(
-                "query", TableName=self.table, IndexName=INBOX_INDEX_NAME, Limit=batch, **page,
+                "query", TableName=self.table, IndexName=INBOX_INDEX_NAME, Limit=limit, **page,
                 KeyConditionExpression=f"{INBOX_PARTITION_KEY} = :day AND {INBOX_SORT_KEY} BETWEEN :low AND :high",
                 ExpressionAttributeValues={":day": {"S": day_partition(day)}, ":low": {"S": low}, ":high": {"S": high}})
             return [_entry(item) for item in response["Items"]], response.get("LastEvaluatedKey")
@@ -165,8 +167,10 @@ class Inbox(Table):
 
         def _stream(day: str, entries: list[InboxEntry], start: Item | None) -> Iterator[InboxEntry]:
             yield from entries
-            while start is not None:
-                entries, start = _batch(day, start)
+            limit = batch
+            while start is not None:  # a filter keeping few rows: read on, four times more each time
+                limit = min(limit * 4, MAX_BATCH)
+                entries, start = _batch(day, start, limit)
                 yield from entries
 
         streams = [heapq.merge(former, _stream(day, entries, start), key=rank)
