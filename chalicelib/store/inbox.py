@@ -1,16 +1,19 @@
 """The inbox's reads: mentions by the UTC day they were stored, from the small ``inbox`` index.
 
-Each mention item carries ``ipk`` = ``DAY#<yyyy-mm-dd>`` and ``isk`` = ``<stored_at>#<key>`` (set
-once, when it is stored), so the index holds one entry per mention, a day a partition, in time
-order. The index projects only ``state``, ``assigned_to`` and ``facets`` (what the list shows,
+Each mention item carries ``ipk`` = ``DAY#<yyyy-mm-dd>`` and ``isk`` = ``B<part>#<1000 - priority>#<stored_at,
+digits turned around>#<key>`` (``ordered_key``), so the index holds one entry per mention, a day a partition,
+in the inbox's order (``rank``): a page Queries about one page of each day and merges the days
+(``Inbox.inbox_ordered``). A change of state or triage rewrites ``isk`` (``Mentions._with_sort_key``); entries
+keyed the former way (``<stored_at>#<key>``, sorting before ``B``) are still read, whole, and ordered here.
+The index projects only ``state``, ``assigned_to`` and ``facets`` (what the list shows,
 filters and searches on: network, rules, groups, sentiment, intents, priority, opportunity, the
 author and the first ``TEXT_CHARS`` characters of title and text, as compact JSON): about 250
-bytes on the mention item, so an index write costs one write unit and a day's entries come back in
-one Query page. A state change or an assignment rewrites the entry (one unit); other updates of
-the mention do not touch it; the mention's ``data`` is never projected.
+bytes on the mention item, so an index write costs one write unit (moving an entry: a delete and a
+put). An assignment rewrites the entry in place; other updates of the mention do not touch it; the
+mention's ``data`` is never projected.
 
-Filtering, ordering and paging are the web layer's (``chalicelib.web.inbox``) pure functions over
-``InboxEntry``: the same on the table and on its in-memory twin.
+Filtering and paging are the web layer's (``chalicelib.web.inbox``) pure functions over ``InboxEntry``:
+the same on the table and on its in-memory twin.
 """
 
 from __future__ import annotations
