@@ -26,6 +26,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from typing import Any, Literal, Protocol
+from urllib.parse import urlencode
 
 from chalicelib.alerts import UNSUBSCRIBE_TTL, DeliveryFailed, network_name
 from chalicelib.alerts.delivery import claim_retry, deliver_once, due_retries, send_claimed
@@ -161,6 +162,7 @@ class Digest:
     held: tuple[Held, ...] = ()  # the headline days' mentions the owner-feedback model still holds back (TOP_HELD)
     held_total: int = 0  # how many it holds back of the headline days (in no other count)
     spend: tuple[str, ...] = ()  # what each network sold per request cost this month, in words (``spend_lines``)
+    inbox_link: str = ""  # the inbox listing exactly the opportunities of the headline days (``with_links``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -525,6 +527,7 @@ def digest_context(digest: Digest, *, business: str, web_view_link: str, unsubsc
         "changes": {change.label: change for change in digest.changes},
         "share_before": [bar.width for bar in digest.share_before],
         "web_view_link": safe_url(web_view_link),
+        "inbox_link": safe_url(digest.inbox_link),
         "digest": digest,
         "colors": COLORS,
         "sentiment_bar": [(bar.width, COLORS[bar.label]) for bar in digest.sentiment],
@@ -593,7 +596,15 @@ def _groups_note(digest: Digest) -> str:
 def with_links(digest: Digest, signer: TokenSigner, recipient: str, base_url: str) -> Digest:
     """The digest with a "That's wrong" link (``unhold``) signed for ``recipient`` on each held mention."""
     return replace(digest, held=tuple(replace(h, link=f"{base_url}/a/{signer.sign(h.mention.key, 'unhold', recipient)}")
-                                      for h in digest.held))
+                                      for h in digest.held), inbox_link=inbox_link(digest, base_url))
+
+
+def inbox_link(digest: Digest, base_url: str) -> str:
+    """The inbox (behind sign-in) filtered to the opportunities of the headline's local days: their
+    UTC range read by the inbox, so it lists exactly the digest's opportunities, the unshown ones too."""
+    query = urlencode({"from": digest.days[0].isoformat(), "to": digest.days[-1].isoformat(),
+                       "tz": digest.timezone, "section": "opportunities"})
+    return f"{base_url}/in/?{query}"
 
 
 def undelivered_line(u: Undelivered, timezone: str) -> str:

@@ -17,7 +17,8 @@ Items (pk / sk), by aggregate (each module's docstring has the details):
                 ``STORIES#<day>``; ``DIGEST#<UTC day>`` / ``D#<HHMM>`` (a quarter hour; ``D``: a day, before)
                 with ``O#<key>``, ``Q#<key>``
 - lists         ``MUTES``; ``SUPPRESS``; ``EXCLUSIONS``
-- inbox         index ``inbox`` on the mention items: ``DAY#<day>`` / ``<stored_at>#<key>`` (small projection)
+- inbox         index ``inbox`` on the mention items: ``DAY#<day>`` / ``B<part>#<priority>#<time>#<key>``
+                (in the inbox order; small projection)
 - learning      ``LEARN`` / ``MODEL`` (the owner-feedback model, versioned); ``HELD#<day>`` / ``<key>``
 - sessions      ``SIGNIN#<hash>`` / ``L``; ``WEBSESSION#<hash>`` / ``S``; ``WEBSESSIONS#<address>`` / ``<hash>``;
                 ``SIGNINCOUNT#<who>`` / ``<window>`` (the inbox's sign-in)

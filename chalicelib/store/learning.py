@@ -14,7 +14,7 @@ Items:
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from chalicelib.model import MatchedMention, matched_to_dict
 from chalicelib.store.inbox import facets_of
@@ -26,6 +26,8 @@ MODEL_KEY = ("LEARN", "MODEL")
 
 
 class Learning(Table):
+    _with_sort_key: Callable[..., bool]  # the Mentions aggregate's
+
     def feedback_model(self) -> tuple[str, int] | None:
         """The stored feedback model (JSON) and its version; None before the first click."""
         item = self._call("get_item", TableName=self.table, Key=pk_sk(*MODEL_KEY), ConsistentRead=True).get("Item")
@@ -44,12 +46,14 @@ class Learning(Table):
     def relabel_mention(self, item: MatchedMention) -> bool:
         """Store the mention's triage as the owner corrected it (its intents, and the priority
         recomputed from them); False if the mention is no longer stored."""
-        return self._conditional(
+        facets = facets_of(item)
+        return self._with_sort_key(item.mention.key, lambda sets, guard, values: self._conditional(
             "update_item", Key=pk_sk(mention_pk(item.mention.key), "M"),
-            UpdateExpression="SET #data = :data, facets = :facets", ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeNames={"#data": "data"},
+            UpdateExpression=f"SET #data = :data, facets = :facets{sets}",
+            ConditionExpression=f"attribute_exists(pk) AND {guard}",
+            ExpressionAttributeNames={"#data": "data", "#state": "state"},
             ExpressionAttributeValues={":data": {"S": json.dumps(matched_to_dict(item), separators=(",", ":"))},
-                                       ":facets": {"S": facets_of(item)}})
+                                       ":facets": {"S": facets}, **values}), facets=facets)
 
     def hold_mention(self, key: str, day: str, reason: str) -> bool:
         """Hold a stored mention back from alerting: listed in ``day``'s digest with ``reason``,
@@ -58,11 +62,11 @@ class Learning(Table):
         expires = int(self.clock()) + MENTION_TTL_DAYS * 86400
         self._call("put_item", TableName=self.table, Item={
             **pk_sk(f"HELD#{day}", key), "reason": {"S": reason}, TTL_ATTRIBUTE: {"N": str(expires)}})
-        return self._conditional(
-            "update_item", Key=pk_sk(mention_pk(key), "M"), UpdateExpression="SET #state = :held",
-            ConditionExpression="attribute_exists(pk) AND #state IN (:new, :held)",
+        return self._with_sort_key(key, lambda sets, guard, values: self._conditional(
+            "update_item", Key=pk_sk(mention_pk(key), "M"), UpdateExpression=f"SET #state = :held{sets}",
+            ConditionExpression=f"attribute_exists(pk) AND #state IN (:new, :held) AND {guard}",
             ExpressionAttributeNames={"#state": "state"},
-            ExpressionAttributeValues={":held": {"S": "held"}, ":new": {"S": "new"}})
+            ExpressionAttributeValues={":held": {"S": "held"}, ":new": {"S": "new"}, **values}), state="held")
 
     def held_back(self, days: Sequence[str]) -> dict[str, str]:
         """Mention key -> reason, of the mentions held back on ``days`` (in day, then key order)."""

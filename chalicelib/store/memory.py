@@ -20,7 +20,7 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from chalicelib.model import (
@@ -53,7 +53,7 @@ from chalicelib.store.deliveries import (
     retry_index_key,
     undelivered_index_key,
 )
-from chalicelib.store.inbox import InboxEntry, days_since, entry_from, facets_of, rule_keys_since
+from chalicelib.store.inbox import PARTS, InboxEntry, days_since, entry_from, facets_of, rank, rule_keys_since
 from chalicelib.store.lists import split_mutes
 from chalicelib.store.mentions import capped, due_bound, reply_record, snooze_record
 from chalicelib.store.poll_state import KEPT, merged_tasks, planned_writes, skipped_words, tasks_body
@@ -211,12 +211,18 @@ class MemoryStore:
 
     def inbox_entries(self, days: Sequence[str]) -> list[InboxEntry]:
         order = {day: n for n, day in enumerate(days)}
-        found = sorted(((k, r) for k, r in self._mentions.items()
-                        if r["stored_at"][:10] in order and "facets" in r),  # stored before the index: not in it
+        found = sorted(((k, r) for k, r in self._mentions.items()  # stored before the index: not in it
+                        if r["stored_at"][:10] in order and "facets" in r),
                        key=lambda kr: f"{kr[1]['stored_at']}#{kr[0]}", reverse=True)
         found.sort(key=lambda kr: order[kr[1]["stored_at"][:10]])
         return [entry_from(k, r["stored_at"], r["state"], r.get("assigned_to"), r["facets"])
                 for k, r in found]
+
+    def inbox_ordered(self, days: Sequence[str], parts: tuple[int, int] = (0, PARTS - 1),
+                      after: tuple[Any, ...] | None = None, batch: int = 51) -> Iterator[InboxEntry]:
+        chosen = [e for e in self.inbox_entries(days)
+                  if parts[0] <= rank(e)[0] <= parts[1] and (after is None or rank(e) > after)]
+        return iter(sorted(chosen, key=rank))
 
     # --- alert jobs and deliveries --------------------------------------------------
 

@@ -17,7 +17,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from chalicelib.model import Job, MatchedMention, StoredMention, matched_from_dict, matched_to_dict
-from chalicelib.store.inbox import InboxEntry, days_since, facets_of, inbox_keys, rule_keys_since
+from chalicelib.store.inbox import InboxEntry, days_since, facets_of, inbox_keys, rule_keys_since, sort_key_of
 from chalicelib.store.table import (
     PARALLEL_PUTS,
     TRANSACTION_ITEMS,
@@ -124,7 +124,7 @@ class Mentions(Table):
                     "stored_at": {"S": stored_at},
                     "job": {"S": job_id},
                     TTL_ATTRIBUTE: {"N": expires},
-                    **inbox_keys(stored_at, m.mention.key), "facets": {"S": facets_of(m)},
+                    **inbox_keys(stored_at, m.mention.key, facets_of(m)), "facets": {"S": facets_of(m)},
                 },
                 "ConditionExpression": "attribute_not_exists(pk)",
             }
@@ -196,11 +196,36 @@ class Mentions(Table):
 
     def set_mention_state(self, key: str, state: str) -> bool:
         """Set a stored mention's state (e.g. handled); False if no such mention."""
-        return self._conditional(
-            "update_item", Key=pk_sk(mention_pk(key), "M"), UpdateExpression="SET #state = :state",
-            ConditionExpression="attribute_exists(pk)", ExpressionAttributeNames={"#state": "state"},
-            ExpressionAttributeValues={":state": {"S": state}},
-        )
+        return self._with_sort_key(key, lambda sets, guard, values: self._conditional(
+            "update_item", Key=pk_sk(mention_pk(key), "M"), UpdateExpression=f"SET #state = :state{sets}",
+            ConditionExpression=f"attribute_exists(pk) AND {guard}", ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues={":state": {"S": state}, **values},
+        ), state=state)
+
+    def _with_sort_key(self, key: str, write: Callable[[str, str, Item], bool], *, state: str | None = None,
+                       facets: str | None = None) -> bool:
+        """Change a mention's state or facets and its ``inbox`` sort key with them (the inbox's order
+        is in the key): read its state, facets and time stored (one consistent GetItem), then
+        ``write(", isk = :isk", <the state and facets as read>, values)``, again if either changed
+        meanwhile. False if the mention is not stored or ``write``'s own condition failed."""
+        read: tuple[str, str | None] | None = None
+        for _ in range(5):
+            got = self._call("get_item", TableName=self.table, Key=pk_sk(mention_pk(key), "M"), ConsistentRead=True,
+                             ProjectionExpression="#state, facets, stored_at",
+                             ExpressionAttributeNames={"#state": "state"}).get("Item")
+            if got is None or (got["state"]["S"], string_of(got, "facets")) == read:
+                return False  # gone, or nothing changed meanwhile: the write's own condition failed
+            read = (got["state"]["S"], string_of(got, "facets"))
+            if read[1] is None:  # stored before the inbox: not in its index
+                done = write("", "#state = :read_state AND attribute_not_exists(facets)",
+                             {":read_state": {"S": read[0]}})
+            else:
+                isk = sort_key_of(state or read[0], facets or read[1], got["stored_at"]["S"], key)
+                done = write(", isk = :isk", "#state = :read_state AND facets = :read_facets",
+                             {":isk": {"S": isk}, ":read_state": {"S": read[0]}, ":read_facets": {"S": read[1]}})
+            if done:
+                return True
+        raise RuntimeError(f"mention {key}: its state or facets kept changing while being written")
 
     def audit(self, key: str, action: str, recipient: str, result: str, nonce: str) -> None:
         """Record who did what to a mention, when, and how it went."""
@@ -221,16 +246,17 @@ class Mentions(Table):
     def snooze(self, key: str, until: int) -> bool:
         """Snooze a stored mention until ``until`` (Unix seconds): it alerts again then. False if
         there is no such mention."""
-        return self._transact([
+        return self._with_sort_key(key, lambda sets, guard, values: self._transact([
             {"Update": {"TableName": self.table, "Key": pk_sk(mention_pk(key), "M"),
-                        "UpdateExpression": "SET snoozed_until = :until, #state = :snoozed",
-                        "ConditionExpression": "attribute_exists(pk)",
+                        "UpdateExpression": f"SET snoozed_until = :until, #state = :snoozed{sets}",
+                        "ConditionExpression": f"attribute_exists(pk) AND {guard}",
                         "ExpressionAttributeNames": {"#state": "state"},
-                        "ExpressionAttributeValues": {":until": {"N": str(until)}, ":snoozed": {"S": "snoozed"}}}},
+                        "ExpressionAttributeValues": {":until": {"N": str(until)}, ":snoozed": {"S": "snoozed"},
+                                                      **values}}},
             {"Put": {"TableName": self.table,
                      "Item": {**pk_sk("SNOOZED", snooze_record(until, key)),
                               TTL_ATTRIBUTE: {"N": str(until + SNOOZE_RECORD_TTL_DAYS * 86400)}}}},
-        ]) is None
+        ]) is None, state="snoozed")
 
     def snoozes_ended(self) -> list[tuple[str, str]]:
         """(snooze record id, mention key) of snoozes whose time has come, oldest first."""

@@ -4,12 +4,12 @@ asserts that both have exactly these methods with these signatures)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
 from chalicelib.model import Delivery, DigestDay, Health, Job, MatchedMention, StoredMention, TaskState
 from chalicelib.store.deliveries import CLAIM_LEASE_SECONDS
-from chalicelib.store.inbox import InboxEntry
+from chalicelib.store.inbox import PARTS, InboxEntry
 from chalicelib.store.sessions import SessionRecord
 
 
@@ -36,6 +36,8 @@ class StoreProtocol(Protocol):
     def replies(self) -> list[dict[str, str]]: ...
     def rule_mentions_since(self, rule: str, since: float, limit: int = 5000) -> list[StoredMention]: ...
     def inbox_entries(self, days: Sequence[str]) -> list[InboxEntry]: ...
+    def inbox_ordered(self, days: Sequence[str], parts: tuple[int, int] = (0, PARTS - 1),
+                      after: tuple[Any, ...] | None = None, batch: int = 51) -> Iterator[InboxEntry]: ...
 
     # alert jobs, deliveries, nonces, short links
     def open_job(self, job_id: str, candidate_keys: Sequence[str], lease_seconds: float) -> Job: ...

@@ -26,12 +26,15 @@ import datetime as dt
 import json
 import re
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chalicelib.model import Intent, RuleGroup, SentimentLabel, StoredMention
-from chalicelib.store.inbox import InboxEntry, days_between, entry_from, facets_of
+from chalicelib.store.inbox import InboxEntry, days_between, entry_from, facets_of, rank
+from chalicelib.store.table import iso
 from chalicelib.web.pages import SECURITY_HEADERS, Page, _templates
 
 PAGE_SIZE = 50
@@ -50,7 +53,11 @@ STATES = {  # the state filter's values -> what the page calls them
 }
 BULK_ACTIONS = {"handled": "Mark handled", "snooze": "Snooze 1 day", "mute_author": "Mute the authors"}
 PARAMETERS = ("state", "network", "group", "rule", "sentiment", "intent", "assigned", "from", "to", "q", "job",
-              "cursor")
+              "cursor", "tz", "section")
+SECTIONS = {  # the digest's sections the inbox can list (``section``): what each keeps
+    "opportunities": "the opportunities (not held back, not marked not relevant)",
+}
+_ZONE = re.compile(r"[A-Za-z][A-Za-z0-9_+-]{0,30}(/[A-Za-z0-9_+-]{1,30}){0,2}")
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _JOB = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 _KEY = re.compile(r"[A-Za-z0-9_-]{1,700}")
@@ -74,6 +81,17 @@ class InboxFilter:
     q: str = ""
     job: str = ""
     after: tuple[Any, ...] | None = None  # the cursor: the last row shown, as ``rank`` says
+    zone: str = ""  # ``tz``: first and last are days of this time zone (the digest's), read by their UTC range
+    since: str = ""  # with a zone: the UTC instants (ISO 8601) the local days span, since included, until not
+    until: str = ""
+    section: str = ""  # a digest section (SECTIONS)
+
+    def utc_days(self) -> list[str]:
+        """The UTC days (stored by) to read, newest first."""
+        if not self.zone:
+            return days_between(self.first, self.last)
+        end = dt.datetime.fromisoformat(self.until) - dt.timedelta(milliseconds=1)
+        return days_between(self.since[:10], end.date().isoformat())
 
 
 # --- keys in paths, cursors ------------------------------------------------------------
@@ -92,14 +110,6 @@ def decode_key(segment: str) -> str | None:
     except (binascii.Error, UnicodeDecodeError):
         return None
     return key if encode_key(key) == segment and "#" in key else None
-
-
-def rank(e: InboxEntry) -> tuple[int, int, str, str]:
-    """The inbox's order: unanswered opportunities, new, snoozed and held, the rest; then by
-    priority, then newest first (the time's digits turned around), then by key."""
-    part = (0 if e.opportunity else 1) if e.state == "new" else 2 if e.state in ("snoozed", "held") else 3
-    newest_first = e.stored_at.translate(str.maketrans("0123456789", "9876543210"))
-    return part, -e.priority, newest_first, e.key
 
 
 def encode_cursor(row: InboxEntry) -> str:
@@ -149,7 +159,8 @@ def parse_filter(params: Mapping[str, str], *, networks: Sequence[str], rules: S
     span = SEARCH_DAYS if q else DEFAULT_DAYS
     last = last or (min(first + dt.timedelta(days=span - 1), today) if first else today)
     first = first or last - dt.timedelta(days=span - 1)
-    if last > today:
+    zone = _zone(p["tz"]) if "tz" in p else None
+    if last > today + dt.timedelta(days=1 if zone else 0):  # a zone's day can be a day ahead of UTC's
         raise BadFilter(f"to: {last} is after today ({today}, UTC)")
     if first > last:
         raise BadFilter(f"from: {first} is after to ({last})")
@@ -169,7 +180,24 @@ def parse_filter(params: Mapping[str, str], *, networks: Sequence[str], rules: S
         assigned_me=_one_of("assigned", p["assigned"], ["me"]) == "me" if "assigned" in p else False,
         first=first.isoformat(), last=last.isoformat(), q=q, job=p.get("job", ""),
         after=decode_cursor(p["cursor"]) if "cursor" in p else None,
+        zone=p.get("tz", ""), since=_utc_start(first, zone) if zone else "",
+        until=_utc_start(last + dt.timedelta(days=1), zone) if zone else "",
+        section=_one_of("section", p["section"], list(SECTIONS)) if "section" in p else "",
     )
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        if not _ZONE.fullmatch(name):
+            raise ValueError
+        return ZoneInfo(name)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise BadFilter(f"tz: {name[:40]!r} is not a time zone like Europe/Lisbon") from None
+
+
+def _utc_start(day: dt.date, zone: ZoneInfo) -> str:
+    """The UTC instant (as stored_at is written) the day starts at in ``zone``."""
+    return iso(dt.datetime.combine(day, dt.time(), zone).timestamp())
 
 
 def matches(e: InboxEntry, f: InboxFilter, me: str) -> bool:
@@ -178,17 +206,30 @@ def matches(e: InboxEntry, f: InboxFilter, me: str) -> bool:
     return (state_ok and (not f.network or e.network == f.network) and (not f.group or f.group in e.groups)
             and (not f.rule or f.rule in e.rules)
             and (not f.sentiment or e.sentiment == f.sentiment) and (not f.intent or f.intent in e.intents)
-            and (not f.assigned_me or e.assigned_to == me) and (not f.q or f.q.casefold() in e.text.casefold()))
+            and (not f.assigned_me or e.assigned_to == me) and (not f.q or f.q.casefold() in e.text.casefold())
+            and (not f.zone or f.since <= e.stored_at < f.until)
+            and (f.section != "opportunities" or (e.opportunity and e.state not in ("held", "not_relevant"))))
 
 
 def page_of(entries: Sequence[InboxEntry], f: InboxFilter, me: str,
             size: int = PAGE_SIZE) -> tuple[list[InboxEntry], InboxEntry | None]:
     """The page's rows in the inbox's order, and the last of them if more follow (for the cursor)."""
-    chosen = sorted((e for e in entries if matches(e, f, me)), key=rank)
-    if f.after is not None:
-        chosen = [e for e in chosen if rank(e) > f.after]
+    return page_from(sorted(entries, key=rank), f, me, size)
+
+
+def page_from(ordered: Iterable[InboxEntry], f: InboxFilter, me: str,
+              size: int = PAGE_SIZE) -> tuple[list[InboxEntry], InboxEntry | None]:
+    """``page_of`` over entries already in the inbox's order, taking only as many as the page needs."""
+    chosen = list(islice((e for e in ordered if matches(e, f, me) and (f.after is None or rank(e) > f.after)),
+                         size + 1))
     rows = chosen[:size]
     return rows, (rows[-1] if len(chosen) > size else None)
+
+
+def parts_of(f: InboxFilter) -> tuple[int, int]:
+    """The parts of the inbox's order (``chalicelib.store.inbox.PARTS``) the state filter keeps."""
+    return {"open": (0, 0), "new": (0, 1), "snoozed": (2, 2), "held": (2, 2), "handled": (3, 3),
+            "not_relevant": (3, 3)}.get(f.state, (0, 3))
 
 
 def entry_of(stored: StoredMention, assigned_to: str | None = None) -> InboxEntry:
@@ -273,11 +314,11 @@ class InboxPages:
             keys = list(dict.fromkeys(k for d in self.store.deliveries(f.job) if d.recipient == viewer.name
                                       for k in d.mention_keys))  # what this alert carried to the viewer
             found = self.store.get_mentions(keys) if keys else {}
-            entries = [entry_of(found[k], self.store.assigned_to(k) if f.assigned_me else None)
-                       for k in keys if k in found]
-        else:
-            entries = self.store.inbox_entries(days_between(f.first, f.last))
-        rows, last = page_of(entries, f, viewer.name)
+            rows, last = page_of([entry_of(found[k], self.store.assigned_to(k) if f.assigned_me else None)
+                                  for k in keys if k in found], f, viewer.name)
+        else:  # the index holds each day in the inbox's order: read about one page of it
+            rows, last = page_from(self.store.inbox_ordered(f.utc_days(), parts_of(f), f.after,
+                                                            PAGE_SIZE + 1), f, viewer.name)
         kept = {k: v for k, v in params.items() if k != "cursor" and v != ""}
         more = f"{prefix}/in/?" + _query({**kept, "cursor": encode_cursor(last)}) if last else ""
         title = "This alert's mentions" if f.job else "Inbox"

@@ -31,7 +31,9 @@ from chalicelib.model import (
     TaskState,
 )
 from chalicelib.store import MAX_STORED_TEXT, Store, StoreProtocol, capped
+from chalicelib.store.inbox import rank
 from chalicelib.store.memory import MemoryStore
+from chalicelib.store.mentions import snooze_record
 from chalicelib.store.poll_state import KEPT, task_group, task_layout, tasks_body, tasks_from
 from chalicelib.store.table import iso
 from chalicelib.triage import Triage
@@ -94,7 +96,7 @@ def public_methods(cls: type) -> dict[str, inspect.Signature]:
 
 def test_store_twin_and_protocol_have_the_same_public_methods_and_signatures() -> None:
     protocol = public_methods(StoreProtocol)
-    assert len(protocol) == 81  # 70 + 9 (sign-in sessions) + hour_counts (spikes) + inbox_entries
+    assert len(protocol) == 82  # 70 + 9 (sign-in sessions) + hour_counts (spikes) + inbox_entries, inbox_ordered
     assert public_methods(Store) == protocol
     assert public_methods(MemoryStore) == protocol
 
@@ -209,6 +211,45 @@ def test_inbox_entries_list_each_days_mentions_newest_first_with_what_a_row_show
     assert (c.sentiment, c.priority, c.opportunity) == ("positive", 40, True)  # the relabelled triage
     assert store.inbox_entries([DAY]) == [b, a]
     assert store.inbox_entries(["2030-03-16"]) == []
+
+
+def test_inbox_ordered_lists_the_days_in_the_inbox_order_and_follows_each_change_of_state_or_triage(
+        store: Any, clock: Clock) -> None:
+    def judged(priority: int, opportunity: bool) -> Triage:
+        return Triage(0.0, "neutral", frozenset(), priority, (), opportunity)
+
+    store.store_new_mentions([mention("a", triage=judged(10, True)), mention("b", triage=judged(90, False)),
+                              mention("c", triage=judged(50, False))], "job-1", 60)
+    clock.now += 86400
+    store.store_new_mentions([mention("d", triage=judged(10, True)), mention("e", triage=judged(50, False)),
+                              mention("f", triage=judged(70, False)), mention("g", triage=judged(70, False))],
+                             "job-2", 60)
+    days = ["2030-03-18", DAY]
+
+    def order(parts: tuple[int, int] = (0, 3), after: Any = None) -> list[str]:
+        return [e.key[len("hackernews#"):] for e in store.inbox_ordered(days, parts, after, 2)]
+
+    # opportunities, then new, by priority, then newest first
+    assert order() == ["d", "a", "b", "f", "g", "e", "c"]
+    store.set_mention_state("hackernews#b", "handled")
+    store.snooze("hackernews#d", int(START) + 7 * 86400)
+    assert store.hold_mention("hackernews#f", "2030-03-18", "quiet hours") is True
+    assert store.relabel_mention(mention("c", triage=judged(95, True))) is True
+    assert store.hold_mention("hackernews#b", "2030-03-18", "quiet hours") is False  # handled: not held
+    assert order() == ["c", "a", "g", "e", "f", "d", "b"]
+    assert order((0, 0)) == ["c", "a"]
+    assert order((0, 1)) == ["c", "a", "g", "e"]
+    assert order((2, 2)) == ["f", "d"]
+    assert order((3, 3)) == ["b"]
+    entries = list(store.inbox_ordered(days))
+    assert [(e.state, e.priority, e.opportunity) for e in entries[:1]] == [("new", 95, True)]
+    assert order(after=rank(entries[2])) == ["e", "f", "d", "b"]  # a cursor: after the third row
+    assert order((0, 1), after=rank(entries[2])) == ["e"]
+    assert order((0, 0), after=rank(entries[5])) == []  # a cursor past the parts asked
+    store.end_snooze(snooze_record(int(START) + 7 * 86400, "hackernews#d"), "hackernews#d")
+    assert order((0, 0)) == ["c", "d", "a"]  # new again: an opportunity of the newer day, first at priority 10
+    assert store.set_mention_state("hackernews#zz", "handled") is False
+    assert store.snooze("hackernews#zz", int(START)) is False
 def put_stored_whole(store: Any, item: MatchedMention, at: float) -> None:
     """Write ``item`` as the store kept it before issue 19: every field of the mention in ``data``."""
     whole = {"network": item.mention.network, "native_id": item.mention.native_id, "url": item.mention.url,
@@ -233,8 +274,9 @@ def test_a_mention_stored_whole_before_reads_as_one_stored_compact(store: Any, c
     assert store.get_mention(old.mention.key) == StoredMention(old, "new", iso(START), "old-job")
     assert {k: m.item for k, m in store.get_mentions([old.mention.key, new.mention.key]).items()} == {
         old.mention.key: old, new.mention.key: new}
-    # stored before the inbox index: not in it, so not in the week's screening (it leaves it after 7 days)
-    assert sorted(m.key for m in store.rule_mentions_since("brand-name", START)) == ["hackernews#new"]
+    # stored before the inbox index: not in it, so not screened (ARCHITECTURE.md, "The inbox")
+    assert [m.key for m in store.rule_mentions_since("brand-name", START)] == ["hackernews#new"]
+    assert [e.key for e in store.inbox_ordered([DAY])] == ["hackernews#new"]
     assert store.unseen([old, new]) == []
 
 
