@@ -47,14 +47,14 @@ import requests
 from chalicelib.config import ConfigError, config_path, load_config
 from chalicelib.log_levels import pin_library_loggers
 from chalicelib.networks import NETWORKS, spec
+from chalicelib.networks.google_oauth import GOOGLE_TOKEN_URL
 from chalicelib.networks.graph import GRAPH_VERSION as META_GRAPH_VERSION
 from chalicelib.networks.spec import OAuthConnect
 from chalicelib.runtime import stage_parameter
 from infra.policies import stage_secrets_path
-from infra.secret_setup import SecretsError, check_parameter_name
+from infra.secret_setup import SecretsError, check_parameter_name, write_secret
 
 GOOGLE_AUTHORIZE_URL = "https://accounts.google.com/o/oauth2/v2/auth"
-GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token"  # noqa: S105 - an address
 META_AUTHORIZE_URL = f"https://www.facebook.com/{META_GRAPH_VERSION}/dialog/oauth"
 META_GRAPH_URL = f"https://graph.facebook.com/{META_GRAPH_VERSION}"
 META_DATA_ACCESS_DAYS = 90  # a Meta consent's data access lasts this long
@@ -254,8 +254,7 @@ def client_credentials(ssm: Any, how: OAuthConnect, options: Any, network: str, 
             value = ask(f"  OAuth {what} for {parameter} (input hidden): ").strip()
             if not value:
                 raise ConnectError(f"no OAuth {what}: nothing was stored") from None
-            ssm.put_parameter(Name=parameter, Value=value, Type="SecureString", Overwrite=False,
-                              Description="social-listening secret (written by infra.connect)")
+            write_secret(ssm, parameter, value)
             say(f"  written   {parameter}  (OAuth {what})")
         found.append(value)
     return found[0], found[1]
@@ -301,8 +300,7 @@ def connect(ssm: Any, config: Any, network: str, *, stage: str, port: int | None
             granted = meta_grant(session, how, endpoints, client, code, redirect_uri, options,
                                  today or dt.datetime.now(dt.UTC).date())
     parameter = stage_parameter(str(target), path)
-    ssm.put_parameter(Name=parameter, Value=granted.credential, Type="SecureString", Overwrite=True,
-                      Description=f"social-listening {network} credential (written by infra.connect)")
+    write_secret(ssm, parameter, granted.credential, overwrite=True)  # a new consent replaces the old credential
     say(f"{label}: connected{' to ' + granted.account if granted.account else ''}; the credential is kept as the "
         f"SecureString {parameter}")
     say(f"  granted   {', '.join(granted.scopes) or 'nothing'}")

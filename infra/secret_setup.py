@@ -138,7 +138,7 @@ def missing_secrets(ssm: Any, secrets: list[Secret]) -> list[Secret]:
 def write_secret(ssm: Any, name: str, value: str, *, overwrite: bool = False) -> None:
     """Write a SecureString (AWS-managed key aws/ssm); never overwrites unless asked (rotation)."""
     ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=overwrite,
-                      Description="social-listening secret (written by infra.secret_setup)")
+                      Description="social-listening secret (written by make secrets or make connect)")
 
 
 def migrate_shared_secrets(ssm: Any, config: ListenConfig, stage: str, *, say: Say = print) -> list[str]:

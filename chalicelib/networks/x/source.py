@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
@@ -300,8 +301,6 @@ def _hashtags(tags: Any) -> list[str]:
 
 def _problem(body: bytes) -> str:
     """What an error answer says (a problem's ``detail``/``title``, or the v1 ``errors[].message``), short."""
-    import json
-
     try:
         data = json.loads(body)
     except (UnicodeDecodeError, ValueError):
