@@ -41,6 +41,7 @@ import json
 import math
 import re
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
@@ -143,6 +144,11 @@ def _context(text: str, start: int, end: int, *, casual: bool) -> set[str]:
     return found
 
 
+def relevance_features(matched: MatchedMention) -> set[str]:
+    """The features relevance reads (``RELEVANCE_KINDS``): the matched terms' neighbours and form, rule, where, who."""
+    return {f for f in features(matched) if kind(f) in RELEVANCE_KINDS}
+
+
 def kind(feature: str) -> str:
     """The kind of a feature: the part before ":", or "word"."""
     return feature.partition(":")[0] if ":" in feature else "word"
@@ -173,6 +179,8 @@ class FeedbackModel:
     # Scores the model gave to mentions before the owner called them relevant, highest first.
     relevant_scores: list[float] = field(default_factory=list)
     corrections: list[Correction] = field(default_factory=list)
+    # What relevance reads of a mention: code, not stored (bench.learning_variants swaps it to compare others).
+    reads: Callable[[MatchedMention], set[str]] = field(default=relevance_features, repr=False, compare=False)
 
     def record(self, matched: MatchedMention, label: Label) -> None:
         """Learn from one click: "relevant", "not_relevant", or the intent the owner says the mention has."""
@@ -184,7 +192,7 @@ class FeedbackModel:
             score = round(self.noise_log_odds(matched), 2)
             self.relevant_scores = sorted([*self.relevant_scores, score], reverse=True)[:MAX_SCORES]
         counts = self.counts[relevance]
-        for number in _relevance_buckets(found):
+        for number in {bucket(f) for f in self.reads(matched)}:
             counts[number] += 1
         self.votes[relevance] += 1
         self.clicks[relevance] = min(self.clicks[relevance] + 1, MAX_COUNT)
@@ -200,7 +208,7 @@ class FeedbackModel:
         """
         relevant, noise = self.votes["relevant"], self.votes["not_relevant"]
         score = math.log((noise + 1) / (relevant + 1))
-        for number in _relevance_buckets(features(matched)):
+        for number in {bucket(f) for f in self.reads(matched)}:
             in_relevant, in_noise = self.counts["relevant"][number], self.counts["not_relevant"][number]
             if in_relevant or in_noise:
                 score += math.log((in_noise + 0.5) / (noise + 1)) - math.log((in_relevant + 0.5) / (relevant + 1))
@@ -350,10 +358,6 @@ def _prior() -> tuple[dict[Relevance, list[int]], dict[Relevance, int]]:
             counts[relevance][bucket(name)] += weight
         votes[relevance] += weight
     return counts, votes
-
-
-def _relevance_buckets(found: set[str]) -> set[int]:
-    return {bucket(f) for f in found if kind(f) in RELEVANCE_KINDS}
 
 
 def _signature(found: set[str]) -> frozenset[int]:

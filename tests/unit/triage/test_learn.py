@@ -129,6 +129,21 @@ def test_a_mention_scored_like_one_the_owner_kept_is_not_held_back() -> None:
     assert model.hold_back(sailboats) is None
 
 
+def test_relevance_reads_only_the_features_it_is_given_and_they_are_not_stored() -> None:
+    network_only = FeedbackModel(reads=lambda m: {f"network:{m.mention.network}"})
+    network_only.record(matched("Fireworks over the harbor tonight."), "not_relevant")
+    assert network_only.counts["not_relevant"][bucket("network:reddit")] == 1
+    assert network_only.counts["not_relevant"][bucket("after:tonight")] == 0
+    # Only "network:reddit" is seen: log((3+1)/(3+1)) + log((1.5/4) / (0.5/4)).
+    assert network_only.noise_log_odds(matched("Harbor Bakery opens at 7.")) == pytest.approx(math.log(3))
+    assert "reads" not in json.loads(network_only.to_json())
+
+    shipped = FeedbackModel()
+    shipped.record(matched("Fireworks over the harbor tonight."), "not_relevant")
+    assert shipped.counts["not_relevant"][bucket("after:tonight")] == 1
+    assert shipped.counts["not_relevant"][bucket("fireworks")] == 0  # words are not read for relevance
+
+
 def test_a_relevant_click_remembers_the_score_it_got_before_learning() -> None:
     model = FeedbackModel()
     lower = matched("the harbor bakery makes great rye")

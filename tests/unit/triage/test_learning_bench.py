@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bench.learning import owner_knowledge, replay, telling_shares
+from bench.learning import ceiling, owner_knowledge, replay, telling_shares
+from bench.learning_variants import LogisticModel
 from tests.unit.triage.test_learn import matched
 
 NOISE = [
@@ -80,3 +81,34 @@ def test_telling_shares_count_features_only_clicked_noise_had() -> None:
         ("Harbor", matched("Harbor has rye."), True),  # "after:has": clicked relevant had it too
     ]
     assert telling_shares([(clicked, measured)], 2) == (0.5, 0.0)
+
+
+def test_the_ceiling_holds_the_highest_scored_mentions_while_no_relevant_one_is_held() -> None:
+    # After five clicks the lower-case "the harbor" scores above every relevant mention: held, no noise left.
+    assert ceiling([*NOISE, *RELEVANT], MEASURED, 5) == 0.0
+
+
+def test_the_ceiling_cannot_split_mentions_scored_alike() -> None:
+    # Without clicks only the prior scores: both lower-case mentions score alike, and one is relevant,
+    # so no threshold holds the noise without it; the noise rate stays that of every match.
+    measured = [
+        ("Harbor", matched("Sailboats in the harbor at dusk."), False),
+        ("Harbor", matched("Rye at harbor, yum."), True),
+        ("Harbor", matched("Harbor Bakery sold out of rye by noon."), True),
+    ]
+    assert ceiling([], measured, 0) == 1 / 3
+    assert ceiling([], measured[:1] + measured[2:], 0) == 0.0
+
+
+def test_the_logistic_variant_learns_from_clicks_and_keeps_the_shipped_hold_rule() -> None:
+    model = LogisticModel()
+    sailboats = matched("Sailboats in the harbor at dusk.")
+    before = model.noise_log_odds(sailboats)
+    for _, mention, relevant in [*NOISE, *RELEVANT]:
+        model.record(mention, "relevant" if relevant else "not_relevant")
+    assert model.clicks == {"relevant": 3, "not_relevant": 2}
+    assert len(model.relevant_scores) == 3  # each scored by the regression before it learnt from the click
+    assert model.noise_log_odds(sailboats) > before
+    assert model.noise_log_odds(sailboats) > 0 > model.noise_log_odds(matched("Harbor croissants are back!"))
+    assert model.hold_back(sailboats) is not None
+    assert model.hold_back(matched("Harbor croissants are back!")) is None
