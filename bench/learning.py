@@ -37,12 +37,13 @@ chalicelib.triage.learn) meets the measured stream without further clicks:
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.triage_eval import DEV_SET, FROZEN_SET, BrandRule, as_mention, load_posts
+from bench.triage_eval import BRAND_RULES, DEV_SET, FROZEN_SET, BrandRule, as_mention, load_posts
 from chalicelib.model import MatchedMention, Mention
 from chalicelib.noise import screened_exclusions
 from chalicelib.rules import RuleSet, compile_rules
@@ -64,15 +65,21 @@ CEILING_MISSED = 0.02
 Stream = list[tuple[str, MatchedMention, bool]]
 
 
-def matched_stream(path: Path) -> Stream:
-    """(business, matched mention, relevant) for every post of one half a business's first rule matches."""
+def matched_stream(path: Path, *, owner_rule: bool = False) -> Stream:
+    """(business, matched mention, relevant) for every post of one half a business's first rule matches.
+
+    With ``owner_rule`` each owner also keeps, beside the bare name, the full rule it writes later
+    (bench.triage_eval ``BRAND_RULES``, named "<business> full rule"): a mention carries that rule's
+    match too when it matches it. Which mentions are in the stream does not change."""
     posts = load_posts(path)
     stream = []
     for business, query in FIRST_RULES.items():
-        rules = compile_rules([BrandRule(business, query)])
+        full = [dataclasses.replace(BRAND_RULES[business], name=f"{business} full rule")] if owner_rule else []
+        rules = compile_rules([BrandRule(business, query), *full])
         for post in posts:
             mention = as_mention(post)
-            if matches := rules.match(mention):
+            matches = rules.match(mention)
+            if any(match.rule == business for match in matches):
                 relevant = post["brand"] == business and post["is_brand_mention"]
                 stream.append((business, MatchedMention(mention, matches), relevant))
     return stream
@@ -185,6 +192,16 @@ def owner_knowledge(known: Stream) -> Callable[[str, str], bool]:
     return knows
 
 
+def model_curve(splits: Sequence[tuple[Stream, Stream]], suffix: str) -> list[tuple[str, float]]:
+    """The model alone after 20, 50 and 100 clicks over the (clicked, measured) splits, averaged."""
+    figures: list[tuple[str, float]] = []
+    for n in FEEDBACKS[1:]:
+        results = [replay(clicked, measured, n) for clicked, measured in splits]
+        figures.append((f"noise_rate_after_{n}_feedbacks{suffix}", sum(r[0] for r in results) / len(results)))
+        figures.append((f"missed_relevant_after_{n}_feedbacks{suffix}", sum(r[1] for r in results) / len(results)))
+    return figures
+
+
 def curve(splits: Sequence[tuple[Stream, Stream]], suffix: str) -> list[tuple[str, float]]:
     """The learning curve over the (clicked, measured) splits, averaged, names ending in ``suffix``:
     the model alone, then with the exclusions the owner accepted (``replay``'s ``knows``, from the
@@ -234,6 +251,7 @@ def shuffled(stream: Stream, seed: int) -> Stream:
 
 def run() -> list[tuple[str, float]]:
     dev, frozen = matched_stream(DEV_SET), matched_stream(FROZEN_SET)
+    owned, owned_frozen = matched_stream(DEV_SET, owner_rule=True), matched_stream(FROZEN_SET, owner_rule=True)
     cut = int(len(dev) * DEV_CLICKED_SHARE)
     dev_splits = [(order[:cut], order[cut:]) for order in (shuffled(dev, seed) for seed in SEEDS)]
     return [
@@ -250,6 +268,9 @@ def run() -> list[tuple[str, float]]:
             for n in FEEDBACKS[1:]
         ),
         *curve([(shuffled(dev, seed), frozen) for seed in SEEDS], ""),
+        *model_curve([(order[:cut], order[cut:]) for order in (shuffled(owned, seed) for seed in SEEDS)],
+                     "_with_owner_rule_dev"),
+        *model_curve([(shuffled(owned, seed), owned_frozen) for seed in SEEDS], "_with_owner_rule"),
     ]
 
 

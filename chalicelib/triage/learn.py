@@ -45,7 +45,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-from chalicelib.model import MatchedMention
+from chalicelib.model import MatchedMention, RuleMatch
 from chalicelib.triage.intent import INTENTS, Intent
 
 Relevance = Literal["relevant", "not_relevant"]
@@ -101,7 +101,7 @@ def features(matched: MatchedMention) -> set[str]:
     casual = not any(character.isupper() for character in text)
     for match in matched.matches:
         found.add(f"rule:{match.rule.casefold()}")
-        for start, end in match.spans[:MAX_SPANS]:
+        for start, end in _name_spans(text, match)[:MAX_SPANS]:
             found.update(_context(text, start, end, casual=casual))
     found.add(f"network:{mention.network}")
     if mention.community:
@@ -116,6 +116,16 @@ def features(matched: MatchedMention) -> set[str]:
         if host:
             found.add(f"site:{host.removeprefix('www.')}")
     return found
+
+
+def _name_spans(text: str, match: RuleMatch) -> tuple[tuple[int, int], ...]:
+    """The spans of ``match`` that write a word of its rule's name ("pebble", "Harbor Bakery" of the rule
+    "Harbor"), or all of them when none does. A rule such as ``pebble AND shoes`` matches its context words
+    too; their form and neighbours say nothing about how the name was used ("shoes" in lower case is not
+    "pebble" in lower case)."""
+    name = {w.casefold() for w in _WORD.findall(match.rule)}
+    named = tuple(span for span in match.spans if name & {w.casefold() for w in _WORD.findall(text[slice(*span)])})
+    return named or match.spans
 
 
 def _context(text: str, start: int, end: int, *, casual: bool) -> set[str]:

@@ -23,6 +23,7 @@ from chalicelib.triage.learn import (
     FeedbackModel,
     bucket,
     features,
+    kind,
 )
 
 NOISE = ("Fireworks over the harbor tonight.", "A harbor seal napped on the dock.", "Fog rolled over the harbor.")
@@ -90,6 +91,24 @@ def test_features_name_the_author_community_and_linked_sites() -> None:
 )
 def test_form_says_how_the_name_was_written_lower_case_only_where_the_author_capitalises(text: str, form: str) -> None:
     assert {f for f in features(matched(text)) if f.startswith("form:")} == {form}
+
+
+def _two_spans(text: str, rule: str, *terms: str) -> MatchedMention:
+    spans = tuple((text.index(t), text.index(t) + len(t)) for t in terms)
+    return MatchedMention(matched(text, terms[0]).mention, (RuleMatch(rule, "brand", False, spans),))
+
+
+def test_only_the_name_s_form_and_neighbours_are_read_not_those_of_the_rule_s_context_words() -> None:
+    # The rule `harbor AND bread` matched "bread" too: its lower case is not the name in lower case.
+    both = _two_spans("Got rye bread at Harbor today.", "Harbor", "bread", "Harbor")
+    assert {f for f in features(both) if kind(f) in {"form", "before", "after"}} == {
+        "form:capital", "before:at", "after:today"
+    }
+    assert FeedbackModel().noise_log_odds(both) == FeedbackModel().noise_log_odds(matched("Got rye at Harbor today."))
+    # "Harbor Bakery" names the rule "Harbor" too; a rule whose name no span writes reads every span.
+    assert "after:sold" in features(_two_spans("Harbor Bakery sold rye bread.", "Harbor", "Harbor Bakery", "bread"))
+    unnamed = _two_spans("Got rye bread at Harbor today.", "Bakery", "bread", "Harbor")
+    assert {"form:lower", "form:capital"} <= features(unnamed)
 
 
 def test_buckets_are_stable_across_processes() -> None:

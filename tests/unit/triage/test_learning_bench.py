@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from bench.learning import ceiling, owner_knowledge, replay, telling_shares
+from bench.learning import FIRST_RULES, ceiling, matched_stream, owner_knowledge, replay, telling_shares
 from bench.learning_variants import LogisticModel
+from bench.triage_eval import DEV_SET
 from tests.unit.triage.test_learn import matched
 
 NOISE = [
@@ -112,3 +113,12 @@ def test_the_logistic_variant_learns_from_clicks_and_keeps_the_shipped_hold_rule
     assert model.noise_log_odds(sailboats) > 0 > model.noise_log_odds(matched("Harbor croissants are back!"))
     assert model.hold_back(sailboats) is not None
     assert model.hold_back(matched("Harbor croissants are back!")) is None
+
+
+def test_with_the_owner_rule_the_stream_holds_the_same_mentions_some_also_matching_the_full_rule() -> None:
+    plain, owned = matched_stream(DEV_SET), matched_stream(DEV_SET, owner_rule=True)
+    assert [(b, m.mention.native_id, r) for b, m, r in owned] == [(b, m.mention.native_id, r) for b, m, r in plain]
+    assert all(o.matches[0] == p.matches[0] for (_, o, _), (_, p, _) in zip(owned, plain, strict=True))
+    assert {match.rule for _, m, _ in owned for match in m.matches} == {
+        *FIRST_RULES, *(f"{business} full rule" for business in FIRST_RULES)
+    }
