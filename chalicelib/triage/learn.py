@@ -4,9 +4,10 @@ What a click tells:
 
 - *Not relevant* (or *Wrong label → not for us*): this mention is not about the business. Usually
   because of how the name was used ("the harbor", "Pebble Time", "brussels sprout"), so the model
-  reads, beside the words, the words right before and after each matched term, the form the term
-  was written in (lower case where the author capitalises, capitalised mid-sentence, opening a
-  sentence, in capitals, in code), the rule that matched, the community, the author and the
+  reads, beside the words, the words right before and after each matched term that writes the rule's
+  name (not a context word of a rule like ``pebble AND shoes``), the form the term was written in
+  (lower case where the author capitalises, capitalised mid-sentence, opening a sentence, in
+  capitals, in code), the rule that matched, the community, the author and the
   linked sites. (The network is a feature too, but relevance leaves it out: on the development
   stream it held more relevant mentions back and fewer noisy ones.)
 - *Mark as handled* and *Reply*: relevant.
