@@ -67,7 +67,7 @@ PRIOR_CLICKS: tuple[tuple[tuple[str, ...], Relevance, int], ...] = (
     (("form:capital",), "relevant", 2),
     (("form:start",), "relevant", 1),
 )
-HOLD_LOG_ODDS = 1.0
+HOLD_LOG_ODDS = 0.75
 # How far above the highest score a kept (relevant) mention got a held one must be.
 CALIBRATION_MARGIN = 0.5
 MAX_SCORES = 32
