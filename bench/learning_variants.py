@@ -6,7 +6,7 @@ shuffles) with variants of it, to say which ideas help and how far any of them c
 reads the frozen half. Per variant, after 50 and 100 clicks:
 
 - ``noise_rate_after_<N>_feedbacks_<variant>_dev`` / ``missed_relevant_...``: with the shipped hold
-  rule (at least 3 relevant and 1 *Not relevant* click, log-odds ≥ 1.0, calibration guard);
+  rule (at least 3 relevant and 1 *Not relevant* click, log-odds ≥ ``HOLD_LOG_ODDS``, calibration guard);
 - ``noise_ceiling_after_<N>_feedbacks_<variant>_dev``: the lowest noise rate any one hold threshold
   over the variant's scores reaches holding no more than 2% of the relevant mentions, chosen knowing
   the measured labels (bench.learning ``ceiling``): what no calibration of that variant can beat.
