@@ -14,6 +14,22 @@ the account's own repo, checked as the lexicon says: text at most 300 graphemes 
 bytes, ``createdAt``, ``reply.root``/``reply.parent`` as {uri, cid}, facet byte ranges
 inside the text) answers ``{uri, cid, commit, validationStatus}`` and keeps the record in
 ``posted``; ``com.atproto.identity.resolveHandle`` knows the account and every corpus author.
+
+Profiles: ``app.bsky.actor.getProfiles`` (Bearer accessJwt; ``actors`` repeated, 1-25 DIDs or
+handles) answers ``{"profiles": [profileViewDetailed]}`` for the corpus authors it knows (an
+unknown actor is left out, as the AppView leaves out a deleted account).
+
+Jetstream: a WebSocket at ``/subscribe`` (mounted by ``offline/replay/websocket.py``) replays the
+corpus as the firehose Jetstream serves (bluesky-social/jetstream @ 9a30defd, docs/README.md §5.1,
+internal/subscribe/testdata/golden_v1.jsonl): each post a commit event ``{"did", "time_us",
+"kind": "commit", "commit": {"rev", "operation": "create", "collection":
+"app.bsky.feed.post", "rkey", "record", "cid"}}`` at its ``indexedAt``, plus the raw frames a test
+adds to ``jetstream_frames``; ``cursor`` (unix microseconds) replays from that time, clamped to
+the 36-hour window without a word, as v1 does; no cursor is the live tip; ``wantedCollections``
+filters commits (identity and account events pass). Events later than ``clock()`` have not
+happened yet. After the replay the connection stays open (the live tip) until the client closes;
+``abort_after`` drops the TCP connection after that many frames. ``stream_bytes`` counts what
+went on the wire (permessage-deflate when the client offers it).
 """
 
 from __future__ import annotations
@@ -28,6 +44,7 @@ from typing import Any
 
 from chalicelib.replies import grapheme_count
 from offline.replay.server import Request, Response
+from offline.replay.websocket import StreamPlan
 
 _TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
 _HEADERS = {"Vary": "Accept-Encoding", "Access-Control-Allow-Origin": "*"}
@@ -73,6 +90,42 @@ class BlueskyAPI:
         self._window_start = time.time()
         self._used = 0
         self.posted: list[dict[str, Any]] = []  # createRecord bodies, in order
+        self.clock = time.time  # the Jetstream's "now": later events have not happened yet
+        self.jetstream_frames: list[tuple[int, str]] = []  # (time_us, raw frame) beside the corpus's posts
+        self.abort_after: int | None = None  # drop the next streams' TCP connection after this many frames
+        self.stream_bytes = 0  # bytes of WebSocket frames sent
+        self.profile_calls = 0
+
+    def websocket(self, request: Request, items: list[dict[str, Any]]) -> StreamPlan:
+        """The frames of one Jetstream ``/subscribe`` connection."""
+        if request.path != "/subscribe":
+            return StreamPlan(abort_after=0)
+        now_us = int(self.clock() * 1_000_000)
+        try:
+            cursor = int(request.param("cursor") or now_us)
+        except ValueError:
+            cursor = now_us
+        cursor = max(cursor, now_us - JETSTREAM_WINDOW_US)  # v1 clamps an old cursor silently
+        wanted = set(request.params("wantedCollections"))
+        posts = not wanted or "app.bsky.feed.post" in wanted
+        events = [(_time_us(p), post_event(p)) for p in items] if posts else []
+        events += [(at, frame) for at, frame in self.jetstream_frames if _wanted(frame, wanted)]
+        frames = [frame for at, frame in sorted(events, key=lambda e: e[0]) if cursor <= at <= now_us]
+        return StreamPlan(frames, abort_after=self.abort_after)
+
+    def _get_profiles(self, request: Request, items: list[dict[str, Any]], headers: dict[str, str]) -> Response:
+        actors = request.params("actors")
+        if not 1 <= len(actors) <= 25:
+            return Response.json({"error": "InvalidRequest", "message": "actors must hold 1-25 items"}, 400, headers)
+        self.profile_calls += 1
+        by_actor: dict[str, dict[str, Any]] = {}
+        for post in items:
+            by_actor[post["author"]["did"]] = by_actor[post["author"]["handle"]] = post["author"]
+        found = {by_actor[actor]["did"]: by_actor[actor] for actor in actors if actor in by_actor}
+        profiles = [{"did": a["did"], "handle": a["handle"], "displayName": a.get("displayName", ""),
+                     "avatar": a.get("avatar"), "followersCount": 0, "followsCount": 0, "postsCount": 1,
+                     "createdAt": a.get("createdAt"), "labels": []} for a in found.values()]
+        return Response.json({"profiles": profiles}, headers=headers)
 
     def expire_access_tokens(self) -> None:
         """Every access token issued so far expires (as after its few minutes of life)."""
@@ -92,6 +145,8 @@ class BlueskyAPI:
             return self._authorized(request, headers) or self._create_record(request, headers)
         if request.path == "/xrpc/com.atproto.identity.resolveHandle":
             return self._authorized(request, headers) or self._resolve_handle(request, items, headers)
+        if request.path == "/xrpc/app.bsky.actor.getProfiles":
+            return self._authorized(request, headers) or self._get_profiles(request, items, headers)
         if request.path != "/xrpc/app.bsky.feed.searchPosts":
             return Response.json({"error": "MethodNotImplemented", "message": "Method Not Implemented"}, 501, headers)
         return self._authorized(request, headers) or self._search(request, items, headers)
@@ -214,6 +269,35 @@ class BlueskyAPI:
         return Response.json({"uri": uri, "cid": cid_for(uri + text),
                               "commit": {"cid": cid_for("commit" + uri), "rev": tid(now, 1023)},
                               "validationStatus": "valid"}, headers=headers)
+
+
+JETSTREAM_WINDOW_US = 36 * 3600 * 1_000_000
+
+
+def _time_us(post: dict[str, Any]) -> int:
+    return round(dt.datetime.fromisoformat(post["indexedAt"]).timestamp() * 1_000_000)
+
+
+def post_event(post: dict[str, Any]) -> str:
+    """The Jetstream commit event that created ``post`` (a postView), witnessed at its indexedAt, as
+    golden_v1.jsonl's post (the v2 server's ``/subscribe`` adds a ``cursor`` seq, not read here)."""
+    did, collection_rkey = post["uri"].removeprefix("at://").split("/", 1)
+    rkey = collection_rkey.rsplit("/", 1)[-1]
+    at = _time_us(post)
+    return json.dumps({"did": did, "time_us": at, "kind": "commit",
+                       "commit": {"rev": tid(at / 1_000_000, 1), "operation": "create",
+                                  "collection": "app.bsky.feed.post", "rkey": rkey, "record": post["record"],
+                                  "cid": post["cid"]}}, ensure_ascii=False)
+
+
+def _wanted(frame: str, wanted: set[str]) -> bool:
+    """Whether a raw frame passes ``wantedCollections`` (non-commits and unreadable frames always do)."""
+    try:
+        event = json.loads(frame)
+        collection = event["commit"]["collection"] if event.get("kind") == "commit" else None
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return True
+    return not wanted or collection is None or collection in wanted
 
 
 def tid(unix: float, clock_id: int = 0) -> str:
