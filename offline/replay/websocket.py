@@ -25,14 +25,18 @@ def serve_websocket(sock: socket.socket, path: str, headers: list[tuple[str, str
                     count_bytes: Any) -> None:
     """Answer one upgrade request on ``sock``: the handshake, then ``plan_for()``'s frames;
     ``count_bytes(n)`` is told every byte written after the handshake (frames as on the wire)."""
-    from websockets.datastructures import Headers
     from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
     from websockets.frames import Opcode
     from websockets.http11 import Request as WSRequest
     from websockets.server import ServerProtocol
 
     protocol = ServerProtocol(extensions=[ServerPerMessageDeflateFactory()], max_size=1 << 20)
-    response = protocol.accept(WSRequest(path, Headers(headers)))
+    # The request line and headers were read by http.server: given to the protocol again as bytes, so
+    # its parser goes on to the frames after them.
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers)
+    protocol.receive_data(f"GET {path} HTTP/1.1\r\n{head}\r\n".encode("latin-1"))
+    (request,) = [event for event in protocol.events_received() if isinstance(event, WSRequest)]
+    response = protocol.accept(request)
     protocol.send_response(response)
     sock.sendall(b"".join(protocol.data_to_send()))
     if response.status_code != 101:

@@ -133,7 +133,7 @@ def read_stream(network: str, base: str, cursor_us: int, stop_us: int, budget: B
     host = urlsplit(base).netloc or base
     try:
         ws = (connect or ws_connect)(subscribe_url(base, cursor_us), open_timeout=open_timeout, close_timeout=1.0,
-                                     max_size=MAX_FRAME_BYTES, compression="deflate")
+                                     max_size=MAX_FRAME_BYTES, compression="deflate", proxy=None)
     except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as err:
         raise Unavailable(network, f"Jetstream at {host} could not be reached ({_words(err)}); nothing was "
                           "read and the next cycle starts from the same cursor") from None
