@@ -87,6 +87,13 @@ class Delayed:
         time.sleep(delay)
         return self._api.handle(request, items)
 
+    def websocket(self, request: Any, items: list[dict[str, Any]]) -> Any:
+        """A WebSocket connection (Bluesky's Jetstream) waits like a request before its first frame."""
+        with self._lock:
+            delay = self._rng.uniform(*DELAY)
+        time.sleep(delay)
+        return self._api.websocket(request, items)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._api, name)
 
@@ -119,6 +126,7 @@ def item_for(network: str, number: int, created: int, text: str) -> dict[str, An
 def latency_config(replay: ReplayServer, poll_minutes: int | None = None) -> ListenConfig:
     data = yaml.safe_load((ROOT / "listen.example.yaml").read_text(encoding="utf-8"))
     data["networks"] = network_options(replay)
+    data["networks"]["bluesky"]["firehose_idle_seconds"] = 0.1  # a live Jetstream is never quiet (bench.requests)
     data["secrets"]["signing_key_parameter"] = SIGNING_KEY_PARAMETER
     data["rules"] = [
         {"name": "complaints", "group": "brand", "keywords": URGENT, "urgent": True},

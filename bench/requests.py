@@ -7,10 +7,22 @@
   limits allow for that many terms: ``chalicelib.sources.limits.poll_minutes``).
 - requests_growth_100_vs_5: their ratio. Goal <= 4 (20.7 when every term was one request
   per network and site).
-- requests_growth_100_vs_5_except_bluesky: the same without Bluesky, the one network whose
-  search cannot take several terms in one request (its lexicon leaves the query syntax
-  "unspecified" and its search ANDs the words: ``chalicelib/networks/bluesky/source.py``), so
-  it asks once per term per poll and grows with the terms alone.
+- requests_growth_100_vs_5_except_bluesky: the same without Bluesky, whose search cannot take
+  several terms in one request (``chalicelib/networks/bluesky/source.py``): with many terms it
+  reads the Jetstream firehose instead, one WebSocket connection a poll (counted as one request,
+  as is each getProfiles call for the authors of matched posts).
+- bluesky_firehose_bytes_per_10min: the bytes of WebSocket frames (permessage-deflate) the
+  emulated Jetstream sent in the 100-term run: the bench's own small stream.
+- bluesky_firehose_*_real_rate: a minute of posts at Bluesky's real rate (2.2 million a day, a
+  third party's measurement cited in ``chalicelib/networks/bluesky/emulator.py``; not measured
+  here), each shaped as Jetstream's own captured post event, through the emulated Jetstream:
+  the wire bytes (estimate for 10 minutes), and the reader's CPU (JSON, checks, local match of
+  100 terms, and inflating the frames) here and, scaled, on the poll Lambda (768 MB: 0.43 vCPU)
+  at the peak rate (130,000 posts an hour).
+- bluesky_firehose_break_even_terms: the terms from which one firehose read takes less Lambda time
+  than a search a term: (one connection + the peak minute's CPU on the Lambda) / one request, a
+  request taking bench.latency's 0.2-0.8 s (0.5 s on average) like the connection. The mode's
+  threshold (``chalicelib/networks/bluesky/__init__.py`` FIREHOSE_FROM_TERMS) comes from it.
 - *_poll_5min: the same with listen.yaml's ``schedule.poll_minutes: 5`` (the schedule before
   the limits chose it), in the same run.
 - naive_*: the same cycles with each network handed one term at a time (no ``fetch_many``),
@@ -23,16 +35,23 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import secrets
+import time
 import uuid
+import zlib
 from typing import Any
 
 import yaml
 
 from chalicelib.config import ListenConfig, parse_config
+from chalicelib.networks.bluesky.emulator import POSTS_PER_DAY, POSTS_PER_PEAK_HOUR, BlueskyAPI, real_rate_frames
+from chalicelib.networks.bluesky.source import Bluesky, BlueskyOptions
 from chalicelib.pipeline import Pipeline
 from chalicelib.runtime import build
+from chalicelib.sources.base import Budget
+from chalicelib.sources.http import HttpClient
 from chalicelib.store import Store, client_config
 from offline.demo import DEMO_SECRETS, ROOT, SIGNING_KEY_PARAMETER, DemoClock, network_options, seed
 from offline.replay import make_server
@@ -41,6 +60,11 @@ from offline.stack import LocalStack
 
 CYCLES = 10  # ten minutes on the 60-second grid
 URGENT_TERM = "Bean There"
+# A live Jetstream always has the next event (25 posts a second): a read ends at the cycle's start at
+# once. The emulated one goes quiet after its last event: the reader waits this long for another.
+QUIET_SECONDS = 0.1
+REQUEST_SECONDS = 0.5  # one request, as bench.latency simulates them (0.2-0.8 s)
+POLL_LAMBDA_MB, VCPU_MB = 768, 1769  # .chalice/config.json's poll function; the memory of one vCPU
 
 
 class OneTermAtATime:
@@ -63,6 +87,7 @@ def config_with_terms(replay: ReplayServer, terms: int, poll_minutes: int | None
     if poll_minutes is not None:
         data["schedule"]["poll_minutes"] = poll_minutes
     data["networks"] = network_options(replay)
+    data["networks"]["bluesky"]["firehose_idle_seconds"] = QUIET_SECONDS
     data["secrets"]["signing_key_parameter"] = SIGNING_KEY_PARAMETER
     data["rules"] = [
         {"name": "complaints", "group": "brand", "keywords": [URGENT_TERM], "urgent": True},
@@ -105,8 +130,9 @@ def fresh_pipeline(stack: LocalStack, replay: ReplayServer, config: ListenConfig
 
 def requests_in_ten_minutes(stack: LocalStack, replay: ReplayServer, terms: int, *,
                              batched: bool, poll_minutes: int | None = None) -> dict[str, int]:
-    """Requests per network the replay server received in ten cycles."""
+    """Requests per network the replay server received in ten cycles (a WebSocket connection is one)."""
     replay.reset()
+    replay.apis["bluesky"].stream_bytes = 0
     config = config_with_terms(replay, terms, poll_minutes)
     clock, pipeline = fresh_pipeline(stack, replay, config, batched=batched)
     seed(replay, list(config.networks), int(clock()))
@@ -122,12 +148,17 @@ def run() -> list[tuple[str, float]]:
     try:
         with LocalStack(table_name="bench-unused") as stack, make_server() as replay:
             prepare(stack)
-            per_network = {(terms, batched): requests_in_ten_minutes(stack, replay, terms, batched=batched)
-                           for terms in (5, 100) for batched in (True, False)}
+            per_network = {}
+            for terms in (5, 100):
+                for batched in (True, False):
+                    per_network[(terms, batched)] = requests_in_ten_minutes(stack, replay, terms, batched=batched)
+                    if (terms, batched) == (100, True):
+                        stream_bytes = replay.apis["bluesky"].stream_bytes
             every_5 = {terms: sum(requests_in_ten_minutes(stack, replay, terms, batched=True, poll_minutes=5).values())
                        for terms in (5, 100)}
     finally:
         logging.disable(logging.NOTSET)
+    real = firehose_minute_at_real_rate()
     figures = {key: sum(counts.values()) for key, counts in per_network.items()}
     networks = sorted({n for counts in per_network.values() for n in counts})
     return [
@@ -145,7 +176,50 @@ def run() -> list[tuple[str, float]]:
         ("naive_requests_growth_100_vs_5", round(figures[(100, False)] / figures[(5, False)], 2)),
         *((f"requests_per_10min_100_terms_{n}", per_network[(100, True)].get(n, 0)) for n in networks),
         *((f"naive_requests_per_10min_100_terms_{n}", per_network[(100, False)].get(n, 0)) for n in networks),
+        ("bluesky_firehose_bytes_per_10min", stream_bytes),
+        *real.items(),
     ]
+
+
+def firehose_minute_at_real_rate(terms: int = 100) -> dict[str, float]:
+    """A minute of posts at Bluesky's real rate through the emulated Jetstream and the connector (no term
+    matches: no getProfiles call): wire bytes, raw bytes a post event, and the reader's CPU."""
+    now = float(int(time.time()))
+    api = BlueskyAPI()
+    api.clock = lambda: now
+    api.jetstream_frames = frames = real_rate_frames(int((now - 60) * 1_000_000))
+    raw = [frame.encode() for _, frame in frames]
+    queries = [f"beanthere{n:03d}" for n in range(terms)]
+    with ReplayServer({"bluesky": api}) as replay:
+        source = Bluesky(BlueskyOptions(base_url=replay.base_url("bluesky"), mode="firehose",
+                                        firehose_idle_seconds=QUIET_SECONDS),
+                         http=HttpClient("bluesky"), clock=lambda: now)
+        started = time.thread_time()  # this thread: the events read, checked and matched
+        results = source.fetch_many(queries, {q: {"time_us": frames[0][0], "seen": {}} for q in queries},
+                                    Budget(deadline=time.monotonic() + 60))
+        read_cpu = time.thread_time() - started
+    assert not any(r.mentions for r in results.values())
+    # Inflating the frames runs in the client's reader thread: measured apart, on the same bytes.
+    deflate = zlib.compressobj(wbits=-15)
+    compressed = [deflate.compress(frame) + deflate.flush(zlib.Z_SYNC_FLUSH) for frame in raw]
+    inflate = zlib.decompressobj(wbits=-15)
+    started = time.thread_time()
+    for chunk in compressed:
+        inflate.decompress(chunk)
+    cpu = read_cpu + time.thread_time() - started
+    peak_cpu_lambda = cpu * POSTS_PER_PEAK_HOUR / 60 / len(frames) * VCPU_MB / POLL_LAMBDA_MB
+    firehose_seconds = REQUEST_SECONDS + peak_cpu_lambda
+    return {
+        "bluesky_firehose_post_events_per_minute_real_rate": len(frames),
+        "bluesky_firehose_raw_bytes_per_post_event": round(sum(map(len, raw)) / len(raw)),
+        "bluesky_firehose_bytes_per_minute_real_rate": api.stream_bytes,
+        "bluesky_firehose_bytes_per_10min_real_rate_estimate": api.stream_bytes * 10,
+        "bluesky_firehose_gb_per_day_real_rate_estimate": round(api.stream_bytes * 1440 / 1e9, 2),
+        "bluesky_firehose_posts_per_day_source": POSTS_PER_DAY,
+        "bluesky_firehose_cpu_s_per_minute_here": round(cpu, 3),
+        "bluesky_firehose_lambda_s_per_poll_at_peak_768mb": round(firehose_seconds, 2),
+        "bluesky_firehose_break_even_terms": math.ceil(firehose_seconds / REQUEST_SECONDS),
+    }
 
 
 if __name__ == "__main__":

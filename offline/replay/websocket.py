@@ -37,11 +37,11 @@ def serve_websocket(sock: socket.socket, path: str, headers: list[tuple[str, str
     protocol.receive_data(f"GET {path} HTTP/1.1\r\n{head}\r\n".encode("latin-1"))
     (request,) = [event for event in protocol.events_received() if isinstance(event, WSRequest)]
     response = protocol.accept(request)
+    plan: StreamPlan = plan_for() if response.status_code == 101 else StreamPlan()  # before the 101: a slow server
     protocol.send_response(response)
     sock.sendall(b"".join(protocol.data_to_send()))
     if response.status_code != 101:
         return
-    plan: StreamPlan = plan_for()
     try:
         for sent, frame in enumerate(plan.frames):
             if plan.abort_after is not None and sent >= plan.abort_after:

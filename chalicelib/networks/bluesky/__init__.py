@@ -9,9 +9,12 @@ from typing import Any
 from chalicelib.networks.spec import Credential, Limit, NetworkSpec
 
 # From this many search terms a poll reads the Jetstream firehose (one connection) instead of one
-# searchPosts request a term: the terms at which the searches' Lambda time passes the stream's,
-# measured by ``python -m bench.requests`` (bluesky_firehose_break_even_terms; docs/cost.md).
-FIREHOSE_FROM_TERMS = 8
+# searchPosts request a term. Measured (``python -m bench.requests``, docs/cost.md): one firehose read
+# takes less Lambda time than searches from 2 terms up (bluesky_firehose_break_even_terms), but it moves
+# ~0.3-1 GB a day out of Bluesky's public Jetstream where a few searches move kilobytes; so search
+# is kept while terms are few, up to the listen.yaml example's 9 (4.5 s of requests a poll, within
+# the 3,000 requests per 5 minutes), and the firehose reads from 10 terms up.
+FIREHOSE_FROM_TERMS = 10
 
 
 def firehose_chosen(options: Mapping[str, Any], terms: int) -> bool:

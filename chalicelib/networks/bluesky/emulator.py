@@ -374,3 +374,40 @@ def demo_items(now: int, business: dict[str, Any]) -> list[dict[str, Any]]:
         post_view(now - 60, "Rainy day in Porto, staying in with a book", handle="ines.bsky.social",
                   did="did:plc:ines2porto5", display_name="Inês", langs=("en",)),
     ]
+
+
+# Bluesky's post rate, as measured by a third party reading the whole firehose: "~2.2 million posts per day",
+# "at peak hours, that's 130K+ posts per hour" (Arielle Houlier, 2026-03-24,
+# https://dev.to/arielle_houlier_21f42996e/building-real-time-bluesky-analytics-ingesting-22m-postsday-from-the-firehose-ccm).
+# Not measured here (no test reaches the internet).
+POSTS_PER_DAY = 2_200_000
+POSTS_PER_PEAK_HOUR = 130_000
+_WORDS = ("the a to and of in is it you that for on my this with be just so at me have but not are was like all "
+          "what new today love day good people time one get more now if can about really think know coffee "
+          "lisbon art game news music politics photo dog cat weekend work").split()
+
+
+def real_rate_frames(start_us: int, seconds: float = 60.0, per_day: int = POSTS_PER_DAY,
+                     seed: int = 19) -> list[tuple[int, str]]:
+    """``seconds`` of Jetstream post events at ``per_day`` posts a day from ``start_us``, each shaped as
+    golden_v1.jsonl's post (a third of them replies, English and other languages, 5-50 words): the
+    stream a Jetstream connection filtered to posts carries. (time_us, frame) pairs, in time order."""
+    import random
+
+    rng = random.Random(seed)
+    count = round(per_day * seconds / 86400)
+    frames = []
+    for n in range(count):
+        at = start_us + int(n * seconds * 1_000_000 / count)
+        did = f"did:plc:{''.join(rng.choices(_TID_ALPHABET, k=24))}"
+        text = " ".join(rng.choices(_WORDS, k=rng.randint(5, 50)))
+        record: dict[str, Any] = {"$type": "app.bsky.feed.post", "createdAt": _iso(at / 1_000_000 - 0.5),
+                                  "langs": [rng.choice(("en", "en", "ja", "pt", "de"))], "text": text}
+        if n % 3 == 0:
+            parent = {"cid": cid_for(f"p{n}"), "uri": f"at://{did}/app.bsky.feed.post/{tid(at / 1e6 - 600, n)}"}
+            record["reply"] = {"parent": parent, "root": parent}
+        rkey = tid(at / 1_000_000, n % 1024)
+        frames.append((at, json.dumps({"did": did, "time_us": at, "kind": "commit", "commit": {
+            "rev": tid(at / 1_000_000, 1), "operation": "create", "collection": "app.bsky.feed.post", "rkey": rkey,
+            "record": record, "cid": cid_for(did + rkey)}}, ensure_ascii=False)))
+    return frames
