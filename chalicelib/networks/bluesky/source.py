@@ -134,7 +134,8 @@ class Bluesky(SourceBase):
         now = self._clock()
         if cursor is not None and "time_us" in cursor:  # the firehose read up to there
             start = float(cursor["time_us"]) / 1_000_000 - self.options.overlap_seconds
-            cursor = {"since": _iso(min(start, now)), "seen": {}}
+            seen_us = cursor.get("seen") if isinstance(cursor.get("seen"), dict) else {}
+            cursor = {"since": _iso(min(start, now)), "seen": {uri: at / 1_000_000 for uri, at in seen_us.items()}}
         if cursor is None:
             start = now - self.options.first_run_lookback_hours * 3600
             cursor = {"since": _iso(start), "seen": {}}
