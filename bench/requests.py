@@ -38,20 +38,15 @@ import logging
 import math
 import os
 import secrets
-import time
 import uuid
-import zlib
 from typing import Any
 
 import yaml
 
 from chalicelib.config import ListenConfig, parse_config
-from chalicelib.networks.bluesky.emulator import POSTS_PER_DAY, POSTS_PER_PEAK_HOUR, BlueskyAPI, real_rate_frames
-from chalicelib.networks.bluesky.source import Bluesky, BlueskyOptions
+from chalicelib.networks.bluesky.emulator import POSTS_PER_DAY, POSTS_PER_PEAK_HOUR, measure_real_rate_minute
 from chalicelib.pipeline import Pipeline
 from chalicelib.runtime import build
-from chalicelib.sources.base import Budget
-from chalicelib.sources.http import HttpClient
 from chalicelib.store import Store, client_config
 from offline.demo import DEMO_SECRETS, ROOT, SIGNING_KEY_PARAMETER, DemoClock, network_options, seed
 from offline.replay import make_server
@@ -158,7 +153,7 @@ def run() -> list[tuple[str, float]]:
                        for terms in (5, 100)}
     finally:
         logging.disable(logging.NOTSET)
-    real = firehose_minute_at_real_rate()
+    real = firehose_figures(measure_real_rate_minute())
     figures = {key: sum(counts.values()) for key, counts in per_network.items()}
     networks = sorted({n for counts in per_network.values() for n in counts})
     return [
@@ -181,42 +176,18 @@ def run() -> list[tuple[str, float]]:
     ]
 
 
-def firehose_minute_at_real_rate(terms: int = 100) -> dict[str, float]:
-    """A minute of posts at Bluesky's real rate through the emulated Jetstream and the connector (no term
-    matches: no getProfiles call): wire bytes, raw bytes a post event, and the reader's CPU."""
-    now = float(int(time.time()))
-    api = BlueskyAPI()
-    api.clock = lambda: now
-    api.jetstream_frames = frames = real_rate_frames(int((now - 60) * 1_000_000))
-    raw = [frame.encode() for _, frame in frames]
-    queries = [f"beanthere{n:03d}" for n in range(terms)]
-    with ReplayServer({"bluesky": api}) as replay:
-        source = Bluesky(BlueskyOptions(base_url=replay.base_url("bluesky"), mode="firehose",
-                                        firehose_idle_seconds=QUIET_SECONDS),
-                         http=HttpClient("bluesky"), clock=lambda: now)
-        started = time.thread_time()  # this thread: the events read, checked and matched
-        results = source.fetch_many(queries, {q: {"time_us": frames[0][0], "seen": {}} for q in queries},
-                                    Budget(deadline=time.monotonic() + 60))
-        read_cpu = time.thread_time() - started
-    assert not any(r.mentions for r in results.values())
-    # Inflating the frames runs in the client's reader thread: measured apart, on the same bytes.
-    deflate = zlib.compressobj(wbits=-15)
-    compressed = [deflate.compress(frame) + deflate.flush(zlib.Z_SYNC_FLUSH) for frame in raw]
-    inflate = zlib.decompressobj(wbits=-15)
-    started = time.thread_time()
-    for chunk in compressed:
-        inflate.decompress(chunk)
-    cpu = read_cpu + time.thread_time() - started
-    peak_cpu_lambda = cpu * POSTS_PER_PEAK_HOUR / 60 / len(frames) * VCPU_MB / POLL_LAMBDA_MB
+def firehose_figures(minute: dict[str, float]) -> dict[str, float]:
+    """The firehose's figures from a measured minute at the real rate (``measure_real_rate_minute``)."""
+    peak_cpu_lambda = minute["cpu_seconds"] * POSTS_PER_PEAK_HOUR / 60 / minute["events"] * VCPU_MB / POLL_LAMBDA_MB
     firehose_seconds = REQUEST_SECONDS + peak_cpu_lambda
     return {
-        "bluesky_firehose_post_events_per_minute_real_rate": len(frames),
-        "bluesky_firehose_raw_bytes_per_post_event": round(sum(map(len, raw)) / len(raw)),
-        "bluesky_firehose_bytes_per_minute_real_rate": api.stream_bytes,
-        "bluesky_firehose_bytes_per_10min_real_rate_estimate": api.stream_bytes * 10,
-        "bluesky_firehose_gb_per_day_real_rate_estimate": round(api.stream_bytes * 1440 / 1e9, 2),
+        "bluesky_firehose_post_events_per_minute_real_rate": minute["events"],
+        "bluesky_firehose_raw_bytes_per_post_event": round(minute["raw_bytes"] / minute["events"]),
+        "bluesky_firehose_bytes_per_minute_real_rate": minute["wire_bytes"],
+        "bluesky_firehose_bytes_per_10min_real_rate_estimate": minute["wire_bytes"] * 10,
+        "bluesky_firehose_gb_per_day_real_rate_estimate": round(minute["wire_bytes"] * 1440 / 1e9, 2),
         "bluesky_firehose_posts_per_day_source": POSTS_PER_DAY,
-        "bluesky_firehose_cpu_s_per_minute_here": round(cpu, 3),
+        "bluesky_firehose_cpu_s_per_minute_here": round(minute["cpu_seconds"], 3),
         "bluesky_firehose_lambda_s_per_poll_at_peak_768mb": round(firehose_seconds, 2),
         "bluesky_firehose_break_even_terms": math.ceil(firehose_seconds / REQUEST_SECONDS),
     }

@@ -411,3 +411,42 @@ def real_rate_frames(start_us: int, seconds: float = 60.0, per_day: int = POSTS_
             "rev": tid(at / 1_000_000, 1), "operation": "create", "collection": "app.bsky.feed.post", "rkey": rkey,
             "record": record, "cid": cid_for(did + rkey)}}, ensure_ascii=False)))
     return frames
+
+
+def measure_real_rate_minute(terms: int = 100) -> dict[str, float]:
+    """A minute of posts at Bluesky's real rate (``real_rate_frames``) through the emulated Jetstream
+    and the connector's firehose read of ``terms`` terms (none matches: no getProfiles call): the
+    events, their raw bytes, the bytes on the wire (permessage-deflate) and the reader's CPU seconds
+    (the events read, checked and matched in the calling thread, plus inflating the same frames,
+    which the client does in its reader thread)."""
+    import zlib
+
+    from chalicelib.networks.bluesky.source import Bluesky, BlueskyOptions
+    from chalicelib.sources.base import Budget
+    from chalicelib.sources.http import HttpClient
+    from offline.replay.server import ReplayServer
+
+    now = float(int(time.time()))
+    api = BlueskyAPI()
+    api.clock = lambda: now
+    api.jetstream_frames = frames = real_rate_frames(int((now - 60) * 1_000_000))
+    raw = [frame.encode() for _, frame in frames]
+    queries = [f"beanthere{n:03d}" for n in range(terms)]
+    with ReplayServer({"bluesky": api}) as replay:
+        source = Bluesky(BlueskyOptions(base_url=replay.base_url("bluesky"), mode="firehose",
+                                        firehose_idle_seconds=0.1), http=HttpClient("bluesky"), clock=lambda: now)
+        started = time.thread_time()
+        results = source.fetch_many(queries, {q: {"time_us": frames[0][0], "seen": {}} for q in queries},
+                                    Budget(deadline=time.monotonic() + 60))
+        cpu = time.thread_time() - started
+    if any(result.mentions for result in results.values()):
+        raise AssertionError("the real-rate stream names no term")
+    deflate = zlib.compressobj(wbits=-15)
+    compressed = [deflate.compress(frame) + deflate.flush(zlib.Z_SYNC_FLUSH) for frame in raw]
+    inflate = zlib.decompressobj(wbits=-15)
+    started = time.thread_time()
+    for chunk in compressed:
+        inflate.decompress(chunk)
+    cpu += time.thread_time() - started
+    return {"events": len(frames), "raw_bytes": sum(map(len, raw)), "wire_bytes": api.stream_bytes,
+            "cpu_seconds": cpu}

@@ -328,3 +328,17 @@ def test_a_bad_mode_in_listen_yaml_is_said_with_the_field_and_the_allowed_values
         parse_config(LISTEN.format(keywords="bean", extra=", mode: stream"), "listen.yaml")
     (problem,) = err.value.problems
     assert "networks.bluesky.mode" in problem and "'auto', 'search' or 'firehose'" in problem
+
+
+def test_make_cost_prices_the_firehose_s_lambda_time_and_says_whether_it_changes_the_bill() -> None:
+    from offline.cost import LAMBDA_FREE_GB_S, PRICES, bluesky_firehose_lambda, poll_memory_mb
+
+    mb = poll_memory_mb()
+    figures = dict(bluesky_firehose_lambda({"cpu_seconds": 0.1}))
+    seconds = 0.5 + 0.1 * 1769 / mb  # the connection's wait, and the CPU at the poll's share of a vCPU
+    assert figures["bluesky_firehose_lambda_gb_s_per_month"] == round(43_200 * seconds * mb / 1024)
+    assert figures["bluesky_firehose_lambda_usd_without_free_tier"] == round(
+        43_200 * seconds * mb / 1024 * PRICES["lambda_gb_second"], 3)
+    assert figures["bluesky_firehose_changes_the_bill"] == 0
+    busy = (LAMBDA_FREE_GB_S / 43_200 / (mb / 1024) - 0.5) * mb / 1769 + 0.01  # just past the free tier
+    assert dict(bluesky_firehose_lambda({"cpu_seconds": busy}))["bluesky_firehose_changes_the_bill"] == 1
