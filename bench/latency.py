@@ -71,6 +71,8 @@ URGENT = TERMS[:3]
 INJECT_MINUTES = 10
 DRAIN_MINUTES = 6
 NOTE = re.compile(r"\(note (\d+)\)")  # each simulated item says its number
+SIMULATED = ("hackernews", "reddit", "github", "youtube", "stackexchange", "mastodon", "bluesky", "lobsters", "devto",
+             "rss")  # the networks ``item_for`` builds items for
 
 
 class Delayed:
@@ -187,6 +189,8 @@ def simulate(stack: LocalStack, replay: ReplayServer, *, new_way: bool, poll_min
         start = grid + 60 * minute
         if 0 < minute <= INJECT_MINUTES:
             for network in config.networks:
+                if network not in SIMULATED:  # no item builder here (X, the owned networks): not timed
+                    continue
                 number += 1
                 at = int(start - rng.uniform(1, 59))
                 words = " ".join("".join(rng.choices(string.ascii_lowercase, k=7)) for _ in range(12))
@@ -195,7 +199,7 @@ def simulate(stack: LocalStack, replay: ReplayServer, *, new_way: bool, poll_min
                 created[number] = (network, float(at))
         clock.offset = start - time.time()
         pipeline.run_cycle()
-    by_network: dict[str, list[float]] = {network: [] for network in config.networks}
+    by_network: dict[str, list[float]] = {network: [] for network in config.networks if network in SIMULATED}
     for key, (network, at) in created.items():
         by_network[network].append(sent[key] - at if key in sent else math.inf)
     return by_network
