@@ -26,7 +26,8 @@ internal/subscribe/testdata/golden_v1.jsonl): each post a commit event ``{"did",
 "app.bsky.feed.post", "rkey", "record", "cid"}}`` at its ``indexedAt``, plus the raw frames a test
 adds to ``jetstream_frames``; ``cursor`` (unix microseconds) replays from that time, clamped to
 the 36-hour window without a word, as v1 does; no cursor is the live tip; ``wantedCollections``
-filters commits (identity and account events pass). Events later than ``clock()`` have not
+filters commits (identity and account events pass); ``maxMessageSizeBytes`` leaves out larger
+events (0 or none: no cap). Events later than ``clock()`` have not
 happened yet. After the replay the connection stays open (the live tip) until the client closes;
 ``abort_after`` drops the TCP connection after that many frames. ``stream_bytes`` counts what
 went on the wire (permessage-deflate when the client offers it).
@@ -110,7 +111,10 @@ class BlueskyAPI:
         posts = not wanted or "app.bsky.feed.post" in wanted
         events = [(_time_us(p), post_event(p)) for p in items] if posts else []
         events += [(at, frame) for at, frame in self.jetstream_frames if _wanted(frame, wanted)]
-        frames = [frame for at, frame in sorted(events, key=lambda e: e[0]) if cursor <= at <= now_us]
+        asked = request.param("maxMessageSizeBytes") or ""
+        cap = int(asked) if asked.isdigit() else 0  # v1 takes a malformed cap as none
+        frames = [frame for at, frame in sorted(events, key=lambda e: e[0])
+                  if cursor <= at <= now_us and not (cap and len(frame.encode()) > cap)]
         return StreamPlan(frames, abort_after=self.abort_after)
 
     def _get_profiles(self, request: Request, items: list[dict[str, Any]], headers: dict[str, str]) -> Response:

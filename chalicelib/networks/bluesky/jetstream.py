@@ -4,12 +4,13 @@ Jetstream (bluesky-social/jetstream @ 9a30defd224e9058814a7d6ce8d9e4fc48d5493c, 
 and internal/subscribe/doc.go) serves the firehose as JSON over a WebSocket at ``/subscribe``:
 ``wantedCollections=app.bsky.feed.post`` keeps the commits of posts (identity and account events
 come regardless of the filter), ``cursor`` is a unix-microsecond time to replay from (events with
-``time_us`` at or after it), and the replay window is the last 36 hours: an older cursor is
-silently clamped to the oldest event kept, so the reader checks the age itself. Each event is
-``{"did", "time_us", "kind": "commit", "commit": {"rev", "operation", "collection", "rkey",
-"record", "cid"}}`` (internal/subscribe/testdata/golden_v1.jsonl holds real ones). Compression:
-permessage-deflate when the client offers it (the ``websockets`` client does), or zstd with a
-custom dictionary (not used: it needs the dictionary and a zstd decoder in the Lambda).
+``time_us`` at or after it), ``maxMessageSizeBytes`` skips larger events, and the replay window
+is the last 36 hours: an older cursor is silently clamped to the oldest event kept, so the reader
+checks the age itself. Each event is ``{"did", "time_us", "kind": "commit", "commit": {"rev",
+"operation", "collection", "rkey", "record", "cid"}}`` (internal/subscribe/testdata/golden_v1.jsonl
+holds real ones). Compression: permessage-deflate when the client offers it (the ``websockets``
+client does), or zstd with a custom dictionary (not used: it needs the dictionary and a zstd
+decoder in the Lambda).
 
 One read: connect at the cursor, take events until one reaches the cycle's start (the stream
 caught up), the time budget or the byte budget ends, the server goes quiet (``idle_seconds``
@@ -35,7 +36,10 @@ from chalicelib.sources.base import Budget, Unavailable
 POST_COLLECTION = "app.bsky.feed.post"
 REPLAY_WINDOW_SECONDS = 36 * 3600  # docs/README.md §5.1: "bounded to the most recent 36 hours by default"
 PUBLIC_INSTANCE = "wss://jetstream2.us-east.bsky.network/subscribe"  # jetstream{1,2}.{us-east,us-west}
-MAX_FRAME_BYTES = 1 << 20  # one event; a post record is a few KB (text at most 3,000 bytes)
+# One event at most: asked of the server as ``maxMessageSizeBytes`` (it skips a larger event instead of
+# sending it: internal/subscribe/filter.go), so a frame the client would refuse never stalls the cursor.
+# A post event is a few KB (text at most 3,000 bytes; images and video are blob references).
+MAX_FRAME_BYTES = 1 << 20
 DID = re.compile(r"^did:[a-z]+:[A-Za-z0-9._:%-]{1,2048}$")
 RKEY = re.compile(r"^[A-Za-z0-9._~:-]{1,512}$")
 CID = re.compile(r"^b[a-z2-7]{8,120}$")
@@ -119,7 +123,9 @@ def check_event(event: dict[str, Any]) -> tuple[str | None, dict[str, Any] | Non
 
 def subscribe_url(base: str, cursor_us: int) -> str:
     """The ``/subscribe`` URL with the post filter and the cursor (both built here, never from a payload)."""
-    return f"{base}?{urlencode({'wantedCollections': POST_COLLECTION, 'cursor': str(cursor_us)})}"
+    query = {"wantedCollections": POST_COLLECTION, "cursor": str(cursor_us),
+             "maxMessageSizeBytes": str(MAX_FRAME_BYTES)}
+    return f"{base}?{urlencode(query)}"
 
 
 def read_stream(network: str, base: str, cursor_us: int, stop_us: int, budget: Budget, *,

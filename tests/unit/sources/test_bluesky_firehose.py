@@ -90,7 +90,8 @@ def test_many_terms_read_the_firehose_once_and_hand_back_the_posts_that_contain_
     assert sorted(paths(srv)) == sorted([SUBSCRIBE, "/xrpc/com.atproto.server.createSession", PROFILES])
     (subscribe,) = [r for r in srv.received["bluesky"] if r.path == SUBSCRIBE]
     first_run = NOW - 10 * 60 - 1.0  # firehose_first_run_minutes back, less the overlap
-    assert subscribe.query == [("wantedCollections", "app.bsky.feed.post"), ("cursor", str(int(first_run * 1e6)))]
+    assert subscribe.query == [("wantedCollections", "app.bsky.feed.post"), ("cursor", str(int(first_run * 1e6))),
+                               ("maxMessageSizeBytes", str(1 << 20))]
     (profiles,) = [r for r in srv.received["bluesky"] if r.path == PROFILES]
     assert sorted(profiles.params("actors")) == ["did:plc:ana4lisbon2x", "did:plc:bob2"]  # matched authors only
     mention = results["beanthere003"].mentions[0]
@@ -342,3 +343,17 @@ def test_make_cost_prices_the_firehose_s_lambda_time_and_says_whether_it_changes
     assert figures["bluesky_firehose_changes_the_bill"] == 0
     busy = (LAMBDA_FREE_GB_S / 43_200 / (mb / 1024) - 0.5) * mb / 1769 + 0.01  # just past the free tier
     assert dict(bluesky_firehose_lambda({"cpu_seconds": busy}))["bluesky_firehose_changes_the_bill"] == 1
+
+
+def test_an_event_larger_than_the_reader_takes_is_left_out_by_the_server_and_never_stalls_the_cursor(
+        srv: ReplayServer, api: BlueskyAPI) -> None:
+    srv.add_items("bluesky", posts(2))
+    at = int((NOW - 250) * 1e6)
+    huge = {"did": "did:plc:big1", "time_us": at, "kind": "commit",
+            "commit": {"rev": "3mmoojpaqkn2z", "operation": "create", "collection": "app.bsky.feed.post",
+                       "rkey": "3mmoojp4cd223", "cid": "bafyreicl7rzkxdrm4zz2ehbx52kuk3mvfow6p3gzfys72r5grvskxoswy4",
+                       "record": {"text": "Bean There " + "x" * (1 << 20)}}}
+    api.jetstream_frames = [(at, json.dumps(huge))]
+    results = make_bluesky(srv).fetch_many(TERMS, {}, budget())
+    assert mentions(results) == {"bean there": ["post 0 about Bean There", "post 1 about Bean There"]}
+    assert results["bean there"].complete
