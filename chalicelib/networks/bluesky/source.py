@@ -216,7 +216,9 @@ class Bluesky(SourceBase):
         mentions = [self._mention(post) for post in posts]
         last_us = read.last_time_us if read.last_time_us is not None else start_us
         overlap_us = int(self.options.firehose_overlap_seconds * 1_000_000)
-        recent = {**seen, **{uri: p["time_us"] for uri, p in fresh.items()}}
+        # Only the posts handed back need remembering: an unmatched one read again is unmatched again
+        # (every term's cursor holds this, so it stays a few uris, not the overlap's ~25 posts a second).
+        recent = {**seen, **{p["uri"]: p["time_us"] for p in matched}}
         kept = sorted(((at, uri) for uri, at in recent.items() if at >= last_us - overlap_us), reverse=True)
         cursor: Cursor = {"time_us": last_us, "seen": {uri: at for at, uri in kept[:MAX_SEEN]}}
         result = FetchResult(mentions, cursor, 1, read.complete, missed + read.skipped + self._skips.reasons())

@@ -98,6 +98,7 @@ def test_many_terms_read_the_firehose_once_and_hand_back_the_posts_that_contain_
     assert (mention.author_handle, mention.url) == ("bob.bsky.social",
                                                     f"https://bsky.app/profile/bob.bsky.social/post/{mention.url[-13:]}")
     assert {r.cursor["time_us"] for r in results.values()} == {int((NOW - 50 + 1) * 1e6)}  # the last event's time
+    assert results["bean there"].cursor["seen"] == {}  # the overlap's last post matched nothing: nothing to remember
     assert all(r.complete for r in results.values())
 
 
