@@ -7,10 +7,22 @@
   limits allow for that many terms: ``chalicelib.sources.limits.poll_minutes``).
 - requests_growth_100_vs_5: their ratio. Goal <= 4 (20.7 when every term was one request
   per network and site).
-- requests_growth_100_vs_5_except_bluesky: the same without Bluesky, the one network whose
-  search cannot take several terms in one request (its lexicon leaves the query syntax
-  "unspecified" and its search ANDs the words: ``chalicelib/networks/bluesky/source.py``), so
-  it asks once per term per poll and grows with the terms alone.
+- requests_growth_100_vs_5_except_bluesky: the same without Bluesky, whose search cannot take
+  several terms in one request (``chalicelib/networks/bluesky/source.py``): with many terms it
+  reads the Jetstream firehose instead, one WebSocket connection a poll (counted as one request,
+  as is each getProfiles call for the authors of matched posts).
+- bluesky_firehose_bytes_per_10min: the bytes of WebSocket frames (permessage-deflate) the
+  emulated Jetstream sent in the 100-term run: the bench's own small stream.
+- bluesky_firehose_*_real_rate: a minute of posts at Bluesky's real rate (2.2 million a day, a
+  third party's measurement cited in ``chalicelib/networks/bluesky/emulator.py``; not measured
+  here), each shaped as Jetstream's own captured post event, through the emulated Jetstream:
+  the wire bytes (estimate for 10 minutes), and the reader's CPU (JSON, checks, local match of
+  100 terms, and inflating the frames) here and, scaled, on the poll Lambda (768 MB: 0.43 vCPU)
+  at the peak rate (130,000 posts an hour).
+- bluesky_firehose_break_even_terms: the terms from which one firehose read takes less Lambda time
+  than a search a term: (one connection + the peak minute's CPU on the Lambda) / one request, a
+  request taking bench.latency's 0.2-0.8 s (0.5 s on average) like the connection. The mode's
+  threshold (``chalicelib/networks/bluesky/__init__.py`` FIREHOSE_FROM_TERMS) comes from it.
 - *_poll_5min: the same with listen.yaml's ``schedule.poll_minutes: 5`` (the schedule before
   the limits chose it), in the same run.
 - naive_*: the same cycles with each network handed one term at a time (no ``fetch_many``),
@@ -23,6 +35,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import secrets
 import uuid
@@ -31,6 +44,7 @@ from typing import Any
 import yaml
 
 from chalicelib.config import ListenConfig, parse_config
+from chalicelib.networks.bluesky.emulator import POSTS_PER_DAY, POSTS_PER_PEAK_HOUR, measure_real_rate_minute
 from chalicelib.pipeline import Pipeline
 from chalicelib.runtime import build
 from chalicelib.store import Store, client_config
@@ -41,6 +55,11 @@ from offline.stack import LocalStack
 
 CYCLES = 10  # ten minutes on the 60-second grid
 URGENT_TERM = "Bean There"
+# A live Jetstream always has the next event (25 posts a second): a read ends at the cycle's start at
+# once. The emulated one goes quiet after its last event: the reader waits this long for another.
+QUIET_SECONDS = 0.1
+REQUEST_SECONDS = 0.5  # one request, as bench.latency simulates them (0.2-0.8 s)
+POLL_LAMBDA_MB, VCPU_MB = 768, 1769  # .chalice/config.json's poll function; the memory of one vCPU
 
 
 class OneTermAtATime:
@@ -63,6 +82,7 @@ def config_with_terms(replay: ReplayServer, terms: int, poll_minutes: int | None
     if poll_minutes is not None:
         data["schedule"]["poll_minutes"] = poll_minutes
     data["networks"] = network_options(replay)
+    data["networks"]["bluesky"]["firehose_idle_seconds"] = QUIET_SECONDS
     data["secrets"]["signing_key_parameter"] = SIGNING_KEY_PARAMETER
     data["rules"] = [
         {"name": "complaints", "group": "brand", "keywords": [URGENT_TERM], "urgent": True},
@@ -105,8 +125,9 @@ def fresh_pipeline(stack: LocalStack, replay: ReplayServer, config: ListenConfig
 
 def requests_in_ten_minutes(stack: LocalStack, replay: ReplayServer, terms: int, *,
                              batched: bool, poll_minutes: int | None = None) -> dict[str, int]:
-    """Requests per network the replay server received in ten cycles."""
+    """Requests per network the replay server received in ten cycles (a WebSocket connection is one)."""
     replay.reset()
+    replay.apis["bluesky"].stream_bytes = 0
     config = config_with_terms(replay, terms, poll_minutes)
     clock, pipeline = fresh_pipeline(stack, replay, config, batched=batched)
     seed(replay, list(config.networks), int(clock()))
@@ -122,12 +143,17 @@ def run() -> list[tuple[str, float]]:
     try:
         with LocalStack(table_name="bench-unused") as stack, make_server() as replay:
             prepare(stack)
-            per_network = {(terms, batched): requests_in_ten_minutes(stack, replay, terms, batched=batched)
-                           for terms in (5, 100) for batched in (True, False)}
+            per_network = {}
+            for terms in (5, 100):
+                for batched in (True, False):
+                    per_network[(terms, batched)] = requests_in_ten_minutes(stack, replay, terms, batched=batched)
+                    if (terms, batched) == (100, True):
+                        stream_bytes = replay.apis["bluesky"].stream_bytes
             every_5 = {terms: sum(requests_in_ten_minutes(stack, replay, terms, batched=True, poll_minutes=5).values())
                        for terms in (5, 100)}
     finally:
         logging.disable(logging.NOTSET)
+    real = firehose_figures(measure_real_rate_minute())
     figures = {key: sum(counts.values()) for key, counts in per_network.items()}
     networks = sorted({n for counts in per_network.values() for n in counts})
     return [
@@ -145,7 +171,26 @@ def run() -> list[tuple[str, float]]:
         ("naive_requests_growth_100_vs_5", round(figures[(100, False)] / figures[(5, False)], 2)),
         *((f"requests_per_10min_100_terms_{n}", per_network[(100, True)].get(n, 0)) for n in networks),
         *((f"naive_requests_per_10min_100_terms_{n}", per_network[(100, False)].get(n, 0)) for n in networks),
+        ("bluesky_firehose_bytes_per_10min", stream_bytes),
+        *real.items(),
     ]
+
+
+def firehose_figures(minute: dict[str, float]) -> dict[str, float]:
+    """The firehose's figures from a measured minute at the real rate (``measure_real_rate_minute``)."""
+    peak_cpu_lambda = minute["cpu_seconds"] * POSTS_PER_PEAK_HOUR / 60 / minute["events"] * VCPU_MB / POLL_LAMBDA_MB
+    firehose_seconds = REQUEST_SECONDS + peak_cpu_lambda
+    return {
+        "bluesky_firehose_post_events_per_minute_real_rate": minute["events"],
+        "bluesky_firehose_raw_bytes_per_post_event": round(minute["raw_bytes"] / minute["events"]),
+        "bluesky_firehose_bytes_per_minute_real_rate": minute["wire_bytes"],
+        "bluesky_firehose_bytes_per_10min_real_rate_estimate": minute["wire_bytes"] * 10,
+        "bluesky_firehose_gb_per_day_real_rate_estimate": round(minute["wire_bytes"] * 1440 / 1e9, 2),
+        "bluesky_firehose_posts_per_day_source": POSTS_PER_DAY,
+        "bluesky_firehose_cpu_s_per_minute_here": round(minute["cpu_seconds"], 3),
+        "bluesky_firehose_lambda_s_per_poll_at_peak_768mb": round(firehose_seconds, 2),
+        "bluesky_firehose_break_even_terms": math.ceil(firehose_seconds / REQUEST_SECONDS),
+    }
 
 
 if __name__ == "__main__":

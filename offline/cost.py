@@ -32,6 +32,7 @@ import yaml
 from botocore.exceptions import ClientError
 
 from chalicelib.config import parse_config
+from chalicelib.networks.bluesky.emulator import measure_real_rate_minute
 from chalicelib.networks.hackernews.emulator import comment_hit, story_hit
 from chalicelib.observability import log_cycle, publish_cycle
 from chalicelib.runtime import build
@@ -420,6 +421,23 @@ SCALES = (("100_per_day", 100), ("10k_per_day", 10_000))  # besides the referenc
 TRANSACTIONS_NOT_NEEDED: tuple[str, ...] = ()
 
 
+LAMBDA_FREE_GB_S = 400_000  # a month (https://aws.amazon.com/lambda/pricing/)
+CONNECTION_SECONDS = 0.5  # opening the WebSocket, as bench.latency's 0.2-0.8 s a request (not measured on AWS)
+
+
+def bluesky_firehose_lambda(minute: Mapping[str, float]) -> list[tuple[str, float]]:
+    """What reading Bluesky's firehose every minute (a business with many Bluesky terms; the reference
+    business does not read Bluesky) adds to the poll Lambda: the connection's wait plus the reader's
+    CPU for a minute of posts at the real rate (``measure_real_rate_minute``), at the poll's memory."""
+    mb = poll_memory_mb()
+    seconds = CONNECTION_SECONDS + minute["cpu_seconds"] * VCPU_MB / mb
+    gb_s = 60 * HOURS_PER_MONTH * seconds * mb / 1024
+    return [("bluesky_firehose_lambda_s_per_poll", round(seconds, 2)),
+            ("bluesky_firehose_lambda_gb_s_per_month", round(gb_s)),
+            ("bluesky_firehose_lambda_usd_without_free_tier", round(gb_s * PRICES["lambda_gb_second"], 3)),
+            ("bluesky_firehose_changes_the_bill", int(gb_s > LAMBDA_FREE_GB_S))]  # 0: inside the free tier
+
+
 def main() -> int:
     logging.basicConfig(level=logging.ERROR)
     try:
@@ -437,6 +455,8 @@ def main() -> int:
                      "mentions_stored_in_the_measured_hour", "lambda_usd_without_free_tier",
                      *(f"lambda_poll_cpu_s_at_{mb}mb" for mb in LAMBDA_SIZES_MB)):
             print(f"{part}_{label}: {figures[part]}")
+    for name, value in bluesky_firehose_lambda(measure_real_rate_minute()):
+        print(f"{name}: {value}")
     print("# transactional writes are billed at 2 units per item per KB; not needed as transactions: "
           + ("; ".join(TRANSACTIONS_NOT_NEEDED) or "none"))
     print(f"# prices as of {PRICES_AS_OF}; SMS fees are extra and depend on the country")

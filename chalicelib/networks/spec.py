@@ -89,6 +89,9 @@ class NetworkSpec:
     # Requests one poll of every term (and the local stream) makes, first pages only; None: the
     # search queries when the network searches, else one listing.
     requests_per_poll: RequestCount | None = None
+    # (options, terms) -> how a poll reads the network for these terms, in words, where it depends on
+    # them (Bluesky: per-term search or the firehose); said on the network's ``make check`` line.
+    poll_mode: Callable[[Mapping[str, Any], Sequence[str]], str] | None = None
     credentials: tuple[Credential, ...] = ()
     # The link that opens the thread to reply by hand (networks with no write API), built only from
     # checked ids; raises ``chalicelib.replies.NotReplyable`` when no safe link can be made.

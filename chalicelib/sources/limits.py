@@ -37,6 +37,7 @@ class Allowance:
     requests_per_poll: int
     minutes: int  # the shortest whole-minute interval the limits allow (at least 1)
     limits: tuple[Limit, ...]  # empty: the network publishes none
+    mode: str = ""  # how a poll reads the network for these terms, where that depends on them
 
 
 def requests_per_poll(network: str, options: SourceOptions, terms: Sequence[str]) -> int:
@@ -74,8 +75,10 @@ def allowed_intervals(config: ListenConfig, terms: Sequence[str] | None = None) 
         searched = list(terms) if cls.capabilities.server_search else []
         requests = requests_per_poll(network, options, searched)
         limits = published_limits(network, options)
+        poll_mode = spec(network).poll_mode
         allowances.append(Allowance(network, cls.display_name, len(terms), requests,
-                                    allowed_minutes(requests, limits), limits))
+                                    allowed_minutes(requests, limits), limits,
+                                    poll_mode(dict(options), searched) if poll_mode else ""))
     return allowances
 
 
@@ -96,6 +99,8 @@ def describe(allowance: Allowance, poll_minutes: int | None = None) -> str:
     line = f"{allowance.display_name}: {every} for your {count} ({allowance.requests_per_poll} " \
            f"request{'' if allowance.requests_per_poll == 1 else 's'} a poll"
     line += ")" if allowance.limits else "; no published limit)"
+    if allowance.mode:
+        line += f"; {allowance.mode}"
     if poll_minutes is not None and poll_minutes < allowance.minutes:
         line += f"; listen.yaml asks every {poll_minutes} min: the network's limits will slow it down"
     elif poll_minutes is not None and poll_minutes > allowance.minutes:

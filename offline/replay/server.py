@@ -17,6 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
+from offline.replay.websocket import header_pairs, serve_websocket, upgrade_requested
+
 
 @dataclass(frozen=True)
 class Request:
@@ -136,6 +138,31 @@ class ReplayServer:
                 return Response(fault.status, dict(fault.headers), fault.body)
         return api.handle(request, items)
 
+    def _upgrade(self, handler: BaseHTTPRequestHandler, headers: dict[str, str]) -> Response | None:
+        """A WebSocket request: served by the network's ``websocket(request, items)`` (None once
+        served), or the HTTP answer that refuses it (a queued fault, no such endpoint)."""
+        parts = urlsplit(handler.path)
+        network, _, rest = parts.path.lstrip("/").partition("/")
+        api = self.apis.get(network)
+        if api is None or not hasattr(api, "websocket"):
+            return Response.json({"error": f"no WebSocket endpoint at {parts.path!r} on the replay server"}, 404)
+        request = Request("GET", "/" + rest, parse_qsl(parts.query, keep_blank_values=True), headers, b"")
+        with self._lock:
+            self.received[network].append(request)
+            fault = self.faults[network].popleft() if self.faults[network] else None
+            items = list(self.items[network])
+        if fault is not None:
+            time.sleep(fault.delay_seconds)
+            if not fault.passthrough:
+                return Response(fault.status, dict(fault.headers), fault.body)
+
+        def count(sent: int) -> None:
+            api.stream_bytes += sent  # type: ignore[attr-defined]
+
+        serve_websocket(handler.connection, handler.path, header_pairs(handler.headers),
+                        lambda: api.websocket(request, items), count)  # type: ignore[attr-defined]
+        return None
+
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
@@ -150,7 +177,14 @@ class ReplayServer:
                 body = self.rfile.read(length) if length else b""
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 try:
-                    response = server._dispatch(self.command, self.path, headers, body)
+                    if upgrade_requested(headers):
+                        self.close_connection = True  # the socket is the WebSocket's (or refused)
+                        upgraded = server._upgrade(self, headers)
+                        if upgraded is None:
+                            return
+                        response = upgraded
+                    else:
+                        response = server._dispatch(self.command, self.path, headers, body)
                 except Exception as err:  # an emulation bug must show, not hang the client
                     response = Response.json({"error": f"replay server: {err!r}"}, 599)
                 try:

@@ -4,6 +4,7 @@ official lexicons and the reference AppView's answers recorded by its test suite
 from __future__ import annotations
 
 import copy
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -11,7 +12,8 @@ from typing import Any
 import pytest
 import requests
 
-from chalicelib.networks.bluesky.emulator import BlueskyAPI, post_view
+from chalicelib.networks.bluesky.emulator import BlueskyAPI, post_event, post_view
+from chalicelib.networks.bluesky.jetstream import StreamRead, take
 from chalicelib.networks.bluesky.source import Bluesky, BlueskyOptions
 from chalicelib.sources.base import Budget, RateLimited
 from chalicelib.sources.http import HttpClient
@@ -21,7 +23,9 @@ from tests.contracts import corpus
 
 NETWORK = "bluesky"
 EXPECTED = corpus.expected(NETWORK)
-VIEW_FILES = sorted(name for name, spec in EXPECTED.items() if spec["kind"] not in ("lexicon", "record", "error"))
+VIEW_FILES = sorted(name for name, spec in EXPECTED.items()
+                    if spec["kind"] not in ("lexicon", "record", "error", "jetstream"))
+JETSTREAM_FILES = sorted(name for name, spec in EXPECTED.items() if spec["kind"] == "jetstream")
 ERROR_FILES = sorted(name for name, spec in EXPECTED.items() if spec["kind"] == "error")
 RECORD_FILES = sorted(name for name, spec in EXPECTED.items() if spec["kind"] == "record")
 
@@ -52,8 +56,8 @@ def post_views(body: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
-def connector(base_url: str = "https://bsky.social") -> Bluesky:
-    return Bluesky(BlueskyOptions(base_url=base_url, handle_parameter="/h", app_password_parameter="/p"),
+def connector(base_url: str = "https://bsky.social", **options: Any) -> Bluesky:
+    return Bluesky(BlueskyOptions(base_url=base_url, handle_parameter="/h", app_password_parameter="/p", **options),
                    http=HttpClient(NETWORK, sleep=lambda s: None), state=MemoryState(),
                    secrets=lambda name: {"/h": "beanthere.bsky.social", "/p": "abcd-efgh-ijkl-mnop"}[name])
 
@@ -191,3 +195,76 @@ def test_error_answers_are_said_for_what_they_are(srv: ReplayServer, name: str) 
     assert [m.text for m in result.mentions] == ["bean there"]
     assert [r.path.rsplit(".", 1)[-1] for r in srv.received[NETWORK]] == [
         "createSession", "searchPosts", "refreshSession", "searchPosts"]
+
+
+# --- Jetstream (bluesky-social/jetstream, cited in contract/README.md) ----------------------------
+
+
+def jetstream_frames(name: str) -> list[str]:
+    """The events of a Jetstream payload file as the frames they arrived in (one JSON object each)."""
+    text = corpus.raw(NETWORK, name).decode()
+    if name.endswith(".jsonl"):
+        return [line for line in text.splitlines() if line]
+    return [json.dumps(json.loads(text))]
+
+
+@pytest.mark.parametrize("name", JETSTREAM_FILES)
+def test_jetstream_events_give_the_posts_read_by_hand_from_the_source(srv: ReplayServer, name: str) -> None:
+    spec = EXPECTED[name]
+    frames = jetstream_frames(name)
+    read = StreamRead()
+    assert [take(read, frame, stop_us=2**62) for frame in frames] == [False] * len(frames)
+    assert (read.events, read.skipped, read.last_time_us) == (spec["events"], spec["skipped"], spec["last_time_us"])
+    # Through the emulated Jetstream, a connection, the local match and the mentions:
+    srv.reset()
+    api = srv.apis[NETWORK] = BlueskyAPI()
+    after = spec["last_time_us"] / 1_000_000 + 1
+    api.clock = lambda: after
+    api.jetstream_frames = [(json.loads(frame)["time_us"], frame) for frame in frames]
+    bsky = connector(srv.base_url(NETWORK), mode="firehose", firehose_idle_seconds=0.2)
+    bsky._clock = lambda: after
+    start = {"time_us": min(t for t, _ in api.jetstream_frames), "seen": {}}
+    terms = [post["text"].split()[0] for post in spec["posts"]] or ["anything"]
+    results = bsky.fetch_many(terms, dict.fromkeys(terms, start), Budget(deadline=time.monotonic() + 30))
+    mentions = [m for result in results.values() for m in result.mentions]
+    assert len(mentions) == len(spec["posts"])
+    for mention, want in zip(mentions, spec["posts"], strict=True):
+        thread = {"parent_uri": mention.thread["parent_uri"], "root_uri": mention.thread["root_uri"]}
+        got = {field: getattr(mention, field) for field in want if field not in thread}
+        got |= {k: v for k, v in thread.items() if k in want}
+        got["created_at"] = mention.created_at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        assert got == want
+    assert {r.path for r in srv.received[NETWORK]} <= {"/subscribe", "/xrpc/com.atproto.server.createSession",
+                                                      "/xrpc/app.bsky.actor.getProfiles"}
+    # The connection asked for posts only: the cursor stops at the last event of those that came.
+    delivered = [json.loads(f) for f in frames]
+    delivered = [e for e in delivered if e["kind"] != "commit" or e["commit"]["collection"] == "app.bsky.feed.post"]
+    assert results[terms[0]].cursor["time_us"] == max((e["time_us"] for e in delivered), default=start["time_us"])
+
+
+def test_the_emulated_jetstream_speaks_the_documented_event_shape() -> None:
+    documented = corpus.shapes_of([json.loads(f) for name in JETSTREAM_FILES for f in jetstream_frames(name)
+                                   if json.loads(f)["kind"] == "commit"])
+    documented["commit"]["record"] = corpus.shapes_of(  # the record is a post record, as the corpus holds them
+        [post["record"] for post in ALL_POSTS] + [load(name) for name in RECORD_FILES])
+    now = time.time()
+    events = [json.loads(post_event(post_view(now - 60, "Bean There", links=("https://beanthere.example",)))),
+              json.loads(post_event(post_view(now - 30, "a reply", reply_to=post_view(now - 90, "root"))))]
+    assert [p for event in events for p in corpus.drift(corpus.shape(event), documented)
+            if not p.startswith("$.commit.record.facets[].features[]")] == []
+
+
+def test_the_connector_asks_get_profiles_only_what_its_lexicon_defines(srv: ReplayServer) -> None:
+    srv.reset()
+    api = srv.apis[NETWORK] = BlueskyAPI()
+    now = time.time()
+    srv.add_items(NETWORK, [post_view(now - 60 + n, f"bean there {n}", did=f"did:plc:author{n:03d}",
+                                      handle=f"a{n}.bsky.social", clock_id=n) for n in range(30)])
+    bsky = connector(srv.base_url(NETWORK), mode="firehose", firehose_idle_seconds=0.2)
+    results = bsky.fetch_many(["bean", "there"], {}, Budget(deadline=time.monotonic() + 30))
+    parameters = lexicon("getProfiles")["parameters"]
+    calls = [r for r in srv.received[NETWORK] if r.path.endswith("app.bsky.actor.getProfiles")]
+    assert [len(r.params("actors")) for r in calls] == [25, 5]
+    assert all({name for name, _ in r.query} <= set(parameters["properties"]) for r in calls)
+    assert parameters["properties"]["actors"]["maxLength"] == 25 and api.profile_calls == 2
+    assert sorted(m.author_handle for m in results["bean"].mentions) == sorted(f"a{n}.bsky.social" for n in range(30))

@@ -14,6 +14,23 @@ the account's own repo, checked as the lexicon says: text at most 300 graphemes 
 bytes, ``createdAt``, ``reply.root``/``reply.parent`` as {uri, cid}, facet byte ranges
 inside the text) answers ``{uri, cid, commit, validationStatus}`` and keeps the record in
 ``posted``; ``com.atproto.identity.resolveHandle`` knows the account and every corpus author.
+
+Profiles: ``app.bsky.actor.getProfiles`` (Bearer accessJwt; ``actors`` repeated, 1-25 DIDs or
+handles) answers ``{"profiles": [profileViewDetailed]}`` for the corpus authors it knows (an
+unknown actor is left out, as the AppView leaves out a deleted account).
+
+Jetstream: a WebSocket at ``/subscribe`` (mounted by ``offline/replay/websocket.py``) replays the
+corpus as the firehose Jetstream serves (bluesky-social/jetstream @ 9a30defd, docs/README.md §5.1,
+internal/subscribe/testdata/golden_v1.jsonl): each post a commit event ``{"did", "time_us",
+"kind": "commit", "commit": {"rev", "operation": "create", "collection":
+"app.bsky.feed.post", "rkey", "record", "cid"}}`` at its ``indexedAt``, plus the raw frames a test
+adds to ``jetstream_frames``; ``cursor`` (unix microseconds) replays from that time, clamped to
+the 36-hour window without a word, as v1 does; no cursor is the live tip; ``wantedCollections``
+filters commits (identity and account events pass); ``maxMessageSizeBytes`` leaves out larger
+events (0 or none: no cap). Events later than ``clock()`` have not
+happened yet. After the replay the connection stays open (the live tip) until the client closes;
+``abort_after`` drops the TCP connection after that many frames. ``stream_bytes`` counts what
+went on the wire (permessage-deflate when the client offers it).
 """
 
 from __future__ import annotations
@@ -28,6 +45,7 @@ from typing import Any
 
 from chalicelib.replies import grapheme_count
 from offline.replay.server import Request, Response
+from offline.replay.websocket import StreamPlan
 
 _TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
 _HEADERS = {"Vary": "Accept-Encoding", "Access-Control-Allow-Origin": "*"}
@@ -73,6 +91,45 @@ class BlueskyAPI:
         self._window_start = time.time()
         self._used = 0
         self.posted: list[dict[str, Any]] = []  # createRecord bodies, in order
+        self.clock = time.time  # the Jetstream's "now": later events have not happened yet
+        self.jetstream_frames: list[tuple[int, str]] = []  # (time_us, raw frame) beside the corpus's posts
+        self.abort_after: int | None = None  # drop the next streams' TCP connection after this many frames
+        self.stream_bytes = 0  # bytes of WebSocket frames sent
+        self.profile_calls = 0
+
+    def websocket(self, request: Request, items: list[dict[str, Any]]) -> StreamPlan:
+        """The frames of one Jetstream ``/subscribe`` connection."""
+        if request.path != "/subscribe":
+            return StreamPlan(abort_after=0)
+        now_us = int(self.clock() * 1_000_000)
+        try:
+            cursor = int(request.param("cursor") or now_us)
+        except ValueError:
+            cursor = now_us
+        cursor = max(cursor, now_us - JETSTREAM_WINDOW_US)  # v1 clamps an old cursor silently
+        wanted = set(request.params("wantedCollections"))
+        posts = not wanted or "app.bsky.feed.post" in wanted
+        events = [(_time_us(p), post_event(p)) for p in items] if posts else []
+        events += [(at, frame) for at, frame in self.jetstream_frames if _wanted(frame, wanted)]
+        asked = request.param("maxMessageSizeBytes") or ""
+        cap = int(asked) if asked.isdigit() else 0  # v1 takes a malformed cap as none
+        frames = [frame for at, frame in sorted(events, key=lambda e: e[0])
+                  if cursor <= at <= now_us and not (cap and len(frame.encode()) > cap)]
+        return StreamPlan(frames, abort_after=self.abort_after)
+
+    def _get_profiles(self, request: Request, items: list[dict[str, Any]], headers: dict[str, str]) -> Response:
+        actors = request.params("actors")
+        if not 1 <= len(actors) <= 25:
+            return Response.json({"error": "InvalidRequest", "message": "actors must hold 1-25 items"}, 400, headers)
+        self.profile_calls += 1
+        by_actor: dict[str, dict[str, Any]] = {}
+        for post in items:
+            by_actor[post["author"]["did"]] = by_actor[post["author"]["handle"]] = post["author"]
+        found = {by_actor[actor]["did"]: by_actor[actor] for actor in actors if actor in by_actor}
+        profiles = [{"did": a["did"], "handle": a["handle"], "displayName": a.get("displayName", ""),
+                     "avatar": a.get("avatar"), "followersCount": 0, "followsCount": 0, "postsCount": 1,
+                     "createdAt": a.get("createdAt"), "labels": []} for a in found.values()]
+        return Response.json({"profiles": profiles}, headers=headers)
 
     def expire_access_tokens(self) -> None:
         """Every access token issued so far expires (as after its few minutes of life)."""
@@ -92,6 +149,8 @@ class BlueskyAPI:
             return self._authorized(request, headers) or self._create_record(request, headers)
         if request.path == "/xrpc/com.atproto.identity.resolveHandle":
             return self._authorized(request, headers) or self._resolve_handle(request, items, headers)
+        if request.path == "/xrpc/app.bsky.actor.getProfiles":
+            return self._authorized(request, headers) or self._get_profiles(request, items, headers)
         if request.path != "/xrpc/app.bsky.feed.searchPosts":
             return Response.json({"error": "MethodNotImplemented", "message": "Method Not Implemented"}, 501, headers)
         return self._authorized(request, headers) or self._search(request, items, headers)
@@ -216,6 +275,35 @@ class BlueskyAPI:
                               "validationStatus": "valid"}, headers=headers)
 
 
+JETSTREAM_WINDOW_US = 36 * 3600 * 1_000_000
+
+
+def _time_us(post: dict[str, Any]) -> int:
+    return round(dt.datetime.fromisoformat(post["indexedAt"]).timestamp() * 1_000_000)
+
+
+def post_event(post: dict[str, Any]) -> str:
+    """The Jetstream commit event that created ``post`` (a postView), witnessed at its indexedAt, as
+    golden_v1.jsonl's post (the v2 server's ``/subscribe`` adds a ``cursor`` seq, not read here)."""
+    did, collection_rkey = post["uri"].removeprefix("at://").split("/", 1)
+    rkey = collection_rkey.rsplit("/", 1)[-1]
+    at = _time_us(post)
+    return json.dumps({"did": did, "time_us": at, "kind": "commit",
+                       "commit": {"rev": tid(at / 1_000_000, 1), "operation": "create",
+                                  "collection": "app.bsky.feed.post", "rkey": rkey, "record": post["record"],
+                                  "cid": post["cid"]}}, ensure_ascii=False)
+
+
+def _wanted(frame: str, wanted: set[str]) -> bool:
+    """Whether a raw frame passes ``wantedCollections`` (non-commits and unreadable frames always do)."""
+    try:
+        event = json.loads(frame)
+        collection = event["commit"]["collection"] if event.get("kind") == "commit" else None
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return True
+    return not wanted or collection is None or collection in wanted
+
+
 def tid(unix: float, clock_id: int = 0) -> str:
     """A record key (TID) for ``unix``: 53 bits of microseconds and 10 of clock id, base32-sortable."""
     value = (int(unix * 1_000_000) << 10) | (clock_id & 0x3FF)
@@ -290,3 +378,79 @@ def demo_items(now: int, business: dict[str, Any]) -> list[dict[str, Any]]:
         post_view(now - 60, "Rainy day in Porto, staying in with a book", handle="ines.bsky.social",
                   did="did:plc:ines2porto5", display_name="Inês", langs=("en",)),
     ]
+
+
+# Bluesky's post rate, as measured by a third party reading the whole firehose: "~2.2 million posts per day",
+# "at peak hours, that's 130K+ posts per hour" (Arielle Houlier, 2026-03-24,
+# https://dev.to/arielle_houlier_21f42996e/building-real-time-bluesky-analytics-ingesting-22m-postsday-from-the-firehose-ccm).
+# Not measured here (no test reaches the internet).
+POSTS_PER_DAY = 2_200_000
+POSTS_PER_PEAK_HOUR = 130_000
+_WORDS = ("the a to and of in is it you that for on my this with be just so at me have but not are was like all "
+          "what new today love day good people time one get more now if can about really think know coffee "
+          "lisbon art game news music politics photo dog cat weekend work").split()
+
+
+def real_rate_frames(start_us: int, seconds: float = 60.0, per_day: int = POSTS_PER_DAY,
+                     seed: int = 19) -> list[tuple[int, str]]:
+    """``seconds`` of Jetstream post events at ``per_day`` posts a day from ``start_us``, each shaped as
+    golden_v1.jsonl's post (a third of them replies, English and other languages, 5-50 words): the
+    stream a Jetstream connection filtered to posts carries. (time_us, frame) pairs, in time order."""
+    import random
+
+    rng = random.Random(seed)
+    count = round(per_day * seconds / 86400)
+    frames = []
+    for n in range(count):
+        at = start_us + int(n * seconds * 1_000_000 / count)
+        did = f"did:plc:{''.join(rng.choices(_TID_ALPHABET, k=24))}"
+        text = " ".join(rng.choices(_WORDS, k=rng.randint(5, 50)))
+        record: dict[str, Any] = {"$type": "app.bsky.feed.post", "createdAt": _iso(at / 1_000_000 - 0.5),
+                                  "langs": [rng.choice(("en", "en", "ja", "pt", "de"))], "text": text}
+        if n % 3 == 0:
+            parent = {"cid": cid_for(f"p{n}"), "uri": f"at://{did}/app.bsky.feed.post/{tid(at / 1e6 - 600, n)}"}
+            record["reply"] = {"parent": parent, "root": parent}
+        rkey = tid(at / 1_000_000, n % 1024)
+        frames.append((at, json.dumps({"did": did, "time_us": at, "kind": "commit", "commit": {
+            "rev": tid(at / 1_000_000, 1), "operation": "create", "collection": "app.bsky.feed.post", "rkey": rkey,
+            "record": record, "cid": cid_for(did + rkey)}}, ensure_ascii=False)))
+    return frames
+
+
+def measure_real_rate_minute(terms: int = 100) -> dict[str, float]:
+    """A minute of posts at Bluesky's real rate (``real_rate_frames``) through the emulated Jetstream
+    and the connector's firehose read of ``terms`` terms (none matches: no getProfiles call): the
+    events, their raw bytes, the bytes on the wire (permessage-deflate) and the reader's CPU seconds
+    (the events read, checked and matched in the calling thread, plus inflating the same frames,
+    which the client does in its reader thread)."""
+    import zlib
+
+    from chalicelib.networks.bluesky.source import Bluesky, BlueskyOptions
+    from chalicelib.sources.base import Budget
+    from chalicelib.sources.http import HttpClient
+    from offline.replay.server import ReplayServer
+
+    now = float(int(time.time()))
+    api = BlueskyAPI()
+    api.clock = lambda: now
+    api.jetstream_frames = frames = real_rate_frames(int((now - 60) * 1_000_000))
+    raw = [frame.encode() for _, frame in frames]
+    queries = [f"beanthere{n:03d}" for n in range(terms)]
+    with ReplayServer({"bluesky": api}) as replay:
+        source = Bluesky(BlueskyOptions(base_url=replay.base_url("bluesky"), mode="firehose",
+                                        firehose_idle_seconds=0.1), http=HttpClient("bluesky"), clock=lambda: now)
+        started = time.thread_time()
+        results = source.fetch_many(queries, {q: {"time_us": frames[0][0], "seen": {}} for q in queries},
+                                    Budget(deadline=time.monotonic() + 60))
+        cpu = time.thread_time() - started
+    if any(result.mentions for result in results.values()):
+        raise AssertionError("the real-rate stream names no term")
+    deflate = zlib.compressobj(wbits=-15)
+    compressed = [deflate.compress(frame) + deflate.flush(zlib.Z_SYNC_FLUSH) for frame in raw]
+    inflate = zlib.decompressobj(wbits=-15)
+    started = time.thread_time()
+    for chunk in compressed:
+        inflate.decompress(chunk)
+    cpu += time.thread_time() - started
+    return {"events": len(frames), "raw_bytes": sum(map(len, raw)), "wire_bytes": api.stream_bytes,
+            "cpu_seconds": cpu}

@@ -16,12 +16,23 @@ syntax, boolean operators included, "unspecified" (bluesky-social/atproto
 query the AppView read literally would match nothing and lose mentions silently; reported: the
 search ANDs every word, "OR" included, in the open request for boolean operators
 https://github.com/bluesky-social/social-app/issues/1522 and in christopherkenny/bskyr issue 19).
-No listing of all new posts exists short of the firehose, so of the networks only Bluesky's
-requests grow with the terms (``bench.requests``: requests_growth_100_vs_5_except_bluesky); the rate
-limit (3,000 requests per 5 minutes) allows a poll a minute for hundreds of terms anyway.
+No listing of all new posts exists short of the firehose, so with many terms a poll reads the
+firehose instead: see "Firehose" below.
 Cursor: ``{"since": ISO, "seen": {uri: sortAt
 seconds}, "gap": {"since": ISO, "until": ISO, "seen": [uris]} | absent}``; ``gap`` is the
 older part a walk stopped by the page limit or the budget did not read (read first).
+
+Firehose (``fetch_many``, from ``firehose_from_terms`` terms up or as listen.yaml's ``mode`` forces):
+one Jetstream connection a poll (``chalicelib/networks/bluesky/jetstream.py``) reads every new post
+from the cursor to the cycle's start; a post is handed back for the terms it contains, every word
+of a term (searchPosts ANDs the words), each post once (to the first such term) and only once
+across cycles (its uri remembered in the overlap); handles come from ``app.bsky.actor.getProfiles``
+(25 actors a call, through the session) for those posts only. Cursor, shared by the terms:
+``{"time_us": T, "seen": {uri: time_us}}``, T the time of the last event processed; a read starts
+``firehose_overlap_seconds`` before T. A first read starts ``firehose_first_run_minutes`` back; a
+cursor older than Jetstream's 36-hour replay window is moved to the window's start and the posts
+between said as possibly missed. Either mode takes the other's cursor: a search cursor's
+``since`` is where the firehose starts, a firehose cursor's time is where a search starts.
 
 A post that cannot be read is skipped alone (its reason in ``FetchResult.skipped``); the
 others of its page come through. The watermark never passes the cycle's clock: a post
@@ -32,14 +43,18 @@ whose sortAt claims a later time is returned with that date, but ``since`` stays
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
-from typing import Any, ClassVar
-from urllib.parse import quote
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Literal
+from urllib.parse import quote, urlsplit
 
 import requests
+from pydantic import Field, field_validator
 
 from chalicelib.model import Mention
-from chalicelib.networks.bluesky import SPEC
+from chalicelib.networks.bluesky import FIREHOSE_FROM_TERMS, SPEC, firehose_chosen
+from chalicelib.networks.bluesky.jetstream import PUBLIC_INSTANCE, REPLAY_WINDOW_SECONDS, read_stream
 from chalicelib.sources.base import (
     BadPayload,
     Budget,
@@ -52,6 +67,7 @@ from chalicelib.sources.base import (
     SourceBase,
     SourceError,
     SourceOptions,
+    attribute,
     require_secret,
     zoned_time,
 )
@@ -66,6 +82,10 @@ HANDLE = re.compile(r"^([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z](
 ERROR_NAME = re.compile(r"^[A-Za-z]{1,64}$")
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 MAX_SEEN = 1000  # uris remembered for the overlap window; the oldest are forgotten first
+PROFILES_PER_CALL = 25  # app.bsky.actor.getProfiles: "actors" maxLength 25
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+log = logging.getLogger(__name__)
 
 
 class BlueskyOptions(SourceOptions):
@@ -75,6 +95,25 @@ class BlueskyOptions(SourceOptions):
     first_run_lookback_hours: int = 24
     overlap_seconds: int = 60
     limit: int = 100
+    # auto: per-term search below ``firehose_from_terms`` terms, the Jetstream firehose from there;
+    # search / firehose: always that one.
+    mode: Literal["auto", "search", "firehose"] = "auto"
+    firehose_from_terms: int = Field(default=FIREHOSE_FROM_TERMS, ge=2)
+    # The Jetstream /subscribe URL (ws:// or wss://). None: the public instance, or, for a base_url
+    # on this machine (the offline replay server), the same server's /subscribe.
+    jetstream_url: str | None = None
+    firehose_overlap_seconds: float = Field(default=1.0, ge=0, le=60)
+    firehose_first_run_minutes: int = Field(default=10, ge=1, le=24 * 60)
+    firehose_idle_seconds: float = Field(default=3.0, gt=0, le=30)  # no event this long: the live tip
+    firehose_max_mib: float = Field(default=64.0, gt=0)  # the most a cycle reads
+
+    @field_validator("jetstream_url")
+    @classmethod
+    def _websocket_url(cls, value: str | None) -> str | None:
+        if value is not None and (urlsplit(value).scheme not in ("ws", "wss") or not urlsplit(value).netloc):
+            raise ValueError("must be a ws:// or wss:// URL of a Jetstream /subscribe endpoint, "
+                             "e.g. wss://jetstream2.us-east.bsky.network/subscribe")
+        return value
 
 
 class Bluesky(SourceBase):
@@ -90,7 +129,13 @@ class Bluesky(SourceBase):
 
     def fetch(self, query: str, cursor: Cursor | None, budget: Budget) -> FetchResult:
         """Posts matching ``query`` whose sortAt is new since ``cursor``, newest first."""
+        if firehose_chosen(dict(self.options), 1):
+            return self._firehose([query], {query: cursor}, budget)[query]
         now = self._clock()
+        if cursor is not None and "time_us" in cursor:  # the firehose read up to there
+            start = float(cursor["time_us"]) / 1_000_000 - self.options.overlap_seconds
+            seen_us = cursor.get("seen") if isinstance(cursor.get("seen"), dict) else {}
+            cursor = {"since": _iso(min(start, now)), "seen": {uri: at / 1_000_000 for uri, at in seen_us.items()}}
         if cursor is None:
             start = now - self.options.first_run_lookback_hours * 3600
             cursor = {"since": _iso(start), "seen": {}}
@@ -128,6 +173,80 @@ class Bluesky(SourceBase):
         elif not complete and gap:
             next_cursor["gap"] = gap
         return FetchResult([p["mention"] for p in posts], next_cursor, pages, complete, skipped)
+
+    def fetch_many(self, queries: Sequence[str], cursors: Mapping[str, Cursor | None],
+                   budget: Budget) -> dict[str, FetchResult]:
+        """Each term's new posts: one search a term while terms are few, else one read of the firehose."""
+        if firehose_chosen(dict(self.options), len(queries)):
+            return self._firehose(queries, cursors, budget)
+        return {query: self.fetch(query, cursors.get(query), budget) for query in queries}
+
+    # --- firehose -----------------------------------------------------------------------
+
+    def _firehose(self, queries: Sequence[str], cursors: Mapping[str, Cursor | None],
+                  budget: Budget) -> dict[str, FetchResult]:
+        now = self._clock()
+        first_run = now - self.options.firehose_first_run_minutes * 60
+        start = min([first_run if c is None else _floor_seconds(c) for c in (cursors.get(q) for q in queries)])
+        seen: dict[str, int] = {}
+        for cursor in cursors.values():
+            if cursor is not None and isinstance(cursor.get("seen"), dict) and "time_us" in cursor:
+                seen.update(cursor["seen"])
+        missed: list[str] = []
+        window_start = now - REPLAY_WINDOW_SECONDS + 60  # a minute's margin for the connection to open
+        if start < window_start:
+            missed.append(f"Jetstream replays the last 36 hours only: posts from {_iso(start)} to "
+                          f"{_iso(window_start)} ({(window_start - start) / 3600:.1f} hours) may have been missed")
+            start = window_start
+        start_us = int(start * 1_000_000)
+        read = read_stream(self.name, self._jetstream_url(), max(0, start_us - int(
+            self.options.firehose_overlap_seconds * 1_000_000)), int(now * 1_000_000), budget,
+            idle_seconds=self.options.firehose_idle_seconds, max_bytes=int(self.options.firehose_max_mib * 2**20),
+            open_timeout=min(self.options.timeout_seconds, max(0.1, budget.remaining())))
+        if read.note:
+            log.warning("bluesky: %s", read.note)
+        fresh = {p["uri"]: p for p in read.posts if p["uri"] not in seen}
+        lowered = [query.lower().split() for query in queries]
+        matched = [p for p in fresh.values()
+                   if any(words and all(w in p["record"]["text"].lower() for w in words) for words in lowered)]
+        profiles = self._profiles(sorted({p["did"] for p in matched}), budget)
+        self._skips = SkipLedger(self.name, _post_uri)
+        views = [(i, _post_view(p, profiles.get(p["did"]))) for i, p in enumerate(matched)]
+        posts = self._skips.read(views, lambda entry: self._check_post(entry[1], f"firehose post {entry[1]['uri']}"))
+        mentions = [self._mention(post) for post in posts]
+        last_us = read.last_time_us if read.last_time_us is not None else start_us
+        overlap_us = int(self.options.firehose_overlap_seconds * 1_000_000)
+        # Only the posts handed back need remembering: an unmatched one read again is unmatched again
+        # (every term's cursor holds this, so it stays a few uris, not the overlap's ~25 posts a second).
+        recent = {**seen, **{p["uri"]: p["time_us"] for p in matched}}
+        kept = sorted(((at, uri) for uri, at in recent.items() if at >= last_us - overlap_us), reverse=True)
+        cursor: Cursor = {"time_us": last_us, "seen": {uri: at for at, uri in kept[:MAX_SEEN]}}
+        result = FetchResult(mentions, cursor, 1, read.complete, missed + read.skipped + self._skips.reasons())
+        return attribute(result, list(queries))
+
+    def _jetstream_url(self) -> str:
+        if self.options.jetstream_url:
+            return self.options.jetstream_url
+        base = urlsplit(self.options.base_url)
+        if base.hostname in LOOPBACK:  # the offline replay server serves its Jetstream beside the PDS
+            scheme = "wss" if base.scheme == "https" else "ws"
+            return f"{scheme}://{base.netloc}{base.path.rstrip('/')}/subscribe"
+        return PUBLIC_INSTANCE
+
+    def _profiles(self, dids: Sequence[str], budget: Budget) -> dict[str, dict[str, Any]]:
+        """Each DID's profile (handle, display name), 25 a call; a DID the AppView does not
+        know (a deleted account) is left out."""
+        found: dict[str, dict[str, Any]] = {}
+        for at in range(0, len(dids), PROFILES_PER_CALL):
+            chunk = list(dids[at : at + PROFILES_PER_CALL])
+            body = self._xrpc_get("app.bsky.actor.getProfiles", {"actors": chunk}, budget)
+            profiles = body.get("profiles") if isinstance(body, dict) else None
+            if not isinstance(profiles, list):
+                raise BadPayload(self.name, "getProfiles: response has no 'profiles' list")
+            for profile in profiles:
+                if isinstance(profile, dict) and profile.get("did") in chunk:
+                    found[profile["did"]] = profile
+        return found
 
     def _walk(
         self, query: str, since: str, until: str | None, skip: set[str], budget: Budget
@@ -368,6 +487,27 @@ def _iso(unix: float) -> str:
 
 def _seconds(iso: str) -> float:
     return dt.datetime.fromisoformat(iso).timestamp()
+
+
+def _floor_seconds(cursor: Cursor) -> float:
+    """The time below which ``cursor`` (either mode's) has read everything, its gap included."""
+    if "time_us" in cursor:
+        return float(cursor["time_us"]) / 1_000_000
+    gap = cursor.get("gap")
+    return _seconds(gap["since"] if gap else cursor["since"])
+
+
+def _post_view(post: dict[str, Any], profile: dict[str, Any] | None) -> dict[str, Any]:
+    """A firehose post as the postView searchPosts would give (no counts: the firehose has none),
+    its author from ``profile`` (a DID without a profile keeps the DID as its handle)."""
+    author = {"did": post["did"], "handle": "handle.invalid"}
+    if profile is not None:
+        if isinstance(profile.get("handle"), str):
+            author["handle"] = profile["handle"]
+        if isinstance(profile.get("displayName"), str):
+            author["displayName"] = profile["displayName"]
+    return {"uri": post["uri"], "cid": post["cid"], "author": author, "record": post["record"],
+            "indexedAt": _iso(post["time_us"] / 1_000_000)}
 
 
 def _post_uri(entry: Any) -> tuple[str | None, float | None]:
