@@ -54,9 +54,13 @@ STATES = {  # the state filter's values -> what the page calls them
 BULK_ACTIONS = {"handled": "Mark handled", "snooze": "Snooze 1 day", "mute_author": "Mute the authors"}
 PARAMETERS = ("state", "network", "group", "rule", "sentiment", "intent", "assigned", "from", "to", "q", "job",
               "cursor", "tz", "section")
-SECTIONS = {  # the digest's sections the inbox can list (``section``): what each keeps
-    "opportunities": "the opportunities (not held back, not marked not relevant)",
+SECTIONS = {  # the digest's sections the inbox can list (``section``, ``in_section``): what the page calls each
+    "opportunities": "the digest's opportunities",
+    "to_answer": "the digest's opportunities still to answer",
+    "questions": "the digest's industry questions",
+    "counted": "the mentions the digest counts",
 }
+UNLISTED = ("held", "not_relevant")  # the digest lists these as no opportunity or question (held: its own section)
 _ZONE = re.compile(r"[A-Za-z][A-Za-z0-9_+-]{0,30}(/[A-Za-z0-9_+-]{1,30}){0,2}")
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _JOB = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
@@ -208,7 +212,20 @@ def matches(e: InboxEntry, f: InboxFilter, me: str) -> bool:
             and (not f.sentiment or e.sentiment == f.sentiment) and (not f.intent or f.intent in e.intents)
             and (not f.assigned_me or e.assigned_to == me) and (not f.q or f.q.casefold() in e.text.casefold())
             and (not f.zone or f.since <= e.stored_at < f.until)
-            and (f.section != "opportunities" or (e.opportunity and e.state not in ("held", "not_relevant"))))
+            and (not f.section or in_section(e, f.section)))
+
+
+def in_section(e: InboxEntry, section: str) -> bool:
+    """Whether the digest's ``section`` (``SECTIONS``) lists or counts the entry, as ``chalicelib.digest`` picks
+    them: opportunities and industry questions not held back or marked not relevant, those still to answer
+    (new or snoozed), and every mention its numbers count (all but those held back: they are listed apart)."""
+    if section == "opportunities":
+        return e.opportunity and e.state not in UNLISTED
+    if section == "to_answer":
+        return e.opportunity and e.state in ("new", "snoozed")
+    if section == "questions":
+        return "question" in e.intents and "industry" in e.groups and e.state not in UNLISTED
+    return section != "counted" or e.state != "held"
 
 
 def page_of(entries: Sequence[InboxEntry], f: InboxFilter, me: str,
@@ -325,7 +342,7 @@ class InboxPages:
         return self._render(200, title, "list", prefix, viewer, rows=[row_view(e, prefix) for e in rows],
                             more=more, f=f, params=kept, states=STATES, networks=sorted(self.config.networks),
                             groups=get_args(RuleGroup), sentiments=get_args(SentimentLabel),
-                            intents=get_args(Intent), bulk=BULK_ACTIONS)
+                            intents=get_args(Intent), bulk=BULK_ACTIONS, sections=SECTIONS)
 
     def mention_page(self, viewer: Viewed, segment: str, *, prefix: str = "") -> Page:
         from chalicelib.links import ACTIONS, alert_actions

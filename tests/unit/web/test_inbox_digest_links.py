@@ -1,15 +1,24 @@
-"""The digest's opportunities link into the inbox filtered to exactly those mentions (issue 18): the
-digest's days are the recipient's local days, the inbox reads their UTC range."""
+"""Every digest section links into the inbox filtered to exactly its mentions (issue 18): the
+opportunities, those still to answer, the industry questions, the held-back ones, each rule group, each
+top network and all the headline's mentions; the digest's days are the recipient's local days, the
+inbox reads their UTC range. ``check_sections`` runs on DynamoDB Local too
+(tests/integration/test_inbox_digest_sections.py)."""
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import html
+import re
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
+from chalicelib.config import parse_config
 from chalicelib.digest import build_digest, compose_digest, render_html, with_links
 from chalicelib.links import TokenSigner
+from chalicelib.model import MatchedMention
 from chalicelib.store.memory import MemoryStore
 from chalicelib.web.inbox import InboxPages, Viewed
 from tests.builders import FakeClock
@@ -58,13 +67,159 @@ def test_the_digests_opportunities_link_lists_exactly_them_over_the_recipients_l
     assert digest.inbox_link.replace("&", "&amp;") in render_html(digest, business="Bean There Café")
 
 
-def test_a_digest_without_opportunities_has_no_inbox_link_line(store: MemoryStore, clock: FakeClock) -> None:
+def test_a_digest_without_opportunities_has_no_opportunities_link_line(store: MemoryStore, clock: FakeClock) -> None:
     counted(store, clock, "2026-12-04T05:10:00+00:00")
     clock.now = at(NOW).timestamp()
     digest = with_links(build_digest(CONFIG, store, now=at(NOW), timezone="Europe/Lisbon"),
                         TokenSigner(b"k" * 32, clock=clock), "Maria", BASE)
-    assert "in the inbox" not in render_html(digest, business="Bean There Café")
-    assert "in the inbox" not in render_html(dataclasses.replace(digest, inbox_link=""), business="B")
+    page = render_html(digest, business="Bean There Café")
+    assert "All 1 in the inbox" in page and "section=opportunities" not in page and "to answer</a>" not in page
+    bare = render_html(dataclasses.replace(digest, inbox_link="", inbox_links=()), business="B")
+    assert "in the inbox" not in bare and "/in/?" not in bare
+
+
+# --- every section links into the inbox filtered to exactly its mentions ---------------------
+
+SECTIONED = parse_config("""\
+business:
+  name: Bean There Café
+rules:
+  - {name: brand, group: brand, keywords: ["Bean There"]}
+  - {name: product, group: product, keywords: ["cold brew"]}
+  - {name: competitor, group: competitor, keywords: ["Fábrica Coffee"]}
+  - {name: industry, group: industry, keywords: ["coffee"]}
+networks:
+  hackernews: {}
+  reddit: {}
+recipients:
+  - {name: Maria, email: maria@beanthere.example, timezone: America/New_York}
+alerts:
+  from_address: alerts@beanthere.example
+  action_base_url: https://api.example/api
+  digest_hour: 8
+""")
+_QUERY_VALUE = re.compile(r"[a-z_]+|\d{4}-\d{2}-\d{2}|America/New_York")
+
+
+def sectioned(store: Any, clock: FakeClock) -> dict[str, set[str]]:
+    """Mentions of every kind around a New York recipient's headline days (Thu 3 and Fri 4 Dec), and
+    what each digest section holds of them, by construction: ``all`` (every one of those days but the
+    held ones), ``to_answer``, ``opportunities``, ``questions``, ``held``, ``group:<g>``, ``network:<n>``."""
+    made: list[tuple[MatchedMention, str, bool]] = []  # (mention, its state at the end, in the headline's days)
+
+    def make(at: str, state: str = "new", inside: bool = True, **kind: Any) -> MatchedMention:
+        item = counted(store, clock, at, held=state == "held", **kind)
+        if state in ("handled", "not_relevant"):
+            assert store.set_mention_state(item.mention.key, state)
+        elif state == "snoozed":
+            assert store.snooze(item.mention.key, int(clock.now) + 86400 * 3)
+        made.append((item, state, inside))
+        return item
+
+    make("2026-12-03T04:30:00+00:00", inside=False, opportunity=True)  # Wed 2 Dec 23:30 EST: no section's
+    make("2026-12-05T05:30:00+00:00", inside=False, opportunity=True)  # Sat 5 Dec 00:30 EST: after them
+    for n in range(8):  # more opportunities than the digest shows, across the UTC midnight
+        make(f"2026-12-0{3 + n % 2}T0{5 if n % 2 == 0 else 4}:{10 + n:02d}:00+00:00", opportunity=True)
+    for n in range(5):  # industry questions: more than a topic shows
+        make(f"2026-12-04T{8 + n:02d}:00:00+00:00", group="industry", opportunity=True)
+    make("2026-12-04T06:00:00+00:00", group="industry")  # industry, no question
+    make("2026-12-04T06:10:00+00:00", state="handled", opportunity=True)
+    make("2026-12-04T06:20:00+00:00", state="snoozed", opportunity=True)
+    make("2026-12-04T06:30:00+00:00", state="not_relevant", opportunity=True)
+    make("2026-12-04T06:40:00+00:00", state="not_relevant", group="industry", opportunity=True)
+    make("2026-12-04T06:50:00+00:00", state="held", opportunity=True)
+    make("2026-12-04T07:00:00+00:00", state="held", group="competitor")
+    for n in range(3):
+        make(f"2026-12-04T07:1{n}:00+00:00", network="reddit", group="product")
+    make("2026-12-04T07:30:00+00:00", network="mastodon")  # counted, but no longer configured: no network link
+    for n in range(52):  # more than a page of the inbox
+        make(f"2026-12-03T{12 + n // 10}:{n % 10 * 5:02d}:00+00:00", label="positive")
+
+    def keys_where(test: Any) -> set[str]:
+        return {item.mention.key for item, state, inside in made if inside and test(item, state)}
+
+    def opportunity(item: MatchedMention) -> bool:
+        return bool(item.triage and item.triage.opportunity)
+
+    expected = {
+        "all": keys_where(lambda item, state: state != "held"),
+        "to_answer": keys_where(lambda item, state: opportunity(item) and state in ("new", "snoozed")),
+        "opportunities": keys_where(lambda item, state: opportunity(item) and state not in ("held", "not_relevant")),
+        "questions": keys_where(lambda item, state: opportunity(item) and state not in ("held", "not_relevant")
+                                and item.matches[0].group == "industry"),
+        "held": keys_where(lambda item, state: state == "held"),
+    }
+    for group in ("brand", "product", "competitor", "industry"):
+        expected[f"group:{group}"] = keys_where(lambda item, state, g=group: state != "held"
+                                                and item.matches[0].group == g)
+    for network in ("hackernews", "reddit"):
+        expected[f"network:{network}"] = keys_where(lambda item, state, n=network: state != "held"
+                                                    and item.mention.network == n)
+    return expected
+
+
+def followed(pages: InboxPages, link: str) -> list[str]:
+    """Every key the inbox lists at ``link``, page after page (by its "Next page" links)."""
+    split = urlsplit(link)
+    assert f"{split.scheme}://{split.netloc}{split.path}" == f"{BASE}/in/"
+    params = dict(parse_qsl(split.query, strict_parsing=True))
+    assert set(params) <= {"from", "to", "tz", "section", "state", "group", "network"}
+    assert all(_QUERY_VALUE.fullmatch(value) for value in params.values()), params
+    listed: list[str] = []
+    while True:
+        page = pages.list_page(Viewed("Maria", "csrf"), params)
+        assert page.status == 200, page.body
+        listed += keys(page.body)
+        more = re.search(r'href="/in/\?([^"]+)">Next page', page.body)
+        if not more:
+            return listed
+        params = dict(parse_qsl(html.unescape(more.group(1)), strict_parsing=True))
+
+
+def check_sections(store: Any, clock: FakeClock) -> None:
+    """Each section's link, followed against the inbox over ``store``, lists exactly its mentions."""
+    expected = sectioned(store, clock)
+    now = at("2026-12-04T13:00:00+00:00")  # 08:00 in New York
+    clock.now = now.timestamp()
+    digest = with_links(build_digest(SECTIONED, store, now=now, timezone="America/New_York"),
+                        TokenSigner(b"k" * 32, clock=clock), "Maria", BASE)
+    assert digest.days == (dt.date(2026, 12, 3), dt.date(2026, 12, 4))
+    counts = {"all": digest.total, "to_answer": digest.open_opportunities,
+              "opportunities": digest.all_opportunities, "questions": digest.all_questions,
+              "held": digest.held_total,
+              **{f"group:{bar.label}": bar.count for bar in digest.groups},
+              **{f"network:{key}": bar.count for key, bar in zip(digest.network_keys, digest.networks, strict=True)
+                 if key}}
+    links = dict(digest.inbox_links)
+    assert set(links) == set(expected) == set(counts)  # the unconfigured network has its bar, not a link
+    assert [bar.label for bar in digest.networks] == ["Hacker News", "Reddit", "Mastodon"]
+    assert len(expected["all"]) > 50 and len(expected["opportunities"]) > len(digest.opportunities)
+    assert len(expected["questions"]) > 3 and expected["held"] and expected["group:competitor"] == set()
+    clock.now = at("2026-12-04T14:00:00+00:00").timestamp()  # opened an hour later
+    pages = InboxPages(SECTIONED, store, TokenSigner(b"k" * 32, clock=clock), clock)
+    for section, link in links.items():
+        listed = followed(pages, link)
+        assert len(listed) == len(set(listed)), section
+        assert set(listed) == expected[section], section
+        assert len(listed) == counts[section], section
+    assert digest.inbox_link == links["opportunities"]
+
+    text = compose_digest(digest, SECTIONED.recipients[0], business="Bean There Café",
+                          from_address="alerts@beanthere.example", reply_to=None,
+                          web_view_link="").get_body(("plain",)).get_content()
+    page = render_html(digest, business="Bean There Café")
+    for section, link in links.items():
+        if counts[section]:
+            assert link in text and link.replace("&", "&amp;") in page, section
+    assert f"All {len(expected['all'])} in the inbox: {links['all']}" in text
+    assert f"The {len(expected['to_answer'])} to answer: {links['to_answer']}" in text
+    assert f"All {len(expected['questions'])} questions in the inbox: {links['questions']}" in text
+    assert f"All {len(expected['held'])} held back in the inbox: {links['held']}" in text
+
+
+def test_every_digest_section_links_to_exactly_its_mentions_in_the_inbox(store: MemoryStore,
+                                                                          clock: FakeClock) -> None:
+    check_sections(store, clock)
 
 
 @pytest.mark.parametrize(("tz", "said"), [
