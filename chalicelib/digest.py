@@ -178,6 +178,8 @@ class Undelivered:
     detail: str
     at: str  # ISO time it was recorded
     mentions: tuple[StoredMention, ...]  # what it carried (at most UNDELIVERED_MENTIONS are read)
+    job_id: str = ""  # the alert (or digest) it delivered
+    carried: int = 0  # how many mentions it carried (``mentions`` may show fewer)
 
 
 # ---------------------------------------------------------------- numbers and bars
@@ -544,8 +546,8 @@ def digest_context(digest: Digest, *, business: str, web_view_link: str, unsubsc
         "opportunities": [_mention_view(m, digest.timezone) for m in digest.opportunities],
         "undelivered_heading": (f"{len(digest.undelivered)} {'alert' if len(digest.undelivered) == 1 else 'alerts'} "
                                 "may not have arrived"),
-        "undelivered": [(undelivered_line(u, digest.timezone), [_mention_view(m, digest.timezone) for m in u.mentions])
-                        for u in digest.undelivered],
+        "undelivered": [(undelivered_line(u, digest.timezone), [_mention_view(m, digest.timezone) for m in u.mentions],
+                         u.carried, links.get(f"undelivered:{n}", "")) for n, u in enumerate(digest.undelivered)],
         "spend": list(digest.spend),
         "held_heading": HELD_HEADING,
         "held_line": held_line(digest.held_total),
@@ -632,11 +634,15 @@ def inbox_link(digest: Digest, base_url: str, filters: Mapping[str, str] = OPPOR
 
 
 def section_links(digest: Digest, base_url: str) -> tuple[tuple[str, str], ...]:
-    """(section, its inbox link) of every section that lists or counts mentions (``SECTION_FILTERS``, and
-    ``network:<network>`` for each top network still configured)."""
+    """(section, its inbox link) of every section that lists or counts mentions (``SECTION_FILTERS``,
+    ``network:<network>`` for each top network still configured, and ``undelivered:<n>`` for the n-th
+    delivery that failed or may not have arrived: what that alert carried to its recipient by its channel)."""
     links = [(name, inbox_link(digest, base_url, filters)) for name, filters in SECTION_FILTERS.items()]
     links += [(f"network:{key}", inbox_link(digest, base_url, {"section": "counted", "network": key}))
               for key in digest.network_keys if key]
+    links += [(f"undelivered:{n}", f"{base_url}/in/?" + urlencode({"job": u.job_id, "for": u.recipient,
+                                                                    "channel": u.channel}))
+              for n, u in enumerate(digest.undelivered) if u.job_id and u.carried]
     return tuple(links)
 
 
@@ -655,7 +661,8 @@ def undelivered_since(store: Any, since: float) -> tuple[Undelivered, ...]:
     keys = list(dict.fromkeys(k for d in found for k in d.mention_keys))[:UNDELIVERED_MENTIONS]
     stored = store.get_mentions(keys) if keys else {}
     return tuple(Undelivered(d.recipient, d.channel, d.status, d.detail or "", d.sent_at or "",
-                             tuple(stored[k] for k in d.mention_keys if k in stored)) for d in found)
+                             tuple(stored[k] for k in d.mention_keys if k in stored), d.job_id, len(d.mention_keys))
+                 for d in found)
 
 
 def render_html(digest: Digest, *, business: str, web_view_link: str = "") -> str:

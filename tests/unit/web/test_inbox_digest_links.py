@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from chalicelib.config import parse_config
-from chalicelib.digest import build_digest, compose_digest, render_html, with_links
+from chalicelib.digest import build_digest, compose_digest, render_html, undelivered_since, with_links
 from chalicelib.links import TokenSigner
 from chalicelib.model import MatchedMention
 from chalicelib.store.memory import MemoryStore
@@ -93,18 +93,20 @@ networks:
   reddit: {}
 recipients:
   - {name: Maria, email: maria@beanthere.example, timezone: America/New_York}
+  - {name: Joao Silva, phone: "+351912345678"}
 alerts:
   from_address: alerts@beanthere.example
   action_base_url: https://api.example/api
   digest_hour: 8
 """)
-_QUERY_VALUE = re.compile(r"[a-z_]+|\d{4}-\d{2}-\d{2}|America/New_York")
+_QUERY_VALUE = re.compile(r"[a-z_]+|\d{4}-\d{2}-\d{2}|America/New_York|job-alert|Maria|Joao Silva")
 
 
 def sectioned(store: Any, clock: FakeClock) -> dict[str, set[str]]:
     """Mentions of every kind around a New York recipient's headline days (Thu 3 and Fri 4 Dec), and
     what each digest section holds of them, by construction: ``all`` (every one of those days but the
-    held ones), ``to_answer``, ``opportunities``, ``questions``, ``held``, ``group:<g>``, ``network:<n>``."""
+    held ones), ``to_answer``, ``opportunities``, ``questions``, ``held``, ``group:<g>``, ``network:<n>``,
+    and ``<recipient> <channel>`` for each delivery of an alert that failed (more mentions than it lists)."""
     made: list[tuple[MatchedMention, str, bool]] = []  # (mention, its state at the end, in the headline's days)
 
     def make(at: str, state: str = "new", inside: bool = True, **kind: Any) -> MatchedMention:
@@ -155,6 +157,16 @@ def sectioned(store: Any, clock: FakeClock) -> dict[str, set[str]]:
     for network in ("hackernews", "reddit"):
         expected[f"network:{network}"] = keys_where(lambda item, state, n=network: state != "held"
                                                     and item.mention.network == n)
+    clock.now = at("2026-12-04T09:00:00+00:00").timestamp()
+    positive = sorted(keys_where(lambda item, state: item.triage is not None and item.triage.sentiment_label
+                                 == "positive"))
+    carried = {("Maria", "email"): positive, ("Maria", "sms"): positive[:3], ("Joao Silva", "sms"): positive[3:6]}
+    for (recipient, channel), held in carried.items():
+        assert store.claim_delivery("job-alert", recipient, channel, held)
+        store.finish_delivery("job-alert", recipient, channel, "sent" if channel == "sms" and recipient == "Maria"
+                              else "failed", detail="refused")
+        if (recipient, channel) != ("Maria", "sms"):
+            expected[f"{recipient} {channel}"] = set(held)
     return expected
 
 
@@ -163,7 +175,7 @@ def followed(pages: InboxPages, link: str) -> list[str]:
     split = urlsplit(link)
     assert f"{split.scheme}://{split.netloc}{split.path}" == f"{BASE}/in/"
     params = dict(parse_qsl(split.query, strict_parsing=True))
-    assert set(params) <= {"from", "to", "tz", "section", "state", "group", "network"}
+    assert set(params) <= {"from", "to", "tz", "section", "state", "group", "network", "job", "for", "channel"}
     assert all(_QUERY_VALUE.fullmatch(value) for value in params.values()), params
     listed: list[str] = []
     while True:
@@ -181,8 +193,9 @@ def check_sections(store: Any, clock: FakeClock) -> None:
     expected = sectioned(store, clock)
     now = at("2026-12-04T13:00:00+00:00")  # 08:00 in New York
     clock.now = now.timestamp()
-    digest = with_links(build_digest(SECTIONED, store, now=now, timezone="America/New_York"),
-                        TokenSigner(b"k" * 32, clock=clock), "Maria", BASE)
+    digest = build_digest(SECTIONED, store, now=now, timezone="America/New_York")
+    digest = dataclasses.replace(digest, undelivered=undelivered_since(store, now.timestamp() - 86400))
+    digest = with_links(digest, TokenSigner(b"k" * 32, clock=clock), "Maria", BASE)
     assert digest.days == (dt.date(2026, 12, 3), dt.date(2026, 12, 4))
     counts = {"all": digest.total, "to_answer": digest.open_opportunities,
               "opportunities": digest.all_opportunities, "questions": digest.all_questions,
@@ -190,7 +203,11 @@ def check_sections(store: Any, clock: FakeClock) -> None:
               **{f"group:{bar.label}": bar.count for bar in digest.groups},
               **{f"network:{key}": bar.count for key, bar in zip(digest.network_keys, digest.networks, strict=True)
                  if key}}
-    links = dict(digest.inbox_links)
+    named = {f"undelivered:{n}": f"{u.recipient} {u.channel}" for n, u in enumerate(digest.undelivered)}
+    counts.update({named[n]: u.carried for n, u in zip(named, digest.undelivered, strict=True)})
+    assert [(len(u.mentions), u.carried) for u in digest.undelivered if u.channel == "email"] == [
+        (50, len(expected["Maria email"]))]  # the digest shows fewer than the alert held
+    links = {named.get(name, name): link for name, link in digest.inbox_links}
     assert set(links) == set(expected) == set(counts)  # the unconfigured network has its bar, not a link
     assert [bar.label for bar in digest.networks] == ["Hacker News", "Reddit", "Mastodon"]
     assert len(expected["all"]) > 50 and len(expected["opportunities"]) > len(digest.opportunities)
@@ -215,6 +232,7 @@ def check_sections(store: Any, clock: FakeClock) -> None:
     assert f"The {len(expected['to_answer'])} to answer: {links['to_answer']}" in text
     assert f"All {len(expected['questions'])} questions in the inbox: {links['questions']}" in text
     assert f"All {len(expected['held'])} held back in the inbox: {links['held']}" in text
+    assert f"The {len(expected['Maria email'])} it held in the inbox: {links['Maria email']}" in text
 
 
 def test_every_digest_section_links_to_exactly_its_mentions_in_the_inbox(store: MemoryStore,
@@ -231,3 +249,18 @@ def test_a_bad_time_zone_is_a_400_naming_it(store: MemoryStore, clock: FakeClock
     pages = InboxPages(CONFIG, store, TokenSigner(b"k" * 32, clock=clock), clock)
     page = pages.list_page(Viewed("Maria", "csrf"), {"tz": tz})
     assert page.status == 400 and said.replace("'", "&#39;") in page.body
+
+
+@pytest.mark.parametrize(("params", "said"), [
+    ({"for": "Maria"}, "for: only with job (what one alert carried)"),
+    ({"channel": "sms"}, "channel: only with job (what one alert carried)"),
+    ({"job": "job-alert", "channel": "fax"}, "channel: 'fax' is not one of email, sms, digest"),
+    ({"job": "job-alert", "for": "<b>Maria</b>"},
+     "for: not a recipient's name (1-64 letters, digits, spaces, '.', '_' or '-')"),
+])
+def test_an_alerts_recipient_or_channel_filter_that_does_not_work_is_a_400_naming_it(
+        store: MemoryStore, clock: FakeClock, params: dict[str, str], said: str) -> None:
+    clock.now = at(NOW).timestamp()
+    pages = InboxPages(SECTIONED, store, TokenSigner(b"k" * 32, clock=clock), clock)
+    page = pages.list_page(Viewed("Maria", "csrf"), params)
+    assert page.status == 400 and said.replace("'", "&#39;") in page.body and "<b>Maria" not in page.body
