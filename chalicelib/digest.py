@@ -538,6 +538,8 @@ def digest_context(digest: Digest, *, business: str, web_view_link: str, unsubsc
         "inbox_link": safe_url(digest.inbox_link),
         "links": links,
         "network_links": [links.get(f"network:{key}", "") for key in digest.network_keys],
+        "voice_links": [links.get("group:brand" if n == 0 else f"rule:{bar.label}", "")
+                        for n, bar in enumerate(digest.share_of_voice)],
         "digest": digest,
         "colors": COLORS,
         "sentiment_bar": [(bar.width, COLORS[bar.label]) for bar in digest.sentiment],
@@ -620,6 +622,7 @@ SECTION_FILTERS: dict[str, dict[str, str]] = {  # the inbox's filters (chaliceli
     "questions": {"section": "questions"},  # "What your industry asks", every topic's questions
     "held": {"state": "held"},  # "Held back as likely not relevant"
     **{f"group:{group}": {"section": "counted", "group": group} for group in GROUPS},  # "By rule group"
+    **{f"sentiment:{label}": {"section": "counted", "sentiment": label} for label in SENTIMENTS},  # "Sentiment"
 }
 
 
@@ -635,9 +638,12 @@ def inbox_link(digest: Digest, base_url: str, filters: Mapping[str, str] = OPPOR
 
 def section_links(digest: Digest, base_url: str) -> tuple[tuple[str, str], ...]:
     """(section, its inbox link) of every section that lists or counts mentions (``SECTION_FILTERS``,
-    ``network:<network>`` for each top network still configured, and ``undelivered:<n>`` for the n-th
-    delivery that failed or may not have arrived: what that alert carried to its recipient by its channel)."""
+    ``network:<network>`` for each top network still configured, ``rule:<rule>`` for each competitor of the
+    share of voice (the brand's is ``group:brand``), and ``undelivered:<n>`` for the n-th delivery that
+    failed or may not have arrived: what that alert carried to its recipient by its channel)."""
     links = [(name, inbox_link(digest, base_url, filters)) for name, filters in SECTION_FILTERS.items()]
+    links += [(f"rule:{bar.label}", inbox_link(digest, base_url, {"section": "counted", "rule": bar.label}))
+              for bar in digest.share_of_voice[1:]]  # the competitor rules' names (listen.yaml's)
     links += [(f"network:{key}", inbox_link(digest, base_url, {"section": "counted", "network": key}))
               for key in digest.network_keys if key]
     links += [(f"undelivered:{n}", f"{base_url}/in/?" + urlencode({"job": u.job_id, "for": u.recipient,

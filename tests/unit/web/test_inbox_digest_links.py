@@ -131,6 +131,7 @@ def sectioned(store: Any, clock: FakeClock) -> dict[str, set[str]]:
     make("2026-12-04T06:40:00+00:00", state="not_relevant", group="industry", opportunity=True)
     make("2026-12-04T06:50:00+00:00", state="held", opportunity=True)
     make("2026-12-04T07:00:00+00:00", state="held", group="competitor")
+    make("2026-12-04T07:05:00+00:00", group="competitor", label="negative")
     for n in range(3):
         make(f"2026-12-04T07:1{n}:00+00:00", network="reddit", group="product")
     make("2026-12-04T07:30:00+00:00", network="mastodon")  # counted, but no longer configured: no network link
@@ -154,6 +155,10 @@ def sectioned(store: Any, clock: FakeClock) -> dict[str, set[str]]:
     for group in ("brand", "product", "competitor", "industry"):
         expected[f"group:{group}"] = keys_where(lambda item, state, g=group: state != "held"
                                                 and item.matches[0].group == g)
+    for label in ("positive", "neutral", "negative"):
+        expected[f"sentiment:{label}"] = keys_where(lambda item, state, s=label: state != "held"
+                                                    and item.triage is not None and item.triage.sentiment_label == s)
+    expected["rule:competitor"] = expected["group:competitor"]  # the share of voice's competitor (one rule a group)
     for network in ("hackernews", "reddit"):
         expected[f"network:{network}"] = keys_where(lambda item, state, n=network: state != "held"
                                                     and item.mention.network == n)
@@ -175,7 +180,8 @@ def followed(pages: InboxPages, link: str) -> list[str]:
     split = urlsplit(link)
     assert f"{split.scheme}://{split.netloc}{split.path}" == f"{BASE}/in/"
     params = dict(parse_qsl(split.query, strict_parsing=True))
-    assert set(params) <= {"from", "to", "tz", "section", "state", "group", "network", "job", "for", "channel"}
+    assert set(params) <= {"from", "to", "tz", "section", "state", "group", "network", "sentiment", "rule",
+                           "job", "for", "channel"}
     assert all(_QUERY_VALUE.fullmatch(value) for value in params.values()), params
     listed: list[str] = []
     while True:
@@ -201,6 +207,8 @@ def check_sections(store: Any, clock: FakeClock) -> None:
               "opportunities": digest.all_opportunities, "questions": digest.all_questions,
               "held": digest.held_total,
               **{f"group:{bar.label}": bar.count for bar in digest.groups},
+              **{f"sentiment:{bar.label}": bar.count for bar in digest.sentiment},
+              **{f"rule:{bar.label}": bar.count for bar in digest.share_of_voice[1:]},
               **{f"network:{key}": bar.count for key, bar in zip(digest.network_keys, digest.networks, strict=True)
                  if key}}
     named = {f"undelivered:{n}": f"{u.recipient} {u.channel}" for n, u in enumerate(digest.undelivered)}
@@ -211,7 +219,8 @@ def check_sections(store: Any, clock: FakeClock) -> None:
     assert set(links) == set(expected) == set(counts)  # the unconfigured network has its bar, not a link
     assert [bar.label for bar in digest.networks] == ["Hacker News", "Reddit", "Mastodon"]
     assert len(expected["all"]) > 50 and len(expected["opportunities"]) > len(digest.opportunities)
-    assert len(expected["questions"]) > 3 and expected["held"] and expected["group:competitor"] == set()
+    assert len(expected["questions"]) > 3 and expected["held"] and expected["sentiment:negative"]
+    assert expected["group:product"] and not expected["sentiment:negative"] & expected["group:product"]
     clock.now = at("2026-12-04T14:00:00+00:00").timestamp()  # opened an hour later
     pages = InboxPages(SECTIONED, store, TokenSigner(b"k" * 32, clock=clock), clock)
     for section, link in links.items():
