@@ -23,7 +23,7 @@ from chalicelib.triage import Triage
 from chalicelib.web.inbox import encode_key
 from offline.replay.server import ReplayServer
 from offline.stack import LocalStack
-from tests.browser.conftest import ROOT, Site, Watched, screenshot
+from tests.browser.conftest import ROOT, Site, Watched, low_contrast, overflow_x, screenshot
 from tests.browser.test_signin import signed_in
 from tests.conftest import SIGNING_KEY
 
@@ -213,3 +213,29 @@ def test_every_inbox_page_has_no_serious_accessibility_violation(
     serious = sum(len(v) for v in found.values())
     print(f"axe_serious_violations: {serious}")
     assert {k: v for k, v in found.items() if v} == {}
+
+
+def test_every_inbox_page_fits_a_phone_and_reads_in_light_and_dark(
+        stack: LocalStack, site: Site, store: Store, contexts: Callable[..., Watched]) -> None:
+    seeded(store)
+    store.claim_delivery("job-seed", "Maria", "email", ["hackernews#1", "hackernews#4"])
+    store.finish_delivery("job-seed", "Maria", "email", "failed", detail="SES refused the address")
+    today = dt.datetime.now(dt.UTC).date()
+    first, last = today - dt.timedelta(days=1), today + dt.timedelta(days=1)  # Lisbon's today, whatever the hour
+    paths = ("/in/", f"/in/m/{encode_key('hackernews#1')}", "/in/rules", "/in/health", "/in/deliveries",
+             f"/in/?from={first}&to={last}&tz=Europe%2FLisbon&section=to_answer",  # a digest section's link
+             "/in/?job=job-seed&for=Maria&channel=email")  # an undelivered alert's
+    for scheme in ("light", "dark"):
+        watched = contexts(viewport={"width": 375, "height": 800}, color_scheme=scheme)
+        page = signed_in(watched, stack, site)
+        for path in paths:
+            response = page.goto(f"{site.base_url}{path}")
+            assert response is not None and response.status == 200, path
+            assert overflow_x(page) == 0, f"{scheme} {path}"
+            assert low_contrast(page) == [], f"{scheme} {path}"
+            assert page.locator("script").count() == 0 and page.evaluate("window.__violations") == []
+        assert watched.external == []
+    page.goto(f"{site.base_url}{paths[-2]}")
+    assert rows(page) == ["Does Bean There open on Sundays?"]  # the one opportunity to answer
+    page.goto(f"{site.base_url}{paths[-1]}")
+    assert sorted(rows(page)) == ["Bean There was rude to me", "Does Bean There open on Sundays?"]
