@@ -16,7 +16,14 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from chalicelib.config import parse_config
-from chalicelib.digest import build_digest, compose_digest, render_html, undelivered_since, with_links
+from chalicelib.digest import (
+    build_digest,
+    build_weekly_digest,
+    compose_digest,
+    render_html,
+    undelivered_since,
+    with_links,
+)
 from chalicelib.links import TokenSigner
 from chalicelib.model import MatchedMention
 from chalicelib.store.memory import MemoryStore
@@ -102,8 +109,9 @@ alerts:
 _QUERY_VALUE = re.compile(r"[a-z_]+|\d{4}-\d{2}-\d{2}|America/New_York|job-alert|Maria|Joao Silva")
 
 
-def sectioned(store: Any, clock: FakeClock) -> dict[str, set[str]]:
-    """Mentions of every kind around a New York recipient's headline days (Thu 3 and Fri 4 Dec), and
+def sectioned(store: Any, clock: FakeClock, *, weekly: bool = False) -> dict[str, set[str]]:
+    """Mentions of every kind around a New York recipient's headline days (Thu 3 and Fri 4 Dec; ``weekly``:
+    the week of Sat 28 Nov to Fri 4 Dec), and
     what each digest section holds of them, by construction: ``all`` (every one of those days but the
     held ones), ``to_answer``, ``opportunities``, ``questions``, ``held``, ``group:<g>``, ``network:<n>``,
     and ``<recipient> <channel>`` for each delivery of an alert that failed (more mentions than it lists)."""
@@ -118,7 +126,7 @@ def sectioned(store: Any, clock: FakeClock) -> dict[str, set[str]]:
         made.append((item, state, inside))
         return item
 
-    make("2026-12-03T04:30:00+00:00", inside=False, opportunity=True)  # Wed 2 Dec 23:30 EST: no section's
+    make("2026-12-03T04:30:00+00:00", inside=weekly, opportunity=True)  # Wed 2 Dec 23:30 EST: the week's only
     make("2026-12-05T05:30:00+00:00", inside=False, opportunity=True)  # Sat 5 Dec 00:30 EST: after them
     for n in range(8):  # more opportunities than the digest shows, across the UTC midnight
         make(f"2026-12-0{3 + n % 2}T0{5 if n % 2 == 0 else 4}:{10 + n:02d}:00+00:00", opportunity=True)
@@ -194,15 +202,18 @@ def followed(pages: InboxPages, link: str) -> list[str]:
         params = dict(parse_qsl(html.unescape(more.group(1)), strict_parsing=True))
 
 
-def check_sections(store: Any, clock: FakeClock) -> None:
-    """Each section's link, followed against the inbox over ``store``, lists exactly its mentions."""
-    expected = sectioned(store, clock)
-    now = at("2026-12-04T13:00:00+00:00")  # 08:00 in New York
+def check_sections(store: Any, clock: FakeClock, *, weekly: bool = False) -> None:
+    """Each section's link of the daily digest (``weekly``: the weekly one), followed against the inbox over
+    ``store``, lists exactly its mentions."""
+    expected = sectioned(store, clock, weekly=weekly)
+    now = at("2026-12-05T13:00:00+00:00" if weekly else "2026-12-04T13:00:00+00:00")  # 08:00 in New York
     clock.now = now.timestamp()
-    digest = build_digest(SECTIONED, store, now=now, timezone="America/New_York")
-    digest = dataclasses.replace(digest, undelivered=undelivered_since(store, now.timestamp() - 86400))
+    digest = (build_weekly_digest(SECTIONED, store, week_start=dt.date(2026, 11, 28), timezone="America/New_York")
+              if weekly else build_digest(SECTIONED, store, now=now, timezone="America/New_York"))
+    digest = dataclasses.replace(digest, undelivered=undelivered_since(store, now.timestamp() - 86400 * 2))
     digest = with_links(digest, TokenSigner(b"k" * 32, clock=clock), "Maria", BASE)
-    assert digest.days == (dt.date(2026, 12, 3), dt.date(2026, 12, 4))
+    days = [dt.date(2026, 11, 28) + dt.timedelta(days=n) for n in range(7)]
+    assert list(digest.days) == (days if weekly else days[-2:])
     counts = {"all": digest.total, "to_answer": digest.open_opportunities,
               "opportunities": digest.all_opportunities, "questions": digest.all_questions,
               "held": digest.held_total,
@@ -221,7 +232,7 @@ def check_sections(store: Any, clock: FakeClock) -> None:
     assert len(expected["all"]) > 50 and len(expected["opportunities"]) > len(digest.opportunities)
     assert len(expected["questions"]) > 3 and expected["held"] and expected["sentiment:negative"]
     assert expected["group:product"] and not expected["sentiment:negative"] & expected["group:product"]
-    clock.now = at("2026-12-04T14:00:00+00:00").timestamp()  # opened an hour later
+    clock.now = now.timestamp() + 3600  # opened an hour later
     pages = InboxPages(SECTIONED, store, TokenSigner(b"k" * 32, clock=clock), clock)
     for section, link in links.items():
         listed = followed(pages, link)
@@ -244,9 +255,10 @@ def check_sections(store: Any, clock: FakeClock) -> None:
     assert f"The {len(expected['Maria email'])} it held in the inbox: {links['Maria email']}" in text
 
 
-def test_every_digest_section_links_to_exactly_its_mentions_in_the_inbox(store: MemoryStore,
-                                                                          clock: FakeClock) -> None:
-    check_sections(store, clock)
+@pytest.mark.parametrize("weekly", [False, True], ids=["daily", "weekly"])
+def test_every_digest_section_links_to_exactly_its_mentions_in_the_inbox(store: MemoryStore, clock: FakeClock,
+                                                                          weekly: bool) -> None:
+    check_sections(store, clock, weekly=weekly)
 
 
 @pytest.mark.parametrize(("tz", "said"), [
