@@ -61,7 +61,7 @@ SECTIONS = {  # the digest's sections the inbox can list (``section``, ``in_sect
     "questions": "the digest's industry questions",
     "counted": "the mentions the digest counts",
 }
-UNLISTED = ("held", "not_relevant")  # the digest lists these as no opportunity or question (held: its own section)
+UNLISTED = ("held", "not_relevant")  # chalicelib.digest.UNLISTED_STATES: no opportunity or question (held: its own)
 _ZONE = re.compile(r"[A-Za-z][A-Za-z0-9_+-]{0,30}(/[A-Za-z0-9_+-]{1,30}){0,2}")
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _JOB = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
@@ -235,7 +235,7 @@ def in_section(e: InboxEntry, section: str) -> bool:
         return e.opportunity and e.state in ("new", "snoozed")
     if section == "questions":
         return "question" in e.intents and "industry" in e.groups and e.state not in UNLISTED
-    return section != "counted" or e.state != "held"
+    return e.state != "held"  # counted
 
 
 def page_of(entries: Sequence[InboxEntry], f: InboxFilter, me: str,
