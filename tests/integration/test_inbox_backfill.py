@@ -105,6 +105,22 @@ def test_old_mentions_are_listed_in_the_inbox_order_after_runs_that_each_go_on_w
     assert store.backfill_inbox() == BackfillRun(0, 0, True)
 
 
+def test_old_mentions_changed_between_runs_are_indexed_as_they_are_now(store: Any, clock: Clock) -> None:
+    old, new = old_and_new(store, clock)
+    first = store.backfill_inbox(max_items=3)
+    assert not first.done
+    waiting = [key for key in old if key not in {e.key for e in store.inbox_ordered(DAYS)}]
+    handled, relabelled = waiting[-1], waiting[-2]  # still not in the index: changed by other functions now
+    assert store.set_mention_state(handled, "handled")
+    assert store.relabel_mention(mention(relabelled.removeprefix("hackernews#"), triage=judged(8)))
+    while not store.backfill_inbox(max_items=7).done:
+        pass
+    entries = {e.key: e for e in store.inbox_ordered(DAYS)}
+    assert entries[handled].state == "handled"
+    assert (entries[relabelled].priority, entries[relabelled].opportunity) == (56, True)
+    assert list(entries) == expected_order(store, old + new)
+
+
 def test_a_run_stopped_in_the_middle_of_a_page_is_finished_by_the_next_without_writing_twice(
         stack: LocalStack) -> None:
     name = f"backfill-{uuid.uuid4().hex[:12]}"
