@@ -112,10 +112,13 @@ def unsubscribe(token: str) -> Response:
 @app.schedule(Rate(1, unit=Rate.HOURS), name="digest")
 def digest(event: object) -> dict[str, object]:
     """Every hour: each recipient's daily digest (once a day) and weekly digest (on their weekday, once per
-    ISO week) when their local digest hour has come."""
+    ISO week) when their local digest hour has come; then a bounded step of putting mentions stored before
+    the inbox index into it (``Store.backfill_inbox``: one read once it is done)."""
+    from dataclasses import asdict
+
     from chalicelib.runtime import runtime
 
-    return {"digests": runtime().digest.run()}
+    return {"digests": runtime().digest.run(), "inbox_backfill": asdict(runtime().store.backfill_inbox())}
 
 
 @app.route("/d/{token}", methods=["GET"])

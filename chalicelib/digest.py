@@ -163,6 +163,9 @@ class Digest:
     held_total: int = 0  # how many it holds back of the headline days (in no other count)
     spend: tuple[str, ...] = ()  # what each network sold per request cost this month, in words (``spend_lines``)
     inbox_link: str = ""  # the inbox listing exactly the opportunities of the headline days (``with_links``)
+    all_questions: int = 0  # the industry questions of the headline days (not only the topics shown)
+    network_keys: tuple[str, ...] = ()  # the network of each of ``networks`` ("" for one no longer configured)
+    inbox_links: tuple[tuple[str, str], ...] = ()  # (section, the inbox listing exactly its mentions): SECTION_FILTERS
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +178,8 @@ class Undelivered:
     detail: str
     at: str  # ISO time it was recorded
     mentions: tuple[StoredMention, ...]  # what it carried (at most UNDELIVERED_MENTIONS are read)
+    job_id: str = ""  # the alert (or digest) it delivered
+    carried: int = 0  # how many mentions it carried (``mentions`` may show fewer)
 
 
 # ---------------------------------------------------------------- numbers and bars
@@ -407,10 +412,12 @@ def _headline(config: ListenConfig, store: DigestStore, headline: Sequence[Diges
         sentiment=tuple(Bar(label, count, width)
                         for label, count, width in zip(SENTIMENTS, sentiment, percentages(sentiment), strict=True)),
         networks=bars([(network_name(network), count) for network, count in networks[:TOP_NETWORKS]]),
+        network_keys=tuple(network if network in config.networks else "" for network, _ in networks[:TOP_NETWORKS]),
         opportunities=tuple(opportunities[:TOP_OPPORTUNITIES]),
         open_opportunities=sum(1 for m in opportunities if m.state in TO_ANSWER),
         all_opportunities=len(opportunities),
         topics=tuple(group_questions(questions)[:TOP_TOPICS]),
+        all_questions=len(questions),
     )
 
 
@@ -509,6 +516,7 @@ def digest_context(digest: Digest, *, business: str, web_view_link: str, unsubsc
     first, last = digest.days[0], digest.days[-1]
     weekly = digest.period == "weekly"
     zone = zone_name(digest.timezone)
+    links = {name: "" for name in SECTION_FILTERS} | {name: safe_url(link) for name, link in digest.inbox_links}
     return {
         "period": digest.period,
         "every": f"{digest.local_date:%A}" if weekly else "day",
@@ -528,6 +536,10 @@ def digest_context(digest: Digest, *, business: str, web_view_link: str, unsubsc
         "share_before": [bar.width for bar in digest.share_before],
         "web_view_link": safe_url(web_view_link),
         "inbox_link": safe_url(digest.inbox_link),
+        "links": links,
+        "network_links": [links.get(f"network:{key}", "") for key in digest.network_keys],
+        "voice_links": [links.get("group:brand" if n == 0 else f"rule:{bar.label}", "")
+                        for n, bar in enumerate(digest.share_of_voice)],
         "digest": digest,
         "colors": COLORS,
         "sentiment_bar": [(bar.width, COLORS[bar.label]) for bar in digest.sentiment],
@@ -536,8 +548,8 @@ def digest_context(digest: Digest, *, business: str, web_view_link: str, unsubsc
         "opportunities": [_mention_view(m, digest.timezone) for m in digest.opportunities],
         "undelivered_heading": (f"{len(digest.undelivered)} {'alert' if len(digest.undelivered) == 1 else 'alerts'} "
                                 "may not have arrived"),
-        "undelivered": [(undelivered_line(u, digest.timezone), [_mention_view(m, digest.timezone) for m in u.mentions])
-                        for u in digest.undelivered],
+        "undelivered": [(undelivered_line(u, digest.timezone), [_mention_view(m, digest.timezone) for m in u.mentions],
+                         u.carried, links.get(f"undelivered:{n}", "")) for n, u in enumerate(digest.undelivered)],
         "spend": list(digest.spend),
         "held_heading": HELD_HEADING,
         "held_line": held_line(digest.held_total),
@@ -593,18 +605,51 @@ def _groups_note(digest: Digest) -> str:
             "rules of several groups is counted in each of them (and in the bars of each day).")
 
 
-def with_links(digest: Digest, signer: TokenSigner, recipient: str, base_url: str) -> Digest:
-    """The digest with a "That's wrong" link (``unhold``) signed for ``recipient`` on each held mention."""
-    return replace(digest, held=tuple(replace(h, link=f"{base_url}/a/{signer.sign(h.mention.key, 'unhold', recipient)}")
-                                      for h in digest.held), inbox_link=inbox_link(digest, base_url))
+def with_links(digest: Digest, signer: TokenSigner | None, recipient: str, base_url: str) -> Digest:
+    """The digest with the inbox links of its sections (``section_links``) and, with ``signer``, a
+    "That's wrong" link (``unhold``) signed for ``recipient`` on each held mention."""
+    held = digest.held if signer is None else tuple(
+        replace(h, link=f"{base_url}/a/{signer.sign(h.mention.key, 'unhold', recipient)}") for h in digest.held)
+    return replace(digest, held=held, inbox_link=inbox_link(digest, base_url),
+                   inbox_links=section_links(digest, base_url))
 
 
-def inbox_link(digest: Digest, base_url: str) -> str:
-    """The inbox (behind sign-in) filtered to the opportunities of the headline's local days: their
-    UTC range read by the inbox, so it lists exactly the digest's opportunities, the unshown ones too."""
+OPPORTUNITIES = {"section": "opportunities"}
+SECTION_FILTERS: dict[str, dict[str, str]] = {  # the inbox's filters (chalicelib.web.inbox) of each section
+    "all": {"section": "counted"},  # the headline's mentions: all but those held back
+    "to_answer": {"section": "to_answer"},  # "N of M opportunities still to answer": new or snoozed
+    "opportunities": OPPORTUNITIES,
+    "questions": {"section": "questions"},  # "What your industry asks", every topic's questions
+    "held": {"state": "held"},  # "Held back as likely not relevant"
+    **{f"group:{group}": {"section": "counted", "group": group} for group in GROUPS},  # "By rule group"
+    **{f"sentiment:{label}": {"section": "counted", "sentiment": label} for label in SENTIMENTS},  # "Sentiment"
+}
+
+
+def inbox_link(digest: Digest, base_url: str, filters: Mapping[str, str] = OPPORTUNITIES) -> str:
+    """The inbox (behind sign-in) filtered by ``filters`` (the opportunities by default) over the
+    headline's local days: their UTC range read by the inbox, so it lists exactly the section's
+    mentions, the unshown ones too. Built from our own values only (dates, the recipient's configured
+    zone, the filters' names), never from a network's text."""
     query = urlencode({"from": digest.days[0].isoformat(), "to": digest.days[-1].isoformat(),
-                       "tz": digest.timezone, "section": "opportunities"})
+                       "tz": digest.timezone, **filters})
     return f"{base_url}/in/?{query}"
+
+
+def section_links(digest: Digest, base_url: str) -> tuple[tuple[str, str], ...]:
+    """(section, its inbox link) of every section that lists or counts mentions (``SECTION_FILTERS``,
+    ``network:<network>`` for each top network still configured, ``rule:<rule>`` for each competitor of the
+    share of voice (the brand's is ``group:brand``), and ``undelivered:<n>`` for the n-th delivery that
+    failed or may not have arrived: what that alert carried to its recipient by its channel)."""
+    links = [(name, inbox_link(digest, base_url, filters)) for name, filters in SECTION_FILTERS.items()]
+    links += [(f"rule:{bar.label}", inbox_link(digest, base_url, {"section": "counted", "rule": bar.label}))
+              for bar in digest.share_of_voice[1:]]  # the competitor rules' names (listen.yaml's)
+    links += [(f"network:{key}", inbox_link(digest, base_url, {"section": "counted", "network": key}))
+              for key in digest.network_keys if key]
+    links += [(f"undelivered:{n}", f"{base_url}/in/?" + urlencode({"job": u.job_id, "for": u.recipient,
+                                                                    "channel": u.channel}))
+              for n, u in enumerate(digest.undelivered) if u.job_id and u.carried]
+    return tuple(links)
 
 
 def undelivered_line(u: Undelivered, timezone: str) -> str:
@@ -622,7 +667,8 @@ def undelivered_since(store: Any, since: float) -> tuple[Undelivered, ...]:
     keys = list(dict.fromkeys(k for d in found for k in d.mention_keys))[:UNDELIVERED_MENTIONS]
     stored = store.get_mentions(keys) if keys else {}
     return tuple(Undelivered(d.recipient, d.channel, d.status, d.detail or "", d.sent_at or "",
-                             tuple(stored[k] for k in d.mention_keys if k in stored)) for d in found)
+                             tuple(stored[k] for k in d.mention_keys if k in stored), d.job_id, len(d.mention_keys))
+                 for d in found)
 
 
 def render_html(digest: Digest, *, business: str, web_view_link: str = "") -> str:
@@ -794,8 +840,8 @@ def digest_page(config: ListenConfig, store: DigestStore, token: ActionToken,
                 signer: TokenSigner | None = None) -> Page | None:
     """The page of the digest a verified token names for a configured recipient: ``digest:<local date>``
     (the daily one, rebuilt as at that date's digest hour) or ``digest:week:<first day>`` (the weekly one
-    of the 7 days from that date); None when the token names no such digest. With ``signer``, each
-    held-back mention has its "That's wrong" link signed for the token's recipient."""
+    of the 7 days from that date); None when the token names no such digest. Its sections link into the
+    inbox; with ``signer``, each held-back mention has its "That's wrong" link signed for the token's recipient."""
     recipient = config.recipient(token.recipient)
     prefix, _, named = token.mention_key.partition(":")
     weekly = named.startswith("week:")
@@ -811,6 +857,5 @@ def digest_page(config: ListenConfig, store: DigestStore, token: ActionToken,
     else:
         at = digest_time(named_date, config.alerts.digest_hour, recipient.timezone)
         digest = build_digest(config, store, now=at, timezone=recipient.timezone)
-    if signer is not None:
-        digest = with_links(digest, signer, recipient.name, config.alerts.action_base_url)
+    digest = with_links(digest, signer, recipient.name, config.alerts.action_base_url)
     return Page(200, render_html(digest, business=config.business.name))

@@ -22,7 +22,8 @@ FUNCTIONS = (POLL, DIGEST, API, FEEDBACK, INBOUND_SMS)
 TABLE_ACTIONS: dict[str, tuple[str, ...]] = {
     # DeleteItem: end_snooze; BatchWriteItem: a day's opportunity and question keys (one small item each)
     POLL: ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "BatchGetItem", "BatchWriteItem"),
-    DIGEST: ("PutItem", "UpdateItem", "Query", "BatchGetItem"),
+    # GetItem, Scan: the inbox backfill's progress and its pages (chalicelib/store/backfill.py; once done, a GetItem)
+    DIGEST: ("GetItem", "PutItem", "UpdateItem", "Query", "BatchGetItem", "Scan"),
     # DeleteItem: a nonce released; BatchWriteItem: a webhook delivery's opportunity and question keys (as the poll)
     API: ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "BatchGetItem", "BatchWriteItem"),
     FEEDBACK: ("PutItem",),  # a suppression per bounce or complaint

@@ -304,6 +304,13 @@ def measure_one_hour(mentions_per_day: float = MENTIONS_PER_DAY, warm_hours: int
             clock.offset += 60
         emails = len(stack.sent_emails())
         table_bytes = table_size_bytes(stack.client("dynamodb"), "cost-reference") - warm_bytes
+        # The digest function's inbox backfill (chalicelib/store/backfill.py), with its own counters (not the hour's):
+        # the one pass over this table, then what each hourly run costs once it is done.
+        backfill = Store(stack.client("dynamodb", client_config()), "cost-reference", clock=clock)
+        while not backfill.backfill_inbox().done:
+            pass
+        backfill_once, backfill.read_units = backfill.read_units, 0.0
+        backfill.backfill_inbox()
         secrets = len(needed_secrets(config))
     print(f"# {mentions_per_day:g} mentions a day: network errors in the measured hour:",
           "; ".join(sorted(errors)) or "none")
@@ -316,7 +323,8 @@ def measure_one_hour(mentions_per_day: float = MENTIONS_PER_DAY, warm_hours: int
             "mentions": item_id - 1 - warm_mentions, "mentions_before": warm_mentions,
             "mentions_stored": stored, "warm_cycles": warm_cycles,
             "log_bytes_per_poll": len(text.encode()) / 60 + LAMBDA_PLATFORM_LOG_BYTES,
-            "metric_series": len(metric_series(text)), "table_bytes": table_bytes, "secrets": secrets}
+            "metric_series": len(metric_series(text)), "table_bytes": table_bytes, "secrets": secrets,
+            "backfill_once_read_units": backfill_once, "backfill_done_read_units": backfill.read_units}
 
 
 def metric_series(emf_and_logs: str) -> set[tuple[str, str, tuple[str, ...]]]:
@@ -355,8 +363,9 @@ def monthly(hour: dict[str, float]) -> list[tuple[str, float]]:
         return polls * cpu_per_poll * VCPU_MB / mb * mb / 1024 * PRICES["lambda_gb_second"]
 
     lambda_seconds = cpu_per_poll * VCPU_MB / poll_memory_mb() * polls
+    backfill = digests * hour["backfill_done_read_units"] * PRICES["dynamodb_read_unit"]  # once done, a read a run
     requests = hour["read_units"] * HOURS_PER_MONTH * PRICES["dynamodb_read_unit"] + \
-        hour["write_units"] * HOURS_PER_MONTH * PRICES["dynamodb_write_unit"]
+        hour["write_units"] * HOURS_PER_MONTH * PRICES["dynamodb_write_unit"] + backfill
     table_gb = hour["table_bytes"] * MENTION_RETENTION_HOURS / 1e9  # the hour's items, kept 90 days
     pitr = table_gb * PRICES["pitr_gb"]
     storage = max(0.0, table_gb - FREE["dynamodb_stored_gb"]) * PRICES["dynamodb_stored_gb"]
@@ -398,6 +407,10 @@ def monthly(hour: dict[str, float]) -> list[tuple[str, float]]:
         ("dynamodb_transactions_usd", round(hour["transaction_write_units"] * HOURS_PER_MONTH
                                             * PRICES["dynamodb_write_unit"], 3)),
         ("dynamodb_requests_per_hour", hour["requests"]),
+        ("inbox_backfill_read_units_per_digest_run_when_done", round(hour["backfill_done_read_units"], 1)),
+        ("inbox_backfill_usd_per_month_when_done", f"{backfill:.5f}"),
+        ("inbox_backfill_once_read_units_per_1000_mentions",  # the one pass, over a table of the measured shape
+         round(hour["backfill_once_read_units"] * 1000 / max(1, hour["mentions_before"] + hour["mentions_stored"]), 1)),
         ("ses_usd_at_the_measured_email_rate", round(ses_measured, 3)),
         ("lambda_usd_free_tier", 0.0),
         ("lambda_usd_without_free_tier", round(lambda_list, 3)),

@@ -18,7 +18,7 @@ Items (pk / sk), by aggregate (each module's docstring has the details):
                 with ``O#<key>``, ``Q#<key>``
 - lists         ``MUTES``; ``SUPPRESS``; ``EXCLUSIONS``
 - inbox         index ``inbox`` on the mention items: ``DAY#<day>`` / ``B<part>#<priority>#<time>#<key>``
-                (in the inbox order; small projection)
+                (in the inbox order; small projection); ``BACKFILL`` / ``inbox`` (indexing the mentions from before it)
 - learning      ``LEARN`` / ``MODEL`` (the owner-feedback model, versioned); ``HELD#<day>`` / ``<key>``
 - sessions      ``SIGNIN#<hash>`` / ``L``; ``WEBSESSION#<hash>`` / ``S``; ``WEBSESSIONS#<address>`` / ``<hash>``;
                 ``SIGNINCOUNT#<who>`` / ``<window>`` (the inbox's sign-in)
@@ -31,6 +31,7 @@ job is recorded before the mentions, and each delivery before it is sent.
 from __future__ import annotations
 
 from chalicelib.model import Delivery, DigestDay, Health, Job, StoredMention, TaskState
+from chalicelib.store.backfill import InboxBackfill
 from chalicelib.store.counters import DIGEST_TTL_DAYS, Counters
 from chalicelib.store.deliveries import (
     CLAIM_LEASE_SECONDS,
@@ -58,7 +59,7 @@ from chalicelib.store.table import (
 )
 
 
-class Store(Mentions, Deliveries, PollState, Counters, Lists, Learning, Inbox, WebSessions):
+class Store(Mentions, Deliveries, PollState, Counters, Lists, Learning, Inbox, WebSessions, InboxBackfill):
     """All reads and writes of the table. ``client`` is a boto3 DynamoDB client; ``table_name``
     the table; ``clock`` what items are stamped with (Unix seconds)."""
 

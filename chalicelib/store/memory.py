@@ -34,6 +34,7 @@ from chalicelib.model import (
     matched_from_dict,
     matched_to_dict,
 )
+from chalicelib.store.backfill import RUN_ITEMS, RUN_SECONDS, BackfillRun
 from chalicelib.store.counters import (
     caps_counters,
     caps_from,
@@ -115,6 +116,7 @@ class MemoryStore:
         self._links: dict[str, tuple[str, str, int]] = {}  # token hash -> address, next path, expires at
         self._sessions: dict[str, SessionRecord] = {}  # id hash -> session
         self._sign_in_counts: dict[tuple[str, str], int] = {}  # (who, window) -> requests
+        self._backfill: tuple[str, bool] = ("", False)  # the inbox backfill: the last key scanned, done
 
     # --- mentions -------------------------------------------------------------------
 
@@ -566,6 +568,25 @@ class MemoryStore:
                 return False
             self._model = (model, version + 1)
             return True
+
+    def backfill_inbox(self, max_items: int = RUN_ITEMS, max_seconds: float = RUN_SECONDS) -> BackfillRun:
+        """The table's backfill over the mentions in key order (a record without facets: stored before the
+        index), ``max_items`` mentions a run."""
+        with self._lock:
+            after, done = self._backfill
+            if done:
+                return BackfillRun(0, 0, True)
+            ordered = sorted(self._mentions)
+            page = [key for key in ordered if key > after][:max_items]
+            indexed = 0
+            for key in page:
+                record = self._mentions[key]
+                if "facets" not in record:
+                    record["facets"] = facets_of(matched_from_dict(json.loads(record["data"])))
+                    indexed += 1
+            done = not page or page[-1] == ordered[-1]
+            self._backfill = (page[-1] if page else after, done)
+            return BackfillRun(len(page), indexed, done)
 
     def relabel_mention(self, item: MatchedMention) -> bool:
         with self._lock:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
 from chalicelib.model import Delivery, DigestDay, Health, Job, MatchedMention, StoredMention, TaskState
+from chalicelib.store.backfill import RUN_ITEMS, RUN_SECONDS, BackfillRun
 from chalicelib.store.deliveries import CLAIM_LEASE_SECONDS
 from chalicelib.store.inbox import PARTS, InboxEntry
 from chalicelib.store.sessions import SessionRecord
@@ -38,6 +39,7 @@ class StoreProtocol(Protocol):
     def inbox_entries(self, days: Sequence[str]) -> list[InboxEntry]: ...
     def inbox_ordered(self, days: Sequence[str], parts: tuple[int, int] = (0, PARTS - 1),
                       after: tuple[Any, ...] | None = None, batch: int = 51) -> Iterator[InboxEntry]: ...
+    def backfill_inbox(self, max_items: int = RUN_ITEMS, max_seconds: float = RUN_SECONDS) -> BackfillRun: ...
 
     # alert jobs, deliveries, nonces, short links
     def open_job(self, job_id: str, candidate_keys: Sequence[str], lease_seconds: float) -> Job: ...

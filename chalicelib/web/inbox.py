@@ -53,13 +53,19 @@ STATES = {  # the state filter's values -> what the page calls them
 }
 BULK_ACTIONS = {"handled": "Mark handled", "snooze": "Snooze 1 day", "mute_author": "Mute the authors"}
 PARAMETERS = ("state", "network", "group", "rule", "sentiment", "intent", "assigned", "from", "to", "q", "job",
-              "cursor", "tz", "section")
-SECTIONS = {  # the digest's sections the inbox can list (``section``): what each keeps
-    "opportunities": "the opportunities (not held back, not marked not relevant)",
+              "cursor", "tz", "section", "for", "channel")
+CHANNELS = ("email", "sms", "digest")  # ``channel`` (with ``job``): what one delivery of the alert carried
+SECTIONS = {  # the digest's sections the inbox can list (``section``, ``in_section``): what the page calls each
+    "opportunities": "the digest's opportunities",
+    "to_answer": "the digest's opportunities still to answer",
+    "questions": "the digest's industry questions",
+    "counted": "the mentions the digest counts",
 }
+UNLISTED = ("held", "not_relevant")  # chalicelib.digest.UNLISTED_STATES: no opportunity or question (held: its own)
 _ZONE = re.compile(r"[A-Za-z][A-Za-z0-9_+-]{0,30}(/[A-Za-z0-9_+-]{1,30}){0,2}")
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _JOB = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
+_RECIPIENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}")  # a recipient's name, as listen.yaml takes them
 _KEY = re.compile(r"[A-Za-z0-9_-]{1,700}")
 
 
@@ -85,6 +91,8 @@ class InboxFilter:
     since: str = ""  # with a zone: the UTC instants (ISO 8601) the local days span, since included, until not
     until: str = ""
     section: str = ""  # a digest section (SECTIONS)
+    recipient: str = ""  # ``for`` (with ``job``): what the alert carried to this recipient, not to the viewer
+    channel: str = ""  # ``channel`` (with ``job``): by this channel only
 
     def utc_days(self) -> list[str]:
         """The UTC days (stored by) to read, newest first."""
@@ -170,6 +178,10 @@ def parse_filter(params: Mapping[str, str], *, networks: Sequence[str], rules: S
         raise BadFilter(f"from: mentions are kept {RETENTION_DAYS} days; {first} is older")
     if "job" in p and not _JOB.fullmatch(p["job"]):
         raise BadFilter("job: not an alert's id")
+    if ("for" in p or "channel" in p) and "job" not in p:
+        raise BadFilter(f"{'for' if 'for' in p else 'channel'}: only with job (what one alert carried)")
+    if "for" in p and not _RECIPIENT.fullmatch(p["for"]):
+        raise BadFilter("for: not a recipient's name (1-64 letters, digits, spaces, '.', '_' or '-')")
     return InboxFilter(
         state=_one_of("state", p["state"], list(STATES)) if "state" in p else "",
         network=_one_of("network", p["network"], sorted(networks)) if "network" in p else "",
@@ -183,6 +195,8 @@ def parse_filter(params: Mapping[str, str], *, networks: Sequence[str], rules: S
         zone=p.get("tz", ""), since=_utc_start(first, zone) if zone else "",
         until=_utc_start(last + dt.timedelta(days=1), zone) if zone else "",
         section=_one_of("section", p["section"], list(SECTIONS)) if "section" in p else "",
+        recipient=p.get("for", ""),
+        channel=_one_of("channel", p["channel"], CHANNELS) if "channel" in p else "",
     )
 
 
@@ -208,7 +222,20 @@ def matches(e: InboxEntry, f: InboxFilter, me: str) -> bool:
             and (not f.sentiment or e.sentiment == f.sentiment) and (not f.intent or f.intent in e.intents)
             and (not f.assigned_me or e.assigned_to == me) and (not f.q or f.q.casefold() in e.text.casefold())
             and (not f.zone or f.since <= e.stored_at < f.until)
-            and (f.section != "opportunities" or (e.opportunity and e.state not in ("held", "not_relevant"))))
+            and (not f.section or in_section(e, f.section)))
+
+
+def in_section(e: InboxEntry, section: str) -> bool:
+    """Whether the digest's ``section`` (``SECTIONS``) lists or counts the entry, as ``chalicelib.digest`` picks
+    them: opportunities and industry questions not held back or marked not relevant, those still to answer
+    (new or snoozed), and every mention its numbers count (all but those held back: they are listed apart)."""
+    if section == "opportunities":
+        return e.opportunity and e.state not in UNLISTED
+    if section == "to_answer":
+        return e.opportunity and e.state in ("new", "snoozed")
+    if section == "questions":
+        return "question" in e.intents and "industry" in e.groups and e.state not in UNLISTED
+    return e.state != "held"  # counted
 
 
 def page_of(entries: Sequence[InboxEntry], f: InboxFilter, me: str,
@@ -311,8 +338,9 @@ class InboxPages:
             return self._render(400, "That filter does not work", "error", prefix, viewer, message=str(bad),
                                 back=f"{prefix}/in/")
         if f.job:
-            keys = list(dict.fromkeys(k for d in self.store.deliveries(f.job) if d.recipient == viewer.name
-                                      for k in d.mention_keys))  # what this alert carried to the viewer
+            to = f.recipient or viewer.name  # what this alert carried to the viewer (or to ``for``)
+            keys = list(dict.fromkeys(k for d in self.store.deliveries(f.job) if d.recipient == to
+                                      and (not f.channel or d.channel == f.channel) for k in d.mention_keys))
             found = self.store.get_mentions(keys) if keys else {}
             rows, last = page_of([entry_of(found[k], self.store.assigned_to(k) if f.assigned_me else None)
                                   for k in keys if k in found], f, viewer.name)
@@ -325,7 +353,7 @@ class InboxPages:
         return self._render(200, title, "list", prefix, viewer, rows=[row_view(e, prefix) for e in rows],
                             more=more, f=f, params=kept, states=STATES, networks=sorted(self.config.networks),
                             groups=get_args(RuleGroup), sentiments=get_args(SentimentLabel),
-                            intents=get_args(Intent), bulk=BULK_ACTIONS)
+                            intents=get_args(Intent), bulk=BULK_ACTIONS, sections=SECTIONS)
 
     def mention_page(self, viewer: Viewed, segment: str, *, prefix: str = "") -> Page:
         from chalicelib.links import ACTIONS, alert_actions

@@ -1,24 +1,31 @@
 """The inbox in Chromium, on the local stack, signed in by the emailed link: filtering, a bulk
-action, a reply from the mention page, and an accessibility check of every inbox page with
-axe-core (node_modules/axe-core, pinned in package.json) printing ``axe_serious_violations``."""
+action, a reply from the mention page (the draft to copy, and one posted through GitHub's API on the
+replay server, exactly once), and an accessibility check of every inbox page with axe-core
+(node_modules/axe-core, pinned in package.json) printing ``axe_serious_violations``."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page
 
+from chalicelib.config import parse_config
 from chalicelib.model import MatchedMention, Mention, RuleMatch
+from chalicelib.networks.github.emulator import issue
+from chalicelib.runtime import build, runtime
 from chalicelib.store import Store
 from chalicelib.triage import Triage
 from chalicelib.web.inbox import encode_key
+from offline.replay.server import ReplayServer
 from offline.stack import LocalStack
-from tests.browser.conftest import ROOT, Site, Watched, screenshot
+from tests.browser.conftest import ROOT, Site, Watched, low_contrast, overflow_x, screenshot
 from tests.browser.test_signin import signed_in
+from tests.conftest import SIGNING_KEY
 
 pytestmark = pytest.mark.browser
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -124,6 +131,66 @@ def test_the_mention_page_replies_and_acts_and_shows_the_activity(
     screenshot(page, "inbox-2-mention")
 
 
+GITHUB_TOKEN = "/social-listening/test/github-token"
+
+
+@pytest.fixture
+def github_site(site: Site, stack: LocalStack, store: Store, replay: ReplayServer, tmp_path: Path) -> Site:
+    """The site with GitHub on the replay server as well: its replier posts comments through GitHub's API."""
+    stack.client("ssm").put_parameter(Name=GITHUB_TOKEN, Value="ghp_test", Type="SecureString", Overwrite=True)
+    replay.apis["github"].posted.clear()  # type: ignore[attr-defined]
+    path = tmp_path / "listen.yaml"
+    text = path.read_text(encoding="utf-8").replace(
+        "networks:\n", f"networks:\n  github:\n    base_url: {replay.base_url('github')}\n"
+        f"    token_parameter: {GITHUB_TOKEN}\n", 1)
+    path.write_text(text, encoding="utf-8")
+    config = parse_config(text, str(path))
+    runtime.cache_clear()
+    runtime()  # the served app, warm with GitHub too (the site fixture clears it after the test)
+    return Site(site.base_url, config, build(config, store, signing_key=SIGNING_KEY.encode(), clock=store.clock))
+
+
+def test_a_reply_edited_in_the_inbox_composer_is_posted_through_githubs_api_once(
+        stack: LocalStack, github_site: Site, store: Store, replay: ReplayServer,
+        contexts: Callable[..., Watched]) -> None:
+    site = github_site
+    replay.add_items("github", [issue(5_000_077, 12, "beanthere/shop", int(time.time()) - 60,
+                                      "Bean There charged me twice", "I want a refund now", login="ines-d")])
+    assert site.parts.pipeline.run_cycle().new_mentions == 1
+    watched = contexts(viewport={"width": 375, "height": 800})
+    page = signed_in(watched, stack, site)
+    page.get_by_role("link", name="Bean There charged me twice").click()
+    page.wait_for_load_state()
+    mention_url = page.url
+    assert mention_url.endswith(f"/in/m/{encode_key('github#5000077')}")
+    composer = page.get_by_label("Your reply")
+    assert composer.input_value().startswith("Hi ines-d, ")  # the draft, by name
+    text = "Sorry about that, Inês: the second charge is refunded today 🙏"
+    composer.fill(text)
+    form = page.locator("form", has=composer)
+    fields = {name: form.locator(f"input[name={name}]").get_attribute("value") or "" for name in ("key", "csrf")}
+    action = form.get_attribute("action") or ""
+    with page.expect_response(lambda r: r.request.method == "POST") as answered:
+        page.get_by_role("button", name="Post the reply").click()
+    page.wait_for_load_state()
+    assert answered.value.status == 200 and page.locator("h1").inner_text() == "Reply posted"
+    posted = replay.apis["github"].posted  # type: ignore[attr-defined]
+    assert [(p["body"], p["issue_url"].rsplit("/repos/", 1)[1]) for p in posted] == [
+        (text, "beanthere/shop/issues/12")]  # exactly the edited text, on that issue
+    again = page.request.post(f"{site.base_url}{action}", form={**fields, "text": text},
+                              headers={"Origin": site.base_url})  # the same form sent a second time
+    assert again.status == 200 and "<h1>Reply already posted</h1>" in again.text()
+    assert len(posted) == 1
+    page.goto(mention_url)
+    shown = page.locator("main").inner_text()
+    assert "state: handled" in shown
+    assert re.search(r"reply\s+Maria\s+posted", page.locator("table").inner_text())
+    assert store.get_mention("github#5000077").state == "handled"  # type: ignore[union-attr]
+    assert [(a["action"], a["result"]) for a in store.audit_log("github#5000077")] == [("reply", "posted")]
+    assert watched.external == [] and page.evaluate("window.__violations") == []
+    screenshot(page, "inbox-3-replied")
+
+
 def test_every_inbox_page_has_no_serious_accessibility_violation(
         stack: LocalStack, site: Site, store: Store, contexts: Callable[..., Watched]) -> None:
     assert AXE.is_file(), "axe-core is missing: `make browser-deps` installs it (npm ci, pinned in package.json)"
@@ -146,3 +213,29 @@ def test_every_inbox_page_has_no_serious_accessibility_violation(
     serious = sum(len(v) for v in found.values())
     print(f"axe_serious_violations: {serious}")
     assert {k: v for k, v in found.items() if v} == {}
+
+
+def test_every_inbox_page_fits_a_phone_and_reads_in_light_and_dark(
+        stack: LocalStack, site: Site, store: Store, contexts: Callable[..., Watched]) -> None:
+    seeded(store)
+    store.claim_delivery("job-seed", "Maria", "email", ["hackernews#1", "hackernews#4"])
+    store.finish_delivery("job-seed", "Maria", "email", "failed", detail="SES refused the address")
+    today = dt.datetime.now(dt.UTC).date()
+    first, last = today - dt.timedelta(days=1), today + dt.timedelta(days=1)  # Lisbon's today, whatever the hour
+    paths = ("/in/", f"/in/m/{encode_key('hackernews#1')}", "/in/rules", "/in/health", "/in/deliveries",
+             f"/in/?from={first}&to={last}&tz=Europe%2FLisbon&section=to_answer",  # a digest section's link
+             "/in/?job=job-seed&for=Maria&channel=email")  # an undelivered alert's
+    for scheme in ("light", "dark"):
+        watched = contexts(viewport={"width": 375, "height": 800}, color_scheme=scheme)
+        page = signed_in(watched, stack, site)
+        for path in paths:
+            response = page.goto(f"{site.base_url}{path}")
+            assert response is not None and response.status == 200, path
+            assert overflow_x(page) == 0, f"{scheme} {path}"
+            assert low_contrast(page) == [], f"{scheme} {path}"
+            assert page.locator("script").count() == 0 and page.evaluate("window.__violations") == []
+        assert watched.external == []
+    page.goto(f"{site.base_url}{paths[-2]}")
+    assert rows(page) == ["Does Bean There open on Sundays?"]  # the one opportunity to answer
+    page.goto(f"{site.base_url}{paths[-1]}")
+    assert sorted(rows(page)) == ["Bean There was rude to me", "Does Bean There open on Sundays?"]

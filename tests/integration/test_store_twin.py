@@ -96,7 +96,7 @@ def public_methods(cls: type) -> dict[str, inspect.Signature]:
 
 def test_store_twin_and_protocol_have_the_same_public_methods_and_signatures() -> None:
     protocol = public_methods(StoreProtocol)
-    assert len(protocol) == 82  # 70 + 9 (sign-in sessions) + hour_counts (spikes) + inbox_entries, inbox_ordered
+    assert len(protocol) == 83  # 70 + 9 (sign-in) + hour_counts + inbox_entries, inbox_ordered, backfill_inbox
     assert public_methods(Store) == protocol
     assert public_methods(MemoryStore) == protocol
 
