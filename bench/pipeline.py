@@ -17,12 +17,16 @@
 - pipeline_speedup_vs_naive_rtt_5ms: the same two cycles, in the same run, through a proxy on
   127.0.0.1 that adds 5 ms to each DynamoDB request (bench.rtt_proxy; the in-region round trip
   class DynamoDB Local on the same machine lacks). Goal >= 25x. The naive way runs in five
-  interleaved parts (every fifth item), each beside one batched cycle, so that a busy machine
-  slows both alike; each pair gives a ratio (the part's time x 5 over the batched cycle's), the
-  figure is their median and ``_min`` / ``_max`` their spread.
-- ddb_requests_batched_cycle: the DynamoDB requests of one batched cycle (what the 5 ms
-  multiplies), and ddb_put_workers: how many of them the store sends at once when it stores
-  the new mentions (one conditional put each).
+  interleaved parts (every fifth item), each between two batched cycles, so that a busy machine
+  slows both alike; each part gives a ratio (the part's time x 5 over the mean of the batched
+  cycles before and after it), the figure is their median and ``_min`` / ``_max`` their spread.
+  The batched cycle's store is built as the Lambda's (chalicelib.runtime: no consumed capacity
+  asked for); each cycle's table is deleted after it.
+- pipeline_ddb_requests_batched / pipeline_ddb_requests_naive: the DynamoDB requests of that timed
+  part as the proxy counted them (the batched cycle's median; the naive parts' sum: every item);
+  ddb_requests_batched_cycle: those of one whole batched cycle, alerting included (what the 5 ms
+  multiplies), and ddb_put_workers: how many requests the store sends at once when it stores the
+  new mentions.
 
     python -m bench.pipeline
 """
@@ -30,6 +34,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import random
 import statistics
@@ -37,6 +42,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from bench.rtt_proxy import DelayProxy
@@ -111,30 +117,44 @@ def _seed(store: Store, matched: list[MatchedMention]) -> None:
     store.close_job("seed-job")
 
 
-def optimized_cycle(stack: LocalStack, matched_seen: list[MatchedMention],
-                    items: list[Mention]) -> tuple[float, int, float]:
+def _no_wire() -> int:
+    return 0
+
+
+def optimized_cycle(stack: LocalStack, matched_seen: list[MatchedMention], items: list[Mention],
+                    wire: Callable[[], int] = _no_wire) -> tuple[float, int, float, int]:
+    """One batched cycle on a fresh table seeded with ``matched_seen``. Out: seconds of match ->
+    dedup -> store, the DynamoDB requests of the whole cycle (alerting included), its CPU seconds
+    with triage, and the requests ``wire`` (the proxy's count) saw during the timed part."""
     config = load_config(ROOT / "listen.example.yaml")
     table = f"bench-{uuid.uuid4().hex[:8]}"
     stack.create_table(table)
-    store = Store(stack.client("dynamodb", client_config()), table)
+    # as the Lambda's store has it (chalicelib.runtime): no consumed capacity asked for
+    store = Store(stack.client("dynamodb", client_config()), table, count_units=False)
     _seed(store, matched_seen)
     rules = compile_rules(config.rule_specs(), exclude=config.exclude)
     channel = NullChannel()
     pipeline = Pipeline(config, store, {}, rules, {"email": channel, "sms": channel}, TokenSigner(b"b" * 32))
     store.requests = 0
     cpu_started = time.process_time()
+    wire_before = wire()
     started = time.perf_counter()
     new = store.store_new_mentions(store.unseen(rules.match_many(items)), "bench-job", 120)
     elapsed = time.perf_counter() - started
+    wire_requests = wire() - wire_before
     pipeline.alert("bench-job", new, CycleReport())
     pipeline._triaged(new)  # the cycle triages each new mention too: CPU only, here for the CPU figure
     cpu_seconds = time.process_time() - cpu_started
     assert len(new) == len(items) - len(matched_seen), "half of the items must be new"
     assert channel.sent == 1, "one bundled email for the one recipient (no urgent mention)"
-    return elapsed, store.requests, cpu_seconds
+    stack.client("dynamodb").delete_table(TableName=table)  # each cycle finds DynamoDB Local as the first did
+    return elapsed, store.requests, cpu_seconds, wire_requests
 
 
-def naive_cycle(stack: LocalStack, matched_seen: list[MatchedMention], items: list[Mention]) -> tuple[float, int]:
+def naive_cycle(stack: LocalStack, matched_seen: list[MatchedMention], items: list[Mention],
+                wire: Callable[[], int] = _no_wire) -> tuple[float, int, int]:
+    """The naive way (one GetItem, and one PutItem if absent, per item). Out: its seconds, the requests it
+    made, and those ``wire`` saw meanwhile."""
     config = load_config(ROOT / "listen.example.yaml")
     table = f"bench-{uuid.uuid4().hex[:8]}"
     stack.create_table(table)
@@ -143,6 +163,7 @@ def naive_cycle(stack: LocalStack, matched_seen: list[MatchedMention], items: li
     rules = compile_rules(config.rule_specs(), exclude=config.exclude)
     client = stack.client("dynamodb", client_config())
     requests = 0
+    wire_before = wire()
     started = time.perf_counter()
     for item in items:
         matches = rules.match(item)
@@ -155,7 +176,10 @@ def naive_cycle(stack: LocalStack, matched_seen: list[MatchedMention], items: li
         requests += 1
         client.put_item(TableName=table, Item={**key, "data": {"S": json.dumps(matched_to_dict(
             MatchedMention(item, matches)))}, "state": {"S": "new"}})
-    return time.perf_counter() - started, requests
+    elapsed = time.perf_counter() - started
+    wire_requests = wire() - wire_before
+    stack.client("dynamodb").delete_table(TableName=table)
+    return elapsed, requests, wire_requests
 
 
 def lambda_memory_figures(cpu_seconds: float, requests: int) -> list[tuple[str, float]]:
@@ -191,7 +215,7 @@ def run() -> list[tuple[str, float]]:
     seen = rules.match_many(items[: ITEMS // 2])
     with LocalStack(table_name="bench-unused") as stack:
         optimized_cycle(stack, seen, items)  # warm up the JVM of DynamoDB Local for both ways
-        naive_seconds, naive_requests = naive_cycle(stack, seen, items)
+        naive_seconds, naive_requests, _ = naive_cycle(stack, seen, items)
         runs = [optimized_cycle(stack, seen, items) for _ in range(3)]
         seconds, requests = statistics.median(r[0] for r in runs), runs[0][1]
         cpu_seconds = statistics.median(r[2] for r in runs)
@@ -199,17 +223,22 @@ def run() -> list[tuple[str, float]]:
         host, port = direct_url.removeprefix("http://").split(":")
         with DelayProxy((host, int(port)), RTT_S) as proxy:
             stack.dynamodb_url = proxy.url  # every client of these cycles goes through the proxy
+
+            def wire() -> int:
+                return proxy.requests
+
             try:
-                naive_parts, rtt_runs, round_trips = [], [], []
+                batched = [optimized_cycle(stack, seen, items, wire)]
+                naive_parts = []
                 for part in range(RTT_PARTS):  # interleaved, so load swings on the machine reach both ways alike
-                    naive_parts.append(naive_cycle(stack, seen, items[part::RTT_PARTS])[0])
-                    batched = optimized_cycle(stack, seen, items)
-                    rtt_runs.append(batched[0])
-                    round_trips.append(batched[1])
-                naive_rtt_seconds, rtt_seconds = sum(naive_parts), statistics.median(rtt_runs)
-                ratios = [naive * RTT_PARTS / batched for naive, batched in zip(naive_parts, rtt_runs, strict=True)]
+                    naive_parts.append(naive_cycle(stack, seen, items[part::RTT_PARTS], wire))
+                    batched.append(optimized_cycle(stack, seen, items, wire))
             finally:
                 stack.dynamodb_url = direct_url
+    # each naive part between two batched cycles: its ratio is against their mean
+    brackets = [(before[0] + after[0]) / 2 for before, after in itertools.pairwise(batched)]
+    ratios = [naive[0] * RTT_PARTS / b for naive, b in zip(naive_parts, brackets, strict=True)]
+    naive_rtt_seconds, rtt_seconds = sum(n[0] for n in naive_parts), statistics.median(b[0] for b in batched)
     return [
         ("cold_import_app_s", round(app_s, 3)),
         ("cold_import_boto3_s", round(boto3_s, 3)),
@@ -223,7 +252,9 @@ def run() -> list[tuple[str, float]]:
         ("pipeline_speedup_vs_naive_rtt_5ms", round(statistics.median(ratios), 1)),
         ("pipeline_speedup_vs_naive_rtt_5ms_min", round(min(ratios), 1)),
         ("pipeline_speedup_vs_naive_rtt_5ms_max", round(max(ratios), 1)),
-        ("ddb_requests_batched_cycle", statistics.median(round_trips)),
+        ("pipeline_ddb_requests_batched", statistics.median(b[3] for b in batched)),
+        ("pipeline_ddb_requests_naive", sum(n[2] for n in naive_parts)),
+        ("ddb_requests_batched_cycle", statistics.median(b[1] for b in batched)),
         ("ddb_put_workers", PARALLEL_PUTS),
         *lambda_memory_figures(cpu_seconds, requests),
         ("naive_ddb_requests_per_item", round(naive_requests / ITEMS, 4)),

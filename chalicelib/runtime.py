@@ -163,5 +163,5 @@ def runtime() -> Runtime:
 
     from chalicelib.store import client_config
 
-    return build(config, Store(boto3.client("dynamodb", config=client_config()), table), signing_key=key,
-                 previous_keys=previous_keys, settings=settings)
+    return build(config, Store(boto3.client("dynamodb", config=client_config()), table, count_units=False),
+                 signing_key=key, previous_keys=previous_keys, settings=settings)

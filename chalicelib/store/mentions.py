@@ -116,6 +116,7 @@ class Mentions(Table):
         stored_at, expires = iso(now), str(int(now) + MENTION_TTL_DAYS * 86400)
 
         def put(m: MatchedMention) -> dict[str, Any]:
+            facets = facets_of(m)
             return {
                 "Item": {
                     **pk_sk(mention_pk(m.mention.key), "M"),
@@ -124,7 +125,7 @@ class Mentions(Table):
                     "stored_at": {"S": stored_at},
                     "job": {"S": job_id},
                     TTL_ATTRIBUTE: {"N": expires},
-                    **inbox_keys(stored_at, m.mention.key, facets_of(m)), "facets": {"S": facets_of(m)},
+                    **inbox_keys(stored_at, m.mention.key, facets), "facets": {"S": facets},
                 },
                 "ConditionExpression": "attribute_not_exists(pk)",
             }
