@@ -98,7 +98,7 @@ class MemoryStore:
         self._short: dict[str, tuple[str, int]] = {}
         self._tasks: dict[str, str] = {}  # network -> tasks as stored (JSON) in the former one item per network
         self._task_items: dict[tuple[str, str], str] = {}  # (network, group) -> its tasks as stored (JSON)
-        self._task_groups: dict[str, set[str]] = {}  # network -> its groups as last read or written here
+        self._task_groups: dict[str, dict[str, str]] = {}  # network -> its groups' bodies as last read or written
         self._health: dict[str, dict[str, Any]] = {}
         self._state: dict[tuple[str, str], str] = {}
         self._hours: dict[tuple[str, str], int] = {}
@@ -382,19 +382,20 @@ class MemoryStore:
         for (network, group), body in sorted(self._task_items.items()):
             if network in bodies and group != KEPT:
                 bodies[network][group] = body
-        states = {n: merged_tasks(bodies[n].values()) for n in names}
-        self._task_groups.update({n: set(bodies[n]) for n in names})
+        states = {n: merged_tasks(bodies[n]) for n in names}
+        self._task_groups.update({n: dict(bodies[n]) for n in names})
         for network in (n for n in names if (n, KEPT) not in self._task_items):
             if network in self._tasks:
-                states[network] = merged_tasks([self._tasks[network], *bodies[network].values()])
+                states[network] = merged_tasks(bodies[network], self._tasks[network])
             self.save_task_states(network, states[network])
             self._task_items[(network, KEPT)] = tasks_body({})
         return states
 
     def save_task_states(self, network: str, states: dict[str, TaskState],
                          moved: Iterable[str] | None = None) -> None:
-        puts, deletes, self._task_groups[network] = planned_writes(states, moved, self._task_groups.get(network, set()))
-        self._task_items.update({(network, group): body for group, body in puts.items()})
+        batches, deletes, self._task_groups[network] = planned_writes(states, moved, self._task_groups.get(network, {}))
+        for puts in batches:
+            self._task_items.update({(network, group): body for group, body in puts.items()})
         for group in deletes:
             self._task_items.pop((network, group), None)
 
