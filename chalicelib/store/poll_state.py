@@ -6,6 +6,17 @@ a moved cursor rewrites its group only, and one Query reads every network's grou
 ``planned_writes``), ``HEALTH`` / ``<network>`` and ``STATE#<network>`` / ``<name>``. The former
 one-item-per-network record ``NET#<network>`` / ``TASKS`` is read only until a network has its
 ``TASKS`` / ``<network>#kept`` mark, written after its states were written as groups (``get_task_states``).
+``TASKS`` / ``<network>#<interval>#shared``: the cursor most of an interval's tasks hold (Bluesky's
+firehose cursor, which every term gets and which moves every minute), kept once; its tasks name it
+(``"s": 1``), so a cycle that moves only it writes that one small item, whatever the number of terms.
+Groups written by the layout before it (each cursor inline) read as before.
+
+Last runs: a group is not rewritten for a last run alone, so a stored last run can be older than the
+task's real one (never later: the shared item's run is the earliest of the runs of the tasks naming
+it, and a task naming it reads the later of its own and that one). The schedule takes the later of the
+stored run and this container's ``last_runs``; a cold container that reads a stale run finds the task
+due early, polls it one cycle sooner than needed (fetching again is harmless: what was stored is
+dropped as such), and never late. The firehose's tasks read the shared item's run: up to date.
 ``CycleStateCache`` sits in front of the connector state for one cycle.
 """
 
