@@ -200,16 +200,16 @@ def task_state_write_units(terms: int) -> dict[str, float]:
 
     queries = [f"beanthere{n:03d}" for n in range(terms)]
     states = {q: TaskState(cursor(0), 1_764_900_000.0, every=60.0) for q in queries}
-    batches, _, stored = planned_writes(states, None, {})
+    plan = planned_writes(states, None, {})
     for minute in (1, 2):  # the second is the steady state measured
         states = {q: TaskState(cursor(minute), 1_764_900_000.0 + 60 * minute, every=60.0) for q in queries}
-        batches, deletes, stored = planned_writes(states, queries, stored)
+        plan = planned_writes(states, queries, plan.then)
     layout = task_layout(states)
     before: dict[str, dict[str, TaskState]] = {}
     for query, state in states.items():
         before.setdefault(task_group(query, 60.0, layout), {})[query] = state
     return {f"bluesky_firehose_task_state_wu_per_min_{terms}_terms": units(
-                {g: body for batch in batches for g, body in batch.items()}) + len(deletes),
+                {g: body for batch in plan.batches for g, body in batch.items()}) + len(plan.deletes),
             f"bluesky_firehose_task_state_wu_per_min_{terms}_terms_before": units(
                 {g: tasks_body(part) for g, part in before.items()})}
 

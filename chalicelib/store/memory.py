@@ -56,7 +56,7 @@ from chalicelib.store.deliveries import (
 from chalicelib.store.inbox import PARTS, InboxEntry, days_since, entry_from, facets_of, rank, rule_keys_since
 from chalicelib.store.lists import split_mutes
 from chalicelib.store.mentions import capped, due_bound, reply_record, snooze_record
-from chalicelib.store.poll_state import KEPT, merged_tasks, planned_writes, skipped_words, tasks_body
+from chalicelib.store.poll_state import KEPT, merged_tasks, planned_writes, save_plan, skipped_words, tasks_body
 from chalicelib.store.sessions import SessionRecord
 from chalicelib.store.table import iso
 
@@ -393,11 +393,20 @@ class MemoryStore:
 
     def save_task_states(self, network: str, states: dict[str, TaskState],
                          moved: Iterable[str] | None = None) -> None:
-        batches, deletes, self._task_groups[network] = planned_writes(states, moved, self._task_groups.get(network, {}))
-        for puts in batches:
+        plan = planned_writes(states, moved, self._task_groups.get(network, {}))
+
+        def write(puts: dict[str, str], deletes: list[str]) -> None:
             self._task_items.update({(network, group): body for group, body in puts.items()})
-        for group in deletes:
-            self._task_items.pop((network, group), None)
+            for group in deletes:
+                self._task_items.pop((network, group), None)
+
+        def put_if(group: str, body: str, read: str | None) -> bool:
+            if self._task_items.get((network, group)) != read:
+                return False
+            self._task_items[(network, group)] = body
+            return True
+
+        self._task_groups[network] = plan.then if save_plan(plan, write, put_if) else {}
 
     def all_health(self) -> dict[str, Health]:
         fields = set(Health.__dataclass_fields__)

@@ -26,8 +26,8 @@ import json
 import threading
 import zlib
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping
-from typing import Any, Protocol
+from collections.abc import Callable, Collection, Iterable, Mapping
+from typing import Any, NamedTuple, Protocol
 
 from chalicelib.model import Health, TaskState
 from chalicelib.store.table import Item, Table, iso, pk_sk, string_of
@@ -101,10 +101,41 @@ def _chosen(part: dict[str, TaskState], shares: set[str]) -> str | None:
     return best if best is not None and counts[best] >= SHARED_MIN else None
 
 
-def planned_writes(states: dict[str, TaskState], moved: Iterable[str] | None,
-                   stored: Mapping[str, str]) -> tuple[list[dict[str, str]], list[str], dict[str, str]]:
-    """What saving a network's ``states`` writes: (batches of group -> stored body, written one batch
-    after the other; groups to delete after them; its groups then, with their bodies).
+class Plan(NamedTuple):
+    """What saving a network's task states writes, in this order (``save_plan``): ``first`` (group ->
+    body), each ``shared`` item (group -> (body, the body read, None if none): a put only if it is
+    still the body read), then ``last`` and the ``deletes``. If a shared item changed since it was
+    read (a cycle overlapping this one moved it), ``inline`` instead of ``last``: the groups with
+    every cursor inline (this cycle's tasks keep their own; the other's, a cursor behind at worst,
+    so fetched again and dropped as stored). ``then``: the network's groups after it, with their bodies."""
+    first: dict[str, str]
+    shared: dict[str, tuple[str, str | None]]
+    last: dict[str, str]
+    inline: dict[str, str]
+    deletes: list[str]
+    then: dict[str, str]
+
+    @property
+    def batches(self) -> list[dict[str, str]]:
+        """The puts in order when no shared item changed under this save (empty batches left out)."""
+        shared = {group: body for group, (body, _) in self.shared.items()}
+        return [batch for batch in (self.first, shared, self.last) if batch]
+
+
+def save_plan(plan: Plan, write: Callable[[dict[str, str], list[str]], None],
+              put_if: Callable[[str, str, str | None], bool]) -> bool:
+    """Carry out a ``Plan``: ``write(puts, deletes)`` one batch, ``put_if(group, body, read)`` one
+    conditional put. False if a shared item had changed (then the stored layout is not ``plan.then``)."""
+    write(plan.first, [])
+    if all([put_if(group, body, read) for group, (body, read) in plan.shared.items()]):
+        write(plan.last, plan.deletes)
+        return True
+    write(plan.inline, [])
+    return False
+
+
+def planned_writes(states: dict[str, TaskState], moved: Iterable[str] | None, stored: Mapping[str, str]) -> Plan:
+    """What saving a network's ``states`` writes (``Plan``).
 
     The states are split by interval, each interval's in its own layout, the cursor most of its
     tasks hold kept once in the interval's shared item (``<every>#shared``: cursor and a last run
@@ -118,18 +149,19 @@ def planned_writes(states: dict[str, TaskState], moved: Iterable[str] | None,
     group is written, and its stored groups of another layout deleted (as are those of an interval
     no task has now).
 
-    Order (so a crash between two batches never moves a cursor ahead of what was stored): first the
-    groups, where a task names the shared cursor only if it did before or the shared cursor stays;
-    then the shared items; then the groups whose tasks now name the new shared cursor."""
+    Order (so a crash between two writes never moves a cursor ahead of what was stored): first the
+    groups, where a task names the shared cursor only if it did before; then the shared items, each
+    only if unchanged since read; then the groups whose tasks now name the new shared cursor. A shared
+    item no task names any more is kept (a few hundred bytes): an overlapping cycle may name it."""
     by_every: dict[str, dict[str, TaskState]] = {}
     for query, state in states.items():
         by_every.setdefault(str(int(state.every)), {})[query] = state
     wanted = set() if moved is None else set(moved)
     first: dict[str, str] = {}
-    shared_items: dict[str, str] = {}
+    shared_items: dict[str, tuple[str, str | None]] = {}
     last: dict[str, str] = {}
+    inline: dict[str, str] = {}
     rewritten: set[str] = set()
-    deletes: set[str] = set()
     for every, part in by_every.items():
         mine = {g: body for g, body in stored.items() if g.split("#")[0] == every}
         old_item = mine.pop(f"{every}#{SHARED}", None)
@@ -145,27 +177,28 @@ def planned_writes(states: dict[str, TaskState], moved: Iterable[str] | None,
         if full:
             rewritten.add(every)
         members: dict[str, dict[str, TaskState]] = {}
+        joining = False
         for query, state in part.items():
             members.setdefault(task_group(query, float(every), groups), {})[query] = state
         for group, held in sorted(members.items()):
             if not (full or any(q in wanted or (moving and q in shares) for q in held)):
                 continue
-            before = tasks_body(held, new, None if not moving else shares)
+            inline[group] = tasks_body(held)
+            before = tasks_body(held, new, shares)
             after = tasks_body(held, new)
             if full or group not in mine or _shapes(before) != _shapes(mine[group]):
                 first[group] = before
             if _shapes(after) != _shapes(first.get(group, mine.get(group, before))):
                 last[group] = after
-        if new is not None and (full or moving):
-            shared_items[f"{every}#{SHARED}"] = json.dumps({"c": json.loads(new), "r": run}, separators=(",", ":"))
-        elif new is None and old is not None:
-            deletes.add(f"{every}#{SHARED}")
-    written = {**first, **shared_items, **last}
-    deletes |= {g for g in stored if g not in written and not is_shared(g)
-                and (g.split("#")[0] in rewritten or g.split("#")[0] not in by_every)}
-    deletes |= {g for g in stored if is_shared(g) and g.split("#")[0] not in by_every}
+                joining = True
+        if new is not None and (full or moving or joining):
+            shared_items[f"{every}#{SHARED}"] = (json.dumps({"c": json.loads(new), "r": run}, separators=(",", ":")),
+                                                 old_item)
+    written = {**first, **{g: body for g, (body, _) in shared_items.items()}, **last}
+    deletes = {g for g in stored if g not in written and (g.split("#")[0] not in by_every or (
+        g.split("#")[0] in rewritten and not is_shared(g)))}
     then = {g: body for g, body in {**stored, **written}.items() if g not in deletes}
-    return [batch for batch in (first, shared_items, last) if batch], sorted(deletes), then
+    return Plan(first, shared_items, last, inline, sorted(deletes), then)
 
 
 def tasks_body(states: dict[str, TaskState], shared: str | None = None,
@@ -263,14 +296,20 @@ class PollState(Table):
         """Write a network's task states: only the groups holding a query of ``moved`` (every
         group when None, or when the layout changes). The cycle calls it only when a cursor moved."""
         stored: dict[str, dict[str, str]] = getattr(self, "_task_groups", {})
-        batches, deletes, groups = planned_writes(states, moved, stored.get(network, {}))
-        for n, puts in enumerate(batches):  # one after the other: see planned_writes
+        plan = planned_writes(states, moved, stored.get(network, {}))
+
+        def write(puts: dict[str, str], deletes: list[str]) -> None:
             self._batch_write([{**pk_sk("TASKS", f"{network}#{g}"), "tasks": {"S": body}} for g, body in puts.items()],
-                              deletes=[pk_sk("TASKS", f"{network}#{g}") for g in deletes] if n == len(batches) - 1
-                              else ())
-        if deletes and not batches:
-            self._batch_write([], deletes=[pk_sk("TASKS", f"{network}#{g}") for g in deletes])
-        self._task_groups = {**stored, network: groups}
+                              deletes=[pk_sk("TASKS", f"{network}#{g}") for g in deletes])
+
+        def put_if(group: str, body: str, read: str | None) -> bool:
+            return self._conditional(
+                "put_item", Item={**pk_sk("TASKS", f"{network}#{group}"), "tasks": {"S": body}},
+                **({"ConditionExpression": "attribute_not_exists(pk)"} if read is None else {
+                    "ConditionExpression": "tasks = :read", "ExpressionAttributeValues": {":read": {"S": read}}}))
+
+        kept = save_plan(plan, write, put_if)
+        self._task_groups = {**stored, network: plan.then if kept else {}}  # else: unknown until read again
 
     def all_health(self) -> dict[str, Health]:
         """Every network's health record, by network."""

@@ -544,14 +544,33 @@ def test_task_states_a_cursor_every_term_shares_moves_in_one_small_item(store: A
         assert store.get_task_states(["bluesky"]) == {"bluesky": states}
 
 
-def test_task_states_written_by_main_read_the_same_after_the_upgrade(store: Any) -> None:
-    items = {KEPT: "[[],{}]", **MAIN_TASK_ITEMS}
+def put_task_items(store: Any, network: str, items: dict[str, str]) -> None:
+    """Write ``TASKS`` items as another writer would (group -> body)."""
     if isinstance(store, MemoryStore):
-        store._task_items.update({("bluesky", group): body for group, body in items.items()})
+        store._task_items.update({(network, group): body for group, body in items.items()})
     else:
         for group, body in items.items():
-            store.client.put_item(TableName=store.table, Item={"pk": {"S": "TASKS"}, "sk": {"S": f"bluesky#{group}"},
+            store.client.put_item(TableName=store.table, Item={"pk": {"S": "TASKS"}, "sk": {"S": f"{network}#{group}"},
                                                                "tasks": {"S": body}})
+
+
+def test_task_states_a_shared_cursor_an_overlapping_cycle_moved_leaves_this_cycle_s_cursors_inline(
+        store: Any) -> None:
+    queries = [f"term {n}" for n in range(20)]
+    states = {q: TaskState({"t": 1}, 60.0, every=60.0) for q in queries}
+    store.save_task_states("bluesky", states)
+    assert store.get_task_states(["bluesky"]) == {"bluesky": states}
+    put_task_items(store, "bluesky", {"60#shared": '{"c":{"t":3},"r":120.0}'})  # the other cycle's, after our read
+    new = {**states, **{q: TaskState({"t": 2}, 120.0, every=60.0) for q in queries[:10]}}
+    store.save_task_states("bluesky", new, queries[:10])
+    assert stored_task_items(store, "bluesky")["60#shared"] == '{"c":{"t":3},"r":120.0}'  # its put was refused
+    got = store.get_task_states(["bluesky"])["bluesky"]
+    assert {q: got[q].cursor for q in queries} == {q: new[q].cursor for q in queries}  # the rest one behind: safe
+
+
+def test_task_states_written_by_main_read_the_same_after_the_upgrade(store: Any) -> None:
+    items = {KEPT: "[[],{}]", **MAIN_TASK_ITEMS}
+    put_task_items(store, "bluesky", items)
     states, fire = MAIN_TASK_STATES, MAIN_FIREHOSE
     assert store.get_task_states(["bluesky"]) == {"bluesky": states}
     moved = {**states, "coffee": TaskState({**fire, "time_us": 1764900060000000}, 1764900060.0, every=60.0),

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 
 from chalicelib.model import TaskState
-from chalicelib.store.poll_state import merged_tasks, planned_writes
+from chalicelib.store.poll_state import Plan, merged_tasks, planned_writes, save_plan
 from tests.builders import MAIN_TASK_ITEMS, MAIN_TASK_STATES
 
 NOW = 1_764_900_000.0
@@ -18,7 +19,9 @@ def firehose(time_us: int) -> dict[str, object]:
 
 def saved(states: dict[str, TaskState], moved: list[str] | None,
           stored: dict[str, str]) -> tuple[list[dict[str, str]], list[str], dict[str, str]]:
-    return planned_writes(states, moved, stored)
+    """The puts in order, the deletes and the groups then, of a save no other cycle overlaps."""
+    plan = planned_writes(states, moved, stored)
+    return plan.batches, plan.deletes, plan.then
 
 
 def test_a_cycle_that_moves_only_the_shared_cursor_writes_one_small_item_at_any_number_of_terms() -> None:
@@ -115,3 +118,65 @@ def test_a_task_that_names_the_shared_cursor_never_reads_a_later_run_than_its_ow
     batches, _, stored = saved(joined, ["c"], stored)
     assert json.loads(batches[-2]["60#shared"])["r"] == NOW - 600  # the shared run goes back first
     assert merged_tasks(stored) == joined
+
+
+class Items:
+    """A network's task state items, written as ``save_plan`` writes them; before its write number
+    ``pause`` (0: the first), a whole save of another cycle (``then``) runs; ``check`` after each write."""
+
+    def __init__(self, items: dict[str, str], pause: int, then: Plan, check: Callable[[dict[str, str]], None]) -> None:
+        self.items, self.pause, self.then, self.check, self.writes = dict(items), pause, then, check, 0
+
+    def _interleave(self) -> None:
+        self.writes += 1
+        if self.writes == self.pause + 1:
+            save_plan(self.then, self._write, self._put_if)
+            self.check(self.items)
+
+    def write(self, puts: dict[str, str], deletes: list[str]) -> None:
+        self._interleave()
+        self._write(puts, deletes)
+        self.check(self.items)
+
+    def put_if(self, group: str, body: str, read: str | None) -> bool:
+        self._interleave()
+        done = self._put_if(group, body, read)
+        self.check(self.items)
+        return done
+
+    def _write(self, puts: dict[str, str], deletes: list[str]) -> None:
+        self.items.update(puts)
+        for group in deletes:
+            self.items.pop(group, None)
+
+    def _put_if(self, group: str, body: str, read: str | None) -> bool:
+        if self.items.get(group) != read:
+            return False
+        self.items[group] = body
+        return True
+
+
+def test_two_overlapping_cycles_never_move_a_task_past_what_one_of_them_fetched_for_it() -> None:
+    """Two cycles read the same states; A runs every term (the firehose's cursor 2, a term that had its
+    own cursor joining the others), B runs all but that term (cursor 3). Whichever cycle writes
+    first, and the other's whole save falling before any write of it: each term reads its cursor as
+    read or as a cycle that ran it left it, never one a cycle fetched without it."""
+    queries = [f"term {n}" for n in range(40)]
+    read = {q: TaskState(firehose(1), NOW, every=60.0) for q in queries}
+    read["late"] = TaskState({"own": 1}, NOW, every=60.0)
+    _, _, view = saved(read, None, {})
+    a = {q: TaskState(firehose(2), NOW + 60, every=60.0) for q in read}
+    b = {**read, **{q: TaskState(firehose(3), NOW + 60, every=60.0) for q in queries}}
+    allowed = {q: [read[q].cursor, a[q].cursor, b[q].cursor] for q in read}
+
+    def check(items: dict[str, str]) -> None:
+        now = merged_tasks(items)
+        assert all(now[q].cursor in allowed[q] for q in read), {q: now[q].cursor for q in read}
+
+    plans = {"a": planned_writes(a, list(a), view), "b": planned_writes(b, queries, view)}
+    for first, second in (("a", "b"), ("b", "a")):
+        for pause in range(4):
+            items = Items(view, pause, plans[second], check)
+            save_plan(plans[first], items.write, items.put_if)
+            check(items.items)
+            assert items.writes == 3  # first, the shared item, then last or inline
