@@ -122,8 +122,8 @@ class Plan(NamedTuple):
         return [batch for batch in (self.first, shared, self.last) if batch]
 
 
-def save_plan(plan: Plan, write: Callable[[dict[str, str], list[str]], None],
-              put_if: Callable[[str, str, str | None], bool]) -> bool:
+def _save_plan(plan: Plan, write: Callable[[dict[str, str], list[str]], None],
+               put_if: Callable[[str, str, str | None], bool]) -> bool:
     """Carry out a ``Plan``: ``write(puts, deletes)`` one batch, ``put_if(group, body, read)`` one
     conditional put. False if a shared item had changed (then the stored layout is not ``plan.then``)."""
     write(plan.first, [])
@@ -132,6 +132,9 @@ def save_plan(plan: Plan, write: Callable[[dict[str, str], list[str]], None],
         return True
     write(plan.inline, [])
     return False
+
+
+save_plan = _save_plan  # its frames ``_``-named, so that DynamoDB's units count to the Store method calling it
 
 
 def planned_writes(states: dict[str, TaskState], moved: Iterable[str] | None, stored: Mapping[str, str]) -> Plan:
@@ -298,17 +301,17 @@ class PollState(Table):
         stored: dict[str, dict[str, str]] = getattr(self, "_task_groups", {})
         plan = planned_writes(states, moved, stored.get(network, {}))
 
-        def write(puts: dict[str, str], deletes: list[str]) -> None:
+        def _write(puts: dict[str, str], deletes: list[str]) -> None:
             self._batch_write([{**pk_sk("TASKS", f"{network}#{g}"), "tasks": {"S": body}} for g, body in puts.items()],
                               deletes=[pk_sk("TASKS", f"{network}#{g}") for g in deletes])
 
-        def put_if(group: str, body: str, read: str | None) -> bool:
+        def _put_if(group: str, body: str, read: str | None) -> bool:
             return self._conditional(
                 "put_item", Item={**pk_sk("TASKS", f"{network}#{group}"), "tasks": {"S": body}},
                 **({"ConditionExpression": "attribute_not_exists(pk)"} if read is None else {
                     "ConditionExpression": "tasks = :read", "ExpressionAttributeValues": {":read": {"S": read}}}))
 
-        kept = save_plan(plan, write, put_if)
+        kept = save_plan(plan, _write, _put_if)
         self._task_groups = {**stored, network: plan.then if kept else {}}  # else: unknown until read again
 
     def all_health(self) -> dict[str, Health]:
