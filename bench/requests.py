@@ -23,6 +23,13 @@
   than a search a term: (one connection + the peak minute's CPU on the Lambda) / one request, a
   request taking bench.latency's 0.2-0.8 s (0.5 s on average) like the connection. The mode's
   threshold (``chalicelib/networks/bluesky/__init__.py`` FIREHOSE_FROM_TERMS) comes from it.
+- bluesky_firehose_task_state_wu_per_min_{10,100,500}_terms (and ``_before``): the DynamoDB write units
+  a minute's cycle spends on Bluesky's task states in firehose mode, every term polled every minute
+  and all of them moving to the firehose's new cursor (``{"time_us", "seen"}``, 3 uris seen), each
+  item priced as on-demand bills a plain write (1 unit per KB, ``offline.cost``); the writes come from
+  ``chalicelib.store.poll_state.planned_writes`` in a cycle after the first. ``_before``: the groups
+  that cycle rewrote before the shared cursor item (every group of the interval's layout, each task's
+  cursor inline: ``task_layout``/``tasks_body`` without a shared cursor), from the same code.
 - *_poll_5min: the same with listen.yaml's ``schedule.poll_minutes: 5`` (the schedule before
   the limits chose it), in the same run.
 - naive_*: the same cycles with each network handed one term at a time (no ``fetch_many``),
@@ -44,10 +51,13 @@ from typing import Any
 import yaml
 
 from chalicelib.config import ListenConfig, parse_config
+from chalicelib.model import TaskState
 from chalicelib.networks.bluesky.emulator import POSTS_PER_DAY, POSTS_PER_PEAK_HOUR, measure_real_rate_minute
 from chalicelib.pipeline import Pipeline
 from chalicelib.runtime import build
 from chalicelib.store import Store, client_config
+from chalicelib.store.poll_state import planned_writes, task_group, task_layout, tasks_body
+from offline.cost import item_size, write_units
 from offline.demo import DEMO_SECRETS, ROOT, SIGNING_KEY_PARAMETER, DemoClock, network_options, seed
 from offline.replay import make_server
 from offline.replay.server import ReplayServer
@@ -172,8 +182,36 @@ def run() -> list[tuple[str, float]]:
         *((f"requests_per_10min_100_terms_{n}", per_network[(100, True)].get(n, 0)) for n in networks),
         *((f"naive_requests_per_10min_100_terms_{n}", per_network[(100, False)].get(n, 0)) for n in networks),
         ("bluesky_firehose_bytes_per_10min", stream_bytes),
+        *(item for terms in (10, 100, 500) for item in task_state_write_units(terms).items()),
         *real.items(),
     ]
+
+
+def task_state_write_units(terms: int) -> dict[str, float]:
+    """Write units a minute on Bluesky's task states in firehose mode at ``terms`` terms, now and before."""
+    def cursor(minute: int) -> dict[str, Any]:
+        time_us = 1_764_900_000_000_000 + minute * 60_000_000
+        return {"time_us": time_us, "seen": {f"at://did:plc:{n:024d}/app.bsky.feed.post/3lbx{minute:09d}{n}":
+                                             time_us - n * 100_000 for n in range(3)}}
+
+    def units(groups: dict[str, str]) -> int:
+        return sum(write_units(item_size({"pk": {"S": "TASKS"}, "sk": {"S": f"bluesky#{group}"}, "tasks": {"S": body}}))
+                   for group, body in groups.items())
+
+    queries = [f"beanthere{n:03d}" for n in range(terms)]
+    states = {q: TaskState(cursor(0), 1_764_900_000.0, every=60.0) for q in queries}
+    plan = planned_writes(states, None, {})
+    for minute in (1, 2):  # the second is the steady state measured
+        states = {q: TaskState(cursor(minute), 1_764_900_000.0 + 60 * minute, every=60.0) for q in queries}
+        plan = planned_writes(states, queries, plan.then)
+    layout = task_layout(states)
+    before: dict[str, dict[str, TaskState]] = {}
+    for query, state in states.items():
+        before.setdefault(task_group(query, 60.0, layout), {})[query] = state
+    return {f"bluesky_firehose_task_state_wu_per_min_{terms}_terms": units(
+                {g: body for batch in plan.batches for g, body in batch.items()}) + len(plan.deletes),
+            f"bluesky_firehose_task_state_wu_per_min_{terms}_terms_before": units(
+                {g: tasks_body(part) for g, part in before.items()})}
 
 
 def firehose_figures(minute: dict[str, float]) -> dict[str, float]:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from chalicelib.config import ListenConfig, parse_config
-from chalicelib.model import Mention, StoredMention
+from chalicelib.model import Mention, StoredMention, TaskState
 from chalicelib.store.memory import MemoryStore
 
 if TYPE_CHECKING:
@@ -159,3 +159,18 @@ class Outbox:
     def keys(self) -> list[list[str]]:
         """The mention keys of each bundle sent, in order."""
         return [[item.mention.key for item in bundle.items] for bundle in self.sent]
+
+
+# Bluesky's task states as main stored them before the shared cursor item (ba8e71f,
+# chalicelib/store/poll_state.py planned_writes, for MAIN_TASK_STATES): group -> body, and the states.
+MAIN_TASK_ITEMS = {
+    "300#1#0": '[[{"seen":{},"time_us":1764890000000000}],{"latte art":{"c":0,"r":1764890000.0,"e":300}}]',
+    "60#1#0": '[[{"seen":{"at://did:plc:a/app.bsky.feed.post/1":1764899999500000},"time_us":1764900000000000}],'
+              '{"bean there":{"c":0,"r":1764900000.0,"u":1,"e":60},"coffee":{"c":0,"r":1764900000.0,"e":60},'
+              '"espresso":{"c":0,"r":1764900000.0,"e":60}}]'}
+MAIN_FIREHOSE = {"time_us": 1764900000000000, "seen": {"at://did:plc:a/app.bsky.feed.post/1": 1764899999500000}}
+MAIN_TASK_STATES = {
+    "coffee": TaskState(MAIN_FIREHOSE, 1764900000.0, every=60.0),
+    "espresso": TaskState(MAIN_FIREHOSE, 1764900000.0, every=60.0),
+    "bean there": TaskState(MAIN_FIREHOSE, 1764900000.0, True, every=60.0),
+    "latte art": TaskState({"time_us": 1764890000000000, "seen": {}}, 1764890000.0, every=300.0)}

@@ -9,7 +9,9 @@ Invariants:
   bug is an error like any other, not a stopped cycle;
 - a cursor moves only after what was fetched with it is stored (``advance`` runs after the
   store), and a network's task states are written only when a cursor moved or a fetch
-  stopped early (or caught up): a cycle that finds nothing new writes nothing;
+  stopped early (or caught up): a cycle that finds nothing new writes nothing, and one that moves
+  only a cursor all its terms share (Bluesky's firehose) writes one small item
+  (``chalicelib.store.poll_state``);
 - a task counts as run when its cycle started, so a long round never pushes the next run a
   minute later (a 5-minute task on the 60-second grid stays on every 5th cycle).
 """

@@ -11,7 +11,8 @@ Items (pk / sk), by aggregate (each module's docstring has the details):
 - deliveries    ``JOB#<id>`` / ``JOB`` (open: index ``OPENJOB``); ``JOB#<id>`` / ``D#<recipient>#<channel>``
                 (index ``RETRY`` while claimed or waiting, ``UNDELIVERED`` once failed or unconfirmed);
                 ``NONCE#<nonce>`` / ``N``; ``SHORT#<code>`` / ``S``
-- poll state    ``TASKS`` / ``<network>#<interval>#<layout>#<bucket>`` (formerly ``NET#<network>`` / ``TASKS``);
+- poll state    ``TASKS`` / ``<network>#<interval>#<layout>#<bucket>`` (formerly ``NET#<network>`` / ``TASKS``),
+                ``TASKS`` / ``<network>#<interval>#shared``;
                 ``HEALTH`` / ``<network>``; ``STATE#<network>`` / ``<name>``
 - counters      ``SMSCOUNT#`` ``SMSANSWER#`` ``SMSCOMMAND#<who>`` / ``<hour>``; ``SPIKE``; ``CAPS#<day>``;
                 ``STORIES#<day>``; ``DIGEST#<UTC day>`` / ``D#<HHMM>`` (a quarter hour; ``D``: a day, before)

@@ -57,7 +57,7 @@ from chalicelib.store.deliveries import (
 from chalicelib.store.inbox import PARTS, InboxEntry, days_since, entry_from, facets_of, rank, rule_keys_since
 from chalicelib.store.lists import split_mutes
 from chalicelib.store.mentions import capped, due_bound, reply_record, snooze_record
-from chalicelib.store.poll_state import KEPT, merged_tasks, planned_writes, skipped_words, tasks_body
+from chalicelib.store.poll_state import KEPT, merged_tasks, planned_writes, save_plan, skipped_words, tasks_body
 from chalicelib.store.sessions import SessionRecord
 from chalicelib.store.table import iso
 
@@ -99,7 +99,7 @@ class MemoryStore:
         self._short: dict[str, tuple[str, int]] = {}
         self._tasks: dict[str, str] = {}  # network -> tasks as stored (JSON) in the former one item per network
         self._task_items: dict[tuple[str, str], str] = {}  # (network, group) -> its tasks as stored (JSON)
-        self._task_groups: dict[str, set[str]] = {}  # network -> its groups as last read or written here
+        self._task_groups: dict[str, dict[str, str]] = {}  # network -> its groups' bodies as last read or written
         self._health: dict[str, dict[str, Any]] = {}
         self._state: dict[tuple[str, str], str] = {}
         self._hours: dict[tuple[str, str], int] = {}
@@ -384,21 +384,31 @@ class MemoryStore:
         for (network, group), body in sorted(self._task_items.items()):
             if network in bodies and group != KEPT:
                 bodies[network][group] = body
-        states = {n: merged_tasks(bodies[n].values()) for n in names}
-        self._task_groups.update({n: set(bodies[n]) for n in names})
+        states = {n: merged_tasks(bodies[n]) for n in names}
+        self._task_groups.update({n: dict(bodies[n]) for n in names})
         for network in (n for n in names if (n, KEPT) not in self._task_items):
             if network in self._tasks:
-                states[network] = merged_tasks([self._tasks[network], *bodies[network].values()])
+                states[network] = merged_tasks(bodies[network], self._tasks[network])
             self.save_task_states(network, states[network])
             self._task_items[(network, KEPT)] = tasks_body({})
         return states
 
     def save_task_states(self, network: str, states: dict[str, TaskState],
                          moved: Iterable[str] | None = None) -> None:
-        puts, deletes, self._task_groups[network] = planned_writes(states, moved, self._task_groups.get(network, set()))
-        self._task_items.update({(network, group): body for group, body in puts.items()})
-        for group in deletes:
-            self._task_items.pop((network, group), None)
+        plan = planned_writes(states, moved, self._task_groups.get(network, {}))
+
+        def write(puts: dict[str, str], deletes: list[str]) -> None:
+            self._task_items.update({(network, group): body for group, body in puts.items()})
+            for group in deletes:
+                self._task_items.pop((network, group), None)
+
+        def put_if(group: str, body: str, read: str | None) -> bool:
+            if self._task_items.get((network, group)) != read:
+                return False
+            self._task_items[(network, group)] = body
+            return True
+
+        self._task_groups[network] = plan.then if save_plan(plan, write, put_if) else {}
 
     def all_health(self) -> dict[str, Health]:
         fields = set(Health.__dataclass_fields__)

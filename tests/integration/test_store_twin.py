@@ -37,6 +37,7 @@ from chalicelib.store.mentions import snooze_record
 from chalicelib.store.poll_state import KEPT, task_group, task_layout, tasks_body, tasks_from
 from chalicelib.store.table import iso
 from chalicelib.triage import Triage
+from tests.builders import MAIN_FIREHOSE, MAIN_TASK_ITEMS, MAIN_TASK_STATES
 
 pytestmark = pytest.mark.integration
 
@@ -484,7 +485,7 @@ def test_task_states_write_only_the_groups_of_moved_queries(store: Any) -> None:
     assert 1 < len(same_group) < len(queries)
     assert store.get_task_states(["hackernews"]) == {"hackernews": {
         q: (moved[q] if q in same_group else first[q]) for q in queries}}
-    assert stored_task_groups(store, "hackernews") == {f"0#4#{n}" for n in range(4)}
+    assert stored_task_groups(store, "hackernews") == {f"0#4#{n}" for n in range(4)} | {"0#shared"}  # {"after": 1}
 
 
 def test_task_states_of_tasks_run_together_are_written_together(store: Any) -> None:
@@ -492,7 +493,7 @@ def test_task_states_of_tasks_run_together_are_written_together(store: Any) -> N
     normal = {f"term {n}": TaskState({"after": 1}, 10.0, every=300.0) for n in range(3)}
     store.save_task_states("reddit", {**urgent, **normal})
     store.get_task_states(["reddit"])
-    assert stored_task_groups(store, "reddit") == {"60#1#0", "300#1#0"}
+    assert stored_task_groups(store, "reddit") == {"60#1#0", "300#1#0", "60#shared", "300#shared"}
     ran = {**normal, **{q: TaskState({"after": 2}, 70.0, every=60.0) for q in urgent}}
     store.save_task_states("reddit", {**ran, "term 0": TaskState({"after": 9}, 70.0, every=300.0)}, list(urgent))
     assert store.get_task_states(["reddit"]) == {"reddit": ran}  # the 5-minute terms' item was not written
@@ -507,16 +508,76 @@ def test_task_states_move_to_a_new_layout_whole_when_they_grow(store: Any) -> No
     assert task_layout(many, 1) == 64
     store.save_task_states("reddit", many, ["term 399"])  # a new layout: every group written, the old ones deleted
     assert store.get_task_states(["reddit"]) == {"reddit": many}
-    assert stored_task_groups(store, "reddit") == {task_group(q, 0, 64) for q in many}
+    assert stored_task_groups(store, "reddit") == {task_group(q, 0, 64) for q in many} | {"0#shared"}
 
 
 def stored_task_groups(store: Any, network: str) -> set[str]:
     """The group items a network's task states are kept in (besides its ``KEPT`` mark)."""
+    return set(stored_task_items(store, network)) - {KEPT}
+
+
+def stored_task_items(store: Any, network: str) -> dict[str, str]:
+    """A network's ``TASKS`` items as stored: group -> body."""
     if isinstance(store, MemoryStore):
-        return {group for (net, group) in store._task_items if net == network} - {KEPT}
+        return {group: body for (net, group), body in store._task_items.items() if net == network}
     items = store.client.query(TableName=store.table, KeyConditionExpression="pk = :pk",
                                ExpressionAttributeValues={":pk": {"S": "TASKS"}})["Items"]
-    return {i["sk"]["S"].partition("#")[2] for i in items if i["sk"]["S"].startswith(f"{network}#")} - {KEPT}
+    return {i["sk"]["S"].partition("#")[2]: i["tasks"]["S"] for i in items if i["sk"]["S"].startswith(f"{network}#")}
+
+
+def test_task_states_a_cursor_every_term_shares_moves_in_one_small_item(store: Any) -> None:
+    def firehose(minute: int) -> dict[str, Any]:
+        return {"time_us": 1_764_900_000_000_000 + minute * 60_000_000, "seen": {f"at://p/{minute}": minute}}
+
+    queries = [f"term {n}" for n in range(500)]
+    states = {q: TaskState(firehose(0), 60.0, every=60.0) for q in queries}
+    store.save_task_states("bluesky", states)
+    assert store.get_task_states(["bluesky"]) == {"bluesky": states}
+    before = stored_task_items(store, "bluesky")
+    assert len(before) > 2  # the terms' groups, the shared item
+    for minute in (1, 2):
+        states = {q: TaskState(firehose(minute), 60.0 * (minute + 1), every=60.0) for q in queries}
+        store.save_task_states("bluesky", states, queries)
+        after = stored_task_items(store, "bluesky")
+        assert {g for g in after if after[g] != before.get(g)} == {"60#shared"} and set(after) == set(before)
+        assert len(after["60#shared"]) < 200
+        assert store.get_task_states(["bluesky"]) == {"bluesky": states}
+
+
+def put_task_items(store: Any, network: str, items: dict[str, str]) -> None:
+    """Write ``TASKS`` items as another writer would (group -> body)."""
+    if isinstance(store, MemoryStore):
+        store._task_items.update({(network, group): body for group, body in items.items()})
+    else:
+        for group, body in items.items():
+            store.client.put_item(TableName=store.table, Item={"pk": {"S": "TASKS"}, "sk": {"S": f"{network}#{group}"},
+                                                               "tasks": {"S": body}})
+
+
+def test_task_states_a_shared_cursor_an_overlapping_cycle_moved_leaves_this_cycle_s_cursors_inline(
+        store: Any) -> None:
+    queries = [f"term {n}" for n in range(20)]
+    states = {q: TaskState({"t": 1}, 60.0, every=60.0) for q in queries}
+    store.save_task_states("bluesky", states)
+    assert store.get_task_states(["bluesky"]) == {"bluesky": states}
+    put_task_items(store, "bluesky", {"60#shared": '{"c":{"t":3},"r":120.0}'})  # the other cycle's, after our read
+    new = {**states, **{q: TaskState({"t": 2}, 120.0, every=60.0) for q in queries[:10]}}
+    store.save_task_states("bluesky", new, queries[:10])
+    assert stored_task_items(store, "bluesky")["60#shared"] == '{"c":{"t":3},"r":120.0}'  # its put was refused
+    got = store.get_task_states(["bluesky"])["bluesky"]
+    assert {q: got[q].cursor for q in queries} == {q: new[q].cursor for q in queries}  # the rest one behind: safe
+
+
+def test_task_states_written_by_main_read_the_same_after_the_upgrade(store: Any) -> None:
+    items = {KEPT: "[[],{}]", **MAIN_TASK_ITEMS}
+    put_task_items(store, "bluesky", items)
+    states, fire = MAIN_TASK_STATES, MAIN_FIREHOSE
+    assert store.get_task_states(["bluesky"]) == {"bluesky": states}
+    moved = {**states, "coffee": TaskState({**fire, "time_us": 1764900060000000}, 1764900060.0, every=60.0),
+             "espresso": TaskState({**fire, "time_us": 1764900060000000}, 1764900060.0, every=60.0)}
+    store.save_task_states("bluesky", moved, ["coffee", "espresso"])
+    assert store.get_task_states(["bluesky"]) == {"bluesky": moved}
+    assert stored_task_items(store, "bluesky")["300#1#0"] == items["300#1#0"]  # not written
 
 
 def former_task_item(store: Any, network: str, states: dict[str, TaskState]) -> None:

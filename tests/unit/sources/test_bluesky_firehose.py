@@ -10,17 +10,21 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
+from chalicelib.cycle.fetch import advance, fetch_all
+from chalicelib.cycle.schedule import Task
 from chalicelib.networks.bluesky import FIREHOSE_FROM_TERMS, SPEC, firehose_chosen, poll_mode
 from chalicelib.networks.bluesky.emulator import BlueskyAPI, post_view
 from chalicelib.networks.bluesky.jetstream import REPLAY_WINDOW_SECONDS
 from chalicelib.networks.bluesky.source import Bluesky, BlueskyOptions
 from chalicelib.sources.base import Budget, FetchResult, Unavailable
 from chalicelib.sources.http import HttpClient
+from chalicelib.store.memory import MemoryStore
 from offline.replay.server import Fault, ReplayServer
 from tests.builders import secrets as lookup_in
 from tests.conftest import MemoryState
@@ -358,3 +362,27 @@ def test_an_event_larger_than_the_reader_takes_is_left_out_by_the_server_and_nev
     results = make_bluesky(srv).fetch_many(TERMS, {}, budget())
     assert mentions(results) == {"bean there": ["post 0 about Bean There", "post 1 about Bean There"]}
     assert results["bean there"].complete
+
+
+def test_a_cycle_whose_firehose_cursor_moved_writes_one_small_task_state_item_at_any_number_of_terms(
+        srv: ReplayServer) -> None:
+    """Through the cycle's own steps (fetch_all, then advance after the store): every term gets the firehose's
+    new cursor each minute, and the stored task states change in the interval's shared item alone."""
+    terms = [*TERMS, *(f"brand term {n}" for n in range(300))]
+    tasks = [Task("bluesky", term, 60.0) for term in terms]
+    store = MemoryStore(clock=lambda: NOW)
+    cycle = SimpleNamespace(store=store)
+    sources = {"bluesky": make_bluesky(srv)}
+    for minute in range(4):
+        srv.add_items("bluesky", [post_view(NOW - 40 + 10 * minute, f"Bean There, minute {minute}", clock_id=minute)])
+        before = dict(store._task_items)
+        states = store.get_task_states(["bluesky"])
+        results, errors = fetch_all(sources, tasks, states, 30)
+        assert errors == {} and len({json.dumps(r.cursor) for r in results.values()}) == 1
+        advance(cycle, tasks, results, states, ran=NOW + 60 * minute, last_runs={})  # type: ignore[arg-type]
+        changed = {group for (_, group), body in store._task_items.items() if before.get(("bluesky", group)) != body}
+        if minute > 0:
+            assert changed == {"60#shared"} and len(store._task_items[("bluesky", "60#shared")]) < 300
+        stored = store.get_task_states(["bluesky"])["bluesky"]
+        assert {t: (s.cursor, s.last_run) for t, s in stored.items()} == {
+            task.query: (results[task].cursor, NOW + 60 * minute) for task in tasks}
