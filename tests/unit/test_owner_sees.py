@@ -188,7 +188,7 @@ def test_every_email_the_outbox_saves_has_a_date(tmp_path) -> None:
     from chalicelib.alerts.notices import compose_health_notice, compose_spike_notice
     from offline.demo import write_outbox
 
-    before = dt.datetime.now(dt.UTC).replace(microsecond=0)  # before the first email is composed (Date is whole seconds)
+    before = dt.datetime.now(dt.UTC).replace(microsecond=0)  # before the emails are composed (Date: whole seconds)
     alert = compose(AlertBundle(MARIA, (AlertItem(stored(mention())),), 1), business="Bean There Café",
                     from_address="alerts@beanthere.example", reply_to=None)
     notice = compose_health_notice(business="Bean There Café", from_address="alerts@beanthere.example",
