@@ -197,7 +197,6 @@ class FeedbackModel:
         """Learn from one click: "relevant", "not_relevant", or the intent the owner says the mention has."""
         if label not in LABELS:
             raise ValueError(f"unknown feedback label {label!r}; expected one of {', '.join(LABELS)}")
-        found = features(matched)
         relevance: Relevance = "not_relevant" if label == "not_relevant" else "relevant"
         if relevance == "relevant":
             score = round(self.noise_log_odds(matched), 2)
@@ -210,7 +209,7 @@ class FeedbackModel:
         if max(counts) > MAX_COUNT or self.votes[relevance] > MAX_COUNT:
             self._halve()
         if label in INTENTS:
-            self._correct(found, label, matched)  # type: ignore[arg-type]  # narrowed by the membership test
+            self._correct(features(matched), label, matched)  # type: ignore[arg-type]  # narrowed by the membership test
 
     def noise_log_odds(self, matched: MatchedMention) -> float:
         """log P(not relevant | features) / P(relevant | features), prior included.

@@ -32,6 +32,7 @@ from itertools import islice
 from typing import Any, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from chalicelib.digest import TO_ANSWER, UNLISTED_STATES
 from chalicelib.model import Intent, RuleGroup, SentimentLabel, StoredMention
 from chalicelib.store.inbox import InboxEntry, days_between, entry_from, facets_of, rank
 from chalicelib.store.table import iso
@@ -61,7 +62,6 @@ SECTIONS = {  # the digest's sections the inbox can list (``section``, ``in_sect
     "questions": "the digest's industry questions",
     "counted": "the mentions the digest counts",
 }
-UNLISTED = ("held", "not_relevant")  # chalicelib.digest.UNLISTED_STATES: no opportunity or question (held: its own)
 _ZONE = re.compile(r"[A-Za-z][A-Za-z0-9_+-]{0,30}(/[A-Za-z0-9_+-]{1,30}){0,2}")
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _JOB = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
@@ -230,11 +230,11 @@ def in_section(e: InboxEntry, section: str) -> bool:
     them: opportunities and industry questions not held back or marked not relevant, those still to answer
     (new or snoozed), and every mention its numbers count (all but those held back: they are listed apart)."""
     if section == "opportunities":
-        return e.opportunity and e.state not in UNLISTED
+        return e.opportunity and e.state not in UNLISTED_STATES
     if section == "to_answer":
-        return e.opportunity and e.state in ("new", "snoozed")
+        return e.opportunity and e.state in TO_ANSWER
     if section == "questions":
-        return "question" in e.intents and "industry" in e.groups and e.state not in UNLISTED
+        return "question" in e.intents and "industry" in e.groups and e.state not in UNLISTED_STATES
     return e.state != "held"  # counted
 
 

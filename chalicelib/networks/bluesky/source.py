@@ -207,8 +207,9 @@ class Bluesky(SourceBase):
             log.warning("bluesky: %s", read.note)
         fresh = {p["uri"]: p for p in read.posts if p["uri"] not in seen}
         lowered = [query.lower().split() for query in queries]
-        matched = [p for p in fresh.values()
-                   if any(words and all(w in p["record"]["text"].lower() for w in words) for words in lowered)]
+        texts = {uri: p["record"]["text"].lower() for uri, p in fresh.items()}  # once a post, not once a word
+        matched = [p for uri, p in fresh.items()
+                   if any(words and all(w in texts[uri] for w in words) for words in lowered)]
         profiles = self._profiles(sorted({p["did"] for p in matched}), budget)
         self._skips = SkipLedger(self.name, _post_uri)
         views = [(i, _post_view(p, profiles.get(p["did"]))) for i, p in enumerate(matched)]
